@@ -1,0 +1,165 @@
+"""``heaters ingest``: submit sources, optionally run the pipeline here until they are done."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+
+# Stage progress of a video: its state → (steps done, label).
+_STEPS = {
+    "new": (0, "queued"),
+    "downloading": (0, "downloading"),
+    "download_failed": (0, "download failed"),
+    "downloaded": (1, "downloaded"),
+    "preprocessing": (1, "preprocessing"),
+    "preprocess_failed": (1, "preprocess failed"),
+    "preprocessed": (2, "preprocessed"),
+    "detecting": (2, "detecting scenes"),
+    "detect_failed": (2, "detect failed"),
+    "detected": (3, "detected"),
+}
+
+
+def ingest_command(
+    sources: list[str] = typer.Argument(
+        ..., help="Video sources: http(s) URLs (downloaded with yt-dlp) or local file paths."
+    ),
+    wait: bool = typer.Option(
+        False,
+        "--wait",
+        help="Run the workers in this process until every submitted video is detected or failed.",
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print one JSON object per video per line (for scripts)."
+    ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging."),
+) -> None:
+    """Submit videos to the pipeline (download → preprocess → detect scenes).
+
+    Each source is recorded as a new video and the command returns at once; a source already
+    ingested (same URL, or a file with the same sha256) is not ingested again: the existing
+    video is reported. With --wait the pipeline runs here and the clips are printed.
+    """
+    setup_logging(verbose)
+    code = run(_ingest(sources, wait=wait, json_output=json_output))
+    raise typer.Exit(code)
+
+
+async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from heaters.pipeline.report import video_reports
+    from heaters.pipeline.submit import SubmitError, submit
+    from workers.app import app, defer_dispatch
+
+    await asyncio.to_thread(ensure_schema)
+    rejected: list[dict[str, Any]] = []
+    ids: list[int] = []
+    existing: set[int] = set()
+    async with Database.connect() as db:
+        for source in sources:
+            try:
+                sub = await submit(db, source)
+            except SubmitError as exc:
+                rejected.append({"id": None, "source": source, "state": "rejected",
+                                 "error": str(exc), "clips": []})  # fmt: skip
+                if not json_output:
+                    err_console.print(f"[red]✗[/] {source}: {exc}")
+                continue
+            ids.append(sub.video_id)
+            if sub.existing:
+                existing.add(sub.video_id)
+                if not json_output:
+                    err_console.print(
+                        f"[yellow]•[/] {source}: already ingested as video {sub.video_id} "
+                        f"({sub.state}); not ingesting it again"
+                    )
+            elif not json_output:
+                err_console.print(f"[green]+[/] {source}: video {sub.video_id}")
+        async with app.open_async():
+            await defer_dispatch()
+            if wait and ids:
+                await _run_until_done(db, ids, show=sys.stderr.isatty() and not json_output)
+        reports = await video_reports(db, ids)
+    for r in rejected:
+        if json_output:
+            print_json(r)
+    for vid in dict.fromkeys(ids):
+        report = reports[vid] | {"existing": vid in existing}
+        if json_output:
+            print_json(report)
+        else:
+            _print_video(report)
+    failed = rejected or [r for r in reports.values() if r["state"].endswith("_failed")]
+    return 1 if failed else 0
+
+
+async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
+    from heaters.domain.states import VIDEO_DONE_STATES, is_failed
+    from workers.app import run_worker
+    from workers.runtime import close_runtime
+
+    worker = asyncio.create_task(run_worker(install_signal_handlers=False))
+    progress = Progress(
+        SpinnerColumn(), TextColumn("video {task.fields[vid]}"), BarColumn(),
+        TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, disable=not show, transient=False,
+    )  # fmt: skip
+    tasks = {vid: progress.add_task("queued", total=3, vid=vid) for vid in dict.fromkeys(ids)}
+    try:
+        with progress:
+            while True:
+                async with db.acquire() as conn:
+                    rows = await db.q.video_states(conn, ids=list(tasks))
+                finished = 0
+                for row in rows:
+                    done, label = _STEPS.get(row["state"], (0, row["state"]))
+                    progress.update(tasks[row["id"]], completed=done, description=label)
+                    retry_pending = is_failed(row["state"]) and row["next_attempt_at"] is not None
+                    if row["state"] in VIDEO_DONE_STATES or (
+                        is_failed(row["state"]) and not retry_pending
+                    ):
+                        finished += 1
+                if finished == len(tasks):
+                    break
+                if worker.done():
+                    worker.result()  # re-raises a worker crash
+                    break
+                await asyncio.sleep(0.25)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await close_runtime()
+
+
+def _print_video(report: dict[str, Any]) -> None:
+    state = report["state"]
+    colour = "red" if state.endswith("_failed") else "green" if state == "detected" else "cyan"
+    head = f"video {report['id']}: [{colour}]{state}[/]  {report['source']}"
+    if report["error"]:
+        head += f"\n  reason: {report['error']}"
+    out_console.print(head)
+    if report["frame_count"]:
+        out_console.print(
+            f"  {report['width']}x{report['height']}, {report['fps']:.3f} fps, "
+            f"{report['frame_count']} frames, {report['duration_seconds']:.2f} s"
+        )
+    if report["clips"]:
+        table = Table("clip", "frames [start, end)", "seconds", "state", box=None)
+        for c in report["clips"]:
+            table.add_row(
+                str(c["id"]),
+                f"{c['start_frame']}–{c['end_frame']}",
+                f"{c['start_seconds']:.3f}–{c['end_seconds']:.3f}",
+                c["state"],
+            )
+        out_console.print(table)

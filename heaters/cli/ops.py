@@ -1,0 +1,132 @@
+"""``heaters worker``, ``heaters status``, ``heaters retry``, ``heaters db upgrade``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+
+
+def worker_command(
+    queues: str | None = typer.Option(
+        None, "--queues", "-q", help="Comma-separated queues (default, io, cpu, ml); default all."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", help="Jobs run at once (default: HEATERS_WORKER_CONCURRENCY)."
+    ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging."),
+) -> None:
+    """Run a long-running worker: the pipeline's jobs and the dispatcher. Stop with Ctrl-C."""
+    setup_logging(verbose, default=20)
+    run(_worker(queues.split(",") if queues else None, concurrency))
+
+
+async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
+    from heaters.db.migrate import ensure_schema
+    from workers.app import app, defer_dispatch, run_worker
+    from workers.runtime import close_runtime, get_runtime
+
+    await asyncio.to_thread(ensure_schema)
+    await get_runtime()  # cleans dead workers' temp folders before the first job
+    try:
+        async with app.open_async():
+            await defer_dispatch()
+            await run_worker(queues=queues, concurrency=concurrency)
+    finally:
+        await close_runtime()
+
+
+def status_command(
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    limit: int = typer.Option(20, help="How many recent videos to list."),
+) -> None:
+    """Show videos and clips by state, and the most recent videos."""
+    setup_logging()
+    data = run(_status(limit))
+    if json_output:
+        print_json(data)
+        return
+    for kind in ("videos", "clips"):
+        table = Table(kind, "count", box=None)
+        for state, n in data[kind].items():
+            table.add_row(state, str(n))
+        out_console.print(table if data[kind] else f"no {kind}")
+    if data["recent"]:
+        table = Table("id", "state", "clips", "source", "error", box=None)
+        for v in data["recent"]:
+            table.add_row(
+                str(v["id"]), v["state"], str(v["clip_count"]), v["source"], v["last_error"] or ""
+            )
+        out_console.print(table)
+
+
+async def _status(limit: int) -> dict[str, Any]:
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+
+    await asyncio.to_thread(ensure_schema)
+    async with Database.connect() as db, db.acquire() as conn:
+        videos = await db.q.video_counts(conn)
+        clips = await db.q.clip_counts(conn)
+        recent = await db.q.list_videos(conn, limit=limit)
+    return {
+        "videos": {r["state"]: r["n"] for r in videos},
+        "clips": {r["state"]: r["n"] for r in clips},
+        "recent": [dict(r) for r in recent],
+    }
+
+
+def retry_command(
+    video_id: int = typer.Argument(..., help="Id of a failed video."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Retry a failed video now, with a fresh attempt budget (a worker picks it up)."""
+    setup_logging()
+    row = run(_retry(video_id))
+    if json_output:
+        print_json({"id": video_id, "retried": row is not None, "state": row and row["state"]})
+    if row is None:
+        err_console.print(f"[red]video {video_id} is not in a failed state (or does not exist)[/]")
+        raise typer.Exit(1)
+    if not json_output:
+        out_console.print(f"video {video_id} ({row['state']}) will be retried by a worker")
+
+
+async def _retry(video_id: int) -> Any:
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from workers.app import app, defer_dispatch
+
+    await asyncio.to_thread(ensure_schema)
+    async with Database.connect() as db, db.transaction() as conn:
+        row = await db.q.retry_video(conn, id=video_id)
+    if row is not None:
+        async with app.open_async():
+            await defer_dispatch()
+    return row
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(
+    revision: str = typer.Argument("head", help="Target revision."),
+) -> None:
+    """Apply the database migrations (also done automatically on first use)."""
+    setup_logging()
+    from heaters.db.migrate import current_revision, upgrade
+
+    upgrade(revision=revision)
+    out_console.print(f"database at revision {current_revision()}")
+
+
+@db_app.command("url")
+def db_url_command() -> None:
+    """Print the database URL in use (starts the embedded Postgres if needed)."""
+    from heaters.db.connection import database_url
+
+    out_console.print(database_url(), highlight=False)

@@ -1,0 +1,89 @@
+"""Settings, read from the environment (pydantic-settings).
+
+Every setting has a sensible default so that a fresh machine needs nothing: with no
+``DATABASE_URL`` Heaters starts an embedded Postgres under ``HEATERS_HOME``, and stores media
+on the local disk under the same folder.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("heaters", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Heaters' settings; environment variables are ``HEATERS_<NAME>`` unless noted."""
+
+    model_config = SettingsConfigDict(env_prefix="HEATERS_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    """Data folder: embedded Postgres data, local storage, temporary files."""
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "HEATERS_DATABASE_URL")
+    )
+    """``postgresql://…`` of an external server; unset → the embedded Postgres."""
+
+    storage_url: str | None = None
+    """Where media objects go: ``file:///path`` (default: ``HEATERS_HOME/storage``)."""
+
+    # --- pipeline -----------------------------------------------------------------------
+    max_attempts: int = 3
+    """Attempts per stage before an item waits for an operator (``heaters retry``)."""
+    retry_backoff_seconds: float = 30.0
+    """Base of the exponential backoff between attempts: base × 2^(attempts − 1)."""
+    dispatch_period_seconds: int = 10
+    """Period of the dispatcher's periodic run (it also runs whenever a job ends)."""
+    stalled_after_seconds: float = 30.0
+    """A running job whose worker has sent no heartbeat for this long is retried."""
+    heartbeat_seconds: float = 5.0
+    """How often a worker writes its heartbeat."""
+    job_poll_seconds: float = 1.0
+    """Polling fallback of workers for scheduled jobs and retries (LISTEN/NOTIFY otherwise)."""
+    worker_concurrency: int = 4
+    """Jobs one worker process runs at once (CPU work is bounded by the process pool)."""
+    process_pool_size: int | None = None
+    """Processes for CPU-bound Python (decode, scoring); default: the CPU count."""
+    job_retention_hours: int = 72
+    """Finished procrastinate jobs older than this are pruned."""
+
+    # --- media --------------------------------------------------------------------------
+    proxy_crf: int = 18
+    """x264 CRF of the all-I-frame proxy."""
+    proxy_preset: str = "veryfast"
+    """x264 preset of the proxy."""
+    detect_threshold: float | None = None
+    """Override of the detector's adaptive threshold (None: the detector's default)."""
+    detect_min_scene_len: int | None = None
+    """Override of the detector's minimum scene length in frames (None: its default)."""
+
+    @property
+    def storage_root(self) -> Path:
+        """Local folder of the default storage."""
+        if self.storage_url and self.storage_url.startswith("file://"):
+            return Path(self.storage_url.removeprefix("file://"))
+        return self.home / "storage"
+
+    @property
+    def tmp_root(self) -> Path:
+        """The one root of temporary files (cleaned of dead workers' folders at start-up)."""
+        return self.home / "tmp"
+
+    @property
+    def pgdata(self) -> Path:
+        """Data folder of the embedded Postgres."""
+        return self.home / "pgdata"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

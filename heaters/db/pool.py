@@ -1,0 +1,66 @@
+"""The asyncpg pool and the named queries of ``queries/*.sql`` (aiosql)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import aiosql
+import asyncpg
+
+from heaters.db.connection import database_url
+
+_QUERIES = Path(__file__).parent / "queries"
+
+
+@lru_cache(maxsize=1)
+def queries() -> Any:
+    """All named queries, loaded once: ``queries().claim_video(conn, id=…, …)``."""
+    return aiosql.from_path(_QUERIES, "asyncpg")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class Database:
+    """An asyncpg pool on Heaters' database, with the named queries at hand.
+
+    Use as ``async with Database.connect() as db:``; ``db.q`` are the queries, ``db.pool`` the
+    pool, ``db.transaction()`` a connection inside a transaction.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.q = queries()
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, url: str | None = None, *, min_size: int = 1, max_size: int = 10
+    ) -> AsyncIterator[Database]:
+        """Open a pool on ``url`` (default: ``DATABASE_URL`` or the embedded server)."""
+        pool = await asyncpg.create_pool(
+            url or database_url(), min_size=min_size, max_size=max_size, init=_init_connection
+        )
+        try:
+            yield cls(pool)
+        finally:
+            await pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection inside a transaction (committed on exit, rolled back on error)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection (autocommit)."""
+        async with self.pool.acquire() as conn:
+            yield conn

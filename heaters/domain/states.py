@@ -1,0 +1,91 @@
+"""States of source videos and clips, and the transitions a stage makes (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class VideoState(StrEnum):
+    """``source_videos.state``."""
+
+    NEW = "new"
+    DOWNLOADING = "downloading"
+    DOWNLOADED = "downloaded"
+    DOWNLOAD_FAILED = "download_failed"
+    PREPROCESSING = "preprocessing"
+    PREPROCESSED = "preprocessed"
+    PREPROCESS_FAILED = "preprocess_failed"
+    DETECTING = "detecting"
+    DETECTED = "detected"
+    DETECT_FAILED = "detect_failed"
+
+
+class ClipState(StrEnum):
+    """``clips.state``."""
+
+    PENDING_REVIEW = "pending_review"
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_SKIPPED = "review_skipped"
+    REVIEW_ARCHIVED = "review_archived"
+    MERGED = "merged"
+    SPLIT = "split"
+    EXPORTING = "exporting"
+    EXPORTED = "exported"
+    EXPORT_FAILED = "export_failed"
+    KEYFRAMING = "keyframing"
+    KEYFRAMED = "keyframed"
+    KEYFRAME_FAILED = "keyframe_failed"
+    EMBEDDING = "embedding"
+    EMBEDDED = "embedded"
+    EMBEDDING_FAILED = "embedding_failed"
+    ARCHIVING = "archiving"
+    ARCHIVED = "archived"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What a stage does to an item's state.
+
+    ``ready`` are the states the stage picks work from (the last one, ``*_failed``, only
+    when its backoff is due); ``running`` is set while it works (a crashed run is redone from
+    it); ``done`` and ``failed`` are where it ends.
+    """
+
+    ready: tuple[str, ...]
+    running: str
+    done: str
+    failed: str
+
+    @property
+    def claimable(self) -> tuple[str, ...]:
+        """States from which a job may (re)start the work: ready, or running after a crash."""
+        return (*self.ready, self.running)
+
+
+DOWNLOAD = Transition(
+    ready=(VideoState.NEW, VideoState.DOWNLOAD_FAILED),
+    running=VideoState.DOWNLOADING,
+    done=VideoState.DOWNLOADED,
+    failed=VideoState.DOWNLOAD_FAILED,
+)
+PREPROCESS = Transition(
+    ready=(VideoState.DOWNLOADED, VideoState.PREPROCESS_FAILED),
+    running=VideoState.PREPROCESSING,
+    done=VideoState.PREPROCESSED,
+    failed=VideoState.PREPROCESS_FAILED,
+)
+DETECT = Transition(
+    ready=(VideoState.PREPROCESSED, VideoState.DETECT_FAILED),
+    running=VideoState.DETECTING,
+    done=VideoState.DETECTED,
+    failed=VideoState.DETECT_FAILED,
+)
+
+#: Video states from which no stage of the main job moves on by itself.
+VIDEO_DONE_STATES = frozenset({VideoState.DETECTED})
+
+
+def is_failed(state: str) -> bool:
+    """True for the ``*_failed`` states."""
+    return state.endswith("_failed")

@@ -1,0 +1,66 @@
+"""The dispatcher: runs every stage's finder and defers one job per item found.
+
+It is the only place that enqueues stage jobs (workers never enqueue workers). It runs as a
+periodic procrastinate task and is deferred again whenever a job ends or a user acts, so the
+pipeline reacts in LISTEN/NOTIFY time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from heaters.db import Database
+from heaters.pipeline.stages import STAGES, Stage
+
+log = logging.getLogger(__name__)
+
+#: Defer one job of ``stage`` for ``item_id``; returns False when one is already queued.
+Deferrer = Callable[[Stage, int], Awaitable[bool]]
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatcher run deferred: ``{stage name: [item ids]}``."""
+
+    deferred: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Number of jobs deferred."""
+        return sum(len(v) for v in self.deferred.values())
+
+
+async def dispatch(
+    db: Database,
+    defer: Deferrer,
+    *,
+    stages: Sequence[Stage] = STAGES,
+    limit_per_stage: int = 500,
+) -> DispatchReport:
+    """Find work for every stage and defer it.
+
+    Parameters
+    ----------
+    db:
+        The database.
+    defer:
+        Enqueues one job (procrastinate in production: ``queueing_lock`` makes a second defer
+        of the same stage and item fail, which ``defer`` reports as False).
+    limit_per_stage:
+        At most this many items per stage and run (the next run takes the rest).
+    """
+    report = DispatchReport()
+    for stage in stages:
+        finder = stage.finds
+        async with db.acquire() as conn:
+            rows = await getattr(db.q, finder.query)(
+                conn, states=list(finder.states), stage=stage.name, limit=limit_per_stage
+            )
+        for row in rows:
+            if await defer(stage, row["id"]):
+                report.deferred.setdefault(stage.name, []).append(row["id"])
+    if report.total:
+        log.info("dispatched %s", {k: len(v) for k, v in report.deferred.items()})
+    return report

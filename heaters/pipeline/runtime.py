@@ -1,0 +1,55 @@
+"""What a stage needs at hand: settings, the database, storage, the process pool, temp files."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from heaters.config import Settings, get_settings
+from heaters.db import Database
+from heaters.pipeline.tmp import TempRoot
+from heaters.storage import Storage, storage_from_url
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """Shared resources of one worker process."""
+
+    settings: Settings
+    db: Database
+    storage: Storage
+    executor: Executor
+    tmp: TempRoot
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking, CPU-bound function in the process pool (never on the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
+
+
+def make_process_pool(size: int | None) -> ProcessPoolExecutor:
+    """A ``spawn`` process pool (no forked event loop or DB connections in the children)."""
+    return ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
+    """Open the pool, the storage and the process pool; clean dead workers' temp folders."""
+    settings = settings or get_settings()
+    storage = storage_from_url(settings.storage_url or f"file://{settings.storage_root}")
+    tmp = TempRoot(settings.tmp_root)
+    tmp.clean_dead()
+    executor = make_process_pool(settings.process_pool_size)
+    try:
+        async with Database.connect() as db:
+            yield Runtime(settings=settings, db=db, storage=storage, executor=executor, tmp=tmp)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)

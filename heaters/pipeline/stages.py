@@ -1,0 +1,79 @@
+"""The stage list: which query finds an item's work, and which service does it (DESIGN.md §2).
+
+The list is data and reads as the pipeline diagram: adding a stage is one entry. The
+dispatcher runs each stage's finder and defers one job per item, under the queueing lock
+``{stage}:{item_id}``; the job holds the lock ``{kind}:{item_id}`` so one item is never worked
+on by two jobs at once. Workers register one procrastinate task per entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from heaters.pipeline import services
+from heaters.pipeline.runtime import Runtime
+
+ItemKind = Literal["video", "clip"]
+Service = Callable[[Runtime, int], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Finder:
+    """One SQL query (``queries/dispatch.sql``) that finds the items a stage should work on."""
+
+    query: str
+    kind: ItemKind
+    states: tuple[str, ...]
+
+
+def videos_in(*states: str) -> Finder:
+    """Videos in ``states`` (``*_failed`` ones once their backoff is due)."""
+    return Finder("find_videos", "video", states)
+
+
+def clips_in(*states: str) -> Finder:
+    """Clips in ``states`` (``*_failed`` ones once their backoff is due)."""
+    return Finder("find_clips", "clip", states)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A pipeline stage: ``finds`` the work, ``task`` does it on one item, on ``queue``."""
+
+    name: str
+    finds: Finder
+    task: Service
+    queue: str
+
+    @property
+    def task_name(self) -> str:
+        """The procrastinate task name."""
+        return f"heaters.{self.name}"
+
+    def queueing_lock(self, item_id: int) -> str:
+        """At most one waiting job per stage and item."""
+        return f"{self.name}:{item_id}"
+
+    def lock(self, item_id: int) -> str:
+        """At most one running job per item, whatever the stage."""
+        return f"{self.finds.kind}:{item_id}"
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("download",   videos_in("new", "download_failed"),          services.download_video,   "io"),
+    Stage("preprocess", videos_in("downloaded", "preprocess_failed"), services.preprocess_video, "cpu"),
+    Stage("detect",     videos_in("preprocessed", "detect_failed"),   services.detect_video,     "cpu"),
+)  # fmt: skip
+
+QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")
+"""Queues by cost: ``default`` (dispatch, edits), ``io``, ``cpu``, ``ml`` (embeddings)."""
+
+
+def stage_named(name: str) -> Stage:
+    """The stage called ``name``. Raises KeyError if there is none."""
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise KeyError(name)
