@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     detect_min_scene_len: int | None = None
     """Override of the detector's minimum scene length in frames (None: its default)."""
 
+    test_pause_before_commit: str | None = None
+    """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
+    after its media work and storage writes, so a test can SIGKILL the worker there."""
+
     @property
     def storage_root(self) -> Path:
         """Local folder of the default storage."""

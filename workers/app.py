@@ -8,6 +8,7 @@ which finds the next stage's work; tasks never enqueue other stage tasks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -43,12 +44,10 @@ app = App(connector=_LazyConnector(), import_paths=["workers.app"])
 
 async def defer_dispatch() -> None:
     """Ask for a dispatcher run (a no-op when one is already waiting)."""
-    try:
+    with contextlib.suppress(AlreadyEnqueued):
         await app.configure_task(
             DISPATCH_TASK, queueing_lock=DISPATCH_LOCK, lock=DISPATCH_LOCK, queue="default"
         ).defer_async()
-    except AlreadyEnqueued:
-        pass
 
 
 async def defer_stage(stage: Stage, item_id: int) -> bool:
@@ -123,14 +122,14 @@ async def run_worker(
     """Run a worker on ``queues`` (None: all) until stopped (the app must be open)."""
     s = get_settings()
     await app.run_worker_async(
-        queues=queues,
+        queues=queues or None,  # type: ignore[arg-type]  # None = every queue
         concurrency=concurrency or s.worker_concurrency,
         fetch_job_polling_interval=s.job_poll_seconds,
         update_heartbeat_interval=s.heartbeat_seconds,
         stalled_worker_timeout=s.stalled_after_seconds,
         install_signal_handlers=install_signal_handlers,
         wait=wait,
-        name=name,
+        name=name or "worker",
     )
 
 

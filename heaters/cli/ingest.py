@@ -103,6 +103,7 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
 
 
 async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
+    from heaters.db import fetch_all
     from heaters.domain.states import VIDEO_DONE_STATES, is_failed
     from workers.app import run_worker
     from workers.runtime import close_runtime
@@ -118,7 +119,7 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
         with progress:
             while True:
                 async with db.acquire() as conn:
-                    rows = await db.q.video_states(conn, ids=list(tasks))
+                    rows = await fetch_all(db.q.video_states(conn, ids=list(tasks)))
                 finished = 0
                 for row in rows:
                     done, label = _STEPS.get(row["state"], (0, row["state"]))

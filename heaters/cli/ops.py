@@ -67,14 +67,14 @@ def status_command(
 
 
 async def _status(limit: int) -> dict[str, Any]:
-    from heaters.db import Database
+    from heaters.db import Database, fetch_all
     from heaters.db.migrate import ensure_schema
 
     await asyncio.to_thread(ensure_schema)
     async with Database.connect() as db, db.acquire() as conn:
-        videos = await db.q.video_counts(conn)
-        clips = await db.q.clip_counts(conn)
-        recent = await db.q.list_videos(conn, limit=limit)
+        videos = await fetch_all(db.q.video_counts(conn))
+        clips = await fetch_all(db.q.clip_counts(conn))
+        recent = await fetch_all(db.q.list_videos(conn, limit=limit))
     return {
         "videos": {r["state"]: r["n"] for r in videos},
         "clips": {r["state"]: r["n"] for r in clips},

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import psutil
@@ -58,6 +57,6 @@ def start_embedded(pgdata: Path) -> str:
 
     pgdata.mkdir(parents=True, exist_ok=True)
     clear_dead_holders(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri: str = server.get_uri()
     return uri

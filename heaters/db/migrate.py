@@ -53,7 +53,9 @@ def head_revision() -> str | None:
     """The newest revision in ``migrations/``."""
     from alembic.script import ScriptDirectory
 
-    head: str | None = ScriptDirectory.from_config(alembic_config("postgresql://x")).get_current_head()
+    head: str | None = ScriptDirectory.from_config(
+        alembic_config("postgresql://x")
+    ).get_current_head()
     return head
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import aiosql
 import asyncpg
@@ -16,11 +16,14 @@ from heaters.db.connection import database_url
 
 _QUERIES = Path(__file__).parent / "queries"
 
+#: A pooled connection (what ``Database.acquire``/``transaction`` give).
+Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
 
 @lru_cache(maxsize=1)
 def queries() -> Any:
     """All named queries, loaded once: ``queries().claim_video(conn, id=…, …)``."""
-    return aiosql.from_path(_QUERIES, "asyncpg")
+    return aiosql.from_path(_QUERIES, "asyncpg", mandatory_parameters=False)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -54,13 +57,18 @@ class Database:
             await pool.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A pooled connection inside a transaction (committed on exit, rolled back on error)."""
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
     @asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+    async def acquire(self) -> AsyncIterator[Connection]:
         """A pooled connection (autocommit)."""
         async with self.pool.acquire() as conn:
             yield conn
+
+
+async def fetch_all(rows: AsyncIterator[asyncpg.Record]) -> list[asyncpg.Record]:
+    """Collect the rows of a multi-row named query (aiosql yields them one by one)."""
+    return [row async for row in rows]

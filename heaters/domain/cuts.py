@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ def spans_from_cuts(
         return []
     bounds = [0, *sorted({c for c in cuts if 0 < c < n}), n]
     spans = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         spans.append(
             ClipSpan(
                 start_frame=start,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from heaters.db import Database
+from heaters.db import Database, fetch_all
 from heaters.pipeline.stages import STAGES, Stage
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,10 @@ async def dispatch(
     for stage in stages:
         finder = stage.finds
         async with db.acquire() as conn:
-            rows = await getattr(db.q, finder.query)(
-                conn, states=list(finder.states), stage=stage.name, limit=limit_per_stage
+            rows = await fetch_all(
+                getattr(db.q, finder.query)(
+                    conn, states=list(finder.states), stage=stage.name, limit=limit_per_stage
+                )
             )
         for row in rows:
             if await defer(stage, row["id"]):

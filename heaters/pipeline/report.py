@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heaters.db import Database
+from heaters.db import Database, fetch_all
 
 
 async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -12,8 +12,8 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
     "width", "height", "clips": [{"id", "start_frame", "end_frame", "start_seconds",
     "end_seconds", "state"}]}}``; frames end-exclusive, seconds from PTS, fps a float."""
     async with db.acquire() as conn:
-        videos = await db.q.get_videos(conn, ids=ids)
-        clips = await db.q.video_clips(conn, ids=ids)
+        videos = await fetch_all(db.q.get_videos(conn, ids=ids))
+        clips = await fetch_all(db.q.video_clips(conn, ids=ids))
     out: dict[int, dict[str, Any]] = {}
     for v in videos:
         fps = v["fps_num"] / v["fps_den"] if v["fps_num"] and v["fps_den"] else None

@@ -11,11 +11,12 @@ deleted only after the DB change has committed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import numpy as np
@@ -28,7 +29,7 @@ from heaters.pipeline.runtime import Runtime
 log = logging.getLogger(__name__)
 
 Outcome = str  # "done" | "failed" | "noop"
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record  # a row of source_videos
 
 
 def original_key(video_id: int, suffix: str) -> str:
@@ -69,10 +70,15 @@ async def _run_video_stage(
         log.exception("video %s: internal error in %s", video_id, transition.running)
         reason = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         return await _fail(rt, video_id, transition, reason, transient=True)
-    log.info(
-        "video %s: %s in %.2f s", video_id, transition.done, time.monotonic() - started
-    )
+    log.info("video %s: %s in %.2f s", video_id, transition.done, time.monotonic() - started)
     return "done"
+
+
+async def _pause_point(rt: Runtime, stage: str) -> None:
+    """Crash tests: hold the stage just before its commit (``HEATERS_TEST_PAUSE_BEFORE_COMMIT``)."""
+    if rt.settings.test_pause_before_commit == stage:
+        log.warning("%s: pausing before commit (HEATERS_TEST_PAUSE_BEFORE_COMMIT)", stage)
+        await asyncio.sleep(3600)
 
 
 async def _fail(
@@ -120,6 +126,7 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                 raise DownloadError(f"same content as video {dup['id']} (sha256 {sha256[:12]}…)")
             key = original_key(video_id, result.path.suffix)
             await rt.storage.put_file(result.path, key, move=True)
+            await _pause_point(rt, "download")
             async with rt.db.transaction() as conn:
                 try:
                     await rt.db.q.finish_download(
@@ -189,6 +196,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 scores = await rt.run_sync(score_video_frames, proxy)
             await rt.storage.put_file(master, master_key(video_id), move=True)
             await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
+            await _pause_point(rt, "preprocess")
             idx = result.frame_index
             async with rt.db.transaction() as conn:
                 await rt.db.q.upsert_frame_index(
@@ -268,6 +276,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         cuts = scenes.cuts_from_scores(scores, params)
         fps = row["fps_num"] / row["fps_den"] if row["fps_num"] else 25.0
         spans = spans_from_cuts(cuts, pts, last_frame_end(pts, 1.0 / fps))
+        await _pause_point(rt, "detect")
         async with rt.db.transaction() as conn:
             await rt.db.q.delete_unreviewed_clips(conn, video_id=video_id)
             await rt.db.q.insert_clips(

@@ -30,10 +30,16 @@ def is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https")
 
 
-def _sha256(path: Path) -> str:
+def _check_file(source: str) -> tuple[Path, str]:
+    """Resolve a local source and hash it (blocking: run in a thread)."""
     from heaters.media.download import sha256_file
 
-    return sha256_file(path)
+    p = Path(source).expanduser()
+    if not p.exists():
+        raise SubmitError(f"file not found: {source}")
+    if not p.is_file():
+        raise SubmitError(f"not a regular file: {source}")
+    return p.resolve(), sha256_file(p)
 
 
 async def submit(db: Database, source: str) -> Submission:
@@ -53,13 +59,8 @@ async def submit(db: Database, source: str) -> Submission:
     else:
         if "://" in source:
             raise SubmitError(f"unsupported source {source!r}: give an http(s) URL or a file path")
-        p = Path(source).expanduser()
-        if not p.exists():
-            raise SubmitError(f"file not found: {source}")
-        if not p.is_file():
-            raise SubmitError(f"not a regular file: {source}")
-        url, path = None, str(p.resolve())
-        sha256 = await asyncio.to_thread(_sha256, p)
+        p, sha256 = await asyncio.to_thread(_check_file, source)
+        url, path = None, str(p)
         title = p.stem
     async with db.transaction() as conn:
         new_id = await db.q.insert_video(

@@ -1,0 +1,5 @@
+"""``python -m heaters`` = the ``heaters`` command."""
+
+from heaters.cli import main
+
+main()

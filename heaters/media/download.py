@@ -1,0 +1,391 @@
+"""Fetch a source video: from a URL with yt-dlp, or by copying a local file.
+
+:func:`download` is synchronous (network and disk bound; callers run it in a process pool).
+It asks yt-dlp for the best quality (``bestvideo*+bestaudio/best``, merged into Matroska by
+the ``imageio-ffmpeg`` binary), then probes the file and normalises it only when the probe
+fails: first a stream-copy remux to MKV, then a full re-encode to H.264/AAC in MKV.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yt_dlp
+import yt_dlp.utils
+
+from heaters.errors import DownloadError, ProbeError
+from heaters.media.ffmpeg import ffmpeg_exe, run_ffmpeg_sync
+from heaters.media.probe import probe
+
+__all__ = ["DownloadResult", "copy_local", "download", "normalise", "sha256_file"]
+
+#: yt-dlp format selection: best video + best audio merged, else the best single file.
+FORMAT = "bestvideo*+bestaudio/best"
+#: Used when :data:`FORMAT` is not available at all.
+FALLBACK_FORMAT = "best"
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadResult:
+    """A fetched source video.
+
+    Attributes
+    ----------
+    path
+        The file in ``dest_dir`` that the next stage reads.
+    title
+        The title yt-dlp found (the file stem for a local copy), or None.
+    source_url
+        The URL asked for (a ``file://`` URI for a local copy).
+    extractor
+        yt-dlp's extractor key (``"Generic"``, ``"Youtube"``, …), ``"local"`` for a copy.
+    normalised
+        ``"remux"`` or ``"transcode"`` when the downloaded file did not probe and had to be
+        rewritten, None when it was used as downloaded.
+    """
+
+    path: Path
+    title: str | None
+    source_url: str
+    extractor: str | None
+    normalised: str | None
+
+
+class _QuietLogger:
+    """Swallow yt-dlp's output (errors reach us as exceptions)."""
+
+    def debug(self, msg: str) -> None:
+        pass
+
+    def info(self, msg: str) -> None:
+        pass
+
+    def warning(self, msg: str) -> None:
+        pass
+
+    def error(self, msg: str) -> None:
+        pass
+
+
+def sha256_file(path: Path, *, chunk_size: int = 1 << 20) -> str:
+    """Return the SHA-256 of a file's bytes as 64 lowercase hex digits.
+
+    Parameters
+    ----------
+    path
+        The file to hash (read in ``chunk_size`` byte blocks, never whole in memory).
+    chunk_size
+        Read size in bytes.
+
+    Raises
+    ------
+    DownloadError
+        ``"file not found: <path>"`` or ``"cannot read <path>: <reason>"``.
+    """
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as fh:
+            while block := fh.read(chunk_size):
+                digest.update(block)
+    except FileNotFoundError:
+        raise DownloadError(f"file not found: {path}") from None
+    except OSError as exc:
+        raise DownloadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
+def copy_local(src: Path, dest_dir: Path) -> DownloadResult:
+    """Copy a local video into ``dest_dir`` (the "download" of a local source).
+
+    The copy goes to a temporary name first and is renamed when complete.
+
+    Parameters
+    ----------
+    src
+        The local file.
+    dest_dir
+        Directory to copy into (created if missing); the copy keeps ``src``'s name.
+
+    Returns
+    -------
+    DownloadResult
+        ``path`` = the copy, ``title`` = the file stem, ``source_url`` = ``src`` as a
+        ``file://`` URI, ``extractor`` = ``"local"``, ``normalised`` = None.
+
+    Raises
+    ------
+    DownloadError
+        ``"file not found: <src>"``, ``"not a file: <src>"`` or ``"cannot copy <src>: …"``.
+    """
+    src = Path(src)
+    if not src.exists():
+        raise DownloadError(f"file not found: {src}")
+    if not src.is_file():
+        raise DownloadError(f"not a file: {src}")
+    dest_dir = Path(dest_dir)
+    dest = dest_dir / src.name
+    part = dest_dir / f".{src.name}.part"
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, part)
+        part.replace(dest)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise DownloadError(f"cannot copy {src}: {exc.strerror or exc}") from None
+    return DownloadResult(
+        path=dest,
+        title=src.stem,
+        source_url=src.resolve().as_uri(),
+        extractor="local",
+        normalised=None,
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """Yield ``exc`` and everything it wraps (yt-dlp ``exc_info``/``cause``, ``__cause__``)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        exc_info = getattr(cur, "exc_info", None)
+        if (
+            isinstance(exc_info, tuple)
+            and len(exc_info) > 1
+            and isinstance(exc_info[1], BaseException)
+        ):
+            todo.append(exc_info[1])
+        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+
+
+def _http_reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+def _download_error_reason(exc: BaseException, url: str) -> str:
+    """Turn a yt-dlp failure into one line a person understands."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+    chain = list(_causes(exc))
+    for err in chain:
+        if isinstance(err, HTTPError):
+            return f"HTTP {err.status} {_http_reason(err.status)}: {url}"
+    for err in chain:
+        if isinstance(err, yt_dlp.utils.UnsupportedError):
+            return f"no video found at {url} (the page has nothing yt-dlp can download)"
+    text = " ".join(str(err) for err in chain)
+    host = urlsplit(url).netloc or url
+    if m := re.search(r"HTTP Error (\d{3})", text):
+        status = int(m.group(1))
+        return f"HTTP {status} {_http_reason(status)}: {url}"
+    if "Unsupported URL" in text:
+        return f"no video found at {url} (the page has nothing yt-dlp can download)"
+    if "Connection refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return f"cannot connect to {host}: connection refused ({url})"
+    if re.search(
+        r"Name or service not known|nodename nor servname|getaddrinfo failed|"
+        r"Temporary failure in name resolution|No address associated",
+        text,
+    ):
+        return f"cannot resolve host {urlsplit(url).hostname or host}: {url}"
+    if re.search(r"timed out|Timeout", text, re.IGNORECASE):
+        return f"connection timed out: {url}"
+    if any(isinstance(e, TransportError) for e in chain):
+        return f"network error while fetching {url}"
+    if "Requested format is not available" in text:
+        return f"no downloadable video format at {url}"
+    # Last resort: yt-dlp's own message, without prefixes and the "(caused by …)" tail.
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = re.sub(r"^ERROR:\s*", "", msg)
+    msg = re.sub(r"^\[[^\]]+\]\s*(\S+:\s*)?", "", msg)
+    msg = re.sub(r"\s*\(caused by .*\)$", "", msg)
+    return f"download failed: {msg} ({url})"
+
+
+def _ydl_options(
+    dest_dir: Path,
+    fmt: str,
+    on_progress: Callable[[int, int | None], None] | None,
+) -> dict[str, Any]:
+    def hook(d: dict[str, Any]) -> None:
+        if on_progress is None or d.get("status") not in ("downloading", "finished"):
+            return
+        done = int(d.get("downloaded_bytes") or 0)
+        total = d.get("total_bytes") or d.get("total_bytes_estimate")
+        on_progress(done, int(total) if total else None)
+
+    return {
+        "format": fmt,
+        "merge_output_format": "mkv",
+        "outtmpl": {"default": str(dest_dir / "%(id).80B.%(ext)s")},
+        "restrictfilenames": True,
+        "ffmpeg_location": ffmpeg_exe(),
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": _QuietLogger(),
+        "progress_hooks": [hook],
+        "overwrites": True,
+        "cachedir": False,
+        "writethumbnail": False,
+        "writesubtitles": False,
+        "writeinfojson": False,
+        "socket_timeout": 30,
+        "retries": 3,
+        "fragment_retries": 3,
+    }
+
+
+def _downloaded_path(ydl: yt_dlp.YoutubeDL, info: dict[str, Any]) -> Path:
+    for item in info.get("requested_downloads") or ():
+        if item.get("filepath"):
+            return Path(item["filepath"])
+    return Path(ydl.prepare_filename(info))
+
+
+def normalise(path: Path) -> tuple[Path, str | None]:
+    """Make a downloaded file probe-able, rewriting it only if it does not probe as it is.
+
+    Steps, each tried only if the previous result does not probe: use ``path`` as is; remux
+    (``-c copy``) to ``<stem>.remux.mkv``; re-encode to H.264 (crf 18, veryfast) / AAC 192k in
+    ``<stem>.transcode.mkv``. A replaced original is deleted.
+
+    Parameters
+    ----------
+    path
+        The downloaded file.
+
+    Returns
+    -------
+    tuple[Path, str | None]
+        The usable file and how it was made: None (as downloaded), ``"remux"`` or
+        ``"transcode"``.
+
+    Raises
+    ------
+    DownloadError
+        ``"the downloaded file is not a usable video: <probe reason>"`` when all steps fail.
+    """
+    try:
+        probe(path)
+        return path, None
+    except ProbeError as exc:
+        first_reason = str(exc)
+    steps: list[tuple[str, list[str]]] = [
+        ("remux", ["-map", "0:v", "-map", "0:a?", "-c", "copy"]),
+        (
+            "transcode",
+            [
+                "-map", "0:v:0", "-map", "0:a:0?",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", "-b:a", "192k",
+            ],
+        ),
+    ]  # fmt: skip
+    for name, codec_args in steps:
+        out = path.with_name(f"{path.stem}.{name}.mkv")
+        try:
+            run_ffmpeg_sync(
+                ["-i", str(path), *codec_args, "-f", "matroska", str(out)], error=DownloadError
+            )
+            probe(out)
+        except (DownloadError, ProbeError):
+            with contextlib.suppress(OSError):
+                out.unlink()
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return out, name
+    raise DownloadError(f"the downloaded file is not a usable video: {first_reason}")
+
+
+def download(
+    url: str,
+    dest_dir: Path,
+    *,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> DownloadResult:
+    """Download the video at ``url`` into ``dest_dir`` with yt-dlp, best quality first.
+
+    Only ``url`` is fetched (no playlist, no thumbnails, subtitles or info files). The format
+    is ``bestvideo*+bestaudio/best`` merged into MKV, falling back to ``best`` when that
+    selection is not available. The file is then probed and normalised only if needed (see
+    :func:`normalise`).
+
+    Parameters
+    ----------
+    url
+        An http(s) URL: a page yt-dlp understands or a direct media file.
+    dest_dir
+        Directory for the file (created if missing), named ``<id>.<ext>``.
+    on_progress
+        Called with ``(bytes_done, bytes_total or None)`` while downloading.
+
+    Returns
+    -------
+    DownloadResult
+        The file, title, extractor and how (if at all) it was normalised.
+
+    Raises
+    ------
+    DownloadError
+        One line, e.g. ``"HTTP 404 Not Found: <url>"``, ``"HTTP 403 Forbidden: <url>"``,
+        ``"no video found at <url> (the page has nothing yt-dlp can download)"``,
+        ``"cannot connect to <host:port>: connection refused (<url>)"``,
+        ``"cannot resolve host <host>: <url>"``, ``"connection timed out: <url>"``,
+        ``"the downloaded file is not a usable video: <probe reason>"``.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] | None = None
+    path: Path | None = None
+    for fmt in (FORMAT, FALLBACK_FORMAT):
+        try:
+            with yt_dlp.YoutubeDL(_ydl_options(dest_dir, fmt, on_progress)) as ydl:
+                info = ydl.extract_info(url, download=True)
+                if info is None:
+                    raise DownloadError(f"no video found at {url} (yt-dlp returned nothing)")
+                info = ydl.sanitize_info(info)
+                path = _downloaded_path(ydl, info)
+            break
+        except DownloadError:
+            raise
+        except Exception as exc:  # yt-dlp raises many types; all become one line
+            if fmt == FORMAT and "Requested format is not available" in str(exc):
+                continue
+            raise DownloadError(_download_error_reason(exc, url)) from None
+    if info is None or path is None:
+        raise DownloadError(f"no downloadable video format at {url}")
+    if not path.is_file():
+        raise DownloadError(f"yt-dlp reported success but wrote no file for {url}")
+    if path.stat().st_size == 0:
+        raise DownloadError(f"the downloaded file is empty (0 bytes): {url}")
+    usable, how = normalise(path)
+    title = info.get("title")
+    extractor = info.get("extractor_key") or info.get("extractor")
+    return DownloadResult(
+        path=usable,
+        title=str(title) if title is not None else None,
+        source_url=url,
+        extractor=str(extractor) if extractor is not None else None,
+        normalised=how,
+    )

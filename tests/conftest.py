@@ -1,0 +1,173 @@
+"""Shared fixtures: a real Postgres (pgserver), a fresh database per test, real video files."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "big_buck_bunny_action_59s.mp4"
+_counter = itertools.count()
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the pip-shipped ffmpeg (imageio-ffmpeg); fail the test on error."""
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+         *args],
+        check=True,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One embedded Postgres for the test session; yields its URI (database ``postgres``)."""
+    import pgserver
+
+    from heaters.db.embedded import clear_dead_holders
+
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    pgdata.mkdir()
+    clear_dead_holders(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def _with_db(uri: str, name: str) -> str:
+    return uri.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: str) -> str:
+    """A database with every migration applied, copied for each test (fast)."""
+    import psycopg
+
+    from heaters.db.migrate import upgrade
+
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS heaters_template")
+        conn.execute("CREATE DATABASE heaters_template")
+    url = _with_db(pg_server, "heaters_template")
+    upgrade(url)
+    return "heaters_template"
+
+
+@pytest.fixture
+def heaters_env(
+    pg_server: str, template_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """A fresh database and HEATERS_HOME for one test, exported as environment variables.
+
+    Returns the environment for subprocesses (``heaters …`` as a user runs it).
+    """
+    import psycopg
+
+    from heaters.config import get_settings
+
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    url = _with_db(pg_server, name)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "DATABASE_URL": url,
+        "HEATERS_HOME": str(home),
+        "HEATERS_RETRY_BACKOFF_SECONDS": "0.5",
+        "HEATERS_STALLED_AFTER_SECONDS": "3",
+        "HEATERS_HEARTBEAT_SECONDS": "0.5",
+        "HEATERS_JOB_POLL_SECONDS": "0.2",
+        "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
+        "HEATERS_PROCESS_POOL_SIZE": "2",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    yield {**os.environ, **env}
+    get_settings.cache_clear()
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def db(heaters_env: dict[str, str]) -> AsyncIterator[object]:
+    """An open ``heaters.db.Database`` on the test's database."""
+    from heaters.db import Database
+
+    async with Database.connect(heaters_env["DATABASE_URL"]) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 8 s, 320x180, 24 fps H.264/AAC cut of the sample (it holds a few hard cuts)."""
+    out = tmp_path_factory.mktemp("videos") / "bbb_8s.mp4"
+    ffmpeg("-ss", "10", "-i", str(SAMPLE), "-t", "8", "-vf", "scale=320:180",
+           "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac", "-b:a", "64k",
+           str(out))  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def other_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another real 4 s cut of the sample, so two distinct videos can be submitted."""
+    out = tmp_path_factory.mktemp("videos") / "bbb_4s.mp4"
+    ffmpeg("-ss", "30", "-i", str(SAMPLE), "-t", "4", "-vf", "scale=320:180",
+           "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-an", str(out))  # fmt: skip
+    return out
+
+
+def heaters_cmd(*args: str) -> list[str]:
+    """The ``heaters`` command line, run with this interpreter."""
+    return [sys.executable, "-m", "heaters", *args]
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory, small_video: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving a video, an HTML page and 404s; yields its URL."""
+    import functools
+    import shutil
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path_factory.mktemp("www")
+    shutil.copy(small_video, root / "clip.mp4")
+    (root / "page.html").write_text(
+        "<!doctype html><html><head><title>Not a video</title></head>"
+        "<body><h1>Hello</h1><p>No video here.</p></body></html>"
+    )
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def run_heaters(
+    env: dict[str, str], *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Run ``heaters ARGS`` as a user would, in a subprocess; returns the finished process."""
+    return subprocess.run(
+        heaters_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    """Parse one JSON object per non-empty line."""
+    import json
+
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

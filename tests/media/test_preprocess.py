@@ -1,0 +1,262 @@
+"""preprocess(), build_frame_index(), run_ffmpeg(): real ffmpeg, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+
+from heaters.errors import DownloadError, PreprocessError
+from heaters.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from heaters.media.preprocess import (
+    FrameIndex,
+    PreprocessResult,
+    build_frame_index,
+    ffmpeg_preprocess_args,
+    preprocess,
+)
+
+from .conftest import SAMPLE, SMALL_FRAMES, MediaFiles
+
+
+def _streams(path: Path) -> dict[str, str]:
+    with av.open(str(path)) as c:
+        return {s.type: s.codec_context.name for s in c.streams}
+
+
+def _packets(path: Path) -> list[tuple[int, bool]]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [(int(p.pts), bool(p.is_keyframe)) for p in c.demux(s) if p.size]
+
+
+def _source_pts_seconds(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert s.time_base is not None
+        tb = s.time_base
+        return sorted(float(p.pts * tb) for p in c.demux(s) if p.size and p.pts is not None)
+
+
+def _names(directory: Path) -> list[str]:
+    """Sorted names of the entries of ``directory``."""
+    return sorted(p.name for p in directory.iterdir())
+
+
+def _ffmpeg_children(marker: str) -> list[int]:
+    """PIDs of live processes whose command line mentions ``marker``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if marker.encode() in cmd and state != "Z" and entry.name != str(os.getpid()):
+            pids.append(int(entry.name))
+    return pids
+
+
+async def test_preprocess_outputs(media: MediaFiles, tmp_path: Path) -> None:
+    master, proxy, small = tmp_path / "m.mkv", tmp_path / "p.mp4", tmp_path / "s.rgb"
+    progress: list[int] = []
+    r = await preprocess(
+        media.small, master, proxy, small_frames=small, on_progress=progress.append
+    )
+    assert isinstance(r, PreprocessResult)
+    assert r.frame_count == SMALL_FRAMES
+    assert r.fps == Fraction(24)
+    assert (r.width, r.height) == (320, 180)
+    assert r.has_audio and not r.is_vfr
+    assert r.duration_seconds == pytest.approx(4.0, abs=0.05)
+
+    assert _streams(master) == {"video": "ffv1", "audio": "flac"}
+    with av.open(str(master)) as c:
+        assert c.format.name.startswith("matroska")
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"  # source format kept
+    assert _streams(proxy) == {"video": "h264", "audio": "aac"}
+    with av.open(str(proxy)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+    packets = _packets(proxy)
+    assert len(packets) == SMALL_FRAMES
+    assert all(key for _, key in packets), "every proxy frame must be an I-frame"
+    head = proxy.read_bytes()
+    assert 0 < head.find(b"moov") < head.find(b"mdat"), "proxy must be faststart"
+
+    idx = r.frame_index
+    assert isinstance(idx, FrameIndex)
+    assert len(idx.pts_seconds) == len(idx.byte_offsets) == r.frame_count
+    assert all(b > a for a, b in itertools.pairwise(idx.pts_seconds))
+    assert all(b > a for a, b in itertools.pairwise(idx.byte_offsets))
+    assert idx.pts_seconds[0] == pytest.approx(0.0, abs=1e-6)
+    assert idx.pts_seconds[1] == pytest.approx(1 / 24, abs=1e-6)
+    assert build_frame_index(proxy) == idx
+
+    assert small.stat().st_size == r.frame_count * 64 * 36 * 3
+    assert progress and progress[-1] >= SMALL_FRAMES - 1
+    assert _names(tmp_path) == ["m.mkv", "p.mp4", "s.rgb"]
+
+
+async def test_byte_offsets_point_at_frames(media: MediaFiles, tmp_path: Path) -> None:
+    proxy = tmp_path / "p.mp4"
+    r = await preprocess(media.small_faststart, tmp_path / "m.mkv", proxy)
+    with av.open(str(proxy)) as c:
+        sizes = [p.size for p in c.demux(c.streams.video[0]) if p.size]
+    data = proxy.read_bytes()
+    for off, size in zip(r.frame_index.byte_offsets, sizes, strict=True):
+        # An H.264 sample in MP4 starts with a 4-byte NAL length that fits in the sample.
+        nal_len = int.from_bytes(data[off : off + 4], "big")
+        assert 0 < nal_len <= size - 4
+
+
+async def test_vfr_keeps_timestamps(media: MediaFiles, tmp_path: Path) -> None:
+    r = await preprocess(media.vfr, tmp_path / "m.mkv", tmp_path / "p.mp4")
+    assert r.is_vfr
+    assert not r.has_audio
+    src = _source_pts_seconds(media.vfr)
+    assert r.frame_count == len(src) == SMALL_FRAMES
+    assert r.frame_index.pts_seconds == pytest.approx(src, abs=1e-4)
+    deltas = [b - a for a, b in itertools.pairwise(r.frame_index.pts_seconds)]
+    assert deltas[10] == pytest.approx(1 / 24, abs=1e-4)
+    assert deltas[60] == pytest.approx(1 / 12, abs=1e-4)
+
+
+async def test_odd_size_and_no_audio(media: MediaFiles, tmp_path: Path) -> None:
+    proxy, master = tmp_path / "p.mp4", tmp_path / "m.mkv"
+    r = await preprocess(media.odd_size, master, proxy, small_frames=tmp_path / "s.rgb")
+    assert (r.width, r.height) == (321, 181)
+    assert not r.has_audio
+    with av.open(str(proxy)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.width, ctx.height) == (320, 180)
+        assert not c.streams.audio
+    with av.open(str(master)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.width, ctx.height) == (321, 181)
+        assert ctx.pix_fmt == "yuv444p"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("audio_only", "no video stream (audio only)"),
+        ("empty", "file is empty (0 bytes)"),
+        ("truncated", "file is truncated or corrupt: the MP4 index (moov atom) is missing"),
+    ],
+)
+async def test_bad_sources(media: MediaFiles, tmp_path: Path, name: str, reason: str) -> None:
+    with pytest.raises(PreprocessError) as err:
+        await preprocess(getattr(media, name), tmp_path / "m.mkv", tmp_path / "p.mp4")
+    assert str(err.value) == reason
+    assert _names(tmp_path) == []
+
+
+async def test_truncated_source(media: MediaFiles, tmp_path: Path) -> None:
+    with pytest.raises(PreprocessError) as err:
+        await preprocess(
+            media.truncated_faststart,
+            tmp_path / "m.mkv",
+            tmp_path / "p.mp4",
+            small_frames=tmp_path / "s.rgb",
+        )
+    assert str(err.value).startswith("file is truncated: the container declares 96 frames")
+    assert _names(tmp_path) == []
+
+
+async def test_cancel_kills_ffmpeg_and_leaves_no_file(tmp_path: Path) -> None:
+    out = tmp_path / "cancelme"
+    task = asyncio.create_task(
+        preprocess(SAMPLE, out / "m.mkv", out / "p.mp4", small_frames=out / "s.rgb")
+    )
+    for _ in range(100):  # wait until ffmpeg runs
+        await asyncio.sleep(0.05)
+        if _ffmpeg_children(str(out)):
+            break
+    assert _ffmpeg_children(str(out)), "ffmpeg never started"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _ffmpeg_children(str(out)) == []
+    assert _names(out) == []
+
+
+async def test_run_ffmpeg_error_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(PreprocessError) as err:
+        await run_ffmpeg(["-i", str(tmp_path / "nope.mp4"), str(tmp_path / "x.mkv")])
+    msg = str(err.value)
+    assert msg.startswith("ffmpeg failed (exit ")
+    assert "No such file or directory" in msg
+    assert "\n" not in msg
+    with pytest.raises(DownloadError):
+        await run_ffmpeg(["-i", str(tmp_path / "nope.mp4"), "x.mkv"], error=DownloadError)
+
+
+async def test_run_ffmpeg_progress(tmp_path: Path, media: MediaFiles) -> None:
+    seen: list[int] = []
+    out = tmp_path / "copy.mkv"
+    await run_ffmpeg(["-i", str(media.small), "-c", "copy", str(out)], on_progress=seen.append)
+    assert out.stat().st_size > 0
+    assert seen and seen[-1] == SMALL_FRAMES
+    assert seen == sorted(seen)
+
+
+def test_args_shape(tmp_path: Path) -> None:
+    args = ffmpeg_preprocess_args(
+        tmp_path / "in.mp4",
+        tmp_path / "m.mkv",
+        tmp_path / "p.mp4",
+        small_frames=tmp_path / "s.rgb",
+        small_size=(64, 36),
+    )
+    text = " ".join(args)
+    assert args.count("-i") == 1  # one decode
+    for flag in (
+        "-c:v ffv1 -level 3 -g 1 -slices 4 -slicecrc 1",
+        "-c:a flac",
+        "-c:v libx264",
+        "-g 1 -bf 0",
+        "keyint=1",
+        "-movflags +faststart",
+        "-c:a aac -b:a 128k",
+        "scale=64:36:flags=area,format=rgb24 -fps_mode passthrough -f rawvideo",
+    ):
+        assert flag in text
+    assert args.count("passthrough") == 3
+    no_small = ffmpeg_preprocess_args(
+        tmp_path / "in.mp4", tmp_path / "m.mkv", tmp_path / "p.mp4",
+        small_frames=None, small_size=(64, 36),
+    )  # fmt: skip
+    assert "rawvideo" not in no_small
+    assert Path(ffmpeg_exe()).is_file()
+
+
+def test_build_frame_index_errors(tmp_path: Path, media: MediaFiles) -> None:
+    with pytest.raises(PreprocessError, match=r"^cannot read the proxy"):
+        build_frame_index(tmp_path / "missing.mp4")
+    with pytest.raises(PreprocessError, match=r"^cannot read the proxy"):
+        build_frame_index(media.text)
+    with pytest.raises(PreprocessError, match="no video stream"):
+        build_frame_index(media.audio_only)
+
+
+async def test_process_pool_executor(media: MediaFiles, tmp_path: Path) -> None:
+    """Probe and index run in a spawn process pool (results and errors cross the pickle)."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        r = await preprocess(media.small, tmp_path / "m.mkv", tmp_path / "p.mp4", executor=pool)
+        assert r.frame_count == SMALL_FRAMES
+        assert pickle.loads(pickle.dumps(r)) == r
+        with pytest.raises(PreprocessError, match=r"^no video stream \(audio only\)$"):
+            await preprocess(
+                media.audio_only, tmp_path / "a.mkv", tmp_path / "a.mp4", executor=pool
+            )

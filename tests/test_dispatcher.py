@@ -1,0 +1,71 @@
+"""The dispatcher on a real Postgres with procrastinate: one job per stage and item, ever."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from heaters.pipeline.dispatcher import dispatch
+from heaters.pipeline.stages import STAGES
+from heaters.pipeline.submit import submit
+
+
+async def _jobs(db: Any) -> list[Any]:
+    async with db.acquire() as conn:
+        return list(
+            await conn.fetch(
+                "SELECT task_name, queueing_lock, lock, queue_name AS queue, status, args "
+                "FROM procrastinate_jobs WHERE task_name <> 'heaters.dispatch' ORDER BY id"
+            )
+        )
+
+
+async def test_dispatcher_never_queues_an_item_twice(db: Any, tmp_path: Path) -> None:
+    from workers.app import app, defer_stage
+
+    ids = []
+    for i in range(5):
+        f = tmp_path / f"v{i}.mp4"
+        f.write_bytes(b"x" * (i + 1))
+        ids.append((await submit(db, str(f))).video_id)
+    async with app.open_async():
+        first = await dispatch(db, defer_stage)
+        # Concurrent and repeated runs find the same items but defer nothing more.
+        again = await asyncio.gather(*(dispatch(db, defer_stage) for _ in range(4)))
+    assert first.deferred == {"download": ids}
+    assert all(r.total == 0 for r in again)
+    jobs = await _jobs(db)
+    assert [j["queueing_lock"] for j in jobs] == [f"download:{i}" for i in ids]
+    assert {j["lock"] for j in jobs} == {f"video:{i}" for i in ids}
+    assert {j["queue"] for j in jobs} == {"io"}
+    assert [j["args"]["item_id"] for j in jobs] == ids
+
+
+async def test_running_job_blocks_a_second_defer(db: Any, tmp_path: Path) -> None:
+    """A job being worked on (``doing``) is not queued again even though the item's state
+    has not moved yet (the queueing lock alone only covers ``todo``)."""
+    from workers.app import app, defer_stage
+
+    f = tmp_path / "v.mp4"
+    f.write_bytes(b"data")
+    vid = (await submit(db, str(f))).video_id
+    async with app.open_async():
+        await dispatch(db, defer_stage)
+        worker_id = await app.job_manager.register_worker()
+        job = await app.job_manager.fetch_job(queues=["io"], worker_id=worker_id)
+        assert job is not None and job.status == "doing"
+        report = await dispatch(db, defer_stage)
+    assert report.total == 0
+    assert len(await _jobs(db)) == 1
+    assert vid
+
+
+def test_stage_list_reads_as_the_pipeline() -> None:
+    assert [s.name for s in STAGES] == ["download", "preprocess", "detect"]
+    assert [s.finds.states for s in STAGES] == [
+        ("new", "download_failed"),
+        ("downloaded", "preprocess_failed"),
+        ("preprocessed", "detect_failed"),
+    ]
+    assert STAGES[0].queueing_lock(3) == "download:3" and STAGES[1].lock(3) == "video:3"
