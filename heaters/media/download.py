@@ -180,6 +180,17 @@ def _http_reason(status: int) -> str:
         return "error"
 
 
+def _download_error(exc: BaseException, url: str) -> DownloadError:
+    """Turn a yt-dlp failure into a DownloadError whose reason is one line a person
+    understands; network trouble and HTTP 408/429/5xx are transient (worth a retry)."""
+    reason = _download_error_reason(exc, url)
+    transient = bool(
+        re.match(r"HTTP (408|429|5\d\d) ", reason)
+        or re.match(r"(cannot connect|cannot resolve|connection timed out|network error)", reason)
+    )
+    return DownloadError(reason, transient=transient)
+
+
 def _download_error_reason(exc: BaseException, url: str) -> str:
     """Turn a yt-dlp failure into one line a person understands."""
     from yt_dlp.networking.exceptions import HTTPError, TransportError
@@ -372,7 +383,7 @@ def download(
         except Exception as exc:  # yt-dlp raises many types; all become one line
             if fmt == FORMAT and "Requested format is not available" in str(exc):
                 continue
-            raise DownloadError(_download_error_reason(exc, url)) from None
+            raise _download_error(exc, url) from None
     if info is None or path is None:
         raise DownloadError(f"no downloadable video format at {url}")
     if not path.is_file():

@@ -1,0 +1,81 @@
+"""Failures: transient ones are retried with exponential backoff up to a limit, permanent ones
+wait for an operator; ``heaters retry`` makes a failed video due again."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+from heaters.db import fetch_all
+from heaters.pipeline import services
+from heaters.pipeline.runtime import open_runtime
+from heaters.pipeline.submit import submit
+from tests.conftest import json_lines, run_heaters
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _video(db: Any, vid: int) -> Any:
+    async with db.acquire() as conn:
+        return await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
+
+
+async def _due(db: Any) -> list[int]:
+    async with db.acquire() as conn:
+        rows = await fetch_all(
+            db.q.find_videos(conn, states=["new", "download_failed"], stage="download", limit=10)
+        )
+    return [r["id"] for r in rows]
+
+
+async def test_transient_failure_is_retried_with_backoff_until_the_limit(
+    db: Any, heaters_env: dict[str, str]
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/video.mp4"  # nothing listens there
+    vid = (await submit(db, url)).video_id
+    async with open_runtime() as rt:
+        backoff = rt.settings.retry_backoff_seconds
+        delays = []
+        for attempt in range(1, rt.settings.max_attempts + 1):
+            assert await services.download_video(rt, vid) == "failed"
+            v = await _video(db, vid)
+            assert v["state"] == "download_failed" and v["attempts"] == attempt
+            assert "connection refused" in v["last_error"]
+            if attempt < rt.settings.max_attempts:
+                delay = (v["next_attempt_at"] - v["updated_at"]).total_seconds()
+                delays.append(round(delay / backoff))
+                assert vid not in await _due(db), "not due before its backoff"
+                while vid not in await _due(db):
+                    await asyncio.sleep(0.1)
+        assert delays == [1, 2], "exponential: base × 2^(attempt − 1)"
+        v = await _video(db, vid)
+        assert v["next_attempt_at"] is None, "out of attempts: waits for an operator"
+        await asyncio.sleep(backoff * 4)
+        assert vid not in await _due(db)
+
+
+async def test_permanent_failure_waits_for_an_operator_then_retry_works(
+    db: Any, heaters_env: dict[str, str], http_server: str, small_video: Path
+) -> None:
+    vid = (await submit(db, f"{http_server}/missing.mp4")).video_id
+    async with open_runtime() as rt:
+        assert await services.download_video(rt, vid) == "failed"
+    v = await _video(db, vid)
+    assert v["last_error"].startswith("HTTP 404 Not Found") and v["next_attempt_at"] is None
+    assert vid not in await _due(db)
+
+    proc = await asyncio.to_thread(run_heaters, heaters_env, "retry", str(vid), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json_lines(proc.stdout) == [{"id": vid, "retried": True, "state": "download_failed"}]
+    assert vid in await _due(db)
+    v = await _video(db, vid)
+    assert v["attempts"] == 0
+
+    again = await asyncio.to_thread(run_heaters, heaters_env, "retry", "999999")
+    assert again.returncode == 1 and "not in a failed state" in again.stderr
