@@ -28,18 +28,26 @@ def ffmpeg(*args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One embedded Postgres for the test session; yields its URI (database ``postgres``)."""
+def pg_server() -> Iterator[str]:
+    """One embedded Postgres for the test session; yields its URI (database ``postgres``).
+
+    Its data folder is outside pytest's temp root: pytest resets that root to mode 0700 at
+    every session start, which would lock out the ``pgserver`` system user Postgres runs as
+    under root.
+    """
+    import shutil
+    import tempfile
+
     import pgserver
 
     from heaters.db.embedded import clear_dead_holders
 
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
-    pgdata.mkdir()
+    pgdata = Path(tempfile.mkdtemp(prefix="heaters-test-pg-"))
     clear_dead_holders(pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def _with_db(uri: str, name: str) -> str:

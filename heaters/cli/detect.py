@@ -14,7 +14,7 @@ _DEFAULTS = DetectorParams()
 
 
 def detect_command(
-    video: Path = typer.Argument(  # noqa: B008 - typer declares arguments in defaults
+    video: Path = typer.Argument(
         ...,
         help="A video file (any format FFmpeg reads; the first video stream is used).",
         show_default=False,

@@ -1,0 +1,225 @@
+"""Scene detection: the pure cut rule, both frame readers, and detect() on a real clip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heaters.errors import DetectError
+from heaters.media import scenes
+from heaters.media.scenes import DetectorParams, cuts_from_scores
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "big_buck_bunny_action_59s.mp4"
+
+# Three pieces of the sample, each inside one shot (hand-labelled cuts of the sample:
+# bench/ground_truth/big_buck_bunny_action_59s.json): (start frame, frames).
+PIECES = [(450, 100), (980, 50), (1190, 60)]
+CLIP_CUTS = [100, 150]
+CLIP_FRAMES = 210
+
+
+def _ffmpeg(*args: str) -> None:
+    import imageio_ffmpeg
+
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    base = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run([*base, *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 640×360 H.264 clip of three far-apart pieces of the sample: cuts at 100 and 150.
+
+    Keyframes every 48 frames, so the parallel reader splits it into chunks.
+    """
+    out = tmp_path_factory.mktemp("scenes") / "clip.mp4"
+    inputs: list[str] = []
+    graph = []
+    for i, (start, n) in enumerate(PIECES):
+        inputs += ["-ss", f"{start / 24:.6f}", "-i", str(SAMPLE)]
+        graph.append(f"[{i}:v]trim=end_frame={n},setpts=PTS-STARTPTS,scale=640:360[v{i}]")
+    joined = "".join(f"[v{i}]" for i in range(len(PIECES)))
+    graph.append(f"{joined}concat=n={len(PIECES)}:v=1:a=0[out]")
+    _ffmpeg(
+        *inputs, "-filter_complex", ";".join(graph), "-map", "[out]", "-r", "24",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "48",
+        "-pix_fmt", "yuv420p", str(out),
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def raw(clip: Path) -> Path:
+    """The clip's analysis frames as the preprocess stage writes them (ffmpeg, rgb24)."""
+    w, h = scenes.ANALYSIS_SIZE
+    out = clip.with_suffix(".rgb")
+    _ffmpeg(
+        "-i", str(clip), "-map", "0:v:0", "-vf", f"scale={w}:{h}:flags=area,format=rgb24",
+        "-fps_mode", "passthrough", "-f", "rawvideo", str(out),
+    )  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- cuts_from_scores
+
+
+def _spikes(n: int, at: dict[int, float], base: float = 1.0) -> np.ndarray:
+    s = np.full(n, base, np.float32)
+    s[0] = 0.0
+    for k, v in at.items():
+        s[k] = v
+    return s
+
+
+P = DetectorParams(threshold=3.0, min_scene_len=8, min_content=15.0, window=2)
+
+
+def test_single_spike_is_a_cut() -> None:
+    assert cuts_from_scores(_spikes(100, {40: 60.0}), P) == [40]
+
+
+def test_never_a_cut_at_zero_or_within_min_scene_len_of_it() -> None:
+    s = _spikes(100, {5: 60.0})
+    s[0] = 200.0
+    assert cuts_from_scores(s, P) == []
+    assert cuts_from_scores(s, DetectorParams(min_scene_len=1, window=1)) == [5]
+    assert 0 not in cuts_from_scores(s, DetectorParams(min_scene_len=1, window=1))
+
+
+def test_min_scene_len() -> None:
+    s = _spikes(100, {30: 60.0, 34: 60.0, 50: 60.0, 58: 60.0})
+    assert cuts_from_scores(s, P) == [30, 50, 58]  # 34 is 4 frames after 30; 58 is 8 after 50
+    assert cuts_from_scores(s, DetectorParams(min_scene_len=9)) == [30, 50]
+    assert cuts_from_scores(s, DetectorParams(min_scene_len=1, window=1)) == [30, 34, 50, 58]
+
+
+def test_adaptive_window_rejects_sustained_motion() -> None:
+    s = _spikes(100, {}, base=40.0)  # every frame changes a lot: fast motion, no cut
+    assert cuts_from_scores(s, P) == []
+    s[60] = 119.0  # 2.975x its neighbours' mean: below the ratio
+    assert cuts_from_scores(s, P) == []
+    s[60] = 120.0  # exactly 3x: a cut
+    assert cuts_from_scores(s, P) == [60]
+
+
+def test_window_width_decides_the_neighbourhood() -> None:
+    # A spike with a busy frame two places away: window 1 ignores it, window 2 averages it.
+    s = _spikes(100, {50: 30.0, 52: 50.0}, base=1.0)
+    assert 50 in cuts_from_scores(s, DetectorParams(window=1, min_scene_len=1))
+    assert 50 not in cuts_from_scores(s, DetectorParams(window=2, min_scene_len=1))
+
+
+def test_min_content_floor_and_zero_neighbours() -> None:
+    quiet = _spikes(100, {40: 10.0}, base=0.1)  # 100x its neighbours but small
+    assert cuts_from_scores(quiet, P) == []
+    assert cuts_from_scores(quiet, DetectorParams(min_content=5.0)) == [40]
+    still = _spikes(100, {40: 20.0}, base=0.0)  # neighbours exactly 0: ratio capped at 255
+    assert cuts_from_scores(still, P) == [40]
+
+
+def test_no_cut_without_a_full_window_at_the_ends() -> None:
+    assert cuts_from_scores(_spikes(50, {49: 90.0, 48: 90.0}), P) == []
+    assert cuts_from_scores(np.zeros(0, np.float32), P) == []
+    assert cuts_from_scores([0.0, 50.0, 0.0], DetectorParams(window=2)) == []
+
+
+def test_params_validation() -> None:
+    with pytest.raises(ValueError):
+        DetectorParams(window=0)
+    with pytest.raises(ValueError):
+        DetectorParams(min_scene_len=0)
+    with pytest.raises(ValueError):
+        DetectorParams(threshold=0.0)
+
+
+def test_frame_scores_shape_and_first_zero() -> None:
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (600, 36, 64, 3), dtype=np.uint8)  # > one batch
+    frames[300:] = frames[299]  # still from 300 on
+    s = scenes.frame_scores(iter(frames))
+    assert s.shape == (600,) and s.dtype == np.float32
+    assert s[0] == 0.0 and s[1] > 20.0 and s[256] > 20.0  # across the batch boundary
+    assert not s[300:].any()
+    assert scenes.frame_scores([]).shape == (0,)
+
+
+# --------------------------------------------------------------------------- real media
+
+
+def test_detect_finds_the_joins(clip: Path) -> None:
+    seen: list[int] = []
+    result = scenes.detect(clip, on_progress=seen.append)
+    assert result.frame_count == CLIP_FRAMES
+    assert list(result.cuts) == CLIP_CUTS
+    assert result.fps == Fraction(24)
+    assert len(result.scores) == CLIP_FRAMES and result.scores[0] == 0.0
+    assert seen[-1] == CLIP_FRAMES
+    # scores let the rule be re-run without decoding
+    assert cuts_from_scores(result.scores, DetectorParams()) == CLIP_CUTS
+
+
+def test_parallel_reader_equals_sequential(clip: Path) -> None:
+    assert scenes._plan_chunks(clip, 2)  # the clip really is split
+    seq = np.stack(list(scenes.read_small_frames(clip, workers=1)))
+    par = np.stack(list(scenes.read_small_frames(clip, workers=2)))
+    w, h = scenes.ANALYSIS_SIZE
+    assert seq.shape == (CLIP_FRAMES, h, w, 3) and seq.dtype == np.uint8
+    assert np.array_equal(seq, par)
+
+
+def test_raw_reader_agrees_with_pyav_reader(clip: Path, raw: Path) -> None:
+    from_raw = np.stack(list(scenes.read_small_frames_raw(raw)))
+    from_av = np.stack(list(scenes.read_small_frames(clip)))
+    assert from_raw.shape == from_av.shape
+    # different scalers (swscale area vs ours): close, not identical
+    assert np.abs(from_raw.astype(int) - from_av.astype(int)).mean() < 8.0
+    by_raw = scenes.detect_from_raw(raw, fps=Fraction(24))
+    by_av = scenes.detect(clip)
+    assert by_raw.cuts == by_av.cuts == tuple(CLIP_CUTS)
+    assert by_raw.frame_count == by_av.frame_count
+    assert by_raw.fps == Fraction(24)
+
+
+def test_raw_reader_ignores_partial_trailing_frame(tmp_path: Path) -> None:
+    w, h = scenes.ANALYSIS_SIZE
+    f = tmp_path / "x.rgb"
+    f.write_bytes(bytes(range(256)) * (w * h * 3 * 2 // 256) + b"\x00" * 10)
+    frames = list(scenes.read_small_frames_raw(f))
+    assert len(frames) == 2 and frames[0].shape == (h, w, 3)
+    with pytest.raises(DetectError):
+        list(scenes.read_small_frames_raw(tmp_path / "missing.rgb"))
+
+
+def test_unreadable_input_raises_detect_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    for bad in (text, tmp_path / "missing.mp4"):
+        with pytest.raises(DetectError) as info:
+            scenes.detect(bad)
+        assert "\n" not in str(info.value) and str(info.value)
+    audio = tmp_path / "tone.m4a"
+    _ffmpeg("-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac", str(audio))
+    with pytest.raises(DetectError, match="no video stream"):
+        scenes.detect(audio)
+
+
+def test_cli_json_and_bad_file(clip: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from heaters.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["detect", str(clip), "--json", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["cuts"] == CLIP_CUTS and out["frame_count"] == CLIP_FRAMES
+    assert out["fps"] == 24.0 and out["fps_rational"] == "24/1"
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("nope")
+    res = runner.invoke(app, ["detect", str(bad), "--json"])
+    assert res.exit_code == 2
