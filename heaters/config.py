@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     detect_min_scene_len: int | None = None
     """Override of the detector's minimum scene length in frames (None: its default)."""
 
+    # --- review -------------------------------------------------------------------------
+    review_undo_window_seconds: float = 60.0
+    """How long a merge or split can be undone before it is committed."""
+    review_claim_seconds: float = 600.0
+    """How long a reviewer's claim on a clip keeps it from other reviewers."""
+    secret_key: str | None = None
+    """Signs session cookies and CSRF tokens; default: a random key kept in HEATERS_HOME."""
+    web_host: str = "127.0.0.1"
+    """Address ``heaters web`` listens on."""
+    web_port: int = 8000
+    """Port ``heaters web`` listens on."""
+
     test_pause_before_commit: str | None = None
     """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
     after its media work and storage writes, so a test can SIGKILL the worker there."""

@@ -297,3 +297,13 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         log.info("video %s: %d cuts, %d clips", video_id, len(cuts), len(spans))
 
     return await _run_video_stage(rt, video_id, states.DETECT, work)
+
+
+# --- review edits -------------------------------------------------------------------------
+
+
+async def commit_edit(rt: Runtime, event_id: int) -> Outcome:
+    """Commit a merge/split whose undo window has passed (scheduled, or found overdue)."""
+    from heaters import review
+
+    return "done" if await review.commit_edit(rt.db, event_id) == "committed" else "noop"

@@ -15,7 +15,7 @@ from typing import Literal
 from heaters.pipeline import services
 from heaters.pipeline.runtime import Runtime
 
-ItemKind = Literal["video", "clip"]
+ItemKind = Literal["video", "clip", "edit"]
 Service = Callable[[Runtime, int], Awaitable[str]]
 
 
@@ -36,6 +36,11 @@ def videos_in(*states: str) -> Finder:
 def clips_in(*states: str) -> Finder:
     """Clips in ``states`` (``*_failed`` ones once their backoff is due)."""
     return Finder("find_clips", "clip", states)
+
+
+def due_review_edits() -> Finder:
+    """Merges/splits past their undo window whose scheduled commit job was lost."""
+    return Finder("find_due_edits", "edit", ())
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("download",   videos_in("new", "download_failed"),          services.download_video,   "io"),
     Stage("preprocess", videos_in("downloaded", "preprocess_failed"), services.preprocess_video, "cpu"),
     Stage("detect",     videos_in("preprocessed", "detect_failed"),   services.detect_video,     "cpu"),
+    Stage("commit_edits", due_review_edits(),                         services.commit_edit,      "default"),
 )  # fmt: skip
 
 QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")
