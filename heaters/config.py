@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field
@@ -33,7 +34,15 @@ class Settings(BaseSettings):
     """``postgresql://…`` of an external server; unset → the embedded Postgres."""
 
     storage_url: str | None = None
-    """Where media objects go: ``file:///path`` (default: ``HEATERS_HOME/storage``)."""
+    """Where media objects go: ``file:///path`` or ``s3://bucket/prefix`` (default:
+    ``file://HEATERS_HOME/storage``). S3 credentials come from the standard
+    ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` variables (or a profile, a role)."""
+    s3_endpoint_url: str | None = None
+    """URL of an S3-compatible server (MinIO, R2, moto: ``http://127.0.0.1:9000``) for an
+    ``s3://`` storage URL; unset: AWS S3 itself."""
+    s3_region: str | None = None
+    """Region of the ``s3://`` bucket; unset: botocore's default (``AWS_DEFAULT_REGION``, the
+    profile's region, else ``us-east-1``)."""
 
     # --- pipeline -----------------------------------------------------------------------
     max_attempts: int = 3
@@ -64,6 +73,25 @@ class Settings(BaseSettings):
     """Override of the detector's adaptive threshold (None: the detector's default)."""
     detect_min_scene_len: int | None = None
     """Override of the detector's minimum scene length in frames (None: its default)."""
+
+    # --- after review -------------------------------------------------------------------
+    export_mode: Literal["copy", "master"] = "copy"
+    """``copy``: remux from the all-I-frame proxy (frame-exact, fast); ``master``: re-encode
+    from the FFV1 master to H.264 at ``export_crf`` (full quality)."""
+    export_crf: int = 18
+    """x264 CRF of master-mode exports."""
+    export_preset: str = "medium"
+    """x264 preset of master-mode exports."""
+    keyframe_strategies: list[str] = Field(default_factory=lambda: ["percentage", "tag"])
+    """Keyframe strategies per clip: ``percentage`` (25/50/75 %), ``tag`` (first/mid/last)."""
+    keyframe_format: Literal["jpg", "webp"] = "jpg"
+    """Image format of keyframes."""
+    embedding_model: str = "efficientnet-lite0"
+    """Image-embedding model (``efficientnet-lite0``, or ``open-clip`` with a checkpoint)."""
+    embedding_checkpoint: Path | None = None
+    """Local checkpoint file of a CLIP model (open_clip), when that model is configured."""
+    embedding_keyframes: str = "percentage"
+    """Which keyframe strategy's images are embedded and averaged into a clip's vector."""
 
     # --- review -------------------------------------------------------------------------
     review_undo_window_seconds: float = 60.0

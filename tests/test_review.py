@@ -4,6 +4,7 @@ next-clip queue, and the refusals (double clicks, stale pages, two reviewers, ba
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from heaters.review import ClipNotFound, InvalidEdit, ReviewConflict
 FPS = 24
 
 
-async def _make_video(db: Any, cuts: list[int], n: int = 240, name: str = "v") -> tuple[int, list[int]]:
+async def _make_video(
+    db: Any, cuts: list[int], n: int = 240, name: str = "v"
+) -> tuple[int, list[int]]:
     """A detected video with ``n`` frames and clips at ``cuts``; returns (video id, clip ids)."""
     pts = [i / FPS for i in range(n)]
     bounds = [0, *cuts, n]
@@ -30,13 +33,18 @@ async def _make_video(db: Any, cuts: list[int], n: int = 240, name: str = "v") -
             "INSERT INTO frame_indexes VALUES ($1, $2, $3)", vid, pts, list(range(n))
         )
         ids = []
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             ids.append(
                 await conn.fetchval(
                     "INSERT INTO clips (source_video_id, clip_identifier, start_frame, end_frame,"
                     " start_seconds, end_seconds) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    vid, f"{vid}_{a}_{b}", a, b, a / FPS, b / FPS,
-                )  # fmt: skip
+                    vid,
+                    f"{vid}_{a}_{b}",
+                    a,
+                    b,
+                    a / FPS,
+                    b / FPS,
+                )
             )
     return vid, ids
 
@@ -84,8 +92,12 @@ async def test_decisions_apply_once_and_undo_restores(db: Any) -> None:
     assert u.clip_ids == (ids[1],)
     assert (await _states(db, ids))[:3] == ["review_approved", "pending_review", "pending_review"]
     async with db.acquire() as conn:
-        reviewed = await conn.fetchrow("SELECT reviewed_at, reviewed_by FROM clips WHERE id=$1", ids[1])
-        log = await conn.fetch("SELECT action, undone_at IS NOT NULL AS undone FROM review_events ORDER BY id")
+        reviewed = await conn.fetchrow(
+            "SELECT reviewed_at, reviewed_by FROM clips WHERE id=$1", ids[1]
+        )
+        log = await conn.fetch(
+            "SELECT action, undone_at IS NOT NULL AS undone FROM review_events ORDER BY id"
+        )
     assert tuple(reviewed) == (None, None)
     assert [(e["action"], e["undone"]) for e in log] == [
         ("approve", False), ("skip", True), ("archive", True), ("undo", False), ("undo", False),
@@ -113,7 +125,10 @@ async def test_group_links_with_previous_and_undo(db: Any) -> None:
     assert set(r.clip_ids) == {ids[0], ids[1]}
     assert await _states(db, ids) == ["review_approved", "review_approved", "pending_review"]
     async with db.acquire() as conn:
-        assert await conn.fetchval("SELECT grouped_with_clip_id FROM clips WHERE id=$1", ids[1]) == ids[0]
+        assert (
+            await conn.fetchval("SELECT grouped_with_clip_id FROM clips WHERE id=$1", ids[1])
+            == ids[0]
+        )
     await review.undo(db, "ann", cancel=jobs.cancel)
     assert await _states(db, ids) == ["pending_review"] * 3
 
@@ -122,10 +137,14 @@ async def test_split_commits_after_the_window(db: Any) -> None:
     vid, ids = await _make_video(db, [100])
     jobs = Jobs()
     with pytest.raises(InvalidEdit, match="between 1 and 99"):
-        await review.schedule_split(db, ids[0], 100, "ann", window_seconds=60, schedule=jobs.schedule)
+        await review.schedule_split(
+            db, ids[0], 100, "ann", window_seconds=60, schedule=jobs.schedule
+        )
     with pytest.raises(InvalidEdit):
         await review.schedule_split(db, ids[0], 0, "ann", window_seconds=60, schedule=jobs.schedule)
-    r = await review.schedule_split(db, ids[0], 40, "ann", window_seconds=60, schedule=jobs.schedule)
+    r = await review.schedule_split(
+        db, ids[0], 40, "ann", window_seconds=60, schedule=jobs.schedule
+    )
     assert r.job_id == 1000 + r.event_id and jobs.scheduled == [(r.event_id, 60)]
     assert r.execute_after is not None
     # While pending, the clip is out of the queue and refuses other actions.
@@ -137,8 +156,14 @@ async def test_split_commits_after_the_window(db: Any) -> None:
     assert await review.commit_edit(db, r.event_id) == "committed"
     assert await review.commit_edit(db, r.event_id) == "noop", "idempotent"
     clips = await review.video_clips(db, vid)
-    live = [(c["start_frame"], c["end_frame"], c["state"]) for c in clips if c["superseded_by"] is None]
-    assert live == [(0, 40, "pending_review"), (40, 100, "pending_review"), (100, 240, "pending_review")]
+    live = [
+        (c["start_frame"], c["end_frame"], c["state"]) for c in clips if c["superseded_by"] is None
+    ]
+    assert live == [
+        (0, 40, "pending_review"),
+        (40, 100, "pending_review"),
+        (100, 240, "pending_review"),
+    ]
     old = next(c for c in clips if c["id"] == ids[0])
     assert old["state"] == "split" and len(old["superseded_by"]) == 2
     new = next(c for c in clips if (c["start_frame"], c["end_frame"]) == (40, 100))
@@ -155,7 +180,9 @@ async def test_merge_undo_inside_the_window_cancels(db: Any) -> None:
     r = await review.schedule_merge(db, ids[1], "ann", window_seconds=60, schedule=jobs.schedule)
     assert r.clip_ids == (ids[0], ids[1])
     with pytest.raises(ReviewConflict, match="pending merge"):
-        await review.schedule_split(db, ids[0], 10, "ann", window_seconds=60, schedule=jobs.schedule)
+        await review.schedule_split(
+            db, ids[0], 10, "ann", window_seconds=60, schedule=jobs.schedule
+        )
     u = await review.undo(db, "ann", cancel=jobs.cancel)
     assert u.event_id == r.event_id and jobs.cancelled == [r.job_id]
     assert await review.commit_edit(db, r.event_id) == "noop", "an undone edit never commits"
@@ -163,9 +190,11 @@ async def test_merge_undo_inside_the_window_cancels(db: Any) -> None:
     # Merge, commit, then split back: the original clip row comes back, no duplicate.
     r = await review.schedule_merge(db, ids[1], "ann", window_seconds=60, schedule=jobs.schedule)
     await review.commit_edit(db, r.event_id)
-    merged = [c for c in await review.video_clips(db, vid) if c["superseded_by"] is None][0]
+    merged = next(c for c in await review.video_clips(db, vid) if c["superseded_by"] is None)
     assert (merged["start_frame"], merged["end_frame"]) == (0, 130)
-    s = await review.schedule_split(db, merged["id"], 60, "ann", window_seconds=60, schedule=jobs.schedule)
+    s = await review.schedule_split(
+        db, merged["id"], 60, "ann", window_seconds=60, schedule=jobs.schedule
+    )
     await review.commit_edit(db, s.event_id)
     live = [c["id"] for c in await review.video_clips(db, vid) if c["superseded_by"] is None]
     assert sorted(live) == sorted(ids)
@@ -187,7 +216,7 @@ async def test_merge_across_videos_and_unknown_clip_are_refused(db: Any) -> None
 
 
 async def test_two_reviewers_never_get_the_same_clip(db: Any) -> None:
-    _, ids = await _make_video(db, [20, 40, 60, 80, 100, 120, 140, 160])
+    _, _ids = await _make_video(db, [20, 40, 60, 80, 100, 120, 140, 160])
     got = await asyncio.gather(*(review.next_clip(db, f"r{i}") for i in range(8)))
     seen = [c.id for c in got if c is not None]
     assert len(seen) == len(set(seen)) == 8

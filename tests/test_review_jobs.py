@@ -48,7 +48,9 @@ async def test_scheduled_commit_undo_and_lost_job(db: Any, heaters_env: dict[str
         )
         await review.undo(db, "ann", cancel=cancel_job)
         async with db.acquire() as conn:
-            status = await conn.fetchval("SELECT status FROM procrastinate_jobs WHERE id=$1", r.job_id)
+            status = await conn.fetchval(
+                "SELECT status FROM procrastinate_jobs WHERE id=$1", r.job_id
+            )
         assert status == "cancelled"
 
         # A split with a 1 s window is committed by its scheduled job.

@@ -7,7 +7,6 @@ which finds the next stage's work; tasks never enqueue other stage tasks.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any

@@ -17,13 +17,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from heaters.cli import detect, ingest, ops
+    from heaters.cli import detect, ingest, ops, search
 
     app.command("ingest")(ingest.ingest_command)
     app.command("detect")(detect.detect_command)
     app.command("worker")(ops.worker_command)
     app.command("status")(ops.status_command)
     app.command("retry")(ops.retry_command)
+    app.command("similar")(search.similar_command)
+    app.command("search")(search.search_command)
     app.add_typer(ops.db_app, name="db")
 
 

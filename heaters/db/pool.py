@@ -29,6 +29,17 @@ def queries() -> Any:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # pgvector's ``vector`` type ⇄ float32 numpy arrays (the extension exists once migrated).
+    if await conn.fetchval("SELECT to_regtype('vector') IS NOT NULL"):
+        from pgvector import Vector
+
+        await conn.set_type_codec(
+            "vector",
+            schema="public",
+            encoder=lambda v: (v if isinstance(v, Vector) else Vector(v)).to_binary(),
+            decoder=lambda b: Vector.from_binary(b).to_numpy(),
+            format="binary",
+        )
 
 
 class Database:

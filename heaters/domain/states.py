@@ -41,6 +41,7 @@ class ClipState(StrEnum):
     EMBEDDING_FAILED = "embedding_failed"
     ARCHIVING = "archiving"
     ARCHIVED = "archived"
+    ARCHIVE_FAILED = "archive_failed"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,31 @@ DETECT = Transition(
     running=VideoState.DETECTING,
     done=VideoState.DETECTED,
     failed=VideoState.DETECT_FAILED,
+)
+
+EXPORT = Transition(
+    ready=(ClipState.REVIEW_APPROVED, ClipState.EXPORT_FAILED),
+    running=ClipState.EXPORTING,
+    done=ClipState.EXPORTED,
+    failed=ClipState.EXPORT_FAILED,
+)
+KEYFRAME = Transition(
+    ready=(ClipState.EXPORTED, ClipState.KEYFRAME_FAILED),
+    running=ClipState.KEYFRAMING,
+    done=ClipState.KEYFRAMED,
+    failed=ClipState.KEYFRAME_FAILED,
+)
+EMBED = Transition(
+    ready=(ClipState.KEYFRAMED, ClipState.EMBEDDING_FAILED),
+    running=ClipState.EMBEDDING,
+    done=ClipState.EMBEDDED,
+    failed=ClipState.EMBEDDING_FAILED,
+)
+ARCHIVE = Transition(
+    ready=(ClipState.REVIEW_ARCHIVED, ClipState.ARCHIVE_FAILED),
+    running=ClipState.ARCHIVING,
+    done=ClipState.ARCHIVED,
+    failed=ClipState.ARCHIVE_FAILED,
 )
 
 #: Video states from which no stage of the main job moves on by itself.

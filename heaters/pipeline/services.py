@@ -11,12 +11,11 @@ deleted only after the DB change has committed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -24,12 +23,10 @@ import numpy as np
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_cuts
 from heaters.errors import DetectError, DownloadError, HeatersError
+from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-Outcome = str  # "done" | "failed" | "noop"
-Row: TypeAlias = asyncpg.Record  # a row of source_videos
 
 
 def original_key(video_id: int, suffix: str) -> str:
@@ -53,51 +50,7 @@ async def _run_video_stage(
     transition: states.Transition,
     work: Callable[[Row], Awaitable[None]],
 ) -> Outcome:
-    async with rt.db.transaction() as conn:
-        row = await rt.db.q.claim_video(
-            conn, id=video_id, running=transition.running, claimable=list(transition.claimable)
-        )
-    if row is None:
-        log.info("video %s: nothing to do for %s", video_id, transition.running)
-        return "noop"
-    started = time.monotonic()
-    log.info("video %s: %s (attempt %s)", video_id, transition.running, row["attempts"])
-    try:
-        await work(row)
-    except HeatersError as exc:
-        return await _fail(rt, video_id, transition, str(exc), transient=exc.transient)
-    except Exception as exc:
-        log.exception("video %s: internal error in %s", video_id, transition.running)
-        reason = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return await _fail(rt, video_id, transition, reason, transient=True)
-    log.info("video %s: %s in %.2f s", video_id, transition.done, time.monotonic() - started)
-    return "done"
-
-
-async def _pause_point(rt: Runtime, stage: str) -> None:
-    """Crash tests: hold the stage just before its commit (``HEATERS_TEST_PAUSE_BEFORE_COMMIT``)."""
-    if rt.settings.test_pause_before_commit == stage:
-        log.warning("%s: pausing before commit (HEATERS_TEST_PAUSE_BEFORE_COMMIT)", stage)
-        await asyncio.sleep(3600)
-
-
-async def _fail(
-    rt: Runtime, video_id: int, transition: states.Transition, reason: str, *, transient: bool
-) -> Outcome:
-    s = rt.settings
-    async with rt.db.transaction() as conn:
-        await rt.db.q.fail_video(
-            conn,
-            id=video_id,
-            failed=transition.failed,
-            running=transition.running,
-            error=reason,
-            transient=transient,
-            max_attempts=s.max_attempts,
-            backoff=s.retry_backoff_seconds,
-        )
-    log.warning("video %s: %s: %s", video_id, transition.failed, reason)
-    return "failed"
+    return await run_stage(rt, "video", video_id, transition, work)
 
 
 # --- download -----------------------------------------------------------------------------
@@ -126,7 +79,7 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                 raise DownloadError(f"same content as video {dup['id']} (sha256 {sha256[:12]}…)")
             key = original_key(video_id, result.path.suffix)
             await rt.storage.put_file(result.path, key, move=True)
-            await _pause_point(rt, "download")
+            await pause_point(rt, "download")
             async with rt.db.transaction() as conn:
                 try:
                     await rt.db.q.finish_download(
@@ -196,7 +149,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 scores = await rt.run_sync(score_video_frames, proxy)
             await rt.storage.put_file(master, master_key(video_id), move=True)
             await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
-            await _pause_point(rt, "preprocess")
+            await pause_point(rt, "preprocess")
             idx = result.frame_index
             async with rt.db.transaction() as conn:
                 await rt.db.q.upsert_frame_index(
@@ -276,7 +229,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         cuts = scenes.cuts_from_scores(scores, params)
         fps = row["fps_num"] / row["fps_den"] if row["fps_num"] else 25.0
         spans = spans_from_cuts(cuts, pts, last_frame_end(pts, 1.0 / fps))
-        await _pause_point(rt, "detect")
+        await pause_point(rt, "detect")
         async with rt.db.transaction() as conn:
             await rt.db.q.delete_unreviewed_clips(conn, video_id=video_id)
             await rt.db.q.insert_clips(
@@ -307,3 +260,115 @@ async def commit_edit(rt: Runtime, event_id: int) -> Outcome:
     from heaters import review
 
     return "done" if await review.commit_edit(rt.db, event_id) == "committed" else "noop"
+
+
+# --- sprite -------------------------------------------------------------------------------
+
+
+def sprite_key(clip_id: int) -> str:
+    """Storage key of a clip's sprite sheet (JPEG)."""
+    return f"clips/{clip_id}/sprite.jpg"
+
+
+async def _fail_clip_artifact(
+    rt: Runtime, clip_id: int, kind: str, reason: str, *, transient: bool
+) -> Outcome:
+    """Record a failed artifact attempt on the clip (no state change: see artifacts.sql)."""
+    s = rt.settings
+    reason = f"{kind}: {reason}".splitlines()[0][:500]
+    async with rt.db.transaction() as conn:
+        row = await rt.db.q.fail_clip_artifact(
+            conn,
+            clip_id=clip_id,
+            error=reason,
+            transient=transient,
+            max_attempts=s.max_attempts,
+            backoff=s.retry_backoff_seconds,
+        )
+    log.warning(
+        "clip %s: %s failed (attempt %s, next %s): %s",
+        clip_id,
+        kind,
+        row["attempts"] if row else "?",
+        row["next_attempt_at"] if row else None,
+        reason,
+    )
+    return "failed"
+
+
+async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
+    """Make the sprite sheet (hover scrubbing) of a clip in review, from its video's proxy.
+
+    Found by the dispatcher for every ``pending_review`` clip without one (originals and
+    the clips a merge or split made). Writes ``clips/{id}/sprite.jpg`` and one
+    ``clip_artifacts`` row (kind ``sprite``, strategy ``grid``, tag ``''``; metadata
+    ``cols``, ``rows``, ``tile_width``, ``tile_height``, ``frames``: the absolute frame of
+    each tile, row-major). The clip's state does not change. A clip no longer in review or
+    that already has a sprite is a ``"noop"``. A failure keeps its reason in
+    ``clips.last_error`` and counts an attempt; the finder retries it after a backoff, up to
+    ``max_attempts`` (there is no ``sprite_failed`` state).
+    """
+    from heaters.media.sprite import make_sprite
+
+    async with rt.db.acquire() as conn:
+        row = await rt.db.q.sprite_source(conn, clip_id=clip_id, kind="sprite")
+    if row is None or row["state"] != "pending_review" or row["has_artifact"]:
+        log.info("clip %s: no sprite to make", clip_id)
+        return "noop"
+    if not row["proxy_path"]:
+        log.info("clip %s: its video has no proxy yet", clip_id)
+        return "noop"
+    started = time.monotonic()
+    key = sprite_key(clip_id)
+    try:
+        with rt.tmp.job_dir(f"sprite-{clip_id}") as tmp:
+            proxy = await _local_copy(rt, row["proxy_path"], tmp)
+            pts = row["pts_seconds"]
+            result = await rt.run_sync(
+                make_sprite,
+                proxy,
+                row["start_frame"],
+                row["end_frame"],
+                tmp / "sprite.jpg",
+                pts_seconds=list(pts) if pts else None,
+            )
+            await rt.storage.put_file(result.path, key, move=True)
+        await pause_point(rt, "sprite")
+        async with rt.db.transaction() as conn:
+            stored = await rt.db.q.upsert_clip_artifact(
+                conn,
+                clip_id=clip_id,
+                kind="sprite",
+                strategy="grid",
+                tag="",
+                storage_key=key,
+                metadata={
+                    "cols": result.cols,
+                    "rows": result.rows,
+                    "tile_width": result.tile_width,
+                    "tile_height": result.tile_height,
+                    "frames": list(result.frames),
+                },
+            )
+    except HeatersError as exc:
+        return await _fail_clip_artifact(rt, clip_id, "sprite", str(exc), transient=exc.transient)
+    except Exception as exc:
+        log.exception("clip %s: internal error making its sprite", clip_id)
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        return await _fail_clip_artifact(rt, clip_id, "sprite", reason, transient=True)
+    if stored is None:
+        # The clip was deleted meanwhile (detection redone): DB first, storage second.
+        log.info("clip %s: gone before its sprite was recorded", clip_id)
+        try:
+            await rt.storage.delete_many([key])
+        except HeatersError as exc:
+            log.warning("clip %s: could not delete %s: %s", clip_id, key, exc)
+        return "noop"
+    log.info(
+        "clip %s: sprite %dx%d tiles in %.2f s",
+        clip_id,
+        result.cols,
+        result.rows,
+        time.monotonic() - started,
+    )
+    return "done"

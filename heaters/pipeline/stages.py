@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from heaters.pipeline import services
+from heaters.pipeline import clip_services, services
 from heaters.pipeline.runtime import Runtime
 
 ItemKind = Literal["video", "clip", "edit"]
@@ -36,6 +36,16 @@ def videos_in(*states: str) -> Finder:
 def clips_in(*states: str) -> Finder:
     """Clips in ``states`` (``*_failed`` ones once their backoff is due)."""
     return Finder("find_clips", "clip", states)
+
+
+def clips_missing_artifact(kind: str) -> Finder:
+    """Clips in ``pending_review`` whose video has a proxy and that lack a ``kind`` artifact.
+
+    The query is ``find_clips_missing_{kind}`` (one per kind: only ``sprite`` exists). A clip
+    whose last attempt failed is found again once its backoff is due, never after the
+    attempts are used up or on a permanent failure (``clips.last_error`` stays set).
+    """
+    return Finder(f"find_clips_missing_{kind}", "clip", ())
 
 
 def due_review_edits() -> Finder:
@@ -70,6 +80,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("download",   videos_in("new", "download_failed"),          services.download_video,   "io"),
     Stage("preprocess", videos_in("downloaded", "preprocess_failed"), services.preprocess_video, "cpu"),
     Stage("detect",     videos_in("preprocessed", "detect_failed"),   services.detect_video,     "cpu"),
+    Stage("sprite",     clips_missing_artifact("sprite"),             services.make_clip_sprite, "cpu"),
+    Stage("export",     clips_in("review_approved", "export_failed"), clip_services.export_clip, "cpu"),
+    Stage("keyframe",   clips_in("exported", "keyframe_failed"),      clip_services.extract_clip_keyframes, "cpu"),
+    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_services.embed_clip,  "ml"),
+    Stage("archive",    clips_in("review_archived", "archive_failed"), clip_services.archive_clip, "io"),
     Stage("commit_edits", due_review_edits(),                         services.commit_edit,      "default"),
 )  # fmt: skip
 

@@ -1,0 +1,87 @@
+"""``heaters similar`` and ``heaters search``: find clips by embedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+
+
+def similar_command(
+    clip_id: int = typer.Argument(..., help="An embedded clip's id."),
+    k: int = typer.Option(10, "-k", help="How many clips."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per clip per line."),
+) -> None:
+    """List the clips most similar to CLIP_ID (cosine distance of their embeddings)."""
+    setup_logging()
+    from heaters.pipeline.search import SearchError
+
+    try:
+        rows = run(_similar(clip_id, k))
+    except SearchError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    _show(rows, json_output)
+
+
+async def _similar(clip_id: int, k: int) -> list[dict[str, Any]]:
+    import asyncio
+
+    from heaters.config import get_settings
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from heaters.pipeline.search import similar_clips
+
+    await asyncio.to_thread(ensure_schema)
+    async with Database.connect() as db:
+        return await similar_clips(db, clip_id, k=k, model_name=get_settings().embedding_model)
+
+
+def search_command(
+    text: str = typer.Argument(..., help="What the clips should show."),
+    k: int = typer.Option(10, "-k", help="How many clips."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per clip per line."),
+) -> None:
+    """Find clips by text (needs a model that embeds text, e.g. a CLIP checkpoint)."""
+    setup_logging()
+    from heaters.config import get_settings
+    from heaters.embeddings import load_embedder
+
+    s = get_settings()
+    embedder = load_embedder(s.embedding_model, s.embedding_checkpoint)
+    if not embedder.embeds_text:
+        err_console.print(
+            f"[red]the embedding model {embedder.name} embeds images only; configure a CLIP "
+            "checkpoint (HEATERS_EMBEDDING_MODEL=open-clip, HEATERS_EMBEDDING_CHECKPOINT=…) "
+            "to search by text[/]"
+        )
+        raise typer.Exit(2)
+    vector = embedder.embed_text([text])[0]
+    rows = run(_search(vector, embedder.name, f"{s.embedding_keyframes}-mean", k))
+    _show(rows, json_output)
+
+
+async def _search(vector: Any, model: str, strategy: str, k: int) -> list[dict[str, Any]]:
+    from heaters.db import Database
+    from heaters.pipeline.search import nearest_to_vector
+
+    async with Database.connect() as db:
+        return await nearest_to_vector(db, vector, model_name=model, strategy=strategy, k=k)
+
+
+def _show(rows: list[dict[str, Any]], json_output: bool) -> None:
+    if json_output:
+        for r in rows:
+            print_json(r)
+        return
+    table = Table("clip", "distance", "video", "frames", "seconds", "state", box=None)
+    for r in rows:
+        table.add_row(
+            str(r["clip_id"]), f"{r['distance']:.4f}", str(r["source_video_id"]),
+            f"{r['start_frame']}–{r['end_frame']}",
+            f"{r['start_seconds']:.2f}–{r['end_seconds']:.2f}", r["state"],
+        )  # fmt: skip
+    out_console.print(table if rows else "no similar clips yet")

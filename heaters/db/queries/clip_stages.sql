@@ -1,0 +1,83 @@
+-- name: claim_clip^
+-- Move a clip into a stage's running state if it is in a claimable state; else nothing.
+UPDATE clips
+SET state = :running, attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+WHERE id = :id AND state = ANY(:claimable)
+RETURNING *;
+
+-- name: fail_clip^
+UPDATE clips
+SET state = :failed, last_error = :error, updated_at = now(),
+    next_attempt_at = CASE WHEN :transient AND attempts < :max_attempts
+                           THEN now() + make_interval(secs => :backoff * power(2, greatest(attempts - 1, 0)))
+                      END
+WHERE id = :id AND state = :running
+RETURNING id, state, attempts, next_attempt_at;
+
+-- name: finish_clip^
+UPDATE clips SET state = :done, last_error = NULL, attempts = 0, updated_at = now()
+WHERE id = :id AND state = :running
+RETURNING id;
+
+-- name: clip_with_video^
+SELECT c.*, v.proxy_path, v.master_path, v.fps_num, v.fps_den, v.frame_count AS video_frame_count
+FROM clips c JOIN source_videos v ON v.id = c.source_video_id
+WHERE c.id = :id;
+
+-- name: finish_export^
+UPDATE clips
+SET state = 'exported', clip_path = :clip_path, is_virtual = false, last_error = NULL,
+    attempts = 0, updated_at = now()
+WHERE id = :id AND state = 'exporting'
+RETURNING id;
+
+-- name: upsert_artifact!
+INSERT INTO clip_artifacts (clip_id, kind, strategy, tag, storage_key, metadata)
+VALUES (:clip_id, :kind, :strategy, :tag, :storage_key, :metadata)
+ON CONFLICT (clip_id, kind, strategy, tag) DO UPDATE
+SET storage_key = EXCLUDED.storage_key, metadata = EXCLUDED.metadata, created_at = now();
+
+-- name: clip_artifacts
+SELECT * FROM clip_artifacts WHERE clip_id = :clip_id AND kind = :kind ORDER BY strategy, tag;
+
+-- name: upsert_embedding!
+INSERT INTO clip_embeddings (clip_id, model_name, strategy, embedding)
+VALUES (:clip_id, :model_name, :strategy, :embedding)
+ON CONFLICT (clip_id, model_name, strategy) DO UPDATE
+SET embedding = EXCLUDED.embedding, created_at = now();
+
+-- name: clip_storage_keys
+-- Every storage object of a clip: its exported file and its artifacts.
+SELECT clip_path AS key FROM clips WHERE id = :clip_id AND clip_path IS NOT NULL
+UNION
+SELECT storage_key FROM clip_artifacts WHERE clip_id = :clip_id;
+
+-- name: finish_archive^
+-- The row stays (state archived); its file and artifacts are gone once this commits.
+UPDATE clips
+SET state = 'archived', clip_path = NULL, is_virtual = true, last_error = NULL,
+    attempts = 0, updated_at = now()
+WHERE id = :id AND state = 'archiving'
+RETURNING id;
+
+-- name: delete_clip_artifacts!
+DELETE FROM clip_artifacts WHERE clip_id = :clip_id;
+
+-- name: delete_clip_embeddings!
+DELETE FROM clip_embeddings WHERE clip_id = :clip_id;
+
+-- name: clip_embedding^
+SELECT embedding, strategy FROM clip_embeddings
+WHERE clip_id = :clip_id AND model_name = :model_name
+ORDER BY created_at DESC LIMIT 1;
+
+-- name: nearest_clips
+-- Nearest clips by cosine distance to :vec, through the HNSW index (vector_cosine_ops).
+SELECT e.clip_id, e.embedding <=> :vec AS distance, c.source_video_id, c.start_frame,
+       c.end_frame, c.start_seconds, c.end_seconds, c.state, v.title AS video_title
+FROM clip_embeddings e
+JOIN clips c ON c.id = e.clip_id
+JOIN source_videos v ON v.id = c.source_video_id
+WHERE e.model_name = :model_name AND e.strategy = :strategy
+ORDER BY e.embedding <=> :vec
+LIMIT :k;

@@ -1,0 +1,210 @@
+"""Stage services after review: export, keyframes, embeddings, archive (one clip each).
+
+Each runs through :func:`heaters.pipeline.runner.run_stage`: claim the clip, do the media
+work in the process pool (or ffmpeg as a subprocess), write objects under fixed keys, then the
+rows and the next state in one transaction. Re-running a stage replaces the same objects and
+upserts the same rows: nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heaters.domain import states
+from heaters.errors import HeatersError, MediaError
+from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
+from heaters.pipeline.runtime import Runtime
+from heaters.pipeline.services import _local_copy
+
+log = logging.getLogger(__name__)
+
+
+def clip_key(clip_id: int) -> str:
+    """Storage key of an exported clip file."""
+    return f"clips/{clip_id}/clip.mp4"
+
+
+def keyframe_key(clip_id: int, strategy: str, tag: str, fmt: str) -> str:
+    """Storage key of one keyframe image."""
+    return f"clips/{clip_id}/keyframes/{strategy}_{tag}.{fmt}"
+
+
+async def _clip(rt: Runtime, clip_id: int) -> Row:
+    async with rt.db.acquire() as conn:
+        row = await rt.db.q.clip_with_video(conn, id=clip_id)
+    if row is None:  # pragma: no cover - the claim found it
+        raise HeatersError(f"clip {clip_id} disappeared")
+    clip: Row = row
+    return clip
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
+    """Write an approved clip's frames as an MP4 (``copy`` from the proxy or ``master``).
+
+    ``review_approved``/``export_failed`` → ``exporting`` → ``exported``.
+    """
+    from heaters.media.export import encode_clip_from_master, remux_clip
+
+    async def work(_: Row) -> None:
+        clip = await _clip(rt, clip_id)
+        async with rt.db.acquire() as conn:
+            pts_row = await rt.db.q.clip_pts(
+                conn,
+                video_id=clip["source_video_id"],
+                start_frame=clip["start_frame"],
+                end_frame=clip["end_frame"],
+            )
+        pts = list(pts_row["pts"]) if pts_row else []
+        n = clip["end_frame"] - clip["start_frame"]
+        if len(pts) < n:
+            raise MediaError(f"the frame index has no PTS for frames of clip {clip_id}")
+        s = rt.settings
+        with rt.tmp.job_dir(f"export-{clip_id}") as tmp:
+            out = tmp / "clip.mp4"
+            if s.export_mode == "copy":
+                proxy = await _local_copy(rt, clip["proxy_path"], tmp)
+                await rt.run_sync(
+                    remux_clip, proxy, out, start_seconds=pts[0],
+                    end_seconds=clip["end_seconds"], frame_count=n,
+                )  # fmt: skip
+            else:
+                master = await _local_copy(rt, clip["master_path"], tmp)
+                await encode_clip_from_master(
+                    master, out, pts_seconds=pts[:2], frame_count=n,
+                    duration_seconds=clip["end_seconds"] - clip["start_seconds"],
+                    crf=s.export_crf, preset=s.export_preset,
+                )  # fmt: skip
+            await rt.storage.put_file(out, clip_key(clip_id), move=True)
+        await pause_point(rt, "export")
+        async with rt.db.transaction() as conn:
+            await rt.db.q.finish_export(conn, id=clip_id, clip_path=clip_key(clip_id))
+
+    return await run_stage(rt, "clip", clip_id, states.EXPORT, work)
+
+
+# --- keyframes ----------------------------------------------------------------------------
+
+
+async def extract_clip_keyframes(rt: Runtime, clip_id: int) -> Outcome:
+    """Representative frames of an exported clip as images, recorded in ``clip_artifacts``.
+
+    ``exported``/``keyframe_failed`` → ``keyframing`` → ``keyframed``.
+    """
+    from heaters.media.keyframes import extract_keyframes, keyframe_picks
+
+    async def work(row: Row) -> None:
+        s = rt.settings
+        n = row["end_frame"] - row["start_frame"]
+        picks = keyframe_picks(n, s.keyframe_strategies)
+        with rt.tmp.job_dir(f"keyframe-{clip_id}") as tmp:
+            clip_file = await _local_copy(rt, row["clip_path"], tmp)
+            out_dir = tmp / "keyframes"
+            out_dir.mkdir()
+            frames = await rt.run_sync(
+                extract_keyframes, clip_file, picks, out_dir, image_format=s.keyframe_format
+            )
+            for kf in frames:
+                key = keyframe_key(clip_id, kf.strategy, kf.tag, s.keyframe_format)
+                await rt.storage.put_file(kf.path, key, move=True)
+        await pause_point(rt, "keyframe")
+        async with rt.db.transaction() as conn:
+            for kf in frames:
+                await rt.db.q.upsert_artifact(
+                    conn, clip_id=clip_id, kind="keyframe", strategy=kf.strategy, tag=kf.tag,
+                    storage_key=keyframe_key(clip_id, kf.strategy, kf.tag, s.keyframe_format),
+                    metadata={"clip_frame": kf.frame, "frame": row["start_frame"] + kf.frame,
+                              "width": kf.width, "height": kf.height},
+                )  # fmt: skip
+            await rt.db.q.finish_clip(
+                conn, id=clip_id, running=states.KEYFRAME.running, done=states.KEYFRAME.done
+            )
+
+    return await run_stage(rt, "clip", clip_id, states.KEYFRAME, work)
+
+
+# --- embeddings ---------------------------------------------------------------------------
+
+
+def embed_image_files(
+    paths: list[Path], model: str, checkpoint: Path | None
+) -> tuple[str, np.ndarray]:
+    """Embed images and average them (process pool; the model loads once per process).
+
+    Returns the model's name and the clip vector: float32 (d,), mean of the image vectors,
+    L2-normalised.
+    """
+    from heaters.embeddings import aggregate, load_embedder
+    from heaters.media.keyframes import load_image
+
+    embedder = load_embedder(model, checkpoint)
+    vectors = embedder.embed_images([load_image(p) for p in paths])
+    return embedder.name, aggregate(vectors, "mean")
+
+
+async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
+    """The clip's vector from its keyframes, stored in ``clip_embeddings`` (HNSW-indexed).
+
+    ``keyframed``/``embedding_failed`` → ``embedding`` → ``embedded``.
+    """
+
+    async def work(_: Row) -> None:
+        s = rt.settings
+        async with rt.db.acquire() as conn:
+            arts = [
+                a
+                async for a in rt.db.q.clip_artifacts(conn, clip_id=clip_id, kind="keyframe")
+                if a["strategy"] == s.embedding_keyframes
+            ]
+        if not arts:
+            raise MediaError(f"clip {clip_id} has no {s.embedding_keyframes} keyframes to embed")
+        with rt.tmp.job_dir(f"embed-{clip_id}") as tmp:
+            paths = [await _local_copy(rt, a["storage_key"], tmp) for a in arts]
+            name, vector = await rt.run_sync(
+                embed_image_files, paths, s.embedding_model, s.embedding_checkpoint
+            )
+        await pause_point(rt, "embed")
+        async with rt.db.transaction() as conn:
+            await rt.db.q.upsert_embedding(
+                conn, clip_id=clip_id, model_name=name,
+                strategy=f"{s.embedding_keyframes}-mean", embedding=vector,
+            )  # fmt: skip
+            await rt.db.q.finish_clip(
+                conn, id=clip_id, running=states.EMBED.running, done=states.EMBED.done
+            )
+
+    return await run_stage(rt, "clip", clip_id, states.EMBED, work)
+
+
+# --- archive ------------------------------------------------------------------------------
+
+
+async def archive_clip(rt: Runtime, clip_id: int) -> Outcome:
+    """Delete an archived clip's storage objects; the row stays, as ``archived``.
+
+    The claim commits ``archiving`` before anything is deleted, so the database says so
+    first; a failed delete (storage outage) leaves ``archive_failed`` and a retry deletes
+    again (missing objects are not an error). ``review_archived`` → ``archiving`` →
+    ``archived``.
+    """
+
+    async def work(_: Row) -> None:
+        async with rt.db.acquire() as conn:
+            keys: list[Any] = [
+                r["key"] async for r in rt.db.q.clip_storage_keys(conn, clip_id=clip_id)
+            ]
+        await pause_point(rt, "archive")
+        await rt.storage.delete_many(keys)
+        async with rt.db.transaction() as conn:
+            await rt.db.q.delete_clip_artifacts(conn, clip_id=clip_id)
+            await rt.db.q.delete_clip_embeddings(conn, clip_id=clip_id)
+            await rt.db.q.finish_archive(conn, id=clip_id)
+        log.info("clip %s: deleted %d storage objects", clip_id, len(keys))
+
+    return await run_stage(rt, "clip", clip_id, states.ARCHIVE, work)

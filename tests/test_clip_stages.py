@@ -1,0 +1,166 @@
+"""Export, keyframes, embeddings and archive on a real video, real ffmpeg, real Postgres."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from heaters import review
+from heaters.config import get_settings
+from heaters.pipeline import clip_services, services
+from heaters.pipeline.runtime import open_runtime
+from heaters.pipeline.search import SearchError, similar_clips
+from heaters.pipeline.submit import submit
+
+
+def _frames(path: Path, start: int = 0, n: int | None = None) -> list[np.ndarray]:
+    out = []
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i < start:
+                continue
+            out.append(f.to_ndarray(format="rgb24"))
+            if n is not None and len(out) >= n:
+                break
+    return out
+
+
+async def _detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
+    vid = (await submit(db, str(video))).video_id
+    async with open_runtime() as rt:
+        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+            assert await fn(rt, vid) == "done"
+    async with db.acquire() as conn:
+        clips = await conn.fetch(
+            "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
+        )
+    return vid, list(clips)
+
+
+@pytest.mark.parametrize("mode", ["copy", "master"])
+async def test_export_has_exactly_the_clips_frames(
+    db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("HEATERS_EXPORT_MODE", mode)
+    monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
+    get_settings.cache_clear()
+    home = Path(heaters_env["HEATERS_HOME"]) / "storage"
+    vid, clips = await _detected_video(db, small_video)
+    await review.decide(db, clips[1]["id"], "approve", "ann")
+    await review.decide(db, clips[-1]["id"], "approve", "ann")
+    async with open_runtime() as rt:
+        for c in (clips[1], clips[-1]):
+            assert await clip_services.export_clip(rt, c["id"]) == "done"
+            assert await clip_services.export_clip(rt, c["id"]) == "noop"
+    source = home / f"videos/{vid}" / ("proxy.mp4" if mode == "copy" else "master.mkv")
+    for c in (clips[1], clips[-1]):
+        n = c["end_frame"] - c["start_frame"]
+        got = _frames(home / f"clips/{c['id']}/clip.mp4")
+        ref = _frames(source, c["start_frame"], n)
+        assert len(got) == n
+        diff = [
+            float(np.abs(a.astype(int) - b.astype(int)).mean())
+            for a, b in zip(got, ref, strict=True)
+        ]
+        if mode == "copy":
+            assert max(diff) == 0.0, "stream copy: the very same frames"
+        else:
+            assert max(diff) < 3.0, "re-encoded from the master: the same frames, lossy"
+        with av.open(str(home / f"clips/{c['id']}/clip.mp4")) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT state, is_virtual, clip_path FROM clips WHERE clip_path IS NOT NULL"
+        )
+    assert [(r["state"], r["is_virtual"]) for r in rows] == [("exported", False)] * 2
+
+
+async def test_keyframes_embeddings_similar_and_archive(
+    db: Any, heaters_env: dict[str, str], small_video: Path
+) -> None:
+    pytest.importorskip("torch")
+    storage = Path(heaters_env["HEATERS_HOME"]) / "storage"
+    vid, clips = await _detected_video(db, small_video)
+    ids = [c["id"] for c in clips]
+    for cid in ids[:-1]:
+        await review.decide(db, cid, "approve", "ann")
+    await review.decide(db, ids[-1], "archive", "ann")
+    async with open_runtime() as rt:
+        for cid in ids[:-1]:
+            assert await clip_services.export_clip(rt, cid) == "done"
+            assert await clip_services.extract_clip_keyframes(rt, cid) == "done"
+            assert await clip_services.embed_clip(rt, cid) == "done"
+        # The archived clip had a sprite-like object: give it one to delete.
+        (storage / f"clips/{ids[-1]}").mkdir(parents=True, exist_ok=True)
+        (storage / f"clips/{ids[-1]}/sprite.jpg").write_bytes(b"jpeg")
+        async with db.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO clip_artifacts (clip_id, kind, strategy, storage_key) VALUES ($1, 'sprite', 'grid', $2)",
+                ids[-1], f"clips/{ids[-1]}/sprite.jpg",
+            )  # fmt: skip
+        assert await clip_services.archive_clip(rt, ids[-1]) == "done"
+        assert await clip_services.archive_clip(rt, ids[-1]) == "noop"
+
+        # Re-running each stage from its running state changes nothing.
+        async with db.acquire() as conn:
+            before = await conn.fetch(
+                "SELECT clip_id, kind, strategy, tag, storage_key FROM clip_artifacts ORDER BY 1,2,3,4"
+            )
+            n_emb = await conn.fetchval("SELECT count(*) FROM clip_embeddings")
+            for state, fn in [("exporting", clip_services.export_clip),
+                              ("keyframing", clip_services.extract_clip_keyframes),
+                              ("embedding", clip_services.embed_clip)]:  # fmt: skip
+                await conn.execute("UPDATE clips SET state=$2 WHERE id=$1", ids[0], state)
+                assert await fn(rt, ids[0]) == "done"
+                await conn.execute("UPDATE clips SET state='embedded' WHERE id=$1", ids[0])
+            after = await conn.fetch(
+                "SELECT clip_id, kind, strategy, tag, storage_key FROM clip_artifacts ORDER BY 1,2,3,4"
+            )
+            assert (
+                after == before
+                and await conn.fetchval("SELECT count(*) FROM clip_embeddings") == n_emb
+            )
+
+    async with db.acquire() as conn:
+        states = await conn.fetch(
+            "SELECT id, state FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
+        )
+        kf = await conn.fetch(
+            "SELECT * FROM clip_artifacts WHERE clip_id=$1 AND kind='keyframe' ORDER BY strategy, tag",
+            ids[0],
+        )
+        emb = await conn.fetch(
+            "SELECT clip_id, model_name, strategy, embedding FROM clip_embeddings ORDER BY clip_id"
+        )
+        archived = await conn.fetchrow("SELECT * FROM clips WHERE id=$1", ids[-1])
+        left = await conn.fetchval("SELECT count(*) FROM clip_artifacts WHERE clip_id=$1", ids[-1])
+    assert [s["state"] for s in states] == ["embedded"] * (len(ids) - 1) + ["archived"]
+    assert [(k["strategy"], k["tag"]) for k in kf] == [
+        ("percentage", "p25"), ("percentage", "p50"), ("percentage", "p75"),
+        ("tag", "first"), ("tag", "last"), ("tag", "mid"),
+    ]  # fmt: skip
+    n = clips[0]["end_frame"] - clips[0]["start_frame"]
+    first = next(k for k in kf if k["tag"] == "first")
+    assert first["metadata"]["frame"] == clips[0]["start_frame"]
+    assert next(k for k in kf if k["tag"] == "last")["metadata"]["clip_frame"] == n - 1
+    for k in kf:
+        assert (storage / k["storage_key"]).stat().st_size > 1000
+    assert len(emb) == len(ids) - 1
+    assert {e["model_name"] for e in emb} == {"efficientnet-lite0"}
+    for e in emb:
+        v = np.asarray(e["embedding"])
+        assert v.shape == (1280,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
+    near = await similar_clips(db, ids[0], k=3)
+    assert [r["clip_id"] for r in near] != [] and ids[0] not in [r["clip_id"] for r in near]
+    assert len(near) == min(3, len(ids) - 2)
+    assert [r["distance"] for r in near] == sorted(r["distance"] for r in near)
+    with pytest.raises(SearchError, match="no efficientnet-lite0 embedding"):
+        await similar_clips(db, ids[-1])
+    assert archived["clip_path"] is None and left == 0
+    assert not (storage / f"clips/{ids[-1]}/sprite.jpg").exists()
+    assert (storage / f"videos/{vid}/proxy.mp4").exists(), "the video itself is kept"
