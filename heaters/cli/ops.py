@@ -83,29 +83,32 @@ async def _status(limit: int) -> dict[str, Any]:
 
 
 def retry_command(
-    video_id: int = typer.Argument(..., help="Id of a failed video."),
+    item_id: int = typer.Argument(..., help="Id of a failed video (or clip, with --clip)."),
+    clip: bool = typer.Option(False, "--clip", help="ITEM_ID is a clip id."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Retry a failed video now, with a fresh attempt budget (a worker picks it up)."""
+    """Retry a failed video or clip now, with a fresh attempt budget (a worker picks it up)."""
     setup_logging()
-    row = run(_retry(video_id))
+    kind = "clip" if clip else "video"
+    row = run(_retry(item_id, kind))
     if json_output:
-        print_json({"id": video_id, "retried": row is not None, "state": row and row["state"]})
+        print_json({"id": item_id, "retried": row is not None, "state": row and row["state"]})
     if row is None:
-        err_console.print(f"[red]video {video_id} is not in a failed state (or does not exist)[/]")
+        err_console.print(f"[red]{kind} {item_id} is not in a failed state (or does not exist)[/]")
         raise typer.Exit(1)
     if not json_output:
-        out_console.print(f"video {video_id} ({row['state']}) will be retried by a worker")
+        out_console.print(f"{kind} {item_id} ({row['state']}) will be retried by a worker")
 
 
-async def _retry(video_id: int) -> Any:
+async def _retry(item_id: int, kind: str) -> Any:
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
     from workers.app import app, defer_dispatch
 
     await asyncio.to_thread(ensure_schema)
+    query = "retry_clip" if kind == "clip" else "retry_video"
     async with Database.connect() as db, db.transaction() as conn:
-        row = await db.q.retry_video(conn, id=video_id)
+        row = await getattr(db.q, query)(conn, id=item_id)
     if row is not None:
         async with app.open_async():
             await defer_dispatch()

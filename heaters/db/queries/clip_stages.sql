@@ -81,3 +81,11 @@ JOIN source_videos v ON v.id = c.source_video_id
 WHERE e.model_name = :model_name AND e.strategy = :strategy
 ORDER BY e.embedding <=> :vec
 LIMIT :k;
+
+-- name: retry_clip^
+-- An operator's retry: a failed clip becomes due now, with a fresh attempt budget (a clip
+-- whose sprite failed is made due again too).
+UPDATE clips
+SET attempts = 0, next_attempt_at = now(), updated_at = now()
+WHERE id = :id AND (state LIKE '%\_failed' OR (state = 'pending_review' AND last_error IS NOT NULL))
+RETURNING id, state;
