@@ -53,3 +53,6 @@ async def open_runtime(settings: Settings | None = None) -> AsyncIterator[Runtim
             yield Runtime(settings=settings, db=db, storage=storage, executor=executor, tmp=tmp)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+        aclose = getattr(storage, "aclose", None)
+        if aclose is not None:
+            await aclose()
