@@ -24,7 +24,7 @@ def _state(url: str) -> str | None:
     return row[0] if row else None
 
 
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 120) -> None:
+def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -18,22 +17,11 @@ out_console = Console()
 
 
 def setup_logging(verbose: int = 0, *, default: int = logging.WARNING) -> None:
-    """Log to stderr: rich on a terminal, plain lines otherwise."""
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else default
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    if sys.stderr.isatty():
-        from rich.logging import RichHandler
+    """Log to stderr through structlog: console lines on a terminal, JSON lines otherwise."""
+    from heaters.logs import configure_logging
 
-        handler: logging.Handler = RichHandler(console=err_console, show_path=False)
-        fmt = "%(message)s"
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt, handlers=[handler], force=True)
-    logging.getLogger("heaters").setLevel(level)
-    logging.getLogger("workers").setLevel(level)
-    for noisy in ("procrastinate", "alembic", "pgserver", "asyncio"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else default
+    configure_logging(level)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

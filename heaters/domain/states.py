@@ -53,6 +53,7 @@ class Transition:
     it); ``done`` and ``failed`` are where it ends.
     """
 
+    stage: str
     ready: tuple[str, ...]
     running: str
     done: str
@@ -65,18 +66,21 @@ class Transition:
 
 
 DOWNLOAD = Transition(
+    stage="download",
     ready=(VideoState.NEW, VideoState.DOWNLOAD_FAILED),
     running=VideoState.DOWNLOADING,
     done=VideoState.DOWNLOADED,
     failed=VideoState.DOWNLOAD_FAILED,
 )
 PREPROCESS = Transition(
+    stage="preprocess",
     ready=(VideoState.DOWNLOADED, VideoState.PREPROCESS_FAILED),
     running=VideoState.PREPROCESSING,
     done=VideoState.PREPROCESSED,
     failed=VideoState.PREPROCESS_FAILED,
 )
 DETECT = Transition(
+    stage="detect",
     ready=(VideoState.PREPROCESSED, VideoState.DETECT_FAILED),
     running=VideoState.DETECTING,
     done=VideoState.DETECTED,
@@ -84,24 +88,28 @@ DETECT = Transition(
 )
 
 EXPORT = Transition(
+    stage="export",
     ready=(ClipState.REVIEW_APPROVED, ClipState.EXPORT_FAILED),
     running=ClipState.EXPORTING,
     done=ClipState.EXPORTED,
     failed=ClipState.EXPORT_FAILED,
 )
 KEYFRAME = Transition(
+    stage="keyframe",
     ready=(ClipState.EXPORTED, ClipState.KEYFRAME_FAILED),
     running=ClipState.KEYFRAMING,
     done=ClipState.KEYFRAMED,
     failed=ClipState.KEYFRAME_FAILED,
 )
 EMBED = Transition(
+    stage="embed",
     ready=(ClipState.KEYFRAMED, ClipState.EMBEDDING_FAILED),
     running=ClipState.EMBEDDING,
     done=ClipState.EMBEDDED,
     failed=ClipState.EMBEDDING_FAILED,
 )
 ARCHIVE = Transition(
+    stage="archive",
     ready=(ClipState.REVIEW_ARCHIVED, ClipState.ARCHIVE_FAILED),
     running=ClipState.ARCHIVING,
     done=ClipState.ARCHIVED,

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 import asyncpg
+import structlog
 
 from heaters.domain.states import Transition
 from heaters.errors import HeatersError
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
+slog = structlog.get_logger("heaters.stage")
 
 Outcome = str  # "done" | "failed" | "noop"
 Row: TypeAlias = asyncpg.Record
@@ -38,6 +43,37 @@ async def pause_point(rt: Runtime, stage: str) -> None:
         await asyncio.sleep(3600)
 
 
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _record(
+    rt: Runtime,
+    transition: Transition,
+    kind: Kind,
+    item_id: int,
+    attempt: int | None,
+    outcome: Outcome,
+    error: str | None,
+    started: datetime,
+    seconds: float,
+) -> None:
+    duration_ms = round(seconds * 1000)
+    slog.info(
+        "stage_end", stage=transition.stage, kind=kind, item_id=item_id, attempt=attempt,
+        outcome=outcome, duration_ms=duration_ms, error=error,
+    )  # fmt: skip
+    try:
+        async with rt.db.acquire() as conn:
+            await rt.db.q.record_stage_run(
+                conn, stage=transition.stage, item_kind=kind, item_id=item_id, attempt=attempt,
+                outcome=outcome, error=error, worker=_worker_name(), started_at=started,
+                duration_ms=duration_ms,
+            )  # fmt: skip
+    except asyncpg.PostgresError:  # metrics must never fail the stage
+        log.exception("could not record the stage run")
+
+
 async def run_stage(
     rt: Runtime,
     kind: Kind,
@@ -45,26 +81,36 @@ async def run_stage(
     transition: Transition,
     work: Callable[[Row], Awaitable[Any]],
 ) -> Outcome:
-    """Run ``work`` on item ``item_id`` of ``kind`` under ``transition``; see the module doc."""
+    """Run ``work`` on item ``item_id`` of ``kind`` under ``transition``; see the module doc.
+
+    Every run is recorded in ``stage_runs`` (outcome, attempt, duration) and logged as
+    ``stage_start`` / ``stage_end`` events.
+    """
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
     async with rt.db.transaction() as conn:
         row = await getattr(rt.db.q, _CLAIM[kind])(
             conn, id=item_id, running=transition.running, claimable=list(transition.claimable)
         )
     if row is None:
-        log.info("%s %s: nothing to do for %s", kind, item_id, transition.running)
+        await _record(rt, transition, kind, item_id, None, "noop", None, started, 0.0)
         return "noop"
-    started = time.monotonic()
-    log.info("%s %s: %s (attempt %s)", kind, item_id, transition.running, row["attempts"])
+    attempt = row["attempts"]
+    slog.info("stage_start", stage=transition.stage, kind=kind, item_id=item_id, attempt=attempt)
+    outcome, error = "done", None
     try:
         await work(row)
     except HeatersError as exc:
-        return await _fail(rt, kind, item_id, transition, str(exc), transient=exc.transient)
+        error = str(exc)
+        outcome = await _fail(rt, kind, item_id, transition, error, transient=exc.transient)
     except Exception as exc:
         log.exception("%s %s: internal error in %s", kind, item_id, transition.running)
-        reason = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return await _fail(rt, kind, item_id, transition, reason, transient=True)
-    log.info("%s %s: %s in %.2f s", kind, item_id, transition.done, time.monotonic() - started)
-    return "done"
+        error = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+        outcome = await _fail(rt, kind, item_id, transition, error, transient=True)
+    await _record(
+        rt, transition, kind, item_id, attempt, outcome, error, started, time.monotonic() - t0
+    )
+    return outcome
 
 
 async def _fail(
@@ -82,5 +128,4 @@ async def _fail(
             max_attempts=s.max_attempts,
             backoff=s.retry_backoff_seconds,
         )
-    log.warning("%s %s: %s: %s", kind, item_id, transition.failed, reason)
     return "failed"

@@ -89,3 +89,9 @@ UPDATE clips
 SET attempts = 0, next_attempt_at = now(), updated_at = now()
 WHERE id = :id AND (state LIKE '%\_failed' OR (state = 'pending_review' AND last_error IS NOT NULL))
 RETURNING id, state;
+
+-- name: record_stage_run!
+INSERT INTO stage_runs (stage, item_kind, item_id, attempt, outcome, error, worker,
+                        started_at, duration_ms)
+VALUES (:stage, :item_kind, :item_id, :attempt, :outcome, :error, :worker,
+        :started_at, :duration_ms);
