@@ -163,7 +163,9 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
     )
 
 
-async def next_clip(db: Database, reviewer: str, *, claim_seconds: float = 600.0) -> ClipView | None:
+async def next_clip(
+    db: Database, reviewer: str, *, claim_seconds: float = 600.0
+) -> ClipView | None:
     """Claim and return the next clip for ``reviewer`` (None when the queue is empty).
 
     The reviewer's own live claim comes first; otherwise the oldest ``pending_review`` clip
@@ -208,7 +210,9 @@ async def decide(db: Database, clip_id: int, action: Decision, reviewer: str) ->
                 conn, video_id=clip["source_video_id"], start_frame=clip["start_frame"]
             )
             if prev is None:
-                raise InvalidEdit(f"clip {clip_id} is the first of its video: nothing to group with")
+                raise InvalidEdit(
+                    f"clip {clip_id} is the first of its video: nothing to group with"
+                )
             if prev["state"] not in (PENDING, "review_approved"):
                 raise ReviewConflict(
                     f"previous clip {prev['id']} is {prev['state']}: only pending or approved "
