@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     web_port: int = 8000
     """Port ``heaters web`` listens on."""
 
+    # --- API ----------------------------------------------------------------------------
+    api_allow_private_urls: bool = False
+    """Let API clients submit URLs on loopback, link-local or private addresses."""
+    api_max_upload_bytes: int = 4 * 1024**3
+    """Largest upload the API accepts (413 past it)."""
+
     test_pause_before_commit: str | None = None
     """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
     after its media work and storage writes, so a test can SIGKILL the worker there."""

@@ -78,7 +78,9 @@ def test_sigkill_mid_clip_stage_then_restart_finishes(
             "SELECT kind, strategy, tag FROM clip_artifacts WHERE clip_id = %s ORDER BY 1, 2, 3",
             (clip,),
         ).fetchall()
-        n_emb = conn.execute("SELECT count(*) FROM clip_embeddings WHERE clip_id = %s", (clip,)).fetchone()[0]
+        n_emb = conn.execute(
+            "SELECT count(*) FROM clip_embeddings WHERE clip_id = %s", (clip,)
+        ).fetchone()[0]
         jobs = conn.execute(
             "SELECT status FROM procrastinate_jobs WHERE task_name = %s", (f"heaters.{stage}",)
         ).fetchall()

@@ -30,8 +30,13 @@ def test_three_workers_process_a_dozen_videos_exactly_once(
     logs = [(tmp_path / f"w{i}.log").open("wb") for i in range(3)]
     queues = ["io,default", "cpu", "cpu,ml,default"]
     workers = [
-        subprocess.Popen(heaters_cmd("worker", "--queues", q, "-v"), env=heaters_env,
-                         stdout=log, stderr=subprocess.STDOUT, cwd=REPO)  # fmt: skip
+        subprocess.Popen(
+            heaters_cmd("worker", "--queues", q, "-v"),
+            env=heaters_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
         for q, log in zip(queues, logs, strict=True)
     ]
     url = heaters_env["DATABASE_URL"]

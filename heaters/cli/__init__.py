@@ -17,7 +17,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from heaters.cli import detect, ingest, ops, search
+    from heaters.cli import detect, ingest, ops, search, tokens, web
 
     app.command("ingest")(ingest.ingest_command)
     app.command("detect")(detect.detect_command)
@@ -27,6 +27,9 @@ def _register() -> None:
     app.command("similar")(search.similar_command)
     app.command("search")(search.search_command)
     app.add_typer(ops.db_app, name="db")
+    app.add_typer(tokens.token_app, name="token")
+    app.command("web")(web.web_command)
+    app.add_typer(web.user_app, name="user")
 
 
 _register()

@@ -171,10 +171,15 @@ async def next_clip(
     The reviewer's own live claim comes first; otherwise the oldest ``pending_review`` clip
     in (video, start frame) order that nobody else holds, taken with ``FOR UPDATE SKIP
     LOCKED`` so concurrent reviewers never get the same clip. A claim expires after
-    ``claim_seconds``.
+    ``claim_seconds``. Two indexed steps (own claim, then the queue's head), so the cost does
+    not grow with the number of pending clips.
     """
     async with db.transaction() as conn:
-        clip_id = await db.q.claim_next_clip(conn, reviewer=reviewer, claim_seconds=claim_seconds)
+        clip_id = await db.q.own_claimed_clip(conn, reviewer=reviewer)
+        if clip_id is None:
+            clip_id = await db.q.claim_next_clip(
+                conn, reviewer=reviewer, claim_seconds=claim_seconds
+            )
     if clip_id is None:
         return None
     return await get_clip(db, clip_id["id"])
@@ -288,7 +293,7 @@ async def schedule_merge(
             conn, clip_ids=[prev["id"], clip_id], action="merge", reviewer=reviewer,
             payload=payload, delay=window_seconds,
         )  # fmt: skip
-        await db.q.release_claims(conn, reviewer=reviewer)
+        await db.q.release_claims(conn, reviewer=reviewer, keep=[prev["id"], clip_id])
     return await _schedule(
         db, event_id, "merge", (prev["id"], clip_id), window_seconds, schedule,
         f"clips {prev['id']} and {clip_id} will be merged into frames "
@@ -325,7 +330,7 @@ async def schedule_split(
             conn, clip_ids=[clip_id], action="split", reviewer=reviewer,
             payload=payload, delay=window_seconds,
         )  # fmt: skip
-        await db.q.release_claims(conn, reviewer=reviewer)
+        await db.q.release_claims(conn, reviewer=reviewer, keep=[clip_id])
     return await _schedule(
         db, event_id, "split", (clip_id,), window_seconds, schedule,
         f"clip {clip_id} will be split at frame {frame}",

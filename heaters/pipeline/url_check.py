@@ -1,0 +1,46 @@
+"""Checks on URLs submitted through the API: http(s) only, and no addresses inside the
+network (loopback, link-local, private, reserved) unless allowed: the download stage would
+otherwise fetch from wherever a client points it (SSRF)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from heaters.pipeline.submit import SubmitError
+
+
+def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_private:
+        return "a private address"
+    if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
+        return "a reserved address"
+    return None
+
+
+async def check_url(url: str, *, allow_private: bool = False) -> None:
+    """Raise SubmitError unless ``url`` is http(s) and its host resolves only to public
+    addresses (any address is fine with ``allow_private``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise SubmitError(f"only http(s) URLs can be submitted, not {parts.scheme or 'none'!r}")
+    host = parts.hostname
+    if not host:
+        raise SubmitError(f"the URL has no host: {url}")
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.to_thread(socket.getaddrinfo, host, parts.port or 443)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SubmitError(f"cannot resolve host {host}") from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        reason = _refused(ip)
+        if reason:
+            raise SubmitError(f"{host} resolves to {ip}, {reason}: refused")

@@ -1,0 +1,72 @@
+"""The JSON API for real: uvicorn serving ``web.app:create_app`` on 127.0.0.1 against a fresh
+database, with an API token made by ``heaters token create``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, heaters_cmd
+
+
+@dataclass
+class Api:
+    """A running API: its base URL, a valid token, the environment of its processes."""
+
+    url: str
+    token: str
+    env: dict[str, str]
+
+    def client(self, token: str | None = "valid") -> httpx.Client:
+        headers = {}
+        if token == "valid":
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def api(heaters_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    env = {**heaters_env, "HEATERS_API_ALLOW_PRIVATE_URLS": "true",
+           "HEATERS_API_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024)}  # fmt: skip
+    made = subprocess.run(heaters_cmd("token", "create", "tests", "--json"), env=env,
+                          capture_output=True, text=True, timeout=60, cwd=REPO)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["token"]
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("api-logs")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=REPO, stdout=(logs / "out").open("wb"), stderr=(logs / "err").open("wb"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/schema/openapi.json", timeout=2)
+            break
+        except httpx.TransportError:
+            assert server.poll() is None, (logs / "err").read_text()
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.1)
+    try:
+        yield Api(url=url, token=token, env=env)
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -1,0 +1,218 @@
+"""The Litestar app of the review UI: ``create_app()`` (a factory, for ``uvicorn --factory``).
+
+Pages are Jinja2 templates (``web/templates``) driven by htmx (vendored in ``web/static``,
+no CDN). The lifespan opens, for the life of the process, the asyncpg pool, the storage and
+the procrastinate app (merge/split commits are procrastinate jobs, and every action defers
+the dispatcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Litestar, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from heaters import __version__
+from heaters.config import get_settings
+from web.api import api_router
+from web.auth import (
+    csrf_config,
+    current_user,
+    load_secret,
+    login,
+    login_page,
+    logout,
+    require_login,
+)
+from web.auth import session_config as make_session_config
+from web.errors import exception_handlers
+from web.routes_media import media_routes
+from web.routes_ops import metrics, ops_routes
+from web.routes_pages import page_routes, state_label
+from web.routes_review import review_routes
+from web.state import WebState
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+_ACTION_LABELS = {
+    "approve": "approved",
+    "skip": "skipped",
+    "archive": "archived",
+    "group": "grouped",
+    "merge": "merge",
+    "split": "split",
+    "undo": "undo",
+}
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Open the pool, the storage and procrastinate for the lifetime of the process."""
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from heaters.storage import storage_from_url
+    from workers.app import app as jobs
+    from workers.app import cancel_job, defer_dispatch, schedule_edit_commit
+
+    settings = get_settings()
+    await asyncio.to_thread(ensure_schema)
+    storage = storage_from_url(settings.storage_url or f"file://{settings.storage_root}")
+    async with Database.connect() as db, jobs.open_async():
+        app.state.web = WebState(
+            settings=settings,
+            db=db,
+            storage=storage,
+            schedule=schedule_edit_commit,
+            cancel=cancel_job,
+            dispatch=defer_dispatch,
+        )
+        log.info("review UI ready (storage %s)", storage.url)
+        yield
+
+
+def _fmt_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
+
+
+def _configure_jinja(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.filters["time"] = _fmt_time
+    env.filters["past"] = lambda a: _ACTION_LABELS.get(a, a)
+    env.globals["current_user"] = current_user
+    env.globals["state_label"] = state_label
+
+
+def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litestar:
+    """Build the review UI app.
+
+    Parameters
+    ----------
+    lifespan_enabled
+        Open the database, storage and procrastinate on start-up (False: the caller sets
+        ``app.state.web`` itself, e.g. a benchmark with its own pool).
+    debug
+        Litestar's debug mode (tracebacks in error responses).
+
+    Returns
+    -------
+    Litestar
+        The ASGI app; ``uvicorn --factory web.app:create_app`` serves it.
+    """
+    settings = get_settings()
+    secret = load_secret(settings)
+    protected = Router(
+        path="/",
+        route_handlers=[*review_routes, *page_routes, *media_routes, *ops_routes],
+        guards=[require_login],
+        include_in_schema=False,
+    )
+    public = Router(path="/", route_handlers=[login_page, login, logout], include_in_schema=False)
+    static = create_static_files_router(
+        path="/static", directories=[STATIC], name="static", cache_control=None
+    )
+    app = Litestar(
+        route_handlers=[public, protected, static, api_router, metrics],
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure_jinja
+        ),
+        middleware=[make_session_config(secret).middleware, allow_header_middleware],
+        csrf_config=csrf_config(secret),
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan] if lifespan_enabled else [],
+        debug=debug,
+        openapi_config=OpenAPIConfig(
+            title="Heaters API",
+            version=__version__,
+            description="Submit videos and follow them through the pipeline. Every /api route "
+            "needs 'Authorization: Bearer <token>' (heaters token create NAME).",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+    )
+    _merge_duplicate_error_schemas(app)
+    return app
+
+
+def allow_header_middleware(app: ASGIApp) -> ASGIApp:
+    """Answer OPTIONS with every method of the path in ``Allow``.
+
+    Litestar 2.25's automatic OPTIONS handler can list only the methods of the first handler
+    registered on a path (``GET`` and ``POST`` on ``/api/videos`` answer ``Allow: OPTIONS,
+    POST``); this rewrites the header from the app's route table.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "OPTIONS":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                methods = _methods_of(scope)
+                if methods:
+                    headers = [
+                        (k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"
+                    ]
+                    headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_allow)
+
+    return middleware
+
+
+def _methods_of(scope: Scope) -> set[str]:
+    handler = scope.get("route_handler")
+    paths = getattr(handler, "paths", None) or set()
+    methods: set[str] = set()
+    for route in scope["litestar_app"].routes:
+        if isinstance(route, HTTPRoute) and route.path in paths:
+            for h in route.route_handlers:
+                methods.update(h.http_methods)
+    return methods
+
+
+def _merge_duplicate_error_schemas(app: Litestar) -> None:
+    """Litestar documents a 400 as ``oneOf`` [ClientException, ValidationException] with the
+    very same schema twice, which no response can match exactly once; keep one of them."""
+    for item in (app.openapi_schema.paths or {}).values():
+        for op in (item.get, item.post, item.put, item.patch, item.delete):
+            for response in (op.responses or {}).values() if op else ():
+                for media in (getattr(response, "content", None) or {}).values():
+                    schema = media.schema
+                    one_of = getattr(schema, "one_of", None)
+                    if one_of and len({repr(_strip(o)) for o in one_of}) == 1:
+                        media.schema = one_of[0]
+
+
+def _strip(schema: Any) -> Any:
+    return {k: v for k, v in vars(schema).items() if k != "description"}
+
+
+__all__ = ["create_app", "lifespan"]

@@ -1,0 +1,47 @@
+"""Storage objects over HTTP with Range support (DESIGN.md §6, §7).
+
+Litestar's own ``File`` response ignores ``Range``; starlette's ``FileResponse`` is an ASGI
+app that answers ``206 Partial Content`` with ``Content-Range``, so the route returns it and
+Litestar runs it as is. Only keys under the storage root are served; anything else is 404.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.types import ASGIApp
+from starlette.responses import FileResponse
+
+from heaters.errors import StorageError
+from web.state import web_state
+
+_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+@get("/media/{key:path}", name="media", sync_to_thread=False)
+def media(request: Request[Any, Any, Any], key: str) -> ASGIApp:
+    """The storage object ``key`` (e.g. ``videos/3/proxy.mp4``), Range requests answered 206."""
+    key = key.lstrip("/")
+    if not key or any(part.startswith(".") for part in key.split("/")):
+        raise NotFoundException(f"no media object {key!r}")
+    try:
+        path = web_state(request).storage.local_path(key)
+    except StorageError:
+        raise NotFoundException(f"no media object {key!r}") from None
+    if path is None or not path.is_file():
+        raise NotFoundException(f"no media object {key!r}")
+    media_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    response: ASGIApp = FileResponse(  # type: ignore[assignment]
+        path,
+        media_type=media_type or "application/octet-stream",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+    return response
+
+
+media_routes = [media]
+
+__all__ = ["media", "media_routes"]
