@@ -69,6 +69,20 @@ def template_db(pg_server: str) -> str:
     return "heaters_template"
 
 
+def fast_env(url: str, home: Path) -> dict[str, str]:
+    """Settings for tests: this database and home, short backoff, heartbeats and polling."""
+    return {
+        "DATABASE_URL": url,
+        "HEATERS_HOME": str(home),
+        "HEATERS_RETRY_BACKOFF_SECONDS": "0.5",
+        "HEATERS_STALLED_AFTER_SECONDS": "3",
+        "HEATERS_HEARTBEAT_SECONDS": "0.5",
+        "HEATERS_JOB_POLL_SECONDS": "0.2",
+        "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
+        "HEATERS_PROCESS_POOL_SIZE": "2",
+    }
+
+
 @pytest.fixture
 def heaters_env(
     pg_server: str, template_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -87,16 +101,7 @@ def heaters_env(
     url = _with_db(pg_server, name)
     home = tmp_path / "home"
     home.mkdir()
-    env = {
-        "DATABASE_URL": url,
-        "HEATERS_HOME": str(home),
-        "HEATERS_RETRY_BACKOFF_SECONDS": "0.5",
-        "HEATERS_STALLED_AFTER_SECONDS": "3",
-        "HEATERS_HEARTBEAT_SECONDS": "0.5",
-        "HEATERS_JOB_POLL_SECONDS": "0.2",
-        "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
-        "HEATERS_PROCESS_POOL_SIZE": "2",
-    }
+    env = fast_env(url, home)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()

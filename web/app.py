@@ -87,7 +87,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             dispatch=defer_dispatch,
         )
         log.info("review UI ready (storage %s)", storage.url)
-        yield
+        try:
+            yield
+        finally:
+            aclose = getattr(storage, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def _fmt_time(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, RedirectResponse
 
 from heaters.errors import StorageError
 from web.state import web_state
@@ -21,14 +21,25 @@ from web.state import web_state
 _TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
-@get("/media/{key:path}", name="media", sync_to_thread=False)
-def media(request: Request[Any, Any, Any], key: str) -> ASGIApp:
-    """The storage object ``key`` (e.g. ``videos/3/proxy.mp4``), Range requests answered 206."""
+@get("/media/{key:path}", name="media")
+async def media(request: Request[Any, Any, Any], key: str) -> ASGIApp:
+    """The storage object ``key`` (e.g. ``videos/3/proxy.mp4``), Range requests answered 206.
+
+    On S3 the browser is redirected to a presigned URL (S3 answers Range itself), so the web
+    process never proxies media bytes.
+    """
     key = key.lstrip("/")
     if not key or any(part.startswith(".") for part in key.split("/")):
         raise NotFoundException(f"no media object {key!r}")
+    storage = web_state(request).storage
+    presign = getattr(storage, "presigned_url", None)
+    if presign is not None:
+        redirect: ASGIApp = RedirectResponse(  # type: ignore[assignment]
+            await presign(key, expires_seconds=300), status_code=307
+        )
+        return redirect
     try:
-        path = web_state(request).storage.local_path(key)
+        path = storage.local_path(key)
     except StorageError:
         raise NotFoundException(f"no media object {key!r}") from None
     if path is None or not path.is_file():

@@ -56,6 +56,7 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
         "prev": None,
         "next": None,
         "pts_json": "[]",
+        "similar": None,
         "undo_window": web_state(request).settings.review_undo_window_seconds,
     }
     if clip is not None:
@@ -63,7 +64,25 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
             _maybe_clip(request, clip.prev_clip_id), _maybe_clip(request, clip.next_clip_id)
         )
         ctx["pts_json"] = json.dumps([round(p, 6) for p in clip.pts])
+        ctx["similar"] = await _similar(request, clip.id)
     return ctx
+
+
+async def _similar(request: Request[Any, Any, Any], clip_id: int) -> list[dict[str, Any]] | None:
+    """Clips nearest to this one by embedding (None: the clip is not embedded yet)."""
+    from heaters.pipeline.search import SearchError, similar_clips
+
+    st = web_state(request)
+    try:
+        return await similar_clips(
+            st.db,
+            clip_id,
+            k=6,
+            model_name=st.settings.embedding_model,
+            ef_search=st.settings.similar_ef_search,
+        )
+    except SearchError:
+        return None
 
 
 async def _claim_next(request: Request[Any, Any, Any]) -> ClipView | None:

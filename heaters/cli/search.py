@@ -37,7 +37,10 @@ async def _similar(clip_id: int, k: int) -> list[dict[str, Any]]:
 
     await asyncio.to_thread(ensure_schema)
     async with Database.connect() as db:
-        return await similar_clips(db, clip_id, k=k, model_name=get_settings().embedding_model)
+        s = get_settings()
+        return await similar_clips(
+            db, clip_id, k=k, model_name=s.embedding_model, ef_search=s.similar_ef_search
+        )
 
 
 def search_command(

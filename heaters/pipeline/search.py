@@ -15,15 +15,24 @@ class SearchError(HeatersError):
 
 
 async def similar_clips(
-    db: Database, clip_id: int, *, k: int = 10, model_name: str = "efficientnet-lite0"
+    db: Database,
+    clip_id: int,
+    *,
+    k: int = 10,
+    model_name: str = "efficientnet-lite0",
+    ef_search: int = 100,
 ) -> list[dict[str, Any]]:
     """The ``k`` clips nearest to ``clip_id`` by cosine distance (0 = same direction, 2 =
     opposite), nearest first, as dicts with ``clip_id``, ``distance``, ``source_video_id``,
     ``start_frame``, ``end_frame``, ``start_seconds``, ``end_seconds``, ``state``.
 
+    ``ef_search`` is the HNSW candidate list size (pgvector ``hnsw.ef_search``): more is
+    slower and closer to exact search.
+
     Raises SearchError if the clip has no embedding of ``model_name`` yet.
     """
-    async with db.acquire() as conn:
+    async with db.transaction() as conn:
+        await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
         own = await db.q.clip_embedding(conn, clip_id=clip_id, model_name=model_name)
         if own is None:
             raise SearchError(f"clip {clip_id} has no {model_name} embedding (not embedded yet)")
@@ -40,10 +49,17 @@ async def similar_clips(
 
 
 async def nearest_to_vector(
-    db: Database, vector: np.ndarray, *, model_name: str, strategy: str, k: int = 10
+    db: Database,
+    vector: np.ndarray,
+    *,
+    model_name: str,
+    strategy: str,
+    k: int = 10,
+    ef_search: int = 100,
 ) -> list[dict[str, Any]]:
     """The ``k`` clips nearest to ``vector`` (float32 (d,), L2-normalised)."""
-    async with db.acquire() as conn:
+    async with db.transaction() as conn:
+        await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
         rows = await fetch_all(
             db.q.nearest_clips(conn, vec=vector, model_name=model_name, strategy=strategy, k=k)
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 
 from tests.conftest import json_lines, run_heaters
 from tests.storage.conftest import AWS_ENV, BUCKET, REGION, MotoS3
@@ -98,3 +99,76 @@ async def test_main_job_on_s3(
     tmp = home / "tmp"
     assert not tmp.exists() or not any(p for p in tmp.rglob("*") if p.is_file())
     assert "Unclosed" not in proc.stderr, "the S3 client is closed when the runtime ends"
+
+
+async def _clip_row(db: Any, clip_id: int) -> Any:
+    async with db.acquire() as conn:
+        return await conn.fetchrow("SELECT * FROM clips WHERE id = $1", clip_id)
+
+
+async def test_after_review_on_s3_with_an_outage_mid_stage(
+    heaters_env: dict[str, str],
+    moto_s3: MotoS3,
+    s3_prefix: str,
+    small_video: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Export, keyframes, embeddings and archive on S3; S3 stops before an export: the stage
+    fails with a clear, transient reason, nothing is lost, and the retry succeeds once the
+    server is back."""
+    pytest.importorskip("torch")
+    from heaters import review
+    from heaters.config import get_settings
+    from heaters.db import Database
+    from heaters.pipeline import clip_services, services
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.submit import submit
+
+    settings = {**AWS_ENV, "HEATERS_STORAGE_URL": f"s3://{BUCKET}/{s3_prefix}",
+                "HEATERS_S3_ENDPOINT_URL": moto_s3.url}  # fmt: skip
+    for k, v in settings.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    async with Database.connect(heaters_env["DATABASE_URL"]) as db:
+        vid = (await submit(db, str(small_video))).video_id
+        async with open_runtime() as rt:
+            for fn in (services.download_video, services.preprocess_video, services.detect_video):
+                assert await fn(rt, vid) == "done"
+            async with db.acquire() as conn:
+                ids = [r["id"] for r in await conn.fetch(
+                    "SELECT id FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid)]  # fmt: skip
+            keep, gone = ids[0], ids[1]
+            assert await services.make_clip_sprite(rt, gone) == "done"  # an object to delete
+            await review.decide(db, keep, "approve", "ann")
+            await review.decide(db, gone, "archive", "ann")
+
+            moto_s3.stop()  # the outage
+            try:
+                assert await clip_services.export_clip(rt, keep) == "failed"
+                row = await _clip_row(db, keep)
+                assert row["state"] == "export_failed"
+                assert row["last_error"].startswith("storage unavailable"), row["last_error"]
+                assert row["next_attempt_at"] is not None, "transient: retried with backoff"
+                assert await clip_services.archive_clip(rt, gone) == "failed"
+                assert (await _clip_row(db, gone))["state"] == "archive_failed"
+            finally:
+                moto_s3.start()
+            before = await _list(moto_s3, s3_prefix)
+            assert f"videos/{vid}/proxy.mp4" in before, "nothing was lost"
+
+            assert await clip_services.export_clip(rt, keep) == "done"
+            assert await clip_services.extract_clip_keyframes(rt, keep) == "done"
+            assert await clip_services.embed_clip(rt, keep) == "done"
+            assert await clip_services.archive_clip(rt, gone) == "done"
+    objects = await _list(moto_s3, s3_prefix)
+    assert sorted(k.removeprefix(f"clips/{keep}/") for k in objects if k.startswith(f"clips/{keep}/")) == [
+        "clip.mp4", "keyframes/percentage_p25.jpg", "keyframes/percentage_p50.jpg",
+        "keyframes/percentage_p75.jpg", "keyframes/tag_first.jpg", "keyframes/tag_last.jpg",
+        "keyframes/tag_mid.jpg",
+    ]  # fmt: skip
+    assert not any(k.startswith(f"clips/{gone}/") for k in objects)
+    async with Database.connect(heaters_env["DATABASE_URL"]) as db:
+        assert (await _clip_row(db, keep))["state"] == "embedded"
+        assert (await _clip_row(db, gone))["state"] == "archived"
+    home = Path(heaters_env["HEATERS_HOME"])
+    assert not (home / "storage").exists(), "nothing on the local disk"

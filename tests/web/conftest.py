@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, heaters_cmd, run_heaters
+from tests.conftest import REPO, fast_env, heaters_cmd, run_heaters
 from tests.web.helpers import (
     ARTIFACTS,
     CHROMIUM,
@@ -70,14 +70,7 @@ def stack(
     home = tmp_path_factory.mktemp("web-home")
     env = {
         **os.environ,
-        "DATABASE_URL": url,
-        "HEATERS_HOME": str(home),
-        "HEATERS_RETRY_BACKOFF_SECONDS": "0.5",
-        "HEATERS_STALLED_AFTER_SECONDS": "3",
-        "HEATERS_HEARTBEAT_SECONDS": "0.5",
-        "HEATERS_JOB_POLL_SECONDS": "0.2",
-        "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
-        "HEATERS_PROCESS_POOL_SIZE": "2",
+        **fast_env(url, home),
         "HEATERS_REVIEW_UNDO_WINDOW_SECONDS": str(UNDO_WINDOW),
         "PYTHONUNBUFFERED": "1",
     }

@@ -247,7 +247,7 @@ def test_double_click_and_second_submission_apply_once(browser: Any, fresh: Stac
     statuses = sorted(r[0] for r in results)
     assert statuses == [200, 409], results
     refused = next(r[1] for r in results if r[0] == 409)
-    assert refused["error"] == f"clip {cid2} is already approved by alice; nothing was changed"
+    assert refused["detail"] == f"clip {cid2} is already approved by alice; nothing was changed"
     assert fresh.sql(
         "SELECT count(*) FROM review_events WHERE action = 'approve' AND clip_ids = %s::bigint[]",
         ([cid2],),
@@ -267,13 +267,13 @@ def test_error_statuses(browser: Any, fresh: Stack, artifacts: Path) -> None:
     other = _clips(fresh, 1)[0]
 
     r = api_post(page, fresh, "/review/clips/999999/approve")
-    assert r.status == 404 and r.json()["error"] == "no clip 999999"
+    assert r.status == 404 and r.json()["detail"] == "no clip 999999"
     r = api_post(page, fresh, f"/review/clips/{clip['id']}/split", {"frame": clip["end_frame"] + 5})
-    assert r.status == 422 and "cannot split" in r.json()["error"]
+    assert r.status == 422 and "cannot split" in r.json()["detail"]
     r = api_post(page, fresh, f"/review/clips/{clip['id']}/split", {"frame": "abc"})
-    assert r.status == 422 and "whole number" in r.json()["error"]
+    assert r.status == 422 and "whole number" in r.json()["detail"]
     r = api_post(page, fresh, f"/review/clips/{other['id']}/merge", {"with_clip_id": clip["id"]})
-    assert r.status == 422 and "different videos" in r.json()["error"]
+    assert r.status == 422 and "different videos" in r.json()["detail"]
     r = api_post(page, fresh, f"/review/clips/{clip['id']}/explode")
     assert r.status == 404
     # No CSRF token: refused.

@@ -1,0 +1,72 @@
+"""The dashboard and /metrics show what the SQL views hold; retry from the dashboard works."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from tests.api.conftest import Api
+from tests.conftest import REPO, run_heaters
+
+
+def _login(api: Api) -> object:
+    import httpx
+
+    made = subprocess.run(
+        [sys.executable, "-m", "heaters", "user", "add", "ops", "--password-stdin"],
+        input="correct horse battery\n", env=api.env, capture_output=True, text=True,
+        timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    c = httpx.Client(base_url=api.url, timeout=60, follow_redirects=False)
+    c.get("/login")
+    r = c.post("/login", data={"name": "ops", "password": "correct horse battery", "next": "/dashboard",
+                               "_csrf_token": c.cookies["heaters_csrf"]})  # fmt: skip
+    assert r.status_code == 303, r.text
+    return c
+
+
+def test_dashboard_and_metrics_match_the_views(api: Api, small_video: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    done = run_heaters(api.env, "ingest", str(small_video), str(empty), "--wait", "--json")
+    assert done.returncode == 1  # the empty file fails
+    url = api.env["DATABASE_URL"]
+    with psycopg.connect(url) as conn:
+        states = conn.execute("SELECT kind, state, items FROM v_item_states").fetchall()
+        failures = conn.execute("SELECT kind, id, last_error FROM v_failures").fetchall()
+        runs = conn.execute("SELECT stage, done FROM v_stage_throughput").fetchall()
+    assert ("video", "detected", 1) in states and ("video", "download_failed", 1) in states
+    assert [(f[0], f[2]) for f in failures] == [("video", "file is empty (0 bytes)")]
+    assert {r[0] for r in runs} >= {"download", "preprocess", "detect"}
+
+    c = _login(api)
+    page = c.get("/dashboard").text  # type: ignore[attr-defined]
+    for kind, state, items in states:
+        assert re.search(rf"<td>{kind}</td><td>{state}</td><td class=\"num\">{items}</td>", page), (
+            kind,
+            state,
+        )
+    assert "file is empty (0 bytes)" in page
+    assert 'hx-trigger="every 5s"' in page
+
+    metrics = c.get("/metrics").text  # type: ignore[attr-defined]
+    for kind, state, items in states:
+        assert f'heaters_items{{kind="{kind}",state="{state}"}} {float(items)}' in metrics
+    assert re.search(r'heaters_stage_runs_total\{outcome="done",stage="detect"\} 1\.0', metrics)
+
+    vid = failures[0][1]
+    csrf = c.cookies["heaters_csrf"]  # type: ignore[attr-defined]
+    r = c.post(f"/dashboard/retry/video/{vid}", headers={"X-CSRFToken": csrf, "HX-Request": "true"})  # type: ignore[attr-defined]
+    assert r.status_code == 200, r.text
+    with psycopg.connect(url) as conn:
+        attempts, due = conn.execute(
+            "SELECT attempts, next_attempt_at IS NOT NULL FROM source_videos WHERE id = %s", (vid,)
+        ).fetchone()
+    assert (attempts, due) == (0, True)
+    anonymous = c.__class__(base_url=api.url).get("/dashboard")  # type: ignore[attr-defined]
+    assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
