@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
 
@@ -54,6 +50,8 @@ def ingest_command(
 
 
 async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
+    import asyncio
+
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
     from heaters.pipeline.report import video_reports
@@ -103,6 +101,11 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
 
 
 async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
+    import asyncio
+    import contextlib
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from heaters.db import fetch_all
     from heaters.domain.states import VIDEO_DONE_STATES, is_failed
     from workers.app import run_worker
@@ -143,6 +146,8 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
 
 
 def _print_video(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     state = report["state"]
     colour = "red" if state.endswith("_failed") else "green" if state == "detected" else "cyan"
     head = f"video {report['id']}: [{colour}]{state}[/]  {report['source']}"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
 
@@ -28,6 +26,8 @@ def worker_command(
 
 
 async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
+    import asyncio
+
     from heaters.db.migrate import ensure_schema
     from workers.app import app, defer_dispatch, run_worker
     from workers.runtime import close_runtime, get_runtime
@@ -47,6 +47,8 @@ def status_command(
     limit: int = typer.Option(20, help="How many recent videos to list."),
 ) -> None:
     """Show videos and clips by state, and the most recent videos."""
+    from rich.table import Table
+
     setup_logging()
     data = run(_status(limit))
     if json_output:
@@ -67,6 +69,8 @@ def status_command(
 
 
 async def _status(limit: int) -> dict[str, Any]:
+    import asyncio
+
     from heaters.db import Database, fetch_all
     from heaters.db.migrate import ensure_schema
 
@@ -101,6 +105,8 @@ def retry_command(
 
 
 async def _retry(item_id: int, kind: str) -> Any:
+    import asyncio
+
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
     from workers.app import app, defer_dispatch

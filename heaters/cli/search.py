@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
 
@@ -76,6 +75,8 @@ async def _search(vector: Any, model: str, strategy: str, k: int) -> list[dict[s
 
 
 def _show(rows: list[dict[str, Any]], json_output: bool) -> None:
+    from rich.table import Table
+
     if json_output:
         for r in rows:
             print_json(r)

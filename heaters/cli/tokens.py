@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
 from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
@@ -35,6 +33,8 @@ def token_create_command(
 
 
 async def _create(name: str) -> str:
+    import asyncio
+
     from heaters.api_tokens import create_token
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
@@ -56,6 +56,8 @@ def token_revoke_command(name: str = typer.Argument(..., help="The token's name.
 
 
 async def _revoke(name: str) -> bool:
+    import asyncio
+
     from heaters.api_tokens import revoke_token
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema

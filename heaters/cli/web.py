@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
@@ -72,6 +71,8 @@ def user_add_command(
 
 
 async def _add_user(name: str, password: str) -> int:
+    import asyncio
+
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
     from heaters.review.users import add_user
