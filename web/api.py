@@ -149,14 +149,23 @@ class SubmitOperation(Operation):
                     schema=Schema(
                         type="object",  # type: ignore[arg-type]
                         required=["url"],
-                        properties={"url": Schema(type="string", format="uri")},  # type: ignore[arg-type]
+                        properties={
+                            "url": Schema(
+                                type="string",  # type: ignore[arg-type]
+                                format="uri",
+                                pattern="^https?://[^/?#]+",
+                                max_length=2048,
+                            )
+                        },
                     )
                 ),
                 "multipart/form-data": OpenAPIMediaType(
                     schema=Schema(
                         type="object",  # type: ignore[arg-type]
                         required=["file"],
-                        properties={"file": Schema(type="string", format="binary")},  # type: ignore[arg-type]
+                        properties={
+                            "file": Schema(type="string", format="binary", min_length=1)  # type: ignore[arg-type]
+                        },
                     )
                 ),
             },
