@@ -25,7 +25,13 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import Parameter
 
 from heaters.api_tokens import verify_token
@@ -152,7 +158,7 @@ class SubmitOperation(Operation):
                         properties={
                             "url": Schema(
                                 type="string",  # type: ignore[arg-type]
-                                format="uri",
+                                format=OpenAPIFormat.URI,
                                 pattern="^https?://[^/?#]+",
                                 max_length=2048,
                             )
@@ -164,7 +170,7 @@ class SubmitOperation(Operation):
                         type="object",  # type: ignore[arg-type]
                         required=["file"],
                         properties={
-                            "file": Schema(type="string", format="binary", min_length=1)  # type: ignore[arg-type]
+                            "file": Schema(type="string", format=OpenAPIFormat.BINARY, min_length=1)  # type: ignore[arg-type]
                         },
                     )
                 ),

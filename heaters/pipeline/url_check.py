@@ -9,6 +9,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from pydantic import HttpUrl, TypeAdapter, ValidationError
+
 from heaters.pipeline.submit import SubmitError
 
 
@@ -27,12 +29,25 @@ def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
 async def check_url(url: str, *, allow_private: bool = False) -> None:
     """Raise SubmitError unless ``url`` is http(s) and its host resolves only to public
     addresses (any address is fine with ``allow_private``)."""
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        raise SubmitError(
+            "not a valid URL: use RFC 3986 form (ASCII, percent-encoded, no spaces or control "
+            "characters)"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise SubmitError(f"only http(s) URLs can be submitted, not {parts.scheme or 'none'!r}")
-    host = parts.hostname
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise SubmitError(f"not a valid URL: {exc}") from exc
     if not host:
         raise SubmitError(f"the URL has no host: {url}")
+    try:
+        TypeAdapter(HttpUrl).validate_python(url)
+    except ValidationError as exc:
+        raise SubmitError(f"not a valid http(s) URL: {url}") from exc
     if allow_private:
         return
     try:
