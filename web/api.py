@@ -38,7 +38,7 @@ from heaters.api_tokens import verify_token
 from heaters.config import get_settings
 from heaters.pipeline.report import video_reports
 from heaters.pipeline.submit import SubmitError, submit
-from heaters.pipeline.url_check import check_url
+from heaters.pipeline.url_check import MAX_URL_LENGTH, check_url
 from web.state import web_state
 
 VideoState = Literal[
@@ -160,7 +160,7 @@ class SubmitOperation(Operation):
                                 type="string",  # type: ignore[arg-type]
                                 format=OpenAPIFormat.URI,
                                 pattern="^https?://[^/?#]+",
-                                max_length=2048,
+                                max_length=MAX_URL_LENGTH,
                             )
                         },
                     )

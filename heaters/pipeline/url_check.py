@@ -14,6 +14,10 @@ from pydantic import HttpUrl, TypeAdapter, ValidationError
 from heaters.pipeline.submit import SubmitError
 
 
+#: Longest URL accepted (as documented in the API schema).
+MAX_URL_LENGTH = 2048
+
+
 def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if ip.is_loopback:
         return "a loopback address"
@@ -29,6 +33,8 @@ def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
 async def check_url(url: str, *, allow_private: bool = False) -> None:
     """Raise SubmitError unless ``url`` is http(s) and its host resolves only to public
     addresses (any address is fine with ``allow_private``)."""
+    if len(url) > MAX_URL_LENGTH:
+        raise SubmitError(f"the URL is longer than {MAX_URL_LENGTH} characters")
     if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
         raise SubmitError(
             "not a valid URL: use RFC 3986 form (ASCII, percent-encoded, no spaces or control "
