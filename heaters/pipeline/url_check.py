@@ -13,7 +13,6 @@ from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from heaters.pipeline.submit import SubmitError
 
-
 #: Longest URL accepted (as documented in the API schema).
 MAX_URL_LENGTH = 2048
 
