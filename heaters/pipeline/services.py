@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +41,6 @@ def master_key(video_id: int) -> str:
 def proxy_key(video_id: int) -> str:
     """Storage key of the all-I-frame H.264 proxy."""
     return f"videos/{video_id}/proxy.mp4"
-
-
-async def _run_video_stage(
-    rt: Runtime,
-    video_id: int,
-    transition: states.Transition,
-    work: Callable[[Row], Awaitable[None]],
-) -> Outcome:
-    return await run_stage(rt, "video", video_id, transition, work)
 
 
 # --- download -----------------------------------------------------------------------------
@@ -90,7 +80,7 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                         f"same content as another video (sha256 {sha256[:12]}…)"
                     ) from exc
 
-    return await _run_video_stage(rt, video_id, states.DOWNLOAD, work)
+    return await run_stage(rt, "video", video_id, states.DOWNLOAD, work)
 
 
 # --- preprocess ---------------------------------------------------------------------------
@@ -182,7 +172,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     has_audio=result.has_audio,
                 )
 
-    return await _run_video_stage(rt, video_id, states.PREPROCESS, work)
+    return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
 
 
 # --- detect -------------------------------------------------------------------------------
@@ -249,7 +239,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
             await rt.db.q.finish_detect(conn, id=video_id)
         log.info("video %s: %d cuts, %d clips", video_id, len(cuts), len(spans))
 
-    return await _run_video_stage(rt, video_id, states.DETECT, work)
+    return await run_stage(rt, "video", video_id, states.DETECT, work)
 
 
 # --- review edits -------------------------------------------------------------------------
