@@ -79,3 +79,29 @@ async def test_frame_index_and_scores_are_stored(
     offsets = idx["byte_offsets"]
     assert all(b > a for a, b in itertools.pairwise(offsets))
     assert scores[0] == 0.0
+
+
+async def test_an_api_upload_is_removed_once_stored(
+    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    home = Path(heaters_env["HEATERS_HOME"])
+    uploads = home / "uploads"
+    uploads.mkdir()
+    upload = uploads / "abc_clip.mp4"
+    shutil.copy(small_video, upload)
+    own = tmp_path / "mine.mp4"  # a user's own file: never touched
+    shutil.copy(small_video, own)
+    with own.open("ab") as f:
+        f.write(b"\0")  # different bytes, so not a duplicate
+    up = (await submit(db, str(upload))).video_id
+    mine = (await submit(db, str(own))).video_id
+    async with open_runtime() as rt:
+        assert await services.download_video(rt, up) == "done"
+        assert await services.download_video(rt, mine) == "done"
+    assert not upload.exists()
+    assert own.exists()
+    assert (
+        home / "storage" / f"videos/{up}/original.mp4"
+    ).stat().st_size == small_video.stat().st_size

@@ -11,6 +11,7 @@ deleted only after the DB change has committed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -79,6 +80,11 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                     raise DownloadError(
                         f"same content as another video (sha256 {sha256[:12]}…)"
                     ) from exc
+        # An API upload is spooled under HEATERS_HOME/uploads; once its copy in storage is
+        # committed it has served its purpose (a user's own file elsewhere is never touched).
+        source = row["source_path"]
+        if source and Path(source).parent == rt.settings.home.resolve() / "uploads":
+            await asyncio.to_thread(Path(source).unlink, missing_ok=True)
 
     return await run_stage(rt, "video", video_id, states.DOWNLOAD, work)
 
