@@ -69,3 +69,34 @@ def test_stage_list_reads_as_the_pipeline() -> None:
         ("preprocessed", "detect_failed"),
     ]
     assert STAGES[0].queueing_lock(3) == "download:3" and STAGES[1].lock(3) == "video:3"
+
+
+async def test_tick_retries_stalled_jobs_even_when_a_dispatcher_copy_waits(
+    db: Any, tmp_path: Path
+) -> None:
+    """A killed worker leaves a stage job and a dispatcher run ``doing``; a new dispatcher run
+    is already waiting under the same queueing lock. The tick must still put the stage job
+    back in the queue (and close the redundant dispatcher run)."""
+    from workers.app import app, defer_dispatch, defer_stage, tick
+
+    f = tmp_path / "v.mp4"
+    f.write_bytes(b"data")
+    await submit(db, str(f))
+    async with app.open_async():
+        await dispatch(db, defer_stage)
+        dead = await app.job_manager.register_worker()
+        stage_job = await app.job_manager.fetch_job(queues=["io"], worker_id=dead)
+        await defer_dispatch()
+        dispatch_job = await app.job_manager.fetch_job(queues=["default"], worker_id=dead)
+        assert stage_job is not None and dispatch_job is not None
+        await defer_dispatch()  # the next run, waiting under the same queueing lock
+        await app.job_manager.unregister_worker(dead)  # the worker is gone: its jobs stall
+        await tick.func(None, timestamp=0)
+    async with db.acquire() as conn:
+        status = {
+            r["id"]: r["status"]
+            for r in await conn.fetch("SELECT id, status::text FROM procrastinate_jobs")
+        }
+    assert status[stage_job.id] == "todo", "the stalled stage job is queued again"
+    assert status[dispatch_job.id] == "failed", "the redundant dispatcher run is closed"
+    assert sorted(status.values()).count("todo") == 2

@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 
 from heaters.config import get_settings
 from heaters.db.connection import database_url
@@ -120,7 +121,13 @@ async def tick(context: JobContext, timestamp: int) -> None:
     )
     for job in stalled:
         log.warning("retrying stalled job %s (%s, worker gone)", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except UniqueViolation:
+            # Its queueing lock is taken by a waiting job of the same kind (a dispatcher run,
+            # say): that one does the work, so this stalled copy is closed instead.
+            log.info("stalled job %s is redundant with a waiting one: closing it", job.id)
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
     await defer_dispatch()
 
 
