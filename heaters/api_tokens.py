@@ -34,12 +34,7 @@ async def create_token(db: Database, name: str) -> str:
         raise TokenError("a token needs a name")
     token = PREFIX + secrets.token_urlsafe(32)
     async with db.transaction() as conn:
-        row = await conn.fetchrow(
-            "INSERT INTO api_tokens (name, token_hash) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO NOTHING RETURNING id",
-            name,
-            hash_token(token),
-        )
+        row = await db.q.create_token(conn, name=name, token_hash=hash_token(token))
     if row is None:
         raise TokenError(f"a token called {name!r} exists already")
     return token
@@ -50,20 +45,12 @@ async def verify_token(db: Database, token: str) -> str | None:
     if not token.startswith(PREFIX):
         return None
     async with db.acquire() as conn:
-        name: str | None = await conn.fetchval(
-            "UPDATE api_tokens SET last_used_at = now()"
-            " WHERE token_hash = $1 AND revoked_at IS NULL RETURNING name",
-            hash_token(token),
-        )
+        name: str | None = await db.q.use_token(conn, token_hash=hash_token(token))
     return name
 
 
 async def revoke_token(db: Database, name: str) -> bool:
     """Revoke the token called ``name``; False when there is none."""
     async with db.acquire() as conn:
-        row = await conn.fetchval(
-            "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL"
-            " RETURNING id",
-            name,
-        )
+        row = await db.q.revoke_token(conn, name=name)
     return row is not None

@@ -272,18 +272,10 @@ async def list_videos(
     db = web_state(request).db
     state = state_filter  # validated by Litestar against the VideoState enum (400 otherwise)
     async with db.acquire() as conn:
-        total = await conn.fetchval(
-            "SELECT count(*) FROM source_videos WHERE $1::text IS NULL OR state = $1", state
-        )
+        total = await db.q.count_videos(conn, state=state)
         ids = [
             r["id"]
-            for r in await conn.fetch(
-                "SELECT id FROM source_videos WHERE $1::text IS NULL OR state = $1"
-                " ORDER BY id DESC LIMIT $2 OFFSET $3",
-                state,
-                limit,
-                offset,
-            )
+            async for r in db.q.page_video_ids(conn, state=state, limit=limit, offset=offset)
         ]
     reports = await video_reports(db, ids)
     return VideoPage([_video_out(reports[i]) for i in ids], total, limit, offset)
@@ -310,7 +302,7 @@ async def get_clip(
 ) -> ClipDetail:
     """404 when there is no such clip."""
     async with web_state(request).db.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", clip_id)
+        row = await web_state(request).db.q.get_clip_row(conn, id=clip_id)
     if row is None:
         raise NotFoundException(f"no clip {clip_id}")
     return ClipDetail(
@@ -336,7 +328,7 @@ async def retry_video(
     state = web_state(request)
     async with state.db.transaction() as conn:
         row = await state.db.q.retry_video(conn, id=video_id)
-        current = await conn.fetchval("SELECT state FROM source_videos WHERE id = $1", video_id)
+        current = await state.db.q.video_state(conn, id=video_id)
     if current is None:
         raise NotFoundException(f"no video {video_id}")
     if row is None:
@@ -358,23 +350,9 @@ async def archive_video(
     archive stage then deletes their files (the rows stay). 404 for an unknown video."""
     state = web_state(request)
     async with state.db.transaction() as conn:
-        exists = await conn.fetchval("SELECT 1 FROM source_videos WHERE id = $1", video_id)
-        if exists is None:
+        if await state.db.q.video_state(conn, id=video_id) is None:
             raise NotFoundException(f"no video {video_id}")
-        n = await conn.fetchval(
-            """
-            WITH changed AS (
-                UPDATE clips SET state = 'review_archived', updated_at = now(),
-                       claimed_by = NULL, claimed_at = NULL
-                WHERE source_video_id = $1
-                  AND state IN ('pending_review', 'review_approved', 'review_skipped',
-                                'exported', 'keyframed', 'embedded', 'export_failed',
-                                'keyframe_failed', 'embedding_failed')
-                RETURNING 1)
-            SELECT count(*) FROM changed
-            """,
-            video_id,
-        )
+        n = await state.db.q.archive_video_clips(conn, video_id=video_id)
     await state.dispatch()
     return ArchiveOut(video_id, int(n))
 

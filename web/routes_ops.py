@@ -73,10 +73,7 @@ async def dashboard_cancel(
     state = web_state(request)
     if not await state.cancel(job_id):
         async with state.db.acquire() as conn:
-            deleted = await conn.fetchval(
-                "DELETE FROM procrastinate_jobs WHERE id = $1 AND status = 'failed' RETURNING id",
-                job_id,
-            )
+            deleted = await state.db.q.delete_failed_job(conn, id=job_id)
         if deleted is None:
             raise NotFoundException(f"job {job_id} is not waiting or failed")
     return Template("_dashboard_panels.html", context=await _dashboard_data(request))

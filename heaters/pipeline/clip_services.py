@@ -18,7 +18,7 @@ from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
-from heaters.pipeline.services import _local_copy
+from heaters.pipeline.services import local_copy
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
         with rt.tmp.job_dir(f"export-{clip_id}") as tmp:
             out = tmp / "clip.mp4"
             if s.export_mode == "copy":
-                proxy = await _local_copy(rt, clip["proxy_path"], tmp)
+                proxy = await local_copy(rt, clip["proxy_path"], tmp)
                 await rt.run_sync(
                     remux_clip, proxy, out, start_seconds=pts[0],
                     end_seconds=clip["end_seconds"], frame_count=n,
                 )  # fmt: skip
             else:
-                master = await _local_copy(rt, clip["master_path"], tmp)
+                master = await local_copy(rt, clip["master_path"], tmp)
                 await encode_clip_from_master(
                     master, out, pts_seconds=pts[:2], frame_count=n,
                     duration_seconds=clip["end_seconds"] - clip["start_seconds"],
@@ -104,7 +104,7 @@ async def extract_clip_keyframes(rt: Runtime, clip_id: int) -> Outcome:
         n = row["end_frame"] - row["start_frame"]
         picks = keyframe_picks(n, s.keyframe_strategies)
         with rt.tmp.job_dir(f"keyframe-{clip_id}") as tmp:
-            clip_file = await _local_copy(rt, row["clip_path"], tmp)
+            clip_file = await local_copy(rt, row["clip_path"], tmp)
             out_dir = tmp / "keyframes"
             out_dir.mkdir()
             frames = await rt.run_sync(
@@ -165,7 +165,7 @@ async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
         if not arts:
             raise MediaError(f"clip {clip_id} has no {s.embedding_keyframes} keyframes to embed")
         with rt.tmp.job_dir(f"embed-{clip_id}") as tmp:
-            paths = [await _local_copy(rt, a["storage_key"], tmp) for a in arts]
+            paths = [await local_copy(rt, a["storage_key"], tmp) for a in arts]
             name, vector = await rt.run_sync(
                 embed_image_files, paths, s.embedding_model, s.embedding_checkpoint
             )

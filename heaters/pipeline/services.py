@@ -106,7 +106,9 @@ def score_video_frames(video: Path) -> np.ndarray:
     return scenes.frame_scores(scenes.read_small_frames(video))
 
 
-async def _local_copy(rt: Runtime, key: str, tmp: Path) -> Path:
+async def local_copy(rt: Runtime, key: str, tmp: Path) -> Path:
+    """A local file with the object ``key``: the storage's own file when it is on this disk,
+    else a download into ``tmp``."""
     local = rt.storage.local_path(key)
     if local is not None and local.exists():
         return local
@@ -127,7 +129,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
 
     async def work(row: Row) -> None:
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
-            src = await _local_copy(rt, row["original_path"], tmp)
+            src = await local_copy(rt, row["original_path"], tmp)
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             result = await preprocess(
                 src,
@@ -209,9 +211,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     async def work(row: Row) -> None:
         async with rt.db.acquire() as conn:
             index = await rt.db.q.get_frame_index(conn, id=video_id)
-            stored = await conn.fetchval(
-                "SELECT scores FROM scene_scores WHERE source_video_id = $1", video_id
-            )
+            stored = await rt.db.q.stored_scene_scores(conn, id=video_id)
         if index is None:
             raise DetectError("no frame index: preprocess the video again")
         pts = list(index["pts_seconds"])
@@ -219,7 +219,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
             scores = np.asarray(stored, dtype=np.float32)
         else:
             with rt.tmp.job_dir(f"detect-{video_id}") as tmp:
-                proxy = await _local_copy(rt, row["proxy_path"], tmp)
+                proxy = await local_copy(rt, row["proxy_path"], tmp)
                 scores = await rt.run_sync(score_video_frames, proxy)
         params = detector_params(rt)
         cuts = scenes.cuts_from_scores(scores, params)
@@ -318,7 +318,7 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
     key = sprite_key(clip_id)
     try:
         with rt.tmp.job_dir(f"sprite-{clip_id}") as tmp:
-            proxy = await _local_copy(rt, row["proxy_path"], tmp)
+            proxy = await local_copy(rt, row["proxy_path"], tmp)
             pts = row["pts_seconds"]
             result = await rt.run_sync(
                 make_sprite,

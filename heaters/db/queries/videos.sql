@@ -94,3 +94,6 @@ SELECT id, coalesce(source_url, source_path) AS source, title, state, last_error
 FROM source_videos v
 ORDER BY id DESC
 LIMIT :limit;
+
+-- name: stored_scene_scores$
+SELECT scores FROM scene_scores WHERE source_video_id = :id;

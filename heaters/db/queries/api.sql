@@ -1,0 +1,41 @@
+-- name: create_token$
+INSERT INTO api_tokens (name, token_hash) VALUES (:name, :token_hash)
+ON CONFLICT (name) DO NOTHING
+RETURNING id;
+
+-- name: use_token$
+UPDATE api_tokens SET last_used_at = now()
+WHERE token_hash = :token_hash AND revoked_at IS NULL
+RETURNING name;
+
+-- name: revoke_token$
+UPDATE api_tokens SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL
+RETURNING id;
+
+-- name: count_videos$
+SELECT count(*) FROM source_videos WHERE CAST(:state AS text) IS NULL OR state = :state;
+
+-- name: page_video_ids
+SELECT id FROM source_videos WHERE CAST(:state AS text) IS NULL OR state = :state
+ORDER BY id DESC LIMIT :limit OFFSET :offset;
+
+-- name: get_clip_row^
+SELECT * FROM clips WHERE id = :id;
+
+-- name: video_state$
+SELECT state FROM source_videos WHERE id = :id;
+
+-- name: archive_video_clips$
+-- Every clip of the video that is not being worked on becomes review_archived.
+WITH changed AS (
+    UPDATE clips SET state = 'review_archived', updated_at = now(),
+           claimed_by = NULL, claimed_at = NULL
+    WHERE source_video_id = :video_id
+      AND state IN ('pending_review', 'review_approved', 'review_skipped',
+                    'exported', 'keyframed', 'embedded', 'export_failed',
+                    'keyframe_failed', 'embedding_failed')
+    RETURNING 1)
+SELECT count(*) FROM changed;
+
+-- name: delete_failed_job$
+DELETE FROM procrastinate_jobs WHERE id = :id AND status = 'failed' RETURNING id;
