@@ -112,7 +112,7 @@ def verify(video: Path, segs: list[dict[str, object]]) -> None:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from heaters.media.scenes import read_small_frames
+    from heaters.media.frames import read_small_frames
 
     src = np.stack(list(read_small_frames(SAMPLE))).astype(np.int16)
     out = np.stack(list(read_small_frames(video))).astype(np.int16)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from heaters.errors import DetectError
-from heaters.media import scenes
+from heaters.media import frames as small
+from heaters.media import scenes, scores
 from heaters.media.scenes import DetectorParams, cuts_from_scores
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "big_buck_bunny_action_59s.mp4"
@@ -56,7 +57,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def raw(clip: Path) -> Path:
     """The clip's analysis frames as the preprocess stage writes them (ffmpeg, rgb24)."""
-    w, h = scenes.ANALYSIS_SIZE
+    w, h = small.ANALYSIS_SIZE
     out = clip.with_suffix(".rgb")
     _ffmpeg(
         "-i", str(clip), "-map", "0:v:0", "-vf", f"scale={w}:{h}:flags=area,format=rgb24",
@@ -141,11 +142,11 @@ def test_frame_scores_shape_and_first_zero() -> None:
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (600, 36, 64, 3), dtype=np.uint8)  # > one batch
     frames[300:] = frames[299]  # still from 300 on
-    s = scenes.frame_scores(iter(frames))
+    s = scores.frame_scores(iter(frames))
     assert s.shape == (600,) and s.dtype == np.float32
     assert s[0] == 0.0 and s[1] > 20.0 and s[256] > 20.0  # across the batch boundary
     assert not s[300:].any()
-    assert scenes.frame_scores([]).shape == (0,)
+    assert scores.frame_scores([]).shape == (0,)
 
 
 # --------------------------------------------------------------------------- real media
@@ -163,18 +164,41 @@ def test_detect_finds_the_joins(clip: Path) -> None:
     assert cuts_from_scores(result.scores, DetectorParams()) == CLIP_CUTS
 
 
-def test_parallel_reader_equals_sequential(clip: Path) -> None:
-    assert scenes._plan_chunks(clip, 2)  # the clip really is split
-    seq = np.stack(list(scenes.read_small_frames(clip, workers=1)))
-    par = np.stack(list(scenes.read_small_frames(clip, workers=2)))
-    w, h = scenes.ANALYSIS_SIZE
-    assert seq.shape == (CLIP_FRAMES, h, w, 3) and seq.dtype == np.uint8
-    assert np.array_equal(seq, par)
+def test_parallel_scores_equal_sequential(clip: Path) -> None:
+    plan = small.plan_chunks(clip, 2)
+    assert len(plan.chunks) >= 2 and plan.fps == Fraction(24)  # the clip really is split
+    assert sum(c.frames for c in plan.chunks) == CLIP_FRAMES
+    frames = np.stack(list(small.read_small_frames(clip)))
+    w, h = small.ANALYSIS_SIZE
+    assert frames.shape == (CLIP_FRAMES, h, w, 3) and frames.dtype == np.uint8
+    seq = scores.frame_scores(iter(frames))
+    seen: list[int] = []
+    par = scores.decode_scores(clip, workers=2, on_progress=seen.append)
+    assert par.chunks == len(plan.chunks)
+    assert np.array_equal(seq, par.scores)  # chunk boundaries scored exactly
+    assert seen[-1] == CLIP_FRAMES and seen == sorted(seen)
+    one = scores.decode_scores(clip, workers=1)
+    assert one.chunks == 1 and np.array_equal(seq, one.scores)
+
+
+def test_chunks_decode_every_frame_once(clip: Path) -> None:
+    plan = small.plan_chunks(clip, 2)
+    decoders = small.ChunkDecoders(clip)
+    try:
+        parts = [
+            list(small.iter_chunk(decoders, c.start, c.end, small.ANALYSIS_SIZE))
+            for c in plan.chunks
+        ]
+    finally:
+        decoders.close()
+    assert [len(p) for p in parts] == [c.frames for c in plan.chunks]
+    whole = list(small.read_small_frames(clip))
+    assert np.array_equal(np.stack([f for p in parts for f in p]), np.stack(whole))
 
 
 def test_raw_reader_agrees_with_pyav_reader(clip: Path, raw: Path) -> None:
-    from_raw = np.stack(list(scenes.read_small_frames_raw(raw)))
-    from_av = np.stack(list(scenes.read_small_frames(clip)))
+    from_raw = np.stack(list(small.read_small_frames_raw(raw)))
+    from_av = np.stack(list(small.read_small_frames(clip)))
     assert from_raw.shape == from_av.shape
     # different scalers (swscale area vs ours): close, not identical
     assert np.abs(from_raw.astype(int) - from_av.astype(int)).mean() < 8.0
@@ -186,13 +210,13 @@ def test_raw_reader_agrees_with_pyav_reader(clip: Path, raw: Path) -> None:
 
 
 def test_raw_reader_ignores_partial_trailing_frame(tmp_path: Path) -> None:
-    w, h = scenes.ANALYSIS_SIZE
+    w, h = small.ANALYSIS_SIZE
     f = tmp_path / "x.rgb"
     f.write_bytes(bytes(range(256)) * (w * h * 3 * 2 // 256) + b"\x00" * 10)
-    frames = list(scenes.read_small_frames_raw(f))
+    frames = list(small.read_small_frames_raw(f))
     assert len(frames) == 2 and frames[0].shape == (h, w, 3)
     with pytest.raises(DetectError):
-        list(scenes.read_small_frames_raw(tmp_path / "missing.rgb"))
+        list(small.read_small_frames_raw(tmp_path / "missing.rgb"))
 
 
 def test_unreadable_input_raises_detect_error(tmp_path: Path) -> None:
@@ -209,7 +233,7 @@ def test_unreadable_input_raises_detect_error(tmp_path: Path) -> None:
 
 
 def test_cli_json_and_bad_file(clip: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from heaters.cli import app
 

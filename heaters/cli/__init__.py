@@ -1,38 +1,65 @@
-"""The ``heaters`` command."""
+"""The ``heaters`` command (click).
+
+Subcommands are imported only when they run (:class:`LazyGroup`, the pattern of click's
+"Lazily Loading Subcommands" documentation), so ``heaters detect`` loads neither the database
+nor the web stack: a command's start-up is Python, click and what that command needs.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any
 
-app = typer.Typer(
-    name="heaters",
-    help=(
-        "Heaters: turn long source videos into reviewed, searchable clips.\n\n"
-        "With no DATABASE_URL an embedded Postgres runs under HEATERS_HOME."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
+import click
+
+__all__ = ["LazyGroup", "app", "main"]
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are ``"module:attribute"`` strings, imported on use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings=CONTEXT_SETTINGS,
+    lazy={
+        "ingest": "heaters.cli.ingest:ingest_command",
+        "detect": "heaters.cli.detect:detect_command",
+        "worker": "heaters.cli.ops:worker_command",
+        "status": "heaters.cli.ops:status_command",
+        "retry": "heaters.cli.ops:retry_command",
+        "db": "heaters.cli.ops:db_group",
+        "similar": "heaters.cli.search:similar_command",
+        "search": "heaters.cli.search:search_command",
+        "token": "heaters.cli.tokens:token_group",
+        "web": "heaters.cli.web:web_command",
+        "user": "heaters.cli.web:user_group",
+    },
 )
+def app() -> None:
+    """Heaters: turn long source videos into reviewed, searchable clips.
 
-
-def _register() -> None:
-    from heaters.cli import detect, ingest, ops, search, tokens, web
-
-    app.command("ingest")(ingest.ingest_command)
-    app.command("detect")(detect.detect_command)
-    app.command("worker")(ops.worker_command)
-    app.command("status")(ops.status_command)
-    app.command("retry")(ops.retry_command)
-    app.command("similar")(search.similar_command)
-    app.command("search")(search.search_command)
-    app.add_typer(ops.db_app, name="db")
-    app.add_typer(tokens.token_app, name="token")
-    app.command("web")(web.web_command)
-    app.add_typer(web.user_app, name="user")
-
-
-_register()
+    With no DATABASE_URL an embedded Postgres runs under HEATERS_HOME.
+    """
 
 
 def main() -> None:

@@ -1,19 +1,36 @@
-"""Shared CLI plumbing: logging, the event loop, JSON output."""
+"""Shared CLI plumbing: logging, the event loop, consoles, JSON output."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.console import Console
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 
-err_console = Console(stderr=True)
-out_console = Console()
+
+@functools.cache
+def err_console() -> Console:
+    """A rich console on stderr (made on first use: rich costs ~10 ms to import)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@functools.cache
+def out_console() -> Console:
+    """A rich console on stdout (made on first use)."""
+    from rich.console import Console
+
+    return Console()
 
 
 def setup_logging(verbose: int = 0, *, default: int = logging.WARNING) -> None:
@@ -35,3 +52,14 @@ def print_json(obj: Any) -> None:
     """One JSON object on one line of stdout."""
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
     sys.stdout.flush()
+
+
+verbose_option = click.option(
+    "--verbose", "-v", count=True, help="More logging (-v: info, -vv: debug)."
+)
+"""The ``-v/--verbose`` counter shared by the long-running commands."""
+
+json_option = click.option(
+    "--json", "json_output", is_flag=True, help="Print JSON (one object per line) for scripts."
+)
+"""The ``--json`` flag of the commands that print results."""

@@ -6,67 +6,76 @@ import json
 import sys
 from pathlib import Path
 
-import typer
+import click
 
 from heaters.media.scenes import DetectorParams, SceneResult
 
 _DEFAULTS = DetectorParams()
 
 
+@click.command("detect")
+@click.argument("video", type=click.Path(path_type=Path, dir_okay=False), metavar="VIDEO")
+@click.option(
+    "--threshold",
+    "-t",
+    type=click.FloatRange(min=0.01),
+    default=_DEFAULTS.threshold,
+    show_default=True,
+    help="Adaptive threshold: a frame is a cut when its change score is at least this many "
+    "times the mean score of its neighbours. Lower finds more cuts.",
+)
+@click.option(
+    "--min-scene-len",
+    "-m",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.min_scene_len,
+    show_default=True,
+    help="Minimum shot length in frames: no cut closer than this to the previous cut "
+    "(or to frame 0).",
+)
+@click.option(
+    "--min-content",
+    type=click.FloatRange(min=0.0),
+    default=_DEFAULTS.min_content,
+    show_default=True,
+    help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a cut.",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.window,
+    show_default=True,
+    help="Frames on each side averaged for the adaptive threshold.",
+)
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    help='Print one JSON object: {"video", "frame_count", "fps", "fps_rational", "cuts"}.',
+)
+@click.option("--csv", is_flag=True, help="Print CSV rows: cut_frame,seconds.")
+@click.option("--scores", is_flag=True, help='With --json, also include "scores" (one per frame).')
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: only when stderr is a terminal).",
+)
 def detect_command(
-    video: Path = typer.Argument(
-        ...,
-        help="A video file (any format FFmpeg reads; the first video stream is used).",
-        show_default=False,
-    ),
-    threshold: float = typer.Option(
-        _DEFAULTS.threshold,
-        "--threshold",
-        "-t",
-        min=0.01,
-        help="Adaptive threshold: a frame is a cut when its change score is at least this many "
-        "times the mean score of its neighbours. Lower finds more cuts.",
-    ),
-    min_scene_len: int = typer.Option(
-        _DEFAULTS.min_scene_len,
-        "--min-scene-len",
-        "-m",
-        min=1,
-        help="Minimum shot length in frames: no cut closer than this to the previous cut "
-        "(or to frame 0).",
-    ),
-    min_content: float = typer.Option(
-        _DEFAULTS.min_content,
-        "--min-content",
-        min=0.0,
-        help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a cut.",
-    ),
-    window: int = typer.Option(
-        _DEFAULTS.window,
-        "--window",
-        min=1,
-        help="Frames on each side averaged for the adaptive threshold.",
-    ),
-    json_output: bool = typer.Option(
-        False,
-        "--json",
-        help='Print one JSON object: {"video", "frame_count", "fps", "fps_rational", "cuts"}.',
-    ),
-    csv: bool = typer.Option(False, "--csv", help="Print CSV rows: cut_frame,seconds."),
-    scores: bool = typer.Option(
-        False, "--scores", help='With --json, also include "scores" (one per frame).'
-    ),
-    progress: bool | None = typer.Option(
-        None,
-        "--progress/--no-progress",
-        help="Show a progress bar on stderr (default: only when stderr is a terminal).",
-        show_default=False,
-    ),
+    video: Path,
+    threshold: float,
+    min_scene_len: int,
+    min_content: float,
+    window: int,
+    json_output: bool,
+    csv: bool,
+    scores: bool,
+    progress: bool | None,
 ) -> None:
     """Detect the hard cuts (shot boundaries) of VIDEO and print them. No database is used.
 
-    A cut K means frame K (counted from 0 in decode order) is the first frame of a new shot.
-    Seconds in the table and CSV are frame / average fps, for display only.
+    VIDEO is any file FFmpeg reads; its first video stream is used. A cut K means frame K
+    (counted from 0 in decode order) is the first frame of a new shot. Seconds in the table
+    and CSV are frame / average fps, for display only.
 
     Exit codes: 0 on success, 2 when the file cannot be read as video.
     """
@@ -74,7 +83,7 @@ def detect_command(
     from heaters.media import scenes
 
     if json_output and csv:
-        raise typer.BadParameter("--json and --csv are exclusive")
+        raise click.UsageError("--json and --csv are exclusive")
     params = DetectorParams(
         threshold=threshold, min_scene_len=min_scene_len, min_content=min_content, window=window
     )
@@ -85,8 +94,8 @@ def detect_command(
         else:
             result = scenes.detect(video, params)
     except DetectError as exc:
-        typer.echo(f"heaters detect: error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        click.echo(f"heaters detect: error: {exc}", err=True)
+        raise SystemExit(2) from None
 
     fps = float(result.fps)
     if json_output:
@@ -99,16 +108,16 @@ def detect_command(
         }
         if scores:
             out["scores"] = [round(s, 4) for s in result.scores]
-        typer.echo(json.dumps(out))
+        click.echo(json.dumps(out))
         return
 
     def seconds(frame: int) -> str:
         return f"{frame / fps:.3f}" if fps > 0 else ""
 
     if csv:
-        typer.echo("cut_frame,seconds")
+        click.echo("cut_frame,seconds")
         for cut in result.cuts:
-            typer.echo(f"{cut},{seconds(cut)}")
+            click.echo(f"{cut},{seconds(cut)}")
         return
 
     from rich.console import Console

@@ -5,9 +5,17 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import typer
+import click
 
-from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli._common import (
+    err_console,
+    json_option,
+    out_console,
+    print_json,
+    run,
+    setup_logging,
+    verbose_option,
+)
 
 # Stage progress of a video: its state → (steps done, label).
 _STEPS = {
@@ -24,29 +32,29 @@ _STEPS = {
 }
 
 
-def ingest_command(
-    sources: list[str] = typer.Argument(
-        ..., help="Video sources: http(s) URLs (downloaded with yt-dlp) or local file paths."
-    ),
-    wait: bool = typer.Option(
-        False,
-        "--wait",
-        help="Run the workers in this process until every submitted video is detected or failed.",
-    ),
-    json_output: bool = typer.Option(
-        False, "--json", help="Print one JSON object per video per line (for scripts)."
-    ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging."),
-) -> None:
+@click.command("ingest")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Run the workers in this process until every submitted video is detected or failed.",
+)
+@json_option
+@verbose_option
+def ingest_command(sources: tuple[str, ...], wait: bool, json_output: bool, verbose: int) -> None:
     """Submit videos to the pipeline (download → preprocess → detect scenes).
 
-    Each source is recorded as a new video and the command returns at once; a source already
-    ingested (same URL, or a file with the same sha256) is not ingested again: the existing
-    video is reported. With --wait the pipeline runs here and the clips are printed.
+    Each SOURCE is an http(s) URL (downloaded with yt-dlp) or a local file path. It is
+    recorded as a new video and the command returns at once; a source already ingested (same
+    URL, or a file with the same sha256) is not ingested again: the existing video is
+    reported. With --wait the pipeline runs here, with progress per video, and the clips are
+    printed. --json prints one object per video per line.
+
+    Exit code 1 when a source is rejected or a video failed.
     """
     setup_logging(verbose)
-    code = run(_ingest(sources, wait=wait, json_output=json_output))
-    raise typer.Exit(code)
+    code = run(_ingest(list(sources), wait=wait, json_output=json_output))
+    raise SystemExit(code)
 
 
 async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
@@ -70,18 +78,18 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
                 rejected.append({"id": None, "source": source, "state": "rejected",
                                  "error": str(exc), "clips": []})  # fmt: skip
                 if not json_output:
-                    err_console.print(f"[red]✗[/] {source}: {exc}")
+                    err_console().print(f"[red]✗[/] {source}: {exc}")
                 continue
             ids.append(sub.video_id)
             if sub.existing:
                 existing.add(sub.video_id)
                 if not json_output:
-                    err_console.print(
+                    err_console().print(
                         f"[yellow]•[/] {source}: already ingested as video {sub.video_id} "
                         f"({sub.state}); not ingesting it again"
                     )
             elif not json_output:
-                err_console.print(f"[green]+[/] {source}: video {sub.video_id}")
+                err_console().print(f"[green]+[/] {source}: video {sub.video_id}")
         async with app.open_async():
             await defer_dispatch()
             if wait and ids:
@@ -115,7 +123,7 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
     progress = Progress(
         SpinnerColumn(), TextColumn("video {task.fields[vid]}"), BarColumn(),
         TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err_console, disable=not show, transient=False,
+        console=err_console(), disable=not show, transient=False,
     )  # fmt: skip
     tasks = {vid: progress.add_task("queued", total=3, vid=vid) for vid in dict.fromkeys(ids)}
     try:
@@ -153,9 +161,9 @@ def _print_video(report: dict[str, Any]) -> None:
     head = f"video {report['id']}: [{colour}]{state}[/]  {report['source']}"
     if report["error"]:
         head += f"\n  reason: {report['error']}"
-    out_console.print(head)
+    out_console().print(head)
     if report["frame_count"]:
-        out_console.print(
+        out_console().print(
             f"  {report['width']}x{report['height']}, {report['fps']:.3f} fps, "
             f"{report['frame_count']} frames, {report['duration_seconds']:.2f} s"
         )
@@ -168,4 +176,4 @@ def _print_video(report: dict[str, Any]) -> None:
                 f"{c['start_seconds']:.3f}–{c['end_seconds']:.3f}",
                 c["state"],
             )
-        out_console.print(table)
+        out_console().print(table)

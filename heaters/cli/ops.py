@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
+import click
 
-from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli._common import (
+    err_console,
+    json_option,
+    out_console,
+    print_json,
+    run,
+    setup_logging,
+    verbose_option,
+)
 
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
-
-def worker_command(
-    queues: str | None = typer.Option(
-        None, "--queues", "-q", help="Comma-separated queues (default, io, cpu, ml); default all."
-    ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", help="Jobs run at once (default: HEATERS_WORKER_CONCURRENCY)."
-    ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging."),
-) -> None:
+@click.command("worker")
+@click.option("--queues", "-q", help="Comma-separated queues (default, io, cpu, ml); default: all.")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    help="Jobs run at once (default: HEATERS_WORKER_CONCURRENCY).",
+)
+@verbose_option
+def worker_command(queues: str | None, concurrency: int | None, verbose: int) -> None:
     """Run a long-running worker: the pipeline's jobs and the dispatcher. Stop with Ctrl-C."""
     setup_logging(verbose, default=20)
     run(_worker(queues.split(",") if queues else None, concurrency))
@@ -42,10 +49,13 @@ async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
         await close_runtime()
 
 
-def status_command(
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
-    limit: int = typer.Option(20, help="How many recent videos to list."),
-) -> None:
+@click.command("status")
+@json_option
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True,
+    help="How many recent videos to list.",
+)  # fmt: skip
+def status_command(json_output: bool, limit: int) -> None:
     """Show videos and clips by state, and the most recent videos."""
     from rich.table import Table
 
@@ -58,14 +68,14 @@ def status_command(
         table = Table(kind, "count", box=None)
         for state, n in data[kind].items():
             table.add_row(state, str(n))
-        out_console.print(table if data[kind] else f"no {kind}")
+        out_console().print(table if data[kind] else f"no {kind}")
     if data["recent"]:
         table = Table("id", "state", "clips", "source", "error", box=None)
         for v in data["recent"]:
             table.add_row(
                 str(v["id"]), v["state"], str(v["clip_count"]), v["source"], v["last_error"] or ""
             )
-        out_console.print(table)
+        out_console().print(table)
 
 
 async def _status(limit: int) -> dict[str, Any]:
@@ -86,22 +96,27 @@ async def _status(limit: int) -> dict[str, Any]:
     }
 
 
-def retry_command(
-    item_id: int = typer.Argument(..., help="Id of a failed video (or clip, with --clip)."),
-    clip: bool = typer.Option(False, "--clip", help="ITEM_ID is a clip id."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Retry a failed video or clip now, with a fresh attempt budget (a worker picks it up)."""
+@click.command("retry")
+@click.argument("item_id", type=int)
+@click.option("--clip", is_flag=True, help="ITEM_ID is a clip id (default: a video id).")
+@json_option
+def retry_command(item_id: int, clip: bool, json_output: bool) -> None:
+    """Retry the failed video (or clip) ITEM_ID now, with a fresh attempt budget.
+
+    A worker picks it up; exit code 1 when ITEM_ID is not in a failed state.
+    """
     setup_logging()
     kind = "clip" if clip else "video"
     row = run(_retry(item_id, kind))
     if json_output:
         print_json({"id": item_id, "retried": row is not None, "state": row and row["state"]})
     if row is None:
-        err_console.print(f"[red]{kind} {item_id} is not in a failed state (or does not exist)[/]")
-        raise typer.Exit(1)
+        err_console().print(
+            f"[red]{kind} {item_id} is not in a failed state (or does not exist)[/]"
+        )
+        raise SystemExit(1)
     if not json_output:
-        out_console.print(f"{kind} {item_id} ({row['state']}) will be retried by a worker")
+        out_console().print(f"{kind} {item_id} ({row['state']}) will be retried by a worker")
 
 
 async def _retry(item_id: int, kind: str) -> Any:
@@ -121,21 +136,28 @@ async def _retry(item_id: int, kind: str) -> Any:
     return row
 
 
-@db_app.command("upgrade")
-def db_upgrade_command(
-    revision: str = typer.Argument("head", help="Target revision."),
-) -> None:
-    """Apply the database migrations (also done automatically on first use)."""
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade_command(revision: str) -> None:
+    """Apply the database migrations up to REVISION (default: head).
+
+    Also done automatically on first use.
+    """
     setup_logging()
     from heaters.db.migrate import current_revision, upgrade
 
     upgrade(revision=revision)
-    out_console.print(f"database at revision {current_revision()}")
+    out_console().print(f"database at revision {current_revision()}")
 
 
-@db_app.command("url")
+@db_group.command("url")
 def db_url_command() -> None:
     """Print the database URL in use (starts the embedded Postgres if needed)."""
     from heaters.db.connection import database_url
 
-    out_console.print(database_url(), highlight=False)
+    out_console().print(database_url(), highlight=False)

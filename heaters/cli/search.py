@@ -4,25 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
+import click
 
-from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli._common import (
+    err_console,
+    json_option,
+    out_console,
+    print_json,
+    run,
+    setup_logging,
+)
+
+_k_option = click.option(
+    "-k", type=click.IntRange(min=1), default=10, show_default=True, help="How many clips."
+)
 
 
-def similar_command(
-    clip_id: int = typer.Argument(..., help="An embedded clip's id."),
-    k: int = typer.Option(10, "-k", help="How many clips."),
-    json_output: bool = typer.Option(False, "--json", help="One JSON object per clip per line."),
-) -> None:
-    """List the clips most similar to CLIP_ID (cosine distance of their embeddings)."""
+@click.command("similar")
+@click.argument("clip_id", type=int)
+@_k_option
+@json_option
+def similar_command(clip_id: int, k: int, json_output: bool) -> None:
+    """List the clips most similar to the embedded clip CLIP_ID.
+
+    Nearest neighbours by cosine distance of the clip embeddings (pgvector HNSW index).
+    """
     setup_logging()
     from heaters.pipeline.search import SearchError
 
     try:
         rows = run(_similar(clip_id, k))
     except SearchError as exc:
-        err_console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        err_console().print(f"[red]{exc}[/]")
+        raise SystemExit(1) from None
     _show(rows, json_output)
 
 
@@ -42,12 +56,12 @@ async def _similar(clip_id: int, k: int) -> list[dict[str, Any]]:
         )
 
 
-def search_command(
-    text: str = typer.Argument(..., help="What the clips should show."),
-    k: int = typer.Option(10, "-k", help="How many clips."),
-    json_output: bool = typer.Option(False, "--json", help="One JSON object per clip per line."),
-) -> None:
-    """Find clips by text (needs a model that embeds text, e.g. a CLIP checkpoint)."""
+@click.command("search")
+@click.argument("text")
+@_k_option
+@json_option
+def search_command(text: str, k: int, json_output: bool) -> None:
+    """Find clips showing TEXT (needs a model that embeds text, e.g. a CLIP checkpoint)."""
     setup_logging()
     from heaters.config import get_settings
     from heaters.embeddings import load_embedder
@@ -55,12 +69,12 @@ def search_command(
     s = get_settings()
     embedder = load_embedder(s.embedding_model, s.embedding_checkpoint)
     if not embedder.embeds_text:
-        err_console.print(
+        err_console().print(
             f"[red]the embedding model {embedder.name} embeds images only; configure a CLIP "
             "checkpoint (HEATERS_EMBEDDING_MODEL=open-clip, HEATERS_EMBEDDING_CHECKPOINT=…) "
             "to search by text[/]"
         )
-        raise typer.Exit(2)
+        raise SystemExit(2)
     vector = embedder.embed_text([text])[0]
     rows = run(_search(vector, embedder.name, f"{s.embedding_keyframes}-mean", k))
     _show(rows, json_output)
@@ -88,4 +102,4 @@ def _show(rows: list[dict[str, Any]], json_output: bool) -> None:
             f"{r['start_frame']}–{r['end_frame']}",
             f"{r['start_seconds']:.2f}–{r['end_seconds']:.2f}", r["state"],
         )  # fmt: skip
-    out_console.print(table if rows else "no similar clips yet")
+    out_console().print(table if rows else "no similar clips yet")

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-import typer
+import click
 
-from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
-
-token_app = typer.Typer(
-    help="API tokens (sent as 'Authorization: Bearer <token>').", no_args_is_help=True
+from heaters.cli._common import (
+    err_console,
+    json_option,
+    out_console,
+    print_json,
+    run,
+    setup_logging,
 )
 
 
-@token_app.command("create")
-def token_create_command(
-    name: str = typer.Argument(..., help="A name for the token (who or what uses it)."),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Create an API token and print it: it is shown only this once (stored hashed)."""
+@click.group("token")
+def token_group() -> None:
+    """API tokens of the JSON API (sent as 'Authorization: Bearer <token>')."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@json_option
+def token_create_command(name: str, json_output: bool) -> None:
+    """Create an API token called NAME (who or what uses it) and print it.
+
+    The token is shown only this once: it is stored hashed.
+    """
     setup_logging()
     from heaters.api_tokens import TokenError
 
     try:
         token = run(_create(name))
     except TokenError as exc:
-        err_console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        err_console().print(f"[red]{exc}[/]")
+        raise SystemExit(1) from None
     if json_output:
         print_json({"name": name, "token": token})
     else:
-        out_console.print(token, highlight=False)
-        err_console.print("keep it: it cannot be shown again")
+        out_console().print(token, highlight=False)
+        err_console().print("keep it: it cannot be shown again")
 
 
 async def _create(name: str) -> str:
@@ -44,15 +54,16 @@ async def _create(name: str) -> str:
         return await create_token(db, name)
 
 
-@token_app.command("revoke")
-def token_revoke_command(name: str = typer.Argument(..., help="The token's name.")) -> None:
-    """Revoke an API token: requests with it get 401 from now on."""
+@token_group.command("revoke")
+@click.argument("name")
+def token_revoke_command(name: str) -> None:
+    """Revoke the API token called NAME: requests with it get 401 from now on."""
     setup_logging()
     ok = run(_revoke(name))
     if not ok:
-        err_console.print(f"[red]no live token called {name!r}[/]")
-        raise typer.Exit(1)
-    out_console.print(f"token {name!r} revoked")
+        err_console().print(f"[red]no live token called {name!r}[/]")
+        raise SystemExit(1)
+    out_console().print(f"token {name!r} revoked")
 
 
 async def _revoke(name: str) -> bool:

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import sys
 
-import typer
+import click
 
-from heaters.cli._common import err_console, out_console, run, setup_logging
-
-user_app = typer.Typer(help="Reviewer accounts (sign-in of the review UI).", no_args_is_help=True)
+from heaters.cli._common import err_console, out_console, run, setup_logging, verbose_option
 
 
-@user_app.callback()
+@click.group("user")
 def user_group() -> None:
-    """Reviewer accounts: `heaters user add NAME`."""
+    """Reviewer accounts (sign-in of the review UI): `heaters user add NAME`."""
 
 
-def web_command(
-    host: str | None = typer.Option(
-        None, "--host", help="Address to listen on (default: HEATERS_WEB_HOST, 127.0.0.1)."
-    ),
-    port: int | None = typer.Option(
-        None, "--port", "-p", help="Port to listen on (default: HEATERS_WEB_PORT, 8000)."
-    ),
-    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging."),
-) -> None:
+@click.command("web")
+@click.option("--host", help="Address to listen on (default: HEATERS_WEB_HOST, 127.0.0.1).")
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (default: HEATERS_WEB_PORT, 8000).",
+)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@verbose_option
+def web_command(host: str | None, port: int | None, reload: bool, verbose: int) -> None:
     """Serve the review UI (sign in with an account made by `heaters user add`)."""
     import uvicorn
 
@@ -35,7 +34,7 @@ def web_command(
     settings = get_settings()
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
-    out_console.print(f"review UI on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+    out_console().print(f"review UI on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
     uvicorn.run(
         "web.app:create_app",
         factory=True,
@@ -47,27 +46,29 @@ def web_command(
     )
 
 
-@user_app.command("add")
-def user_add_command(
-    name: str = typer.Argument(..., help="The reviewer's name (1 to 64 characters)."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
-) -> None:
-    """Create a reviewer account, or set a new password for an existing one."""
+@user_group.command("add")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def user_add_command(name: str, password_stdin: bool) -> None:
+    """Create the reviewer account NAME (1 to 64 characters), or set a new password for it.
+
+    The password is asked for twice on the terminal unless --password-stdin is given.
+    """
     setup_logging()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     from heaters.review.users import UserError
 
     try:
         user_id = run(_add_user(name, password))
     except UserError as exc:
-        err_console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    out_console.print(f"user {name.strip()} (id {user_id}) can sign in", highlight=False)
+        err_console().print(f"[red]{exc}[/]")
+        raise SystemExit(1) from None
+    out_console().print(f"user {name.strip()} (id {user_id}) can sign in", highlight=False)
 
 
 async def _add_user(name: str, password: str) -> int:
@@ -82,4 +83,4 @@ async def _add_user(name: str, password: str) -> int:
         return await add_user(db, name, password)
 
 
-__all__ = ["user_add_command", "user_app", "web_command"]
+__all__ = ["user_add_command", "user_group", "web_command"]

@@ -94,16 +94,17 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
 
 def score_analysis_frames(raw: Path) -> np.ndarray:
     """Per-frame change scores from the small frames preprocess wrote (process pool)."""
-    from heaters.media import scenes
+    from heaters.media.frames import read_small_frames_raw
+    from heaters.media.scores import frame_scores
 
-    return scenes.frame_scores(scenes.read_small_frames_raw(raw))
+    return frame_scores(read_small_frames_raw(raw))
 
 
 def score_video_frames(video: Path) -> np.ndarray:
     """Per-frame change scores, decoding ``video`` (used when no analysis frames exist)."""
-    from heaters.media import scenes
+    from heaters.media.scores import decode_scores
 
-    return scenes.frame_scores(scenes.read_small_frames(video))
+    return decode_scores(video).scores
 
 
 async def local_copy(rt: Runtime, key: str, tmp: Path) -> Path:

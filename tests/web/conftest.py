@@ -82,7 +82,7 @@ def stack(
         assert all(v["state"] == "detected" for v in videos), videos
         for user in ("alice", "bob"):
             made = subprocess.run(
-                [sys.executable, "-c", "from heaters.cli.web import user_app; user_app()",
+                [sys.executable, "-c", "from heaters.cli.web import user_group; user_group()",
                  "add", user, "--password-stdin"],
                 input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=60,
                 cwd=REPO,
@@ -92,7 +92,7 @@ def stack(
         log_dir = tmp_path_factory.mktemp("web-logs")
         server = subprocess.Popen(
             [sys.executable, "-c",
-             "import typer; from heaters.cli.web import web_command; typer.run(web_command)",
+             "from heaters.cli.web import web_command; web_command()",
              "--host", "127.0.0.1", "--port", str(port)],
             env=env, cwd=REPO, stdout=(log_dir / "web.out").open("wb"),
             stderr=(log_dir / "web.err").open("wb"),
