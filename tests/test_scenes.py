@@ -181,14 +181,35 @@ def test_parallel_scores_equal_sequential(clip: Path) -> None:
     assert one.chunks == 1 and np.array_equal(seq, one.scores)
 
 
+@pytest.fixture(scope="module")
+def open_gop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of the sample as open-GOP H.264 (x264 open-gop, B-frames, a keyframe per 2 s)."""
+    out = tmp_path_factory.mktemp("opengop") / "open_gop.mp4"
+    _ffmpeg(
+        "-ss", "10", "-t", "12", "-i", str(SAMPLE), "-an", "-vf", "scale=320:180",
+        "-c:v", "libx264", "-preset", "veryfast",
+        "-x264-params", "open-gop=1:keyint=48:min-keyint=48:bframes=3", str(out),
+    )  # fmt: skip
+    return out
+
+
+def test_open_gop_boundaries_are_decoded_on(open_gop: Path) -> None:
+    plan = small.plan_chunks(open_gop, 2)
+    assert len(plan.chunks) >= 2
+    # a keyframe with leading pictures: the chunk before it decodes on past it
+    assert any(c.open_end for c in plan.chunks)
+    assert [c.open_end for c in plan.chunks[:-1]] == [c.open_start for c in plan.chunks[1:]]
+    seq = scores.frame_scores(small.read_small_frames(open_gop))
+    par = scores.decode_scores(open_gop, workers=2)
+    assert par.chunks == len(plan.chunks)  # no fallback to one sequential decode
+    assert np.array_equal(seq, par.scores)
+
+
 def test_chunks_decode_every_frame_once(clip: Path) -> None:
     plan = small.plan_chunks(clip, 2)
     decoders = small.ChunkDecoders(clip)
     try:
-        parts = [
-            list(small.iter_chunk(decoders, c.start, c.end, small.ANALYSIS_SIZE))
-            for c in plan.chunks
-        ]
+        parts = [list(small.iter_chunk(decoders, c, small.ANALYSIS_SIZE)) for c in plan.chunks]
     finally:
         decoders.close()
     assert [len(p) for p in parts] == [c.frames for c in plan.chunks]

@@ -197,17 +197,24 @@ class Chunk:
     ----------
     start, end : int or None
         PTS bounds in the stream's time base, ``start <= pts < end`` (None: the stream's
-        start / end); ``start`` is a keyframe's PTS.
+        start / end); both are keyframes' PTS.
     frames : int
-        Packets (frames) in the chunk.
+        Packets (frames) from the keyframe ``start`` up to the keyframe ``end`` in decode
+        order.
     nbytes : int
         Their compressed size in bytes.
+    open_start, open_end : bool
+        The keyframe ``start`` (``end``) opens an open GOP: packets after it in decode order
+        are shown before it (leading pictures), so they belong to the chunk before it, whose
+        decoder holds their references.
     """
 
     start: int | None
     end: int | None
     frames: int
     nbytes: int
+    open_start: bool = False
+    open_end: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,7 @@ def plan_chunks(video: Path, workers: int) -> Plan:
         container.close()
         return Plan(fps, ())
     keys: list[tuple[int, int]] = []  # (frame index, pts) of each keyframe
+    leading: set[int] = set()  # keyframe pts followed (in decode order) by earlier pictures
     sizes: list[int] = []
     try:
         for packet in container.demux(stream):
@@ -263,6 +271,8 @@ def plan_chunks(video: Path, workers: int) -> Plan:
                 if packet.pts is None:
                     return Plan(fps, ())
                 keys.append((len(sizes), int(packet.pts)))
+            elif keys and (packet.pts is None or packet.pts < keys[-1][1]):
+                leading.add(keys[-1][1])
             sizes.append(packet.size)
     except av.FFmpegError:
         return Plan(fps, ())
@@ -287,10 +297,12 @@ def plan_chunks(video: Path, workers: int) -> Plan:
     bounds = [None, *(p for _, p in starts), None]
     chunks = tuple(
         Chunk(
-            bounds[k],
-            bounds[k + 1],
-            firsts[k + 1] - firsts[k],
-            sum(sizes[firsts[k] : firsts[k + 1]]),
+            start=bounds[k],
+            end=bounds[k + 1],
+            frames=firsts[k + 1] - firsts[k],
+            nbytes=sum(sizes[firsts[k] : firsts[k + 1]]),
+            open_start=bounds[k] in leading,
+            open_end=bounds[k + 1] in leading,
         )
         for k in range(len(starts) + 1)
     )
@@ -305,7 +317,8 @@ class ChunkMismatch(Exception):
 
 
 class ChunkDecoders:
-    """One single-threaded decoder per worker thread, reused (by seeking) across its chunks.
+    """One single-threaded decoder per worker thread, reused (by seeking, which also resets
+    the decoder after a drain) across its chunks.
 
     Opening a container costs ~10–18 ms (stream probing), a seek ~1 ms; the first chunk gets
     a fresh container of its own since it must start at the very beginning without seeking.
@@ -343,53 +356,92 @@ class ChunkDecoders:
 
 
 def iter_chunk(
-    decoders: ChunkDecoders, start: int | None, end: int | None, size: tuple[int, int]
+    decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]
 ) -> Iterator[UInt8Array]:
-    """Small RGB frames (H, W, 3) with ``start <= pts < end`` (None: open end), in order.
+    """Small RGB frames (H, W, 3) of ``chunk``: ``start <= pts < end``, in order.
 
-    A chunk after the first seeks to its keyframe ``start``; frames before it (leading
-    pictures of an open GOP) belong to the previous chunk, whose decoder has the references
-    to decode them and reads on until it sees ``pts >= end``.
+    A chunk after the first seeks to its keyframe and drops the packets demuxed before the
+    keyframe packet (PTS ``start``). At a closed-GOP boundary the decoder stops at the next
+    chunk's keyframe packet (PTS ``end``) and is drained, so no packet is decoded twice:
+    decoding on until a frame with ``pts >= end`` comes out, as a plain reader does, costs the
+    next keyframe (an I-frame, the costliest kind) plus the reorder delay, per chunk. At an
+    open-GOP boundary (:attr:`Chunk.open_end`) it does decode on, since the leading pictures
+    after that keyframe are shown before it and need this GOP's references; the next chunk
+    skips them (:attr:`Chunk.open_start`).
 
     Raises
     ------
     ChunkMismatch
-        The frames cannot be those of a sequential decode (no PTS, PTS not increasing, the
-        first frame is not the keyframe ``start``, or no frame at all).
+        The frames cannot be those of a sequential decode (no PTS, PTS not increasing or
+        outside the chunk, the keyframe not found after the seek, no frame).
     DetectError
         Decoding fails.
     """
     import av
 
     width, height = size
+    start, end = chunk.start, chunk.end
     video = decoders.video
+    fast: bool | None = None
+    last: int | None = None
+    past_end = False
+
+    def small(frame: Any) -> UInt8Array | None:
+        """The frame downscaled, or None when it belongs to a neighbouring chunk."""
+        nonlocal fast, last, past_end
+        pts = frame.pts
+        if pts is None:
+            raise ChunkMismatch("frame without pts")
+        if start is not None and pts < start:
+            if chunk.open_start:
+                return None  # a leading picture: the previous chunk decodes it
+            raise ChunkMismatch(f"frame pts {pts} before its chunk's start {start}")
+        if end is not None and pts >= end:
+            if chunk.open_end:
+                past_end = True
+                return None
+            raise ChunkMismatch(f"frame pts {pts} past its chunk's end {end}")
+        if last is not None and pts <= last:
+            raise ChunkMismatch("pts not increasing")
+        if fast is None:
+            fast = _is_fast(frame, width, height)
+        last = pts
+        return _small(frame, width, height, fast)
+
     try:
         if start is None:
             container, stream = decoders.open()
+            found = True
         else:
             container, stream = decoders.for_thread()
             container.seek(start, stream=stream, backward=True, any_frame=False)
-        fast: bool | None = None
-        last: int | None = None
-        for frame in container.decode(stream):
-            pts = frame.pts
-            if pts is None:
-                raise ChunkMismatch("frame without pts")
-            if start is not None and pts < start:
+            found = False
+        codec = stream.codec_context
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the demuxer's end-of-stream packet
                 continue
-            if end is not None and pts >= end:
+            if not found:
+                found = packet.pts == start and packet.is_keyframe
+                if not found:
+                    continue  # an earlier GOP's packet: the previous chunk decodes it
+            elif packet.pts == end and packet.is_keyframe and not chunk.open_end:
                 break
-            if last is None and start is not None and pts != start:
-                raise ChunkMismatch(f"chunk starts at pts {pts}, expected {start}")
-            if last is not None and pts <= last:
-                raise ChunkMismatch("pts not increasing")
-            if fast is None:
-                fast = _is_fast(frame, width, height)
-            yield _small(frame, width, height, fast)
-            last = pts
+            for frame in codec.decode(packet):
+                out = small(frame)
+                if out is not None:
+                    yield out
+            if past_end:
+                break
+        if not past_end:
+            for frame in codec.decode(None):  # drain the reorder buffer
+                out = small(frame)
+                if out is not None:
+                    yield out
     except av.FFmpegError as exc:
         raise DetectError(f"{video.name}: decoding failed ({exc})") from exc
-    if start is not None and last is None:
+    if not found:
+        raise ChunkMismatch(f"keyframe at pts {start} not found after seeking")
+    if last is None:
         raise ChunkMismatch("empty chunk")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from heaters.media.frames import (
     ANALYSIS_SIZE,
+    Chunk,
     ChunkDecoders,
     ChunkMismatch,
     FloatArray,
@@ -132,11 +133,9 @@ class _ChunkScores:
     last_hsv: UInt8Array | None
 
 
-def _score_chunk(
-    decoders: ChunkDecoders, start: int | None, end: int | None, size: tuple[int, int]
-) -> _ChunkScores:
+def _score_chunk(decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]) -> _ChunkScores:
     scorer = _Scorer()
-    for frame in iter_chunk(decoders, start, end, size):
+    for frame in iter_chunk(decoders, chunk, size):
         scorer.push(frame)
     return _ChunkScores(scorer.scores(), scorer.first_hsv, scorer.last_hsv)
 
@@ -189,8 +188,7 @@ def _parallel(
     try:
         futures: dict[Future[_ChunkScores], int] = {}
         for i in order:
-            chunk = plan.chunks[i]
-            futures[pool.submit(_score_chunk, decoders, chunk.start, chunk.end, size)] = i
+            futures[pool.submit(_score_chunk, decoders, plan.chunks[i], size)] = i
         done = 0
         for future in as_completed(futures):
             part = future.result()
@@ -201,6 +199,9 @@ def _parallel(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         decoders.close()
+    packets = sum(c.frames for c in plan.chunks)
+    if done != packets:  # a frame dropped (or split into fields) in a way the plan missed
+        raise ChunkMismatch(f"{done} frames from {packets} packets")
     return _merge([p for p in parts if p is not None])
 
 
