@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
+
+# numpy's OpenBLAS starts a spinning thread per core when numpy is imported; detection never
+# calls BLAS, and on the 2-core bench machine those threads took ~6 % of the CPU time away
+# from the decoding threads. Only a default: a user's own setting wins. Set before numpy's
+# first import (below), which in the `heaters` process is this one.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from heaters.media.scenes import DetectorParams, SceneResult
 
