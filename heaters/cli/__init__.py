@@ -39,6 +39,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
 
 
 @click.group(
+    "heaters",
     cls=LazyGroup,
     context_settings=CONTEXT_SETTINGS,
     lazy={
@@ -55,6 +56,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
         "user": "heaters.cli.web:user_group",
     },
 )
+@click.version_option(package_name="heaters", prog_name="heaters")
 def app() -> None:
     """Heaters: turn long source videos into reviewed, searchable clips.
 
