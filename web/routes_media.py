@@ -16,6 +16,7 @@ from litestar.types import ASGIApp
 from starlette.responses import FileResponse, RedirectResponse
 
 from heaters.errors import StorageError
+from heaters.storage.base import presigned_url
 from web.state import web_state
 
 _TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -32,11 +33,9 @@ async def media(request: Request[Any, Any, Any], key: str) -> ASGIApp:
     if not key or any(part.startswith(".") for part in key.split("/")):
         raise NotFoundException(f"no media object {key!r}")
     storage = web_state(request).storage
-    presign = getattr(storage, "presigned_url", None)
-    if presign is not None:
-        redirect: ASGIApp = RedirectResponse(  # type: ignore[assignment]
-            await presign(key, expires_seconds=300), status_code=307
-        )
+    url = await presigned_url(storage, key, expires_seconds=300)
+    if url is not None:
+        redirect: ASGIApp = RedirectResponse(url, status_code=307)  # type: ignore[assignment]
         return redirect
     try:
         path = storage.local_path(key)

@@ -10,7 +10,9 @@ Two modes:
   which is exact because the master is intra-only too, then accurate seek drops anything
   earlier) and re-encodes ``N`` frames to H.264 (CRF) with ``+faststart``: full quality.
 
-Both write to a temporary name and rename, so a killed export leaves no half file.
+Both write to a temporary name and rename, so a killed export leaves no half file. Both read
+their input from a path or an http(s) URL (a presigned S3 URL): FFmpeg then fetches only the
+byte ranges it seeks to (the MP4/MKV index, then the clip's packets), not the whole file.
 """
 
 from __future__ import annotations
@@ -48,15 +50,25 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.part")
 
 
+NETWORK_TIMEOUT_US = 30_000_000
+"""FFmpeg's ``rw_timeout`` for URL inputs, in microseconds (30 s): a stalled read fails
+instead of hanging the job."""
+
+
+def is_url(source: Path | str) -> bool:
+    """True when ``source`` is an http(s) URL rather than a local path."""
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
 def remux_clip(
-    proxy: Path, out: Path, *, start_seconds: float, end_seconds: float, frame_count: int
+    proxy: Path | str, out: Path, *, start_seconds: float, end_seconds: float, frame_count: int
 ) -> ExportResult:
     """Copy mode: remux the proxy's packets of one clip into ``out`` (sync; process pool).
 
     Parameters
     ----------
     proxy:
-        The all-I-frame H.264 proxy (MP4).
+        The all-I-frame H.264 proxy (MP4): a path or an http(s) URL.
     start_seconds, end_seconds:
         PTS in seconds of the clip's first frame and of the first frame after it (or the
         video's end); from the frame index.
@@ -70,7 +82,8 @@ def remux_clip(
     """
     part = _part(out)
     try:
-        with av.open(str(proxy)) as src:
+        options = {"rw_timeout": str(NETWORK_TIMEOUT_US)} if is_url(proxy) else None
+        with av.open(str(proxy), options=options) as src:
             vin = src.streams.video[0]
             ain = src.streams.audio[0] if src.streams.audio else None
             assert vin.time_base is not None
@@ -132,7 +145,7 @@ def remux_clip(
 
 
 def master_export_args(
-    master: Path,
+    master: Path | str,
     out: Path,
     *,
     seek_seconds: float,
@@ -142,8 +155,9 @@ def master_export_args(
     preset: str = "medium",
 ) -> list[str]:
     """The ffmpeg arguments of a master-mode export (also used by the benchmark's peer)."""
+    network = ["-rw_timeout", str(NETWORK_TIMEOUT_US)] if is_url(master) else []
     return [
-        "-ss", f"{seek_seconds:.6f}", "-i", str(master),
+        *network, "-ss", f"{seek_seconds:.6f}", "-i", str(master),
         "-map", "0:v:0", "-map", "0:a:0?",
         "-frames:v", str(frame_count), "-t", f"{duration_seconds:.6f}",
         "-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
@@ -153,7 +167,7 @@ def master_export_args(
 
 
 async def encode_clip_from_master(
-    master: Path,
+    master: Path | str,
     out: Path,
     *,
     pts_seconds: Sequence[float],
@@ -166,6 +180,8 @@ async def encode_clip_from_master(
 
     Parameters
     ----------
+    master:
+        The FFV1 master (MKV): a path or an http(s) URL.
     pts_seconds:
         PTS in seconds of the clip's frames (at least the first two when the clip has them):
         the input seek goes to half a frame before the first, so rounding in the master's

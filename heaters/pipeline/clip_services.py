@@ -18,7 +18,7 @@ from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
-from heaters.pipeline.services import local_copy
+from heaters.pipeline.services import check_source, local_copy, media_source
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,12 @@ async def _clip(rt: Runtime, clip_id: int) -> Row:
 async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
     """Write an approved clip's frames as an MP4 (``copy`` from the proxy or ``master``).
 
-    ``review_approved``/``export_failed`` → ``exporting`` → ``exported``.
+    ``review_approved``/``export_failed`` → ``exporting`` → ``exported``. The proxy or master
+    is read where it lies, or through a presigned URL on S3 (:func:`media_source`), never
+    downloaded whole; when such a read fails, one ``exists`` request tells a storage outage
+    (transient) or a missing object (permanent) from bad media.
     """
-    from heaters.media.export import encode_clip_from_master, remux_clip
+    from heaters.media.export import ExportError, encode_clip_from_master, is_url, remux_clip
 
     async def work(_: Row) -> None:
         clip = await _clip(rt, clip_id)
@@ -66,21 +69,26 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
         if len(pts) < n:
             raise MediaError(f"the frame index has no PTS for frames of clip {clip_id}")
         s = rt.settings
+        key = clip["proxy_path"] if s.export_mode == "copy" else clip["master_path"]
         with rt.tmp.job_dir(f"export-{clip_id}") as tmp:
             out = tmp / "clip.mp4"
-            if s.export_mode == "copy":
-                proxy = await local_copy(rt, clip["proxy_path"], tmp)
-                await rt.run_sync(
-                    remux_clip, proxy, out, start_seconds=pts[0],
-                    end_seconds=clip["end_seconds"], frame_count=n,
-                )  # fmt: skip
-            else:
-                master = await local_copy(rt, clip["master_path"], tmp)
-                await encode_clip_from_master(
-                    master, out, pts_seconds=pts[:2], frame_count=n,
-                    duration_seconds=clip["end_seconds"] - clip["start_seconds"],
-                    crf=s.export_crf, preset=s.export_preset,
-                )  # fmt: skip
+            source = await media_source(rt, key, tmp)
+            try:
+                if s.export_mode == "copy":
+                    await rt.run_sync(
+                        remux_clip, source, out, start_seconds=pts[0],
+                        end_seconds=clip["end_seconds"], frame_count=n,
+                    )  # fmt: skip
+                else:
+                    await encode_clip_from_master(
+                        source, out, pts_seconds=pts[:2], frame_count=n,
+                        duration_seconds=clip["end_seconds"] - clip["start_seconds"],
+                        crf=s.export_crf, preset=s.export_preset,
+                    )  # fmt: skip
+            except ExportError as exc:
+                if is_url(source):
+                    await check_source(rt, key, exc)  # an outage or a lost object says so
+                raise
             await rt.storage.put_file(out, clip_key(clip_id), move=True)
         await pause_point(rt, "export")
         async with rt.db.transaction() as conn:

@@ -118,6 +118,39 @@ async def local_copy(rt: Runtime, key: str, tmp: Path) -> Path:
     return dest
 
 
+MEDIA_URL_SECONDS = 3600
+"""Lifetime of the presigned URLs a stage hands to FFmpeg (far longer than one clip's job)."""
+
+
+async def media_source(rt: Runtime, key: str, tmp: Path) -> Path | str:
+    """Where FFmpeg should read the object ``key`` for a job that seeks into it.
+
+    The storage's own file when it is on this disk; else a presigned http(s) URL when the
+    backend signs them (S3), so FFmpeg fetches only the byte ranges it seeks to; else a
+    download into ``tmp`` (:func:`local_copy`).
+    """
+    from heaters.storage.base import presigned_url
+
+    local = rt.storage.local_path(key)
+    if local is not None and local.exists():
+        return local
+    url = await presigned_url(rt.storage, key, expires_seconds=MEDIA_URL_SECONDS)
+    return url if url is not None else await local_copy(rt, key, tmp)
+
+
+async def check_source(rt: Runtime, key: str, exc: BaseException) -> None:
+    """After reading ``key`` over the network failed with ``exc``: tell a storage outage or a
+    missing object (raise :class:`StorageError`) from bad media (return; the caller re-raises).
+
+    One ``exists`` request: it raises the backend's own transient "storage unavailable" error
+    when the server cannot be reached.
+    """
+    from heaters.errors import StorageError
+
+    if not await rt.storage.exists(key):
+        raise StorageError(f"{key} is missing from the storage", transient=False) from exc
+
+
 async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
     """Make the FFV1 master, the all-I-frame proxy, the frame index and the change scores.
 

@@ -2,13 +2,13 @@
 
 from typing import TYPE_CHECKING
 
-from heaters.storage.base import Storage, storage_from_url
+from heaters.storage.base import Storage, presigned_url, storage_from_url
 from heaters.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from heaters.storage.s3 import S3Storage
 
-__all__ = ["LocalStorage", "S3Storage", "Storage", "storage_from_url"]
+__all__ = ["LocalStorage", "S3Storage", "Storage", "presigned_url", "storage_from_url"]
 
 
 def __getattr__(name: str) -> object:

@@ -44,6 +44,16 @@ class Storage(Protocol):
         ...
 
 
+async def presigned_url(storage: Storage, key: str, *, expires_seconds: int) -> str | None:
+    """A URL that GETs ``key`` (Range requests too) for ``expires_seconds``, when the backend
+    can sign one (``S3Storage``), else None. Makes no request."""
+    presign = getattr(storage, "presigned_url", None)
+    if presign is None:
+        return None
+    url: str = await presign(key, expires_seconds=expires_seconds)
+    return url
+
+
 def storage_from_url(
     url: str, *, endpoint_url: str | None = None, region: str | None = None
 ) -> Storage:

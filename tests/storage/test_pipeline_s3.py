@@ -172,3 +172,78 @@ async def test_after_review_on_s3_with_an_outage_mid_stage(
         assert (await _clip_row(db, gone))["state"] == "archived"
     home = Path(heaters_env["HEATERS_HOME"])
     assert not (home / "storage").exists(), "nothing on the local disk"
+
+
+def _frame_arrays(path: Path, start: int = 0, n: int | None = None) -> list[Any]:
+    with av.open(str(path)) as container:
+        frames = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
+        return list(itertools.islice(frames, start, None if n is None else start + n))
+
+
+@pytest.mark.parametrize("mode", ["copy", "master"])
+async def test_export_on_s3_reads_ranges_not_whole_files(
+    heaters_env: dict[str, str], moto_s3: MotoS3, s3_prefix: str, small_video: Path,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str,
+) -> None:  # fmt: skip
+    """On S3, export hands FFmpeg a presigned URL of the proxy (copy) or master: it seeks by
+    Range requests and nothing is downloaded whole; the clip still has exactly its frames.
+    A source object that has gone is a permanent, named failure."""
+    from heaters import review
+    from heaters.config import get_settings
+    from heaters.db import Database
+    from heaters.pipeline import clip_services, services
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.submit import submit
+
+    settings = {**AWS_ENV, "HEATERS_STORAGE_URL": f"s3://{BUCKET}/{s3_prefix}",
+                "HEATERS_S3_ENDPOINT_URL": moto_s3.url, "HEATERS_EXPORT_MODE": mode,
+                "HEATERS_EXPORT_PRESET": "veryfast"}  # fmt: skip
+    for k, v in settings.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    source = "proxy.mp4" if mode == "copy" else "master.mkv"
+    async with Database.connect(heaters_env["DATABASE_URL"]) as db:
+        vid = (await submit(db, str(small_video))).video_id
+        async with open_runtime() as rt:
+            for fn in (services.download_video, services.preprocess_video, services.detect_video):
+                assert await fn(rt, vid) == "done"
+            async with db.acquire() as conn:
+                clips = await conn.fetch(
+                    "SELECT * FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid
+                )
+            last, other = clips[-1], clips[0]
+            for c in (last, other):
+                await review.decide(db, c["id"], "approve", "ann")
+
+            fetched: list[str] = []
+            get_file = rt.storage.get_file
+
+            async def recording_get_file(key: str, local: Path) -> None:
+                fetched.append(key)
+                await get_file(key, local)
+
+            monkeypatch.setattr(rt.storage, "get_file", recording_get_file)
+            assert await clip_services.export_clip(rt, last["id"]) == "done"
+            assert not any(k.endswith(source) for k in fetched), fetched
+
+            original = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/{source}",
+                                       tmp_path / source)  # fmt: skip
+            await rt.storage.delete_many([f"videos/{vid}/{source}"])
+            assert await clip_services.export_clip(rt, other["id"]) == "failed"
+            async with db.acquire() as conn:
+                row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
+            assert row["state"] == "export_failed"
+            assert row["last_error"] == f"videos/{vid}/{source} is missing from the storage"
+            assert row["next_attempt_at"] is None, "permanent: waits for an operator"
+
+    n = last["end_frame"] - last["start_frame"]
+    got = _frame_arrays(await _download(moto_s3, f"{s3_prefix}/clips/{last['id']}/clip.mp4",
+                                        tmp_path / "clip.mp4"))  # fmt: skip
+    assert len(got) == n
+    assert not (Path(heaters_env["HEATERS_HOME"]) / "storage").exists()
+    ref = _frame_arrays(original, last["start_frame"], n)
+    diff = max(abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(got, ref, strict=True))
+    if mode == "copy":
+        assert diff == 0.0, "stream copy: the very same frames"
+    else:
+        assert diff < 3.0, "re-encoded from the master: the same frames, lossy"
