@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import av
 
@@ -55,7 +55,7 @@ NETWORK_TIMEOUT_US = 30_000_000
 instead of hanging the job."""
 
 
-def is_url(source: Path | str) -> bool:
+def is_url(source: Path | str) -> TypeGuard[str]:
     """True when ``source`` is an http(s) URL rather than a local path."""
     return isinstance(source, str) and source.startswith(("http://", "https://"))
 

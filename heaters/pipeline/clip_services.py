@@ -88,6 +88,11 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
             except ExportError as exc:
                 if is_url(source):
                     await check_source(rt, key, exc)  # an outage or a lost object says so
+                    # bad media: name the key, never the signed URL (it grants access for 1 h)
+                    reason = str(exc).replace(source, key)
+                    if key not in reason:
+                        reason = f"{key}: {reason}"
+                    raise ExportError(reason, transient=exc.transient) from None
                 raise
             await rt.storage.put_file(out, clip_key(clip_id), move=True)
         await pause_point(rt, "export")

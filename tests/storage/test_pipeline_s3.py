@@ -236,6 +236,16 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
             assert row["last_error"] == f"videos/{vid}/{source} is missing from the storage"
             assert row["next_attempt_at"] is None, "permanent: waits for an operator"
 
+            junk = tmp_path / "junk"
+            junk.write_bytes(b"not a video at all\n" * 1000)
+            await rt.storage.put_file(junk, f"videos/{vid}/{source}")
+            assert await clip_services.export_clip(rt, other["id"]) == "failed"
+            async with db.acquire() as conn:
+                row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
+            assert row["state"] == "export_failed"
+            assert f"videos/{vid}/{source}" in row["last_error"], row["last_error"]
+            assert "http" not in row["last_error"], "the signed URL is never stored"
+
     n = last["end_frame"] - last["start_frame"]
     got = _frame_arrays(await _download(moto_s3, f"{s3_prefix}/clips/{last['id']}/clip.mp4",
                                         tmp_path / "clip.mp4"))  # fmt: skip
