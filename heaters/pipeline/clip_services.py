@@ -87,7 +87,7 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
                     )  # fmt: skip
             except ExportError as exc:
                 if is_url(source):
-                    await check_source(rt, key, exc)  # an outage or a lost object says so
+                    await check_source(rt, key)  # an outage or a lost object says so
                     # bad media: name the key, never the signed URL (it grants access for 1 h)
                     reason = str(exc).replace(source, key)
                     if key not in reason:

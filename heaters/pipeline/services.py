@@ -138,9 +138,9 @@ async def media_source(rt: Runtime, key: str, tmp: Path) -> Path | str:
     return url if url is not None else await local_copy(rt, key, tmp)
 
 
-async def check_source(rt: Runtime, key: str, exc: BaseException) -> None:
-    """After reading ``key`` over the network failed with ``exc``: tell a storage outage or a
-    missing object (raise :class:`StorageError`) from bad media (return; the caller re-raises).
+async def check_source(rt: Runtime, key: str) -> None:
+    """After reading ``key`` over the network failed: tell a storage outage or a missing
+    object (raise :class:`StorageError`) from bad media (return; the caller re-raises).
 
     One ``exists`` request: it raises the backend's own transient "storage unavailable" error
     when the server cannot be reached.
@@ -148,7 +148,7 @@ async def check_source(rt: Runtime, key: str, exc: BaseException) -> None:
     from heaters.errors import StorageError
 
     if not await rt.storage.exists(key):
-        raise StorageError(f"{key} is missing from the storage", transient=False) from exc
+        raise StorageError(f"{key} is missing from the storage", transient=False) from None
 
 
 async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
