@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,3 +185,13 @@ def json_lines(text: str) -> list[dict[str, object]]:
     import json
 
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def decoded_frames(path: Path, start: int = 0, n: int | None = None) -> list[Any]:
+    """Frames ``[start, start + n)`` of ``path`` (all from ``start`` when n is None), decoded
+    with PyAV: uint8 arrays (H, W, 3), RGB, in decode order."""
+    import av
+
+    with av.open(str(path)) as container:
+        frames = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
+        return list(itertools.islice(frames, start, None if n is None else start + n))

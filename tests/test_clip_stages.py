@@ -15,18 +15,7 @@ from heaters.pipeline import clip_services, services
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.search import SearchError, similar_clips
 from heaters.pipeline.submit import submit
-
-
-def _frames(path: Path, start: int = 0, n: int | None = None) -> list[np.ndarray]:
-    out = []
-    with av.open(str(path)) as c:
-        for i, f in enumerate(c.decode(video=0)):
-            if i < start:
-                continue
-            out.append(f.to_ndarray(format="rgb24"))
-            if n is not None and len(out) >= n:
-                break
-    return out
+from tests.conftest import decoded_frames
 
 
 async def _detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
@@ -60,8 +49,8 @@ async def test_export_has_exactly_the_clips_frames(
     source = home / f"videos/{vid}" / ("proxy.mp4" if mode == "copy" else "master.mkv")
     for c in (clips[1], clips[-1]):
         n = c["end_frame"] - c["start_frame"]
-        got = _frames(home / f"clips/{c['id']}/clip.mp4")
-        ref = _frames(source, c["start_frame"], n)
+        got = decoded_frames(home / f"clips/{c['id']}/clip.mp4")
+        ref = decoded_frames(source, c["start_frame"], n)
         assert len(got) == n
         diff = [
             float(np.abs(a.astype(int) - b.astype(int)).mean())

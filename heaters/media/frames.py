@@ -232,13 +232,21 @@ class Plan:
     fps: Fraction
     chunks: tuple[Chunk, ...]
 
+    @functools.cached_property
+    def frames(self) -> int:
+        """Packets (frames) in all chunks."""
+        return sum(c.frames for c in self.chunks)
+
+    @functools.cached_property
+    def nbytes(self) -> int:
+        """Compressed bytes in all chunks."""
+        return sum(c.nbytes for c in self.chunks)
+
     def cost(self, chunk: Chunk) -> float:
         """Relative decoding cost of ``chunk``: its share of the frames plus its share of the
         bytes (decoding time grows with both: pixels to reconstruct, bits to entropy-decode;
         on the sample, chunks of ~100 frames took 0.14 to 0.36 s)."""
-        frames = sum(c.frames for c in self.chunks) or 1
-        nbytes = sum(c.nbytes for c in self.chunks) or 1
-        return chunk.frames / frames + chunk.nbytes / nbytes
+        return chunk.frames / (self.frames or 1) + chunk.nbytes / (self.nbytes or 1)
 
 
 def plan_chunks(video: Path, workers: int) -> Plan:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from heaters.media.frames import ANALYSIS_SIZE, open_video, read_small_frames_raw, stream_fps
+from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
 from heaters.media.scores import decode_scores, frame_scores
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "cuts_from_scores",
     "detect",
     "detect_from_raw",
-    "video_fps",
 ]
 
 DETECTOR_NAME = "heaters-hsv-adaptive/1"
@@ -178,21 +177,6 @@ def _result(scores: npt.NDArray[np.float32], fps: Fraction, params: DetectorPara
         fps=fps,
         scores=tuple(float(x) for x in scores.tolist()),
     )
-
-
-def video_fps(video: Path) -> Fraction:
-    """The first video stream's average frame rate, as a Fraction (0 when unknown).
-
-    Raises
-    ------
-    DetectError
-        The file cannot be opened or has no video stream.
-    """
-    container, stream = open_video(video)
-    try:
-        return stream_fps(stream)
-    finally:
-        container.close()
 
 
 def detect(

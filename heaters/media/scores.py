@@ -199,9 +199,8 @@ def _parallel(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         decoders.close()
-    packets = sum(c.frames for c in plan.chunks)
-    if done != packets:  # a frame dropped (or split into fields) in a way the plan missed
-        raise ChunkMismatch(f"{done} frames from {packets} packets")
+    if done != plan.frames:  # a frame dropped (or split into fields) in a way the plan missed
+        raise ChunkMismatch(f"{done} frames from {plan.frames} packets")
     return _merge([p for p in parts if p is not None])
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import av
 import pytest
 
-from tests.conftest import json_lines, run_heaters
+from tests.conftest import decoded_frames, json_lines, run_heaters
 from tests.storage.conftest import AWS_ENV, BUCKET, REGION, MotoS3
 
 
@@ -101,6 +101,32 @@ async def test_main_job_on_s3(
     assert "Unclosed" not in proc.stderr, "the S3 client is closed when the runtime ends"
 
 
+def _use_s3(monkeypatch: pytest.MonkeyPatch, moto_s3: MotoS3, s3_prefix: str, **extra: str) -> None:
+    """Point this process's settings at the moto bucket (plus ``extra`` settings)."""
+    from heaters.config import get_settings
+
+    settings = {**AWS_ENV, "HEATERS_STORAGE_URL": f"s3://{BUCKET}/{s3_prefix}",
+                "HEATERS_S3_ENDPOINT_URL": moto_s3.url, **extra}  # fmt: skip
+    for k, v in settings.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+
+
+async def _detected_clips(db: Any, rt: Any, video: Path) -> tuple[int, list[Any]]:
+    """Submit ``video`` and run download, preprocess and detect; (video id, its clip rows)."""
+    from heaters.pipeline import services
+    from heaters.pipeline.submit import submit
+
+    vid = (await submit(db, str(video))).video_id
+    for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        assert await fn(rt, vid) == "done"
+    async with db.acquire() as conn:
+        clips = await conn.fetch(
+            "SELECT * FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid
+        )
+    return vid, list(clips)
+
+
 async def _clip_row(db: Any, clip_id: int) -> Any:
     async with db.acquire() as conn:
         return await conn.fetchrow("SELECT * FROM clips WHERE id = $1", clip_id)
@@ -118,48 +144,36 @@ async def test_after_review_on_s3_with_an_outage_mid_stage(
     server is back."""
     pytest.importorskip("torch")
     from heaters import review
-    from heaters.config import get_settings
     from heaters.db import Database
     from heaters.pipeline import clip_services, services
     from heaters.pipeline.runtime import open_runtime
-    from heaters.pipeline.submit import submit
 
-    settings = {**AWS_ENV, "HEATERS_STORAGE_URL": f"s3://{BUCKET}/{s3_prefix}",
-                "HEATERS_S3_ENDPOINT_URL": moto_s3.url}  # fmt: skip
-    for k, v in settings.items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
-    async with Database.connect(heaters_env["DATABASE_URL"]) as db:
-        vid = (await submit(db, str(small_video))).video_id
-        async with open_runtime() as rt:
-            for fn in (services.download_video, services.preprocess_video, services.detect_video):
-                assert await fn(rt, vid) == "done"
-            async with db.acquire() as conn:
-                ids = [r["id"] for r in await conn.fetch(
-                    "SELECT id FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid)]  # fmt: skip
-            keep, gone = ids[0], ids[1]
-            assert await services.make_clip_sprite(rt, gone) == "done"  # an object to delete
-            await review.decide(db, keep, "approve", "ann")
-            await review.decide(db, gone, "archive", "ann")
+    _use_s3(monkeypatch, moto_s3, s3_prefix)
+    async with Database.connect(heaters_env["DATABASE_URL"]) as db, open_runtime() as rt:
+        vid, clips = await _detected_clips(db, rt, small_video)
+        keep, gone = clips[0]["id"], clips[1]["id"]
+        assert await services.make_clip_sprite(rt, gone) == "done"  # an object to delete
+        await review.decide(db, keep, "approve", "ann")
+        await review.decide(db, gone, "archive", "ann")
 
-            moto_s3.stop()  # the outage
-            try:
-                assert await clip_services.export_clip(rt, keep) == "failed"
-                row = await _clip_row(db, keep)
-                assert row["state"] == "export_failed"
-                assert row["last_error"].startswith("storage unavailable"), row["last_error"]
-                assert row["next_attempt_at"] is not None, "transient: retried with backoff"
-                assert await clip_services.archive_clip(rt, gone) == "failed"
-                assert (await _clip_row(db, gone))["state"] == "archive_failed"
-            finally:
-                moto_s3.start()
-            before = await _list(moto_s3, s3_prefix)
-            assert f"videos/{vid}/proxy.mp4" in before, "nothing was lost"
+        moto_s3.stop()  # the outage
+        try:
+            assert await clip_services.export_clip(rt, keep) == "failed"
+            row = await _clip_row(db, keep)
+            assert row["state"] == "export_failed"
+            assert row["last_error"].startswith("storage unavailable"), row["last_error"]
+            assert row["next_attempt_at"] is not None, "transient: retried with backoff"
+            assert await clip_services.archive_clip(rt, gone) == "failed"
+            assert (await _clip_row(db, gone))["state"] == "archive_failed"
+        finally:
+            moto_s3.start()
+        before = await _list(moto_s3, s3_prefix)
+        assert f"videos/{vid}/proxy.mp4" in before, "nothing was lost"
 
-            assert await clip_services.export_clip(rt, keep) == "done"
-            assert await clip_services.extract_clip_keyframes(rt, keep) == "done"
-            assert await clip_services.embed_clip(rt, keep) == "done"
-            assert await clip_services.archive_clip(rt, gone) == "done"
+        assert await clip_services.export_clip(rt, keep) == "done"
+        assert await clip_services.extract_clip_keyframes(rt, keep) == "done"
+        assert await clip_services.embed_clip(rt, keep) == "done"
+        assert await clip_services.archive_clip(rt, gone) == "done"
     objects = await _list(moto_s3, s3_prefix)
     assert sorted(k.removeprefix(f"clips/{keep}/") for k in objects if k.startswith(f"clips/{keep}/")) == [
         "clip.mp4", "keyframes/percentage_p25.jpg", "keyframes/percentage_p50.jpg",
@@ -174,12 +188,6 @@ async def test_after_review_on_s3_with_an_outage_mid_stage(
     assert not (home / "storage").exists(), "nothing on the local disk"
 
 
-def _frame_arrays(path: Path, start: int = 0, n: int | None = None) -> list[Any]:
-    with av.open(str(path)) as container:
-        frames = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
-        return list(itertools.islice(frames, start, None if n is None else start + n))
-
-
 @pytest.mark.parametrize("mode", ["copy", "master"])
 async def test_export_on_s3_reads_ranges_not_whole_files(
     heaters_env: dict[str, str], moto_s3: MotoS3, s3_prefix: str, small_video: Path,
@@ -189,69 +197,56 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
     Range requests and nothing is downloaded whole; the clip still has exactly its frames.
     A source object that has gone is a permanent, named failure."""
     from heaters import review
-    from heaters.config import get_settings
     from heaters.db import Database
-    from heaters.pipeline import clip_services, services
+    from heaters.pipeline import clip_services
     from heaters.pipeline.runtime import open_runtime
-    from heaters.pipeline.submit import submit
 
-    settings = {**AWS_ENV, "HEATERS_STORAGE_URL": f"s3://{BUCKET}/{s3_prefix}",
-                "HEATERS_S3_ENDPOINT_URL": moto_s3.url, "HEATERS_EXPORT_MODE": mode,
-                "HEATERS_EXPORT_PRESET": "veryfast"}  # fmt: skip
-    for k, v in settings.items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
+    _use_s3(monkeypatch, moto_s3, s3_prefix, HEATERS_EXPORT_MODE=mode,
+            HEATERS_EXPORT_PRESET="veryfast")  # fmt: skip
     source = "proxy.mp4" if mode == "copy" else "master.mkv"
-    async with Database.connect(heaters_env["DATABASE_URL"]) as db:
-        vid = (await submit(db, str(small_video))).video_id
-        async with open_runtime() as rt:
-            for fn in (services.download_video, services.preprocess_video, services.detect_video):
-                assert await fn(rt, vid) == "done"
-            async with db.acquire() as conn:
-                clips = await conn.fetch(
-                    "SELECT * FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid
-                )
-            last, other = clips[-1], clips[0]
-            for c in (last, other):
-                await review.decide(db, c["id"], "approve", "ann")
+    async with Database.connect(heaters_env["DATABASE_URL"]) as db, open_runtime() as rt:
+        vid, clips = await _detected_clips(db, rt, small_video)
+        last, other = clips[-1], clips[0]
+        for c in (last, other):
+            await review.decide(db, c["id"], "approve", "ann")
 
-            fetched: list[str] = []
-            get_file = rt.storage.get_file
+        fetched: list[str] = []
+        get_file = rt.storage.get_file
 
-            async def recording_get_file(key: str, local: Path) -> None:
-                fetched.append(key)
-                await get_file(key, local)
+        async def recording_get_file(key: str, local: Path) -> None:
+            fetched.append(key)
+            await get_file(key, local)
 
-            monkeypatch.setattr(rt.storage, "get_file", recording_get_file)
-            assert await clip_services.export_clip(rt, last["id"]) == "done"
-            assert not any(k.endswith(source) for k in fetched), fetched
+        monkeypatch.setattr(rt.storage, "get_file", recording_get_file)
+        assert await clip_services.export_clip(rt, last["id"]) == "done"
+        assert not any(k.endswith(source) for k in fetched), fetched
 
-            original = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/{source}",
-                                       tmp_path / source)  # fmt: skip
-            await rt.storage.delete_many([f"videos/{vid}/{source}"])
-            assert await clip_services.export_clip(rt, other["id"]) == "failed"
-            async with db.acquire() as conn:
-                row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
-            assert row["state"] == "export_failed"
-            assert row["last_error"] == f"videos/{vid}/{source} is missing from the storage"
-            assert row["next_attempt_at"] is None, "permanent: waits for an operator"
+        original = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/{source}",
+                                   tmp_path / source)  # fmt: skip
+        await rt.storage.delete_many([f"videos/{vid}/{source}"])
+        assert await clip_services.export_clip(rt, other["id"]) == "failed"
+        async with db.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
+        assert row["state"] == "export_failed"
+        assert row["last_error"] == f"videos/{vid}/{source} is missing from the storage"
+        assert row["next_attempt_at"] is None, "permanent: waits for an operator"
 
-            junk = tmp_path / "junk"
-            junk.write_bytes(b"not a video at all\n" * 1000)
-            await rt.storage.put_file(junk, f"videos/{vid}/{source}")
-            assert await clip_services.export_clip(rt, other["id"]) == "failed"
-            async with db.acquire() as conn:
-                row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
-            assert row["state"] == "export_failed"
-            assert f"videos/{vid}/{source}" in row["last_error"], row["last_error"]
-            assert "http" not in row["last_error"], "the signed URL is never stored"
+        junk = tmp_path / "junk"
+        junk.write_bytes(b"not a video at all\n" * 1000)
+        await rt.storage.put_file(junk, f"videos/{vid}/{source}")
+        assert await clip_services.export_clip(rt, other["id"]) == "failed"
+        async with db.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
+        assert row["state"] == "export_failed"
+        assert f"videos/{vid}/{source}" in row["last_error"], row["last_error"]
+        assert "http" not in row["last_error"], "the signed URL is never stored"
 
     n = last["end_frame"] - last["start_frame"]
-    got = _frame_arrays(await _download(moto_s3, f"{s3_prefix}/clips/{last['id']}/clip.mp4",
+    got = decoded_frames(await _download(moto_s3, f"{s3_prefix}/clips/{last['id']}/clip.mp4",
                                         tmp_path / "clip.mp4"))  # fmt: skip
     assert len(got) == n
     assert not (Path(heaters_env["HEATERS_HOME"]) / "storage").exists()
-    ref = _frame_arrays(original, last["start_frame"], n)
+    ref = decoded_frames(original, last["start_frame"], n)
     diff = max(abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(got, ref, strict=True))
     if mode == "copy":
         assert diff == 0.0, "stream copy: the very same frames"
