@@ -52,7 +52,13 @@ MAX_ID = 10**15
 
 @dataclass
 class ClipOut:
-    """A clip: frames ``[start_frame, end_frame)``, seconds from PTS."""
+    """A clip: frames ``[start_frame, end_frame)``, seconds from PTS.
+
+    ``is_transition``: the clip is the frames of a gradual transition (``transition_kind``:
+    dissolve, fade_out, fade_in, wipe, unknown). ``confidence``: 0–1, the detector's
+    confidence in the boundary the clip starts on (null at frame 0, after a transition, or
+    for a clip a reviewer made).
+    """
 
     id: int
     start_frame: int
@@ -60,6 +66,19 @@ class ClipOut:
     start_seconds: float
     end_seconds: float
     state: str
+    is_transition: bool = False
+    transition_kind: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class TransitionOut:
+    """A gradual transition: frames ``[start_frame, end_frame)``, its kind and confidence."""
+
+    start_frame: int
+    end_frame: int
+    kind: str
+    confidence: float | None = None
 
 
 @dataclass
@@ -90,6 +109,7 @@ class VideoOut:
     height: int | None = None
     existing: bool = False
     clips: list[ClipOut] = field(default_factory=list)
+    transitions: list[TransitionOut] = field(default_factory=list)
 
 
 @dataclass
@@ -140,6 +160,7 @@ def _video_out(report: dict[str, Any], existing: bool = False) -> VideoOut:
         duration_seconds=report["duration_seconds"], width=report["width"],
         height=report["height"], existing=existing,
         clips=[ClipOut(**c) for c in report["clips"]],
+        transitions=[TransitionOut(**t) for t in report["transitions"]],
     )  # fmt: skip
 
 
