@@ -33,7 +33,7 @@ def upgrade() -> None:
                 CHECK (transition_kind IN ('dissolve', 'fade_out', 'fade_in', 'wipe', 'unknown')),
             ADD COLUMN boundary_confidence real
                 CHECK (boundary_confidence BETWEEN 0 AND 1),
-            ADD CONSTRAINT clips_transition_kind_check
+            ADD CONSTRAINT clips_transition_marked_check
                 CHECK (is_transition = (transition_kind IS NOT NULL));
 
         ALTER TABLE scene_scores
@@ -58,7 +58,7 @@ def downgrade() -> None:
             WHERE a.source_video_id = b.source_video_id AND a.created_at < b.created_at;
         ALTER TABLE scene_scores DROP CONSTRAINT scene_scores_pkey,
             DROP COLUMN feature_count, ADD PRIMARY KEY (source_video_id);
-        ALTER TABLE clips DROP CONSTRAINT IF EXISTS clips_transition_kind_check,
+        ALTER TABLE clips DROP CONSTRAINT IF EXISTS clips_transition_marked_check,
             DROP COLUMN boundary_confidence, DROP COLUMN transition_kind,
             DROP COLUMN is_transition;
         """
