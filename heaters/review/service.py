@@ -1,13 +1,54 @@
-"""Review actions (DESIGN.md §5): decisions, merge/split with an undo window, undo, next clip.
+"""Review actions (DESIGN.md §5, issue 12): decisions that settle, edits, undo, hard claims.
 
-approve / skip / archive / group apply at once in one transaction and are logged in
-``review_events`` with the state before, so undo restores it. merge / split are written as an
-event with ``execute_after = now() + window`` and a job scheduled for then; undo inside the
-window marks the event undone and cancels the job; ``commit_edit`` re-checks the event under
-a row lock before it creates the new clips (cut points only, no re-encode) and supersedes the
-old ones. Every action locks the rows it changes (``FOR UPDATE``) and checks their state, so
-a double click, a stale page or two reviewers on one clip apply once or are refused with a
-``ReviewError`` that says why.
+The service API (pages and the JSON API call these; one code path)
+-----------------------------------------------------------------
+Every action applies at once, in one transaction, and is logged in ``review_events`` with
+``settles_at = now() + settle window`` (``HEATERS_REVIEW_SETTLE_SECONDS``, default 60;
+``settle_seconds=`` overrides it per call). Until then it can be undone; the export and archive
+finders only take clips with no unsettled, not-undone event, so the worker never races the
+reviewer. ``ActionResult``: ``event_id``, ``action``, ``clip_ids`` (every clip the event
+touched, old and new), ``live_clip_ids`` (the clips to show next: the decided clips, or the
+clips an edit made / an undo restored, in frame order), ``message``, ``settles_at``.
+
+- ``act(db, clip_id, action, reviewer, *, frame=None, edge=None, with_clip_id=None,
+  settle_seconds=None) -> ActionResult``: one entry point for every action name
+  ``approve | skip | archive | group | merge | split | move_boundary`` (InvalidEdit 422 for an
+  unknown action or a missing ``frame``/``edge``). The functions it calls:
+- ``decide(db, clip_id, action, reviewer, *, settle_seconds=None)`` approve/skip/archive/group.
+- ``merge(db, clip_id, reviewer, *, with_clip_id=None, settle_seconds=None)``: the clip and its
+  previous clip become one clip at once (new row). The previous clip may be pending or
+  approved-and-still-settling; the merged clip takes the previous clip's state (approve 5,
+  then merge 6 into it → one approved clip; undo → 5 approved again, 6 pending; undo → 5
+  pending).
+- ``split(db, clip_id, frame, reviewer, *, settle_seconds=None)``: two new clips at once.
+- ``move_boundary(db, clip_id, edge, frame, reviewer, *, settle_seconds=None)``: ``edge``
+  ``"start"`` moves the cut between the clip and its previous clip so that the clip starts at
+  ``frame``; ``"end"`` moves the cut to its next clip so that the clip ends at ``frame``
+  (exclusive, as ``end_frame`` everywhere: an "out at the current frame f" key sends f + 1).
+  Both clips are replaced by two new ``pending_review`` clips (sprites remade by the
+  dispatcher).
+- ``undo(db, reviewer, *, event_id=None, cancel=None)``: undo ``event_id``, or the
+  reviewer's latest own not-yet-settled event (repeatable: undo, undo, undo). 409 once
+  settled, or when a later event touches the same clips (undo that first).
+- ``reopen(db, clip_id, reviewer)``: undo the unsettled event that decided ``clip_id``; 409
+  with the reason once it settled.
+- ``claim(db, clip_id, reviewer, *, claim_seconds=None) -> Claim`` takes/renews the lease
+  (``HEATERS_CLAIM_SECONDS``) when free, expired or own, and drops the reviewer's other claims;
+  otherwise ``Claim.own`` is False and ``Claim.holder`` names who holds it. ``release(db,
+  clip_id, reviewer) -> bool`` (page close, ``navigator.sendBeacon``). Any action on a clip
+  another reviewer holds → ``ReviewConflict`` naming the holder.
+- ``next_clip(db, reviewer, *, video_id=None, include_transitions=False, order="video",
+  claim_seconds=None) -> ClipView | None`` claims the next clip; ``review_queue(db, reviewer,
+  *, video_id=None, include_transitions=False, order="video", limit=20) -> list[QueueItem]``
+  lists the next clips without claiming. ``order``: ``"video"`` (video, start frame) or
+  ``"confidence"`` (low-confidence cuts first, nulls last). Both skip transition clips unless
+  asked, and clips other reviewers hold.
+- ``get_clip(db, clip_id) -> ClipView`` (frames, seconds, PTS, transition facts, holder,
+  ``pending``: the latest unsettled decision as ``PendingDecision(event_id, action, reviewer,
+  settles_at)`` or None). ``video_clips``, ``history`` as before.
+- ``retry_failed_clips(db) -> list[int]`` (heaters.review.failures): every failed clip due now.
+
+Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdit`` (422).
 """
 
 from __future__ import annotations
