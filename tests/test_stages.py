@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from heaters.media import scenes
 from heaters.pipeline import services
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
@@ -68,17 +69,82 @@ async def test_frame_index_and_scores_are_stored(
     async with db.acquire() as conn:
         v = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
         idx = await conn.fetchrow("SELECT * FROM frame_indexes WHERE source_video_id = $1", vid)
-        scores = await conn.fetchval(
-            "SELECT scores FROM scene_scores WHERE source_video_id = $1", vid
-        )
+        stored = await conn.fetch("SELECT * FROM scene_scores WHERE source_video_id = $1", vid)
     assert (v["fps_num"], v["fps_den"]) == (24, 1)
     assert v["is_vfr"] is False and v["has_audio"] is True
     pts = idx["pts_seconds"]
-    assert len(pts) == len(idx["byte_offsets"]) == len(scores) == v["frame_count"] == 192
+    assert len(pts) == len(idx["byte_offsets"]) == v["frame_count"] == 192
+    assert [r["detector"] for r in stored] == [scenes.DETECTOR_NAME]
+    assert len(stored[0]["scores"]) == 192 * stored[0]["feature_count"]
     assert all(b > a for a, b in itertools.pairwise(pts))
     offsets = idx["byte_offsets"]
     assert all(b > a for a, b in itertools.pairwise(offsets))
-    assert scores[0] == 0.0
+
+
+async def test_features_of_another_detector_are_never_reused(
+    db: Any, heaters_env: dict[str, str], small_video: Path
+) -> None:
+    """Stored features name their detector; detect ignores another detector's (here: an
+    older version's, full of junk) and computes and stores its own."""
+    vid = (await submit(db, str(small_video))).video_id
+    async with open_runtime() as rt:
+        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+            assert await fn(rt, vid) == "done"
+        clips_before = await _clip_spans(db, vid)
+        async with db.acquire() as conn:
+            await conn.execute(
+                "UPDATE scene_scores SET detector = 'heaters-hsv-adaptive/1', feature_count = 1,"
+                " scores = array_fill(255::real, ARRAY[192]) WHERE source_video_id = $1", vid
+            )
+            await conn.execute("DELETE FROM clips WHERE source_video_id = $1", vid)
+        await _set_state(db, vid, "preprocessed")
+        assert await services.detect_video(rt, vid) == "done"
+    assert await _clip_spans(db, vid) == clips_before
+    async with db.acquire() as conn:
+        detectors = await conn.fetch(
+            "SELECT detector FROM scene_scores WHERE source_video_id = $1 ORDER BY detector", vid
+        )
+    assert sorted(r["detector"] for r in detectors) == sorted(
+        ["heaters-hsv-adaptive/1", scenes.DETECTOR_NAME]
+    )
+
+
+async def _clip_spans(db: Any, vid: int) -> list[tuple[Any, ...]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT start_frame, end_frame, is_transition, transition_kind FROM clips"
+            " WHERE source_video_id = $1 ORDER BY start_frame", vid
+        )
+    return [tuple(r) for r in rows]
+
+
+async def test_a_dissolve_becomes_a_transition_clip(
+    db: Any, heaters_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Two real shots joined by a 12-frame cross-dissolve (ffmpeg xfade): the pipeline writes
+    shot, transition clip (marked by its column), shot: no gap, no overlap, clean shots."""
+    from tests.conftest import SAMPLE, ffmpeg
+
+    a, b, out = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "dissolve.mp4"
+    for src, start in ((a, "2"), (b, "50")):  # two shots of the sample with no cut inside
+        ffmpeg("-ss", start, "-i", str(SAMPLE), "-frames:v", "48", "-vf", "scale=320:180",
+               "-an", "-c:v", "libx264", "-preset", "veryfast", str(src))  # fmt: skip
+    # xfade at offset 1.5 s (frame 36) for 0.5 s (12 frames): frames 36..47 blend a into b.
+    ffmpeg("-i", str(a), "-i", str(b), "-filter_complex",
+           "xfade=transition=dissolve:duration=0.5:offset=1.5,format=yuv420p",
+           "-c:v", "libx264", "-preset", "veryfast", str(out))  # fmt: skip
+    vid = (await submit(db, str(out))).video_id
+    async with open_runtime() as rt:
+        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+            assert await fn(rt, vid) == "done"
+    spans = await _clip_spans(db, vid)
+    assert spans[0][0] == 0 and spans[-1][1] == 84
+    assert all(x[1] == y[0] for x, y in itertools.pairwise(spans))
+    transitions = [s for s in spans if s[2]]
+    assert len(transitions) == 1, spans
+    start, end, _, kind = transitions[0]
+    assert kind in ("dissolve", "unknown")
+    assert abs(start - 36) <= 2 and abs(end - 48) <= 2, transitions
 
 
 async def test_an_api_upload_is_removed_once_stored(

@@ -168,12 +168,17 @@ def _print_video(report: dict[str, Any]) -> None:
             f"{report['frame_count']} frames, {report['duration_seconds']:.2f} s"
         )
     if report["clips"]:
-        table = Table("clip", "frames [start, end)", "seconds", "state", box=None)
+        table = Table(
+            "clip", "frames [start, end)", "seconds", "state", "boundary (confidence)", box=None
+        )
         for c in report["clips"]:
+            kind = c["transition_kind"] or ("cut" if c["confidence"] is not None else "")
+            conf = f" ({c['confidence']:.2f})" if c["confidence"] is not None else ""
             table.add_row(
                 str(c["id"]),
                 f"{c['start_frame']}–{c['end_frame']}",
                 f"{c['start_seconds']:.3f}–{c['end_seconds']:.3f}",
                 c["state"],
+                kind + conf,
             )
         out_console().print(table)

@@ -10,7 +10,11 @@ from heaters.db import Database, fetch_all
 async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
     """``{id: {"id", "source", "state", "error", "frame_count", "fps", "duration_seconds",
     "width", "height", "clips": [{"id", "start_frame", "end_frame", "start_seconds",
-    "end_seconds", "state"}]}}``; frames end-exclusive, seconds from PTS, fps a float."""
+    "end_seconds", "state", "is_transition", "transition_kind", "confidence"}],
+    "transitions": [{"start_frame", "end_frame", "kind", "confidence"}]}}``; frames
+    end-exclusive, seconds from PTS, fps a float. A clip's ``confidence`` (0–1, or None) is
+    the detector's confidence in the boundary it starts on (the cut, or for a transition
+    clip the transition)."""
     async with db.acquire() as conn:
         videos = await fetch_all(db.q.get_videos(conn, ids=ids))
         clips = await fetch_all(db.q.video_clips(conn, ids=ids))
@@ -31,9 +35,13 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
             "width": v["width"],
             "height": v["height"],
             "clips": [],
+            "transitions": [],
         }
     for c in clips:
-        out[c["source_video_id"]]["clips"].append(
+        video = out[c["source_video_id"]]
+        confidence = c["boundary_confidence"]
+        confidence = None if confidence is None else round(float(confidence), 4)
+        video["clips"].append(
             {
                 "id": c["id"],
                 "start_frame": c["start_frame"],
@@ -41,6 +49,18 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
                 "start_seconds": c["start_seconds"],
                 "end_seconds": c["end_seconds"],
                 "state": c["state"],
+                "is_transition": c["is_transition"],
+                "transition_kind": c["transition_kind"],
+                "confidence": confidence,
             }
         )
+        if c["is_transition"]:
+            video["transitions"].append(
+                {
+                    "start_frame": c["start_frame"],
+                    "end_frame": c["end_frame"],
+                    "kind": c["transition_kind"],
+                    "confidence": confidence,
+                }
+            )
     return out

@@ -21,7 +21,7 @@ import asyncpg
 import numpy as np
 
 from heaters.domain import states
-from heaters.domain.cuts import last_frame_end, spans_from_cuts
+from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, HeatersError
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
@@ -92,19 +92,29 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
 # --- preprocess ---------------------------------------------------------------------------
 
 
-def score_analysis_frames(raw: Path) -> np.ndarray:
-    """Per-frame change scores from the small frames preprocess wrote (process pool)."""
-    from heaters.media.frames import read_small_frames_raw
-    from heaters.media.scores import frame_scores
+def analysis_features(raw: Path) -> np.ndarray:
+    """The detector's per-frame features, float32 (N, F), from the small frames preprocess
+    wrote (process pool; no decode)."""
+    from heaters.media import scenes
 
-    return frame_scores(read_small_frames_raw(raw))
+    if not hasattr(scenes, "features_from_raw"):  # TEMP until the new detector lands
+        from heaters.media.frames import read_small_frames_raw
+        from heaters.media.scores import frame_scores
+
+        return frame_scores(read_small_frames_raw(raw))[:, None]
+    return scenes.features_from_raw(raw)
 
 
-def score_video_frames(video: Path) -> np.ndarray:
-    """Per-frame change scores, decoding ``video`` (used when no analysis frames exist)."""
-    from heaters.media.scores import decode_scores
+def video_features(video: Path) -> np.ndarray:
+    """The detector's per-frame features, float32 (N, F), decoding ``video`` (used when no
+    analysis frames exist, or they came from another detector)."""
+    from heaters.media import scenes
 
-    return decode_scores(video).scores
+    if not hasattr(scenes, "decode_features"):  # TEMP until the new detector lands
+        from heaters.media.scores import decode_scores
+
+        return decode_scores(video).scores[:, None]
+    return scenes.decode_features(video)
 
 
 async def local_copy(rt: Runtime, key: str, tmp: Path) -> Path:
@@ -175,10 +185,10 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 crf=rt.settings.proxy_crf,
                 preset=rt.settings.proxy_preset,
             )
-            scores = await rt.run_sync(score_analysis_frames, small)
-            if len(scores) != result.frame_count:
+            features = await rt.run_sync(analysis_features, small)
+            if len(features) != result.frame_count:
                 # Decoder and demuxer disagree on the count: score the proxy itself.
-                scores = await rt.run_sync(score_video_frames, proxy)
+                features = await rt.run_sync(video_features, proxy)
             await rt.storage.put_file(master, master_key(video_id), move=True)
             await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
             await pause_point(rt, "preprocess")
@@ -190,13 +200,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     pts_seconds=list(idx.pts_seconds),
                     byte_offsets=list(idx.byte_offsets),
                 )
-                await rt.db.q.upsert_scene_scores(
-                    conn,
-                    id=video_id,
-                    detector=scenes.DETECTOR_NAME,
-                    params={"analysis_size": list(scenes.ANALYSIS_SIZE)},
-                    scores=[float(s) for s in scores],
-                )
+                await _store_features(rt, conn, video_id, features)
                 await rt.db.q.finish_preprocess(
                     conn,
                     id=video_id,
@@ -220,6 +224,32 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
 # --- detect -------------------------------------------------------------------------------
 
 
+async def _store_features(rt: Runtime, conn: Any, video_id: int, features: np.ndarray) -> None:
+    """Keep the default detector's per-frame features, under its name (thresholds can then
+    be re-applied without decoding; another detector never reuses them)."""
+    from heaters.media import scenes
+
+    f = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    await rt.db.q.upsert_scene_scores(
+        conn,
+        id=video_id,
+        detector=scenes.DETECTOR_NAME,
+        params={"analysis_size": list(scenes.ANALYSIS_SIZE)},
+        feature_count=max(1, f.shape[1]),
+        scores=f.ravel().tolist(),
+    )
+
+
+async def _stored_features(rt: Runtime, conn: Any, video_id: int, frames: int) -> Any:
+    """The default detector's stored features for ``frames`` frames, (N, F), or None."""
+    from heaters.media import scenes
+
+    row = await rt.db.q.stored_scene_scores(conn, id=video_id, detector=scenes.DETECTOR_NAME)
+    if row is None or len(row["scores"]) != frames * row["feature_count"]:
+        return None
+    return np.asarray(row["scores"], dtype=np.float32).reshape(frames, row["feature_count"])
+
+
 def detector_params(rt: Runtime) -> Any:
     """The detector's parameters: its defaults, with the settings' overrides."""
     from dataclasses import replace
@@ -237,28 +267,45 @@ def detector_params(rt: Runtime) -> Any:
 async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     """Find the cuts and write virtual clips that cover the video with no gap and no overlap.
 
-    Uses the per-frame scores preprocess stored (decodes the proxy only when they are
-    missing). ``preprocessed``/``detect_failed`` → ``detecting`` → ``detected``.
+    Uses the per-frame features preprocess stored for the current detector (decodes the
+    proxy only when they are missing or were made by another detector, and stores them). A
+    gradual transition's frames become a transition clip; every clip carries the confidence
+    of the boundary it starts on. ``preprocessed``/``detect_failed`` → ``detecting`` →
+    ``detected``.
     """
+    from fractions import Fraction
+
     from heaters.media import scenes
 
     async def work(row: Row) -> None:
         async with rt.db.acquire() as conn:
             index = await rt.db.q.get_frame_index(conn, id=video_id)
-            stored = await rt.db.q.stored_scene_scores(conn, id=video_id)
+            features = None
+            if index is not None:
+                features = await _stored_features(rt, conn, video_id, len(index["pts_seconds"]))
         if index is None:
             raise DetectError("no frame index: preprocess the video again")
         pts = list(index["pts_seconds"])
-        if stored is not None and len(stored) == len(pts):
-            scores = np.asarray(stored, dtype=np.float32)
-        else:
+        if features is None:
             with rt.tmp.job_dir(f"detect-{video_id}") as tmp:
                 proxy = await local_copy(rt, row["proxy_path"], tmp)
-                scores = await rt.run_sync(score_video_frames, proxy)
-        params = detector_params(rt)
-        cuts = scenes.cuts_from_scores(scores, params)
-        fps = row["fps_num"] / row["fps_den"] if row["fps_num"] else 25.0
-        spans = spans_from_cuts(cuts, pts, last_frame_end(pts, 1.0 / fps))
+                features = await rt.run_sync(video_features, proxy)
+            if len(features) == len(pts):
+                async with rt.db.acquire() as conn:
+                    await _store_features(rt, conn, video_id, features)
+        fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
+        if hasattr(scenes, "result_from_features"):
+            result = scenes.result_from_features(features, fps, detector_params(rt))
+        else:  # TEMP until the new detector lands
+            from heaters.media.boundaries import SceneResult
+
+            c = tuple(scenes.cuts_from_scores(features[:, 0], detector_params(rt)))
+            result = SceneResult("old", len(features), fps, c, tuple(1.0 for _ in c))
+        cuts = result.cuts
+        spans = spans_from_boundaries(
+            result.cuts, result.cut_confidence, result.transitions, pts,
+            last_frame_end(pts, 1.0 / float(fps)),
+        )  # fmt: skip
         await pause_point(rt, "detect")
         async with rt.db.transaction() as conn:
             await rt.db.q.delete_unreviewed_clips(conn, video_id=video_id)
@@ -272,12 +319,18 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                         "end_frame": s.end_frame,
                         "start_seconds": s.start_seconds,
                         "end_seconds": s.end_seconds,
+                        "transition_kind": s.transition_kind,
+                        "confidence": s.confidence,
                     }
                     for s in spans
                 ],
             )
             await rt.db.q.finish_detect(conn, id=video_id)
-        log.info("video %s: %d cuts, %d clips", video_id, len(cuts), len(spans))
+        log.info(
+            "video %s: %d cuts, %d transitions, %d clips (%s)",
+            video_id, len(cuts), sum(s.is_transition for s in spans), len(spans),
+            result.detector,
+        )  # fmt: skip
 
     return await run_stage(rt, "video", video_id, states.DETECT, work)
 

@@ -65,11 +65,13 @@ SET pts_seconds = EXCLUDED.pts_seconds, byte_offsets = EXCLUDED.byte_offsets;
 SELECT pts_seconds, byte_offsets FROM frame_indexes WHERE source_video_id = :id;
 
 -- name: upsert_scene_scores!
-INSERT INTO scene_scores (source_video_id, detector, params, scores)
-VALUES (:id, :detector, :params, :scores)
-ON CONFLICT (source_video_id) DO UPDATE
-SET detector = EXCLUDED.detector, params = EXCLUDED.params, scores = EXCLUDED.scores,
-    created_at = now();
+-- A detector's per-frame features (frame_count × feature_count, flattened row-major), one row
+-- per (video, detector): features of another detector are never overwritten nor reused.
+INSERT INTO scene_scores (source_video_id, detector, params, feature_count, scores)
+VALUES (:id, :detector, :params, :feature_count, :scores)
+ON CONFLICT (source_video_id, detector) DO UPDATE
+SET params = EXCLUDED.params, feature_count = EXCLUDED.feature_count,
+    scores = EXCLUDED.scores, created_at = now();
 
 -- name: finish_detect^
 UPDATE source_videos
@@ -95,5 +97,7 @@ FROM source_videos v
 ORDER BY id DESC
 LIMIT :limit;
 
--- name: stored_scene_scores$
-SELECT scores FROM scene_scores WHERE source_video_id = :id;
+-- name: stored_scene_scores^
+-- The features :detector stored for a video (None when that detector stored none).
+SELECT feature_count, scores FROM scene_scores
+WHERE source_video_id = :id AND detector = :detector;
