@@ -23,7 +23,13 @@ import numpy.typing as npt
 __all__ = ["TRANSITION_KINDS", "SceneResult", "Transition", "TransitionKind"]
 
 TransitionKind = Literal["dissolve", "fade_out", "fade_in", "wipe", "unknown"]
-TRANSITION_KINDS: tuple[TransitionKind, ...] = ("dissolve", "fade_out", "fade_in", "wipe", "unknown")
+TRANSITION_KINDS: tuple[TransitionKind, ...] = (
+    "dissolve",
+    "fade_out",
+    "fade_in",
+    "wipe",
+    "unknown",
+)
 """``fade_out``: a shot fading to a flat (black, white, any uniform) frame; ``fade_in``: from a
 flat frame into a shot; ``dissolve``: two shots superimposed; ``wipe``: a moving edge
 replaces one shot by the other; ``unknown``: gradual, but none of these."""
