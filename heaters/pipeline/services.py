@@ -240,7 +240,9 @@ async def _store_features(rt: Runtime, conn: Any, video_id: int, features: np.nd
     )
 
 
-async def _stored_features(rt: Runtime, conn: Any, video_id: int, frames: int) -> Any:
+async def _stored_features(
+    rt: Runtime, conn: Any, video_id: int, frames: int
+) -> np.ndarray | None:
     """The default detector's stored features for ``frames`` frames, (N, F), or None."""
     from heaters.media import scenes
 
@@ -280,7 +282,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     async def work(row: Row) -> None:
         async with rt.db.acquire() as conn:
             index = await rt.db.q.get_frame_index(conn, id=video_id)
-            features = None
+            features: np.ndarray | None = None
             if index is not None:
                 features = await _stored_features(rt, conn, video_id, len(index["pts_seconds"]))
         if index is None:
