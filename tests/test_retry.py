@@ -79,3 +79,29 @@ async def test_permanent_failure_waits_for_an_operator_then_retry_works(
 
     again = await asyncio.to_thread(run_heaters, heaters_env, "retry", "999999")
     assert again.returncode == 1 and "not in a failed state" in again.stderr
+
+
+async def test_each_stage_has_its_own_attempt_budget(
+    db: Any, heaters_env: dict[str, str], small_video: Path
+) -> None:
+    """Attempts count per stage: a clean download and preprocess leave detect its whole
+    budget, so a transient failure in detect is retried ``max_attempts`` times."""
+    from heaters.domain import states
+    from heaters.errors import HeatersError
+    from heaters.pipeline.runner import Row, run_stage
+
+    async def flaky_detect(row: Row) -> None:
+        raise HeatersError("storage unavailable (test)", transient=True)
+
+    vid = (await submit(db, str(small_video))).video_id
+    async with open_runtime() as rt:
+        assert await services.download_video(rt, vid) == "done"
+        assert (await _video(db, vid))["attempts"] == 1
+        assert await services.preprocess_video(rt, vid) == "done"
+        assert (await _video(db, vid))["attempts"] == 1, "preprocess starts its own budget"
+        for attempt in range(1, rt.settings.max_attempts + 1):
+            assert await run_stage(rt, "video", vid, states.DETECT, flaky_detect) == "failed"
+            v = await _video(db, vid)
+            assert (v["state"], v["attempts"]) == ("detect_failed", attempt)
+            assert (v["next_attempt_at"] is not None) == (attempt < rt.settings.max_attempts)
+        assert await services.detect_video(rt, vid) == "done"

@@ -90,7 +90,11 @@ async def run_stage(
     t0 = time.monotonic()
     async with rt.db.transaction() as conn:
         row = await getattr(rt.db.q, _CLAIM[kind])(
-            conn, id=item_id, running=transition.running, claimable=list(transition.claimable)
+            conn,
+            id=item_id,
+            running=transition.running,
+            failed=transition.failed,
+            claimable=list(transition.claimable),
         )
     if row is None:
         await _record(rt, transition, kind, item_id, None, "noop", None, started, 0.0)

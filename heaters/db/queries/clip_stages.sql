@@ -1,7 +1,11 @@
 -- name: claim_clip^
 -- Move a clip into a stage's running state if it is in a claimable state; else nothing.
+-- The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
+-- :running) counts on; arriving from the previous stage starts again at attempt 1.
 UPDATE clips
-SET state = :running, attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+SET state = :running,
+    attempts = CASE WHEN state IN (:running, :failed) THEN attempts + 1 ELSE 1 END,
+    next_attempt_at = NULL, updated_at = now()
 WHERE id = :id AND state = ANY(:claimable)
 RETURNING *;
 

@@ -24,8 +24,12 @@ SELECT id, state, last_error, next_attempt_at FROM source_videos WHERE id = ANY(
 -- name: claim_video^
 -- Move a video into a stage's running state, if it is in one of the claimable states.
 -- Returns nothing when the stage has nothing to do (already done, or in another state).
+-- The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
+-- :running) counts on; arriving from the previous stage starts again at attempt 1.
 UPDATE source_videos
-SET state = :running, attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
+SET state = :running,
+    attempts = CASE WHEN state IN (:running, :failed) THEN attempts + 1 ELSE 1 END,
+    next_attempt_at = NULL, updated_at = now()
 WHERE id = :id AND state = ANY(:claimable)
 RETURNING *;
 
