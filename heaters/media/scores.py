@@ -1,13 +1,15 @@
-"""Per-frame change scores: the expensive pass of shot-boundary detection, done once.
+"""Per-frame features: the expensive pass of shot-boundary detection, done once.
 
-Pure media code (frames or a path in, a float32 array out; no database). The score of frame
-``k`` is the change from frame ``k - 1`` (0 for frame 0); :func:`heaters.media.scenes.
-cuts_from_scores` turns scores into cuts, so thresholds can be tuned without decoding again.
+Pure media code (frames or a path in, a float32 array out; no database). Row ``k`` of the
+feature array describes frame ``k`` and its change from the few frames before it (see
+:data:`FEATURES`); :func:`heaters.media.scenes.result_from_features` turns features into cuts
+and gradual transitions, so thresholds can be re-applied without decoding again.
 
-:func:`decode_scores` is the fast path from a video file: the stream is split at keyframes
-into chunks that threads decode, downscale and score independently, costliest first; the
-score across each chunk boundary is computed from the two chunks' edge frames, so the result
-equals a sequential pass exactly.
+:func:`decode_features` is the fast path from a video file: the stream is split at keyframes
+into chunks that threads decode, downscale and measure independently, costliest first; the
+first :data:`LAGS` rows of each chunk (which look back into the previous chunk) are then
+recomputed from the previous chunk's last frames, so the result equals a sequential pass
+exactly.
 """
 
 from __future__ import annotations
@@ -34,42 +36,125 @@ from heaters.media.frames import (
     worker_count,
 )
 
-__all__ = ["ScoreRun", "decode_scores", "frame_scores"]
+__all__ = [
+    "FEATURES",
+    "LAGS",
+    "THUMB_SIZE",
+    "FeatureRun",
+    "ScoreRun",
+    "decode_features",
+    "decode_scores",
+    "frame_features",
+    "frame_scores",
+]
+
+LAGS = 4
+"""Frames looked back: ``corr_lag1`` … ``corr_lag4`` compare frame ``k`` with ``k - 1`` …
+``k - 4``; a flash of 1–3 frames is recognised by the picture after it matching the one
+before it (lag 2–4)."""
+
+THUMB_SIZE = (8, 4)
+"""(width, height) of the luma thumbnail kept per frame (area average of the analysis frame:
+cells of 8×9 pixels at 64×36). Gradual transitions are found by comparing thumbnails many
+frames apart (up to 60), which the per-frame differences cannot do; 32 values per frame keep
+a 2-hour film's features under 30 MB."""
+
+FEATURES: tuple[str, ...] = (
+    "hsv_diff",
+    "luma_mean",
+    "luma_std",
+    "cb_mean",
+    "cr_mean",
+    *(f"corr_lag{j}" for j in range(1, LAGS + 1)),
+    *(f"thumb_{i}" for i in range(THUMB_SIZE[0] * THUMB_SIZE[1])),
+)
+"""Names of the feature columns, in order:
+
+``hsv_diff``
+    PySceneDetect ``ContentDetector``'s ``content_val`` (default weights): mean absolute
+    difference of OpenCV 8-bit HSV between frame ``k`` and ``k - 1`` (0–255 scale; 0 for
+    frame 0).
+``luma_mean``, ``luma_std``
+    Mean and standard deviation of the frame's luma (BT.601 Y', 0–255).
+``cb_mean``, ``cr_mean``
+    Mean chroma (0–255, 128 = grey).
+``corr_lagJ``
+    ``1 - r`` where ``r`` is the Pearson correlation of the luma of frame ``k`` and frame
+    ``k - J`` (0 = the same picture up to brightness and contrast, ~1 = unrelated, up to 2);
+    0 where ``k < J``. A flat frame (std < 0.5) correlates with nothing (1).
+``thumb_I``
+    The luma thumbnail (:data:`THUMB_SIZE`, row-major), 0–255.
+"""
+
+COL = {name: i for i, name in enumerate(FEATURES)}
+"""Column index by feature name."""
 
 _BATCH = 256
-"""Frames scored per vectorised batch."""
+"""Frames measured per vectorised batch."""
 
 
-def _hsv(batch: UInt8Array) -> UInt8Array:
-    """RGB frames (N, H, W, 3) → OpenCV 8-bit HSV frames (N, H, W, 3) in one cvtColor call."""
+def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
+    """Feature rows (N, F) of ``frames`` (N, H, W, 3) RGB, given the up to :data:`LAGS`
+    frames before them (``context``, (M, H, W, 3), M may be 0).
+
+    Every row depends only on its frame and the ``LAGS`` frames before it, computed per frame
+    (never across the batch), so any batching gives the same numbers.
+    """
     import cv2
 
-    n, h, w, _ = batch.shape
-    hsv = cv2.cvtColor(np.ascontiguousarray(batch).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV)
-    return np.asarray(hsv, dtype=np.uint8).reshape(n, h, w, 3)
-
-
-def _mean_absdiff(a: UInt8Array, b: UInt8Array) -> FloatArray:
-    """Mean absolute difference of frame pairs: a, b (N, H, W, 3) uint8 → float32 (N,)."""
-    import cv2
-
-    n = a.shape[0]
+    n = frames.shape[0]
+    out = np.zeros((n, len(FEATURES)), np.float32)
     if n == 0:
-        return np.zeros(0, np.float32)
-    flat_a, flat_b = a.reshape(n, -1), b.reshape(n, -1)
-    sums = cv2.absdiff(flat_a, flat_b).sum(axis=1, dtype=np.uint64).astype(np.float64)
-    out: FloatArray = (sums / flat_a.shape[1]).astype(np.float32)
+        return out
+    m = context.shape[0]
+    allf = np.ascontiguousarray(np.concatenate([context, frames]) if m else frames)
+    total, h, w, _ = allf.shape
+    flat = allf.reshape(total * h, w, 3)
+    hsv = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2HSV), np.uint8).reshape(total, -1)
+    ycc = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2YCrCb), np.uint8).reshape(total, h, w, 3)
+    y = ycc[..., 0].reshape(total, -1).astype(np.float64)
+    mean = y.mean(axis=1)
+    std = y.std(axis=1)
+    z = (y - mean[:, None]) / np.maximum(std, 0.5)[:, None]
+    z[std < 0.5] = 0.0
+    npix = y.shape[1]
+    rows = np.arange(m, total)
+    # hsv_diff against the previous frame (0 for the very first frame of the video)
+    prev = rows - 1
+    has_prev = prev >= 0
+    diff = np.zeros(n, np.float64)
+    if has_prev.any():
+        a, b = hsv[rows[has_prev]], hsv[prev[has_prev]]
+        diff[has_prev] = cv2.absdiff(a, b).sum(axis=1, dtype=np.uint64) / hsv.shape[1]
+    out[:, COL["hsv_diff"]] = diff
+    out[:, COL["luma_mean"]] = mean[m:]
+    out[:, COL["luma_std"]] = std[m:]
+    out[:, COL["cr_mean"]] = ycc[m:, ..., 1].reshape(n, -1).mean(axis=1)
+    out[:, COL["cb_mean"]] = ycc[m:, ..., 2].reshape(n, -1).mean(axis=1)
+    for j in range(1, LAGS + 1):
+        back = rows - j
+        ok = back >= 0
+        corr = np.zeros(n, np.float64)
+        if ok.any():
+            r = np.einsum("ij,ij->i", z[rows[ok]], z[back[ok]]) / npix
+            corr[ok] = 1.0 - r
+        out[:, COL[f"corr_lag{j}"]] = corr
+    tw, th = THUMB_SIZE
+    ys = ycc[m:, ..., 0]
+    thumbs = [cv2.resize(ys[i], (tw, th), interpolation=cv2.INTER_AREA) for i in range(n)]
+    first = COL["thumb_0"]
+    out[:, first : first + tw * th] = np.stack(thumbs).reshape(n, -1)
     return out
 
 
-class _Scorer:
-    """Scores frames pushed one at a time, in vectorised batches; keeps the edge frames' HSV."""
+class _Measurer:
+    """Measures frames pushed one at a time, in vectorised batches; keeps the edge frames."""
 
     def __init__(self) -> None:
         self._batch: list[UInt8Array] = []
         self._parts: list[FloatArray] = []
-        self.first_hsv: UInt8Array | None = None
-        self.last_hsv: UInt8Array | None = None
+        self._tail: UInt8Array | None = None
+        self.head: UInt8Array | None = None
         self.count = 0
 
     def push(self, frame: UInt8Array) -> None:
@@ -81,96 +166,122 @@ class _Scorer:
     def _flush(self) -> None:
         if not self._batch:
             return
-        hsv = _hsv(np.stack(self._batch))
+        frames = np.stack(self._batch)
         self._batch.clear()
-        if self.last_hsv is None:
-            self.first_hsv = hsv[0].copy()
-            head = np.zeros(1, np.float32)
+        if self._tail is None:
+            context = frames[:0]
+            self.head = frames[:LAGS].copy()
         else:
-            head = _mean_absdiff(hsv[:1], self.last_hsv[None])
-        self._parts.append(np.concatenate([head, _mean_absdiff(hsv[1:], hsv[:-1])]))
-        self.last_hsv = hsv[-1].copy()
+            context = self._tail
+        self._parts.append(_measure(frames, context))
+        self._tail = np.concatenate([context, frames])[-LAGS:].copy()
 
-    def scores(self) -> FloatArray:
-        """All scores so far (the first one 0: it has no previous frame here)."""
+    @property
+    def tail(self) -> UInt8Array | None:
+        """The last (up to :data:`LAGS`) frames pushed."""
+        self._flush()
+        return self._tail
+
+    def features(self) -> FloatArray:
+        """All rows so far (the first frames measured as if the video started there)."""
         self._flush()
         if not self._parts:
-            return np.zeros(0, np.float32)
+            return np.zeros((0, len(FEATURES)), np.float32)
         out: FloatArray = np.concatenate(self._parts)
         return out
 
 
-def frame_scores(frames: Iterable[UInt8Array]) -> FloatArray:
-    """Change score of every frame against the previous one.
+def frame_features(frames: Iterable[UInt8Array]) -> FloatArray:
+    """Features (:data:`FEATURES`) of every frame, in one sequential pass.
 
-    The score is PySceneDetect ``ContentDetector``'s ``content_val`` with its default weights
-    (``detectors/content_detector.py``): the mean, over pixels and over the hue, saturation and
-    value channels (OpenCV 8-bit HSV: 0–179, 0–255, 0–255), of the absolute difference
-    between consecutive frames. It is computed vectorised over batches of 256 frames
-    (``cv2.cvtColor`` + ``cv2.absdiff`` on the stacked batch, ~10 µs per 64×36 frame).
+    Vectorised over batches of 256 frames (OpenCV colour conversions, numpy statistics);
+    ~25 µs per 64×36 frame.
 
     Parameters
     ----------
     frames : iterable of uint8 array (H, W, 3)
-        RGB frames in decode order, all the same size.
+        RGB frames in decode order, all the same size (normally
+        :data:`~heaters.media.frames.ANALYSIS_SIZE`).
 
     Returns
     -------
-    float32 array (N,)
-        ``scores[k]`` is the change from frame ``k - 1`` to frame ``k`` on a 0–255 scale;
-        ``scores[0] == 0``.
+    float32 array (N, F)
+        Row ``k`` describes frame ``k``; F = ``len(FEATURES)``.
     """
-    scorer = _Scorer()
+    m = _Measurer()
     for frame in frames:
-        scorer.push(frame)
-    return scorer.scores()
+        m.push(frame)
+    return m.features()
+
+
+def frame_scores(frames: Iterable[UInt8Array]) -> FloatArray:
+    """The ``hsv_diff`` column alone (PySceneDetect's ``content_val``), float32 (N,).
+
+    Kept for callers of the first detector (``heaters-hsv-adaptive/1``), whose only score
+    this was; ``scores[0] == 0``.
+    """
+    out: FloatArray = np.ascontiguousarray(frame_features(frames)[:, COL["hsv_diff"]])
+    return out
 
 
 @dataclass(frozen=True)
-class _ChunkScores:
-    scores: FloatArray
-    first_hsv: UInt8Array | None
-    last_hsv: UInt8Array | None
+class _ChunkFeatures:
+    features: FloatArray
+    head: UInt8Array | None
+    tail: UInt8Array | None
 
 
-def _score_chunk(decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]) -> _ChunkScores:
-    scorer = _Scorer()
+def _measure_chunk(decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]) -> _ChunkFeatures:
+    m = _Measurer()
     for frame in iter_chunk(decoders, chunk, size):
-        scorer.push(frame)
-    return _ChunkScores(scorer.scores(), scorer.first_hsv, scorer.last_hsv)
+        m.push(frame)
+    feats = m.features()
+    return _ChunkFeatures(feats, m.head, m.tail)
 
 
 @dataclass(frozen=True)
-class ScoreRun:
-    """What :func:`decode_scores` read.
+class FeatureRun:
+    """What :func:`decode_features` read.
 
     Attributes
     ----------
-    scores : float32 array (N,)
-        One change score per frame (see :func:`frame_scores`), ``scores[0] == 0``.
+    features : float32 array (N, F)
+        One row per frame (see :data:`FEATURES`).
     fps : Fraction
         The stream's average frame rate (0 when unknown).
     chunks : int
         Chunks decoded in parallel (1: one sequential decode).
     """
 
+    features: FloatArray
+    fps: Fraction
+    chunks: int
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """The ``hsv_diff`` column of a :class:`FeatureRun` (first detector's interface)."""
+
     scores: FloatArray
     fps: Fraction
     chunks: int
 
 
-def _merge(parts: list[_ChunkScores]) -> FloatArray:
-    """Concatenate chunk scores in stream order, scoring each boundary from the edge frames."""
+def _merge(parts: list[_ChunkFeatures]) -> FloatArray:
+    """Concatenate chunk features in stream order; each chunk's first :data:`LAGS` rows are
+    recomputed with the frames before it (the previous chunks' last frames) as context."""
     out: list[FloatArray] = []
-    prev: UInt8Array | None = None
+    context: UInt8Array | None = None
     for part in parts:
-        scores = part.scores.copy()
-        if prev is not None and part.first_hsv is not None and scores.shape[0]:
-            scores[0] = _mean_absdiff(part.first_hsv[None], prev[None])[0]
-        out.append(scores)
-        if part.last_hsv is not None:
-            prev = part.last_hsv
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
+        feats = part.features.copy()
+        if context is not None and part.head is not None and feats.shape[0]:
+            head = part.head
+            feats[: head.shape[0]] = _measure(head, context)
+        out.append(feats)
+        if part.tail is not None:
+            context = part.tail if context is None else np.concatenate([context, part.tail])
+            context = context[-LAGS:]
+    return np.concatenate(out) if out else np.zeros((0, len(FEATURES)), np.float32)
 
 
 def _parallel(
@@ -180,20 +291,21 @@ def _parallel(
     workers: int,
     on_progress: Callable[[int], None] | None,
 ) -> FloatArray:
-    """Score ``plan``'s chunks on ``workers`` threads, longest first; raises ChunkMismatch."""
+    """Measure ``plan``'s chunks on ``workers`` threads, costliest first; raises
+    ChunkMismatch."""
     decoders = ChunkDecoders(video)
-    parts: list[_ChunkScores | None] = [None] * len(plan.chunks)
+    parts: list[_ChunkFeatures | None] = [None] * len(plan.chunks)
     order = sorted(range(len(plan.chunks)), key=lambda i: -plan.cost(plan.chunks[i]))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heaters-decode")
     try:
-        futures: dict[Future[_ChunkScores], int] = {}
+        futures: dict[Future[_ChunkFeatures], int] = {}
         for i in order:
-            futures[pool.submit(_score_chunk, decoders, plan.chunks[i], size)] = i
+            futures[pool.submit(_measure_chunk, decoders, plan.chunks[i], size)] = i
         done = 0
         for future in as_completed(futures):
             part = future.result()
             parts[futures[future]] = part
-            done += part.scores.shape[0]
+            done += part.features.shape[0]
             if on_progress is not None:
                 on_progress(done)
     finally:
@@ -204,26 +316,26 @@ def _parallel(
     return _merge([p for p in parts if p is not None])
 
 
-def decode_scores(
+def decode_features(
     video: Path,
     *,
     size: tuple[int, int] = ANALYSIS_SIZE,
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
-) -> ScoreRun:
-    """Decode ``video`` once and score every frame (see :func:`frame_scores`).
+) -> FeatureRun:
+    """Decode ``video`` once and measure every frame (see :func:`frame_features`).
 
     The stream is split at keyframes (:func:`heaters.media.frames.plan_chunks`) into chunks
-    that ``workers`` threads decode (one single-threaded decoder each, PyAV and OpenCV release
-    the GIL), downscale to ``size`` and score on their own, costliest chunk first (frames and
-    bytes: :meth:`~heaters.media.frames.Plan.cost`) so that the threads finish together; the
-    score of each chunk's first frame is then computed from the previous chunk's last frame
-    (the result equals a sequential pass exactly). Per-frame decoder threading
-    (``thread_type = "AUTO"``) was slower on the 2-core bench machine (it waits on reference
-    frames between its threads), and scoring in the workers leaves the main thread idle.
-    A stream that cannot be split safely (short, one keyframe, no PTS, PTS not increasing, a
-    seek that does not land on the keyframe) is decoded sequentially; the scores are the same
-    either way.
+    that ``workers`` threads decode (one single-threaded decoder each; PyAV and OpenCV release
+    the GIL), downscale to ``size`` and measure on their own, costliest chunk first (frames
+    and bytes: :meth:`~heaters.media.frames.Plan.cost`) so that the threads finish together;
+    the first :data:`LAGS` rows of each chunk are then recomputed with the previous chunk's
+    last frames (the result equals a sequential pass exactly). A stream that cannot be split
+    safely (short, one keyframe, no PTS, PTS not increasing, a seek that does not land on the
+    keyframe) is decoded sequentially; the features are the same either way.
+
+    A packet the decoder cannot decode (corrupt data) yields no frame or a concealed frame,
+    as FFmpeg decides; it is not an error and the frames around it are measured as usual.
 
     Parameters
     ----------
@@ -234,13 +346,14 @@ def decode_scores(
     workers : int, optional
         Decoding threads; default: the CPUs this process may use. 1 = sequential.
     on_progress : callable, optional
-        Called with the number of frames scored so far, as chunks finish (every 64 frames
+        Called with the number of frames measured so far, as chunks finish (every 64 frames
         when sequential), and at the end.
 
     Returns
     -------
-    ScoreRun
-        The scores (float32 (N,), one per frame in decode order), fps and chunk count.
+    FeatureRun
+        The features (float32 (N, F), one row per frame in decode order), fps and chunk
+        count.
 
     Raises
     ------
@@ -251,16 +364,29 @@ def decode_scores(
     plan = plan_chunks(video, n)
     if plan.chunks:
         try:
-            scores = _parallel(video, plan, size, n, on_progress)
-            return ScoreRun(scores, plan.fps, len(plan.chunks))
+            feats = _parallel(video, plan, size, n, on_progress)
+            return FeatureRun(feats, plan.fps, len(plan.chunks))
         except ChunkMismatch:
             pass  # rare: a stream whose seeks are not frame-exact; decode it in one go
-    scorer = _Scorer()
+    m = _Measurer()
     for frame in read_small_frames(video, size):
-        scorer.push(frame)
-        if on_progress is not None and scorer.count % 64 == 0:
-            on_progress(scorer.count)
-    scores = scorer.scores()
+        m.push(frame)
+        if on_progress is not None and m.count % 64 == 0:
+            on_progress(m.count)
+    feats = m.features()
     if on_progress is not None:
-        on_progress(int(scores.shape[0]))
-    return ScoreRun(scores, plan.fps, 1)
+        on_progress(int(feats.shape[0]))
+    return FeatureRun(feats, plan.fps, 1)
+
+
+def decode_scores(
+    video: Path,
+    *,
+    size: tuple[int, int] = ANALYSIS_SIZE,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScoreRun:
+    """:func:`decode_features`' ``hsv_diff`` column (first detector's interface)."""
+    run = decode_features(video, size=size, workers=workers, on_progress=on_progress)
+    col = np.ascontiguousarray(run.features[:, COL["hsv_diff"]])
+    return ScoreRun(col, run.fps, run.chunks)
