@@ -1,26 +1,39 @@
-"""Shot-boundary (hard cut) detection: the cut rule, and detection from a video or from stored
-analysis frames.
+"""Shot-boundary detection, the fast default detector: hard cuts and gradual transitions.
 
 Pure media code: paths and parameters in, a frozen :class:`SceneResult` out; no database.
 
-The design follows PySceneDetect's ``AdaptiveDetector`` (``scenedetect`` 0.7.2,
-``detectors/adaptive_detector.py``), split into two stages so that the expensive part runs
-once and the cheap part can be re-run with other thresholds:
+Two stages, so that the expensive part runs once and the cheap part can be re-run with other
+thresholds:
 
 1. :mod:`heaters.media.scores` turns the frames (decoded once, small:
-   :data:`~heaters.media.frames.ANALYSIS_SIZE`; :mod:`heaters.media.frames`) into one change
-   score per frame: the difference between frame ``k`` and frame ``k - 1``.
-2. :func:`cuts_from_scores` applies the adaptive rule of ``AdaptiveDetector``: a frame is a cut
-   when its score is at least ``threshold`` times the mean score of its ``window`` neighbours
-   on each side, the score itself is at least ``min_content``, and at least ``min_scene_len``
-   frames have passed since the previous cut (or since frame 0).
+   :data:`~heaters.media.frames.ANALYSIS_SIZE`) into a few features per frame
+   (:data:`~heaters.media.scores.FEATURES`): PySceneDetect's HSV content difference, luma
+   mean and contrast, the luma correlation with the 1–4 previous frames and an 8×4 luma
+   thumbnail.
+2. :func:`result_from_features` (pure) finds, in this order:
+
+   * **fades** (:func:`find_fades`): a run of flat frames (luma std below ``flat_std``) with
+     the frames before it losing contrast monotonically toward the flat colour (fade out)
+     and/or the frames after it gaining contrast (fade in);
+   * **gradual transitions** (:func:`find_gradual`): dissolves and wipes, spans whose every
+     frame lies *between* the clean frame before and the clean frame after it (thumbnail
+     L1 distances add up), with a steadily rising progress and a large total change;
+   * **hard cuts** (:func:`find_cuts`): PySceneDetect ``AdaptiveDetector``'s adaptive rule
+     on the HSV difference, minus the changes that are not a new picture: brightness or
+     contrast only (the luma correlation with the previous frame stays high: ramps, bright
+     flashes), 1–3 frame flashes (the picture after them correlates with the one before),
+     and anything inside a fade or gradual transition.
+
+   ``docs/detection.md`` gives each threshold's origin (which labelled cases bound it).
 
 :func:`detect` decodes a video (split at keyframes across threads); :func:`detect_from_raw`
-reads the raw ``rgb24`` analysis frames that the preprocess stage writes during its own single
-decode, which costs no decode.
+and :func:`features_from_raw` read the raw ``rgb24`` analysis frames that the preprocess stage
+writes during its own single decode, which costs no decode.
 
 Frame numbering: frames are counted from 0 in decode order; a cut ``k`` means frame ``k`` is the
-first frame of a new shot; there is never a cut at 0.
+first frame of a new shot (never 0); a transition covers ``[start_frame, end_frame)``, the
+frames that are neither clean outgoing nor clean incoming shot; cuts never fall strictly inside
+a transition.
 """
 
 from __future__ import annotations
@@ -34,59 +47,96 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from heaters.media import scores
+from heaters.media.boundaries import SceneResult, Transition, TransitionKind
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
-from heaters.media.scores import decode_scores, frame_scores
+from heaters.media.scores import COL, FEATURES, LAGS, THUMB_SIZE, frame_features
 
 __all__ = [
     "ANALYSIS_SIZE",
     "DETECTOR_NAME",
     "DetectorParams",
     "SceneResult",
+    "Transition",
     "cuts_from_scores",
+    "decode_features",
     "detect",
     "detect_from_raw",
+    "features_from_raw",
+    "find_cuts",
+    "find_fades",
+    "find_gradual",
+    "result_from_features",
 ]
 
-DETECTOR_NAME = "heaters-hsv-adaptive/1"
-"""Names the score function (:func:`heaters.media.scores.frame_scores`) and the analysis size
-(:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored scores: change it whenever the scores
-would change, so old ones are not mixed with new."""
+DETECTOR_NAME = "heaters-fast/2"
+"""Names the feature definition (:data:`heaters.media.scores.FEATURES`) and the analysis size
+(:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
+features would change, so old ones are never mixed with new."""
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """Thresholds of the adaptive cut rule (see :func:`cuts_from_scores`).
+    """Thresholds of the rules of :func:`result_from_features` (see ``docs/detection.md``).
 
     Attributes
     ----------
     threshold : float
-        Adaptive ratio: a frame's score divided by the mean score of its ``window`` neighbours
-        on each side must reach this. PySceneDetect ``AdaptiveDetector``'s
-        ``adaptive_threshold`` default, 3.0; on our labelled set (``bench/ground_truth``: 24
-        hand-labelled cuts in the sample, 59 synthetic ones) every value from 2.0 to 4.0 finds
-        all cuts with no false one (for frames from either reader), so 3.0 sits in the middle
-        of that range.
+        Adaptive ratio of the cut rule: a frame's HSV difference divided by the mean of its
+        ``window`` neighbours' on each side must reach this. PySceneDetect
+        ``AdaptiveDetector``'s default, 3.0; every value from 2.0 to 4.0 finds the labelled
+        cuts of ``bench/ground_truth`` with no false one.
     min_scene_len : int
-        Minimum shot length in frames: a cut is only accepted this many frames after the
-        previous cut (or after frame 0). PySceneDetect uses 15, which misses the real 9-frame
-        shot of the sample (cuts 425 and 434) and the 9- and 12-frame shots of the synthetic
-        set; 8 frames (1/3 s at 24 fps) finds them and added no false cut on the set (fast
-        motion there is already rejected by the adaptive ratio). It counts frames, so at
-        60 fps it is 0.13 s.
+        No cut closer than this many frames to the previous cut (or frame 0). 8 frames
+        (1/3 s at 24 fps) keeps the sample's real 9-frame shot (cuts 425, 434).
     min_content : float
-        Absolute floor on the score (the 0–255 mean-absolute-difference scale of
-        PySceneDetect's ``content_val``), so that a large *relative* change in a nearly still
-        shot is not a cut. PySceneDetect's ``min_content_val`` default, 15; 6 to 26 all give the
-        same (all correct) cuts on the labelled set.
+        Floor on the HSV difference of a cut (0–255 scale of PySceneDetect's
+        ``content_val``; its default, 15).
     window : int
-        Neighbours on each side averaged for the adaptive ratio (PySceneDetect's
-        ``window_width`` default, 2). Frames closer than this to either end are never cuts.
+        Neighbours on each side averaged for the adaptive ratio (PySceneDetect's default, 2).
+    same_picture : float
+        A change whose luma correlation with the previous frame is still high,
+        ``1 - r <= same_picture``, is a brightness/contrast change of the same picture (ramp,
+        exposure, a brightened flash frame), never a cut. Hard cuts of the labelled sample and
+        suite have ``1 - r`` of 0.44–1.3; brightened frames 0.14 at most. 0.25.
+    flash_return : float
+        A 1–3 frame change is a flash when the frame after it correlates with the frame
+        before it (``1 - r``) at most this, and at most half the jump into the flash. Frames
+        4 apart within a moving shot reach ~0.3; cuts 0.44+. 0.35.
+    flat_std : float
+        A frame whose luma std (0–255) is below this is flat (black, white or any uniform
+        colour): the end of a fade out or the start of a fade in. Black and white frames
+        measure 0; the last fading frames before them 2–3 at 64×36. 2.5.
+    min_fade : int
+        Fewest frames of monotone contrast change that make a fade; fewer is a cut to or
+        from the flat frame. 2.
+    gradual_min_change : float
+        Least thumbnail distance (mean absolute luma difference of the 8×4 thumbnails,
+        0–255) between the clean frames on either side of a dissolve or wipe: half the
+        smallest distance across a labelled hard cut of the sample (24). 12.
+    gradual_max_excess : float
+        Dissolve/wipe test: the mean, over the span's frames, of
+        ``(d(m, A) + d(m, B) - d(A, B)) / d(A, B)`` (0 for a frame exactly between the clean
+        frames A and B, a blend or a partial wipe of them). Camera motion and flashes give
+        0.5+. 0.3.
+    max_gradual : int
+        Longest dissolve/wipe in frames (the issue's range is 6–40; 2.5 s at 24 fps). 60.
     """
 
     threshold: float = 3.0
     min_scene_len: int = 8
     min_content: float = 15.0
     window: int = 2
+    same_picture: float = 0.25
+    flash_return: float = 0.35
+    flat_std: float = 2.5
+    min_fade: int = 2
+    gradual_min_change: float = 12.0
+    gradual_max_excess: float = 0.15
+    gradual_min_structure: float = 0.4
+    max_gradual: int = 60
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -95,59 +145,22 @@ class DetectorParams:
             raise ValueError("min_scene_len must be at least 1")
         if not math.isfinite(self.threshold) or self.threshold <= 0:
             raise ValueError("threshold must be a positive number")
+        if self.min_fade < 1 or self.max_gradual < 2:
+            raise ValueError("min_fade must be >= 1 and max_gradual >= 2")
 
 
-@dataclass(frozen=True)
-class SceneResult:
-    """What scene detection found in one video.
-
-    Attributes
-    ----------
-    cuts : tuple of int
-        Sorted frame numbers (0-based, decode order) that start a new shot; never 0.
-    frame_count : int
-        Frames decoded.
-    fps : Fraction
-        The stream's average frame rate (frames per second); for display and bookkeeping only,
-        seconds come from PTS elsewhere.
-    scores : tuple of float
-        One change score per frame (``len(scores) == frame_count``), ``scores[0] == 0.0``;
-        keep them to re-run :func:`cuts_from_scores` with other params without decoding.
-    """
-
-    cuts: tuple[int, ...]
-    frame_count: int
-    fps: Fraction
-    scores: tuple[float, ...]
+# --------------------------------------------------------------------------- the old cut rule
 
 
-def cuts_from_scores(scores: npt.ArrayLike, params: DetectorParams) -> list[int]:
-    """Apply the adaptive cut rule to per-frame scores (pure, no I/O).
-
-    The rule is PySceneDetect ``AdaptiveDetector``'s: for frame ``k`` with ``window`` frames on
-    both sides, ``ratio = scores[k] / mean(scores[k-window:k] + scores[k+1:k+window+1])``
-    (capped at 255; 255 when the neighbours are all ~0 and the score reaches ``min_content``).
-    ``k`` is a cut when ``ratio >= threshold``, ``scores[k] >= min_content`` and
-    ``k - last_cut >= min_scene_len``, where ``last_cut`` starts at frame 0. Frames closer than
-    ``window`` to either end are never cuts (no full window), and neither is frame 0.
-
-    Parameters
-    ----------
-    scores : array-like of float (N,)
-        One change score per frame, as from :func:`heaters.media.scores.frame_scores`.
-    params : DetectorParams
-        The thresholds.
-
-    Returns
-    -------
-    list of int
-        Cut frame numbers, ascending.
-    """
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+def _adaptive(
+    scores: FloatArray, params: DetectorParams
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Frames passing the adaptive rule (no min_scene_len) and their ratios."""
+    s = scores
     w = params.window
     n = s.shape[0]
     if n < 2 * w + 1:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0)
     csum = np.concatenate([[0.0], np.cumsum(s)])
     k = np.arange(w, n - w)
     neigh = (csum[k + w + 1] - csum[k - w] - s[k]) / (2.0 * w)
@@ -155,28 +168,455 @@ def cuts_from_scores(scores: npt.ArrayLike, params: DetectorParams) -> list[int]
     zero = np.abs(neigh) < 1e-5
     ratio = np.where(zero, 0.0, np.minimum(target / np.where(zero, 1.0, neigh), 255.0))
     ratio = np.where(zero & (target >= params.min_content), 255.0, ratio)
-    candidates = k[(ratio >= params.threshold) & (target >= params.min_content)]
+    ok = (ratio >= params.threshold) & (target >= params.min_content)
+    return k[ok], ratio[ok]
+
+
+def cuts_from_scores(scores: npt.ArrayLike, params: DetectorParams) -> list[int]:
+    """The first detector's rule alone on the HSV difference (PySceneDetect
+    ``AdaptiveDetector``): ``k`` is a cut when its score is at least ``threshold`` times the
+    mean of its ``window`` neighbours on each side, at least ``min_content``, and at least
+    ``min_scene_len`` frames after the previous cut (or frame 0). Frames closer than
+    ``window`` to either end are never cuts.
+
+    Parameters
+    ----------
+    scores : array-like of float (N,)
+        One HSV difference per frame (the ``hsv_diff`` feature).
+    params : DetectorParams
+        The thresholds (only ``threshold``, ``min_content``, ``window``, ``min_scene_len``).
+
+    Returns
+    -------
+    list of int
+        Cut frame numbers, ascending.
+    """
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
     cuts: list[int] = []
     last = 0
-    for c in candidates.tolist():
+    for c in _adaptive(s, params)[0].tolist():
         if c - last >= params.min_scene_len:
             cuts.append(int(c))
             last = c
     return cuts
 
 
+# --------------------------------------------------------------------------- fades
+
+
+@dataclass(frozen=True)
+class _Fades:
+    transitions: list[Transition]
+    allowed_cuts: set[int]  # abrupt entries into / exits from a flat run next to a fade
+
+
+def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> list[Transition]:
+    """Fades out to and in from a flat frame (see :func:`result_from_features`).
+
+    A run of flat frames ``[f0, f1)`` (luma std < ``flat_std``) of colour ``c`` ends a fade out
+    ``[s, f1)`` when the ``f0 - s >= min_fade`` frames before it each have less contrast than
+    the frame before them (luma std falls) and a mean closer to ``c``; it starts a fade in
+    ``[f1, e)`` when each frame of ``[f1, e)`` has less contrast than the frame after it and a
+    mean farther from ``c`` (``e - f1 >= min_fade``). The flat frames belong to the fade out
+    (to the fade in when there is no fade out). A flat run at the very start is a fade in's.
+
+    Parameters
+    ----------
+    features : float32 array (N, F)
+        As from :func:`heaters.media.scores.frame_features`.
+    params : DetectorParams
+        ``flat_std`` and ``min_fade``.
+
+    Returns
+    -------
+    list of Transition
+        ``fade_out`` / ``fade_in`` spans, sorted.
+    """
+    return _find_fades(np.asarray(features, np.float64), params).transitions
+
+
+def _fade_confidence(std: FloatArray, a: int, b: int, flat: float) -> float:
+    """0.5 + half the evidence: the number of monotone frames (5+ = full) and the contrast
+    lost (a drop of 8× ``flat_std`` = full)."""
+    frames = min(1.0, (b - a) / 5.0)
+    drop = (
+        min(1.0, float(np.max(std[a : b + 1]) - np.min(std[a : b + 1])) / (8.0 * flat))
+        if b > a
+        else 0.0
+    )
+    return 0.5 + 0.5 * min(frames, drop)
+
+
+def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
+    n = f.shape[0]
+    std = f[:, COL["luma_std"]]
+    mean = f[:, COL["luma_mean"]]
+    flat = std < params.flat_std
+    out: list[Transition] = []
+    allowed: set[int] = set()
+    k = 0
+    last_end = 0
+    while k < n:
+        if not flat[k]:
+            k += 1
+            continue
+        f0 = k
+        while k < n and flat[k]:
+            k += 1
+        f1 = k
+        c = float(np.median(mean[f0:f1]))
+        # fade out: frames s..f0-1 each dimmer than the one before and nearer the colour
+        s = f0
+        while (
+            s - 1 > last_end
+            and std[s - 1] < std[s - 2] - 0.05
+            and abs(mean[s - 1] - c) <= abs(mean[s - 2] - c) + 0.05
+        ):
+            s -= 1
+        has_out = f0 - s >= params.min_fade
+        # fade in: frames f1..e-1 each less contrasted than the next and nearer the colour
+        e = f1
+        while (
+            e + 1 < n
+            and std[e] < std[e + 1] - 0.05
+            and abs(mean[e] - c) <= abs(mean[e + 1] - c) + 0.05
+        ):
+            e += 1
+        has_in = e - f1 >= params.min_fade or (f0 == 0 and e > f1)
+        if has_out:
+            conf = _fade_confidence(std, s - 1, f0, params.flat_std)
+            out.append(Transition(s, f1, "fade_out", conf))
+            if not has_in and f1 < n:
+                allowed.add(f1)  # fade out, then a hard cut into the next shot
+        if has_in:
+            start = f1 if has_out else f0
+            conf = _fade_confidence(std, f1 - 1, e, params.flat_std)
+            out.append(Transition(start, e, "fade_in", conf))
+            if not has_out and f0 > 0:
+                allowed.add(f0)  # a hard cut to the flat frame, then a fade in
+        last_end = max(f1, e)
+        k = max(k, e)
+    return _Fades(out, allowed)
+
+
+# --------------------------------------------------------------------------- dissolves, wipes
+
+
+_SIDE = 8
+"""Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
+
+
+def _thumbs(f: FloatArray) -> FloatArray:
+    first = COL["thumb_0"]
+    out: FloatArray = f[:, first : first + THUMB_SIZE[0] * THUMB_SIZE[1]]
+    return out
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    change: float
+    excess: float
+    dev: float
+
+
+def find_gradual(
+    features: npt.NDArray[np.float32], params: DetectorParams, *, exclude: npt.ArrayLike = ()
+) -> list[Transition]:
+    """Dissolves and wipes as spans (see :func:`result_from_features`).
+
+    A span ``[s, e)`` of 2 to ``max_gradual`` frames is a candidate when, with ``A`` the
+    thumbnail of frame ``s - 1`` and ``B`` that of frame ``e`` (the last clean frame before
+    and the first after) and ``d`` the mean absolute thumbnail difference:
+
+    * ``d(A, B) >= gradual_min_change`` (the two sides are different pictures), and the
+      frames just outside are steady (``d(s-2, s-1)`` and ``d(e, e+1)`` at most a quarter of
+      ``d(A, B)``);
+    * every frame ``m`` of the span lies between A and B: the mean of
+      ``(d(m, A) + d(m, B) - d(A, B)) / d(A, B)`` is at most ``gradual_max_excess`` (a cross
+      blend or a partial wipe of A and B adds up exactly; motion and flashes do not);
+    * the progress ``p_m = d(m, A) / (d(m, A) + d(m, B))`` rises: below 0.5 at the first frame,
+      above 0.5 at the last, never falling by more than 0.15, and some frame has
+      0.2 <= p <= 0.8 (a hard cut followed by motion has none).
+
+    Overlapping candidates are one transition: the one with the largest ``d(A, B)`` is
+    taken, then its ends are moved in while the end frame is still its clean neighbour
+    (a step no larger than the shot's own motion, the median step of the 8 frames outside).
+    ``kind`` is ``wipe`` when, at mid-transition, most changing thumbnail cells are already
+    at A or at B (a moving edge), else ``dissolve``.
+
+    Parameters
+    ----------
+    features : float32 array (N, F)
+        As from :func:`heaters.media.scores.frame_features`.
+    params : DetectorParams
+        ``gradual_min_change``, ``gradual_max_excess``, ``max_gradual``.
+    exclude : array-like of bool (N,), optional
+        Frames that may not be inside a span (fades, flashes).
+
+    Returns
+    -------
+    list of Transition
+        Sorted, not overlapping.
+    """
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    ex = np.zeros(n, bool)
+    if np.size(exclude):
+        ex = np.asarray(exclude, bool).copy()
+    return [t for t, _ in _find_gradual(f, params, ex)]
+
+
+def _find_gradual(
+    f: FloatArray, params: DetectorParams, ex: npt.NDArray[np.bool_]
+) -> list[tuple[Transition, _Candidate]]:
+    n = f.shape[0]
+    if n < 5:
+        return []
+    t = _thumbs(f)
+    step = np.zeros(n)
+    step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)  # d(k-1, k)
+    zt = (t - t.mean(axis=1, keepdims=True)) / np.maximum(t.std(axis=1, keepdims=True), 1.0)
+    cex = np.concatenate([[0], np.cumsum(ex)])
+    found: list[_Candidate] = []
+    for length in range(2, params.max_gradual + 1):
+        s = np.arange(2, n - 1 - length)  # need s - 2 >= 0 and e + 1 <= n - 1
+        if s.size == 0:
+            break
+        e = s + length
+        a, b = t[s - 1], t[e]
+        dab = np.abs(a - b).mean(axis=1)
+        ok = dab >= params.gradual_min_change
+        ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
+        ok &= cex[e] - cex[s] == 0
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
+        excess = np.zeros(idx.size)
+        progress = np.zeros((idx.size, length))
+        for j in range(length):
+            m = t[s + j]
+            da = np.abs(m - a).mean(axis=1)
+            db = np.abs(m - b).mean(axis=1)
+            excess += (da + db - dab) / dab
+            progress[:, j] = da / np.maximum(da + db, 1e-9)
+        excess /= length
+        linear = np.arange(1, length + 1) / (length + 1)
+        steps = np.stack([step[s + j] for j in range(length + 1)], axis=1).max(axis=1)
+        good = excess <= params.gradual_max_excess
+        good &= np.abs(progress - linear).max(axis=1) <= 0.3
+        good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
+        good &= steps <= 0.4 * dab
+        good &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
+        # the sides are steadier than the span: its change per frame is at least twice theirs
+        w = _SIDE
+        rate = dab / (length + 1)
+        side_a = np.abs(t[np.maximum(s - 1 - w, 0)] - a).mean(axis=1) / w
+        side_b = np.abs(t[np.minimum(e + w, n - 1)] - b).mean(axis=1) / w
+        good &= (side_a * 2 <= rate) & (side_b * 2 <= rate)
+        dev = np.abs(progress - linear).max(axis=1)
+        for i in np.nonzero(good)[0].tolist():
+            found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
+                                    float(dev[i])))  # fmt: skip
+    if not found:
+        return []
+    # overlapping candidates are one transition: the largest, most linear change wins
+    found.sort(key=lambda c: (-c.change * (1.0 - c.dev), c.excess))
+    taken: list[_Candidate] = []
+    for c in found:
+        if all(c.end <= o.start or c.start >= o.end for o in taken):
+            taken.append(c)
+    out: list[tuple[Transition, _Candidate]] = []
+    for c in sorted(taken, key=lambda c: c.start):
+        kind = _gradual_kind(t, c.start, c.end)
+        margin = min(1.0 - c.excess / params.gradual_max_excess,
+                     math.log(c.change / params.gradual_min_change) / math.log(3.0))  # fmt: skip
+        conf = 0.5 + 0.5 * min(1.0, max(0.0, margin))
+        out.append((Transition(c.start, c.end, kind, conf), c))
+    return out
+
+
+def _gradual_kind(t: FloatArray, s: int, e: int) -> TransitionKind:
+    """``wipe`` when mid-transition most changing cells are already at A or at B."""
+    a, b = t[s - 1], t[e]
+    diff = b - a
+    cells = np.abs(diff) >= 8.0
+    if cells.sum() < 4:
+        return "dissolve"
+    shares = []
+    for m in range(s, e):
+        p = (t[m] - a)[cells] / diff[cells]
+        if 0.3 <= float(np.clip(p, 0, 1).mean()) <= 0.7:
+            shares.append(float(((p < 0.2) | (p > 0.8)).mean()))
+    if not shares:
+        return "dissolve"
+    return "wipe" if float(np.mean(shares)) >= 0.6 else "dissolve"
+
+
+# --------------------------------------------------------------------------- cuts
+
+
+def find_cuts(
+    features: npt.NDArray[np.float32],
+    params: DetectorParams,
+    *,
+    exclude: npt.ArrayLike = (),
+) -> list[tuple[int, float]]:
+    """Hard cuts with their confidence (see :func:`result_from_features`).
+
+    A frame ``k`` passing the adaptive rule of :func:`cuts_from_scores` on ``hsv_diff`` is
+    dropped when it is not a new picture: ``corr_lag1 <= same_picture`` (same picture, other
+    brightness), or it starts or ends a flash of ``m`` = 1–3 frames (the frame after the flash
+    correlates with the one before it: ``corr_lag{m+1} <= flash_return`` and at most half the
+    jump), or ``exclude[k]``. Then ``min_scene_len`` is applied.
+
+    Confidence: ``0.5 + 0.5 * clip(log(margin) / log(4), 0, 1)``, where ``margin`` is the
+    smallest of the ratios by which the cut passes its tests (adaptive ratio / ``threshold``,
+    ``hsv_diff / min_content``, ``corr_lag1 / same_picture``): 0.5 on the edge of a
+    threshold, 1.0 when every test passes by 4× or more.
+
+    Returns
+    -------
+    list of (int, float)
+        (cut frame, confidence), ascending.
+    """
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    ex = np.zeros(n, bool)
+    if np.size(exclude):
+        ex = np.asarray(exclude, bool)
+    flash = _flash_edges(f, params)
+    hsv = f[:, COL["hsv_diff"]].copy()
+    if n:
+        hsv[0] = 0.0
+    corr1 = f[:, COL["corr_lag1"]]
+    frames, ratios = _adaptive(hsv, params)
+    cuts: list[tuple[int, float]] = []
+    last = 0
+    for k, ratio in zip(frames.tolist(), ratios.tolist(), strict=True):
+        if ex[k] or flash[k] or corr1[k] <= params.same_picture:
+            continue
+        if k - last < params.min_scene_len:
+            continue
+        margin = min(ratio / params.threshold, hsv[k] / max(params.min_content, 1e-9),
+                     corr1[k] / max(params.same_picture, 1e-9))  # fmt: skip
+        conf = 0.5 + 0.5 * min(1.0, max(0.0, math.log(max(margin, 1.0)) / math.log(4.0)))
+        cuts.append((int(k), conf))
+        last = k
+    return cuts
+
+
+def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
+    """Frames that start or end a 1–3 frame flash (or lie inside one)."""
+    n = f.shape[0]
+    out = np.zeros(n, bool)
+    corr1 = f[:, COL["corr_lag1"]]
+    for m in range(1, LAGS):  # flash length: frames k .. k+m-1; k+m is the return
+        back = f[:, COL[f"corr_lag{m + 1}"]]
+        for k in range(1, n - m):
+            r = k + m
+            jump = max(corr1[k], corr1[r])
+            if back[r] <= params.flash_return and back[r] <= 0.5 * jump:
+                out[k : r + 1] = True
+    return out
+
+
+# --------------------------------------------------------------------------- the whole rule
+
+
+def result_from_features(
+    features: npt.ArrayLike, fps: Fraction, params: DetectorParams = DetectorParams()
+) -> SceneResult:
+    """Cuts and transitions from per-frame features (pure, no I/O; re-applies thresholds).
+
+    Fades first (:func:`find_fades`), then dissolves and wipes outside them and outside
+    flashes (:func:`find_gradual`), then hard cuts outside all of these (:func:`find_cuts`;
+    a hard cut into or out of the flat frames next to a one-sided fade is kept, at the
+    transition's edge).
+
+    Parameters
+    ----------
+    features : array-like float32 (N, F)
+        As from :func:`heaters.media.scores.frame_features` (F = ``len(FEATURES)``).
+    fps : Fraction
+        The video's average frame rate, copied into the result.
+    params : DetectorParams
+        The thresholds.
+
+    Returns
+    -------
+    SceneResult
+        ``detector`` :data:`DETECTOR_NAME`, the cuts with confidences, the transitions and
+        the features themselves.
+
+    Raises
+    ------
+    ValueError
+        ``features`` is not (N, len(FEATURES)).
+    """
+    feats = np.asarray(features, dtype=np.float32)
+    if feats.ndim != 2 or feats.shape[1] != len(FEATURES):
+        raise ValueError(f"features must be (N, {len(FEATURES)}), not {feats.shape}")
+    f = feats.astype(np.float64)
+    n = f.shape[0]
+    fades = _find_fades(f, params)
+    inside = np.zeros(n, bool)
+    for t in fades.transitions:
+        inside[t.start_frame : t.end_frame] = True
+    flashes = _flash_edges(f, params)
+    gradual = [t for t, _ in _find_gradual(f, params, inside | flashes)]
+    transitions = sorted([*fades.transitions, *gradual], key=lambda t: t.start_frame)
+    blocked = np.zeros(n + 1, bool)
+    for t in fades.transitions:
+        blocked[t.start_frame : t.end_frame + 1] = True
+    for t in gradual:
+        blocked[max(0, t.start_frame - 1) : t.end_frame + 2] = True
+    for k in fades.allowed_cuts:
+        blocked[k] = False
+    cuts = find_cuts(feats, params, exclude=blocked[:n])
+    return SceneResult(
+        detector=DETECTOR_NAME,
+        frame_count=n,
+        fps=fps,
+        cuts=tuple(k for k, _ in cuts),
+        cut_confidence=tuple(round(c, 4) for _, c in cuts),
+        transitions=tuple(transitions),
+        features=feats,
+    )
+
+
 # --------------------------------------------------------------------------- detection
 
 
-def _result(scores: npt.NDArray[np.float32], fps: Fraction, params: DetectorParams) -> SceneResult:
-    if scores.shape[0]:
-        scores[0] = 0.0
-    return SceneResult(
-        cuts=tuple(cuts_from_scores(scores, params)),
-        frame_count=int(scores.shape[0]),
-        fps=fps,
-        scores=tuple(float(x) for x in scores.tolist()),
-    )
+def features_from_raw(raw: Path, size: tuple[int, int] = ANALYSIS_SIZE) -> npt.NDArray[np.float32]:
+    """Per-frame features (float32 (N, F)) from the raw ``rgb24`` analysis file preprocess
+    wrote (no decode; see :func:`heaters.media.frames.read_small_frames_raw`).
+
+    Raises
+    ------
+    DetectError
+        The file cannot be read.
+    """
+    return frame_features(read_small_frames_raw(raw, size))
+
+
+def decode_features(
+    video: Path,
+    *,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> npt.NDArray[np.float32]:
+    """Per-frame features (float32 (N, F)) of ``video``, decoding it once (keyframe chunks in
+    threads; see :func:`heaters.media.scores.decode_features`, which also returns the fps).
+
+    Raises
+    ------
+    DetectError
+        The file is missing, not media, has no video stream, or decoding fails.
+    """
+    return scores.decode_features(video, workers=workers, on_progress=on_progress).features
 
 
 def detect(
@@ -186,17 +626,17 @@ def detect(
     on_progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> SceneResult:
-    """Detect the hard cuts of ``video`` with one small, threaded decode.
+    """Detect the cuts and gradual transitions of ``video`` with one small, threaded decode.
 
     Parameters
     ----------
     video : Path
         A media file with a video stream.
     params : DetectorParams
-        Thresholds (defaults tuned on ``bench/ground_truth``).
+        Thresholds.
     on_progress : callable, optional
-        Called with the number of frames scored so far (see
-        :func:`heaters.media.scores.decode_scores`) and at the end.
+        Called with the number of frames measured so far (see
+        :func:`heaters.media.scores.decode_features`) and at the end.
     workers : int, optional
         Decoding threads; default: the CPUs this process may use. Set 1 when several
         detections run in parallel processes on the same machine.
@@ -204,15 +644,15 @@ def detect(
     Returns
     -------
     SceneResult
-        Cuts, frame count, the stream's average frame rate and the per-frame scores.
+        See :func:`result_from_features`; ``fps`` is the stream's average frame rate.
 
     Raises
     ------
     DetectError
         The file is unreadable or has no video stream.
     """
-    run = decode_scores(video, workers=workers, on_progress=on_progress)
-    return _result(run.scores, run.fps, params)
+    run = scores.decode_features(video, workers=workers, on_progress=on_progress)
+    return result_from_features(run.features, run.fps, params)
 
 
 def detect_from_raw(
@@ -222,13 +662,12 @@ def detect_from_raw(
     params: DetectorParams = DetectorParams(),
     size: tuple[int, int] = ANALYSIS_SIZE,
 ) -> SceneResult:
-    """Detect the hard cuts from the raw ``rgb24`` analysis file preprocess wrote (no decode).
+    """Detect from the raw ``rgb24`` analysis file preprocess wrote (no decode).
 
     Parameters
     ----------
     raw : Path
-        Back-to-back ``size`` rgb24 frames (see
-        :func:`heaters.media.frames.read_small_frames_raw`).
+        Back-to-back ``size`` rgb24 frames.
     fps : Fraction
         The video's average frame rate, copied into the result.
     params : DetectorParams
@@ -236,14 +675,9 @@ def detect_from_raw(
     size : tuple of int
         (width, height) of the raw frames, in pixels.
 
-    Returns
-    -------
-    SceneResult
-        As :func:`detect`.
-
     Raises
     ------
     DetectError
         The file cannot be read.
     """
-    return _result(frame_scores(read_small_frames_raw(raw, size)), fps, params)
+    return result_from_features(features_from_raw(raw, size), fps, params)
