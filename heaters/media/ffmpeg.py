@@ -2,6 +2,8 @@
 
 Nothing here needs a system ffmpeg: :func:`ffmpeg_exe` returns the path of the binary in the
 ``imageio-ffmpeg`` wheel, and :func:`run_ffmpeg` runs it without blocking the event loop.
+Every ffmpeg started here dies with the process that started it, even one killed by SIGKILL
+(``PR_SET_PDEATHSIG``, see :mod:`heaters.children`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import imageio_ffmpeg
 
+from heaters.children import preexec_for_child
 from heaters.errors import MediaError, PreprocessError
 
 __all__ = ["ffmpeg_exe", "last_error_line", "run_ffmpeg", "run_ffmpeg_sync"]
@@ -102,6 +105,7 @@ async def run_ffmpeg(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=stdout,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=preexec_for_child(),  # killed with this process, even by SIGKILL
         )
     except OSError as exc:
         raise error(f"cannot start ffmpeg: {exc.strerror or exc}") from exc
@@ -181,6 +185,7 @@ def run_ffmpeg_sync(
             stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
+            preexec_fn=preexec_for_child(),  # killed with this process, even by SIGKILL
         )
     except subprocess.TimeoutExpired:
         raise error(f"ffmpeg timed out after {timeout:g} s") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from heaters.children import die_with_parent, mark_worker
 from heaters.config import Settings, get_settings
 from heaters.db import Database
 from heaters.pipeline.tmp import TempRoot
@@ -36,14 +38,30 @@ class Runtime:
 
 
 def make_process_pool(size: int | None) -> ProcessPoolExecutor:
-    """A ``spawn`` process pool (no forked event loop or DB connections in the children)."""
-    return ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+    """A ``spawn`` process pool (no forked event loop or DB connections in the children).
+
+    Each pool process is killed by the kernel when this process dies, even by SIGKILL
+    (:func:`heaters.children.die_with_parent`).
+    """
+    return ProcessPoolExecutor(
+        max_workers=size,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
-    """Open the pool, the storage and the process pool; clean dead workers' temp folders."""
+    """Open the pool, the storage and the process pool; clean dead workers' temp folders.
+
+    This process is marked as a worker first (:func:`heaters.children.mark_worker`), so
+    whatever it starts can be found and killed by the next worker should it die uncleanly;
+    :meth:`TempRoot.clean_dead` kills what dead workers left running, then removes their
+    folders.
+    """
     settings = settings or get_settings()
+    mark_worker()
     storage = storage_from_url(settings.storage_url or f"file://{settings.storage_root}")
     tmp = TempRoot(settings.tmp_root)
     tmp.clean_dead()

@@ -2,7 +2,8 @@
 
 Each worker process works under ``TMP_ROOT/w{pid}``; at start-up the folders of processes that
 no longer run (a worker killed mid-job) are removed, so a crash leaves no stray files while
-other workers on the same machine keep theirs.
+other workers on the same machine keep theirs. Before that, processes a dead worker left
+running (an ffmpeg still writing into its folder) are killed (:mod:`heaters.children`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from heaters.children import kill_orphans
+
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +30,8 @@ class TempRoot:
         self.mine = root / f"w{os.getpid()}"
 
     def clean_dead(self) -> list[Path]:
-        """Remove folders of dead worker processes; return what was removed."""
+        """Kill what dead workers left running, then remove their folders; return the folders."""
+        kill_orphans()
         removed: list[Path] = []
         if not self.root.exists():
             return removed

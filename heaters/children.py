@@ -1,0 +1,120 @@
+"""Child processes die with the worker that started them.
+
+Two layers, so that a worker killed by SIGKILL (no clean-up code runs) leaves nothing behind:
+
+1. **Parent-death signal.** On Linux every child Heaters starts itself (each ffmpeg, each
+   process of the process pool) asks the kernel, with ``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
+   to be killed the moment its parent dies (:func:`die_with_parent`, used as a
+   ``preexec_fn`` and as the pool's ``initializer``). The signal follows the *thread* that
+   started the child: Heaters starts them from the event loop's thread or from a pool
+   process's main thread, which live as long as the process.
+2. **A mark in the environment.** :func:`mark_worker` puts ``HEATERS_WORKER=<pid>`` into the
+   worker's environment, which every descendant inherits, including those started by
+   libraries (yt-dlp's ffmpeg, multiprocessing's resource tracker) where no ``preexec_fn``
+   can be given. A new worker's start-up kills, with :func:`kill_orphans`, every process
+   still marked with a dead worker's PID before that worker's temp folder is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import functools
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MARK_ENV", "die_with_parent", "kill_orphans", "mark_worker", "preexec_for_child"]
+
+#: Environment variable holding the PID of the worker process a process belongs to.
+MARK_ENV = "HEATERS_WORKER"
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux only), looked up once, before any fork needs it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    fn: Callable[..., int] = libc.prctl
+    return fn
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op).
+
+    If the parent died before the request was made (``getppid()`` is no longer
+    ``parent_pid``), exit at once: the signal would never come.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return
+    prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def preexec_for_child() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess``/``asyncio`` children: :func:`die_with_parent`.
+
+    libc's ``prctl`` is looked up here, in the parent, so the forked child only calls it.
+    None where there is no ``prctl`` (not Linux).
+    """
+    if _prctl() is None:
+        return None
+    parent = os.getpid()
+    return functools.partial(die_with_parent, parent)
+
+
+def mark_worker() -> None:
+    """Mark this process (and so every descendant started from now on) as this worker's."""
+    os.environ[MARK_ENV] = str(os.getpid())
+
+
+def _marked_pid(proc: psutil.Process) -> int | None:
+    with contextlib.suppress(psutil.Error, OSError, ValueError):
+        mark = proc.environ().get(MARK_ENV)
+        return int(mark) if mark else None
+    return None
+
+
+def kill_orphans() -> list[int]:
+    """SIGKILL every process still marked as belonging to a worker that no longer runs.
+
+    Returns the PIDs killed (after waiting up to 5 s for them to go). Processes of live
+    workers are never touched; processes whose environment cannot be read (another user's)
+    are skipped.
+    """
+    me = os.getpid()
+    victims: list[psutil.Process] = []
+    owners: set[int] = set()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        owner = _marked_pid(proc)
+        if owner is None or owner == me or psutil.pid_exists(owner):
+            continue
+        victims.append(proc)
+        owners.add(owner)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    _, alive = psutil.wait_procs(victims, timeout=5)
+    if alive:
+        log.warning("orphans of dead workers still running: %s", [p.pid for p in alive])
+    killed = [p.pid for p in victims if p not in alive]
+    if killed:
+        log.warning("killed processes left by dead workers %s: %s", sorted(owners), killed)
+    return killed
