@@ -97,10 +97,12 @@ class Settings(BaseSettings):
     """Which keyframe strategy's images are embedded and averaged into a clip's vector."""
 
     # --- review -------------------------------------------------------------------------
-    review_undo_window_seconds: float = 60.0
-    """How long a merge or split can be undone before it is committed."""
-    review_claim_seconds: float = 600.0
-    """How long a reviewer's claim on a clip keeps it from other reviewers."""
+    review_settle_seconds: float = Field(default=60.0, ge=0)
+    """Settle window: every review decision (approve, skip, archive, group, merge, split,
+    boundary move) can be undone for this long; export and archive wait until it settles."""
+    claim_seconds: float = Field(default=120.0, gt=0)
+    """Lease of a reviewer's claim on a clip (``HEATERS_CLAIM_SECONDS``): others can read the
+    clip but not act on it until the lease expires or is released; renewed on every claim."""
     secret_key: str | None = None
     """Signs session cookies and CSRF tokens; default: a random key kept in HEATERS_HOME."""
     web_host: str = "127.0.0.1"
@@ -117,6 +119,17 @@ class Settings(BaseSettings):
     test_pause_before_commit: str | None = None
     """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
     after its media work and storage writes, so a test can SIGKILL the worker there."""
+
+    @property
+    def review_undo_window_seconds(self) -> float:
+        """Former name of :attr:`review_settle_seconds` (the one window); kept for callers
+        not yet moved over."""
+        return self.review_settle_seconds
+
+    @property
+    def review_claim_seconds(self) -> float:
+        """Former name of :attr:`claim_seconds`; kept for callers not yet moved over."""
+        return self.claim_seconds
 
     @property
     def storage_root(self) -> Path:

@@ -71,7 +71,8 @@ def template_db(pg_server: str) -> str:
 
 
 def fast_env(url: str, home: Path) -> dict[str, str]:
-    """Settings for tests: this database and home, short backoff, heartbeats and polling."""
+    """Settings for tests: this database and home, short backoff, heartbeats, polling and
+    review settle window."""
     return {
         "DATABASE_URL": url,
         "HEATERS_HOME": str(home),
@@ -81,6 +82,9 @@ def fast_env(url: str, home: Path) -> dict[str, str]:
         "HEATERS_JOB_POLL_SECONDS": "0.2",
         "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
         "HEATERS_PROCESS_POOL_SIZE": "2",
+        # Review decisions settle after 1 s (export/archive wait for it); tests of the window
+        # itself pass their own.
+        "HEATERS_REVIEW_SETTLE_SECONDS": "1",
     }
 
 

@@ -1,5 +1,6 @@
-"""Review actions on a real Postgres: decisions, undo, merge/split with a window, the
-next-clip queue, and the refusals (double clicks, stale pages, two reviewers, bad edits)."""
+"""Review actions on a real Postgres: decisions that settle, undo (repeatedly, in order),
+merge/split/boundary moves applied at once, hard claims, the queue, reopen, and the refusals
+(double clicks, stale pages, two reviewers, bad edits)."""
 
 from __future__ import annotations
 
@@ -14,36 +15,55 @@ from heaters.db import fetch_all
 from heaters.review import ClipNotFound, InvalidEdit, ReviewConflict
 
 FPS = 24
+#: A settle window no test outlives: decisions stay undoable for the whole test.
+LONG = 600.0
 
 
 async def _make_video(
-    db: Any, cuts: list[int], n: int = 240, name: str = "v"
+    db: Any,
+    cuts: list[int],
+    n: int = 240,
+    name: str = "v",
+    *,
+    proxy: str | None = "p.mp4",
+    transitions: dict[int, str] | None = None,
+    confidence: dict[int, float] | None = None,
 ) -> tuple[int, list[int]]:
-    """A detected video with ``n`` frames and clips at ``cuts``; returns (video id, clip ids)."""
+    """A detected video with ``n`` frames and clips at ``cuts``; returns (video id, clip ids).
+
+    ``transitions`` marks clip ``i`` (by index) as a transition of that kind; ``confidence``
+    sets clip ``i``'s boundary confidence. ``proxy=None``: no proxy (no sprite jobs)."""
     pts = [i / FPS for i in range(n)]
     bounds = [0, *cuts, n]
+    transitions = transitions or {}
+    confidence = confidence or {}
     async with db.transaction() as conn:
         vid = await conn.fetchval(
             "INSERT INTO source_videos (source_path, title, state, fps_num, fps_den, frame_count,"
-            " duration_seconds, proxy_path) VALUES ($1, $1, 'detected', $2, 1, $3, $4, 'p.mp4')"
+            " duration_seconds, proxy_path) VALUES ($1, $1, 'detected', $2, 1, $3, $4, $5)"
             " RETURNING id",
-            name, FPS, n, n / FPS,
+            name, FPS, n, n / FPS, proxy,
         )  # fmt: skip
         await conn.execute(
             "INSERT INTO frame_indexes VALUES ($1, $2, $3)", vid, pts, list(range(n))
         )
         ids = []
-        for a, b in itertools.pairwise(bounds):
+        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
             ids.append(
                 await conn.fetchval(
                     "INSERT INTO clips (source_video_id, clip_identifier, start_frame, end_frame,"
-                    " start_seconds, end_seconds) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    " start_seconds, end_seconds, is_transition, transition_kind,"
+                    " boundary_confidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    " RETURNING id",
                     vid,
                     f"{vid}_{a}_{b}",
                     a,
                     b,
                     a / FPS,
                     b / FPS,
+                    i in transitions,
+                    transitions.get(i),
+                    confidence.get(i),
                 )
             )
     return vid, ids
@@ -56,41 +76,41 @@ async def _states(db: Any, ids: list[int]) -> list[str]:
     return [by_id[i] for i in ids]
 
 
-class Jobs:
-    """Records scheduled edit commits; cancels them (no queue needed for the service)."""
-
-    def __init__(self) -> None:
-        self.scheduled: list[tuple[int, float]] = []
-        self.cancelled: list[int] = []
-
-    async def schedule(self, event_id: int, delay: float) -> int:
-        self.scheduled.append((event_id, delay))
-        return 1000 + event_id
-
-    async def cancel(self, job_id: int) -> bool:
-        self.cancelled.append(job_id)
-        return True
+async def _live(db: Any, vid: int) -> list[tuple[int, int, str]]:
+    return [
+        (c["start_frame"], c["end_frame"], c["state"])
+        for c in await review.video_clips(db, vid)
+        if c["superseded_by"] is None
+    ]
 
 
 async def test_decisions_apply_once_and_undo_restores(db: Any) -> None:
     _, ids = await _make_video(db, [48, 96, 150])
-    jobs = Jobs()
-    r = await review.decide(db, ids[0], "approve", "ann")
-    assert r.message == f"clip {ids[0]} approved"
+    r = await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+    assert r.message == f"clip {ids[0]} approved" and r.live_clip_ids == (ids[0],)
+    async with db.acquire() as conn:
+        now = await conn.fetchval("SELECT now()")
+    assert r.settles_at is not None and 590 < (r.settles_at - now).total_seconds() <= 600
     with pytest.raises(ReviewConflict, match="already approved by ann"):
         await review.decide(db, ids[0], "approve", "ann")  # the double click
     with pytest.raises(ReviewConflict):
         await review.decide(db, ids[0], "skip", "bob")  # the second reviewer / stale page
-    await review.decide(db, ids[1], "skip", "ann")
-    await review.decide(db, ids[2], "archive", "ann")
+    await review.decide(db, ids[1], "skip", "ann", settle_seconds=LONG)
+    await review.decide(db, ids[2], "archive", "ann", settle_seconds=LONG)
     assert await _states(db, ids) == [
         "review_approved", "review_skipped", "review_archived", "pending_review",
     ]  # fmt: skip
-    u = await review.undo(db, "ann", cancel=jobs.cancel)
-    assert u.clip_ids == (ids[2],)
-    u = await review.undo(db, "ann", cancel=jobs.cancel)
+    # The clip's pending decision, as the page and the API show it.
+    view = await review.get_clip(db, ids[2])
+    assert view.pending is not None and view.pending.action == "archive"
+    assert view.pending.reviewer == "ann" and view.pending.settles_at > now
+    # Undo, undo, undo: the latest own decision each time.
+    u = await review.undo(db, "ann")
+    assert u.clip_ids == (ids[2],) and u.live_clip_ids == (ids[2],)
+    u = await review.undo(db, "ann")
     assert u.clip_ids == (ids[1],)
     assert (await _states(db, ids))[:3] == ["review_approved", "pending_review", "pending_review"]
+    assert (await review.get_clip(db, ids[2])).pending is None
     async with db.acquire() as conn:
         reviewed = await conn.fetchrow(
             "SELECT reviewed_at, reviewed_by FROM clips WHERE id=$1", ids[1]
@@ -102,7 +122,31 @@ async def test_decisions_apply_once_and_undo_restores(db: Any) -> None:
     assert [(e["action"], e["undone"]) for e in log] == [
         ("approve", False), ("skip", True), ("archive", True), ("undo", False), ("undo", False),
     ]  # fmt: skip
-    assert jobs.cancelled == []
+    u = await review.undo(db, "ann")
+    assert u.clip_ids == (ids[0],)
+    with pytest.raises(ReviewConflict, match="nothing to undo"):
+        await review.undo(db, "ann")
+    assert await _states(db, ids) == ["pending_review"] * 4
+
+
+async def test_settled_decisions_cannot_be_undone_or_reopened(db: Any) -> None:
+    _, ids = await _make_video(db, [60, 120])
+    r = await review.decide(db, ids[0], "approve", "ann", settle_seconds=0)
+    with pytest.raises(ReviewConflict, match="nothing to undo"):
+        await review.undo(db, "ann")
+    with pytest.raises(ReviewConflict, match=r"approve of clip \d+ \(event \d+\) settled at"):
+        await review.undo(db, "ann", event_id=r.event_id)
+    with pytest.raises(ReviewConflict, match=r"decision has settled .* no longer be reopened"):
+        await review.reopen(db, ids[0], "ann")
+    with pytest.raises(ReviewConflict, match="decision has settled"):
+        await review.merge(db, ids[1], "ann")  # into the settled approved clip
+    with pytest.raises(ReviewConflict, match="pending review: there is nothing to reopen"):
+        await review.reopen(db, ids[1], "ann")
+    # Reopen inside the window: the skip is undone.
+    await review.decide(db, ids[2], "skip", "ann", settle_seconds=LONG)
+    o = await review.reopen(db, ids[2], "bob")
+    assert o.action == "undo" and await _states(db, ids[2:]) == ["pending_review"]
+    assert await _states(db, ids[:1]) == ["review_approved"]
 
 
 async def test_concurrent_double_click_applies_once(db: Any) -> None:
@@ -118,10 +162,9 @@ async def test_concurrent_double_click_applies_once(db: Any) -> None:
 
 async def test_group_links_with_previous_and_undo(db: Any) -> None:
     _, ids = await _make_video(db, [50, 120])
-    jobs = Jobs()
     with pytest.raises(InvalidEdit, match="first of its video"):
         await review.decide(db, ids[0], "group", "ann")
-    r = await review.decide(db, ids[1], "group", "ann")
+    r = await review.decide(db, ids[1], "group", "ann", settle_seconds=LONG)
     assert set(r.clip_ids) == {ids[0], ids[1]}
     assert await _states(db, ids) == ["review_approved", "review_approved", "pending_review"]
     async with db.acquire() as conn:
@@ -129,88 +172,264 @@ async def test_group_links_with_previous_and_undo(db: Any) -> None:
             await conn.fetchval("SELECT grouped_with_clip_id FROM clips WHERE id=$1", ids[1])
             == ids[0]
         )
-    await review.undo(db, "ann", cancel=jobs.cancel)
+    await review.undo(db, "ann")
     assert await _states(db, ids) == ["pending_review"] * 3
 
 
-async def test_split_commits_after_the_window(db: Any) -> None:
-    vid, ids = await _make_video(db, [100])
-    jobs = Jobs()
+async def test_approve_then_group_the_next_into_it_then_undo_both(db: Any) -> None:
+    _, ids = await _make_video(db, [50, 120])
+    a = await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+    g = await review.decide(db, ids[1], "group", "ann", settle_seconds=LONG)
+    assert g.clip_ids == (ids[1], ids[0])
+    assert await _states(db, ids[:2]) == ["review_approved"] * 2
+    # The approval cannot be undone under the group that builds on it.
+    with pytest.raises(ReviewConflict, match=rf"later group .*event {g.event_id}.*undo that"):
+        await review.undo(db, "ann", event_id=a.event_id)
+    assert (await review.undo(db, "ann")).event_id == g.event_id
+    assert await _states(db, ids[:2]) == ["review_approved", "pending_review"]
+    assert (await review.undo(db, "ann")).event_id == a.event_id
+    assert await _states(db, ids) == ["pending_review"] * 3
+
+
+async def test_approve_then_merge_the_next_into_it_then_undo_both(db: Any) -> None:
+    vid, ids = await _make_video(db, [50, 120])
+    a = await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+    m = await review.merge(db, ids[1], "bob", settle_seconds=LONG)
+    (merged,) = m.live_clip_ids
+    assert m.clip_ids == (ids[0], ids[1], merged)
+    assert (
+        m.message
+        == f"clips {ids[0]} and {ids[1]} merged into clip {merged} (frames 0–119, approved)"
+    )
+    assert await _live(db, vid) == [(0, 120, "review_approved"), (120, 240, "pending_review")]
+    view = await review.get_clip(db, merged)
+    assert view.reviewed_by == "ann" and view.pending is not None
+    assert view.pending.event_id == m.event_id
+    assert await _states(db, ids[:2]) == ["merged", "merged"]
+    # bob undoes his merge, ann her approval.
+    u = await review.undo(db, "bob")
+    assert u.event_id == m.event_id and u.live_clip_ids == (ids[0], ids[1])
+    assert await _live(db, vid) == [
+        (0, 50, "review_approved"), (50, 120, "pending_review"), (120, 240, "pending_review"),
+    ]  # fmt: skip
+    assert await _states(db, [merged]) == ["split"]
+    assert (await review.undo(db, "ann")).event_id == a.event_id
+    assert await _live(db, vid) == [
+        (0, 50, "pending_review"), (50, 120, "pending_review"), (120, 240, "pending_review"),
+    ]  # fmt: skip
+
+
+async def test_split_applies_at_once_and_undo_restores(db: Any) -> None:
+    vid, ids = await _make_video(db, [100], confidence={1: 0.8})
     with pytest.raises(InvalidEdit, match="between 1 and 99"):
-        await review.schedule_split(
-            db, ids[0], 100, "ann", window_seconds=60, schedule=jobs.schedule
-        )
+        await review.split(db, ids[0], 100, "ann")
     with pytest.raises(InvalidEdit):
-        await review.schedule_split(db, ids[0], 0, "ann", window_seconds=60, schedule=jobs.schedule)
-    r = await review.schedule_split(
-        db, ids[0], 40, "ann", window_seconds=60, schedule=jobs.schedule
-    )
-    assert r.job_id == 1000 + r.event_id and jobs.scheduled == [(r.event_id, 60)]
-    assert r.execute_after is not None
-    # While pending, the clip is out of the queue and refuses other actions.
-    with pytest.raises(ReviewConflict, match="pending split"):
-        await review.decide(db, ids[0], "approve", "bob")
-    nxt = await review.next_clip(db, "bob")
-    assert nxt is not None and nxt.id == ids[1]
-
-    assert await review.commit_edit(db, r.event_id) == "committed"
-    assert await review.commit_edit(db, r.event_id) == "noop", "idempotent"
-    clips = await review.video_clips(db, vid)
-    live = [
-        (c["start_frame"], c["end_frame"], c["state"]) for c in clips if c["superseded_by"] is None
-    ]
-    assert live == [
-        (0, 40, "pending_review"),
-        (40, 100, "pending_review"),
-        (100, 240, "pending_review"),
-    ]
-    old = next(c for c in clips if c["id"] == ids[0])
-    assert old["state"] == "split" and len(old["superseded_by"]) == 2
-    new = next(c for c in clips if (c["start_frame"], c["end_frame"]) == (40, 100))
-    assert new["start_seconds"] == 40 / FPS
-    with pytest.raises(ReviewConflict, match="committed"):
-        await review.undo(db, "ann", cancel=jobs.cancel, event_id=r.event_id)
+        await review.split(db, ids[0], 0, "ann")
+    r = await review.split(db, ids[1], 140, "ann", settle_seconds=LONG)
+    assert r.message.startswith(f"clip {ids[1]} split at frame 140 into clips")
+    assert await _live(db, vid) == [
+        (0, 100, "pending_review"), (100, 140, "pending_review"), (140, 240, "pending_review"),
+    ]  # fmt: skip
+    first, second = [await review.get_clip(db, i) for i in r.live_clip_ids]
+    assert (first.start_seconds, first.end_seconds) == (100 / FPS, 140 / FPS)
+    assert first.boundary_confidence == pytest.approx(0.8), "the cut it starts on is the same"
+    assert second.boundary_confidence is None, "a reviewer's cut has no detector confidence"
+    old = next(c for c in await review.video_clips(db, vid) if c["id"] == ids[1])
+    assert old["state"] == "split" and old["superseded_by"] == list(r.live_clip_ids)
+    with pytest.raises(ReviewConflict, match=r"was split into #\d+, #\d+"):
+        await review.decide(db, ids[1], "approve", "bob")  # a stale page
+    assert await review.commit_edit(db, r.event_id) == "noop", "applied when logged"
+    u = await review.undo(db, "ann")
+    assert u.live_clip_ids == (ids[1],)
+    assert await _live(db, vid) == [(0, 100, "pending_review"), (100, 240, "pending_review")]
 
 
-async def test_merge_undo_inside_the_window_cancels(db: Any) -> None:
+async def test_merge_undo_and_split_back_reuse_rows(db: Any) -> None:
     vid, ids = await _make_video(db, [60, 130])
-    jobs = Jobs()
     with pytest.raises(InvalidEdit, match="first of its video"):
-        await review.schedule_merge(db, ids[0], "ann", window_seconds=60, schedule=jobs.schedule)
-    r = await review.schedule_merge(db, ids[1], "ann", window_seconds=60, schedule=jobs.schedule)
-    assert r.clip_ids == (ids[0], ids[1])
-    with pytest.raises(ReviewConflict, match="pending merge"):
-        await review.schedule_split(
-            db, ids[0], 10, "ann", window_seconds=60, schedule=jobs.schedule
-        )
-    u = await review.undo(db, "ann", cancel=jobs.cancel)
-    assert u.event_id == r.event_id and jobs.cancelled == [r.job_id]
-    assert await review.commit_edit(db, r.event_id) == "noop", "an undone edit never commits"
+        await review.merge(db, ids[0], "ann")
+    r = await review.merge(db, ids[1], "ann", settle_seconds=LONG)
+    assert r.clip_ids[:2] == (ids[0], ids[1])
+    with pytest.raises(ReviewConflict, match="was merged into"):
+        await review.split(db, ids[0], 10, "ann")
+    u = await review.undo(db, "ann")
+    assert u.event_id == r.event_id
     assert await _states(db, ids) == ["pending_review"] * 3
-    # Merge, commit, then split back: the original clip row comes back, no duplicate.
-    r = await review.schedule_merge(db, ids[1], "ann", window_seconds=60, schedule=jobs.schedule)
-    await review.commit_edit(db, r.event_id)
-    merged = next(c for c in await review.video_clips(db, vid) if c["superseded_by"] is None)
-    assert (merged["start_frame"], merged["end_frame"]) == (0, 130)
-    s = await review.schedule_split(
-        db, merged["id"], 60, "ann", window_seconds=60, schedule=jobs.schedule
-    )
-    await review.commit_edit(db, s.event_id)
+    # Merge again: the merged row comes back; split it back: the original rows come back.
+    r2 = await review.merge(db, ids[1], "ann", settle_seconds=LONG)
+    assert r2.live_clip_ids == r.live_clip_ids
+    s = await review.split(db, r2.live_clip_ids[0], 60, "ann", settle_seconds=LONG)
+    assert sorted(s.live_clip_ids) == sorted(ids[:2])
     live = [c["id"] for c in await review.video_clips(db, vid) if c["superseded_by"] is None]
     assert sorted(live) == sorted(ids)
+
+
+async def test_move_boundary_by_frames_and_undo(db: Any) -> None:
+    vid, ids = await _make_video(db, [60, 130], confidence={1: 0.4, 2: 0.9})
+    m = await review.move_boundary(db, ids[1], "start", 62, "ann", settle_seconds=LONG)
+    left, right = m.live_clip_ids
+    assert m.message == (
+        f"cut between clips {ids[0]} and {ids[1]} moved from frame 60 to 62 (+2 frames): "
+        f"now clips {left} and {right}"
+    )
+    assert await _live(db, vid) == [
+        (0, 62, "pending_review"), (62, 130, "pending_review"), (130, 240, "pending_review"),
+    ]  # fmt: skip
+    assert (await review.get_clip(db, right)).start_seconds == 62 / FPS
+    # The new clips lack sprites: the sprite stage's finder finds them.
+    async with db.acquire() as conn:
+        found = await fetch_all(
+            db.q.find_clips_missing_sprite(conn, states=[], stage="sprite", limit=100)
+        )
+    assert {left, right} <= {r["id"] for r in found}
+    # Nudge again (the end of the right clip, -1), then undo both, newest first.
+    m2 = await review.move_boundary(db, right, "end", 129, "ann", settle_seconds=LONG)
+    assert await _live(db, vid) == [
+        (0, 62, "pending_review"), (62, 129, "pending_review"), (129, 240, "pending_review"),
+    ]  # fmt: skip
+    assert (await review.get_clip(db, m2.live_clip_ids[1])).boundary_confidence is None
+    assert (await review.undo(db, "ann")).event_id == m2.event_id
+    assert (await review.undo(db, "ann")).event_id == m.event_id
+    assert await _live(db, vid) == [
+        (0, 60, "pending_review"), (60, 130, "pending_review"), (130, 240, "pending_review"),
+    ]  # fmt: skip
+    assert (await review.get_clip(db, ids[1])).boundary_confidence == pytest.approx(0.4)
+
+
+async def test_move_boundary_refusals(db: Any) -> None:
+    _, ids = await _make_video(db, [60, 130])
+    _, other = await _make_video(db, [50], name="other")
+    with pytest.raises(InvalidEdit, match="first of its video: its start cannot move"):
+        await review.move_boundary(db, ids[0], "start", 5, "ann")
+    with pytest.raises(InvalidEdit, match="last of its video: its end cannot move"):
+        await review.move_boundary(db, ids[2], "end", 200, "ann")
+    with pytest.raises(InvalidEdit, match="already at frame 60: nothing to move"):
+        await review.move_boundary(db, ids[0], "end", 60, "ann")
+    with pytest.raises(InvalidEdit, match="between 1 and 129, so that neither clip is empty"):
+        await review.move_boundary(db, ids[1], "start", 130, "ann")  # empties the right clip
+    with pytest.raises(InvalidEdit, match="between 1 and 129"):
+        await review.move_boundary(db, ids[0], "end", 0, "ann")  # empties the left clip
+    with pytest.raises(InvalidEdit, match="between 61 and 239"):
+        await review.move_boundary(db, ids[1], "end", 250, "ann")  # crosses the next cut
+    with pytest.raises(InvalidEdit, match="unknown edge"):
+        await review.act(db, ids[1], "move_boundary", "ann", edge="middle", frame=70)
+    with pytest.raises(InvalidEdit, match="needs 'edge'"):
+        await review.act(db, ids[1], "move_boundary", "ann", frame=70)
+    with pytest.raises(ClipNotFound):
+        await review.move_boundary(db, 999999, "end", 10, "ann")
+    await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+    with pytest.raises(ReviewConflict, match=rf"previous clip {ids[0]} is already approved"):
+        await review.move_boundary(db, ids[1], "start", 58, "ann")
+    await review.claim(db, ids[2], "bob")
+    with pytest.raises(ReviewConflict, match=rf"next clip {ids[2]} is held by bob"):
+        await review.move_boundary(db, ids[1], "end", 128, "ann")
+    with pytest.raises(InvalidEdit, match="different videos"):
+        await review.merge(db, other[1], "ann", with_clip_id=ids[2])
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM review_events") == 1
+
+
+async def test_hard_claims_between_two_reviewers(db: Any) -> None:
+    _, ids = await _make_video(db, [60, 130])
+    got = await review.claim(db, ids[0], "ann")
+    assert got.own and got.holder == "ann" and got.expires_at is not None
+    theirs = await review.claim(db, ids[0], "bob")
+    assert not theirs.own and theirs.holder == "ann"
+    assert theirs.reason is not None and "held by ann" in theirs.reason
+    view = await review.get_clip(db, ids[0])  # bob can read it
+    assert view.claimed_by == "ann" and view.claim_expires_at == got.expires_at
+    for action in ("approve", "skip", "archive"):
+        with pytest.raises(ReviewConflict, match=rf"clip {ids[0]} is held by ann"):
+            await review.act(db, ids[0], action, "bob")
+    with pytest.raises(ReviewConflict, match="held by ann"):
+        await review.split(db, ids[0], 10, "bob")
+    with pytest.raises(ReviewConflict, match=rf"previous clip {ids[0]} is held by ann"):
+        await review.merge(db, ids[1], "bob")
+    with pytest.raises(ReviewConflict, match="held by ann"):
+        await review.decide(db, ids[1], "group", "bob")
+    # The queue skips it for bob; ann gets it back first.
+    assert [q.id for q in await review.review_queue(db, "bob")] == ids[1:]
+    assert (await review.review_queue(db, "ann"))[0].own_claim
+    nxt = await review.next_clip(db, "bob")
+    assert nxt is not None and nxt.id == ids[1]
+    # A claim on another clip drops the reviewer's previous one (one clip at a time).
+    await review.claim(db, ids[2], "bob")
+    assert (await review.get_clip(db, ids[1])).claimed_by is None
+    # Released (the page closed): bob may act.
+    assert not await review.release(db, ids[0], "bob"), "not his to release"
+    assert await review.release(db, ids[0], "ann")
+    assert (await review.get_clip(db, ids[0])).claimed_by is None
+    r = await review.decide(db, ids[0], "approve", "bob", settle_seconds=LONG)
+    assert r.clip_ids == (ids[0],)
+    with pytest.raises(ClipNotFound):
+        await review.claim(db, 999999, "ann")
+
+
+async def test_a_lease_expires(db: Any) -> None:
+    _, ids = await _make_video(db, [60])
+    got = await review.claim(db, ids[0], "ann", claim_seconds=0.5)
+    assert got.own
+    # Wait on the condition (the lease's end), never a fixed sleep.
+    async with asyncio.timeout(30):
+        while not (await review.claim(db, ids[0], "bob")).own:
+            await asyncio.sleep(0.05)
+    assert (await review.get_clip(db, ids[0])).claimed_by == "bob"
+    with pytest.raises(ReviewConflict, match="held by bob"):
+        await review.decide(db, ids[0], "approve", "ann")
+
+
+async def test_queue_skips_transitions_and_orders_by_confidence(db: Any) -> None:
+    _, ids = await _make_video(
+        db, [40, 50, 120, 200], transitions={1: "dissolve"},
+        confidence={1: 0.3, 2: 0.9, 3: 0.2, 4: 0.6},
+    )  # fmt: skip
+    ovid, other = await _make_video(db, [100], name="other", confidence={1: 0.1})
+    queue = [q.id for q in await review.review_queue(db, "ann")]
+    assert queue == [ids[0], ids[2], ids[3], ids[4], *other], "no transition clip"
+    with_transitions = await review.review_queue(db, "ann", include_transitions=True)
+    assert [q.id for q in with_transitions][:3] == ids[:3]
+    assert with_transitions[1].is_transition and with_transitions[1].transition_kind == "dissolve"
+    low_first = await review.review_queue(db, "ann", order="confidence")
+    assert [q.id for q in low_first] == [other[1], ids[3], ids[4], ids[2], ids[0], other[0]]
+    one_video = await review.review_queue(db, "ann", video_id=ovid)
+    assert [q.id for q in one_video] == other
+    nxt = await review.next_clip(db, "ann", order="confidence")
+    assert nxt is not None and nxt.id == other[1]
+    t = await review.next_clip(db, "bob", include_transitions=True)
+    assert t is not None and t.id == ids[0]
+    with pytest.raises(InvalidEdit, match="unknown queue order"):
+        await review.review_queue(db, "ann", order="random")  # type: ignore[arg-type]
+
+
+async def test_undo_needs_the_later_events_undone_first(db: Any) -> None:
+    _, ids = await _make_video(db, [60, 130])
+    s = await review.split(db, ids[1], 100, "ann", settle_seconds=LONG)
+    a = await review.decide(db, s.live_clip_ids[0], "approve", "bob", settle_seconds=LONG)
+    with pytest.raises(ReviewConflict, match=rf"later approve .*event {a.event_id}, by bob"):
+        await review.undo(db, "ann")
+    with pytest.raises(ReviewConflict, match="no review event 999999") as err:
+        await review.undo(db, "ann", event_id=999999)
+    assert err.value.status == 404
+    await review.undo(db, "bob")
+    await review.undo(db, "ann")
+    with pytest.raises(ReviewConflict, match="already undone"):
+        await review.undo(db, "ann", event_id=s.event_id)
+    assert await _states(db, ids) == ["pending_review"] * 3
 
 
 async def test_merge_across_videos_and_unknown_clip_are_refused(db: Any) -> None:
     _, a = await _make_video(db, [50], name="a")
     _, b = await _make_video(db, [50], name="b")
-    jobs = Jobs()
     with pytest.raises(InvalidEdit, match="different videos"):
-        await review.schedule_merge(db, b[1], "ann", window_seconds=60, schedule=jobs.schedule,
-                                    with_clip_id=a[0])  # fmt: skip
+        await review.merge(db, b[1], "ann", with_clip_id=a[0])
     with pytest.raises(ClipNotFound):
         await review.decide(db, 999999, "approve", "ann")
     with pytest.raises(ClipNotFound):
         await review.get_clip(db, 999999)
+    with pytest.raises(InvalidEdit, match="unknown action 'explode'"):
+        await review.act(db, a[0], "explode", "ann")
+    with pytest.raises(InvalidEdit, match="split needs the frame"):
+        await review.act(db, a[0], "split", "ann")
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM review_events") == 0
 
@@ -233,9 +452,36 @@ async def test_two_reviewers_never_get_the_same_clip(db: Any) -> None:
 
 async def test_history_lists_events(db: Any) -> None:
     _, ids = await _make_video(db, [100])
-    await review.decide(db, ids[0], "approve", "ann")
+    await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+    await review.decide(db, ids[1], "skip", "ann", settle_seconds=0)
     h = await review.history(db, limit=10)
-    assert [e["action"] for e in h] == ["approve"] and h[0]["pending"] is False
+    assert [(e["action"], e["pending"]) for e in h] == [("skip", False), ("approve", True)]
     async with db.acquire() as conn:
         rows = await fetch_all(db.q.event_history(conn, limit=10, offset=0))
-    assert len(rows) == 1
+    assert len(rows) == 2
+
+
+async def test_failed_clips_are_listed_and_retried_together(db: Any) -> None:
+    _, ids = await _make_video(db, [60, 130])
+    async with db.acquire() as conn:
+        await conn.execute(
+            "UPDATE clips SET state = 'export_failed', last_error = 'disk full', attempts = 3,"
+            " next_attempt_at = NULL WHERE id = $1",
+            ids[0],
+        )
+        await conn.execute(
+            "UPDATE clips SET last_error = 'sprite: bad proxy', next_attempt_at = NULL"
+            " WHERE id = $1",
+            ids[2],
+        )
+    failed = await review.failed_clips(db)
+    assert {(f["id"], f["state"], f["last_error"]) for f in failed} == {
+        (ids[0], "export_failed", "disk full"), (ids[2], "pending_review", "sprite: bad proxy"),
+    }  # fmt: skip
+    assert await review.retry_failed_clips(db) == sorted([ids[0], ids[2]])
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT attempts, next_attempt_at <= now() AS due FROM clips WHERE id = ANY($1)",
+            [ids[0], ids[2]],
+        )
+    assert [(r["attempts"], r["due"]) for r in rows] == [(0, True), (0, True)]

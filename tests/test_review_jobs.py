@@ -1,5 +1,6 @@
-"""Merge/split through the real queue: the scheduled job commits after the window, undo
-cancels it, and a lost job is committed by the dispatcher's commit_edits stage."""
+"""The settle window with a real worker: export and archive wait until a decision settles,
+an undo inside the window leaves nothing for the worker, and an edit logged before issue 12
+(waiting for its commit job) is still committed by the commit_edits stage."""
 
 from __future__ import annotations
 
@@ -8,72 +9,124 @@ import contextlib
 from typing import Any
 
 from heaters import review
-from tests.test_review import _make_video
+from tests.test_review import LONG, _make_video
 
 
-async def _wait_committed(db: Any, event_id: int, timeout: float = 30) -> None:
+async def _wait_for(db: Any, sql: str, *args: Any, timeout: float = 60) -> Any:
+    """Poll ``sql`` until it returns a truthy value (the condition), then return it."""
     async with asyncio.timeout(timeout):
         while True:
             async with db.acquire() as conn:
-                if await conn.fetchval(
-                    "SELECT committed_at IS NOT NULL FROM review_events WHERE id=$1", event_id
-                ):
-                    return
+                value = await conn.fetchval(sql, *args)
+            if value:
+                return value
             await asyncio.sleep(0.1)
+
+
+async def _dispatches(db: Any) -> int:
+    async with db.acquire() as conn:
+        n: int = await conn.fetchval(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'heaters.dispatch'"
+            " AND status = 'succeeded'"
+        )
+    return n
+
+
+async def _runs_on(db: Any, ids: list[int]) -> list[tuple[str, int]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT stage, item_id FROM stage_runs WHERE item_kind = 'clip'"
+            " AND item_id = ANY($1) AND stage IN ('export', 'archive')",
+            ids,
+        )
+    return [(r["stage"], r["item_id"]) for r in rows]
 
 
 @contextlib.asynccontextmanager
 async def _worker() -> Any:
-    from workers.app import run_worker
+    from workers.app import app, run_worker
     from workers.runtime import close_runtime
 
-    task = asyncio.create_task(run_worker(install_signal_handlers=False))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await close_runtime()
-
-
-async def test_scheduled_commit_undo_and_lost_job(db: Any, heaters_env: dict[str, str]) -> None:
-    from workers.app import app, cancel_job, schedule_edit_commit
-
-    vid, ids = await _make_video(db, [60, 130])
     async with app.open_async():
-        # Undo inside the window cancels the real job.
-        r = await review.schedule_merge(
-            db, ids[1], "ann", window_seconds=30, schedule=schedule_edit_commit
+        task = asyncio.create_task(run_worker(install_signal_handlers=False))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await close_runtime()
+
+
+async def test_export_and_archive_wait_for_the_settle_window(
+    db: Any, heaters_env: dict[str, str]
+) -> None:
+    # No proxy: no sprite jobs, and the export fails fast; what matters is when it starts.
+    _, ids = await _make_video(db, [60, 130], proxy=None)
+    async with _worker():
+        a = await review.decide(db, ids[0], "approve", "ann", settle_seconds=2)
+        k = await review.decide(db, ids[1], "archive", "ann", settle_seconds=2)
+        assert a.settles_at is not None and k.settles_at is not None
+        for stage, clip_id in (("export", ids[0]), ("archive", ids[1])):
+            started = await _wait_for(
+                db,
+                "SELECT min(started_at) FROM stage_runs WHERE stage = $1 AND item_id = $2",
+                stage, clip_id,
+            )  # fmt: skip
+            settles = a.settles_at if stage == "export" else k.settles_at
+            assert started >= settles, f"{stage} started before the decision settled"
+
+
+async def test_approve_merge_next_then_undo_both_while_the_worker_runs(
+    db: Any, heaters_env: dict[str, str]
+) -> None:
+    vid, ids = await _make_video(db, [60, 130], proxy=None)
+    async with _worker():
+        await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
+        m = await review.merge(db, ids[1], "ann", settle_seconds=LONG)
+        (merged,) = m.live_clip_ids
+        assert (await review.get_clip(db, merged)).state == "review_approved"
+        # The worker keeps dispatching (every second) and exports what has settled…
+        seen = await _dispatches(db)
+        other = await review.decide(db, ids[2], "approve", "bob", settle_seconds=0)
+        await _wait_for(
+            db, "SELECT 1 FROM stage_runs WHERE stage = 'export' AND item_id = $1", ids[2]
         )
-        await review.undo(db, "ann", cancel=cancel_job)
-        async with db.acquire() as conn:
-            status = await conn.fetchval(
-                "SELECT status FROM procrastinate_jobs WHERE id=$1", r.job_id
-            )
-        assert status == "cancelled"
-
-        # A split with a 1 s window is committed by its scheduled job.
-        s = await review.schedule_split(
-            db, ids[0], 30, "ann", window_seconds=1, schedule=schedule_edit_commit
+        await _wait_for(
+            db,
+            "SELECT count(*) >= $1 FROM procrastinate_jobs WHERE task_name = 'heaters.dispatch'"
+            " AND status = 'succeeded'",
+            seen + 2,
         )
+        # …but nothing of what is still settling.
+        assert await _runs_on(db, [ids[0], ids[1], merged]) == []
+        await review.undo(db, "ann")
+        await review.undo(db, "ann")
+        assert other.event_id > m.event_id
+    live = [(c["start_frame"], c["end_frame"], c["state"]) for c in await review.video_clips(db, vid)
+            if c["superseded_by"] is None]  # fmt: skip
+    assert live[:2] == [(0, 60, "pending_review"), (60, 130, "pending_review")]
+    assert await _runs_on(db, [ids[0], ids[1], merged]) == []
 
-        # A merge whose job was lost (never deferred) is committed by the dispatcher.
-        async def lose(event_id: int, delay: float) -> int:
-            return -1
 
-        m = await review.schedule_merge(db, ids[2], "ann", window_seconds=0.5, schedule=lose)
-        async with _worker():
-            await _wait_committed(db, s.event_id)
-            await _wait_committed(db, m.event_id)
+async def test_an_edit_logged_before_issue_12_is_committed_by_its_stage(
+    db: Any, heaters_env: dict[str, str]
+) -> None:
+    """A merge logged by the former code (waiting for a commit job that was lost) is found by
+    the commit_edits stage once its window is over, and committed."""
+    vid, ids = await _make_video(db, [60, 130], proxy=None)
+    async with db.acquire() as conn:
+        legacy = await conn.fetchval(
+            "INSERT INTO review_events (clip_ids, action, reviewer, payload, settles_at)"
+            " VALUES ($1, 'merge', 'ann', $2, now()) RETURNING id",
+            [ids[0], ids[1]],
+            {"before": [], "spans": [[0, 130]]},
+        )
+    async with _worker():
+        await _wait_for(
+            db, "SELECT committed_at IS NOT NULL FROM review_events WHERE id = $1", legacy
+        )
     live = [(c["start_frame"], c["end_frame"]) for c in await review.video_clips(db, vid)
             if c["superseded_by"] is None]  # fmt: skip
-    assert live == [(0, 30), (30, 60), (60, 240)]
-    async with db.acquire() as conn:
-        jobs = await conn.fetch(
-            "SELECT args, status FROM procrastinate_jobs WHERE task_name = 'heaters.commit_edits'"
-            " ORDER BY id"
-        )
-    assert [(j["args"]["item_id"], j["status"]) for j in jobs] == [
-        (r.event_id, "cancelled"), (s.event_id, "succeeded"), (m.event_id, "succeeded"),
-    ]  # fmt: skip
+    assert live == [(0, 130), (130, 240)]
+    assert await review.commit_edit(db, legacy) == "noop", "idempotent"

@@ -11,9 +11,15 @@ ORDER BY v.id
 LIMIT :limit;
 
 -- name: find_clips
+-- Clips in one of :states that a stage should work on now: a *_failed one only once its
+-- backoff is due, never one with a waiting or running job of this stage, and never one a
+-- review event still settling touched (v_settling_events: an approve/archive is undoable
+-- until it settles, so export and archive never race the reviewer).
 SELECT c.id FROM clips c
 WHERE c.state = ANY(:states)
   AND (c.state NOT LIKE '%\_failed' OR c.next_attempt_at <= now())
+  AND NOT EXISTS (
+      SELECT 1 FROM v_settling_events e WHERE e.clip_ids @> ARRAY[c.id])
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.queueing_lock = :stage || ':' || c.id AND j.status IN ('todo', 'doing'))
@@ -41,4 +47,21 @@ WHERE c.state = 'pending_review'
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.queueing_lock = :stage || ':' || c.id AND j.status IN ('todo', 'doing'))
 ORDER BY c.id
+LIMIT :limit;
+
+-- name: retry_failed_clips
+-- An operator's bulk retry: every failed clip (v_failures) becomes due now, with a fresh
+-- attempt budget.
+UPDATE clips
+SET attempts = 0, next_attempt_at = now(), updated_at = now()
+WHERE id IN (SELECT f.id FROM v_failures f WHERE f.kind = 'clip')
+RETURNING id, state;
+
+-- name: failed_clips
+-- Failed clips with their reasons (v_failures), newest first, with their video.
+SELECT f.id, c.source_video_id, f.state, f.last_error, f.attempts, f.next_attempt_at,
+       f.updated_at
+FROM v_failures f JOIN clips c ON c.id = f.id
+WHERE f.kind = 'clip'
+ORDER BY f.updated_at DESC
 LIMIT :limit;

@@ -1,47 +1,53 @@
--- name: own_claimed_clip^
--- Step 1 of next-clip: the reviewer's own live claim (partial index on claimed_by), renewed.
-UPDATE clips SET claimed_at = now()
-WHERE id = (
-    SELECT c.id FROM clips c
-    WHERE c.claimed_by = :reviewer AND c.state = 'pending_review'
-      AND NOT EXISTS (
-          SELECT 1 FROM review_events e
-          WHERE e.clip_ids @> ARRAY[c.id] AND e.execute_after IS NOT NULL
-            AND e.committed_at IS NULL AND e.undone_at IS NULL)
-    ORDER BY c.source_video_id, c.start_frame
-    LIMIT 1)
+-- Review (heaters.review.service). "Settling" is v_settling_events, "held by another reviewer"
+-- is clip_held_by_other() (migration 0007): the one definition of each.
+
+-- name: review_queue
+-- The next clips for :reviewer: pending_review, not held by another reviewer, transition clips
+-- only when :include_transitions, one video when :video_id is set. The reviewer's own live
+-- claim comes first; then :queue_order 'video' (video, start frame) or 'confidence' (the cut a
+-- clip starts on, least confident first, unknown last).
+SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
+       c.is_transition, c.transition_kind, c.boundary_confidence,
+       (c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)) AS own_claim
+FROM clips c
+WHERE c.state = 'pending_review'
+  AND NOT clip_held_by_other(c, :reviewer)
+  AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+  AND (CAST(:include_transitions AS boolean) OR NOT c.is_transition)
+ORDER BY (c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)) DESC NULLS LAST,
+         CASE WHEN :queue_order = 'confidence' THEN c.boundary_confidence END ASC NULLS LAST,
+         c.source_video_id, c.start_frame
+LIMIT :limit;
+
+-- name: take_claim^
+-- Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded).
+UPDATE clips c
+SET claimed_by = :reviewer, claimed_at = now(),
+    claim_expires_at = now() + make_interval(secs => :claim_seconds)
+WHERE c.id = :id AND c.superseded_by IS NULL AND NOT clip_held_by_other(c, :reviewer)
+RETURNING c.id, c.claimed_by, c.claim_expires_at;
+
+-- name: claim_holder^
+-- Who holds a clip now (claimed_by NULL when nobody does, or the lease expired).
+SELECT c.id, c.superseded_by, c.state,
+       CASE WHEN clip_held_by_other(c, NULL) THEN c.claimed_by END AS claimed_by,
+       CASE WHEN clip_held_by_other(c, NULL) THEN c.claim_expires_at END AS claim_expires_at
+FROM clips c WHERE c.id = :id;
+
+-- name: release_claim$
+UPDATE clips SET claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL
+WHERE id = :id AND claimed_by = :reviewer
 RETURNING id;
 
--- name: claim_next_clip^
--- Step 2 of next-clip: the oldest unclaimed (or expired) pending_review clip in
--- (video, start_frame) order, straight from the review-queue index, claimed with SKIP LOCKED
--- so two reviewers asking at once never get the same clip. Clips with a pending merge/split
--- are left out until it is committed or undone.
-WITH candidate AS (
-    SELECT c.id FROM clips c
-    WHERE c.state = 'pending_review'
-      AND (c.claimed_by IS NULL OR c.claimed_at < now() - make_interval(secs => :claim_seconds))
-      AND NOT EXISTS (
-          SELECT 1 FROM review_events e
-          WHERE e.clip_ids @> ARRAY[c.id] AND e.execute_after IS NOT NULL
-            AND e.committed_at IS NULL AND e.undone_at IS NULL)
-    ORDER BY c.source_video_id, c.start_frame
-    LIMIT 1
-    FOR UPDATE OF c SKIP LOCKED
-)
-UPDATE clips SET claimed_by = :reviewer, claimed_at = now()
-FROM candidate WHERE clips.id = candidate.id
-RETURNING clips.id;
-
 -- name: release_claims!
--- Drop a reviewer's claims, except on :keep (clips under a pending edit stay claimed, so
--- no other reviewer's claim can race the edit's own pending-edit check).
-UPDATE clips SET claimed_by = NULL, claimed_at = NULL
+-- Drop a reviewer's claims, except on :keep (a reviewer holds one clip at a time).
+UPDATE clips SET claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL
 WHERE claimed_by = :reviewer AND NOT (id = ANY(:keep));
 
 -- name: clip_view^
 SELECT c.*, v.title AS video_title, v.proxy_path, v.fps_num, v.fps_den,
        v.frame_count AS video_frame_count, v.source_url, v.source_path,
+       CASE WHEN clip_held_by_other(c, NULL) THEN c.claimed_by END AS holder,
        (SELECT p.id FROM clips p WHERE p.source_video_id = c.source_video_id
           AND p.end_frame = c.start_frame AND p.superseded_by IS NULL
           ORDER BY p.id DESC LIMIT 1) AS prev_clip_id,
@@ -61,52 +67,80 @@ SELECT pts_seconds[(:start_frame + 1):(:end_frame + 1)] AS pts
 FROM frame_indexes WHERE source_video_id = :video_id;
 
 -- name: lock_clip^
-SELECT * FROM clips WHERE id = :id FOR UPDATE;
+-- A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's).
+SELECT c.*, CASE WHEN clip_held_by_other(c, :reviewer) THEN c.claimed_by END AS held_by
+FROM clips c WHERE c.id = :id FOR UPDATE;
 
 -- name: lock_previous_clip^
-SELECT * FROM clips
-WHERE source_video_id = :video_id AND end_frame = :start_frame AND superseded_by IS NULL
-ORDER BY id DESC LIMIT 1
+SELECT c.*, CASE WHEN clip_held_by_other(c, :reviewer) THEN c.claimed_by END AS held_by
+FROM clips c
+WHERE c.source_video_id = :video_id AND c.end_frame = :start_frame AND c.superseded_by IS NULL
+ORDER BY c.id DESC LIMIT 1
+FOR UPDATE;
+
+-- name: lock_next_clip^
+SELECT c.*, CASE WHEN clip_held_by_other(c, :reviewer) THEN c.claimed_by END AS held_by
+FROM clips c
+WHERE c.source_video_id = :video_id AND c.start_frame = :end_frame AND c.superseded_by IS NULL
+ORDER BY c.id DESC LIMIT 1
 FOR UPDATE;
 
 -- name: set_clip_decision!
 UPDATE clips
 SET state = :state, reviewed_at = now(), reviewed_by = :reviewer,
     grouped_with_clip_id = :grouped_with, claimed_by = NULL, claimed_at = NULL,
-    updated_at = now()
+    claim_expires_at = NULL, updated_at = now()
 WHERE id = :id;
 
 -- name: restore_clip!
+-- Undo: a clip back to the snapshot an event logged (live again: superseded_by NULL).
 UPDATE clips
 SET state = :state, reviewed_at = :reviewed_at, reviewed_by = :reviewed_by,
-    grouped_with_clip_id = :grouped_with, updated_at = now()
+    grouped_with_clip_id = :grouped_with, superseded_by = NULL, updated_at = now()
 WHERE id = :id;
 
--- name: pending_edit_for^
-SELECT * FROM review_events
-WHERE clip_ids && :clip_ids AND execute_after IS NOT NULL
-  AND committed_at IS NULL AND undone_at IS NULL
-LIMIT 1;
+-- name: settling_event_for^
+-- The latest event still settling that touched the clip (its pending decision), or NULL.
+SELECT id, action, reviewer, settles_at, clip_ids FROM v_settling_events
+WHERE clip_ids @> ARRAY[CAST(:id AS bigint)]
+ORDER BY id DESC LIMIT 1;
+
+-- name: deciding_event_for$
+-- The latest event, not undone, that decided the clip (in its "before") or made it ("new").
+SELECT id FROM review_events
+WHERE clip_ids @> ARRAY[CAST(:id AS bigint)] AND undone_at IS NULL AND action <> 'undo'
+  AND (payload -> 'before' @> jsonb_build_array(jsonb_build_object('id', CAST(:id AS bigint)))
+       OR payload -> 'new' @> to_jsonb(CAST(:id AS bigint)))
+ORDER BY id DESC LIMIT 1;
 
 -- name: insert_event<!
-INSERT INTO review_events (clip_ids, action, reviewer, payload, execute_after)
+-- One review event; it settles :settle_seconds from now (0 for an undo: settled at once).
+-- :applied marks an edit as applied (committed_at) when it is logged.
+INSERT INTO review_events (clip_ids, action, reviewer, payload, settles_at, committed_at)
 VALUES (:clip_ids, :action, :reviewer, :payload,
-        CASE WHEN CAST(:delay AS float8) IS NULL THEN NULL
-             ELSE now() + make_interval(secs => CAST(:delay AS float8)) END)
-RETURNING id;
+        now() + make_interval(secs => CAST(:settle_seconds AS float8)),
+        CASE WHEN CAST(:applied AS boolean) THEN now() END)
+RETURNING id, settles_at;
 
 -- name: set_event_job!
 UPDATE review_events SET job_id = :job_id WHERE id = :id;
 
 -- name: lock_event^
-SELECT * FROM review_events WHERE id = :id FOR UPDATE;
+-- An event, locked, with settling: true while v_settling_events holds it.
+SELECT e.*, EXISTS (SELECT 1 FROM v_settling_events s WHERE s.id = e.id) AS settling
+FROM review_events e WHERE e.id = :id FOR UPDATE;
 
--- name: last_undoable_event^
-SELECT * FROM review_events
-WHERE reviewer = :reviewer AND undone_at IS NULL AND action <> 'undo'
-  AND (execute_after IS NULL OR committed_at IS NULL)
-ORDER BY id DESC LIMIT 1
-FOR UPDATE;
+-- name: last_settling_event_of$
+-- The reviewer's latest own event that is still settling (what "undo" takes back).
+SELECT id FROM v_settling_events
+WHERE reviewer = :reviewer AND action <> 'undo'
+ORDER BY id DESC LIMIT 1;
+
+-- name: later_event_on^
+-- The first event after :id, not undone, that touched any of :clip_ids (undo that first).
+SELECT id, action, reviewer, clip_ids FROM review_events
+WHERE id > :id AND undone_at IS NULL AND action <> 'undo' AND clip_ids && :clip_ids
+ORDER BY id LIMIT 1;
 
 -- name: mark_event_undone!
 UPDATE review_events SET undone_at = now() WHERE id = :id;
@@ -115,27 +149,34 @@ UPDATE review_events SET undone_at = now() WHERE id = :id;
 UPDATE review_events SET committed_at = now() WHERE id = :id;
 
 -- name: insert_edit_clip<!
--- A clip made by a merge or split. If the same span existed before and was superseded (a
--- split merged back), that clip comes back to pending_review instead of a duplicate.
+-- A clip made by a merge, split or boundary move, in :state. If the same span existed before
+-- and was superseded (a split merged back), that clip comes back instead of a duplicate.
 INSERT INTO clips (source_video_id, clip_identifier, start_frame, end_frame,
-                   start_seconds, end_seconds)
-VALUES (:video_id, :clip_identifier, :start_frame, :end_frame, :start_seconds, :end_seconds)
+                   start_seconds, end_seconds, state, reviewed_at, reviewed_by,
+                   grouped_with_clip_id, is_transition, transition_kind, boundary_confidence)
+VALUES (:video_id, :clip_identifier, :start_frame, :end_frame, :start_seconds, :end_seconds,
+        :state, CASE WHEN CAST(:reviewed_by AS text) IS NOT NULL THEN now() END, :reviewed_by,
+        :grouped_with, :is_transition, :transition_kind, :boundary_confidence)
 ON CONFLICT (clip_identifier) DO UPDATE
-SET state = 'pending_review', superseded_by = NULL, reviewed_at = NULL, reviewed_by = NULL,
-    grouped_with_clip_id = NULL, updated_at = now()
+SET state = EXCLUDED.state, superseded_by = NULL, reviewed_at = EXCLUDED.reviewed_at,
+    reviewed_by = EXCLUDED.reviewed_by, grouped_with_clip_id = EXCLUDED.grouped_with_clip_id,
+    is_transition = EXCLUDED.is_transition, transition_kind = EXCLUDED.transition_kind,
+    boundary_confidence = EXCLUDED.boundary_confidence, claimed_by = NULL, claimed_at = NULL,
+    claim_expires_at = NULL, updated_at = now()
 WHERE clips.state IN ('merged', 'split')
 RETURNING id;
 
 -- name: supersede_clip!
 UPDATE clips SET state = :state, superseded_by = :new_ids, claimed_by = NULL,
-       claimed_at = NULL, updated_at = now()
+       claimed_at = NULL, claim_expires_at = NULL, updated_at = now()
 WHERE id = :id;
 
 -- name: find_due_edits
--- Merges/splits whose undo window has passed but which are not committed and have no
--- waiting or running job (the scheduled one was lost): the commit_edits stage commits them.
+-- Merges/splits logged before migration 0007 (they waited for a commit job) whose window
+-- has passed, not committed, with no waiting or running job: the commit_edits stage commits
+-- them. Edits logged since are applied when logged (committed_at set at once).
 SELECT e.id FROM review_events e
-WHERE e.execute_after IS NOT NULL AND e.execute_after < now()
+WHERE e.action IN ('merge', 'split') AND e.settles_at < now()
   AND e.committed_at IS NULL AND e.undone_at IS NULL
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
@@ -145,13 +186,17 @@ LIMIT :limit;
 
 -- name: video_clip_list
 SELECT c.id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds, c.state,
-       c.grouped_with_clip_id, c.reviewed_by, c.reviewed_at, c.superseded_by, c.claimed_by
+       c.grouped_with_clip_id, c.reviewed_by, c.reviewed_at, c.superseded_by,
+       CASE WHEN clip_held_by_other(c, NULL) THEN c.claimed_by END AS claimed_by,
+       c.is_transition, c.transition_kind, c.boundary_confidence,
+       (SELECT s.settles_at FROM v_settling_events s WHERE s.clip_ids @> ARRAY[c.id]
+          ORDER BY s.id DESC LIMIT 1) AS settles_at
 FROM clips c WHERE c.source_video_id = :video_id
 ORDER BY c.start_frame, c.id;
 
 -- name: event_history
-SELECT e.*, (e.execute_after IS NOT NULL AND e.committed_at IS NULL AND e.undone_at IS NULL)
-       AS pending
+-- Review events, newest first; pending: still settling (undoable).
+SELECT e.*, EXISTS (SELECT 1 FROM v_settling_events s WHERE s.id = e.id) AS pending
 FROM review_events e
 ORDER BY e.id DESC
 LIMIT :limit OFFSET :offset;
