@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from litestar import Litestar, Router
+from litestar import Litestar, Router, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import File
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+SWAGGER = "/static/swagger-ui"
 
 _ACTION_LABELS = {
     "approve": "approved",
@@ -61,6 +63,7 @@ _ACTION_LABELS = {
     "group": "grouped",
     "merge": "merge",
     "split": "split",
+    "move_boundary": "cut moved",
     "undo": "undo",
 }
 
@@ -138,7 +141,7 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
         path="/static", directories=[STATIC], name="static", cache_control=None
     )
     app = Litestar(
-        route_handlers=[public, protected, static, api_router, metrics],
+        route_handlers=[public, protected, static, api_router, metrics, favicon],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure_jinja
         ),
@@ -153,7 +156,15 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
             description="Submit videos and follow them through the pipeline. Every /api route "
             "needs 'Authorization: Bearer <token>' (heaters token create NAME).",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[
+                # Vendored (web/static/swagger-ui), so /schema works without internet.
+                SwaggerRenderPlugin(
+                    js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' href='/static/favicon.svg' type='image/svg+xml'>",
+                )
+            ],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
             ),
@@ -161,6 +172,17 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
     )
     _merge_duplicate_error_schemas(app)
     return app
+
+
+@get("/favicon.ico", name="favicon", include_in_schema=False, sync_to_thread=False)
+def favicon() -> File:
+    """The icon browsers ask for on pages that name none (the API schema, JSON)."""
+    return File(
+        STATIC / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+        content_disposition_type="inline",
+    )
 
 
 def allow_header_middleware(app: ASGIApp) -> ASGIApp:

@@ -1,10 +1,18 @@
-"""The review page and its actions (DESIGN.md §5).
+"""The review page and its actions (DESIGN.md §5; issue 12, "review at editor speed").
 
-``GET /review`` claims the reviewer's next clip and shows it; every action is a POST that
-answers, for htmx, the next clip's panel plus the message (an out-of-band swap into the flash
-area); for an API client (``Accept: application/json``) a JSON object; for a plain form a
-303 back to ``/review``. A ``ReviewError`` becomes its ``.status`` with its one-line message
-(see ``web.errors``).
+``GET /review`` claims the reviewer's next clip and shows it. The page keeps one ``<video>``
+outside the swapped ``#panel`` and moves between clips with panel fragments it prefetches
+(``GET /review/clips/{id}/panel``, which claims nothing), so the next clip shows at once;
+the action answers, as JSON for the page's script, what it did, the decisions still settling
+and the clip to show next (``show_clip_id``), which the server has claimed for the reviewer.
+
+Every action is a POST: ``approve`` / ``skip`` / ``archive`` / ``group`` / ``merge`` /
+``split`` (field ``frame``) / ``move_boundary`` (fields ``edge`` = start|end, ``frame``) /
+``reopen`` (undo of the clip's latest decision) / ``claim`` (open or renew the reviewer's
+lease on the clip), plus ``/review/undo`` and ``/review/release`` (``navigator.sendBeacon``
+when the page closes). An htmx request gets the next panel plus a flash message; an API
+client (``Accept: application/json``) a JSON object; a plain form a 303 back to ``/review``.
+A ``ReviewError`` becomes its ``.status`` with its one-line message (see ``web.errors``).
 """
 
 from __future__ import annotations
@@ -13,31 +21,48 @@ import asyncio
 import json
 import logging
 from dataclasses import asdict
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
 
+from heaters.db import fetch_all
 from heaters.review import (
+    ACTIONS,
     ActionResult,
     ClipNotFound,
     ClipView,
-    Decision,
     InvalidEdit,
-    decide,
+    act,
+    claim,
     get_clip,
     next_clip,
-    schedule_merge,
-    schedule_split,
+    release,
+    reopen,
     undo,
 )
 from web.auth import reviewer
+from web.routes_pages import state_label
 from web.state import flash_later, is_htmx, pop_flashes, wants_json, web_state
 
 log = logging.getLogger(__name__)
 
 DECISION_ACTIONS = ("approve", "skip", "archive", "group")
+EDIT_ACTIONS = ("merge", "split", "move_boundary")
+DECIDED = ("review_approved", "review_skipped", "review_archived")
+PANEL_HEADER = "x-heaters-panel"
+
+
+def settle_seconds(request: Request[Any, Any, Any]) -> float:
+    """How long a decision stays undoable (``HEATERS_REVIEW_SETTLE_SECONDS``)."""
+    return float(web_state(request).settings.review_settle_seconds)
+
+
+def claim_seconds(request: Request[Any, Any, Any]) -> float:
+    """How long a reviewer's lease on a clip lasts without renewal."""
+    return float(web_state(request).settings.claim_seconds)
 
 
 async def _maybe_clip(request: Request[Any, Any, Any], clip_id: int | None) -> ClipView | None:
@@ -49,22 +74,77 @@ async def _maybe_clip(request: Request[Any, Any, Any], clip_id: int | None) -> C
         return None
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, Any]:
+    """Who holds ``clip`` (read-only for everyone else), its decision still settling, and
+    which buttons apply (``why_not``: why the decisions do not; no button that answers 409)."""
+    me = reviewer(request)
+    held_by = clip.claimed_by
+    readonly = held_by is not None and held_by != me
+    pending = clip.pending
+    why_not: str | None = None
+    if readonly:
+        why_not = f"{held_by} is reviewing this clip"
+    elif clip.superseded_by:
+        why_not = f"{clip.state} into " + ", ".join(f"#{i}" for i in clip.superseded_by)
+    elif clip.state != "pending_review":
+        why_not = f"already {state_label(clip.state)}"
+        why_not += ": reopen it first" if pending is not None else ""
+    return {
+        "held_by": held_by,
+        "readonly": readonly,
+        "event_id": pending.event_id if pending else None,
+        "event_action": pending.action if pending else None,
+        "event_reviewer": pending.reviewer if pending else None,
+        "settles_at": pending.settles_at.isoformat() if pending else None,
+        "settling": pending is not None,
+        "why_not": why_not,
+        "why_not_move": why_not,
+        "can_reopen": not readonly and clip.state in DECIDED and pending is not None,
+    }
+
+
+async def _next_pending(request: Request[Any, Any, Any], clip: ClipView) -> int | None:
+    """The clip the reviewer most likely reviews after ``clip`` (the page prefetches it)."""
+    st = web_state(request)
+    async with st.db.acquire() as conn:
+        row = await st.db.q.timeline_next_candidate(
+            conn, video_id=clip.video_id, start_frame=clip.start_frame, reviewer=reviewer(request)
+        )
+    return int(row["id"]) if row else None
+
+
 async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) -> dict[str, Any]:
-    """What ``_panel.html`` needs: the clip, its neighbours, the PTS list as JSON."""
+    """What ``_panel.html`` needs: the clip, its neighbours, its status, the PTS list."""
     ctx: dict[str, Any] = {
         "clip": clip,
         "prev": None,
         "next": None,
         "pts_json": "[]",
         "similar": None,
+        "status": {},
+        "next_pending": None,
+        "settle_seconds": settle_seconds(request),
+        "claim_seconds": claim_seconds(request),
         "undo_window": web_state(request).settings.review_undo_window_seconds,
     }
     if clip is not None:
-        ctx["prev"], ctx["next"] = await asyncio.gather(
-            _maybe_clip(request, clip.prev_clip_id), _maybe_clip(request, clip.next_clip_id)
+        ctx["status"] = clip_status(request, clip)
+        (
+            ctx["prev"],
+            ctx["next"],
+            ctx["next_pending"],
+            ctx["similar"],
+        ) = await asyncio.gather(
+            _maybe_clip(request, clip.prev_clip_id),
+            _maybe_clip(request, clip.next_clip_id),
+            _next_pending(request, clip),
+            _similar(request, clip.id),
         )
         ctx["pts_json"] = json.dumps([round(p, 6) for p in clip.pts])
-        ctx["similar"] = await _similar(request, clip.id)
     return ctx
 
 
@@ -87,14 +167,29 @@ async def _similar(request: Request[Any, Any, Any], clip_id: int) -> list[dict[s
 
 async def _claim_next(request: Request[Any, Any, Any]) -> ClipView | None:
     st = web_state(request)
-    return await next_clip(st.db, reviewer(request), claim_seconds=st.settings.review_claim_seconds)
+    return await next_clip(st.db, reviewer(request), claim_seconds=claim_seconds(request))
+
+
+async def _claim(request: Request[Any, Any, Any], clip_id: int) -> str | None:
+    """Claim (or renew) ``clip_id`` for the reviewer (their other claims are dropped);
+    returns who holds it afterwards: None or the reviewer, else the other reviewer (the page
+    shows the clip read-only)."""
+    st = web_state(request)
+    got = await claim(st.db, clip_id, reviewer(request), claim_seconds=claim_seconds(request))
+    return reviewer(request) if got.own else got.holder
 
 
 def _page(request: Request[Any, Any, Any], ctx: dict[str, Any], status_code: int = 200) -> Template:
-    if is_htmx(request) and request.headers.get("hx-target") == "panel":
+    if _wants_panel(request):
         return Template(template_name="_panel.html", context=ctx, status_code=status_code)
     ctx["flashes"] = pop_flashes(request)
     return Template(template_name="review.html", context=ctx, status_code=status_code)
+
+
+def _wants_panel(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get(PANEL_HEADER) == "1" or (
+        is_htmx(request) and request.headers.get("hx-target") == "panel"
+    )
 
 
 @get("/review", name="review")
@@ -105,16 +200,103 @@ async def review_page(request: Request[Any, Any, Any]) -> Template:
 
 @get("/review/next", name="review_next")
 async def review_next(request: Request[Any, Any, Any]) -> Template:
-    """Only the panel of the reviewer's next clip (htmx polling of an empty queue)."""
+    """Only the panel of the reviewer's next clip (an empty queue's polling; a stale page)."""
     ctx = await panel_context(request, await _claim_next(request))
     return Template(template_name="_panel.html", context=ctx)
 
 
 @get("/review/clips/{clip_id:int}", name="review_clip")
 async def review_clip(request: Request[Any, Any, Any], clip_id: int) -> Template:
-    """One clip by id (a neighbour, a clip from the history); 404 when it does not exist."""
+    """One clip by id (a neighbour, a clip from the history); 404 when it does not exist.
+
+    Opening the page claims the clip when it is pending and nobody else holds it; a clip
+    another reviewer holds opens read-only with their name.
+    """
     clip = await get_clip(web_state(request).db, clip_id)
+    if clip.state == "pending_review" and not _wants_panel(request):
+        await _claim(request, clip_id)
     return _page(request, await panel_context(request, clip))
+
+
+@get("/review/clips/{clip_id:int}/panel", name="review_clip_panel")
+async def review_clip_panel(request: Request[Any, Any, Any], clip_id: int) -> Template:
+    """The panel fragment of one clip, claiming nothing (the page prefetches neighbours)."""
+    clip = await get_clip(web_state(request).db, clip_id)
+    return Template(template_name="_panel.html", context=await panel_context(request, clip))
+
+
+@get("/review/videos/{video_id:int}/timeline", name="review_timeline")
+async def review_timeline(request: Request[Any, Any, Any], video_id: int) -> Response[Any]:
+    """The whole video for the timeline: every live clip with its state, transition, the
+    confidence of its starting cut, holder, sprite sheet and settle time."""
+    st = web_state(request)
+    async with st.db.acquire() as conn:
+        video = await st.db.q.timeline_video(conn, video_id=video_id)
+        if video is None:
+            raise NotFoundException(f"no video {video_id}")
+        rows = await fetch_all(st.db.q.timeline_clips(conn, video_id=video_id))
+    fps = video["fps_num"] / video["fps_den"] if video["fps_num"] and video["fps_den"] else None
+    clips = [
+        {
+            "id": r["id"],
+            "start": r["start_frame"],
+            "end": r["end_frame"],
+            "state": r["state"],
+            "transition": r["transition_kind"] if r["is_transition"] else None,
+            "confidence": r["boundary_confidence"],
+            "held_by": r["held_by"],
+            "reviewed_by": r["reviewed_by"],
+            "grouped_with": r["grouped_with_clip_id"],
+            "sprite_url": f"/media/{r['sprite_key']}" if r["sprite_key"] else None,
+            "sprite": r["sprite_meta"],
+            "event_id": r["event_id"],
+            "event_action": r["event_action"],
+            "settles_at": _iso(r["settles_at"]),
+        }
+        for r in rows
+    ]
+    frame_count = video["frame_count"] or (clips[-1]["end"] if clips else 0)
+    return Response(
+        content={
+            "video": {
+                "id": video["id"],
+                "title": video["title"],
+                "frame_count": frame_count,
+                "fps": fps,
+                "state": video["state"],
+            },
+            "clips": clips,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _settling(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    st = web_state(request)
+    async with st.db.acquire() as conn:
+        rows = await fetch_all(
+            st.db.q.timeline_settling_events(conn, reviewer=reviewer(request), limit=20)
+        )
+    return [
+        {
+            "event_id": r["id"],
+            "action": r["action"],
+            "clip_ids": list(r["clip_ids"]),
+            "settles_at": _iso(r["settles_at"]),
+            "seconds_left": float(r["seconds_left"]),
+        }
+        for r in rows
+    ]
+
+
+@get("/review/settling", name="review_settling")
+async def review_settling(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The reviewer's own decisions still in their settle window (the page's countdowns)."""
+    events = await _settling(request)
+    return Response(
+        content={"now": datetime.now().astimezone().isoformat(), "events": events},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def _fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -140,8 +322,29 @@ def _int_field(fields: dict[str, Any], name: str, *, required: bool) -> int | No
         raise InvalidEdit(f"{name} must be a whole number, not {raw!r}") from None
 
 
+async def _show_after(
+    request: Request[Any, Any, Any], then: int | None, fallback: ClipView | None = None
+) -> ClipView | None:
+    """The clip to show after an action: ``then`` (the page's guess, already on screen) when
+    the reviewer can have it, else ``fallback``, else the reviewer's next clip."""
+    if then is not None:
+        clip = await _maybe_clip(request, then)
+        if clip is not None and clip.state == "pending_review":
+            holder = await _claim(request, then)
+            if holder in (None, reviewer(request)):
+                return clip
+    if fallback is not None:
+        return fallback
+    return await _claim_next(request)
+
+
 async def _after_action(
-    request: Request[Any, Any, Any], result: ActionResult, show: ClipView | None = None
+    request: Request[Any, Any, Any],
+    result: ActionResult,
+    show: ClipView | None = None,
+    *,
+    then: int | None = None,
+    stay: bool = False,
 ) -> Response[Any] | Template | Redirect:
     st = web_state(request)
     try:
@@ -151,6 +354,10 @@ async def _after_action(
     if wants_json(request):
         data = asdict(result)
         data["ok"] = True
+        if request.headers.get(PANEL_HEADER) == "1":  # the review page's script
+            clip = show if stay else await _show_after(request, then, show)
+            data["show_clip_id"] = clip.id if clip is not None else None
+            data["settling"] = await _settling(request)
         return Response(content=data, status_code=200)
     if not is_htmx(request):
         flash_later(request, result.message)
@@ -158,7 +365,7 @@ async def _after_action(
     clip = show or await _claim_next(request)
     ctx = await panel_context(request, clip)
     ctx["message"] = result.message
-    ctx["message_kind"] = "pending" if result.execute_after is not None else "ok"
+    ctx["message_kind"] = "ok"
     return Template(template_name="_action.html", context=ctx)
 
 
@@ -166,42 +373,83 @@ async def _after_action(
 async def review_action(
     request: Request[Any, Any, Any], clip_id: int, action: str
 ) -> Response[Any] | Template | Redirect:
-    """approve / skip / archive / group / merge / split of ``clip_id``.
+    """approve / skip / archive / group / merge / split / move_boundary / reopen / claim.
 
     ``split`` needs the field ``frame`` (video frame index, first frame of the second part);
-    ``merge`` takes an optional ``with_clip_id`` (must be the clip just before).
+    ``merge`` takes an optional ``with_clip_id`` (must be the clip just before);
+    ``move_boundary`` needs ``edge`` (``start`` or ``end``) and ``frame`` (the clip's new
+    first frame, or its new end, exclusive); ``then`` (optional) is the clip the page shows
+    next, claimed for the reviewer when it is free.
     """
     st = web_state(request)
     user = reviewer(request)
     fields = await _fields(request)
-    if action in DECISION_ACTIONS:
-        result = await decide(st.db, clip_id, cast(Decision, action), user)
-    elif action == "merge":
-        result = await schedule_merge(
+    then = _int_field(fields, "then", required=False)
+    if action == "claim":
+        holder = await _claim(request, clip_id)
+        return Response(
+            content={
+                "clip_id": clip_id,
+                "held_by": holder,
+                "readonly": holder not in (None, user),
+                "claim_seconds": claim_seconds(request),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+    stay: ClipView | None = None
+    if action in ACTIONS:
+        frame = _int_field(fields, "frame", required=False)
+        edge = fields.get("edge") or None
+        result = await act(
             st.db,
             clip_id,
+            action,
             user,
-            window_seconds=st.settings.review_undo_window_seconds,
-            schedule=st.schedule,
+            frame=frame,
+            edge=edge,
             with_clip_id=_int_field(fields, "with_clip_id", required=False),
         )
-    elif action == "split":
-        frame = _int_field(fields, "frame", required=True)
-        assert frame is not None
-        result = await schedule_split(
-            st.db,
-            clip_id,
-            frame,
-            user,
-            window_seconds=st.settings.review_undo_window_seconds,
-            schedule=st.schedule,
+        if action in EDIT_ACTIONS:
+            stay = await _edited_clip(request, result, action, edge)
+    elif action == "reopen":
+        result = await reopen(st.db, clip_id, user)
+        stay = await _first_pending(request, _live_ids(result)) or await _maybe_clip(
+            request, clip_id
         )
     else:
         raise ClientException(
-            f"unknown action {action!r}: use approve, skip, archive, group, merge or split",
-            status_code=404,
+            f"unknown action {action!r}: use {', '.join(ACTIONS)} or reopen", status_code=404
         )
-    return await _after_action(request, result)
+    if stay is not None and stay.state == "pending_review" and wants_json(request):
+        await _claim(request, stay.id)
+    return await _after_action(request, result, stay, then=then, stay=stay is not None)
+
+
+def _live_ids(result: ActionResult) -> list[int]:
+    """The clips an action leaves to show, in frame order."""
+    return list(result.live_clip_ids or result.clip_ids)
+
+
+async def _first_pending(request: Request[Any, Any, Any], ids: list[int]) -> ClipView | None:
+    views = [v for v in [await _maybe_clip(request, i) for i in ids] if v]
+    pending = sorted(
+        (v for v in views if v.state == "pending_review"),
+        key=lambda v: (v.video_id, v.start_frame),
+    )
+    return pending[0] if pending else None
+
+
+async def _edited_clip(
+    request: Request[Any, Any, Any], result: ActionResult, action: str, edge: str | None
+) -> ClipView | None:
+    """After an edit, the clip the reviewer was on, as the edit left it: the merged clip,
+    the first part of a split, or the moved clip (the second of the pair for an ``in``,
+    the first for an ``out``)."""
+    ids = _live_ids(result)
+    if not ids:
+        return None
+    pick = ids[-1] if action == "move_boundary" and edge == "start" else ids[0]
+    return await _maybe_clip(request, pick)
 
 
 @post("/review/undo", name="review_undo", status_code=200)
@@ -213,20 +461,38 @@ async def review_undo(request: Request[Any, Any, Any]) -> Response[Any] | Templa
     result = await undo(
         st.db,
         reviewer(request),
-        cancel=st.cancel,
         event_id=_int_field(fields, "event_id", required=False),
+        cancel=st.cancel,
     )
     show = None
-    if is_htmx(request):
-        views = [v for v in [await _maybe_clip(request, i) for i in result.clip_ids] if v]
-        pending = sorted(
-            (v for v in views if v.state == "pending_review" and v.pending_edit is None),
-            key=lambda v: (v.video_id, v.start_frame),
-        )
-        show = pending[0] if pending else None
-    return await _after_action(request, result, show)
+    if is_htmx(request) or request.headers.get(PANEL_HEADER) == "1":
+        show = await _first_pending(request, _live_ids(result))
+        if show is not None:
+            await _claim(request, show.id)
+    return await _after_action(request, result, show, stay=show is not None)
 
 
-review_routes = [review_page, review_next, review_clip, review_action, review_undo]
+@post("/review/release", name="review_release", status_code=204)
+async def review_release(request: Request[Any, Any, Any]) -> None:
+    """Release the reviewer's lease (field ``clip_id``: that clip only) when the page
+    closes; sent with ``navigator.sendBeacon``."""
+    st = web_state(request)
+    fields = await _fields(request)
+    clip_id = _int_field(fields, "clip_id", required=False)
+    if clip_id is not None:
+        await release(st.db, clip_id, reviewer(request))
 
-__all__ = ["panel_context", "review_routes"]
+
+review_routes = [
+    review_page,
+    review_next,
+    review_clip,
+    review_clip_panel,
+    review_timeline,
+    review_settling,
+    review_action,
+    review_undo,
+    review_release,
+]
+
+__all__ = ["clip_status", "panel_context", "review_routes"]

@@ -26,7 +26,7 @@ from tests.web.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
-    UNDO_WINDOW,
+    SETTLE,
     Stack,
     _free_port,
     _stop,
@@ -71,7 +71,7 @@ def stack(
     env = {
         **os.environ,
         **fast_env(url, home),
-        "HEATERS_REVIEW_UNDO_WINDOW_SECONDS": str(UNDO_WINDOW),
+        "HEATERS_REVIEW_SETTLE_SECONDS": str(SETTLE),
         "PYTHONUNBUFFERED": "1",
     }
     procs: list[subprocess.Popen[bytes]] = []

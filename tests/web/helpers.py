@@ -23,7 +23,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "correct horse battery"
-UNDO_WINDOW = 3.0
+SETTLE = 6.0
+"""The review settle window of the web tests' stack (HEATERS_REVIEW_SETTLE_SECONDS)."""
 
 
 def _free_port() -> int:
@@ -137,6 +138,11 @@ def wait_video_ready(page: Any) -> None:
     page.wait_for_function(
         "() => window.heatersReview && heatersReview.state() && heatersReview.state().mediaTime !== null"
     )
+
+
+def wait_idle(page: Any) -> None:
+    """Wait until the page has no action waiting for its answer and no panel loading."""
+    page.wait_for_function("() => window.heatersReview && heatersReview.busy() === 0")
 
 
 def api_post(page: Any, stack: Stack, path: str, form: dict[str, Any] | None = None) -> Any:

@@ -1,15 +1,117 @@
-// Heaters review page: frame-exact looping player, keyboard shortcuts, sprite hover-scrub.
+// Heaters review page: one player, editor keys, the whole video as a timeline.
 //
-// Seeking uses the PTS list the server sends with each clip (data-pts: PTS in seconds of
-// frames start..end, from the proxy's frame index): frame k is shown by seeking to
-// pts[k - start] + a tiny epsilon, never frame / fps (variable frame rate exists). The
-// presented frame is read back from requestVideoFrameCallback's mediaTime.
+// One <video> (#player, outside the swapped #panel) plays every clip of a video from one
+// proxy load: moving to another clip seeks, it never reloads the source. Clip panels are
+// HTML fragments the page prefetches (GET /review/clips/{id}/panel) and swaps in at once;
+// a decision moves to the predicted next clip straight away and POSTs in the background
+// (one request at a time, in order); the answer says which clip the server claimed for the
+// reviewer and which decisions are still settling (the countdowns; undo takes them back).
+//
+// Frames: frame k is shown by seeking to pts[k - start] + a tiny epsilon from the clip's PTS
+// list (data-pts, from the proxy's frame index), never frame / fps; the presented frame is
+// read back from requestVideoFrameCallback's mediaTime.
 (() => {
   "use strict";
 
-  let cur = null; // state of the current panel's player
-
   const $ = (sel, root = document) => root.querySelector(sel);
+  const now = () => performance.now();
+
+  const R = {
+    video: null,
+    clip: null, // the clip on screen (from #panel's data attributes)
+    frame: 0,
+    seekTarget: null,
+    presented: null,
+    mediaTime: null,
+    shuttle: 1, // 0 paused; 1, 2, 4 forward; -1, -2, -4 backwards
+    reverseTimer: 0,
+    loopTimer: 0,
+    cache: new Map(), // clip id -> {html, at}
+    inflight: new Map(), // clip id -> Promise<html>
+    queue: Promise.resolve(), // actions, one at a time, in order
+    seq: 0, // navigation sequence: a late answer never overrides a later move
+    timeline: null, // {video, clips}
+    settling: [], // [{event_id, action, clip_ids, deadline}]
+    clockOffset: 0, // server time - browser time, ms
+    metrics: [], // [{kind, key, t0, panel, frame}]
+    pending: null, // the measurement waiting for its panel / first frame
+    busy: 0, // actions sent and not answered yet (or answered, their clip not shown yet)
+    renewTimer: 0,
+  };
+
+  // ---------------------------------------------------------------- small helpers
+
+  function csrf() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function layout() {
+    return document.getElementById("review");
+  }
+
+  function settleSeconds() {
+    const l = layout();
+    return l ? Number(l.dataset.settleSeconds || 60) : 60;
+  }
+
+  function claimSeconds() {
+    const l = layout();
+    return l ? Number(l.dataset.claimSeconds || 600) : 600;
+  }
+
+  function flash(message, kind) {
+    const box = document.getElementById("flash");
+    if (!box) return;
+    const p = document.createElement("p");
+    p.className = `flash-item flash-${kind || "ok"}`;
+    p.setAttribute("role", kind === "error" ? "alert" : "status");
+    p.textContent = message;
+    box.prepend(p);
+    trimFlash();
+  }
+
+  function trimFlash() {
+    const box = document.getElementById("flash");
+    if (!box) return;
+    box.querySelectorAll(".flash-item").forEach((el, i) => {
+      el.classList.toggle("old", i > 0);
+      if (i >= 4) el.remove();
+    });
+  }
+
+  async function post(url, fields) {
+    const body = new URLSearchParams();
+    for (const [k, v] of Object.entries(fields || {})) {
+      if (v !== null && v !== undefined && v !== "") body.set(k, String(v));
+    }
+    let resp;
+    try {
+      resp = await fetch(url, {
+        method: "POST",
+        body,
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json", "X-Heaters-Panel": "1" },
+        credentials: "same-origin",
+      });
+    } catch (err) {
+      return { ok: false, status: 0, data: { detail: "the server did not answer: check that it runs, then try again" } };
+    }
+    let data = {};
+    try {
+      data = await resp.json();
+    } catch (_) {
+      data = {};
+    }
+    if (resp.status === 401) {
+      window.location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    }
+    return { ok: resp.ok, status: resp.status, data };
+  }
+
+  // ---------------------------------------------------------------- frames and the player
 
   // Largest i with pts[i] <= t (+ a little slack for float rounding); -1 when before pts[0].
   function indexAt(pts, t) {
@@ -28,262 +130,1075 @@
     return ans;
   }
 
-  function frameDuration(s, i) {
-    if (i + 1 < s.pts.length) return s.pts[i + 1] - s.pts[i];
-    return 1 / (s.fps || 25);
+  function frameDuration(c, i) {
+    if (i + 1 < c.pts.length) return c.pts[i + 1] - c.pts[i];
+    return 1 / (c.fps || 25);
   }
 
-  function epsilon(s, i) {
-    return Math.min(0.001, frameDuration(s, i) / 4);
+  function epsilon(c, i) {
+    return Math.min(0.001, frameDuration(c, i) / 4);
   }
 
-  function showFrame(s, frame) {
-    s.frame = frame;
-    const i = frame - s.start;
-    const no = $("#frame-no", s.panel);
+  function showFrame(frame) {
+    const c = R.clip;
+    if (!c) return;
+    R.frame = frame;
+    const i = frame - c.start;
+    const no = document.getElementById("frame-no");
     if (no) no.textContent = String(frame);
-    const out = $("#frame-readout", s.panel);
+    const out = document.getElementById("frame-readout");
     if (out) {
-      const t = i < s.pts.length ? s.pts[i].toFixed(3) : "?";
-      out.textContent = `frame ${frame} · ${i + 1} / ${s.n} · ${t} s`;
+      const t = i < c.pts.length ? c.pts[i].toFixed(3) : "?";
+      out.textContent = `frame ${frame} · ${i + 1} / ${c.n} · ${t} s`;
     }
-    const scrub = $("#scrub", s.panel);
+    const scrub = document.getElementById("scrub");
     if (scrub && document.activeElement !== scrub) scrub.value = String(frame);
-    const hidden = $("#split-frame", s.panel);
+    const hidden = document.getElementById("split-frame");
     if (hidden) hidden.value = String(frame);
-    const label = $("#split-label", s.panel);
+    const label = document.getElementById("split-label");
     if (label) label.textContent = String(frame);
+    markPlayhead(frame);
   }
 
-  function seekFrame(s, frame) {
-    frame = Math.max(s.start, Math.min(s.end - 1, frame));
-    const i = frame - s.start;
-    if (i < s.pts.length) s.video.currentTime = s.pts[i] + epsilon(s, i);
+  function seekFrame(frame) {
+    const c = R.clip;
+    if (!c || !R.video) return;
+    frame = Math.max(c.start, Math.min(c.end - 1, frame));
+    const i = frame - c.start;
+    if (i < c.pts.length && R.video.readyState >= 1) R.video.currentTime = c.pts[i] + epsilon(c, i);
     // Until this frame is on screen, callbacks of frames presented by earlier seeks must not
     // move the frame number (fast key repeats): the user's target wins.
-    s.seekTarget = frame;
-    showFrame(s, frame);
+    R.seekTarget = frame;
+    showFrame(frame);
   }
 
-  function step(delta) {
-    const s = cur;
-    if (!s) return;
-    s.video.pause();
-    seekFrame(s, s.frame + delta);
+  function setRateBadge() {
+    const b = document.getElementById("rate-badge");
+    if (b) {
+      const s = R.shuttle;
+      b.textContent = s === 0 || s === 1 ? "" : s > 0 ? `▶▶ ${s}×` : `◀◀ ${-s}×`;
+    }
+    const icon = $(".transport .icon-play");
+    if (icon) icon.textContent = R.shuttle === 0 ? "▶" : "❚❚";
+  }
+
+  function stopReverse() {
+    clearTimeout(R.reverseTimer);
+    R.reverseTimer = 0;
+  }
+
+  function setShuttle(s) {
+    const v = R.video;
+    R.shuttle = s;
+    stopReverse();
+    clearTimeout(R.loopTimer);
+    setRateBadge();
+    if (!v || !R.clip) return;
+    if (s === 0) {
+      v.pause();
+      return;
+    }
+    if (s > 0) {
+      v.playbackRate = s;
+      if (R.frame >= R.clip.end - 1) seekFrame(R.clip.start);
+      v.play().catch(() => {});
+      return;
+    }
+    // Backwards: <video> cannot play at a negative rate, so step back one frame at a time.
+    v.pause();
+    v.playbackRate = 1;
+    const tick = () => {
+      const c = R.clip;
+      if (!c || R.shuttle >= 0) return;
+      const next = R.frame <= c.start ? c.end - 1 : R.frame - 1;
+      seekFrame(next);
+      const i = next - c.start;
+      R.reverseTimer = setTimeout(tick, (frameDuration(c, i) * 1000) / -R.shuttle);
+    };
+    tick();
+  }
+
+  function shuttleForward() {
+    setShuttle(R.shuttle <= 0 ? 1 : Math.min(4, R.shuttle * 2));
+  }
+
+  function shuttleBackward() {
+    setShuttle(R.shuttle >= 0 ? -1 : Math.max(-4, R.shuttle * 2));
   }
 
   function togglePlay() {
-    const s = cur;
-    if (!s) return;
-    if (s.video.paused) {
-      if (s.frame >= s.end - 1) seekFrame(s, s.start);
-      s.video.play().catch(() => {});
-    } else {
-      s.video.pause();
-    }
+    setShuttle(R.shuttle === 0 ? 1 : 0);
   }
 
-  function restartLoop(s) {
+  function step(delta) {
+    if (!R.clip) return;
+    setShuttle(0);
+    seekFrame(R.frame + delta);
+  }
+
+  function restartLoop() {
     // Last frame of the clip is on screen: hold it for its duration, then back to the start.
-    s.video.pause();
-    const i = s.n - 1;
-    clearTimeout(s.loopTimer);
-    s.loopTimer = setTimeout(() => {
-      if (!s.alive || !s.playing) return;
-      seekFrame(s, s.start);
-      s.video.play().catch(() => {});
-    }, (frameDuration(s, i) * 1000) / (s.video.playbackRate || 1));
+    const c = R.clip;
+    R.video.pause();
+    clearTimeout(R.loopTimer);
+    const clip = c;
+    R.loopTimer = setTimeout(() => {
+      if (R.clip !== clip || R.shuttle <= 0) return;
+      seekFrame(c.start);
+      R.video.play().catch(() => {});
+    }, (frameDuration(c, c.n - 1) * 1000) / (R.video.playbackRate || 1));
   }
 
-  function onVideoFrame(now, meta) {
-    const s = this;
-    if (!s.alive) return;
-    const i = indexAt(s.pts, meta.mediaTime);
-    s.mediaTime = meta.mediaTime;
-    s.presented = i >= 0 ? s.start + i : null;
-    if (s.seekTarget !== null) {
-      if (s.presented === s.seekTarget || !s.video.paused) s.seekTarget = null;
-      else {
-        s.video.requestVideoFrameCallback(onVideoFrame.bind(s));
-        return;
-      }
+  function onVideoFrame(_now, meta) {
+    const v = R.video;
+    v.requestVideoFrameCallback(onVideoFrame);
+    const c = R.clip;
+    if (!c) return;
+    R.mediaTime = meta.mediaTime;
+    const i = indexAt(c.pts, meta.mediaTime);
+    // A frame outside the clip (a late frame of the clip before): not ours.
+    if (i < 0 || i > c.n) return;
+    R.presented = c.start + i;
+    if (R.pending && R.pending.clipId === c.id && R.pending.frame === null) {
+      R.pending.frame = now();
+      finishMetric();
     }
-    if (i >= 0) {
-      const frame = s.start + Math.min(i, s.n); // n = first frame after the clip
-      if (frame >= s.end) {
-        // Past the clip (a late callback while playing): jump back at once.
-        if (!s.video.paused) seekFrame(s, s.start);
-      } else {
-        showFrame(s, frame);
-        if (s.playing && !s.video.paused && frame === s.end - 1) restartLoop(s);
-      }
+    if (R.seekTarget !== null) {
+      if (R.presented === R.seekTarget || !v.paused) R.seekTarget = null;
+      else return;
     }
-    s.video.requestVideoFrameCallback(onVideoFrame.bind(s));
-  }
-
-  function setupPanel() {
-    const panel = document.getElementById("panel");
-    if (!panel || !panel.dataset.clipId) {
-      if (cur) cur.alive = false;
-      cur = null;
+    const frame = c.start + Math.min(i, c.n);
+    if (frame >= c.end) {
+      if (!v.paused) seekFrame(c.start); // past the clip while playing: back at once
       return;
     }
-    if (cur && cur.panel === panel) return;
-    if (cur) {
-      cur.alive = false;
-      clearTimeout(cur.loopTimer);
-    }
-    const video = $("#player", panel);
-    const s = {
-      panel,
-      video,
-      clipId: Number(panel.dataset.clipId),
-      start: Number(panel.dataset.start),
-      end: Number(panel.dataset.end),
-      fps: Number(panel.dataset.fps),
-      pts: JSON.parse(panel.dataset.pts || "[]"),
-      frame: Number(panel.dataset.start),
-      playing: true,
-      alive: true,
-      seekTarget: null,
-      presented: null,
-      mediaTime: null,
-      loopTimer: 0,
-    };
-    s.n = s.end - s.start;
-    cur = s;
-    if (!video) return;
+    showFrame(frame);
+    if (R.shuttle > 0 && !v.paused && frame === c.end - 1) restartLoop();
+  }
 
-    const playIcon = $(".icon-play", panel);
-    video.addEventListener("play", () => {
-      s.playing = true;
-      if (playIcon) playIcon.textContent = "❚❚";
-    });
-    video.addEventListener("pause", () => {
-      if (playIcon) playIcon.textContent = "▶";
-    });
-    video.addEventListener("ended", () => {
-      if (s.playing) {
-        seekFrame(s, s.start);
-        video.play().catch(() => {});
-      }
-    });
-    // Without requestVideoFrameCallback: a coarse loop on timeupdate.
-    if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) {
-      video.addEventListener("timeupdate", () => {
-        const i = indexAt(s.pts, video.currentTime);
-        if (i >= s.n) seekFrame(s, s.start);
-        else if (i >= 0) showFrame(s, s.start + i);
-      });
-    } else {
-      video.requestVideoFrameCallback(onVideoFrame.bind(s));
+  function loadPlayer(c) {
+    const v = R.video;
+    if (!v) return;
+    stopReverse();
+    clearTimeout(R.loopTimer);
+    R.seekTarget = null;
+    R.presented = null;
+    R.mediaTime = null;
+    const scrub = document.getElementById("scrub");
+    if (scrub) {
+      scrub.min = String(c.start);
+      scrub.max = String(c.end - 1);
     }
     const start = () => {
-      seekFrame(s, s.start);
-      video.play().catch(() => {});
+      if (R.clip !== c) return;
+      seekFrame(c.start);
+      if (R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
     };
-    if (video.readyState >= 1) start();
-    else video.addEventListener("loadedmetadata", start, { once: true });
-
-    const scrub = $("#scrub", panel);
-    if (scrub) {
-      scrub.addEventListener("input", () => {
-        video.pause();
-        s.playing = false;
-        seekFrame(s, Number(scrub.value));
-      });
-    }
-    panel.querySelectorAll(".transport [data-cmd]").forEach((btn) => {
-      btn.addEventListener("click", () => {
-        const cmd = btn.dataset.cmd;
-        if (cmd === "play") togglePlay();
-        else {
-          s.playing = false;
-          step(Number(cmd));
-        }
-      });
-    });
-  }
-
-  function act(action) {
-    const panel = document.getElementById("panel");
-    const btn = panel && panel.querySelector(`[data-action="${action}"]`);
-    if (!btn) return;
-    if (btn.disabled) {
-      flash(`${action}: ${btn.title || "not available for this clip"}`, "error");
+    if (c.proxy && v.getAttribute("src") !== c.proxy) {
+      v.setAttribute("src", c.proxy); // a new video: the only time the source changes
+      v.addEventListener("loadedmetadata", start, { once: true });
       return;
     }
-    if (action === "split" && cur) {
-      const hidden = $("#split-frame", panel);
-      if (hidden) hidden.value = String(cur.frame);
+    if (v.readyState >= 1) start();
+    else v.addEventListener("loadedmetadata", start, { once: true });
+  }
+
+  // ---------------------------------------------------------------- panels and moving between clips
+
+  function readClip(panel) {
+    if (!panel || !panel.dataset.clipId) return null;
+    const d = panel.dataset;
+    const num = (x) => (x ? Number(x) : null);
+    const c = {
+      id: Number(d.clipId),
+      videoId: Number(d.videoId),
+      start: Number(d.start),
+      end: Number(d.end),
+      fps: Number(d.fps),
+      pts: JSON.parse(d.pts || "[]"),
+      proxy: d.proxy || "",
+      state: d.state,
+      prevId: num(d.prevId),
+      nextId: num(d.nextId),
+      nextPending: num(d.nextPending),
+      holder: d.holder || null,
+      readonly: d.readonly === "true",
+      eventId: num(d.eventId),
+      spriteUrl: d.spriteUrl || null,
+      sprite: d.sprite ? JSON.parse(d.sprite) : null,
+    };
+    c.n = c.end - c.start;
+    return c;
+  }
+
+  function setupPanel(opts) {
+    const panel = document.getElementById("panel");
+    const l = layout();
+    const c = readClip(panel);
+    if (l) l.classList.toggle("no-clip", !c);
+    if (!c) {
+      R.clip = null;
+      if (R.video) R.video.pause();
+      stopReverse();
+      return;
     }
-    btn.click();
+    const sameClip = R.clip && R.clip.id === c.id && R.clip.start === c.start && R.clip.end === c.end;
+    R.clip = c;
+    if (!sameClip) loadPlayer(c);
+    if (R.pending && R.pending.clipId === c.id && R.pending.panel === null) {
+      requestAnimationFrame(() => {
+        if (R.pending && R.pending.clipId === c.id && R.pending.panel === null) {
+          R.pending.panel = now();
+          finishMetric();
+        }
+      });
+    }
+    if (location.pathname !== `/review/clips/${c.id}` && location.pathname.startsWith("/review")) {
+      history.replaceState(null, "", `/review/clips/${c.id}`);
+    }
+    renderFilmstrip();
+    loadTimeline(c.videoId, !(opts && opts.keepTimeline));
+    markCurrent();
+    prefetchAround(c);
+    if (!(opts && opts.noClaim)) claim(c);
+    startRenew();
   }
 
-  function flash(message, kind) {
-    const box = document.getElementById("flash");
-    if (!box) return;
-    const p = document.createElement("p");
-    p.className = `flash-item flash-${kind || "ok"}`;
-    p.setAttribute("role", kind === "error" ? "alert" : "status");
-    p.textContent = message;
-    box.prepend(p);
-    trimFlash();
+  function panelUrl(id) {
+    return `/review/clips/${id}/panel`;
   }
 
-  function trimFlash() {
-    const box = document.getElementById("flash");
-    if (!box) return;
-    const items = box.querySelectorAll(".flash-item");
-    items.forEach((el, i) => {
-      el.classList.toggle("old", i > 0);
-      if (i >= 4) el.remove();
+  function fetchPanel(id) {
+    if (R.inflight.has(id)) return R.inflight.get(id);
+    const p = fetch(panelUrl(id), { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" })
+      .then(async (r) => {
+        if (!r.ok) throw new Error(`clip ${id}: ${r.status}`);
+        const html = await r.text();
+        R.cache.set(id, { html, at: Date.now() });
+        return html;
+      })
+      .finally(() => R.inflight.delete(id));
+    R.inflight.set(id, p);
+    return p;
+  }
+
+  function cached(id) {
+    const e = R.cache.get(id);
+    if (!e) return null;
+    if (Date.now() - e.at > 30000) {
+      R.cache.delete(id);
+      return null;
+    }
+    return e.html;
+  }
+
+  function prefetchAround(c) {
+    const ids = [c.nextPending, c.nextId, c.prevId].filter((x) => x && !cached(x));
+    const go = () => {
+      for (const id of ids) fetchPanel(id).catch(() => {});
+      // The sprite sheets of the clips around (neighbour cards, the next filmstrip).
+      for (const id of [c.nextPending, c.nextId]) {
+        const tl = R.timeline && R.timeline.clips.find((x) => x.id === id);
+        if (tl && tl.sprite_url) new Image().src = tl.sprite_url;
+      }
+    };
+    if ("requestIdleCallback" in window) requestIdleCallback(go, { timeout: 200 });
+    else setTimeout(go, 50);
+  }
+
+  function swapPanel(html, opts) {
+    const old = document.getElementById("panel");
+    if (!old) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    const fresh = tpl.content.firstElementChild;
+    if (!fresh) return;
+    old.replaceWith(fresh);
+    if (window.htmx) window.htmx.process(fresh);
+    setupPanel(opts);
+  }
+
+  // Show clip `id`: from the prefetched panel at once, else fetched. Resolves when shown.
+  async function goto(id, opts) {
+    if (!id) return;
+    const seq = ++R.seq;
+    const html = !(opts && opts.fresh) && cached(id);
+    if (html) {
+      swapPanel(html, opts);
+      return;
+    }
+    try {
+      const got = await fetchPanel(id);
+      if (seq === R.seq) swapPanel(got, opts);
+    } catch (err) {
+      flash(`could not load clip ${id}: ${err.message}`, "error");
+    }
+  }
+
+  // The reviewer's next clip from the server's queue (claimed there).
+  async function gotoNext(opts) {
+    const seq = ++R.seq;
+    const r = await fetch("/review/next", { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" });
+    if (r.ok && seq === R.seq) swapPanel(await r.text(), { ...(opts || {}), noClaim: true });
+  }
+
+  function refreshPanel() {
+    if (!R.clip) return Promise.resolve();
+    R.cache.delete(R.clip.id);
+    return goto(R.clip.id, { fresh: true, keepTimeline: true, noClaim: true });
+  }
+
+  function invalidate() {
+    R.cache.clear();
+  }
+
+  // ---------------------------------------------------------------- hard claims
+
+  async function claim(c) {
+    if (!c || c.state !== "pending_review") return;
+    const r = await post(`/review/clips/${c.id}/claim`);
+    if (!r.ok || R.clip !== c) return;
+    if (r.data.readonly && !c.readonly) {
+      flash(`clip ${c.id} is open read-only: ${r.data.held_by} is reviewing it`, "pending");
+      refreshPanel();
+    }
+  }
+
+  function startRenew() {
+    clearInterval(R.renewTimer);
+    const every = Math.max(5, claimSeconds() / 3) * 1000;
+    R.renewTimer = setInterval(() => {
+      const c = R.clip;
+      if (c && !c.readonly && c.state === "pending_review") post(`/review/clips/${c.id}/claim`);
+    }, every);
+  }
+
+  window.addEventListener("pagehide", () => {
+    const c = R.clip;
+    if (!c || c.readonly || !navigator.sendBeacon) return;
+    const body = new URLSearchParams({ _csrf_token: csrf(), clip_id: String(c.id) });
+    navigator.sendBeacon("/review/release", body);
+  });
+
+  // ---------------------------------------------------------------- actions
+
+  function button(action) {
+    const panel = document.getElementById("panel");
+    return panel && panel.querySelector(`[data-action="${action}"]`);
+  }
+
+  function refused(action) {
+    const btn = button(action);
+    if (!btn) return `${action}: not available here`;
+    if (btn.disabled) return `${action}: ${btn.title || "not available for this clip"}`;
+    return null;
+  }
+
+  function enqueue(fn) {
+    R.busy += 1;
+    const run = R.queue.then(fn, fn).finally(() => {
+      R.busy -= 1;
+    });
+    R.queue = run.catch(() => {});
+    return run;
+  }
+
+  function startMetric(kind, e, clipId) {
+    R.pending = { kind, t0: e && e.timeStamp ? e.timeStamp : now(), clipId, panel: null, frame: null };
+  }
+
+  function finishMetric() {
+    const p = R.pending;
+    if (!p || p.panel === null || p.frame === null) return;
+    R.metrics.push({ kind: p.kind, clipId: p.clipId, panel: p.panel - p.t0, frame: p.frame - p.t0 });
+    R.pending = null;
+  }
+
+  async function answered(r, what) {
+    if (r.ok) {
+      const d = r.data;
+      flash(d.message || `${what}: done`, d.execute_after ? "pending" : "ok");
+      if (d.settling) setSettling(d.settling, d.now);
+      return d;
+    }
+    const detail = (r.data && (r.data.detail || r.data.message)) || `${what} failed (${r.status})`;
+    if (r.status === 409) {
+      // A stale page: someone (or an earlier key) acted first. Show the right clip.
+      flash(`${detail} — showing your next clip`, "error");
+      invalidate();
+      await gotoNext();
+    } else {
+      flash(detail, "error");
+    }
+    return null;
+  }
+
+  function decision(action, e) {
+    const c = R.clip;
+    if (!c) return;
+    const why = refused(action);
+    if (why) {
+      flash(why, "error");
+      return;
+    }
+    const predicted = c.nextPending;
+    const optimistic = predicted && cached(predicted);
+    c.state = "deciding";
+    markTimelineState(c.id, action === "skip" ? "review_skipped" : action === "archive" ? "review_archived" : "review_approved");
+    if (optimistic) {
+      startMetric(action, e, predicted);
+      goto(predicted, { noClaim: true, keepTimeline: true });
+    }
+    const seq = R.seq;
+    enqueue(async () => {
+      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "" });
+      const d = await answered(r, action);
+      invalidate();
+      loadTimeline(c.videoId, true);
+      if (!d) return;
+      const show = d.show_clip_id;
+      const onScreen = R.clip && R.clip.id;
+      if (seq === R.seq && show !== onScreen) {
+        if (show) {
+          if (!optimistic) startMetric(action, e, show);
+          await goto(show, { noClaim: true, fresh: true });
+        } else {
+          await gotoNext();
+        }
+      } else if (R.clip) {
+        prefetchAround(R.clip);
+      }
     });
   }
 
-  const ACTION_KEYS = { a: "approve", s: "skip", x: "archive", g: "group", m: "merge", k: "split", u: "undo" };
+  function edit(action, fields, refuseAs) {
+    const c = R.clip;
+    if (!c) return;
+    const why = refused(refuseAs || action);
+    if (why) {
+      flash(why.replace(refuseAs || action, action.replace("_", " ")), "error");
+      return;
+    }
+    enqueue(() => editOf(c, action, fields));
+  }
 
-  document.addEventListener("keydown", (e) => {
+  async function editOf(c, action, fields) {
+    const r = await post(`/review/clips/${c.id}/${action}`, fields);
+    const d = await answered(r, action.replace("_", " "));
+    invalidate();
+    loadTimeline(c.videoId, true);
+    if (!d) return;
+    const onScreen = R.clip && R.clip.id;
+    if (d.show_clip_id && d.show_clip_id !== onScreen) await goto(d.show_clip_id, { noClaim: true, fresh: true });
+    else if (!d.show_clip_id) await gotoNext();
+    else await refreshPanel();
+  }
+
+  function split() {
+    if (!R.clip) return;
+    edit("split", { frame: R.frame });
+  }
+
+  function undoLatest(eventId) {
+    enqueue(async () => {
+      const r = await post("/review/undo", { event_id: eventId || "" });
+      const c = R.clip;
+      const d = await answered(r, "undo");
+      invalidate();
+      if (c) loadTimeline(c.videoId, true);
+      if (!d) return;
+      if (d.show_clip_id) await goto(d.show_clip_id, { noClaim: true, fresh: true });
+      else await refreshPanel();
+    });
+  }
+
+  function reopen() {
+    const btn = button("reopen");
+    if (!btn) {
+      flash("reopen: only a decided clip can be reopened", "error");
+      return;
+    }
+    edit("reopen", { event_id: btn.dataset.eventId || "" });
+  }
+
+  // The cut nearer the playhead: the clip's start or its end.
+  function nearerEdge() {
+    const c = R.clip;
+    return R.frame - c.start < c.end - 1 - R.frame ? "start" : "end";
+  }
+
+  function moveBoundary(edge, frame) {
+    edit("move_boundary", { edge, frame }, "set-in");
+  }
+
+  function nudge(delta) {
+    const c = R.clip;
+    if (!c) return;
+    const edge = nearerEdge();
+    moveBoundary(edge, (edge === "start" ? c.start : c.end) + delta);
+  }
+
+  // ---------------------------------------------------------------- settle countdowns
+
+  function setSettling(events, serverNow) {
+    if (serverNow) R.clockOffset = Date.parse(serverNow) - Date.now();
+    R.settling = events.map((ev) => ({ ...ev, deadline: Date.parse(ev.settles_at) - R.clockOffset }));
+    renderSettling();
+  }
+
+  function loadSettling() {
+    fetch("/review/settling", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((d) => d && setSettling(d.events, d.now))
+      .catch(() => {});
+  }
+
+  function secondsLeft(deadline) {
+    return Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+  }
+
+  function renderSettling() {
+    const box = document.getElementById("settling");
+    const list = document.getElementById("settling-list");
+    if (!box || !list) return;
+    R.settling = R.settling.filter((ev) => ev.deadline > Date.now());
+    box.hidden = R.settling.length === 0;
+    list.replaceChildren(
+      ...R.settling.map((ev) => {
+        const li = document.createElement("li");
+        li.dataset.eventId = String(ev.event_id);
+        const what = document.createElement("span");
+        what.textContent = `${ev.action} ${ev.clip_ids.map((i) => "#" + i).join(", ")}`;
+        const cd = document.createElement("span");
+        cd.className = "countdown";
+        cd.dataset.deadline = String(ev.deadline);
+        cd.textContent = `${secondsLeft(ev.deadline)} s`;
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "link";
+        b.textContent = "undo";
+        b.addEventListener("click", () => undoLatest(ev.event_id));
+        li.append(what, " ", cd, " ", b);
+        return li;
+      }),
+    );
+    const undoBtn = button("undo");
+    if (undoBtn) undoBtn.title = R.settling.length ? `undo ${R.settling[0].action} of #${R.settling[0].clip_ids.join(", #")}` : "nothing of yours is settling";
+  }
+
+  setInterval(() => {
+    document.querySelectorAll(".countdown[data-deadline]").forEach((el) => {
+      el.textContent = `${secondsLeft(Number(el.dataset.deadline))} s`;
+    });
+    document.querySelectorAll("#panel .countdown[data-settles-at]").forEach((el) => {
+      const left = secondsLeft(Date.parse(el.dataset.settlesAt) - R.clockOffset);
+      el.textContent = `${left} s`;
+    });
+    if (R.settling.some((ev) => ev.deadline <= Date.now())) {
+      renderSettling();
+      if (R.clip) loadTimeline(R.clip.videoId, true);
+    }
+  }, 250);
+
+  // ---------------------------------------------------------------- the timeline
+
+  function loadTimeline(videoId, force) {
+    const tl = document.getElementById("timeline");
+    if (!tl || !videoId) return;
+    if (!force && R.timeline && R.timeline.video.id === videoId) {
+      markCurrent();
+      return;
+    }
+    fetch(`/review/videos/${videoId}/timeline`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((d) => {
+        if (!d) return;
+        R.timeline = d;
+        renderTimeline();
+      })
+      .catch(() => {});
+  }
+
+  function pct(frame) {
+    const n = R.timeline.video.frame_count || 1;
+    return `${(100 * frame) / n}%`;
+  }
+
+  function renderTimeline() {
+    const tl = document.getElementById("timeline");
+    const d = R.timeline;
+    if (!tl || !d) return;
+    tl.dataset.videoId = String(d.video.id);
+    tl.dataset.frameCount = String(d.video.frame_count);
+    const parts = [];
+    d.clips.forEach((c, idx) => {
+      const b = document.createElement("div");
+      b.className = `tl-clip st-${c.state}`;
+      if (c.transition) b.classList.add("transition", `tr-${c.transition}`);
+      if (c.settles_at && Date.parse(c.settles_at) - R.clockOffset > Date.now()) b.classList.add("settling");
+      if (c.held_by) b.classList.add("held");
+      b.dataset.clipId = String(c.id);
+      b.dataset.start = String(c.start);
+      b.dataset.end = String(c.end);
+      b.setAttribute("role", "option");
+      b.style.left = pct(c.start);
+      b.style.width = pct(c.end - c.start);
+      const st = c.state.replace(/^review_/, "").replace(/_/g, " ");
+      b.title = `#${c.id} · frames ${c.start}–${c.end - 1} · ${c.transition ? c.transition + " transition" : st}` +
+        (c.held_by ? ` · open by ${c.held_by}` : "");
+      parts.push(b);
+      if (idx > 0) {
+        const cut = document.createElement("div");
+        cut.className = "tl-cut";
+        cut.dataset.frame = String(c.start);
+        cut.dataset.clipId = String(c.id);
+        cut.dataset.prevId = String(d.clips[idx - 1].id);
+        cut.style.left = pct(c.start);
+        const conf = c.confidence;
+        if (conf !== null && conf !== undefined) {
+          cut.dataset.confidence = String(conf);
+          cut.style.setProperty("--conf", String(conf));
+          cut.classList.add(conf < 0.5 ? "weak" : "strong");
+          cut.title = `cut at frame ${c.start} · confidence ${conf.toFixed(2)} · drag to move`;
+        } else {
+          cut.title = `cut at frame ${c.start} · drag to move`;
+        }
+        parts.push(cut);
+      }
+    });
+    const head = document.createElement("div");
+    head.className = "tl-playhead";
+    head.id = "tl-playhead";
+    parts.push(head);
+    tl.replaceChildren(...parts);
+    markCurrent();
+    if (R.clip) markPlayhead(R.frame);
+  }
+
+  function markTimelineState(clipId, state) {
+    const b = document.querySelector(`#timeline .tl-clip[data-clip-id="${clipId}"]`);
+    if (b) {
+      b.className = b.className.replace(/\bst-\S+/, `st-${state}`);
+      b.classList.add("settling");
+    }
+  }
+
+  function markCurrent() {
+    const tl = document.getElementById("timeline");
+    if (!tl) return;
+    const id = R.clip ? String(R.clip.id) : null;
+    tl.querySelectorAll(".tl-clip").forEach((b) => {
+      const on = b.dataset.clipId === id;
+      b.classList.toggle("current", on);
+      b.setAttribute("aria-selected", on ? "true" : "false");
+    });
+  }
+
+  function markPlayhead(frame) {
+    const h = document.getElementById("tl-playhead");
+    if (h && R.timeline) h.style.left = pct(frame);
+    const strip = document.getElementById("filmstrip");
+    if (strip) {
+      let best = null;
+      strip.querySelectorAll(".fs-tile").forEach((t) => {
+        if (Number(t.dataset.frame) <= frame) best = t;
+        t.classList.remove("at");
+      });
+      if (best) best.classList.add("at");
+    }
+  }
+
+  function frameAtX(tl, clientX) {
+    const r = tl.getBoundingClientRect();
+    const n = Number(tl.dataset.frameCount || 1);
+    const f = Math.min(0.99999, Math.max(0, (clientX - r.left) / r.width));
+    return Math.floor(f * n);
+  }
+
+  function clipAtFrame(frame) {
+    if (!R.timeline) return null;
+    return R.timeline.clips.find((c) => c.start <= frame && frame < c.end) || null;
+  }
+
+  // The sprite tile that shows `frame` (the last tile at or before it) as a CSS background.
+  function spriteStyle(el, c, frame, scale) {
+    const m = c.sprite;
+    const frames = (m && m.frames) || [];
+    if (!c.sprite_url || !frames.length) {
+      el.style.backgroundImage = "none";
+      return null;
+    }
+    let idx = indexAt(frames, frame + 1e-3);
+    if (idx < 0) idx = 0;
+    const col = idx % m.cols;
+    const row = Math.floor(idx / m.cols);
+    const s = scale || 1;
+    el.style.backgroundImage = `url('${c.sprite_url}')`;
+    el.style.backgroundSize = `${m.cols * m.tile_width * s}px ${m.rows * m.tile_height * s}px`;
+    el.style.backgroundPosition = `-${col * m.tile_width * s}px -${row * m.tile_height * s}px`;
+    el.style.width = `${m.tile_width * s}px`;
+    el.style.height = `${m.tile_height * s}px`;
+    return frames[idx];
+  }
+
+  function renderFilmstrip() {
+    const strip = document.getElementById("filmstrip");
+    const c = R.clip;
+    if (!strip) return;
+    if (!c || !c.sprite || !c.spriteUrl) {
+      strip.replaceChildren();
+      return;
+    }
+    const frames = c.sprite.frames || [];
+    const want = Math.min(frames.length, 12);
+    const tiles = [];
+    for (let k = 0; k < want; k++) {
+      const idx = Math.floor((k * frames.length) / want);
+      const t = document.createElement("button");
+      t.type = "button";
+      t.className = "fs-tile";
+      t.dataset.frame = String(frames[idx]);
+      t.title = `frame ${frames[idx]}`;
+      t.tabIndex = -1;
+      spriteStyle(t, { sprite: c.sprite, sprite_url: c.spriteUrl }, frames[idx], 0.75);
+      tiles.push(t);
+    }
+    strip.replaceChildren(...tiles);
+  }
+
+  function setupTimelineEvents() {
+    const tl = document.getElementById("timeline");
+    if (!tl || tl.dataset.wired) return;
+    tl.dataset.wired = "1";
+    const hover = document.getElementById("tl-hover");
+    let drag = null;
+
+    tl.addEventListener("mousemove", (e) => {
+      if (!R.timeline || !hover) return;
+      const frame = frameAtX(tl, e.clientX);
+      const c = clipAtFrame(frame);
+      if (!c) return;
+      const thumb = $(".tl-thumb", hover);
+      const shown = spriteStyle(thumb, c, frame, 0.75);
+      $(".tl-hover-frame", hover).textContent = `frame ${shown !== null ? shown : frame} · #${c.id}`;
+      hover.hidden = false;
+      const r = tl.getBoundingClientRect();
+      const w = hover.offsetWidth || 120;
+      const x = Math.min(r.width - w, Math.max(0, e.clientX - r.left - w / 2));
+      hover.style.left = `${x}px`;
+      hover.dataset.frame = String(shown !== null ? shown : frame);
+    });
+    tl.addEventListener("mouseleave", () => {
+      if (hover) hover.hidden = true;
+    });
+
+    tl.addEventListener("mousedown", (e) => {
+      const cut = e.target instanceof Element && e.target.closest(".tl-cut");
+      if (!cut || !R.timeline || !layout()) return;
+      e.preventDefault();
+      const clipId = Number(cut.dataset.clipId);
+      const idx = R.timeline.clips.findIndex((c) => c.id === clipId);
+      const prev = R.timeline.clips[idx - 1];
+      const here = R.timeline.clips[idx];
+      drag = { cut, clipId, from: here.start, to: here.start, lo: prev.start + 1, hi: here.end - 1 };
+      cut.classList.add("dragging");
+    });
+    window.addEventListener("mousemove", (e) => {
+      if (!drag) return;
+      const f = Math.max(drag.lo, Math.min(drag.hi, Math.round(frameAtX(tl, e.clientX))));
+      drag.to = f;
+      drag.cut.style.left = pct(f);
+      drag.cut.dataset.label = String(f);
+    });
+    window.addEventListener("mouseup", () => {
+      if (!drag) return;
+      const d = drag;
+      drag = null;
+      d.cut.classList.remove("dragging");
+      d.cut.dataset.label = "";
+      if (d.to === d.from) return;
+      const c = R.timeline.clips.find((x) => x.id === d.clipId);
+      const moveFrom = R.clip;
+      if (moveFrom && moveFrom.id === d.clipId) moveBoundary("start", d.to);
+      else if (moveFrom && c && moveFrom.end === d.from) moveBoundary("end", d.to);
+      else {
+        const target = { id: d.clipId, videoId: R.timeline.video.id };
+        enqueue(() => editOf(target, "move_boundary", { edge: "start", frame: d.to }));
+      }
+    });
+
+    tl.addEventListener("click", (e) => {
+      if (e.target instanceof Element && e.target.closest(".tl-cut")) return;
+      const frame = frameAtX(tl, e.clientX);
+      const c = clipAtFrame(frame);
+      if (!c) return;
+      if (!layout()) {
+        window.location.href = `/review/clips/${c.id}`;
+        return;
+      }
+      if (R.clip && c.id === R.clip.id) {
+        setShuttle(0);
+        seekFrame(frame);
+      } else {
+        startMetric("timeline", e, c.id);
+        goto(c.id);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  const DECISION_KEYS = { a: "approve", s: "skip", x: "archive", g: "group" };
+
+  function onKey(e) {
     if (e.defaultPrevented || e.altKey || e.metaKey) return;
     const t = e.target;
     if (t instanceof HTMLElement && t.closest("input:not([type=range]), textarea, select, [contenteditable]")) return;
+    const help = document.getElementById("help");
+    if (help && help.open) return; // the dialog handles Esc itself
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (e.ctrlKey) {
       if (key === "z" && !e.repeat) {
         e.preventDefault();
-        act("undo");
+        undoLatest();
+      } else if (key === "k" && !e.repeat) {
+        e.preventDefault(); // Premiere's blade
+        split();
       }
       return;
     }
-    if (ACTION_KEYS[key]) {
+    if (e.key === "?") {
       e.preventDefault();
-      if (!e.repeat) act(ACTION_KEYS[key]); // holding a key must not decide many clips
+      showHelp();
       return;
     }
-    if (!cur) return;
+    if (DECISION_KEYS[key]) {
+      e.preventDefault();
+      if (!e.repeat) decision(DECISION_KEYS[key], e); // holding a key must not decide many clips
+      return;
+    }
     switch (key) {
-      case "ArrowLeft":
-      case "ArrowRight":
+      case "m":
         e.preventDefault();
-        cur.playing = false;
-        step((key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));
+        if (e.repeat) return;
+        if (e.shiftKey) toggleMute();
+        else edit("merge", {});
+        return;
+      case "u":
+        e.preventDefault();
+        if (!e.repeat) undoLatest();
+        return;
+      case "r":
+        e.preventDefault();
+        if (!e.repeat) reopen();
+        return;
+      default:
+    }
+    if (!R.clip) return;
+    const c = R.clip;
+    switch (key) {
+      case "b":
+        e.preventDefault();
+        if (!e.repeat) split();
         break;
-      case "Home":
-      case "End":
+      case "j":
         e.preventDefault();
-        cur.playing = false;
-        cur.video.pause();
-        seekFrame(cur, key === "Home" ? cur.start : cur.end - 1);
+        shuttleBackward();
+        break;
+      case "k":
+        e.preventDefault();
+        setShuttle(0);
+        break;
+      case "l":
+        e.preventDefault();
+        shuttleForward();
         break;
       case " ":
         e.preventDefault();
         togglePlay();
         break;
+      case "ArrowLeft":
+      case "ArrowRight":
+        e.preventDefault();
+        step((key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));
+        break;
+      case "ArrowUp":
+      case "ArrowDown": {
+        e.preventDefault();
+        const id = key === "ArrowUp" ? c.prevId : c.nextId;
+        if (!id) {
+          flash(key === "ArrowUp" ? "this is the first clip of the video" : "this is the last clip of the video", "error");
+          return;
+        }
+        startMetric(key === "ArrowUp" ? "prev" : "next", e, id);
+        goto(id);
+        break;
+      }
+      case "Home":
+      case "End":
+        e.preventDefault();
+        setShuttle(0);
+        seekFrame(key === "Home" ? c.start : c.end - 1);
+        break;
+      case "i":
+        e.preventDefault();
+        if (!e.repeat) moveBoundary("start", R.frame);
+        break;
+      case "o":
+        e.preventDefault();
+        if (!e.repeat) moveBoundary("end", R.frame + 1);
+        break;
       default:
+        if (e.code === "BracketLeft" || e.code === "BracketRight") {
+          e.preventDefault();
+          if (!e.repeat) nudge((e.code === "BracketLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));
+        }
     }
+  }
+
+  function showHelp() {
+    const help = document.getElementById("help");
+    if (help && !help.open) help.showModal();
+  }
+
+  function toggleMute() {
+    const v = R.video;
+    if (!v) return;
+    v.muted = !v.muted;
+    try {
+      localStorage.setItem("heaters-sound", v.muted ? "off" : "on");
+    } catch (_) {
+      /* private mode */
+    }
+    renderMute();
+  }
+
+  function renderMute() {
+    const b = document.getElementById("mute");
+    if (!b || !R.video) return;
+    b.setAttribute("aria-pressed", R.video.muted ? "false" : "true");
+    const label = $(".mute-label", b);
+    if (label) label.textContent = R.video.muted ? "muted" : "sound on";
+    const icon = $("[aria-hidden]", b);
+    if (icon) icon.textContent = R.video.muted ? "🔇" : "🔊";
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  function wirePage() {
+    R.video = document.getElementById("player");
+    if (R.video) {
+      try {
+        R.video.muted = localStorage.getItem("heaters-sound") !== "on";
+      } catch (_) {
+        R.video.muted = true;
+      }
+      renderMute();
+      if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
+        R.video.requestVideoFrameCallback(onVideoFrame);
+      } else {
+        R.video.addEventListener("timeupdate", () => {
+          const c = R.clip;
+          if (!c) return;
+          const i = indexAt(c.pts, R.video.currentTime);
+          if (i >= c.n) seekFrame(c.start);
+          else if (i >= 0) showFrame(c.start + i);
+        });
+      }
+      R.video.addEventListener("ended", () => {
+        if (R.clip && R.shuttle > 0) {
+          seekFrame(R.clip.start);
+          R.video.play().catch(() => {});
+        }
+      });
+    }
+    const scrub = document.getElementById("scrub");
+    if (scrub) {
+      scrub.addEventListener("input", () => {
+        setShuttle(0);
+        seekFrame(Number(scrub.value));
+      });
+    }
+    document.querySelectorAll(".transport [data-cmd]").forEach((btn) => {
+      btn.addEventListener("click", () => {
+        const cmd = btn.dataset.cmd;
+        if (cmd === "play") togglePlay();
+        else if (cmd === "mute") toggleMute();
+        else step(Number(cmd));
+      });
+    });
+    const showKeys = document.getElementById("show-keys");
+    if (showKeys) showKeys.addEventListener("click", showHelp);
+    const strip = document.getElementById("filmstrip");
+    if (strip) {
+      strip.addEventListener("click", (e) => {
+        const t = e.target instanceof Element && e.target.closest(".fs-tile");
+        if (!t) return;
+        setShuttle(0);
+        seekFrame(Number(t.dataset.frame));
+      });
+    }
+    setupTimelineEvents();
+    const tl = document.getElementById("timeline");
+    if (tl && !layout() && tl.dataset.videoId) loadTimeline(Number(tl.dataset.videoId), true);
+    if (layout()) {
+      setupPanel();
+      loadSettling();
+    }
+    trimFlash();
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (layout()) onKey(e);
   });
 
-  // Sprite sheets: hovering at fraction f of a thumbnail shows tile floor(f * n).
+  // A double click on a decision must not decide the clip that the first click brought in.
+  document.addEventListener(
+    "click",
+    (e) => {
+      const el = e.target instanceof Element ? e.target.closest("#panel [data-action]") : null;
+      if (el && e.detail > 1) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    },
+    true,
+  );
+
+  // With JavaScript the action buttons run through the same path as the keys (no reload).
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (!(form instanceof HTMLFormElement) || !form.closest("#panel") || !layout()) return;
+    e.preventDefault();
+    const btn = e.submitter;
+    const action = btn && btn.dataset.action;
+    if (!action) return;
+    if (Object.values(DECISION_KEYS).includes(action)) decision(action, e);
+    else if (action === "merge") edit("merge", {});
+    else if (action === "split") split();
+    else if (action === "undo") undoLatest();
+  });
+  document.addEventListener("click", (e) => {
+    const el = e.target instanceof Element ? e.target : null;
+    if (!el || !layout()) return;
+    const nav = el.closest("a[data-goto]");
+    if (nav && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      e.preventDefault();
+      startMetric("click", e, Number(nav.dataset.goto));
+      goto(Number(nav.dataset.goto));
+      return;
+    }
+    const btn = el.closest("#panel button[data-action]");
+    if (!btn || btn.type === "submit") return;
+    const a = btn.dataset.action;
+    if (a === "set-in") moveBoundary("start", R.frame);
+    else if (a === "set-out") moveBoundary("end", R.frame + 1);
+    else if (a === "nudge-back") nudge(-1);
+    else if (a === "nudge-forward") nudge(1);
+    else if (a === "reopen") reopen();
+  });
+
+  // Sprite sheets of the neighbour cards: hovering at fraction f shows tile floor(f * n).
   document.addEventListener("mousemove", (e) => {
     const el = e.target instanceof Element && e.target.closest(".sprite[data-sprite]");
     if (!el) return;
@@ -308,33 +1223,42 @@
     if (label && m.frames && m.frames.length) label.textContent = String(m.frames[0]);
   });
 
-  document.addEventListener("htmx:load", setupPanel);
-  document.addEventListener("htmx:afterSettle", () => {
-    setupPanel();
+  // htmx still drives the empty panel's polling and the dashboard.
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (e.target instanceof Element && e.target.id === "panel") setupPanel();
     trimFlash();
   });
   document.addEventListener("htmx:oobAfterSwap", trimFlash);
   document.addEventListener("htmx:sendError", () =>
     flash("the server did not answer: check that it runs, then try again", "error"),
   );
-  document.addEventListener("DOMContentLoaded", () => {
-    setupPanel();
-    trimFlash();
-  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wirePage);
+  else wirePage();
 
-  // For tests and debugging: what the player shows.
+  // For tests, the benchmark and debugging: what the player shows.
   window.heatersReview = {
     state: () =>
-      cur && {
-        clipId: cur.clipId,
-        frame: cur.frame,
-        start: cur.start,
-        end: cur.end,
-        mediaTime: cur.mediaTime,
-        presented: cur.presented,
-        currentTime: cur.video ? cur.video.currentTime : null,
-        paused: cur.video ? cur.video.paused : null,
+      R.clip && {
+        clipId: R.clip.id,
+        videoId: R.clip.videoId,
+        frame: R.frame,
+        start: R.clip.start,
+        end: R.clip.end,
+        mediaTime: R.mediaTime,
+        presented: R.presented,
+        currentTime: R.video ? R.video.currentTime : null,
+        paused: R.video ? R.video.paused : null,
+        playbackRate: R.video ? R.video.playbackRate : null,
+        shuttle: R.shuttle,
+        muted: R.video ? R.video.muted : null,
+        readonly: R.clip.readonly,
+        holder: R.clip.holder,
+        src: R.video ? R.video.getAttribute("src") : null,
       },
-    seekFrame: (f) => cur && seekFrame(cur, f),
+    seekFrame: (f) => seekFrame(f),
+    metrics: () => R.metrics.slice(),
+    settling: () => R.settling.map((ev) => ({ event_id: ev.event_id, action: ev.action, clip_ids: ev.clip_ids, seconds_left: secondsLeft(ev.deadline) })),
+    timeline: () => R.timeline,
+    busy: () => R.busy + R.inflight.size,
   };
 })();
