@@ -131,11 +131,13 @@ class DetectorParams:
     window: int = 2
     same_picture: float = 0.25
     flash_return: float = 0.35
+    new_picture: float = 0.7
+    new_picture_ratio: float = 2.0
     flat_std: float = 2.5
     min_fade: int = 2
-    gradual_min_change: float = 12.0
+    gradual_min_change: float = 16.0
     gradual_max_excess: float = 0.15
-    gradual_min_structure: float = 0.4
+    gradual_min_structure: float = 0.5
     max_gradual: int = 60
 
     def __post_init__(self) -> None:
@@ -235,6 +237,13 @@ def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> lis
     return _find_fades(np.asarray(features, np.float64), params).transitions
 
 
+def _continuous(full: float, near: float, frames: int, params: DetectorParams) -> bool:
+    """A fade reaches the flat frame smoothly: the fading frame next to it has at most two
+    average steps of contrast left (``near <= flat_std + 2 * (full - near) / frames``); a
+    flash or a cut to a flat frame leaves the whole contrast."""
+    return frames > 0 and near <= params.flat_std + 2.0 * (full - near) / frames
+
+
 def _fade_confidence(std: FloatArray, a: int, b: int, flat: float) -> float:
     """0.5 + half the evidence: the number of monotone frames (5+ = full) and the contrast
     lost (a drop of 8× ``flat_std`` = full)."""
@@ -273,7 +282,7 @@ def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
             and abs(mean[s - 1] - c) <= abs(mean[s - 2] - c) + 0.05
         ):
             s -= 1
-        has_out = f0 - s >= params.min_fade
+        has_out = f0 - s >= params.min_fade and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
         # fade in: frames f1..e-1 each less contrasted than the next and nearer the colour
         e = f1
         while (
@@ -282,7 +291,9 @@ def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
             and abs(mean[e] - c) <= abs(mean[e + 1] - c) + 0.05
         ):
             e += 1
-        has_in = e - f1 >= params.min_fade or (f0 == 0 and e > f1)
+        has_in = (e - f1 >= params.min_fade or (f0 == 0 and e > f1)) and _continuous(
+            std[e], std[f1], e - f1, params
+        )
         if has_out:
             conf = _fade_confidence(std, s - 1, f0, params.flat_std)
             out.append(Transition(s, f1, "fade_out", conf))
@@ -296,6 +307,26 @@ def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
                 allowed.add(f0)  # a hard cut to the flat frame, then a fade in
         last_end = max(f1, e)
         k = max(k, e)
+    # a video that ends (starts) while fading, before the picture is quite flat: the last
+    # (first) frames lose (gain) contrast monotonically, down to a quarter of where it began
+    if n > params.min_fade + 1 and not flat[n - 1] and (not out or out[-1].end_frame < n):
+        s = n - 1
+        while s - 1 > last_end and std[s - 1] < std[s - 2] - 0.05:
+            s -= 1
+        if n - s >= params.min_fade and std[n - 1] <= 0.25 * std[s - 1]:
+            out.append(
+                Transition(s, n, "fade_out", _fade_confidence(std, s - 1, n - 1, params.flat_std))
+            )
+    if n > params.min_fade + 1 and not flat[0] and (not out or out[0].start_frame > 0):
+        e = 0
+        while e + 1 < n and std[e] < std[e + 1] - 0.05:
+            e += 1
+        if (
+            e >= params.min_fade
+            and std[0] <= 0.25 * std[e]
+            and (not out or e <= out[0].start_frame)
+        ):
+            out.insert(0, Transition(0, e, "fade_in", _fade_confidence(std, 0, e, params.flat_std)))
     return _Fades(out, allowed)
 
 
@@ -303,6 +334,13 @@ def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
 
 
 _SIDE = 8
+"""Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
+
+_DEV_WEIGHT = 1.0
+"""Overlapping candidates: the one with the largest ``change * (1 - _DEV_WEIGHT * dev)`` wins."""
+
+_MAX_DEV = 0.25
+"""Largest departure of a dissolve/wipe's progress from a straight line (0 → 1)."""
 """Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
 
 
@@ -381,13 +419,20 @@ def _find_gradual(
     cex = np.concatenate([[0], np.cumsum(ex)])
     found: list[_Candidate] = []
     for length in range(2, params.max_gradual + 1):
-        s = np.arange(2, n - 1 - length)  # need s - 2 >= 0 and e + 1 <= n - 1
+        s = np.arange(_SIDE + 1, n - _SIDE - length)  # full sides: s-1-_SIDE >= 0, e+_SIDE <= n-1
         if s.size == 0:
             break
         e = s + length
         a, b = t[s - 1], t[e]
         dab = np.abs(a - b).mean(axis=1)
         ok = dab >= params.gradual_min_change
+        # brightness alone is not a transition: the change without the mean is large too
+        ok &= (
+            np.abs((a - a.mean(axis=1, keepdims=True)) - (b - b.mean(axis=1, keepdims=True))).mean(
+                axis=1
+            )
+            >= params.gradual_min_change
+        )
         ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
         ok &= cex[e] - cex[s] == 0
         idx = np.nonzero(ok)[0]
@@ -406,15 +451,15 @@ def _find_gradual(
         linear = np.arange(1, length + 1) / (length + 1)
         steps = np.stack([step[s + j] for j in range(length + 1)], axis=1).max(axis=1)
         good = excess <= params.gradual_max_excess
-        good &= np.abs(progress - linear).max(axis=1) <= 0.3
+        good &= np.abs(progress - linear).max(axis=1) <= _MAX_DEV
         good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
         good &= steps <= 0.4 * dab
         good &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
         # the sides are steadier than the span: its change per frame is at least twice theirs
         w = _SIDE
         rate = dab / (length + 1)
-        side_a = np.abs(t[np.maximum(s - 1 - w, 0)] - a).mean(axis=1) / w
-        side_b = np.abs(t[np.minimum(e + w, n - 1)] - b).mean(axis=1) / w
+        side_a = np.abs(t[s - 1 - w] - a).mean(axis=1) / w
+        side_b = np.abs(t[e + w] - b).mean(axis=1) / w
         good &= (side_a * 2 <= rate) & (side_b * 2 <= rate)
         dev = np.abs(progress - linear).max(axis=1)
         for i in np.nonzero(good)[0].tolist():
@@ -423,7 +468,7 @@ def _find_gradual(
     if not found:
         return []
     # overlapping candidates are one transition: the largest, most linear change wins
-    found.sort(key=lambda c: (-c.change * (1.0 - c.dev), c.excess))
+    found.sort(key=lambda c: (-c.change * (1.0 - _DEV_WEIGHT * c.dev), c.excess))
     taken: list[_Candidate] = []
     for c in found:
         if all(c.end <= o.start or c.start >= o.end for o in taken):
@@ -493,19 +538,43 @@ def find_cuts(
         hsv[0] = 0.0
     corr1 = f[:, COL["corr_lag1"]]
     frames, ratios = _adaptive(hsv, params)
+    ratio_of = dict(zip(frames.tolist(), ratios.tolist(), strict=True))
+    # second route: a new picture among moving frames of one picture (fast pans)
+    cratio = _ratio(corr1, params.window)
+    second = (corr1 >= params.new_picture) & (cratio >= params.new_picture_ratio)
+    second &= hsv >= params.min_content
+    candidates = sorted(set(ratio_of) | set(np.nonzero(second)[0].tolist()))
     cuts: list[tuple[int, float]] = []
     last = 0
-    for k, ratio in zip(frames.tolist(), ratios.tolist(), strict=True):
+    for k in candidates:
         if ex[k] or flash[k] or corr1[k] <= params.same_picture:
             continue
         if k - last < params.min_scene_len:
             continue
-        margin = min(ratio / params.threshold, hsv[k] / max(params.min_content, 1e-9),
-                     corr1[k] / max(params.same_picture, 1e-9))  # fmt: skip
+        if k in ratio_of:
+            margin = min(ratio_of[k] / params.threshold, hsv[k] / max(params.min_content, 1e-9),
+                         corr1[k] / max(params.same_picture, 1e-9))  # fmt: skip
+        else:
+            margin = min(cratio[k] / params.new_picture_ratio, corr1[k] / params.new_picture,
+                         hsv[k] / max(params.min_content, 1e-9))  # fmt: skip
         conf = 0.5 + 0.5 * min(1.0, max(0.0, math.log(max(margin, 1.0)) / math.log(4.0)))
         cuts.append((int(k), conf))
         last = k
     return cuts
+
+
+def _ratio(x: FloatArray, w: int) -> FloatArray:
+    """``x[k]`` over the mean of its ``w`` neighbours on each side (0 without a full window;
+    255 when the neighbours are all ~0)."""
+    n = x.shape[0]
+    out = np.zeros(n)
+    if n < 2 * w + 1:
+        return out
+    csum = np.concatenate([[0.0], np.cumsum(x)])
+    k = np.arange(w, n - w)
+    neigh = (csum[k + w + 1] - csum[k - w] - x[k]) / (2.0 * w)
+    out[k] = np.where(neigh > 1e-5, np.minimum(x[k] / np.maximum(neigh, 1e-5), 255.0), 255.0)
+    return out
 
 
 def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
