@@ -1,4 +1,5 @@
-"""The JSON API (``/api``): submit and inspect videos and clips; OpenAPI at ``/schema``.
+"""The JSON API (``/api``): submit and inspect videos and clips, review them; OpenAPI at
+``/schema``.
 
 Every route needs ``Authorization: Bearer <token>`` (``heaters token create NAME``); a
 missing or wrong token gets 401. Submissions follow the CLI's rules: a source already
@@ -10,10 +11,13 @@ in memory) and refused with 413 past ``HEATERS_API_MAX_UPLOAD_BYTES``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
@@ -34,6 +38,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import Parameter
 
+from heaters import review
 from heaters.api_tokens import verify_token
 from heaters.config import get_settings
 from heaters.pipeline.report import video_reports
@@ -48,6 +53,14 @@ VideoState = Literal[
 VIDEO_STATES: tuple[str, ...] = get_args(VideoState)
 #: Largest id a path accepts (documented exactly in the schema, far below bigint's range).
 MAX_ID = 10**15
+#: Largest frame index a review body accepts (far beyond any video's frame count).
+MAX_FRAME = 10**9
+ReviewAction = Literal[
+    "approve", "skip", "archive", "group", "merge", "split", "move_boundary", "reopen",
+]  # fmt: skip
+QueueOrder = Literal["video", "confidence"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,15 +95,102 @@ class TransitionOut:
 
 
 @dataclass
+class PendingOut:
+    """A decision on the clip that has not settled yet: undoable until ``settles_at``."""
+
+    event_id: int
+    action: str
+    reviewer: str | None
+    settles_at: datetime
+
+
+@dataclass
 class ClipDetail(ClipOut):
-    """A clip with its video and review facts."""
+    """A clip with its video and review facts.
+
+    ``claimed_by``: the reviewer whose lease on the clip is live (until
+    ``claim_expires_at``), else null. ``pending``: the latest decision on it still settling
+    (null once settled). ``superseded_by``: the clips that replaced it (merged or split).
+    ``prev_clip_id`` / ``next_clip_id``: its live neighbours in the video.
+    """
 
     source_video_id: int = 0
+    frame_count: int = 0
     is_virtual: bool = True
     clip_path: str | None = None
     grouped_with_clip_id: int | None = None
     reviewed_by: str | None = None
     last_error: str | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    pending: PendingOut | None = None
+    superseded_by: list[int] = field(default_factory=list)
+    prev_clip_id: int | None = None
+    next_clip_id: int | None = None
+
+
+class ActionIn(msgspec.Struct):
+    """The body of a review action: ``split`` needs ``frame`` (the first frame of the second
+    part); ``move_boundary`` needs ``edge`` and ``frame`` (the clip's new ``start_frame``, or
+    its new ``end_frame``, exclusive); ``merge`` takes ``with_clip_id`` (must be the clip just
+    before). Other actions need no body."""
+
+    frame: Annotated[int, msgspec.Meta(le=MAX_FRAME)] | None = None
+    edge: Literal["start", "end"] | None = None
+    with_clip_id: Annotated[int, msgspec.Meta(le=MAX_ID)] | None = None
+
+
+@dataclass
+class ActionOut:
+    """What a review action did: its event (for an undo: the event undone), until when it can
+    be undone (``settles_at``; null for an undo), every clip it touched (``clip_ids``), the
+    clips to show next (``live_clip_ids``, frame order), and a message for people."""
+
+    event_id: int
+    action: str
+    settles_at: datetime | None
+    clip_ids: list[int]
+    live_clip_ids: list[int]
+    message: str
+
+
+@dataclass
+class QueueClipOut:
+    """A clip waiting for review (frames ``[start_frame, end_frame)``, seconds from PTS);
+    ``own_claim``: the caller already holds it."""
+
+    id: int
+    source_video_id: int
+    start_frame: int
+    end_frame: int
+    start_seconds: float
+    end_seconds: float
+    is_transition: bool
+    transition_kind: str | None
+    confidence: float | None
+    own_claim: bool
+
+
+@dataclass
+class QueueOut:
+    """The next clips to review, in queue order."""
+
+    items: list[QueueClipOut]
+
+
+@dataclass
+class RetryFailedOut:
+    """The failed clips made due again."""
+
+    retried: list[int]
+
+
+@dataclass
+class ErrorOut:
+    """A refused request: its status and its one-line reason."""
+
+    status_code: int
+    detail: str
 
 
 @dataclass
@@ -321,18 +421,207 @@ async def get_video(
 async def get_clip(
     request: Request[Any, Any, Any], clip_id: int = Parameter(ge=1, le=MAX_ID)
 ) -> ClipDetail:
-    """404 when there is no such clip."""
-    async with web_state(request).db.acquire() as conn:
-        row = await web_state(request).db.q.get_clip_row(conn, id=clip_id)
+    """A clip's state, frames, seconds, transition facts, holder and pending decision; 404
+    when there is no such clip."""
+    db = web_state(request).db
+    async with db.acquire() as conn:
+        row = await db.q.get_clip_row(conn, id=clip_id)
     if row is None:
         raise NotFoundException(f"no clip {clip_id}")
+    try:
+        view = await review.get_clip(db, clip_id)
+    except review.ClipNotFound as exc:
+        raise NotFoundException(str(exc)) from None
+    p = view.pending
     return ClipDetail(
-        id=row["id"], start_frame=row["start_frame"], end_frame=row["end_frame"],
-        start_seconds=row["start_seconds"], end_seconds=row["end_seconds"], state=row["state"],
-        source_video_id=row["source_video_id"], is_virtual=row["is_virtual"],
-        clip_path=row["clip_path"], grouped_with_clip_id=row["grouped_with_clip_id"],
-        reviewed_by=row["reviewed_by"], last_error=row["last_error"],
+        id=view.id, start_frame=view.start_frame, end_frame=view.end_frame,
+        start_seconds=view.start_seconds, end_seconds=view.end_seconds, state=view.state,
+        is_transition=view.is_transition, transition_kind=view.transition_kind,
+        confidence=None if view.boundary_confidence is None
+        else round(view.boundary_confidence, 4),
+        source_video_id=view.video_id, frame_count=view.frame_count,
+        is_virtual=row["is_virtual"], clip_path=row["clip_path"],
+        grouped_with_clip_id=view.grouped_with_clip_id, reviewed_by=view.reviewed_by,
+        last_error=row["last_error"], claimed_by=view.claimed_by,
+        claim_expires_at=view.claim_expires_at,
+        pending=PendingOut(p.event_id, p.action, p.reviewer, p.settles_at) if p else None,
+        superseded_by=list(view.superseded_by), prev_clip_id=view.prev_clip_id,
+        next_clip_id=view.next_clip_id,
     )  # fmt: skip
+
+
+def _reviewer(request: Request[Any, Any, Any]) -> str:
+    """The API reviewer: the name of the request's token."""
+    name: str = request.scope["state"]["api_token"]
+    return name
+
+
+def _action_out(result: review.ActionResult) -> ActionOut:
+    return ActionOut(
+        event_id=result.event_id, action=result.action, settles_at=result.settles_at,
+        clip_ids=list(result.clip_ids), live_clip_ids=list(result.live_clip_ids),
+        message=result.message,
+    )  # fmt: skip
+
+
+async def _dispatch(request: Request[Any, Any, Any]) -> None:
+    """Ask for a dispatcher run (new clips want sprites); the periodic one catches up if this
+    fails, so the action's answer does not depend on it."""
+    try:
+        await web_state(request).dispatch()
+    except Exception:
+        log.exception("could not defer the dispatcher")
+
+
+_REVIEW_ERRORS = {
+    404: ResponseSpec(ErrorOut, description="No such clip (or event)"),
+    409: ResponseSpec(
+        ErrorOut,
+        description="The clip is not in a state the action applies to (decided, merged or "
+        "split away, held by another reviewer, settled); the detail says why",
+    ),
+    422: ResponseSpec(ErrorOut, description="An edit that makes no sense (the detail says why)"),
+}
+
+
+_QUEUE_PARAMS = frozenset({"video_id", "include_transitions", "order", "limit"})
+
+
+@get(
+    "/review/queue",
+    summary="The next clips to review",
+    raises=[ClientException, NotAuthorizedException],
+)
+async def review_queue(
+    request: Request[Any, Any, Any],
+    video_id: int | None = Parameter(
+        default=None, ge=1, le=MAX_ID, description="Only clips of this video."
+    ),
+    include_transitions: bool = Parameter(
+        default=False, description="Also offer transition clips (dissolves, fades, wipes)."
+    ),
+    order: QueueOrder = Parameter(
+        default="video",
+        description="video: by video, then start frame; confidence: the least confident cuts "
+        "first (clips with no confidence last).",
+    ),
+    limit: int = Parameter(default=20, ge=1, le=200),
+) -> QueueOut:
+    """``pending_review`` clips nobody else holds (the caller's own claim first), without
+    claiming them; act on one with ``POST /api/clips/{clip_id}/{action}``; 400 for a query
+    parameter it does not know."""
+    unknown = set(request.query_params) - _QUEUE_PARAMS
+    if unknown:
+        known = ", ".join(sorted(_QUEUE_PARAMS))
+        raise ClientException(f"unknown query parameter {sorted(unknown)[0]!r}: use {known}")
+    items = await review.review_queue(
+        web_state(request).db, _reviewer(request), video_id=video_id,
+        include_transitions=include_transitions, order=order, limit=limit,
+    )  # fmt: skip
+    return QueueOut(
+        [
+            QueueClipOut(
+                id=q.id,
+                source_video_id=q.video_id,
+                start_frame=q.start_frame,
+                end_frame=q.end_frame,
+                start_seconds=q.start_seconds,
+                end_seconds=q.end_seconds,
+                is_transition=q.is_transition,
+                transition_kind=q.transition_kind,
+                confidence=None
+                if q.boundary_confidence is None
+                else round(q.boundary_confidence, 4),
+                own_claim=q.own_claim,
+            )
+            for q in items
+        ]
+    )
+
+
+@post(
+    "/clips/{clip_id:int}/{action:str}",
+    status_code=200,
+    summary="Review a clip: approve, skip, archive, group, merge, split, move_boundary, reopen",
+    raises=[ClientException, NotAuthorizedException],
+    responses=_REVIEW_ERRORS,
+)
+async def review_clip(
+    request: Request[Any, Any, Any],
+    action: ReviewAction,
+    clip_id: int = Parameter(ge=1, le=MAX_ID),
+    data: ActionIn | None = None,
+) -> ActionOut:
+    """One review action by the token's name, the same service as the review page.
+
+    Every action applies at once and can be undone until ``settles_at``
+    (``HEATERS_REVIEW_SETTLE_SECONDS``): ``POST /api/review/undo/{event_id}``; export and
+    archive wait until then. ``group`` and ``merge`` join the clip with its previous clip
+    (a previous clip approved but still settling may be merged: the merged clip stays
+    approved). ``reopen`` undoes the decision of a decided clip that has not settled.
+    """
+    state = web_state(request)
+    body = data or ActionIn()
+    async with state.db.acquire() as conn:
+        if await state.db.q.get_clip_row(conn, id=clip_id) is None:
+            raise review.ClipNotFound(f"no clip {clip_id}")  # before any check of the body
+    if action == "reopen":
+        result = await review.reopen(state.db, clip_id, _reviewer(request))
+    else:
+        result = await review.act(
+            state.db, clip_id, action, _reviewer(request), frame=body.frame, edge=body.edge,
+            with_clip_id=body.with_clip_id,
+        )  # fmt: skip
+    await _dispatch(request)
+    return _action_out(result)
+
+
+@post(
+    "/review/undo/{event_id:int}",
+    status_code=200,
+    summary="Undo a review action that has not settled",
+    raises=[NotAuthorizedException],
+    responses=_REVIEW_ERRORS,
+)
+async def undo_event(
+    request: Request[Any, Any, Any], event_id: int = Parameter(ge=1, le=MAX_ID)
+) -> ActionOut:
+    """Undo event ``event_id`` (an action's ``event_id``): its clips come back as it found
+    them. 404 for an unknown event; 409 once it settled, when it was undone already, or when a
+    later action touched the same clips (undo that first)."""
+    result = await review.undo(web_state(request).db, _reviewer(request), event_id=event_id)
+    await _dispatch(request)
+    return _action_out(result)
+
+
+@post(
+    "/review/undo",
+    status_code=200,
+    summary="Undo the caller's latest action that has not settled",
+    raises=[NotAuthorizedException],
+    responses={409: _REVIEW_ERRORS[409]},
+)
+async def undo_latest(request: Request[Any, Any, Any]) -> ActionOut:
+    """Undo the latest action of this token's name still settling (again: the one before);
+    409 when there is none."""
+    result = await review.undo(web_state(request).db, _reviewer(request))
+    await _dispatch(request)
+    return _action_out(result)
+
+
+@post(
+    "/clips/retry-failed",
+    status_code=200,
+    summary="Retry every failed clip now",
+    raises=[NotAuthorizedException],
+)
+async def retry_failed_clips(request: Request[Any, Any, Any]) -> RetryFailedOut:
+    """Every failed clip (export, keyframes, embedding, archive, or a sprite of a clip in
+    review) becomes due now with a fresh attempt budget; a worker picks them up."""
+    retried = await review.retry_failed_clips(web_state(request).db)
+    if retried:
+        await _dispatch(request)
+    return RetryFailedOut(retried)
 
 
 @post(
@@ -380,7 +669,19 @@ async def archive_video(
 
 api_router = Router(
     path="/api",
-    route_handlers=[submit_video, list_videos, get_video, get_clip, retry_video, archive_video],
+    route_handlers=[
+        submit_video,
+        list_videos,
+        get_video,
+        get_clip,
+        retry_video,
+        archive_video,
+        review_queue,
+        review_clip,
+        undo_event,
+        undo_latest,
+        retry_failed_clips,
+    ],
     guards=[require_token],
     tags=["api"],
     security=[{"BearerToken": []}],

@@ -41,9 +41,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def api(heaters_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api_env_extra() -> dict[str, str]:
+    """More settings for the API server of a test module (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def api(
+    heaters_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    api_env_extra: dict[str, str],
+) -> Iterator[Api]:
     env = {**heaters_env, "HEATERS_API_ALLOW_PRIVATE_URLS": "true",
-           "HEATERS_API_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024)}  # fmt: skip
+           "HEATERS_API_MAX_UPLOAD_BYTES": str(3 * 1024 * 1024), **api_env_extra}  # fmt: skip
     made = subprocess.run(heaters_cmd("token", "create", "tests", "--json"), env=env,
                           capture_output=True, text=True, timeout=60, cwd=REPO)  # fmt: skip
     assert made.returncode == 0, made.stderr

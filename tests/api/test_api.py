@@ -14,7 +14,10 @@ from tests.conftest import run_heaters
 
 def test_every_route_refuses_a_missing_or_wrong_token(api: Api) -> None:
     routes = [("GET", "/api/videos"), ("GET", "/api/videos/1"), ("GET", "/api/clips/1"),
-              ("POST", "/api/videos"), ("POST", "/api/videos/1/retry"), ("DELETE", "/api/videos/1")]  # fmt: skip
+              ("POST", "/api/videos"), ("POST", "/api/videos/1/retry"), ("DELETE", "/api/videos/1"),
+              ("GET", "/api/review/queue"), ("POST", "/api/clips/1/approve"),
+              ("POST", "/api/review/undo/1"), ("POST", "/api/review/undo"),
+              ("POST", "/api/clips/retry-failed")]  # fmt: skip
     for token in (None, "hk_wrong", "nonsense"):
         with api.client(token) as c:
             for method, path in routes:
@@ -121,8 +124,16 @@ def test_openapi_schema_documents_the_api(api: Api) -> None:
     schema = httpx.get(f"{api.url}/schema/openapi.json").json()
     paths = schema["paths"]
     for p in ("/api/videos", "/api/videos/{video_id}", "/api/clips/{clip_id}",
-              "/api/videos/{video_id}/retry"):  # fmt: skip
+              "/api/videos/{video_id}/retry", "/api/review/queue", "/api/clips/{clip_id}/{action}",
+              "/api/review/undo/{event_id}", "/api/review/undo", "/api/clips/retry-failed"):  # fmt: skip
         assert p in paths, p
+    action = paths["/api/clips/{clip_id}/{action}"]["post"]
+    (param,) = [p for p in action["parameters"] if p["name"] == "action"]
+    assert set(param["schema"]["enum"]) == {"approve", "skip", "archive", "group", "merge",
+                                            "split", "move_boundary", "reopen"}  # fmt: skip
+    assert {"200", "404", "409", "422"} <= set(action["responses"])
+    queue = {p["name"] for p in paths["/api/review/queue"]["get"]["parameters"]}
+    assert {"video_id", "include_transitions", "order", "limit"} <= queue
     body = paths["/api/videos"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
     assert "delete" in paths["/api/videos/{video_id}"]
