@@ -363,6 +363,19 @@ class ChunkDecoders:
             self._opened.clear()
 
 
+def _decode(codec: Any, packet: Any) -> list[Any]:
+    """The frames ``codec`` outputs for ``packet`` (None: drain); a packet the decoder
+    rejects as invalid data (a corrupt packet) outputs none instead of failing the video, as
+    the ``ffmpeg`` tool does: its frame is missing from the decode, and the frames decoded
+    from it by reference show FFmpeg's error concealment until the next keyframe."""
+    import av
+
+    try:
+        return list(codec.decode(packet))
+    except av.InvalidDataError:
+        return []
+
+
 def iter_chunk(
     decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]
 ) -> Iterator[UInt8Array]:
@@ -434,7 +447,7 @@ def iter_chunk(
                     continue  # an earlier GOP's packet: the previous chunk decodes it
             elif packet.pts == end and packet.is_keyframe and not chunk.open_end:
                 break
-            for frame in codec.decode(packet):
+            for frame in _decode(codec, packet):
                 out = small(frame)
                 if out is not None:
                     yield out
@@ -457,10 +470,12 @@ def read_small_frames(video: Path, size: tuple[int, int] = ANALYSIS_SIZE) -> Ite
     """Decode ``video`` once and yield every frame downscaled to ``size``, in decode order.
 
     One decoder with FFmpeg's frame threading (``thread_type = "AUTO"``) and
-    :data:`DECODER_OPTIONS`. 4:2:0 frames are downscaled from the decoder's planes (bilinear
-    to twice the size, then area; converted to RGB with the frame's matrix and range); other
-    pixel formats go through ``frame.to_ndarray(width, height, format="rgb24",
-    interpolation="AREA")``. For scores, :func:`heaters.media.scores.decode_scores` is faster:
+    :data:`DECODER_OPTIONS`. A packet the decoder rejects as corrupt gives no frame (see
+    ``_decode``) rather than an error. 4:2:0 frames are downscaled from the decoder's planes
+    (bilinear to twice the size, then area; converted to RGB with the frame's matrix and
+    range); other pixel formats go through ``frame.to_ndarray(width, height,
+    format="rgb24", interpolation="AREA")``. For features,
+    :func:`heaters.media.scores.decode_features` is faster:
     it splits the stream at keyframes across threads.
 
     Parameters
@@ -488,8 +503,16 @@ def read_small_frames(video: Path, size: tuple[int, int] = ANALYSIS_SIZE) -> Ite
         stream.thread_type = "AUTO"
         stream.codec_context.options = dict(DECODER_OPTIONS)
         fast: bool | None = None
+        codec = stream.codec_context
         try:
-            for frame in container.decode(stream):
+            for packet in container.demux(stream):
+                if packet.size == 0:  # the demuxer's end-of-stream packet
+                    continue
+                for frame in _decode(codec, packet):
+                    if fast is None:
+                        fast = _is_fast(frame, width, height)
+                    yield _small(frame, width, height, fast)
+            for frame in _decode(codec, None):  # drain the decoder
                 if fast is None:
                     fast = _is_fast(frame, width, height)
                 yield _small(frame, width, height, fast)
