@@ -1,4 +1,5 @@
-"""Scene detection: the pure cut rule, both frame readers, and detect() on a real clip."""
+"""Scene detection: the pure cut rule, both frame readers, the features, and detect() on a
+real clip (gradual transitions and edge cases: tests/test_transitions.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from heaters.errors import DetectError
 from heaters.media import frames as small
 from heaters.media import scenes, scores
+from heaters.media.boundaries import SceneResult
 from heaters.media.scenes import DetectorParams, cuts_from_scores
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "big_buck_bunny_action_59s.mp4"
@@ -155,13 +157,33 @@ def test_frame_scores_shape_and_first_zero() -> None:
 def test_detect_finds_the_joins(clip: Path) -> None:
     seen: list[int] = []
     result = scenes.detect(clip, on_progress=seen.append)
+    assert isinstance(result, SceneResult) and result.detector == scenes.DETECTOR_NAME
     assert result.frame_count == CLIP_FRAMES
-    assert list(result.cuts) == CLIP_CUTS
+    assert list(result.cuts) == CLIP_CUTS and result.transitions == ()
+    assert len(result.cut_confidence) == 2 and all(0.5 <= c <= 1.0 for c in result.cut_confidence)
     assert result.fps == Fraction(24)
-    assert len(result.scores) == CLIP_FRAMES and result.scores[0] == 0.0
+    assert result.features.shape == (CLIP_FRAMES, len(scores.FEATURES))
+    assert result.features.dtype == np.float32 and result.features[0, 0] == 0.0
     assert seen[-1] == CLIP_FRAMES
-    # scores let the rule be re-run without decoding
-    assert cuts_from_scores(result.scores, DetectorParams()) == CLIP_CUTS
+    # features let the rules be re-run without decoding, with the same result
+    again = scenes.result_from_features(result.features, Fraction(24))
+    assert again == result
+    assert cuts_from_scores(result.features[:, 0], DetectorParams()) == CLIP_CUTS
+    # and other thresholds apply: a minimum shot longer than the middle shot drops a cut
+    longer = scenes.result_from_features(
+        result.features, Fraction(24), DetectorParams(min_scene_len=60)
+    )
+    assert list(longer.cuts) == [100]
+    assert np.array_equal(scenes.decode_features(clip), result.features)
+
+
+def test_result_from_features_checks_shape() -> None:
+    with pytest.raises(ValueError):
+        scenes.result_from_features(np.zeros((10, 3), np.float32), Fraction(24))
+    empty = scenes.result_from_features(
+        np.zeros((0, len(scores.FEATURES)), np.float32), Fraction(24)
+    )
+    assert empty.cuts == () and empty.transitions == () and empty.frame_count == 0
 
 
 def test_parallel_scores_equal_sequential(clip: Path) -> None:
@@ -171,14 +193,17 @@ def test_parallel_scores_equal_sequential(clip: Path) -> None:
     frames = np.stack(list(small.read_small_frames(clip)))
     w, h = small.ANALYSIS_SIZE
     assert frames.shape == (CLIP_FRAMES, h, w, 3) and frames.dtype == np.uint8
-    seq = scores.frame_scores(iter(frames))
+    seq = scores.frame_features(iter(frames))
     seen: list[int] = []
-    par = scores.decode_scores(clip, workers=2, on_progress=seen.append)
+    par = scores.decode_features(clip, workers=2, on_progress=seen.append)
     assert par.chunks == len(plan.chunks)
-    assert np.array_equal(seq, par.scores)  # chunk boundaries scored exactly
+    assert np.array_equal(seq, par.features)  # chunk boundaries (lags 1-4) measured exactly
     assert seen[-1] == CLIP_FRAMES and seen == sorted(seen)
-    one = scores.decode_scores(clip, workers=1)
-    assert one.chunks == 1 and np.array_equal(seq, one.scores)
+    one = scores.decode_features(clip, workers=1)
+    assert one.chunks == 1 and np.array_equal(seq, one.features)
+    # the first detector's interface: its score is the hsv_diff column
+    assert np.array_equal(scores.decode_scores(clip, workers=2).scores, seq[:, 0])
+    assert np.array_equal(scores.frame_scores(iter(frames)), seq[:, 0])
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +224,10 @@ def test_open_gop_boundaries_are_decoded_on(open_gop: Path) -> None:
     # a keyframe with leading pictures: the chunk before it decodes on past it
     assert any(c.open_end for c in plan.chunks)
     assert [c.open_end for c in plan.chunks[:-1]] == [c.open_start for c in plan.chunks[1:]]
-    seq = scores.frame_scores(small.read_small_frames(open_gop))
-    par = scores.decode_scores(open_gop, workers=2)
+    seq = scores.frame_features(small.read_small_frames(open_gop))
+    par = scores.decode_features(open_gop, workers=2)
     assert par.chunks == len(plan.chunks)  # no fallback to one sequential decode
-    assert np.array_equal(seq, par.scores)
+    assert np.array_equal(seq, par.features)
 
 
 def test_chunks_decode_every_frame_once(clip: Path) -> None:
@@ -226,6 +251,9 @@ def test_raw_reader_agrees_with_pyav_reader(clip: Path, raw: Path) -> None:
     by_raw = scenes.detect_from_raw(raw, fps=Fraction(24))
     by_av = scenes.detect(clip)
     assert by_raw.cuts == by_av.cuts == tuple(CLIP_CUTS)
+    assert by_raw.transitions == by_av.transitions == ()
+    feats = scenes.features_from_raw(raw)
+    assert feats.shape == by_av.features.shape and np.array_equal(feats, by_raw.features)
     assert by_raw.frame_count == by_av.frame_count
     assert by_raw.fps == Fraction(24)
 
@@ -264,6 +292,14 @@ def test_cli_json_and_bad_file(clip: Path, tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     assert out["cuts"] == CLIP_CUTS and out["frame_count"] == CLIP_FRAMES
     assert out["fps"] == 24.0 and out["fps_rational"] == "24/1"
+    assert out["detector"] == scenes.DETECTOR_NAME and out["transitions"] == []
+    assert len(out["cut_confidence"]) == 2
+    assert all(0.5 <= c <= 1.0 for c in out["cut_confidence"])
+    res = runner.invoke(app, ["detect", str(clip), "--csv", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rows = res.stdout.strip().splitlines()
+    assert rows[0] == "type,start_frame,end_frame,kind,confidence,seconds"
+    assert [r.split(",")[:3] for r in rows[1:]] == [["cut", "100", "100"], ["cut", "150", "150"]]
     bad = tmp_path / "bad.mp4"
     bad.write_text("nope")
     res = runner.invoke(app, ["detect", str(bad), "--json"])

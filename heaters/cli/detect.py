@@ -1,10 +1,11 @@
-"""``heaters detect``: the scene detector alone, no database (owned by the scenes work)."""
+"""``heaters detect``: a shot-boundary detector alone, no database (owned by the scenes work)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -55,13 +56,34 @@ _DEFAULTS = DetectorParams()
     help="Frames on each side averaged for the adaptive threshold.",
 )
 @click.option(
+    "--detector",
+    type=click.Choice(["fast", "transnetv2"]),
+    default="fast",
+    show_default=True,
+    help="fast: the default feature detector (no model); transnetv2: the TransNetV2 network "
+    "(needs the `neural` extra; ignores the threshold options above).",
+)
+@click.option(
     "--json",
     "json_output",
     is_flag=True,
-    help='Print one JSON object: {"video", "frame_count", "fps", "fps_rational", "cuts"}.',
+    help='Print one JSON object: {"video", "detector", "frame_count", "fps", "fps_rational", '
+    '"cuts", "cut_confidence", "transitions": [{"start_frame", "end_frame", "kind", '
+    '"confidence"}]}.',
 )
-@click.option("--csv", is_flag=True, help="Print CSV rows: cut_frame,seconds.")
-@click.option("--scores", is_flag=True, help='With --json, also include "scores" (one per frame).')
+@click.option(
+    "--csv",
+    is_flag=True,
+    help="Print CSV rows: type,start_frame,end_frame,kind,confidence,seconds (type cut or "
+    "transition; a cut's end_frame is its start_frame).",
+)
+@click.option(
+    "--features",
+    "--scores",
+    "features",
+    is_flag=True,
+    help='With --json, also include "feature_names" and "features" (one row per frame).',
+)
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -73,21 +95,24 @@ def detect_command(
     min_scene_len: int,
     min_content: float,
     window: int,
+    detector: str,
     json_output: bool,
     csv: bool,
-    scores: bool,
+    features: bool,
     progress: bool | None,
 ) -> None:
-    """Detect the hard cuts (shot boundaries) of VIDEO and print them. No database is used.
+    """Detect the shot boundaries of VIDEO: hard cuts and gradual transitions (dissolves,
+    fades, wipes). No database is used.
 
     VIDEO is any file FFmpeg reads; its first video stream is used. A cut K means frame K
-    (counted from 0 in decode order) is the first frame of a new shot. Seconds in the table
-    and CSV are frame / average fps, for display only.
+    (counted from 0 in decode order) is the first frame of a new shot; a transition
+    [START, END) covers the frames that belong to neither shot. Every boundary has a
+    confidence from 0 to 1. Seconds are frame / average fps, for display only.
 
-    Exit codes: 0 on success, 2 when the file cannot be read as video.
+    Exit codes: 0 on success, 2 when the file cannot be read as video or the chosen detector
+    is not installed.
     """
     from heaters.errors import DetectError
-    from heaters.media import scenes
 
     if json_output and csv:
         raise click.UsageError("--json and --csv are exclusive")
@@ -96,10 +121,7 @@ def detect_command(
     )
     show_progress = sys.stderr.isatty() if progress is None else progress
     try:
-        if show_progress:
-            result = _detect_with_progress(video, params)
-        else:
-            result = scenes.detect(video, params)
+        result = _run(video, params, detector, show_progress)
     except DetectError as exc:
         click.echo(f"heaters detect: error: {exc}", err=True)
         raise SystemExit(2) from None
@@ -108,44 +130,97 @@ def detect_command(
     if json_output:
         out: dict[str, object] = {
             "video": str(video),
+            "detector": result.detector,
             "frame_count": result.frame_count,
             "fps": fps,
             "fps_rational": f"{result.fps.numerator}/{result.fps.denominator}",
             "cuts": list(result.cuts),
+            "cut_confidence": [round(c, 4) for c in result.cut_confidence],
+            "transitions": [t.as_dict() for t in result.transitions],
         }
-        if scores:
-            out["scores"] = [round(s, 4) for s in result.scores]
+        if features:
+            names = _feature_names(result.detector, result.features.shape[1])
+            out["feature_names"] = names
+            out["features"] = [[round(float(x), 4) for x in row] for row in result.features]
         click.echo(json.dumps(out))
         return
 
     def seconds(frame: int) -> str:
         return f"{frame / fps:.3f}" if fps > 0 else ""
 
+    rows = _boundaries(result)
     if csv:
-        click.echo("cut_frame,seconds")
-        for cut in result.cuts:
-            click.echo(f"{cut},{seconds(cut)}")
+        click.echo("type,start_frame,end_frame,kind,confidence,seconds")
+        for kind, start, end, name, conf in rows:
+            click.echo(f"{kind},{start},{end},{name},{conf:.4f},{seconds(start)}")
         return
 
     from rich.console import Console
     from rich.table import Table
 
     table = Table(
-        title=f"{video.name}: {len(result.cuts)} cuts, {len(result.cuts) + 1} shots, "
-        f"{result.frame_count} frames at {fps:.3f} fps"
+        title=f"{video.name}: {len(result.cuts)} cuts, {len(result.transitions)} transitions, "
+        f"{result.frame_count} frames at {fps:.3f} fps ({result.detector})"
     )
     table.add_column("#", justify="right")
-    table.add_column("cut frame", justify="right")
+    table.add_column("type")
+    table.add_column("frames", justify="right")
+    table.add_column("kind")
+    table.add_column("confidence", justify="right")
     table.add_column("seconds (frame/fps)", justify="right")
-    table.add_column("shot length (frames)", justify="right")
-    bounds = [*result.cuts, result.frame_count]
-    for i, cut in enumerate(result.cuts, 1):
-        table.add_row(str(i), str(cut), seconds(cut), str(bounds[i] - cut))
+    table.add_column("next shot (frames)", justify="right")
+    starts = [start for _, start, _, _, _ in rows] + [result.frame_count]
+    for i, (kind, start, end, name, conf) in enumerate(rows, 1):
+        frames = str(start) if kind == "cut" else f"{start}-{end - 1}"
+        after = end if kind == "transition" else start
+        table.add_row(str(i), kind, frames, name or "-", f"{conf:.2f}", seconds(start),
+                      str(max(0, starts[i] - after)))  # fmt: skip
     Console().print(table)
 
 
-def _detect_with_progress(video: Path, params: DetectorParams) -> SceneResult:
-    """Run :func:`heaters.media.scenes.detect` with a rich progress bar on stderr."""
+def _boundaries(result: SceneResult) -> list[tuple[str, int, int, str, float]]:
+    """(type, start, end, kind, confidence) of every cut and transition, by start frame."""
+    rows = [("cut", k, k, "", c) for k, c in zip(result.cuts, result.cut_confidence, strict=True)]
+    rows += [
+        ("transition", t.start_frame, t.end_frame, t.kind, t.confidence) for t in result.transitions
+    ]
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def _feature_names(detector: str, width: int) -> list[str]:
+    from heaters.media import scores
+
+    if width == len(scores.FEATURES) and detector.startswith("heaters-fast"):
+        return list(scores.FEATURES)
+    try:
+        from heaters.media import transnet
+
+        names = list(getattr(transnet, "FEATURE_COLUMNS", ()))
+        if len(names) == width:
+            return names
+    except ImportError:
+        pass
+    return [f"f{i}" for i in range(width)]
+
+
+def _run(video: Path, params: DetectorParams, detector: str, show_progress: bool) -> SceneResult:
+    """Run the chosen detector, with a rich progress bar on stderr when asked."""
+    from heaters.media import scenes
+
+    def call(on_progress: Callable[[int], None] | None) -> SceneResult:
+        if detector == "fast":
+            return scenes.detect(video, params, on_progress=on_progress)
+        from heaters.media import transnet
+
+        try:
+            return transnet.detect_transnet(video, on_progress=on_progress)
+        except transnet.NeuralUnavailable as exc:
+            click.echo(f"heaters detect: {exc}", err=True)
+            raise SystemExit(2) from None
+
+    if not show_progress:
+        return call(None)
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -154,8 +229,6 @@ def _detect_with_progress(video: Path, params: DetectorParams) -> SceneResult:
         TextColumn,
         TimeRemainingColumn,
     )
-
-    from heaters.media import scenes
 
     total = _frame_estimate(video)
     with Progress(
@@ -167,7 +240,7 @@ def _detect_with_progress(video: Path, params: DetectorParams) -> SceneResult:
         transient=True,
     ) as bar:
         task = bar.add_task(video.name, total=total)
-        return scenes.detect(video, params, on_progress=lambda n: bar.update(task, completed=n))
+        return call(lambda n: bar.update(task, completed=n))
 
 
 def _frame_estimate(video: Path) -> int | None:
