@@ -56,7 +56,8 @@ async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
     help="How many recent videos to list.",
 )  # fmt: skip
 def status_command(json_output: bool, limit: int) -> None:
-    """Show videos and clips by state, and the most recent videos."""
+    """Show videos and clips by state, the most recent videos, and the failing clips with
+    their reasons (retry them with `heaters retry --clip ID`)."""
     from rich.table import Table
 
     setup_logging()
@@ -76,6 +77,15 @@ def status_command(json_output: bool, limit: int) -> None:
                 str(v["id"]), v["state"], str(v["clip_count"]), v["source"], v["last_error"] or ""
             )
         out_console().print(table)
+    if data["failed_clips"]:
+        table = Table("clip", "video", "state", "attempts", "next attempt", "reason", box=None,
+                      title="failing clips")  # fmt: skip
+        for c in data["failed_clips"]:
+            table.add_row(
+                str(c["id"]), str(c["source_video_id"]), c["state"], str(c["attempts"]),
+                str(c["next_attempt_at"] or "waits for an operator"), c["last_error"] or "",
+            )  # fmt: skip
+        out_console().print(table)
 
 
 async def _status(limit: int) -> dict[str, Any]:
@@ -83,16 +93,20 @@ async def _status(limit: int) -> dict[str, Any]:
 
     from heaters.db import Database, fetch_all
     from heaters.db.migrate import ensure_schema
+    from heaters.review.failures import failed_clips
 
     await asyncio.to_thread(ensure_schema)
-    async with Database.connect() as db, db.acquire() as conn:
-        videos = await fetch_all(db.q.video_counts(conn))
-        clips = await fetch_all(db.q.clip_counts(conn))
-        recent = await fetch_all(db.q.list_videos(conn, limit=limit))
+    async with Database.connect() as db:
+        async with db.acquire() as conn:
+            videos = await fetch_all(db.q.video_counts(conn))
+            clips = await fetch_all(db.q.clip_counts(conn))
+            recent = await fetch_all(db.q.list_videos(conn, limit=limit))
+        failing = await failed_clips(db, limit=max(limit, 1) * 5)
     return {
         "videos": {r["state"]: r["n"] for r in videos},
         "clips": {r["state"]: r["n"] for r in clips},
         "recent": [dict(r) for r in recent],
+        "failed_clips": failing,
     }
 
 

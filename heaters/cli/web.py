@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+from typing import Any
 
 import click
 
@@ -20,12 +22,24 @@ def user_group() -> None:
     "--port",
     "-p",
     type=click.IntRange(0, 65535),
-    help="Port to listen on (default: HEATERS_WEB_PORT, 8000).",
+    help="Port to listen on (default: HEATERS_WEB_PORT, 8000; 0: any free port).",
 )
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log every request (method, path, status) to stderr.",
+)
 @verbose_option
-def web_command(host: str | None, port: int | None, reload: bool, verbose: int) -> None:
-    """Serve the review UI (sign in with an account made by `heaters user add`)."""
+def web_command(
+    host: str | None, port: int | None, reload: bool, access_log: bool, verbose: int
+) -> None:
+    """Serve the review UI (sign in with an account made by `heaters user add`).
+
+    Prints "review UI ready on http://HOST:PORT/" once the server accepts connections (the
+    database is migrated and the port is bound), with the port actually bound.
+    """
     import uvicorn
 
     from heaters.config import get_settings
@@ -34,16 +48,47 @@ def web_command(host: str | None, port: int | None, reload: bool, verbose: int) 
     settings = get_settings()
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
-    out_console().print(f"review UI on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
-    uvicorn.run(
-        "web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        log_level="info" if verbose else "warning",
-        proxy_headers=True,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        # Our logging (structlog) formats uvicorn's records too: no config of its own.
+        "log_config": None,
+        "log_level": "debug" if verbose > 1 else "info",
+        "access_log": access_log,
+        "proxy_headers": True,
+    }
+    if reload:
+        out_console().print(f"review UI on http://{host}:{port}/ (reloading on changes)")
+        uvicorn.run("web.app:create_app", reload=True, **options)
+        return
+    server = _ready_server_class()(uvicorn.Config("web.app:create_app", **options))
+    server.run()
+    if not server.started:
+        raise SystemExit(1)
+
+
+def _ready_server_class() -> type[Any]:
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        """A uvicorn server that says it is ready only once it is: after the app's start-up
+        (lifespan) and with its sockets listening."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.started:
+                return
+            bound = [s.getsockname() for srv in self.servers for s in srv.sockets or ()]
+            host, port = (
+                (bound[0][0], bound[0][1]) if bound else (self.config.host, self.config.port)
+            )
+            shown = f"[{host}]" if ":" in str(host) else host
+            out_console().print(
+                f"review UI ready on http://{shown}:{port}/ (Ctrl-C stops it)", highlight=False
+            )
+
+    return ReadyServer
 
 
 @user_group.command("add")
