@@ -11,9 +11,10 @@ import av
 
 from tests.conftest import json_lines, run_heaters
 
-CLIP_KEYS = {"id", "start_frame", "end_frame", "start_seconds", "end_seconds", "state"}
+CLIP_KEYS = {"id", "start_frame", "end_frame", "start_seconds", "end_seconds", "state",
+             "is_transition", "transition_kind", "confidence"}  # fmt: skip
 VIDEO_KEYS = {"id", "source", "state", "error", "frame_count", "fps", "duration_seconds",
-              "width", "height", "clips"}  # fmt: skip
+              "width", "height", "clips", "transitions"}  # fmt: skip
 
 
 def _assert_covers(video: dict[str, Any]) -> None:
@@ -47,6 +48,9 @@ def test_ingest_wait_json_end_to_end(heaters_env: dict[str, str], small_video: P
     assert all(set(c) == CLIP_KEYS for c in video["clips"])
     _assert_covers(video)
     assert len(video["clips"]) >= 2, "the 8 s excerpt holds hard cuts"
+    cut_clips = [b for a, b in itertools.pairwise(video["clips"])
+                 if not a["is_transition"] and not b["is_transition"]]  # fmt: skip
+    assert cut_clips and all(0 < c["confidence"] <= 1 for c in cut_clips), "cuts carry confidence"
 
     # The stored files: an FFV1 master and an all-I-frame H.264 proxy with every frame.
     storage = Path(heaters_env["HEATERS_HOME"]) / "storage" / "videos" / str(video["id"])

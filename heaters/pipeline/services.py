@@ -97,11 +97,6 @@ def analysis_features(raw: Path) -> np.ndarray:
     wrote (process pool; no decode)."""
     from heaters.media import scenes
 
-    if not hasattr(scenes, "features_from_raw"):  # TEMP until the new detector lands
-        from heaters.media.frames import read_small_frames_raw
-        from heaters.media.scores import frame_scores
-
-        return frame_scores(read_small_frames_raw(raw))[:, None]
     return scenes.features_from_raw(raw)
 
 
@@ -110,10 +105,6 @@ def video_features(video: Path) -> np.ndarray:
     analysis frames exist, or they came from another detector)."""
     from heaters.media import scenes
 
-    if not hasattr(scenes, "decode_features"):  # TEMP until the new detector lands
-        from heaters.media.scores import decode_scores
-
-        return decode_scores(video).scores[:, None]
     return scenes.decode_features(video)
 
 
@@ -296,13 +287,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                 async with rt.db.acquire() as conn:
                     await _store_features(rt, conn, video_id, features)
         fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
-        if hasattr(scenes, "result_from_features"):
-            result = scenes.result_from_features(features, fps, detector_params(rt))
-        else:  # TEMP until the new detector lands
-            from heaters.media.boundaries import SceneResult
-
-            c = tuple(scenes.cuts_from_scores(features[:, 0], detector_params(rt)))
-            result = SceneResult("old", len(features), fps, c, tuple(1.0 for _ in c))
+        result = scenes.result_from_features(features, fps, detector_params(rt))
         cuts = result.cuts
         spans = spans_from_boundaries(
             result.cuts, result.cut_confidence, result.transitions, pts,
