@@ -376,13 +376,14 @@ async def review_queue(
     """
     if order not in QUEUE_ORDERS:
         raise InvalidEdit(f"unknown queue order {order!r}: use video or confidence")
+    filters: dict[str, Any] = {"video_id": video_id, "include_transitions": include_transitions}
     async with db.acquire() as conn:
+        own = await db.q.own_claimed_clip(conn, reviewer=reviewer, **filters)
         rows = await fetch_all(
-            db.q.review_queue(
-                conn, reviewer=reviewer, video_id=video_id,
-                include_transitions=include_transitions, queue_order=order, limit=limit,
-            )
-        )  # fmt: skip
+            db.q.review_queue(conn, reviewer=reviewer, queue_order=order, limit=limit, **filters)
+        )
+    if own is not None:
+        rows = [own, *(r for r in rows if r["id"] != own["id"])][:limit]
     return [
         QueueItem(
             id=r["id"],
@@ -396,7 +397,7 @@ async def review_queue(
             boundary_confidence=None
             if r["boundary_confidence"] is None
             else float(r["boundary_confidence"]),
-            own_claim=bool(r["own_claim"]),
+            own_claim=own is not None and r["id"] == own["id"],
         )
         for r in rows
     ]

@@ -3,21 +3,53 @@
 
 -- name: review_queue
 -- The next clips for :reviewer: pending_review, not held by another reviewer, transition clips
--- only when :include_transitions, one video when :video_id is set. The reviewer's own live
--- claim comes first; then :queue_order 'video' (video, start frame) or 'confidence' (the cut a
--- clip starts on, least confident first, unknown last).
+-- only when :include_transitions, one video when :video_id is set, in :queue_order: 'video'
+-- (video, start frame) or 'confidence' (the cut a clip starts on, least confident first,
+-- unknown last). One branch per case, each straight from its index (clips_review_queue_idx,
+-- clips_review_confidence_idx: no sort, stops after :limit rows); the branches not asked for
+-- are cut off by their one-time filter. With transitions (rare) the rows are sorted.
+(SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
+        c.is_transition, c.transition_kind, c.boundary_confidence, 0 AS branch_rank
+ FROM clips c
+ WHERE :queue_order = 'video' AND NOT CAST(:include_transitions AS boolean)
+   AND c.state = 'pending_review' AND NOT c.is_transition
+   AND NOT clip_held_by_other(c, :reviewer)
+   AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+ ORDER BY c.source_video_id, c.start_frame
+ LIMIT :limit)
+UNION ALL
+(SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
+        c.is_transition, c.transition_kind, c.boundary_confidence, 1
+ FROM clips c
+ WHERE :queue_order = 'confidence' AND NOT CAST(:include_transitions AS boolean)
+   AND c.state = 'pending_review' AND NOT c.is_transition
+   AND NOT clip_held_by_other(c, :reviewer)
+   AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+ ORDER BY c.boundary_confidence NULLS LAST, c.source_video_id, c.start_frame
+ LIMIT :limit)
+UNION ALL
+(SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
+        c.is_transition, c.transition_kind, c.boundary_confidence, 2
+ FROM clips c
+ WHERE CAST(:include_transitions AS boolean)
+   AND c.state = 'pending_review'
+   AND NOT clip_held_by_other(c, :reviewer)
+   AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+ ORDER BY CASE WHEN :queue_order = 'confidence' THEN c.boundary_confidence END NULLS LAST,
+          c.source_video_id, c.start_frame
+ LIMIT :limit);
+
+-- name: own_claimed_clip^
+-- The clip :reviewer holds (a reviewer holds one at a time: claim drops the others), if it is
+-- pending review and matches the queue's filters; it comes first in the queue.
 SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
-       c.is_transition, c.transition_kind, c.boundary_confidence,
-       (c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)) AS own_claim
+       c.is_transition, c.transition_kind, c.boundary_confidence
 FROM clips c
-WHERE c.state = 'pending_review'
-  AND NOT clip_held_by_other(c, :reviewer)
-  AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+WHERE c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)
+  AND c.state = 'pending_review'
   AND (CAST(:include_transitions AS boolean) OR NOT c.is_transition)
-ORDER BY (c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)) DESC NULLS LAST,
-         CASE WHEN :queue_order = 'confidence' THEN c.boundary_confidence END ASC NULLS LAST,
-         c.source_video_id, c.start_frame
-LIMIT :limit;
+  AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
+ORDER BY c.id DESC LIMIT 1;
 
 -- name: take_claim^
 -- Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded).
