@@ -246,20 +246,24 @@ def test_features_rederive_the_result(full: SceneResult) -> None:
 
 
 def test_verify_windows_match_the_full_run(clip: Path, full: SceneResult) -> None:
-    windows = [(c - 25, c + 25) for c in full.cuts] + [(0, 10), (FRAMES - 30, FRAMES)]
     single = full.features[:, 0]
-    # On the full run's grid the network sees the very same inputs: equal but for rounding.
-    for (a, b), got in zip(windows, transnet.verify(clip, windows, aligned=True), strict=True):
+    # On the full run's grid the network sees the very same inputs: equal but for rounding
+    # (grid blocks 0, 3 and 4: the video's start, a middle block, the padded end).
+    aligned = [(0, 10), (25, 50), (160, 200), (200, FRAMES)]
+    for (a, b), got in zip(aligned, transnet.verify(clip, aligned, aligned=True), strict=True):
         assert got.shape == (b - a,)
         np.testing.assert_allclose(got, single[a:b], atol=1e-5)
-    # Tiled from each window's start, only the context differs (25 frames either side
-    # instead of 25–75 on the grid): on the labelled sample the largest change was 0.08.
-    # The cut decisions stay the same.
-    tiled = transnet.verify(clip, windows)
-    for (a, b), got in zip(windows, tiled, strict=True):
-        np.testing.assert_allclose(got, single[a:b], atol=0.1)
-    for got in tiled[: len(full.cuts)]:
-        assert got[24] > 0.5  # frame cut - 1, the peak
+    assert transnet.verify_runs(aligned, aligned=True) == 3
+    # Tiled from each window's start (one run per window of up to 50 frames), only the
+    # context differs: 25 frames either side instead of 25–75 on the grid. On the labelled
+    # sample the largest change was 0.08 on any frame; the cut peaks stay above 0.5.
+    tiled = [(CUTS[0] - 25, CUTS[0] + 25), (CUTS[2] - 25, CUTS[2] + 25), (185, FRAMES)]
+    got = transnet.verify(clip, tiled)
+    for (a, b), values in zip(tiled, got, strict=True):
+        assert values.shape == (b - a,)
+        np.testing.assert_allclose(values, single[a:b], atol=0.1)
+    assert got[0][24] > 0.5 and got[1][24] > 0.5  # frames 47 and 141: the peaks
+    assert transnet.verify_runs(tiled) == 3
     # a 20-frame window is one run when tiled, two when it straddles the grid
     assert transnet.verify_runs([(40, 60)]) == 1
     assert transnet.verify_runs([(40, 60)], aligned=True) == 2
