@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 from typing import Any
 
+import pytest
+
 from heaters import review
 from tests.test_review import LONG, _make_video
 
@@ -77,14 +79,17 @@ async def test_export_and_archive_wait_for_the_settle_window(
             assert started >= settles, f"{stage} started before the decision settled"
 
 
-async def test_approve_merge_next_then_undo_both_while_the_worker_runs(
-    db: Any, heaters_env: dict[str, str]
+@pytest.mark.parametrize("join", ["merge", "group"])
+async def test_approve_then_join_the_next_then_undo_both_while_the_worker_runs(
+    db: Any, heaters_env: dict[str, str], join: str
 ) -> None:
+    """Approve clip A, then merge (or group) clip B into it, with a worker exporting what
+    settles: nothing of A or B is exported inside the window; undo, undo restores both."""
     vid, ids = await _make_video(db, [60, 130], proxy=None)
     async with _worker():
         await review.decide(db, ids[0], "approve", "ann", settle_seconds=LONG)
-        m = await review.merge(db, ids[1], "ann", settle_seconds=LONG)
-        (merged,) = m.live_clip_ids
+        m = await review.act(db, ids[1], join, "ann", settle_seconds=LONG)
+        (merged,) = m.live_clip_ids if join == "merge" else (ids[1],)
         assert (await review.get_clip(db, merged)).state == "review_approved"
         # The worker keeps dispatching (every second) and exports what has settled…
         seen = await _dispatches(db)
