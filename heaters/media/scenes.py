@@ -237,11 +237,25 @@ def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> lis
     return _find_fades(np.asarray(features, np.float64), params).transitions
 
 
+def _fading(std: FloatArray, mean: FloatArray, c: float, k: int, j: int) -> bool:
+    """Frame ``k`` is nearer the flat colour ``c`` than its neighbour ``j`` (the one farther
+    from the flat run): its mean is nearer ``c`` (by > 0.05) with no more contrast (+0.5
+    of noise), or it has less contrast (by > 0.05) with a mean no farther from ``c``. A fade
+    scales the picture toward ``c``, so both shrink every frame; the two forms let one of
+    them stand still (a fade to a colour equal to the picture's mean, or a long fade whose
+    contrast steps are under the coding noise)."""
+    dk, dj = abs(mean[k] - c), abs(mean[j] - c)
+    return bool(
+        (dk < dj - 0.05 and std[k] < std[j] + 0.5) or (std[k] < std[j] - 0.05 and dk <= dj + 0.05)
+    )
+
+
 def _continuous(full: float, near: float, frames: int, params: DetectorParams) -> bool:
-    """A fade reaches the flat frame smoothly: the fading frame next to it has at most two
-    average steps of contrast left (``near <= flat_std + 2 * (full - near) / frames``); a
-    flash or a cut to a flat frame leaves the whole contrast."""
-    return frames > 0 and near <= params.flat_std + 2.0 * (full - near) / frames
+    """A fade reaches the flat frame smoothly: the fading frame next to it keeps at most two
+    average steps of contrast, or a quarter of the contrast it started from, above
+    ``flat_std``; a flash or a cut to a flat frame leaves the whole contrast."""
+    step = (full - near) / frames if frames > 0 else 0.0
+    return frames > 0 and near <= params.flat_std + max(2.0 * step, 0.25 * full)
 
 
 def _fade_confidence(std: FloatArray, a: int, b: int, flat: float) -> float:
@@ -274,22 +288,14 @@ def _find_fades(f: FloatArray, params: DetectorParams) -> _Fades:
             k += 1
         f1 = k
         c = float(np.median(mean[f0:f1]))
-        # fade out: frames s..f0-1 each dimmer than the one before and nearer the colour
+        # fade out: frames s..f0-1 each nearer the flat frame than the one before
         s = f0
-        while (
-            s - 1 > last_end
-            and std[s - 1] < std[s - 2] - 0.05
-            and abs(mean[s - 1] - c) <= abs(mean[s - 2] - c) + 0.05
-        ):
+        while s - 1 > last_end and _fading(std, mean, c, s - 1, s - 2):
             s -= 1
         has_out = f0 - s >= params.min_fade and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
-        # fade in: frames f1..e-1 each less contrasted than the next and nearer the colour
+        # fade in: frames f1..e-1 each nearer the flat frame than the one after
         e = f1
-        while (
-            e + 1 < n
-            and std[e] < std[e + 1] - 0.05
-            and abs(mean[e] - c) <= abs(mean[e + 1] - c) + 0.05
-        ):
+        while e + 1 < n and _fading(std, mean, c, e, e + 1):
             e += 1
         has_in = (e - f1 >= params.min_fade or (f0 == 0 and e > f1)) and _continuous(
             std[e], std[f1], e - f1, params
