@@ -1,4 +1,5 @@
-"""Operations around review: ``heaters status`` lists failing clips with their reasons, and
+"""Operations around review: ``heaters status`` lists failing clips with their reasons,
+``heaters retry --failed-clips`` retries them all, and
 ``heaters web`` says it is ready only when it accepts connections, then logs every request."""
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ async def test_status_lists_failing_clips_with_their_reasons(
     assert text.returncode == 0, text.stderr
     assert "failing clips" in text.stdout and "storage unavailable: disk" in text.stdout
     assert "waits for an operator" in text.stdout
+    # The bulk retry: every failed clip is due again, with a fresh attempt budget.
+    retried = await asyncio.to_thread(run_heaters, heaters_env, "retry", "--failed-clips", "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert json_lines(retried.stdout) == [{"retried": [ids[1]]}]
+    async with db.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT attempts, next_attempt_at FROM clips WHERE id = $1", ids[1]
+        )
+    assert row["attempts"] == 0 and row["next_attempt_at"] is not None
+    usage = await asyncio.to_thread(run_heaters, heaters_env, "retry")
+    assert usage.returncode == 2 and "--failed-clips" in usage.stderr
 
 
 def test_web_is_ready_when_it_says_so_and_logs_requests(

@@ -111,15 +111,35 @@ async def _status(limit: int) -> dict[str, Any]:
 
 
 @click.command("retry")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=int, required=False)
 @click.option("--clip", is_flag=True, help="ITEM_ID is a clip id (default: a video id).")
+@click.option(
+    "--failed-clips", is_flag=True, help="Retry every failed clip (no ITEM_ID): a bulk retry."
+)
 @json_option
-def retry_command(item_id: int, clip: bool, json_output: bool) -> None:
-    """Retry the failed video (or clip) ITEM_ID now, with a fresh attempt budget.
+def retry_command(item_id: int | None, clip: bool, failed_clips: bool, json_output: bool) -> None:
+    """Retry the failed video (or clip) ITEM_ID now, with a fresh attempt budget; or, with
+    --failed-clips, every failed clip (`heaters status` lists them with their reasons).
 
-    A worker picks it up; exit code 1 when ITEM_ID is not in a failed state.
+    A worker picks them up; exit code 1 when ITEM_ID is not in a failed state.
     """
     setup_logging()
+    if failed_clips:
+        if item_id is not None:
+            raise click.UsageError("--failed-clips takes no ITEM_ID")
+        ids = run(_retry_failed_clips())
+        if json_output:
+            print_json({"retried": ids})
+        else:
+            out_console().print(
+                f"{len(ids)} failed clip(s) will be retried by a worker"
+                + (f": {', '.join(map(str, ids))}" if ids else "")
+            )
+        return
+    if item_id is None:
+        raise click.UsageError(
+            "give ITEM_ID (a video id, or a clip id with --clip), or --failed-clips"
+        )
     kind = "clip" if clip else "video"
     row = run(_retry(item_id, kind))
     if json_output:
@@ -148,6 +168,23 @@ async def _retry(item_id: int, kind: str) -> Any:
         async with app.open_async():
             await defer_dispatch()
     return row
+
+
+async def _retry_failed_clips() -> list[int]:
+    import asyncio
+
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from heaters.review.failures import retry_failed_clips
+    from workers.app import app, defer_dispatch
+
+    await asyncio.to_thread(ensure_schema)
+    async with Database.connect() as db:
+        ids = await retry_failed_clips(db)
+    if ids:
+        async with app.open_async():
+            await defer_dispatch()
+    return ids
 
 
 @click.group("db")
