@@ -17,7 +17,7 @@ from procrastinate.jobs import Status
 
 from heaters.config import get_settings
 from heaters.db.connection import database_url
-from heaters.pipeline.dispatcher import dispatch
+from heaters.pipeline.dispatcher import dispatch, stages_off
 from heaters.pipeline.stages import STAGES, Stage, stage_named
 from workers.runtime import get_runtime
 
@@ -148,8 +148,13 @@ async def run_worker(
     wait: bool = True,
     name: str | None = None,
 ) -> None:
-    """Run a worker on ``queues`` (None: all) until stopped (the app must be open)."""
+    """Run a worker on ``queues`` (None: all) until stopped (the app must be open).
+
+    Stages that are off here (a model not installed) are said once, with how to turn them on.
+    """
     s = get_settings()
+    for name, reason in stages_off().items():
+        log.warning("stage %s is off: %s", name, reason)
     await app.run_worker_async(
         queues=queues or None,  # type: ignore[arg-type]  # None = every queue
         concurrency=concurrency or s.worker_concurrency,

@@ -2,11 +2,13 @@
 
 It is the only place that enqueues stage jobs (workers never enqueue workers). It runs as a
 periodic procrastinate task and is deferred again whenever a job ends or a user acts, so the
-pipeline reacts in LISTEN/NOTIFY time.
+pipeline reacts in LISTEN/NOTIFY time. A stage that is off here (its model is not installed:
+:attr:`Stage.enabled`) is given no work; its items wait in the previous stage's done state.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,25 @@ class DispatchReport:
         return sum(len(v) for v in self.deferred.values())
 
 
+@functools.cache
+def stage_status(stage: Stage) -> tuple[bool, str]:
+    """``(on, reason)`` of ``stage`` in this process (asked once: installing a model needs a
+    restart anyway)."""
+    if stage.enabled is None:
+        return True, "on"
+    return stage.enabled()
+
+
+def stages_off(stages: Sequence[Stage] = STAGES) -> dict[str, str]:
+    """The stages that are off here: ``{name: reason, with how to turn it on}``."""
+    off: dict[str, str] = {}
+    for stage in stages:
+        on, reason = stage_status(stage)
+        if not on:
+            off[stage.name] = reason
+    return off
+
+
 async def dispatch(
     db: Database,
     defer: Deferrer,
@@ -53,6 +74,8 @@ async def dispatch(
     """
     report = DispatchReport()
     for stage in stages:
+        if not stage_status(stage)[0]:
+            continue
         finder = stage.finds
         async with db.acquire() as conn:
             rows = await fetch_all(

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from heaters.embeddings.availability import available as embeddings_available
 from heaters.pipeline import clip_services, services
 from heaters.pipeline.runtime import Runtime
 
@@ -61,6 +62,9 @@ class Stage:
     finds: Finder
     task: Service
     queue: str
+    enabled: Callable[[], tuple[bool, str]] | None = None
+    """``(on, reason)``: can the stage run here (its model installed)? None: always. An off
+    stage is given no work by the dispatcher; its items wait in the previous stage's state."""
 
     @property
     def task_name(self) -> str:
@@ -83,7 +87,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("sprite",     clips_missing_artifact("sprite"),             services.make_clip_sprite, "cpu"),
     Stage("export",     clips_in("review_approved", "export_failed"), clip_services.export_clip, "cpu"),
     Stage("keyframe",   clips_in("exported", "keyframe_failed"),      clip_services.extract_clip_keyframes, "cpu"),
-    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_services.embed_clip,  "ml"),
+    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_services.embed_clip,  "ml", enabled=embeddings_available),
     Stage("archive",    clips_in("review_archived", "archive_failed"), clip_services.archive_clip, "io"),
     Stage("commit_edits", due_review_edits(),                         services.commit_edit,      "default"),
 )  # fmt: skip
