@@ -423,24 +423,36 @@ def _find_gradual(
     step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)  # d(k-1, k)
     zt = (t - t.mean(axis=1, keepdims=True)) / np.maximum(t.std(axis=1, keepdims=True), 1.0)
     cex = np.concatenate([[0], np.cumsum(ex)])
+    tc = t - t.mean(axis=1, keepdims=True)  # thumbnails without their mean brightness
+    w = _SIDE
+    first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
+    run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
     found: list[_Candidate] = []
     for length in range(2, params.max_gradual + 1):
-        s = np.arange(_SIDE + 1, n - _SIDE - length)  # full sides: s-1-_SIDE >= 0, e+_SIDE <= n-1
-        if s.size == 0:
+        count = n - w - length - (w + 1)  # s from w+1 while e + w <= n - 1
+        if count <= 0:
             break
+        s = first[:count]
         e = s + length
+        run_max = np.maximum(run_max[:count], step[e])
         a, b = t[s - 1], t[e]
         dab = np.abs(a - b).mean(axis=1)
+        # cheap tests first: a large change, not brightness alone, no hard cut inside,
+        # steady frames just outside, nothing excluded inside
         ok = dab >= params.gradual_min_change
-        # brightness alone is not a transition: the change without the mean is large too
-        ok &= (
-            np.abs((a - a.mean(axis=1, keepdims=True)) - (b - b.mean(axis=1, keepdims=True))).mean(
-                axis=1
-            )
-            >= params.gradual_min_change
-        )
+        ok &= run_max <= 0.4 * dab
         ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
         ok &= cex[e] - cex[s] == 0
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
+        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= params.gradual_min_change
+        ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
+        # the sides are steadier than the span: its change per frame is at least twice theirs
+        rate = dab / (length + 1)
+        ok &= np.abs(t[s - 1 - w] - a).mean(axis=1) / w * 2 <= rate
+        ok &= np.abs(t[e + w] - b).mean(axis=1) / w * 2 <= rate
         idx = np.nonzero(ok)[0]
         if idx.size == 0:
             continue
@@ -455,19 +467,10 @@ def _find_gradual(
             progress[:, j] = da / np.maximum(da + db, 1e-9)
         excess /= length
         linear = np.arange(1, length + 1) / (length + 1)
-        steps = np.stack([step[s + j] for j in range(length + 1)], axis=1).max(axis=1)
-        good = excess <= params.gradual_max_excess
-        good &= np.abs(progress - linear).max(axis=1) <= _MAX_DEV
-        good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
-        good &= steps <= 0.4 * dab
-        good &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
-        # the sides are steadier than the span: its change per frame is at least twice theirs
-        w = _SIDE
-        rate = dab / (length + 1)
-        side_a = np.abs(t[s - 1 - w] - a).mean(axis=1) / w
-        side_b = np.abs(t[e + w] - b).mean(axis=1) / w
-        good &= (side_a * 2 <= rate) & (side_b * 2 <= rate)
         dev = np.abs(progress - linear).max(axis=1)
+        good = excess <= params.gradual_max_excess
+        good &= dev <= _MAX_DEV
+        good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
         for i in np.nonzero(good)[0].tolist():
             found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
                                     float(dev[i])))  # fmt: skip
