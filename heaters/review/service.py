@@ -155,12 +155,6 @@ class ClipView:
         """Frames in the clip (``end_frame`` is exclusive)."""
         return self.end_frame - self.start_frame
 
-    @property
-    def pending_edit(self) -> None:
-        """Always None: edits no longer wait for a commit (see ``pending``). Kept for callers
-        not yet moved over."""
-        return None
-
 
 @dataclass(frozen=True)
 class QueueItem:
@@ -213,11 +207,6 @@ class ActionResult:
     settles_at: datetime | None = None
     live_clip_ids: tuple[int, ...] = ()
     job_id: int | None = None
-
-    @property
-    def execute_after(self) -> datetime | None:
-        """Former name of ``settles_at``; kept for callers not yet moved over."""
-        return self.settles_at
 
 
 def _settle(settle_seconds: float | None) -> float:
