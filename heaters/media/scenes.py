@@ -104,23 +104,37 @@ class DetectorParams:
     flash_return : float
         A 1–3 frame change is a flash when the frame after it correlates with the frame
         before it (``1 - r``) at most this, and at most half the jump into the flash. Frames
-        4 apart within a moving shot reach ~0.3; cuts 0.44+. 0.35.
+        4 apart within a moving shot of the suite reach ~0.3; hard cuts 0.44+. 0.35.
+    new_picture : float
+        Second cut route, for cuts inside fast motion (where the HSV difference of the moving
+        neighbours hides the cut from the adaptive ratio): ``corr_lag1`` at least this (an
+        unrelated picture: ``1 - r`` ≈ 1; labelled cuts 0.44–1.3, mostly ≥ 0.8) ...
+    new_picture_ratio : float
+        ... and at least this many times the mean ``corr_lag1`` of its ``window`` neighbours
+        on each side (moving frames of one picture: 0.3–0.6 in the fast pans of the suite).
+        Both 0.7 and 2.0 sit between the pans' values and the cuts'.
     flat_std : float
         A frame whose luma std (0–255) is below this is flat (black, white or any uniform
         colour): the end of a fade out or the start of a fade in. Black and white frames
         measure 0; the last fading frames before them 2–3 at 64×36. 2.5.
     min_fade : int
-        Fewest frames of monotone contrast change that make a fade; fewer is a cut to or
-        from the flat frame. 2.
+        Fewest frames of monotone change toward the flat frame that make a fade; fewer is a
+        cut to or from the flat frame. 2.
     gradual_min_change : float
         Least thumbnail distance (mean absolute luma difference of the 8×4 thumbnails,
-        0–255) between the clean frames on either side of a dissolve or wipe: half the
-        smallest distance across a labelled hard cut of the sample (24). 12.
+        0–255) between the clean frames on either side of a dissolve or wipe, with and
+        without their mean brightness: two thirds of the smallest distance across a labelled
+        hard cut of the sample (24); fast camera tilts of the sample reach 13. 16.
     gradual_max_excess : float
         Dissolve/wipe test: the mean, over the span's frames, of
         ``(d(m, A) + d(m, B) - d(A, B)) / d(A, B)`` (0 for a frame exactly between the clean
-        frames A and B, a blend or a partial wipe of them). Camera motion and flashes give
-        0.5+. 0.3.
+        frames A and B, a blend or a partial wipe of them). Labelled dissolves and wipes of
+        the suite: 0.0–0.08; spans over motion, flashes or a hard cut: 0.1–0.5. 0.15.
+    gradual_min_structure : float
+        Least mean absolute difference of the two sides' z-normalised thumbnails (each minus
+        its mean, over its std): a dissolve joins two different pictures (unrelated pictures:
+        ~1.1; labelled cuts of the sample 0.8+), a luma ramp or exposure change keeps one
+        (0.0–0.41 over the suite's brightness and gamma ramps). 0.5.
     max_gradual : int
         Longest dissolve/wipe in frames (the issue's range is 6–40; 2.5 s at 24 fps). 60.
     """
@@ -370,25 +384,33 @@ def find_gradual(
 ) -> list[Transition]:
     """Dissolves and wipes as spans (see :func:`result_from_features`).
 
-    A span ``[s, e)`` of 2 to ``max_gradual`` frames is a candidate when, with ``A`` the
+    A span ``[s, e)`` of 2 to ``max_gradual`` frames is a transition when, with ``A`` the
     thumbnail of frame ``s - 1`` and ``B`` that of frame ``e`` (the last clean frame before
-    and the first after) and ``d`` the mean absolute thumbnail difference:
+    and the first after), ``d`` the mean absolute thumbnail difference and ``step(k)`` =
+    ``d(k - 1, k)``:
 
-    * ``d(A, B) >= gradual_min_change`` (the two sides are different pictures), and the
-      frames just outside are steady (``d(s-2, s-1)`` and ``d(e, e+1)`` at most a quarter of
-      ``d(A, B)``);
+    * the two sides are different pictures: ``d(A, B)`` and the same without each side's
+      mean brightness are at least ``gradual_min_change``, and their z-normalised
+      thumbnails differ by at least ``gradual_min_structure`` (a luma ramp keeps one picture);
+    * no hard cut inside: every ``step`` from ``s`` to ``e`` is at most 0.4 ``d(A, B)`` (a
+      linear transition of L frames moves ``d(A, B) / (L + 1)`` per frame);
+    * steady sides: ``step(s - 1)`` and ``step(e + 1)`` are at most 0.25 ``d(A, B)``, and over
+      the 8 frames outside each end the picture changes at most half as fast as across the
+      span (``d(A, B) / (L + 1)`` per frame): camera motion that goes on before and after is
+      no transition;
     * every frame ``m`` of the span lies between A and B: the mean of
       ``(d(m, A) + d(m, B) - d(A, B)) / d(A, B)`` is at most ``gradual_max_excess`` (a cross
       blend or a partial wipe of A and B adds up exactly; motion and flashes do not);
-    * the progress ``p_m = d(m, A) / (d(m, A) + d(m, B))`` rises: below 0.5 at the first frame,
-      above 0.5 at the last, never falling by more than 0.15, and some frame has
+    * the progress ``p_m = d(m, A) / (d(m, A) + d(m, B))`` is near a straight line from 0 to
+      1 (no frame farther than 0.25 from ``(m - s + 1) / (L + 1)``) and some frame has
       0.2 <= p <= 0.8 (a hard cut followed by motion has none).
 
-    Overlapping candidates are one transition: the one with the largest ``d(A, B)`` is
-    taken, then its ends are moved in while the end frame is still its clean neighbour
-    (a step no larger than the shot's own motion, the median step of the 8 frames outside).
-    ``kind`` is ``wipe`` when, at mid-transition, most changing thumbnail cells are already
-    at A or at B (a moving edge), else ``dissolve``.
+    Overlapping candidates are one transition: the one with the largest
+    ``d(A, B) * (1 - deviation from the straight line)`` wins (a longer span adds frames
+    that do not progress, a shorter one loses change). ``kind`` is ``wipe`` when, at
+    mid-transition, most changing thumbnail cells are already at A or at B (a moving edge),
+    else ``dissolve``. Confidence: ``0.5 + 0.5 * clip(min(1 - excess / gradual_max_excess,
+    log(d(A, B) / gradual_min_change) / log 3), 0, 1)``.
 
     Parameters
     ----------
