@@ -4,6 +4,13 @@
 It asks yt-dlp for the best quality (``bestvideo*+bestaudio/best``, merged into Matroska by
 the ``imageio-ffmpeg`` binary), then probes the file and normalises it only when the probe
 fails: first a stream-copy remux to MKV, then a full re-encode to H.264/AAC in MKV.
+
+Every connection of a download is checked against the address policy of
+:mod:`heaters.pipeline.url_check` at connect time (the first request, each redirect, each
+fragment): a redirect to a loopback, private or link-local address fails permanently with
+the address named. Only yt-dlp's own (Python) downloaders run: a stream it would hand to an
+external program (ffmpeg for a live or unusual HLS stream, rtmpdump), whose connections
+cannot be checked, is refused.
 """
 
 from __future__ import annotations
@@ -25,8 +32,14 @@ import yt_dlp.utils
 from heaters.errors import DownloadError, ProbeError
 from heaters.media.ffmpeg import ffmpeg_exe, run_ffmpeg_sync
 from heaters.media.probe import probe
+from heaters.pipeline.url_check import (
+    AddressPolicy,
+    AddressRefusedError,
+    download_policy,
+    guard_connections,
+)
 
-__all__ = ["DownloadResult", "copy_local", "download", "normalise", "sha256_file"]
+__all__ = ["DownloadResult", "copy_local", "download", "inspect_url", "normalise", "sha256_file"]
 
 #: yt-dlp format selection: best video + best audio merged, else the best single file.
 FORMAT = "bestvideo*+bestaudio/best"
@@ -60,8 +73,16 @@ class DownloadResult:
     normalised: str | None
 
 
+class _ExternalDownloaderRefusedError(Exception):
+    """yt-dlp was about to hand a stream to an external program (its connections unchecked)."""
+
+
 class _QuietLogger:
-    """Swallow yt-dlp's output (errors reach us as exceptions)."""
+    """Swallow yt-dlp's output (errors reach us as exceptions).
+
+    One warning is an error: yt-dlp's HLS downloader announces that it hands a stream to
+    ffmpeg ("… will be delegated to ffmpeg") just before it does; raising here stops it.
+    """
 
     def debug(self, msg: str) -> None:
         pass
@@ -70,7 +91,8 @@ class _QuietLogger:
         pass
 
     def warning(self, msg: str) -> None:
-        pass
+        if "will be delegated to" in msg:
+            raise _ExternalDownloaderRefusedError(msg)
 
     def error(self, msg: str) -> None:
         pass
@@ -168,7 +190,11 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             and isinstance(exc_info[1], BaseException)
         ):
             todo.append(exc_info[1])
-        for nxt in (getattr(cur, "cause", None), cur.__cause__, cur.__context__):
+        # ``reason``: what urllib's URLError wraps (the socket error of a failed connect).
+        for nxt in (
+            getattr(cur, "cause", None), getattr(cur, "reason", None), cur.__cause__,
+            cur.__context__,
+        ):  # fmt: skip
             if isinstance(nxt, BaseException):
                 todo.append(nxt)
 
@@ -196,6 +222,14 @@ def _download_error_reason(exc: BaseException, url: str) -> str:
     from yt_dlp.networking.exceptions import HTTPError, TransportError
 
     chain = list(_causes(exc))
+    for err in chain:
+        if isinstance(err, AddressRefusedError):
+            return str(err)
+        if isinstance(err, _ExternalDownloaderRefusedError):
+            return (
+                f"refused: yt-dlp would hand this stream to ffmpeg, whose connections cannot "
+                f"be checked ({url})"
+            )
     for err in chain:
         if isinstance(err, HTTPError):
             return f"HTTP {err.status} {_http_reason(err.status)}: {url}"
@@ -263,7 +297,29 @@ def _ydl_options(
         "socket_timeout": 30,
         "retries": 3,
         "fragment_retries": 3,
+        # Only yt-dlp's Python downloaders, in this thread, so every connection is checked.
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "concurrent_fragment_downloads": 1,
     }
+
+
+class _GuardedYDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
+    """A YoutubeDL that refuses downloaders that are external programs (ffmpeg, rtmpdump)."""
+
+    def dl(self, name: str, info: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        from yt_dlp.downloader import get_suitable_downloader
+        from yt_dlp.downloader.dash import DashSegmentsFD
+        from yt_dlp.downloader.hls import HlsFD
+        from yt_dlp.downloader.http import HttpFD
+
+        fd = get_suitable_downloader(dict(info), self.params, to_stdout=(name == "-"))
+        if fd is None or not issubclass(fd, (HttpFD, HlsFD, DashSegmentsFD)):
+            what = getattr(fd, "__name__", "none")
+            raise _ExternalDownloaderRefusedError(
+                f"the {info.get('protocol')} stream needs the {what} downloader"
+            )
+        return super().dl(name, info, *args, **kwargs)
 
 
 def _downloaded_path(ydl: yt_dlp.YoutubeDL, info: dict[str, Any]) -> Path:
@@ -329,11 +385,20 @@ def normalise(path: Path) -> tuple[Path, str | None]:
     raise DownloadError(f"the downloaded file is not a usable video: {first_reason}")
 
 
+def _policy(url: str, policy: AddressPolicy | None) -> AddressPolicy:
+    if policy is not None:
+        return policy
+    from heaters.config import get_settings
+
+    return download_policy(url, allow_private=get_settings().api_allow_private_urls)
+
+
 def download(
     url: str,
     dest_dir: Path,
     *,
     on_progress: Callable[[int, int | None], None] | None = None,
+    policy: AddressPolicy | None = None,
 ) -> DownloadResult:
     """Download the video at ``url`` into ``dest_dir`` with yt-dlp, best quality first.
 
@@ -350,6 +415,9 @@ def download(
         Directory for the file (created if missing), named ``<id>.<ext>``.
     on_progress
         Called with ``(bytes_done, bytes_total or None)`` while downloading.
+    policy
+        The addresses the download may connect to; default: :func:`download_policy` of
+        ``url`` with the ``api_allow_private_urls`` setting.
 
     Returns
     -------
@@ -363,29 +431,14 @@ def download(
         ``"no video found at <url> (the page has nothing yt-dlp can download)"``,
         ``"cannot connect to <host:port>: connection refused (<url>)"``,
         ``"cannot resolve host <host>: <url>"``, ``"connection timed out: <url>"``,
-        ``"the downloaded file is not a usable video: <probe reason>"``.
+        ``"the downloaded file is not a usable video: <probe reason>"``, and (permanent)
+        ``"refused to connect to 169.254.169.254 port 80, a link-local address (fetching
+        <url>)"`` when the URL or a redirect leads to a refused address.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    info: dict[str, Any] | None = None
-    path: Path | None = None
-    for fmt in (FORMAT, FALLBACK_FORMAT):
-        try:
-            with yt_dlp.YoutubeDL(_ydl_options(dest_dir, fmt, on_progress)) as ydl:
-                info = ydl.extract_info(url, download=True)
-                if info is None:
-                    raise DownloadError(f"no video found at {url} (yt-dlp returned nothing)")
-                info = ydl.sanitize_info(info)
-                path = _downloaded_path(ydl, info)
-            break
-        except DownloadError:
-            raise
-        except Exception as exc:  # yt-dlp raises many types; all become one line
-            if fmt == FORMAT and "Requested format is not available" in str(exc):
-                continue
-            raise _download_error(exc, url) from None
-    if info is None or path is None:
-        raise DownloadError(f"no downloadable video format at {url}")
+    with guard_connections(_policy(url, policy), url):
+        info, path = _fetch(url, dest_dir, on_progress)
     if not path.is_file():
         raise DownloadError(f"yt-dlp reported success but wrote no file for {url}")
     if path.stat().st_size == 0:
@@ -400,3 +453,71 @@ def download(
         extractor=str(extractor) if extractor is not None else None,
         normalised=how,
     )
+
+
+def inspect_url(url: str, *, policy: AddressPolicy | None = None) -> dict[str, Any]:
+    """What yt-dlp finds at ``url``, downloading no media (``heaters ingest --check``).
+
+    The same address checks as :func:`download` apply to every connection.
+
+    Returns
+    -------
+    dict
+        ``title``, ``extractor``, ``duration_seconds`` (or None), ``width``, ``height``
+        (or None), ``format`` (yt-dlp's format id of the selection).
+
+    Raises
+    ------
+    DownloadError
+        The same one-line reasons as :func:`download`.
+    """
+    info: dict[str, Any] | None = None
+    with guard_connections(_policy(url, policy), url):
+        for fmt in (FORMAT, FALLBACK_FORMAT):
+            opts = _ydl_options(Path("."), fmt, None) | {"simulate": True, "skip_download": True}
+            try:
+                with _GuardedYDL(opts) as ydl:
+                    info = ydl.extract_info(url, download=False)
+                break
+            except Exception as exc:  # yt-dlp raises many types; all become one line
+                if fmt == FORMAT and "Requested format is not available" in str(exc):
+                    continue
+                raise _download_error(exc, url) from None
+    if info is None:
+        raise DownloadError(f"no video found at {url} (yt-dlp returned nothing)")
+    if info.get("_type") == "playlist" or (not info.get("formats") and not info.get("url")):
+        raise DownloadError(f"no video found at {url} (the page has nothing yt-dlp can download)")
+    return {
+        "title": info.get("title"),
+        "extractor": info.get("extractor_key") or info.get("extractor"),
+        "duration_seconds": info.get("duration"),
+        "width": info.get("width"),
+        "height": info.get("height"),
+        "format": info.get("format_id"),
+    }
+
+
+def _fetch(
+    url: str, dest_dir: Path, on_progress: Callable[[int, int | None], None] | None
+) -> tuple[dict[str, Any], Path]:
+    """Run yt-dlp (best format, else ``best``); returns its info and the file it wrote."""
+    info: dict[str, Any] | None = None
+    path: Path | None = None
+    for fmt in (FORMAT, FALLBACK_FORMAT):
+        try:
+            with _GuardedYDL(_ydl_options(dest_dir, fmt, on_progress)) as ydl:
+                info = ydl.extract_info(url, download=True)
+                if info is None:
+                    raise DownloadError(f"no video found at {url} (yt-dlp returned nothing)")
+                info = ydl.sanitize_info(info)
+                path = _downloaded_path(ydl, info)
+            break
+        except DownloadError:
+            raise
+        except Exception as exc:  # yt-dlp raises many types; all become one line
+            if fmt == FORMAT and "Requested format is not available" in str(exc):
+                continue
+            raise _download_error(exc, url) from None
+    if info is None or path is None:
+        raise DownloadError(f"no downloadable video format at {url}")
+    return info, path

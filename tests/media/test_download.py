@@ -145,3 +145,99 @@ def test_sha256(media: MediaFiles) -> None:
     assert sha256_file(media.small, chunk_size=1000) == expected
     with pytest.raises(DownloadError, match=r"^file not found: "):
         sha256_file(media.missing)
+
+
+# --- addresses checked at connect time: redirects to refused addresses ----------------------
+
+
+@pytest.fixture(scope="module")
+def redirector(server: str) -> Iterator[tuple[str, str]]:
+    """A second server on 127.0.0.1 that answers every path with a 302 to ``?to=<url>``.
+
+    Yields ``(redirector base URL, the video server's base URL)``; the two listen on
+    different ports, so the redirector's own address allowance does not cover the other.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    class Redirect(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            target = parse_qs(urlsplit(self.path).query)["to"][0]
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_HEAD = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("target", "address", "kind"),
+    [
+        ("{server}/clip.mp4", "127.0.0.1 port {port}", "a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 port 80", "a link-local address"),
+        ("http://10.1.2.3:8080/clip.mp4", "10.1.2.3 port 8080", "a private address"),
+        ("http://[::ffff:127.0.0.1]:{port}/clip.mp4", "::ffff:127.0.0.1 port {port}", "a loopback address"),
+    ],
+)
+def test_a_redirect_to_a_refused_address_fails_permanently_naming_it(
+    redirector: tuple[str, str], tmp_path: Path, target: str, address: str, kind: str
+) -> None:
+    """The allowance is scoped to the address and port the URL names (the redirector): the
+    video server on another loopback port, link-local and private addresses are refused."""
+    from urllib.parse import quote
+
+    from heaters.pipeline.url_check import download_policy
+
+    origin, server = redirector
+    port = server.rsplit(":", 1)[1]
+    to = target.format(server=server, port=port)
+    url = f"{origin}/watch?to={quote(to, safe='')}"
+    policy = download_policy(url)
+    assert policy.refusal("127.0.0.1", int(origin.rsplit(":", 1)[1])) is None
+    with pytest.raises(DownloadError) as err:
+        download(url, tmp_path / "out", policy=policy)
+    expected = f"refused to connect to {address.format(port=port)}, {kind} (fetching {url})"
+    assert str(err.value) == expected
+    assert err.value.transient is False, "permanent: retrying cannot help"
+    assert not any(p.is_file() for p in (tmp_path / "out").rglob("*")), "nothing was fetched"
+
+
+def test_a_redirect_back_to_the_named_address_is_allowed(
+    redirector: tuple[str, str], tmp_path: Path
+) -> None:
+    from urllib.parse import quote
+
+    origin, _ = redirector
+    # The redirector sends itself: same address and port as the URL names, so allowed; its
+    # second answer is a redirect to the refused link-local address.
+    inner = f"{origin}/again?to={quote('http://169.254.169.254/', safe='')}"
+    url = f"{origin}/first?to={quote(inner, safe='')}"
+    with pytest.raises(DownloadError, match=r"^refused to connect to 169\.254\.169\.254 port 80"):
+        download(url, tmp_path / "out")
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(server: str, tmp_path: Path) -> None:
+    """``localhost`` names no address: the allowance covers only IP literals in the URL."""
+    from heaters.pipeline.url_check import AddressPolicy
+
+    port = int(server.rsplit(":", 1)[1])
+    url = f"http://localhost:{port}/clip.mp4"
+    with pytest.raises(DownloadError, match=rf"^refused to connect to (127\.0\.0\.1|::1) port {port}, a loopback address"):
+        download(url, tmp_path / "out")
+    # The same file through the address the operator named is fine.
+    assert download(f"{server}/clip.mp4", tmp_path / "ok").path.is_file()
+    # And with every private address allowed (HEATERS_API_ALLOW_PRIVATE_URLS), so is the name.
+    assert download(url, tmp_path / "any", policy=AddressPolicy(allow_private=True)).path.is_file()
