@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -23,7 +24,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "correct horse battery"
-SETTLE = 6.0
+SETTLE = 15.0
 """The review settle window of the web tests' stack (HEATERS_REVIEW_SETTLE_SECONDS)."""
 
 
@@ -113,7 +114,8 @@ def login(browser: Any, stack: Stack, user: str) -> Any:
     page.fill("#name", user)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{stack.url}/review")
+    # /review, which the page then names by its clip (/review/clips/N) for a reload.
+    page.wait_for_url(re.compile(re.escape(stack.url) + r"/review(/clips/\d+)?$"))
     page.wait_for_selector("#panel")
     return page
 
