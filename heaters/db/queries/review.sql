@@ -7,7 +7,10 @@
 -- (video, start frame) or 'confidence' (the cut a clip starts on, least confident first,
 -- unknown last). One branch per case, each straight from its index (clips_review_queue_idx,
 -- clips_review_confidence_idx: no sort, stops after :limit rows); the branches not asked for
--- are cut off by their one-time filter. With transitions (rare) the rows are sorted.
+-- are cut off by their one-time filter. With transitions (rare) the rows are sorted. The
+-- outer ORDER BY repeats the active branch's order over its :limit rows (no reliance on the
+-- order UNION ALL happens to keep).
+SELECT * FROM (
 (SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
         c.is_transition, c.transition_kind, c.boundary_confidence, 0 AS branch_rank
  FROM clips c
@@ -37,7 +40,10 @@ UNION ALL
    AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
  ORDER BY CASE WHEN :queue_order = 'confidence' THEN c.boundary_confidence END NULLS LAST,
           c.source_video_id, c.start_frame
- LIMIT :limit);
+ LIMIT :limit)
+) q
+ORDER BY CASE WHEN :queue_order = 'confidence' THEN q.boundary_confidence END NULLS LAST,
+         q.source_video_id, q.start_frame;
 
 -- name: own_claimed_clip^
 -- The clip :reviewer holds (a reviewer holds one at a time: claim drops the others), if it is
