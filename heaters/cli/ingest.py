@@ -39,22 +39,105 @@ _STEPS = {
     is_flag=True,
     help="Run the workers in this process until every submitted video is detected or failed.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only probe the sources (files: probe; URLs: address check and what yt-dlp finds, "
+    "no download); record nothing.",
+)
 @json_option
 @verbose_option
-def ingest_command(sources: tuple[str, ...], wait: bool, json_output: bool, verbose: int) -> None:
+def ingest_command(
+    sources: tuple[str, ...], wait: bool, check: bool, json_output: bool, verbose: int
+) -> None:
     """Submit videos to the pipeline (download → preprocess → detect scenes).
 
     Each SOURCE is an http(s) URL (downloaded with yt-dlp) or a local file path. It is
     recorded as a new video and the command returns at once; a source already ingested (same
-    URL, or a file with the same sha256) is not ingested again: the existing video is
-    reported. With --wait the pipeline runs here, with progress per video, and the clips are
-    printed. --json prints one object per video per line.
+    URL, or a file with the same sha256, also earlier in the same command) is not ingested
+    again: the existing video is reported. With --wait the pipeline runs here, with progress
+    per video, and the clips are printed. --json prints one object per SOURCE given, one per
+    line, in the order given (``"existing": true`` when that source's video was there
+    before it).
 
-    Exit code 1 when a source is rejected or a video failed.
+    --check probes instead and records nothing: a file is probed (size, rate, frames; still
+    images and unreadable files are refused with the reason the pipeline would give), a URL
+    gets the address check and yt-dlp's view of it without downloading any media.
+
+    Exit code 1 when a source is rejected, fails its check, or a video failed.
     """
     setup_logging(verbose)
+    if check:
+        raise SystemExit(_check(list(sources), json_output=json_output))
     code = run(_ingest(list(sources), wait=wait, json_output=json_output))
     raise SystemExit(code)
+
+
+def check_source(source: str) -> dict[str, Any]:
+    """Probe one source without recording it: ``{"source", "kind", "ok", "error", …facts}``.
+
+    A local file is probed (:func:`heaters.media.probe.probe`); a URL gets the submit-time
+    check, then yt-dlp's extraction without download under the download stage's address
+    checks (:func:`heaters.media.download.inspect_url`).
+    """
+    import asyncio
+
+    from heaters.errors import HeatersError
+    from heaters.pipeline.submit import SubmitError, is_url
+
+    out: dict[str, Any] = {"source": source, "kind": "url" if is_url(source) else "file"}
+    try:
+        if is_url(source):
+            from heaters.media.download import inspect_url
+            from heaters.pipeline.url_check import check_url
+
+            # Form and scheme here; addresses when yt-dlp connects (the download's rule).
+            asyncio.run(check_url(source, allow_private=True))
+            out |= inspect_url(source)
+        else:
+            from pathlib import Path
+
+            from heaters.media.probe import probe
+
+            if "://" in source:
+                raise SubmitError(
+                    f"unsupported source {source!r}: give an http(s) URL or a file path"
+                )
+            path = Path(source).expanduser()
+            if not path.exists():
+                raise SubmitError(f"file not found: {source}")
+            if not path.is_file():
+                raise SubmitError(f"not a regular file: {source}")
+            info = probe(path)
+            out |= {
+                "width": info.width, "height": info.height, "fps": float(info.fps),
+                "frame_count": info.frame_count, "duration_seconds": info.duration_seconds,
+                "is_vfr": info.is_vfr, "video_codec": info.video_codec,
+                "has_audio": info.has_audio, "format_name": info.format_name,
+            }  # fmt: skip
+    except HeatersError as exc:
+        return out | {"ok": False, "error": str(exc)}
+    return out | {"ok": True, "error": None}
+
+
+def _check(sources: list[str], *, json_output: bool) -> int:
+    failed = False
+    for source in sources:
+        result = check_source(source)
+        failed = failed or not result["ok"]
+        if json_output:
+            print_json(result)
+        elif result["ok"]:
+            facts = (
+                f"{result['width']}x{result['height']}, {result['fps']:.3f} fps, "
+                f"{result['frame_count']} frames, {result['duration_seconds']:.2f} s"
+                if result["kind"] == "file"
+                else f"{result['extractor']}: {result['title']!r}"
+            )
+            out_console().print(f"[green]✓[/] {source}: {facts}", soft_wrap=True)
+        else:
+            err_console().print(f"[red]✗[/] {source}: {result['error']}", soft_wrap=True)
+    return 1 if failed else 0
 
 
 async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
@@ -67,22 +150,21 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
     from workers.app import app, defer_dispatch
 
     await asyncio.to_thread(ensure_schema)
-    rejected: list[dict[str, Any]] = []
+    # One entry per source given, in order: (source, video id or None, existing, rejection).
+    given: list[tuple[str, int | None, bool, str | None]] = []
     ids: list[int] = []
-    existing: set[int] = set()
     async with Database.connect() as db:
         for source in sources:
             try:
                 sub = await submit(db, source)
             except SubmitError as exc:
-                rejected.append({"id": None, "source": source, "state": "rejected",
-                                 "error": str(exc), "clips": []})  # fmt: skip
+                given.append((source, None, False, str(exc)))
                 if not json_output:
-                    err_console().print(f"[red]✗[/] {source}: {exc}")
+                    err_console().print(f"[red]✗[/] {source}: {exc}", soft_wrap=True)
                 continue
             ids.append(sub.video_id)
+            given.append((source, sub.video_id, sub.existing, None))
             if sub.existing:
-                existing.add(sub.video_id)
                 if not json_output:
                     err_console().print(
                         f"[yellow]•[/] {source}: already ingested as video {sub.video_id} "
@@ -95,16 +177,22 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
             if wait and ids:
                 await _run_until_done(db, ids, show=sys.stderr.isatty() and not json_output)
         reports = await video_reports(db, ids)
-    for r in rejected:
+    shown: set[int] = set()
+    for source, vid, existing, rejection in given:
+        if vid is None:
+            line: dict[str, Any] = {"id": None, "source": source, "state": "rejected",
+                                    "error": rejection, "clips": [], "existing": False}  # fmt: skip
+            if json_output:
+                print_json(line)
+            continue
         if json_output:
-            print_json(r)
-    for vid in dict.fromkeys(ids):
-        report = reports[vid] | {"existing": vid in existing}
-        if json_output:
-            print_json(report)
-        else:
-            _print_video(report)
-    failed = rejected or [r for r in reports.values() if r["state"].endswith("_failed")]
+            print_json(reports[vid] | {"source": source, "existing": existing})
+        elif vid not in shown:
+            _print_video(reports[vid] | {"source": source, "existing": existing})
+        shown.add(vid)
+    failed = any(vid is None for _, vid, _, _ in given) or [
+        r for r in reports.values() if r["state"].endswith("_failed")
+    ]
     return 1 if failed else 0
 
 

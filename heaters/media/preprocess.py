@@ -34,7 +34,13 @@ import av.error
 
 from heaters.errors import PreprocessError, ProbeError
 from heaters.media.ffmpeg import run_ffmpeg
-from heaters.media.probe import ProbeResult, probe, vfr_from_deltas
+from heaters.media.probe import (
+    ProbeResult,
+    corruption_reason,
+    packet_times,
+    probe,
+    vfr_from_deltas,
+)
 
 __all__ = [
     "FrameIndex",
@@ -335,7 +341,8 @@ async def preprocess(
     PreprocessError
         Every failure, with a one-line reason: a probe failure keeps the probe's reason
         (``"file is empty (0 bytes)"``, ``"no video stream (audio only)"``, …);
-        ``"file is truncated: the container declares N frames but only M could be read"``;
+        ``"file is corrupt at frame N (S s): M of T frames could not be decoded"`` (the
+        container holds every frame, some did not decode);
         ``"ffmpeg failed (exit N): <ffmpeg's last error line>"``;
         ``"small frames file has B bytes, expected N×W×H×3 = E"``; proxy index errors.
     asyncio.CancelledError
@@ -373,10 +380,9 @@ async def preprocess(
             raise PreprocessError("the proxy is not all-intra (a frame is not a keyframe)")
         declared = info.frame_count
         if n < declared - _truncation_allowance(declared):
-            raise PreprocessError(
-                f"file is truncated: the container declares {declared} frames "
-                f"but only {n} could be read"
-            )
+            # The probe read every packet, so the frames were lost decoding: name where.
+            times = await loop.run_in_executor(executor, packet_times, src)
+            raise PreprocessError(corruption_reason(times, list(scan.index.pts_seconds)))
         if small is not None:
             width, height = small_size
             expected = n * width * height * SMALL_FRAME_CHANNELS

@@ -28,10 +28,43 @@ import av.error
 
 from heaters.errors import ProbeError
 
-__all__ = ["ProbeResult", "probe", "vfr_from_deltas"]
+__all__ = ["ProbeResult", "corruption_reason", "packet_times", "probe", "vfr_from_deltas"]
 
 #: Fraction of the declared frames that may be missing before a file counts as truncated.
 TRUNCATION_TOLERANCE = 0.01
+
+#: Codecs of still pictures: one frame of these is a picture, not a video.
+IMAGE_CODECS = frozenset({
+    "png", "apng", "mjpeg", "jpegls", "jpeg2000", "ljpeg", "bmp", "tiff", "webp", "gif",
+    "pgm", "pgmyuv", "ppm", "pbm", "pam", "sgi", "targa", "dpx", "exr", "qoi", "jpegxl",
+    "photocd", "pcx", "xbm", "xpm", "xwd", "sunrast", "hdr", "psd", "ptx", "pictor",
+})  # fmt: skip
+
+
+def _image_demuxer(format_name: str) -> bool:
+    """True for FFmpeg's image demuxers (``image2``, ``png_pipe``, ``jpeg_pipe``, …)."""
+    names = format_name.split(",")
+    return any(n == "image2" or n.endswith("_pipe") for n in names)
+
+
+def _not_a_video(format_name: str, codec: str, frames: int) -> str | None:
+    """Why a file of this format, codec and frame count is not a video, or None.
+
+    A file read by an image demuxer is a still image (one frame) or an image sequence (more);
+    a container whose only video frame is a picture codec is a still image. An animated GIF
+    or a many-frame MJPEG/PNG stream in a video container is a video.
+    """
+    label = codec.upper()
+    if _image_demuxer(format_name):
+        if frames <= 1:
+            return f"not a video: a still image ({label})"
+        return f"not a video: an image sequence ({frames} {label} images)"
+    if frames <= 1 and codec in IMAGE_CODECS:
+        container = format_name.split(",")[0]
+        if codec in format_name.split(","):  # gif, webp, apng: the format is the picture's
+            return f"not a video: a still image ({label})"
+        return f"not a video: a still image ({label} in a {container} file)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +237,8 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
         - ``"no video stream (audio only)"`` / ``"no video stream"``
         - ``"file is truncated: the container declares N frames but only M could be read"``
         - ``"no video frames could be read (<ffmpeg message>)"``
+        - ``"not a video: a still image (PNG)"``, ``"not a video: a still image (MJPEG in a
+          matroska file)"``, ``"not a video: an image sequence (12 JPEG images)"``
     """
     path = Path(path)
     try:
@@ -259,6 +294,9 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
         if demuxed.count == 0:
             detail = f" ({demuxed.error})" if demuxed.error else ""
             raise ProbeError(f"no video frames could be read{detail}")
+        still = _not_a_video(str(container.format.name), str(ctx.name), demuxed.count)
+        if still is not None:
+            raise ProbeError(still)
         if declared and demuxed.count < declared * (1 - TRUNCATION_TOLERANCE) - 1:
             raise ProbeError(
                 f"file is truncated: the container declares {declared} frames "
@@ -292,3 +330,65 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             has_audio=has_audio,
             format_name=str(container.format.name),
         )
+
+
+def packet_times(path: Path) -> list[float]:
+    """Presentation times of the first video stream's packets, in seconds, sorted (demux only).
+
+    Raises
+    ------
+    ProbeError
+        When the file cannot be opened or has no video stream.
+    """
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise ProbeError(f"cannot read {Path(path).name}: {_reason(exc)}") from None
+    with container:
+        if not container.streams.video:
+            raise ProbeError("no video stream")
+        stream = container.streams.video[0]
+        tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
+        pts: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    pts.append(int(packet.pts))
+        except (av.error.FFmpegError, OSError):
+            pass
+    pts.sort()
+    return [float(p * tb) for p in pts]
+
+
+def corruption_reason(source_times: list[float], decoded_times: list[float]) -> str:
+    """Where decoding lost frames that the container holds: ``"corrupt at frame N (S s)"``.
+
+    Parameters
+    ----------
+    source_times
+        Presentation times (seconds) of the source's video packets, sorted.
+    decoded_times
+        Presentation times (seconds) of the frames that decoded (the proxy's), sorted.
+
+    Returns
+    -------
+    str
+        ``"file is corrupt at frame N (S s): M of T frames could not be decoded"``, where N is
+        the first source frame (0-based) that has no decoded frame and S its time from the
+        first frame, in seconds.
+    """
+    total, lost = len(source_times), len(source_times) - len(decoded_times)
+    frame = len(decoded_times)
+    if source_times and decoded_times:
+        src0, dec0 = source_times[0], decoded_times[0]
+        deltas = [b - a for a, b in itertools.pairwise(source_times)]
+        slack = statistics.median(deltas) / 2 if deltas else 0.0
+        for k, (s, d) in enumerate(zip(source_times, decoded_times, strict=False)):
+            if abs((s - src0) - (d - dec0)) > slack:
+                frame = k
+                break
+    at = source_times[frame] - source_times[0] if frame < total else 0.0
+    return (
+        f"file is corrupt at frame {frame} ({at:.2f} s): "
+        f"{lost} of {total} frames could not be decoded"
+    )

@@ -96,3 +96,59 @@ def test_missing(media: MediaFiles) -> None:
 def test_directory(tmp_path: Path) -> None:
     with pytest.raises(ProbeError, match=r"^not a file: "):
         probe(tmp_path)
+
+
+# --- pictures are not videos ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "reason"),
+    [
+        ("still.png", ["-frames:v", "1"], "not a video: a still image (PNG)"),
+        ("photo.jpg", ["-frames:v", "1"], "not a video: a still image (MJPEG)"),
+        ("still.webp", ["-frames:v", "1", "-c:v", "libwebp"], None),
+        ("one.mkv", ["-frames:v", "1", "-c:v", "png"], "not a video: a still image (PNG in a matroska file)"),
+        ("one.gif", ["-frames:v", "1"], "not a video: a still image (GIF)"),
+        ("seq.mjpeg", ["-frames:v", "4", "-f", "image2pipe", "-c:v", "mjpeg"], "not a video: an image sequence (4 MJPEG images)"),
+    ],
+)
+def test_pictures_are_refused_as_not_a_video(
+    media: MediaFiles, tmp_path: Path, name: str, args: list[str], reason: str | None
+) -> None:
+    from .conftest import run_ffmpeg_cli
+
+    out = tmp_path / name
+    try:
+        run_ffmpeg_cli("-i", str(media.small), *args, str(out))
+    except Exception:
+        pytest.skip(f"this ffmpeg cannot write {name}")
+    with pytest.raises(ProbeError) as err:
+        probe(out)
+    if reason is None:  # webp: whatever codec label ffmpeg gives, it is a still image
+        assert str(err.value).startswith("not a video: a still image (")
+    else:
+        assert str(err.value) == reason
+
+
+def test_moving_pictures_in_picture_codecs_are_videos(media: MediaFiles, tmp_path: Path) -> None:
+    """An animated GIF and a many-frame PNG stream in Matroska are videos."""
+    from .conftest import run_ffmpeg_cli
+
+    gif, mkv = tmp_path / "anim.gif", tmp_path / "png.mkv"
+    run_ffmpeg_cli("-i", str(media.small), "-frames:v", "12", "-vf", "scale=80:45", str(gif))
+    run_ffmpeg_cli("-i", str(media.small), "-frames:v", "12", "-c:v", "png", "-an", str(mkv))
+    assert probe(gif).frame_count == 12
+    assert probe(mkv, count_frames=True).frame_count == 12
+
+
+def test_corruption_reason_names_the_first_lost_frame() -> None:
+    from heaters.media.probe import corruption_reason
+
+    src = [10 + k / 24 for k in range(48)]
+    decoded = src[:20] + src[26:]  # frames 20..25 lost
+    assert corruption_reason(src, decoded) == (
+        "file is corrupt at frame 20 (0.83 s): 6 of 48 frames could not be decoded"
+    )
+    assert corruption_reason(src, src[:40]) == (
+        "file is corrupt at frame 40 (1.67 s): 8 of 48 frames could not be decoded"
+    )
