@@ -6,13 +6,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from heaters.review import history, video_clips
+from heaters.review import history, retry_failed_clips, video_clips
 from web.state import pop_flashes, web_state
 
 HISTORY_PAGE_SIZE = 50
@@ -115,6 +115,21 @@ async def history_page(
     )
 
 
-page_routes = [home, video_page, history_page]
+@post("/dashboard/retry-failed-clips", name="dashboard-retry-clips", status_code=200)
+async def retry_failed_clips_page(request: Request[Any, Any, Any]) -> Template:
+    """Make every failed clip due now (fresh attempt budget), then redraw the dashboard's
+    panels with a line saying how many."""
+    from web.routes_ops import _dashboard_data
+
+    state = web_state(request)
+    ids = await retry_failed_clips(state.db)
+    if ids:
+        await state.dispatch()
+    context = await _dashboard_data(request)
+    context["retried"] = ids
+    return Template("_dashboard_panels.html", context=context)
+
+
+page_routes = [home, video_page, history_page, retry_failed_clips_page]
 
 __all__ = ["HISTORY_PAGE_SIZE", "page_routes"]

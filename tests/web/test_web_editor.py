@@ -344,3 +344,54 @@ def test_timeline_shows_every_cut_at_its_frame(browser: Any, fresh: Stack) -> No
     cuts = page.eval_on_selector_all("#timeline .tl-cut", "cs => cs.map(c => +c.dataset.frame)")
     assert cuts == expected_cuts
     page.context.close()
+
+
+def test_dashboard_retries_every_failed_clip(browser: Any, fresh: Stack) -> None:
+    ids = [c["id"] for c in _clips(fresh, 1)[-2:]]
+    fresh.sql(
+        "UPDATE clips SET state = 'keyframe_failed', last_error = 'boom', attempts = 5, "
+        "next_attempt_at = NULL WHERE id = ANY(%s)",
+        (ids,),
+    )
+    try:
+        page = login(browser, fresh, "alice")
+        page.goto(f"{fresh.url}/dashboard")
+        assert page.inner_text("#retry-clips") == "Retry all failed clips (2)"
+        page.click("#retry-clips")
+        page.wait_for_selector("#retried")
+        assert "2 failed clips made due again" in page.inner_text("#retried")
+        rows = fresh.sql(
+            "SELECT attempts, next_attempt_at IS NOT NULL FROM clips WHERE id = ANY(%s)", (ids,)
+        )
+        assert rows == [(0, True), (0, True)]
+        page.context.close()
+    finally:
+        fresh.sql(
+            "UPDATE clips SET state = 'pending_review', last_error = NULL, attempts = 0, "
+            "next_attempt_at = NULL WHERE id = ANY(%s)",
+            (ids,),
+        )
+
+
+def test_schema_and_favicon_work_offline(browser: Any, fresh: Stack) -> None:
+    """Swagger UI is served from /static (no CDN) and every page has an icon (no 404)."""
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    missing: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(fresh.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto(f"{fresh.url}/schema")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Heaters API" in page.inner_text(".swagger-ui .info .title")
+    assert outside == [] and missing == []
+    assert page.context.request.get(f"{fresh.url}/favicon.ico").status == 200
+    context.close()

@@ -259,7 +259,9 @@
     // A frame outside the clip (a late frame of the clip before): not ours.
     if (i < 0 || i > c.n) return;
     R.presented = c.start + i;
-    if (R.pending && R.pending.clipId === c.id && R.pending.frame === null) {
+    // The metric's first frame: the clip's own first frame, presented after the page seeked
+    // there (not a frame that happened to play through from the clip before).
+    if (R.pending && R.pending.clipId === c.id && R.pending.frame === null && R.presented === c.start && R.seekTarget === c.start) {
       R.pending.frame = now();
       finishMetric();
     }
@@ -736,7 +738,8 @@
       b.className = `tl-clip st-${c.state}`;
       if (c.transition) b.classList.add("transition", `tr-${c.transition}`);
       if (c.settles_at && Date.parse(c.settles_at) - R.clockOffset > Date.now()) b.classList.add("settling");
-      if (c.held_by) b.classList.add("held");
+      const me = layout() ? layout().dataset.user : null;
+      if (c.held_by && c.held_by !== me) b.classList.add("held");
       b.dataset.clipId = String(c.id);
       b.dataset.start = String(c.start);
       b.dataset.end = String(c.end);
@@ -745,7 +748,7 @@
       b.style.width = pct(c.end - c.start);
       const st = c.state.replace(/^review_/, "").replace(/_/g, " ");
       b.title = `#${c.id} · frames ${c.start}–${c.end - 1} · ${c.transition ? c.transition + " transition" : st}` +
-        (c.held_by ? ` · open by ${c.held_by}` : "");
+        (c.held_by && c.held_by !== me ? ` · open by ${c.held_by}` : "");
       parts.push(b);
       if (idx > 0) {
         const cut = document.createElement("div");
@@ -850,7 +853,9 @@
       return;
     }
     const frames = c.sprite.frames || [];
-    const want = Math.min(frames.length, 12);
+    const want = Math.min(frames.length, 10);
+    const width = strip.clientWidth || 760;
+    const scale = Math.min(1, (width - 4 * want) / (want * (c.sprite.tile_width || 160)));
     const tiles = [];
     for (let k = 0; k < want; k++) {
       const idx = Math.floor((k * frames.length) / want);
@@ -860,7 +865,7 @@
       t.dataset.frame = String(frames[idx]);
       t.title = `frame ${frames[idx]}`;
       t.tabIndex = -1;
-      spriteStyle(t, { sprite: c.sprite, sprite_url: c.spriteUrl }, frames[idx], 0.75);
+      spriteStyle(t, { sprite: c.sprite, sprite_url: c.spriteUrl }, frames[idx], scale);
       tiles.push(t);
     }
     strip.replaceChildren(...tiles);
@@ -1079,8 +1084,7 @@
     b.setAttribute("aria-pressed", R.video.muted ? "false" : "true");
     const label = $(".mute-label", b);
     if (label) label.textContent = R.video.muted ? "muted" : "sound on";
-    const icon = $("[aria-hidden]", b);
-    if (icon) icon.textContent = R.video.muted ? "🔇" : "🔊";
+    b.classList.toggle("sound-on", !R.video.muted);
   }
 
   // ---------------------------------------------------------------- wiring

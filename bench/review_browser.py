@@ -1,0 +1,271 @@
+"""Benchmark: a reviewer in Chromium reviews 100 clips with the keyboard, a worker running.
+
+What it measures (issue 12, "review at editor speed"): for each key that moves to another
+clip (approve, skip), measured in the page with ``performance.now()``, from the key event's
+``timeStamp``:
+
+- **keypress → panel**: the next clip's panel is in the DOM and a frame has been rendered
+  (``requestAnimationFrame`` after the swap);
+- **keypress → first frame**: the player presents the next clip's first frame
+  (``requestVideoFrameCallback`` reports the frame the page seeked to);
+
+plus the requests Chromium aborted per action (the old page reloaded the proxy on every
+swap: two aborted range requests per action) and how many times the proxy was requested.
+
+How it gets 100 clips: the committed 59 s sample (24 hand-labelled cuts) is concatenated
+``--copies`` times (default 5, ffmpeg's concat demuxer, stream copy: no re-encode), which
+gives ~125 shots; ``heaters ingest --wait`` downloads, preprocesses and detects it. Everything
+runs in a throw-away ``HEATERS_HOME`` (its own embedded Postgres), with the real processes:
+``heaters worker`` (all queues: sprites, and exports once decisions settle), ``heaters web``,
+and Debian's Chromium driven by Playwright. The reviewer looks at each clip for ``--dwell-ms``
+(default 400 ms: a quick human look) before the next key; ``--dwell-ms 0`` hammers keys.
+
+Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p50_ms",
+"p95_ms", "max_ms", "target_p95_ms", "ok"}`` and a last line with the counts.
+
+Usage::
+
+    python bench/review_browser.py [--clips 100] [--copies 5] [--dwell-ms 400]
+                                   [--chromium /usr/bin/chromium] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "big_buck_bunny_action_59s.mp4"
+PASSWORD = "bench review password"
+TARGETS = {"panel": 100.0, "first_frame": 150.0}
+
+
+def _heaters(*args: str) -> list[str]:
+    return [sys.executable, "-m", "heaters", *args]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def concat_sample(copies: int, out: Path) -> Path:
+    """The sample ``copies`` times in a row (stream copy)."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{SAMPLE}'\n" for _ in range(copies)))
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    return out
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the web server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"no answer from {url} within {timeout} s")
+
+
+def _sql(url: str, query: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query)
+        return cur.fetchall() if cur.description else []
+
+
+def _stats(name: str, values: list[float]) -> dict[str, Any]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    target = TARGETS[name]
+    return {
+        "bench": "review_browser",
+        "metric": f"keypress_to_{name}",
+        "n": len(values),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "target_p95_ms": target,
+        "ok": p95 < target,
+    }
+
+
+def review(base: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Sign in and review ``args.clips`` clips; returns the printed results."""
+    from playwright.sync_api import sync_playwright
+
+    aborted: list[str] = []
+    proxy_requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=args.chromium,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on(
+            "requestfailed",
+            lambda r: aborted.append(r.url) if "ERR_ABORTED" in (r.failure or "") else None,
+        )
+        page.on("request", lambda r: proxy_requests.append(r.url) if "proxy.mp4" in r.url else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/review")
+        page.fill("#name", "bench")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#panel[data-clip-id]")
+        keys = ["a", "a", "a", "s"]  # mostly approve, every fourth skipped
+        done = 0
+        while done < args.clips:
+            page.wait_for_function(  # the clip is on screen and nothing is in flight
+                "() => heatersReview.state() && heatersReview.state().presented !== null "
+                "&& heatersReview.busy() === 0"
+            )
+            if args.dwell_ms:
+                page.wait_for_timeout(args.dwell_ms)
+            before = page.evaluate("() => heatersReview.metrics().length")
+            clip = page.evaluate("() => heatersReview.state().clipId")
+            page.keyboard.press(keys[done % len(keys)])
+            page.wait_for_function(
+                "([n, id]) => heatersReview.metrics().length > n "
+                "|| (heatersReview.state() === null && heatersReview.busy() === 0)",
+                arg=[before, clip],
+            )
+            done += 1
+            if page.evaluate("() => heatersReview.state() === null"):
+                break  # the queue ran dry
+        page.wait_for_function("() => heatersReview.busy() === 0")
+        metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
+        browser.close()
+    panel = [m["panel"] for m in metrics]
+    frame = [m["frame"] for m in metrics]
+    return [
+        _stats("panel", panel),
+        _stats("first_frame", frame),
+        {
+            "bench": "review_browser",
+            "metric": "counts",
+            "actions": done,
+            "measured": len(metrics),
+            "aborted_requests": len(aborted),
+            "aborted_per_action": round(len(aborted) / max(1, done), 3),
+            "proxy_requests": len(proxy_requests),
+            "page_errors": errors,
+            "dwell_ms": args.dwell_ms,
+        },
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=100)
+    ap.add_argument("--copies", type=int, default=5)
+    ap.add_argument("--dwell-ms", type=int, default=400)
+    ap.add_argument(
+        "--chromium", default=os.environ.get("HEATERS_TEST_CHROMIUM", "/usr/bin/chromium")
+    )
+    ap.add_argument("--keep", action="store_true", help="keep the temporary HEATERS_HOME")
+    args = ap.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="heaters-bench-review-"))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"HEATERS_HOME": str(home), "PYTHONUNBUFFERED": "1"})
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = home / "logs"
+    logs.mkdir()
+    try:
+        video = concat_sample(args.copies, home / f"bbb_x{args.copies}.mp4")
+        t0 = time.monotonic()
+        done = subprocess.run(
+            _heaters("ingest", str(video), "--wait", "--json"),
+            env=env, capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
+        info = next(json.loads(line) for line in done.stdout.splitlines() if line.strip())
+        shots = [c for c in info["clips"] if not c.get("is_transition")]
+        print(
+            json.dumps({
+                "bench": "review_browser", "metric": "setup", "frames": info["frame_count"],
+                "clips": len(info["clips"]), "reviewable": len(shots),
+                "ingest_seconds": round(time.monotonic() - t0, 1),
+            }),
+            flush=True,
+        )  # fmt: skip
+        subprocess.run(
+            _heaters("user", "add", "bench", "--password-stdin"),
+            input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, cwd=ROOT,
+        )  # fmt: skip
+        worker = subprocess.Popen(
+            _heaters("worker"), env=env, cwd=ROOT,
+            stdout=(logs / "worker.out").open("wb"), stderr=(logs / "worker.err").open("wb"),
+        )  # fmt: skip
+        procs.append(worker)
+        db_url = subprocess.run(
+            _heaters("db", "url"), env=env, capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout.strip()
+        deadline = time.monotonic() + 600
+        while _sql(
+            db_url,
+            "SELECT count(*) FROM clips c WHERE NOT EXISTS (SELECT 1 FROM clip_artifacts a "
+            "WHERE a.clip_id = c.id AND a.kind = 'sprite')",
+        )[0][0]:
+            if time.monotonic() > deadline:
+                raise SystemExit("sprites were not made within 600 s")
+            time.sleep(1)
+        port = _free_port()
+        web = subprocess.Popen(
+            _heaters("web", "--host", "127.0.0.1", "--port", str(port)), env=env, cwd=ROOT,
+            stdout=(logs / "web.out").open("wb"), stderr=(logs / "web.err").open("wb"),
+        )  # fmt: skip
+        procs.append(web)
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/login", web)
+        for line in review(base, args):
+            print(json.dumps(line), flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.keep:
+            print(f"kept {home}", file=sys.stderr)
+        else:  # the embedded Postgres stops once its last holder (the worker) has left
+            time.sleep(2)
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
