@@ -101,7 +101,7 @@ def test_sigterm_stops_the_embedded_postgres(bare_home: Path, command: str) -> N
         def watchers() -> list[int]:
             return [
                 p.pid for p in psutil.process_iter(["cmdline"])
-                if "heaters.db.embedded" in (p.info["cmdline"] or []) and str(pgdata) in (p.info["cmdline"] or [])
+                if "heaters.pg_watch" in (p.info["cmdline"] or []) and str(pgdata) in (p.info["cmdline"] or [])
             ]  # fmt: skip
 
         _wait_for(lambda: not watchers(), "the watcher to exit", timeout=30)

@@ -9,46 +9,22 @@ would leave the server running forever).
 
 pgserver stops the server from an ``atexit`` hook, which does not run when a process dies of
 a signal (SIGTERM with the default action, as after uvicorn's shutdown, or SIGKILL). So each
-process that joins the server also starts a small *watcher* (``python -m heaters.db.embedded
+process that joins the server also starts a small *watcher* (``python -m heaters.pg_watch
 PID PGDATA``, in its own session) that waits for that process to end, however it ends, then
-clears dead holders and stops the server when no live holder is left.
+clears dead holders and stops the server when no live holder is left
+(:mod:`heaters.pg_watch`, which imports nothing of the database stack while it waits).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import psutil
+from heaters.pg_watch import clear_dead_holders, postmaster_pid, watch
 
-log = logging.getLogger(__name__)
-
-_HANDLES = ".handle_pids.json"
-
-
-def clear_dead_holders(pgdata: Path) -> list[int]:
-    """Remove PIDs of processes that no longer run from pgserver's holder list.
-
-    Returns the PIDs removed.
-    """
-    path = pgdata / _HANDLES
-    if not path.exists():
-        return []
-    try:
-        pids = [int(p) for p in json.loads(path.read_text() or "[]")]
-    except (ValueError, TypeError):
-        pids = []
-    alive = [p for p in pids if psutil.pid_exists(p)]
-    dead = [p for p in pids if p not in alive]
-    if dead:
-        path.write_text(json.dumps(alive))
-        log.info("embedded postgres: cleared dead holders %s", dead)
-    return dead
+__all__ = ["clear_dead_holders", "postmaster_pid", "start_embedded", "watch"]
 
 
 def start_embedded(pgdata: Path) -> str:
@@ -84,46 +60,10 @@ def _start_watcher(pid: int, pgdata: Path) -> None:
 
     env = {k: v for k, v in os.environ.items() if k != MARK_ENV}  # not a worker's child
     _watchers[pid] = subprocess.Popen(
-        [sys.executable, "-m", "heaters.db.embedded", str(pid), str(pgdata)],
+        [sys.executable, "-m", "heaters.pg_watch", str(pid), str(pgdata)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # outlives its parent; no terminal signals
         env=env,
     )
-
-
-def postmaster_pid(pgdata: Path) -> int | None:
-    """PID of the running postmaster of ``pgdata``, or None when it does not run."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if psutil.pid_exists(pid) else None
-
-
-def watch(pid: int, pgdata: Path) -> None:
-    """Wait until process ``pid`` has ended, then stop the server if no live holder is left.
-
-    The server is stopped through pgserver (``pg_ctl stop``, as the user it runs as), by
-    joining it as a holder and leaving at once: pgserver stops it when the last one leaves.
-    """
-    with contextlib.suppress(psutil.NoSuchProcess):
-        psutil.Process(pid).wait()
-    clear_dead_holders(pgdata)
-    path = pgdata / _HANDLES
-    try:
-        holders = json.loads(path.read_text() or "[]") if path.exists() else []
-    except ValueError:
-        holders = []
-    if holders or postmaster_pid(pgdata) is None:
-        return  # still in use, or already stopped (the process exited normally)
-    import pgserver
-
-    log.info("embedded postgres: process %s ended without stopping it: stopping", pid)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    server.cleanup()
-
-
-if __name__ == "__main__":  # pragma: no cover - run as the watcher process
-    watch(int(sys.argv[1]), Path(sys.argv[2]))
