@@ -350,13 +350,18 @@ def normalise(path: Path) -> tuple[Path, str | None]:
     Raises
     ------
     DownloadError
-        ``"the downloaded file is not a usable video: <probe reason>"`` when all steps fail.
+        ``"the downloaded file is not a usable video: <probe reason>"`` when all steps fail;
+        the probe's reason alone (``"not a video: a still image (PNG)"``, ``"no video stream
+        (audio only)"``) when the file is a picture or sound, which no rewrite is tried on.
     """
     try:
         probe(path)
         return path, None
     except ProbeError as exc:
         first_reason = str(exc)
+    if first_reason.startswith(("not a video:", "no video stream")):
+        # A picture or a sound: rewriting it would only dress it up as a video.
+        raise DownloadError(first_reason)
     steps: list[tuple[str, list[str]]] = [
         ("remux", ["-map", "0:v", "-map", "0:a?", "-c", "copy"]),
         (

@@ -45,6 +45,9 @@ def server(media: MediaFiles, tmp_path_factory: pytest.TempPathFactory) -> Itera
     shutil.copyfile(media.small, root / "clip.mp4")
     shutil.copyfile(media.truncated_faststart, root / "cut_faststart.mp4")
     shutil.copyfile(media.truncated, root / "cut_nomoov.mp4")
+    from .conftest import run_ffmpeg_cli
+
+    run_ffmpeg_cli("-i", str(media.small), "-frames:v", "1", str(root / "still.png"))
     (root / "page.html").write_text(
         "<!doctype html><html><head><title>Hi</title></head><body><p>No video here.</p>"
         "</body></html>"
@@ -85,6 +88,7 @@ def test_download_mp4(server: str, media: MediaFiles, tmp_path: Path) -> None:
         ("/missing.mp4", "HTTP 404 Not Found: {url}"),
         ("/forbidden.mp4", "HTTP 403 Forbidden: {url}"),
         ("/page.html", "no video found at {url} (the page has nothing yt-dlp can download)"),
+        ("/still.png", "not a video: a still image (PNG)"),  # never re-encoded into one
     ],
 )
 def test_download_errors(server: str, tmp_path: Path, path: str, reason: str) -> None:
