@@ -18,8 +18,15 @@ Sliding windows, as in the original repository (``predict_frames``): frame ``i``
 sequence is frame ``clip(i - 25, 0, N - 1)`` of the video (25 copies of the first frame
 before, copies of the last after); window ``j`` is padded frames ``[50j, 50j + 100)`` and
 gives the predictions of video frames ``[50j, 50j + 50)`` (its middle 50; 25 frames of
-context on each side). :func:`verify` computes exactly the windows of the full run that
-cover the frames asked for, so its predictions are the full run's.
+context on each side). :func:`verify` runs the network only over windows of frames asked
+for (tiled from each window's start, or on this same grid with ``aligned=True``, which
+reproduces the full run's predictions exactly).
+
+What it sees (measured on clips made with ffmpeg from the sample, ``tests/test_transnet.py``
+and the issue-11 notes in ``docs/detection.md``): hard cuts frame-exact; cross-dissolves and
+fades of 6–24 frames as spans within a frame or two; wipes and slides not at all (no event);
+a 1-frame white flash no, 2–3-frame flashes as a false cut (peak ~0.6); a brightness ramp up
+nothing, a ramp up from dark a false ``unknown`` span.
 
 Frame numbering: frames are counted from 0 in decode (output) order, as everywhere in
 :mod:`heaters.media`; see :mod:`heaters.media.boundaries` for cuts and transition spans.
@@ -81,9 +88,10 @@ CONTEXT = 25
 
 DEFAULT_THRESHOLD = 0.5
 """Probability above which a frame is a boundary frame: the original repository's default
-(``predictions_to_scenes(threshold=0.5)``), used for the paper's results. On the hand-labelled
-sample (``bench/ground_truth``) it finds all 24 cuts with no false one; the weakest cut peaks
-at 0.50."""
+(``TransNetV2.predictions_to_scenes(predictions, threshold=0.5)``), not tuned here. On the
+hand-labelled sample (``bench/ground_truth``) it finds all 24 cuts with no false one, but the
+weakest cut (443) peaks at 0.502: fed 64×36 frames shrunk to 48×27 instead, it falls to
+just under 0.5 and is missed."""
 
 MIN_TRANSITION_FRAMES = 3
 """Fewest frames in an event for it to be a gradual transition rather than a hard cut. The
@@ -170,8 +178,10 @@ def _model() -> Any:
 
     The package's constructor seeds Python's, NumPy's and torch's global random generators
     and turns on torch's deterministic algorithms for the whole process; those are put back
-    as they were. It also loads the same file itself (``torch.load`` defaults to
-    ``weights_only=True`` since torch 2.6); the explicit reload below makes sure.
+    as they were. (Importing the package also sets ``PYTORCH_ENABLE_MPS_FALLBACK=1`` in the
+    environment and filters an MPS warning; harmless on the CPU.) The constructor also loads
+    the same file itself (``torch.load`` defaults to ``weights_only=True`` since torch 2.6);
+    the explicit reload below makes sure.
     """
     torch, package = _modules()
     py_state = random.getstate()
@@ -314,8 +324,10 @@ def detect_transnet(
     network over the standard sliding windows (module docstring) as frames arrive, so memory
     stays at a few windows whatever the length (plus 16 bytes of features per frame).
     Boundaries come from :func:`boundaries_from_predictions`. The network uses torch's
-    intra-op threads (``torch.set_num_threads``); on this project's 2-core test machine it
-    reads ~50 frames/s on one thread, ~100–130 on two.
+    intra-op threads (``torch.set_num_threads``). On the 2-core test machine with its cores
+    free: ~73 frames/s on one thread (a network run, 50 frames predicted, takes ~0.65 s;
+    decoding and shrinking a 720p frame ~1 ms), ~130 on two; it slows in proportion when
+    the cores are shared (32 frames/s on one thread at a load average of 8).
 
     Parameters
     ----------
