@@ -27,8 +27,8 @@ from tests.conftest import REPO, SAMPLE, ffmpeg
 # 102 is still all C, 103–117 mix C into D, 118 is all D.
 CUTS = [48, 78, 142]  # A|B, B|C, D|E
 DISSOLVE = (103, 118)
-FADE_OUT = (165, 172)  # E's frames 23–29 darken; frame 172 (F's first) is black
-FADE_IN = (172, 180)  # F brightens from black; frame 180 is the first clean one
+FADE_OUT = (165, 173)  # E's frames 23–29 darken; 172 (F's first) is black, as fade out
+FADE_IN = (173, 180)  # F brightens; frame 180 is the first clean one
 FRAMES = 202
 
 
@@ -141,7 +141,7 @@ def test_boundaries_gradual_span_from_many_hot_head() -> None:
     assert [(t.start_frame, t.end_frame) for t in high] == [(20, 30)]
 
 
-def test_boundaries_fade_through_black_splits_at_the_flat_frame() -> None:
+def test_boundaries_fade_through_black_splits_after_the_flat_frames() -> None:
     n = 70
     single = np.zeros(n, np.float32)
     many = np.zeros(n, np.float32)
@@ -156,8 +156,8 @@ def test_boundaries_fade_through_black_splits_at_the_flat_frame() -> None:
     cuts, _, transitions = transnet.boundaries_from_predictions(single, many, luma=luma)
     assert cuts == []
     assert [(t.start_frame, t.end_frame, t.kind) for t in transitions] == [
-        (31, 36, "fade_out"),
-        (36, 44, "fade_in"),
+        (31, 38, "fade_out"),  # the black frames belong to the fade out
+        (38, 44, "fade_in"),
     ]
     # without luma: one span of unknown kind
     _, _, plain = transnet.boundaries_from_predictions(single, many)

@@ -503,8 +503,10 @@ def boundaries_from_predictions(
        single-frame peak).
     5. Kind, from ``luma`` (mean, std per frame), else ``unknown``: when the flattest frame
        in the event (or just after/before it) is flat (std < :data:`FLAT_LUMA_STD`), the
-       event is a ``fade_out`` if that frame is at its end, a ``fade_in`` if at its start,
-       and else is split there into a fade out and a fade in. Otherwise it is a
+       event is a ``fade_in`` if that frame is at its start, a ``fade_out`` if it (with the
+       flat hold after it: frames within 1 level of its std) reaches the event's end, and
+       else is split after the hold into a fade out and a fade in (flat frames belong to the
+       fade out, as in ``bench/transitions``' labels). Otherwise it is a
        ``dissolve`` when the luma variance of its frames is nearer a superimposition of the
        frames before and after it, ``(1-α)²σa² + α²σb²`` (α: the frame's place in the span),
        than a wipe between them, ``(1-α)σa² + ασb² + α(1-α)(μa-μb)²`` (needs
@@ -583,10 +585,16 @@ def _classify(a: int, b: int, conf: float, lum: FloatArray | None) -> list[Trans
     if std[flat] < FLAT_LUMA_STD:
         if flat <= a:
             return [Transition(a, b, "fade_in", conf)]
+        # the flat hold (frames within 1 level of the flattest) goes to the fade out, as in
+        # the transition suite's labels; the fade in starts after it
+        while flat + 1 < b and std[flat + 1] <= std[flat] + 1.0:
+            flat += 1
         if flat >= b - 1:
             return [Transition(a, b, "fade_out", conf)]
-        # flat inside: a fade out to it, a fade in from it (the flattest frame starts the fade in)
-        return [Transition(a, flat, "fade_out", conf), Transition(flat, b, "fade_in", conf)]
+        return [
+            Transition(a, flat + 1, "fade_out", conf),
+            Transition(flat + 1, b, "fade_in", conf),
+        ]
     if a == 0 or b >= count:
         return [Transition(a, b, "unknown", conf)]
     # Luma variance of the inside frames against two models between the outgoing frame
