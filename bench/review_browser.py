@@ -155,9 +155,9 @@ def review(base: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             before = page.evaluate("() => heatersReview.metrics().length")
             clip = page.evaluate("() => heatersReview.state().clipId")
             page.keyboard.press(keys[done % len(keys)])
-            page.wait_for_function(
-                "([n, id]) => heatersReview.metrics().length > n "
-                "|| (heatersReview.state() === null && heatersReview.busy() === 0)",
+            page.wait_for_function(  # measured, or (a refusal, the end) answered and moved on
+                "([n, id]) => heatersReview.metrics().length > n || (heatersReview.busy() === 0 "
+                "&& (heatersReview.state() === null || heatersReview.state().clipId !== id))",
                 arg=[before, clip],
             )
             done += 1

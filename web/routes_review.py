@@ -35,12 +35,14 @@ from heaters.review import (
     ClipNotFound,
     ClipView,
     InvalidEdit,
+    QueueOrder,
     act,
     claim,
     get_clip,
     next_clip,
     release,
     reopen,
+    review_queue,
     undo,
 )
 from web.auth import reviewer
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 DECISION_ACTIONS = ("approve", "skip", "archive", "group")
 EDIT_ACTIONS = ("merge", "split", "move_boundary")
 DECIDED = ("review_approved", "review_skipped", "review_archived")
+ORDER_KEY = "review_order"
 PANEL_HEADER = "x-heaters-panel"
 
 
@@ -107,9 +110,20 @@ def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, An
     }
 
 
+def queue_order(request: Request[Any, Any, Any]) -> QueueOrder:
+    """The reviewer's queue order (kept in the session): ``video`` or ``confidence``."""
+    session = request.scope.get("session")
+    order = session.get(ORDER_KEY) if isinstance(session, dict) else None
+    return "confidence" if order == "confidence" else "video"
+
+
 async def _next_pending(request: Request[Any, Any, Any], clip: ClipView) -> int | None:
-    """The clip the reviewer most likely reviews after ``clip`` (the page prefetches it)."""
+    """The clip the reviewer most likely reviews after ``clip`` (the page prefetches it):
+    in video order the next pending shot after it, else the queue's next clip."""
     st = web_state(request)
+    if queue_order(request) != "video":
+        items = await review_queue(st.db, reviewer(request), order=queue_order(request), limit=2)
+        return next((i.id for i in items if i.id != clip.id), None)
     async with st.db.acquire() as conn:
         row = await st.db.q.timeline_next_candidate(
             conn, video_id=clip.video_id, start_frame=clip.start_frame, reviewer=reviewer(request)
@@ -129,6 +143,7 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
         "next_pending": None,
         "settle_seconds": settle_seconds(request),
         "claim_seconds": claim_seconds(request),
+        "queue_order": queue_order(request),
         "undo_window": web_state(request).settings.review_undo_window_seconds,
     }
     if clip is not None:
@@ -167,7 +182,9 @@ async def _similar(request: Request[Any, Any, Any], clip_id: int) -> list[dict[s
 
 async def _claim_next(request: Request[Any, Any, Any]) -> ClipView | None:
     st = web_state(request)
-    return await next_clip(st.db, reviewer(request), claim_seconds=claim_seconds(request))
+    return await next_clip(
+        st.db, reviewer(request), order=queue_order(request), claim_seconds=claim_seconds(request)
+    )
 
 
 async def _claim(request: Request[Any, Any, Any], clip_id: int) -> str | None:
@@ -193,8 +210,17 @@ def _wants_panel(request: Request[Any, Any, Any]) -> bool:
 
 
 @get("/review", name="review")
-async def review_page(request: Request[Any, Any, Any]) -> Template:
-    """The next pending clip for the signed-in reviewer (claimed), with its neighbours."""
+async def review_page(request: Request[Any, Any, Any], order: str | None = None) -> Template:
+    """The next pending clip for the signed-in reviewer (claimed), with its neighbours.
+
+    ``order`` (``video`` or ``confidence``: low-confidence cuts first) sets the reviewer's
+    queue order, kept in the session.
+    """
+    if order in ("video", "confidence"):
+        session = request.scope.get("session")
+        data = dict(session) if isinstance(session, dict) else {}
+        data[ORDER_KEY] = order
+        request.set_session(data)
     return _page(request, await panel_context(request, await _claim_next(request)))
 
 

@@ -454,6 +454,10 @@
     R.cache.clear();
   }
 
+  function forget(ids) {
+    for (const id of ids) R.cache.delete(id);
+  }
+
   // ---------------------------------------------------------------- hard claims
 
   async function claim(c) {
@@ -555,7 +559,9 @@
     enqueue(async () => {
       const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "" });
       const d = await answered(r, action);
-      invalidate();
+      // A decision changes only its own clips: the other prefetched panels stay usable.
+      if (d) forget([c.id, ...(d.clip_ids || [])]);
+      else invalidate();
       loadTimeline(c.videoId, true);
       if (!d) return;
       const show = d.show_clip_id;
@@ -1131,6 +1137,8 @@
         else step(Number(cmd));
       });
     });
+    const order = document.getElementById("order");
+    if (order) order.addEventListener("change", () => order.form.submit());
     const showKeys = document.getElementById("show-keys");
     if (showKeys) showKeys.addEventListener("click", showHelp);
     const strip = document.getElementById("filmstrip");
