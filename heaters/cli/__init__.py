@@ -49,6 +49,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
         "status": "heaters.cli.ops:status_command",
         "retry": "heaters.cli.ops:retry_command",
         "db": "heaters.cli.ops:db_group",
+        "export": "heaters.cli.export:export_group",
         "similar": "heaters.cli.search:similar_command",
         "search": "heaters.cli.search:search_command",
         "token": "heaters.cli.tokens:token_group",
