@@ -52,6 +52,12 @@ def _prctl() -> Callable[..., int] | None:
     return fn
 
 
+def _pdeathsig(prctl: Callable[..., int], parent_pid: int | None) -> None:
+    prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the request: the signal would never come
+
+
 def die_with_parent(parent_pid: int | None = None) -> None:
     """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op).
 
@@ -59,23 +65,20 @@ def die_with_parent(parent_pid: int | None = None) -> None:
     ``parent_pid``), exit at once: the signal would never come.
     """
     prctl = _prctl()
-    if prctl is None:
-        return
-    prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    if parent_pid is not None and os.getppid() != parent_pid:
-        os._exit(1)
+    if prctl is not None:
+        _pdeathsig(prctl, parent_pid)
 
 
 def preexec_for_child() -> Callable[[], None] | None:
     """A ``preexec_fn`` for ``subprocess``/``asyncio`` children: :func:`die_with_parent`.
 
-    libc's ``prctl`` is looked up here, in the parent, so the forked child only calls it.
-    None where there is no ``prctl`` (not Linux).
+    libc's ``prctl`` is looked up here, in the parent, so the forked child only calls it (no
+    lock is taken between fork and exec). None where there is no ``prctl`` (not Linux).
     """
-    if _prctl() is None:
+    prctl = _prctl()
+    if prctl is None:
         return None
-    parent = os.getpid()
-    return functools.partial(die_with_parent, parent)
+    return functools.partial(_pdeathsig, prctl, os.getpid())
 
 
 def mark_worker() -> None:
