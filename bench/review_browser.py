@@ -32,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -194,34 +195,55 @@ def main() -> None:
         "--chromium", default=os.environ.get("HEATERS_TEST_CHROMIUM", "/usr/bin/chromium")
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary HEATERS_HOME")
+    ap.add_argument(
+        "--home", help="use (and keep) this HEATERS_HOME; a video detected there is reused"
+    )
     args = ap.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="heaters-bench-review-"))
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({"HEATERS_HOME": str(home), "PYTHONUNBUFFERED": "1"})
+    if args.home:
+        home = Path(args.home)
+        home.mkdir(parents=True, exist_ok=True)
+    else:
+        home = Path(tempfile.mkdtemp(prefix="heaters-bench-review-"))
+        if not args.keep:  # registered first, so it runs after the database has stopped
+            atexit.register(shutil.rmtree, home, ignore_errors=True)
+    # This process starts the embedded Postgres of the temporary home and holds it until it
+    # exits; the heaters processes join it through DATABASE_URL.
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["HEATERS_HOME"] = str(home)
+    from heaters.config import get_settings
+    from heaters.db.connection import database_url
+
+    get_settings.cache_clear()
+    db_url = database_url()
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
     logs = home / "logs"
-    logs.mkdir()
+    logs.mkdir(exist_ok=True)
     try:
-        video = concat_sample(args.copies, home / f"bbb_x{args.copies}.mp4")
-        t0 = time.monotonic()
-        done = subprocess.run(
-            _heaters("ingest", str(video), "--wait", "--json"),
-            env=env, capture_output=True, text=True, cwd=ROOT,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
-        info = next(json.loads(line) for line in done.stdout.splitlines() if line.strip())
-        shots = [c for c in info["clips"] if not c.get("is_transition")]
-        print(
-            json.dumps({
-                "bench": "review_browser", "metric": "setup", "frames": info["frame_count"],
-                "clips": len(info["clips"]), "reviewable": len(shots),
-                "ingest_seconds": round(time.monotonic() - t0, 1),
-            }),
-            flush=True,
-        )  # fmt: skip
-        subprocess.run(
+        done_before = 0
+        if args.home and _sql(db_url, "SELECT to_regclass('clips') IS NOT NULL")[0][0]:
+            done_before = _sql(db_url, "SELECT count(*) FROM clips")[0][0]
+        if not done_before:
+            video = concat_sample(args.copies, home / f"bbb_x{args.copies}.mp4")
+            t0 = time.monotonic()
+            done = subprocess.run(
+                _heaters("ingest", str(video), "--wait", "--json"),
+                env=env, capture_output=True, text=True, cwd=ROOT,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
+            info = next(json.loads(line) for line in done.stdout.splitlines() if line.strip())
+            shots = [c for c in info["clips"] if not c.get("is_transition")]
+            print(
+                json.dumps({
+                    "bench": "review_browser", "metric": "setup", "frames": info["frame_count"],
+                    "clips": len(info["clips"]), "reviewable": len(shots),
+                    "ingest_seconds": round(time.monotonic() - t0, 1),
+                }),
+                flush=True,
+            )  # fmt: skip
+        subprocess.run(  # (again: the same password)
             _heaters("user", "add", "bench", "--password-stdin"),
             input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, cwd=ROOT,
         )  # fmt: skip
@@ -230,9 +252,6 @@ def main() -> None:
             stdout=(logs / "worker.out").open("wb"), stderr=(logs / "worker.err").open("wb"),
         )  # fmt: skip
         procs.append(worker)
-        db_url = subprocess.run(
-            _heaters("db", "url"), env=env, capture_output=True, text=True, check=True, cwd=ROOT
-        ).stdout.strip()
         deadline = time.monotonic() + 600
         while _sql(
             db_url,
@@ -260,11 +279,8 @@ def main() -> None:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if args.keep:
+        if args.keep or args.home:
             print(f"kept {home}", file=sys.stderr)
-        else:  # the embedded Postgres stops once its last holder (the worker) has left
-            time.sleep(2)
-            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -560,8 +560,16 @@
       const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "" });
       const d = await answered(r, action);
       // A decision changes only its own clips: the other prefetched panels stay usable.
-      if (d) forget([c.id, ...(d.clip_ids || [])]);
-      else invalidate();
+      if (d) {
+        forget([c.id, ...(d.clip_ids || [])]);
+        const label = DECIDED_AS[action];
+        for (const id of d.clip_ids || [c.id]) {
+          document.querySelectorAll(`#panel .neighbour[data-goto="${id}"] .badge`).forEach((b) => {
+            b.className = `badge state-review_${label}`;
+            b.textContent = label;
+          });
+        }
+      } else invalidate();
       loadTimeline(c.videoId, true);
       if (!d) return;
       const show = d.show_clip_id;
@@ -960,6 +968,7 @@
   // ---------------------------------------------------------------- keys
 
   const DECISION_KEYS = { a: "approve", s: "skip", x: "archive", g: "group" };
+  const DECIDED_AS = { approve: "approved", skip: "skipped", archive: "archived", group: "approved" };
 
   function onKey(e) {
     if (e.defaultPrevented || e.altKey || e.metaKey) return;
