@@ -282,3 +282,27 @@ def test_two_frame_video_and_progress(tmp_path: Path, torch_one_thread: Any) -> 
     assert seen and seen[-1] == 2 and seen == sorted(seen)
     (got,) = transnet.verify(video, [(0, 2)])
     np.testing.assert_allclose(got, result.features[:, 0], atol=1e-5)
+
+
+def test_corrupt_packet_is_skipped_not_a_cut(tmp_path: Path, torch_one_thread: Any) -> None:
+    """Random bytes over one P-frame packet: that frame is lost, the video does not fail,
+    nothing is a cut; verify stands the previous frame in for it."""
+    import av
+
+    good = tmp_path / "good.mp4"
+    ffmpeg("-ss", f"{450 / 24:.6f}", "-i", str(SAMPLE), "-frames:v", "60", "-an",
+           "-vf", "scale=160:90", "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
+           "-bf", "0", str(good))  # fmt: skip
+    with av.open(str(good)) as container:
+        packets = [(p.pos, p.size, p.is_keyframe) for p in container.demux(video=0) if p.size]
+    pos, size, key = packets[30]
+    assert not key
+    data = bytearray(good.read_bytes())
+    data[pos : pos + size] = np.random.default_rng(0).integers(0, 256, size, np.uint8).tobytes()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    result = transnet.detect_transnet(bad)
+    assert result.frame_count in (59, 60)
+    assert result.cuts == () and result.transitions == ()
+    (got,) = transnet.verify(bad, [(20, 40)])
+    assert got.shape == (20,) and float(got.max()) < 0.5

@@ -322,7 +322,9 @@ def detect_transnet(
 
     Decodes the first video stream once (PyAV, frame threads) to 48×27 RGB and runs the
     network over the standard sliding windows (module docstring) as frames arrive, so memory
-    stays at a few windows whatever the length (plus 16 bytes of features per frame).
+    stays at a few windows whatever the length (plus 16 bytes of features per frame). A
+    packet the decoder rejects (corrupt data) is skipped, as the ffmpeg tool does: that frame
+    is missing from the count, and the video does not fail.
     Boundaries come from :func:`boundaries_from_predictions`. The network uses torch's
     intra-op threads (``torch.set_num_threads``). On the 2-core test machine with its cores
     free: ~73 frames/s on one thread (a network run, 50 frames predicted, takes ~0.65 s;
@@ -648,7 +650,9 @@ def _read_frames(
     video: Path, wanted: set[int], first: int, pts: list[int], keys: list[int]
 ) -> dict[int, UInt8Array]:
     """Small frames of the indices in ``wanted`` (all >= ``first``): seek to the keyframe at
-    or before ``first`` and decode on until the last wanted frame."""
+    or before ``first`` and decode on until the last wanted frame. A wanted frame whose
+    packet did not decode (corrupt) is replaced by the nearest decoded one before it (after
+    it when there is none); DetectError when none decoded."""
     container, stream = open_video(video)
     at = {p: i for i, p in enumerate(pts)}
     last = max(wanted)
@@ -668,9 +672,12 @@ def _read_frames(
                 break
     finally:
         container.close()
-    missing = wanted - out.keys()
-    if missing:
-        raise DetectError(f"{video.name}: frames {sorted(missing)[:5]} not decoded after seeking")
+    if not out:
+        raise DetectError(f"{video.name}: no frame decoded from frame {first} on")
+    got = sorted(out)
+    for i in sorted(wanted - out.keys()):
+        k = bisect.bisect_left(got, i)
+        out[i] = out[got[k - 1] if k > 0 else got[k]]
     return out
 
 
@@ -695,6 +702,11 @@ def verify(
       equals the full run's up to float rounding; a window straddling a grid line costs
       two runs.
 
+    Frame ``k`` here is the ``k``-th packet in PTS order, which is decode order unless a
+    packet fails to decode (:func:`detect_transnet` then skips that frame, and its later
+    frame numbers are one lower); a frame that fails to decode here is stood in for by the
+    decoded frame before it.
+
     Parameters
     ----------
     video : Path
@@ -717,7 +729,7 @@ def verify(
     ValueError
         A window is empty or outside the video.
     DetectError
-        The file is unreadable, its PTS cannot locate frames, or a seek misses frames.
+        The file is unreadable, its packets lack distinct PTS, or nothing decodes.
     """
     _model()
     if not windows:
