@@ -5,11 +5,11 @@ A throw-away embedded Postgres (pgserver, in a temp folder) gets the schema
 100 × 1,000 = 100,000), bulk-inserted with ``generate_series``, with a frame index per video.
 Then ``--reviewers`` (default 8) asyncio reviewers work at once through the review service
 (``heaters.review``), each in a loop: claim the next clip, then one action in turn —
-approve, skip, archive, group, merge (with the next clip), split (in the middle), undo (of an
-approve) — against the real database; merge/split get a scheduler stub (no procrastinate:
-the service's own SQL is what is measured). Finally ``commit_edit`` commits the pending edits
-(what the worker does), and the review UI renders ``/videos/{id}`` (1,000 clips), ``/review``
-and ``/history`` through the ASGI app (httpx, signed in, no network).
+approve, skip, archive, group, merge (with the next clip), split (in the middle), a boundary
+move (+2 frames), undo (of an approve) — against the real database (every decision applies
+at once and settles later, so there is no commit step to time). Finally the review UI renders
+``/videos/{id}`` (1,000 clips), ``/review`` and ``/history`` through the ASGI app (httpx,
+signed in, no network).
 
 Prints one JSON line per result: ``{"bench": "review", "op", "n", "p50_ms", "p95_ms",
 "max_ms", "target_p95_ms", "ok", …}``; ``ok`` is p95 < target (50 ms for the service calls,
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 FRAMES_PER_CLIP = 24
-ACTIONS = ("approve", "skip", "archive", "group", "merge", "split", "undo")
+ACTIONS = ("approve", "skip", "archive", "group", "merge", "split", "move_boundary", "undo")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -121,7 +121,7 @@ async def _reviewer(
     samples: dict[str, list[float]],
     refused: dict[str, int],
 ) -> None:
-    from heaters.review import ReviewError, decide, next_clip, schedule_merge, schedule_split, undo
+    from heaters.review import ReviewError, decide, merge, move_boundary, next_clip, split, undo
 
     for i in range(warmup + rounds):
         measured = i >= warmup
@@ -144,12 +144,13 @@ async def _reviewer(
                 await decide(db, clip.id, action, name)  # type: ignore[arg-type]
             elif action == "merge":
                 target = clip.next_clip_id or clip.id
-                await schedule_merge(db, target, name, window_seconds=60, schedule=jobs.schedule)
+                await merge(db, target, name, settle_seconds=60)
             elif action == "split":
                 frame = clip.start_frame + clip.frame_count // 2
-                await schedule_split(
-                    db, clip.id, frame, name, window_seconds=60, schedule=jobs.schedule
-                )
+                await split(db, clip.id, frame, name, settle_seconds=60)
+            elif action == "move_boundary":
+                frame = clip.start_frame + min(2, clip.frame_count - 1)
+                await move_boundary(db, clip.id, "start", frame, name, settle_seconds=60)
             else:
                 await undo(db, name, cancel=jobs.cancel)
         except ReviewError:
@@ -214,7 +215,6 @@ async def _main(args: argparse.Namespace) -> None:
     from heaters.config import get_settings
     from heaters.db import Database
     from heaters.db.migrate import upgrade
-    from heaters.review import commit_edit
 
     tmp = Path(tempfile.mkdtemp(prefix="heaters-bench-review-"))
     home = tmp / "home"
@@ -249,17 +249,6 @@ async def _main(args: argparse.Namespace) -> None:
                         refused=refused.get(op, 0))  # fmt: skip
             print(json.dumps({"bench": "review", "op": "all_reviewers", "seconds": round(wall, 2),
                               "calls": sum(len(v) for v in samples.values())}), flush=True)  # fmt: skip
-
-            async with db.acquire() as conn:
-                pending = [r["id"] for r in await conn.fetch(
-                    "SELECT id FROM review_events WHERE execute_after IS NOT NULL "
-                    "AND committed_at IS NULL AND undone_at IS NULL ORDER BY id")]  # fmt: skip
-            commits: list[float] = []
-            for event_id in pending:
-                t0 = time.perf_counter()
-                await commit_edit(db, event_id)
-                commits.append(time.perf_counter() - t0)
-            _report("commit_edit", commits, 50.0, clips=total)
 
             await _render(url, home, args.renders, db)
     finally:
