@@ -1,0 +1,287 @@
+"""Datasets (issue 14) on real exported, keyframed, embedded clips of a real video.
+
+WebDataset shards load with ``webdataset`` and every sample's mp4 decodes to the clip's frame
+count; Parquet loads with pyarrow with Postgres's embeddings; version 2 after approving more
+clips adds only those; a removed clip's file is rewritten into the new version, never the old
+one; a SIGKILLed ``heaters export dataset`` resumes with the files it had stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from heaters import review
+from heaters.pipeline import clip_services, services
+from heaters.pipeline.runtime import open_runtime
+from heaters.pipeline.submit import submit
+from tests.conftest import REPO, heaters_cmd, run_heaters
+
+pytest.importorskip("torch")
+
+
+async def prepared_clips(db: Any, video: Path, approve: int | None = None) -> tuple[int, list[int]]:
+    """Detect ``video``, approve its first ``approve`` shots (all by default) and run export,
+    keyframes and embedding on them; returns (video id, every shot id in frame order)."""
+    vid = (await submit(db, str(video))).video_id
+    async with open_runtime() as rt:
+        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+            assert await fn(rt, vid) == "done"
+        async with db.acquire() as conn:
+            ids = [
+                r["id"]
+                for r in await conn.fetch(
+                    "SELECT id FROM clips WHERE source_video_id=$1 AND NOT is_transition "
+                    "ORDER BY start_frame",
+                    vid,
+                )
+            ]
+        for cid in ids[: approve if approve is not None else len(ids)]:
+            await approve_and_process(db, rt, cid)
+    return vid, ids
+
+
+async def approve_and_process(db: Any, rt: Any, clip_id: int) -> None:
+    """Approve a clip (settled at once) and run its export, keyframe and embed stages."""
+    await review.decide(db, clip_id, "approve", "ann", settle_seconds=0)
+    for fn in (
+        clip_services.export_clip,
+        clip_services.extract_clip_keyframes,
+        clip_services.embed_clip,
+    ):
+        assert await fn(rt, clip_id) == "done"
+
+
+async def db_facts(db: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT c.id, c.start_frame, c.end_frame, c.source_video_id, e.embedding "
+            "FROM clips c LEFT JOIN clip_embeddings e ON e.clip_id = c.id WHERE c.id = ANY($1)",
+            ids,
+        )
+    return {r["id"]: dict(r) for r in rows}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_manifest(root: Path, version: int) -> dict[str, Any]:
+    """The version's manifest, with every file's sha256 and size verified."""
+    manifest = json.loads((root / f"v{version:06d}" / "dataset.json").read_text())
+    assert manifest["version"] == version
+    for f in manifest["files"]:
+        assert (
+            sha256(root / f["path"]) == f["sha256"]
+            and (root / f["path"]).stat().st_size == f["bytes"]
+        )
+    assert manifest["counts"]["files"] == len(manifest["files"])
+    return manifest
+
+
+def load_webdataset(root: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    import webdataset as wds
+
+    urls = [str(root / f["path"]) for f in manifest["files"]]
+    return list(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
+
+
+def frames_in(mp4: bytes) -> int:
+    with av.open(io.BytesIO(mp4)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def check_samples(
+    samples: list[dict[str, Any]], facts: dict[int, dict[str, Any]], name: str
+) -> None:
+    assert sorted(int(s["__key__"]) for s in samples) == sorted(facts)
+    for s in samples:
+        clip = facts[int(s["__key__"])]
+        meta = json.loads(s["json"])
+        assert meta["dataset"] == name and meta["clip_id"] == clip["id"]
+        assert (meta["start_frame"], meta["end_frame"]) == (clip["start_frame"], clip["end_frame"])
+        assert meta["review"] == "approved" and meta["reviewed_by"] == "ann"
+        assert meta["embedding_model"] == "efficientnet-lite0" and meta["detector"]
+        assert frames_in(s["mp4"]) == clip["end_frame"] - clip["start_frame"]
+        emb = np.load(io.BytesIO(s["npy"]))
+        assert emb.dtype == np.float32 and np.array_equal(
+            emb, np.asarray(clip["embedding"], np.float32)
+        )
+        jpgs = [k for k in s if k.endswith(".jpg")]
+        assert sorted(jpgs) == ["first.jpg", "last.jpg", "mid.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
+        assert all(s[k][:2] == b"\xff\xd8" for k in jpgs), "JPEG bytes"
+
+
+async def test_webdataset_versions(
+    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+) -> None:
+    _, ids = await prepared_clips(db, small_video, approve=-1)
+    first, last = ids[:-1], ids[-1]
+    out = tmp_path / "ds"
+    p = run_heaters(
+        heaters_env, "export", "dataset", "shots", "-o", str(out), "--shard-size", "2", "--json"
+    )
+    assert p.returncode == 0, p.stderr
+    r1 = json.loads(p.stdout)
+    assert (r1["version"], r1["status"], r1["clips"], r1["added"], r1["removed"]) == (
+        1,
+        "complete",
+        len(first),
+        len(first),
+        0,
+    )
+    m1 = check_manifest(out, 1)
+    assert [f["path"] for f in m1["files"]] == [
+        f"v000001/{i:06d}.tar" for i in range((len(first) + 1) // 2)
+    ]
+    assert m1["added"] == sorted(first) and m1["settings"]["shard_size"] == 2
+    assert json.loads((out / "dataset.json").read_text()) == m1
+    check_samples(load_webdataset(out, m1), await db_facts(db, first), "shots")
+    v1_files = {f["path"]: (out / f["path"]).stat().st_mtime_ns for f in m1["files"]}
+
+    # Nothing changed: no version 2.
+    p = run_heaters(heaters_env, "export", "dataset", "shots", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["status"] == "unchanged"
+
+    # Approve the last shot: version 2 adds it alone, in one new file; version 1 untouched.
+    async with open_runtime() as rt:
+        await approve_and_process(db, rt, last)
+    p = run_heaters(heaters_env, "export", "dataset", "shots", "--json")
+    assert p.returncode == 0, p.stderr
+    r2 = json.loads(p.stdout)
+    assert (r2["version"], r2["added"], r2["removed"], r2["files_written"]) == (
+        2,
+        1,
+        0,
+        ["v000002/000000.tar"],
+    )
+    m2 = check_manifest(out, 2)
+    assert m2["added"] == [last] and m2["removed"] == []
+    assert [f["path"] for f in m2["files"]] == [*v1_files, "v000002/000000.tar"]
+    assert {p: (out / p).stat().st_mtime_ns for p in v1_files} == v1_files, "never rewritten"
+    assert check_manifest(out, 1) == m1
+    check_samples(load_webdataset(out, m2), await db_facts(db, ids), "shots")
+
+    # Postgres keeps each version's clip ids and what changed.
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT version, state, clip_ids, added, removed FROM dataset_versions ORDER BY version"
+        )
+    assert [(r["version"], r["state"], r["clip_ids"], r["added"]) for r in rows] == [
+        (1, "complete", sorted(first), sorted(first)),
+        (2, "complete", sorted(ids), [last]),
+    ]
+    assert not list(out.rglob("*.part")) and not (out / ".heaters-tmp").exists()
+
+
+async def test_parquet_embeddings_and_removal(
+    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from heaters.deliver.datasets import export_dataset
+    from heaters.storage import LocalStorage
+
+    vid, ids = await prepared_clips(db, small_video)
+    source = LocalStorage(Path(heaters_env["HEATERS_HOME"]) / "storage")
+    out = tmp_path / "pq"
+    seen: list[Any] = []
+    r1 = await export_dataset(
+        db, source, "rows", format="parquet", target=str(out), shard_size=2, progress=seen.append
+    )
+    assert (r1.version, r1.clips, r1.status) == (1, len(ids), "complete")
+    assert seen[-1].phase == "done" and max(p.done for p in seen) == len(ids)
+    m1 = check_manifest(out, 1)
+    table = pq.read_table([str(out / f["path"]) for f in m1["files"]])
+    assert sorted(table.column("clip_id").to_pylist()) == sorted(ids)
+    etype = table.schema.field("embedding").type
+    assert pa.types.is_fixed_size_list(etype) and etype.list_size == 1280
+    assert etype.value_type == pa.float32()
+    facts = await db_facts(db, ids)
+    for row in table.to_pylist():
+        clip = facts[row["clip_id"]]
+        assert np.array_equal(
+            np.asarray(row["embedding"], np.float32), np.asarray(clip["embedding"], np.float32)
+        )
+        assert (row["start_frame"], row["end_frame"], row["video_id"]) == (
+            clip["start_frame"],
+            clip["end_frame"],
+            vid,
+        )
+        assert row["clip_key"] == f"clips/{row['clip_id']}/clip.mp4" and row["clip_url"].startswith(
+            "file://"
+        )
+        assert len(row["keyframe_keys"]) == 6 and row["version"] == 1 and row["dataset"] == "rows"
+
+    # An operator archives the second clip: version 2 removes it; the file it was in is
+    # written again (without it) under v000002, and v000001's files are left as they were.
+    before = {f["path"]: sha256(out / f["path"]) for f in m1["files"]}
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE clips SET state='review_archived' WHERE id=$1", ids[1])
+    r2 = await export_dataset(db, source, "rows")
+    assert (r2.version, r2.added, r2.removed) == (2, [], [ids[1]])
+    m2 = check_manifest(out, 2)
+    assert r2.files_written == ["v000002/part-000000.parquet"]
+    assert {f["path"] for f in m2["files"]} == {*list(before)[1:], "v000002/part-000000.parquet"}
+    assert {p: sha256(out / p) for p in before} == before
+    table2 = pq.read_table([str(out / f["path"]) for f in m2["files"]])
+    assert sorted(table2.column("clip_id").to_pylist()) == sorted(set(ids) - {ids[1]})
+
+
+async def test_killed_export_resumes(
+    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+) -> None:
+    _, ids = await prepared_clips(db, small_video)
+    assert len(ids) >= 3
+    out = tmp_path / "ds"
+    env = {**heaters_env, "HEATERS_TEST_DATASET_PAUSE_SECONDS": "60"}
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a user's separate process, killed below
+        heaters_cmd("export", "dataset", "crash", "-o", str(out), "--shard-size", "1"),
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        files: list[Any] = []
+        while time.monotonic() < deadline and not files:
+            async with db.acquire() as conn:
+                files = json.loads(
+                    await conn.fetchval("SELECT files::text FROM dataset_versions") or "[]"
+                )
+            await asyncio.sleep(0.2)
+        assert len(files) == 1, "the first shard is stored, then the export pauses"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    first = out / files[0]["path"]
+    stamp = (first.stat().st_ino, first.stat().st_mtime_ns)
+    assert sorted(p.name for p in (out / "v000001").iterdir()) == [first.name], (
+        "no other final name"
+    )
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT state FROM dataset_versions") == "writing"
+
+    p = run_heaters(heaters_env, "export", "dataset", "crash", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert (r["version"], r["status"], r["clips"]) == (1, "resumed", len(ids))
+    assert r["files_written"] == [f"v000001/{i:06d}.tar" for i in range(1, len(ids))]
+    assert (first.stat().st_ino, first.stat().st_mtime_ns) == stamp, "kept, not written again"
+    m = check_manifest(out, 1)
+    check_samples(load_webdataset(out, m), await db_facts(db, ids), "crash")
+    assert not (out / ".heaters-tmp").exists() and not list(out.rglob("*.part"))
