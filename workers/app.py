@@ -39,7 +39,7 @@ class _LazyConnector(PsycopgConnector):
         return super().get_sync_connector()
 
 
-app = App(connector=_LazyConnector(), import_paths=["workers.app"])
+app = App(connector=_LazyConnector(), import_paths=["workers.app", "workers.deliver"])
 
 
 async def defer_dispatch() -> None:

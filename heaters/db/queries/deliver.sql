@@ -135,3 +135,10 @@ WHERE id = :id AND state = 'writing';
 
 -- name: set_version_job!
 UPDATE dataset_versions SET job_id = :job_id WHERE id = :id;
+
+-- name: dataset_jobs
+-- The latest export jobs of a dataset (waiting, running, done, failed), newest first.
+SELECT id, status, attempts, scheduled_at
+FROM procrastinate_jobs
+WHERE task_name = 'heaters.export_dataset' AND args ->> 'name' = :name
+ORDER BY id DESC LIMIT :limit;
