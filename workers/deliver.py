@@ -39,12 +39,12 @@ async def defer_dataset_export(
     procrastinate.exceptions.AlreadyEnqueued
         When an export of the dataset is already waiting.
     """
-    job_id: int = await app.configure_task(
-        EXPORT_TASK, queueing_lock=export_lock(name), queue="default"
-    ).defer_async(
-        name=name, format=format, target=target, state=state, video_ids=video_ids,
-        shard_size=shard_size,
-    )  # fmt: skip
+    args: dict[str, Any] = {
+        "name": name, "format": format, "target": target, "state": state,
+        "video_ids": video_ids, "shard_size": shard_size,
+    }  # fmt: skip
+    deferrer = app.configure_task(EXPORT_TASK, queueing_lock=export_lock(name), queue="default")
+    job_id: int = await deferrer.defer_async(**args)
     return job_id
 
 
