@@ -32,6 +32,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from heaters import __version__
 from heaters.config import get_settings
 from web.api import api_router
+from web.api_deliver import deliver_api_router
 from web.auth import (
     csrf_config,
     current_user,
@@ -43,6 +44,7 @@ from web.auth import (
 )
 from web.auth import session_config as make_session_config
 from web.errors import exception_handlers
+from web.routes_datasets import dataset_routes
 from web.routes_media import media_routes
 from web.routes_ops import metrics, ops_routes
 from web.routes_pages import page_routes, state_label
@@ -132,7 +134,7 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
     secret = load_secret(settings)
     protected = Router(
         path="/",
-        route_handlers=[*review_routes, *page_routes, *media_routes, *ops_routes],
+        route_handlers=[*review_routes, *page_routes, *media_routes, *ops_routes, *dataset_routes],
         guards=[require_login],
         include_in_schema=False,
     )
@@ -141,7 +143,15 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
         path="/static", directories=[STATIC], name="static", cache_control=None
     )
     app = Litestar(
-        route_handlers=[public, protected, static, api_router, metrics, favicon],
+        route_handlers=[
+            public,
+            protected,
+            static,
+            api_router,
+            deliver_api_router,
+            metrics,
+            favicon,
+        ],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure_jinja
         ),
