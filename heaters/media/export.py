@@ -6,9 +6,11 @@ Two modes:
   frame is a keyframe (I-frame), so the cut is frame-exact by construction: the packets whose
   PTS lie in ``[pts[start], pts[end])`` are exactly the clip's frames, and nothing is decoded or
   re-encoded. Fast; the quality is the proxy's.
-- ``master``: ffmpeg decodes the lossless FFV1 master from the clip's first frame (input seek,
-  which is exact because the master is intra-only too, then accurate seek drops anything
-  earlier) and re-encodes ``N`` frames to H.264 (CRF) with ``+faststart``: full quality.
+- ``master`` (the default): ffmpeg seeks the master (the original file, or an FFV1 copy for
+  videos preprocessed so) to the keyframe at or before the clip's first frame, decodes from
+  there, drops the frames before the clip and re-encodes exactly ``N`` frames to H.264 (CRF,
+  ``+faststart``), with the master's audio for the same span: one generation from the
+  source, at its quality.
 
 Both write to a temporary name and rename, so a killed export leaves no half file. Both read
 their input from a path or an http(s) URL (a presigned S3 URL): FFmpeg then fetches only the
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 import av
 
@@ -144,26 +146,275 @@ def remux_clip(
     return ExportResult(out, "copy", frames, end_seconds - start_seconds)
 
 
+def _count_video_frames(path: Path) -> int:
+    """Video packets (= frames) in an exported file."""
+    with av.open(str(path)) as c:
+        return sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+
+
 def master_export_args(
     master: Path | str,
     out: Path,
     *,
     seek_seconds: float,
+    start_seconds: float | None = None,
     frame_count: int,
     duration_seconds: float,
     crf: int = 18,
     preset: str = "medium",
+    codec: str = "libx264",
+    audio: bool = True,
+    faststart: bool = True,
 ) -> list[str]:
-    """The ffmpeg arguments of a master-mode export (also used by the benchmark's peer)."""
+    """The ffmpeg arguments of a master-mode export (also used by the benchmark's peer).
+
+    The video input is opened at ``seek_seconds`` (input seek: FFmpeg seeks the demuxer to
+    the keyframe at or before it, decodes from there and drops every frame earlier than
+    ``seek_seconds``; pass a time between the previous frame and the clip's first), then
+    exactly ``frame_count`` frames are encoded, their timestamps shifted to start at 0 and
+    otherwise kept (a VFR clip stays VFR). With ``audio`` the master is opened a second time
+    at ``start_seconds`` (the first frame's own time; audio needs no frame rounding) for its
+    first audio track, cut to ``duration_seconds`` (the clip's span, seconds).
+    """
     network = ["-rw_timeout", str(NETWORK_TIMEOUT_US)] if is_url(master) else []
-    return [
-        *network, "-ss", f"{seek_seconds:.6f}", "-i", str(master),
-        "-map", "0:v:0", "-map", "0:a:0?",
-        "-frames:v", str(frame_count), "-t", f"{duration_seconds:.6f}",
-        "-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "160k",
-        "-movflags", "+faststart", "-f", "mp4", str(out),
+    first = seek_seconds if start_seconds is None else start_seconds
+    args = [*network, "-ss", f"{seek_seconds:.6f}", "-i", str(master)]
+    if audio:
+        args += [*network, "-ss", f"{max(first, 0.0):.6f}", "-i", str(master)]
+    args += [
+        "-map", "0:v:0", "-vf", "setpts=PTS-STARTPTS", "-fps_mode", "passthrough",
+        "-frames:v", str(frame_count),
+        "-c:v", codec, "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
     ]  # fmt: skip
+    if audio:
+        args += [
+            "-map", "1:a:0?", "-af", "asetpts=PTS-STARTPTS", "-c:a", "aac", "-b:a", "160k",
+        ]  # fmt: skip
+    else:
+        args += ["-an"]
+    args += ["-t", f"{duration_seconds:.6f}"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
+    return [*args, "-f", "mp4", str(out)]
+
+
+def _seek_video(container: Any, stream: Any, target: int) -> None:
+    """Seek ``stream`` to the keyframe at or before PTS ``target`` (its time base).
+
+    A demuxer that indexes by DTS (MP4 with B-frames) can land on a keyframe whose PTS is
+    after ``target``; then seek again from before that keyframe until it is not.
+    """
+    aim = target
+    for _ in range(64):
+        container.seek(aim, stream=stream, backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if packet.size and packet.is_keyframe and packet.pts is not None:
+                if packet.pts <= target or aim <= (stream.start_time or 0):
+                    container.seek(aim, stream=stream, backward=True, any_frame=False)
+                    return
+                aim = int(packet.pts) - 1
+                break
+            if packet.size:
+                break  # not a keyframe first: seek earlier
+        else:
+            return
+        aim -= 1
+    raise ExportError(f"cannot seek the master to the keyframe before PTS {target}")
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)
+
+
+def encode_clip_exact(
+    master: Path | str,
+    out: Path,
+    *,
+    start_seconds: float,
+    frame_count: int,
+    duration_seconds: float,
+    prev_seconds: float | None = None,
+    next_seconds: float | None = None,
+    crf: int = 18,
+    preset: str = "medium",
+    codec: str = "libx264",
+    audio: bool = True,
+    faststart: bool = True,
+) -> ExportResult:
+    """Master mode: re-encode frames ``[start, start + frame_count)`` of the master (sync).
+
+    Seeks the master's video to the keyframe at or before the clip's first frame, decodes
+    from there with PyAV, drops the frames before the clip (open-GOP leading pictures and
+    B-frames included: frames are told by their PTS) and encodes exactly ``frame_count``
+    frames (timestamps kept, shifted to start at 0: a VFR clip stays VFR). The master's first
+    audio track is cut to the same span, sample-exactly, and encoded to AAC.
+
+    Parameters
+    ----------
+    master:
+        The master (the original file, or the FFV1 master): a path or an http(s) URL.
+    out:
+        The MP4 to write (``codec`` video, yuv420p, even sides; AAC 160 kb/s audio).
+    start_seconds:
+        The clip's first frame's time in seconds from the frame index (relative to the start
+        of the master, as the proxy's PTS are: the container's ``start_time`` is added).
+    frame_count:
+        ``end_frame − start_frame`` (≥ 1).
+    duration_seconds:
+        The clip's span in seconds (next frame's time, or the video's end, minus the first):
+        the audio's length.
+    prev_seconds, next_seconds:
+        Times of the frames before and after the first (None: none), in the same clock: the
+        first frame is the first one decoded at or after ``start − gap/2``, with ``gap`` the
+        smaller of the two gaps, so rounding between time bases can never pick a neighbour.
+    crf, preset, codec:
+        Video encoder and its settings.
+    audio:
+        Keep the audio (when the master has some).
+    faststart:
+        Put the MP4 index first.
+
+    Raises
+    ------
+    ExportError
+        The master cannot be read or sought, or has fewer frames after the start than the
+        clip needs.
+    """
+    gaps = [
+        g
+        for g in (
+            None if next_seconds is None else next_seconds - start_seconds,
+            None if prev_seconds is None else start_seconds - prev_seconds,
+        )
+        if g is not None and g > 0
+    ]
+    half = min(gaps) / 2 if gaps else 0.001
+    part = _part(out)
+    options = {"rw_timeout": str(NETWORK_TIMEOUT_US)} if is_url(master) else None
+    frames = 0
+    try:
+        with (
+            av.open(str(master), options=options) as src,
+            av.open(
+                str(part), "w", format="mp4",
+                options={"movflags": "+faststart"} if faststart else {},
+            ) as dst,
+        ):  # fmt: skip
+            vin = src.streams.video[0]
+            vin.thread_type = "AUTO"
+            if vin.time_base is None:
+                raise ExportError("the master's video stream has no time base")
+            vtb = Fraction(vin.time_base)
+            origin = (src.start_time or 0) / 1_000_000  # seconds; the frame index's zero
+            lo = Fraction(start_seconds + origin - half)
+            vout: Any = dst.add_stream(codec, rate=vin.average_rate or 25)
+            vout.width = _even(int(vin.codec_context.width))
+            vout.height = _even(int(vin.codec_context.height))
+            vout.pix_fmt = "yuv420p"
+            vout.time_base = vin.time_base
+            vout.codec_context.time_base = vin.time_base
+            vout.options = {"crf": str(crf), "preset": preset}
+            aout = _audio_stream(src, dst) if audio and src.streams.audio else None
+            _seek_video(src, vin, int(lo / vtb))
+            first_pts: int | None = None
+            last_pts: int | None = None
+            for frame in src.decode(vin):
+                if frame.pts is None:
+                    raise ExportError("the master has a frame without PTS")
+                if frame.pts * vtb < lo:
+                    continue
+                if first_pts is None:
+                    first_pts = frame.pts
+                assert first_pts is not None
+                picture = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+                # After the first frame, frames count in decode order (an FFV1 master made
+                # for broken timestamps may repeat a PTS); output PTS must increase.
+                out_pts = frame.pts - first_pts
+                if last_pts is not None and out_pts <= last_pts:
+                    out_pts = last_pts + 1
+                picture.pts = out_pts
+                picture.time_base = vin.time_base
+                dst.mux(vout.encode(picture))
+                last_pts = out_pts
+                frames += 1
+                if frames == frame_count:
+                    break
+            if frames != frame_count:
+                raise ExportError(
+                    f"the master gave {frames} frames for a clip of {frame_count} frames "
+                    f"(from {start_seconds:.3f} s)"
+                )
+            dst.mux(vout.encode(None))
+            if aout is not None:
+                _copy_audio_span(
+                    master, options, dst, aout, start_seconds + origin, duration_seconds
+                )
+        os.replace(part, out)
+    except av.FFmpegError as exc:
+        raise ExportError(f"cannot export the clip from the master: {exc}") from None
+    finally:
+        part.unlink(missing_ok=True)
+    return ExportResult(out, "master", frames, duration_seconds)
+
+
+def _audio_stream(src: Any, dst: Any) -> Any:
+    """An AAC 160 kb/s output stream for the master's first audio track (same rate and
+    channel layout)."""
+    ain = src.streams.audio[0]
+    rate = int(ain.codec_context.sample_rate or ain.rate or 48000)
+    aout: Any = dst.add_stream("aac", rate=rate)
+    aout.layout = ain.codec_context.layout.name
+    aout.bit_rate = 160_000
+    aout.time_base = Fraction(1, rate)
+    return aout
+
+
+def _copy_audio_span(
+    master: Path | str,
+    options: dict[str, str] | None,
+    dst: Any,
+    aout: Any,
+    start: float,
+    span: float,
+) -> None:
+    """Decode the master's first audio track over ``[start, start + span)`` seconds (absolute,
+    the master's clock), cut sample-exactly, and encode it to AAC in ``dst``."""
+    import numpy as np
+
+    with av.open(str(master), options=options) as src:
+        ain = src.streams.audio[0]
+        rate = int(aout.codec_context.sample_rate)
+        first = round(start * rate)  # sample numbers, absolute
+        last = first + round(span * rate)
+        if ain.time_base is not None:
+            src.seek(max(0, int((start - 1.0) / Fraction(ain.time_base))), stream=ain,
+                     backward=True, any_frame=False)  # fmt: skip
+        written = 0
+        for frame in src.decode(ain):
+            if frame.pts is None or frame.time_base is None:
+                continue
+            f0 = round(float(frame.pts * frame.time_base) * rate)
+            f1 = f0 + frame.samples
+            if f1 <= first:
+                continue
+            if f0 >= last:
+                break
+            a, b = max(first, f0) - f0, min(last, f1) - f0
+            data = frame.to_ndarray()
+            planar = frame.format.is_planar
+            channels = len(frame.layout.channels)
+            cut = data[:, a:b] if planar else data[:, a * channels : b * channels]
+            piece = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(cut),  # type: ignore[arg-type]
+                format=frame.format.name,
+                layout=frame.layout.name,
+            )
+            piece.sample_rate = rate
+            piece.pts = written
+            piece.time_base = Fraction(1, rate)
+            written += b - a
+            dst.mux(aout.encode(piece))
+        dst.mux(aout.encode(None))
 
 
 async def encode_clip_from_master(
@@ -173,24 +424,54 @@ async def encode_clip_from_master(
     pts_seconds: Sequence[float],
     frame_count: int,
     duration_seconds: float,
+    prev_seconds: float | None = None,
     crf: int = 18,
     preset: str = "medium",
+    codec: str = "libx264",
+    audio: bool = True,
+    faststart: bool = True,
 ) -> ExportResult:
-    """Master mode: re-encode one clip from the FFV1 master to H.264 (CRF, faststart).
+    """Master mode: re-encode one clip from the master, frame-exactly.
+
+    The master is the original file (any container FFmpeg seeks in: MP4, MKV, AVI, …; open
+    GOPs and B-frames included) or, for videos preprocessed so, the FFV1 master. Times are
+    the frame index's (seconds from the proxy's PTS, which keeps the source's timestamps
+    relative to its start, as FFmpeg's input seek counts them).
 
     Parameters
     ----------
     master:
-        The FFV1 master (MKV): a path or an http(s) URL.
+        The master: a path or an http(s) URL.
+    out:
+        The MP4 to write (``codec`` video, yuv420p; AAC audio; ``+faststart`` when asked).
     pts_seconds:
-        PTS in seconds of the clip's frames (at least the first two when the clip has them):
-        the input seek goes to half a frame before the first, so rounding in the master's
-        time base cannot drop or add a frame.
+        PTS in seconds of the clip's first frames (at least the first; the second too when
+        the clip has one).
+    frame_count:
+        ``end_frame − start_frame``; the export is checked to hold exactly that many frames.
+    duration_seconds:
+        The clip's span in seconds (the next frame's PTS, or the video's end, minus the first
+        frame's PTS): the audio's length.
+    prev_seconds:
+        PTS in seconds of the frame before the clip (None for a clip at frame 0): the seek
+        goes to half the smaller gap before the first frame, so rounding in the master's
+        time base can neither drop the first frame nor let the previous one in.
+    crf, preset, codec:
+        Encoder settings (``-c:v``, ``-crf``, ``-preset``).
+    audio:
+        Keep the master's first audio track for the clip's span (when it has one).
 
-    Raises ExportError if ffmpeg fails.
+    Raises
+    ------
+    ExportError
+        If ffmpeg fails or the file does not hold exactly ``frame_count`` frames.
     """
     first = pts_seconds[0]
-    half = (pts_seconds[1] - first) / 2 if len(pts_seconds) > 1 else 0.01
+    gaps = [g for g in (
+        pts_seconds[1] - first if len(pts_seconds) > 1 else None,
+        first - prev_seconds if prev_seconds is not None else None,
+    ) if g is not None and g > 0]  # fmt: skip
+    half = min(gaps) / 2 if gaps else 0.01
     part = _part(out)
     try:
         await run_ffmpeg(
@@ -198,14 +479,26 @@ async def encode_clip_from_master(
                 master,
                 part,
                 seek_seconds=max(first - half, 0.0),
+                start_seconds=first,
                 frame_count=frame_count,
-                duration_seconds=duration_seconds + half,
+                duration_seconds=duration_seconds,
                 crf=crf,
                 preset=preset,
+                codec=codec,
+                audio=audio,
+                faststart=faststart,
             ),
             error=ExportError,
         )
+        got = _count_video_frames(part)
+        if got != frame_count:
+            raise ExportError(
+                f"the master gave {got} frames for a clip of {frame_count} frames "
+                f"(from {first:.3f} s)"
+            )
         os.replace(part, out)
+    except av.FFmpegError as exc:
+        raise ExportError(f"cannot read the exported clip: {exc}") from None
     finally:
         part.unlink(missing_ok=True)
     return ExportResult(out, "master", frame_count, duration_seconds)

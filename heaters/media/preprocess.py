@@ -1,18 +1,24 @@
-"""Preprocess a source video: one decode, a lossless master, an all-intra proxy, small frames.
+"""Preprocess a source video: one decode, an all-intra review proxy, small frames.
 
-One ffmpeg process decodes the source once and writes
+The **master** (the file exports re-encode from) is the original itself by default: a
+lossless copy of a decoded lossy source holds exactly the frames the source decodes to, so
+re-encoding it only costs disk (FFV1 is ~70× an H.264 source). Exports seek the original
+frame-exactly themselves (:mod:`heaters.media.export`). One ffmpeg process decodes the source
+once and writes
 
-- the **master**: FFV1 level 3 in Matroska, every frame a keyframe, the source pixel format
-  kept, audio as FLAC (lossless, for re-encoded exports at full quality);
 - the **proxy**: H.264 yuv420p in MP4 with ``+faststart``, every frame an I-frame and no
   B-frames (so decode order = presentation order, exact browser seeking, frame-exact
-  stream-copy export), audio AAC 128 kb/s;
+  stream-copy export), at most ``proxy_height`` lines (720 by default: sized for review on a
+  screen, not for delivery), audio AAC 128 kb/s;
 - optionally **small frames**: raw RGB24 frames of ``W×H`` pixels, back to back, one per proxy
-  frame, for the scene detector (which then needs no second decode).
+  frame, for the scene detector (which then needs no second decode);
+- an **FFV1 master** only when asked (``master_mode="ffv1"``) or when the original cannot be
+  read frame-exactly by seeking (:func:`original_master_problem`): FFV1 level 3 in Matroska,
+  every frame a keyframe, the source pixel format kept, audio as FLAC.
 
 ``-fps_mode passthrough`` keeps every source timestamp: no frame is dropped or duplicated, so a
 variable-frame-rate source stays VFR and frame *k* of the proxy, the master and the small-frames
-file is the same picture.
+file is the same picture (frame *k* = the *k*-th frame of a sequential decode of the source).
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ import functools
 import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import av.error
@@ -43,12 +50,28 @@ from heaters.media.probe import (
 )
 
 __all__ = [
+    "DEFAULT_PROXY_CRF",
+    "DEFAULT_PROXY_HEIGHT",
     "FrameIndex",
+    "MasterKind",
     "PreprocessResult",
     "build_frame_index",
+    "ffmpeg_master_args",
     "ffmpeg_preprocess_args",
+    "original_master_problem",
     "preprocess",
 ]
+
+MasterKind = Literal["original", "ffv1"]
+"""Which file is a video's master: the original as downloaded, or a lossless FFV1 copy."""
+
+DEFAULT_PROXY_HEIGHT = 720
+"""Most lines of the review proxy (taller sources are scaled down, keeping the aspect)."""
+
+DEFAULT_PROXY_CRF = 23
+"""x264 CRF of the review proxy: see ``docs``/the closing note of issue 13 for the
+measurement (all-I veryfast on the 720p sample: CRF 18 → 23 halves the bytes while SSIM
+stays ≥ 0.98, invisible at review size; past 23 blocking shows in dark gradients)."""
 
 #: Bytes per pixel of the small frames (RGB24).
 SMALL_FRAME_CHANNELS = 3
@@ -101,6 +124,13 @@ class PreprocessResult:
         True when the source has audio (then master and proxy have its first audio track).
     frame_index
         Per-frame PTS seconds and byte offsets in the proxy.
+    master_kind
+        ``"original"``: the source file is the master (nothing was written at ``master``);
+        ``"ffv1"``: an FFV1 master was written at ``master``.
+    master_reason
+        Why the master is FFV1 (``"asked for"`` or the check that failed on the original,
+        e.g. ``"the original has 95 video packets, a sequential decode gives 96 frames"``);
+        None for an original master.
     """
 
     frame_count: int
@@ -112,6 +142,8 @@ class PreprocessResult:
     is_vfr: bool
     has_audio: bool
     frame_index: FrameIndex
+    master_kind: MasterKind = "original"
+    master_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +160,46 @@ def _encoder_threads() -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
 
+def _master_outputs(master: Path) -> list[str]:
+    """Output options of the FFV1 master (after the input)."""
+    threads = str(_encoder_threads())
+    return [
+        "-map", "0:v:0", "-map", "0:a:0?",
+        "-c:v", "ffv1", "-level", "3", "-g", "1", "-slices", "4", "-slicecrc", "1",
+        "-threads:v", threads,
+        "-c:a", "flac",
+        "-fps_mode", "passthrough",
+        "-f", "matroska", str(master),
+    ]  # fmt: skip
+
+
+def ffmpeg_master_args(src: Path, master: Path) -> list[str]:
+    """Arguments of an ffmpeg run that writes only the FFV1 master of ``src`` (the fallback
+    when the proxy was made before the original turned out unseekable); they go after
+    ``ffmpeg -nostdin -hide_banner -loglevel error -y``."""
+    return ["-i", str(src), *_master_outputs(master)]
+
+
+def proxy_filter(proxy_height: int | None) -> str:
+    """The proxy's video filter: even sides (yuv420p), at most ``proxy_height`` lines (None:
+    the source's height), yuv420p."""
+    chain = ["crop=trunc(iw/2)*2:trunc(ih/2)*2"]
+    if proxy_height is not None:
+        chain.append(f"scale=-2:'min(ih,{int(proxy_height) // 2 * 2})':flags=bicubic")
+    chain.append("format=yuv420p")
+    return ",".join(chain)
+
+
 def ffmpeg_preprocess_args(
     src: Path,
-    master: Path,
+    master: Path | None,
     proxy: Path,
     *,
     small_frames: Path | None,
     small_size: tuple[int, int],
-    crf: int = 18,
+    crf: int = DEFAULT_PROXY_CRF,
     preset: str = "veryfast",
+    proxy_height: int | None = DEFAULT_PROXY_HEIGHT,
 ) -> list[str]:
     """Build the arguments of the single ffmpeg invocation that preprocesses ``src``.
 
@@ -149,17 +212,21 @@ def ffmpeg_preprocess_args(
     src
         The source video.
     master
-        Output path of the master (FFV1 level 3, Matroska, FLAC audio).
+        Output path of an FFV1 master (FFV1 level 3, Matroska, FLAC audio), or None when the
+        original is the master (no master output).
     proxy
         Output path of the proxy (H.264 yuv420p all-intra, MP4 faststart, AAC 128k audio).
     small_frames
-        Output path of the raw RGB24 small frames, or None for no third output.
+        Output path of the raw RGB24 small frames, or None for no such output.
     small_size
         ``(width, height)`` of the small frames in pixels; the file holds N × W × H × 3 bytes.
     crf
-        x264 constant rate factor of the proxy (lower = better, 18 ≈ visually lossless).
+        x264 constant rate factor of the proxy (lower = better and bigger).
     preset
         x264 preset of the proxy.
+    proxy_height
+        Most lines of the proxy (scaled down keeping the aspect, width even); None: the
+        source's height (cropped to even).
 
     Returns
     -------
@@ -167,21 +234,13 @@ def ffmpeg_preprocess_args(
         The ffmpeg arguments (inputs, maps, codecs, outputs).
     """
     width, height = small_size
-    threads = str(_encoder_threads())
     args: list[str] = ["-i", str(src)]
-    # Master: lossless FFV1, every frame a keyframe, the source pixel format kept.
-    args += [
-        "-map", "0:v:0", "-map", "0:a:0?",
-        "-c:v", "ffv1", "-level", "3", "-g", "1", "-slices", "4", "-slicecrc", "1",
-        "-threads:v", threads,
-        "-c:a", "flac",
-        "-fps_mode", "passthrough",
-        "-f", "matroska", str(master),
-    ]  # fmt: skip
+    if master is not None:
+        args += _master_outputs(master)
     # Proxy: H.264 yuv420p, all-intra, no B-frames, faststart.
     args += [
         "-map", "0:v:0", "-map", "0:a:0?",
-        "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p",
+        "-vf", proxy_filter(proxy_height),
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
         "-g", "1", "-bf", "0", "-x264-params", "keyint=1:min-keyint=1:scenecut=0",
         "-pix_fmt", "yuv420p",
@@ -280,6 +339,136 @@ def build_frame_index(proxy: Path) -> FrameIndex:
     return _scan_proxy(Path(proxy)).index
 
 
+MIN_FRAME_GAP_SECONDS = Fraction(1, 500)
+"""Two frames of an original closer than this (2 ms; 500 fps) are taken for broken
+timestamps (a muxer bumping a repeated PTS by one tick): an export could not tell them apart
+by time, so such a video gets an FFV1 master."""
+
+
+def _seek_problem(
+    container: av.container.InputContainer, stream: av.VideoStream, keys: list[int]
+) -> str | None:
+    """Seek to a keyframe in the middle; None when the demuxer lands on a keyframe at or
+    before it, else why not."""
+    if len(keys) < 2:
+        return None  # one GOP: an export decodes from the start, no seek needed
+    target = keys[len(keys) // 2]
+    try:
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            if packet.pts is not None and packet.is_keyframe and packet.pts <= target:
+                return None
+            return (
+                "the original's container cannot seek to a keyframe (a seek to PTS "
+                f"{target} landed on {'a non-key' if not packet.is_keyframe else 'a later'} "
+                "packet)"
+            )
+    except av.error.FFmpegError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return f"the original's container cannot seek ({reason})"
+    return f"the original's container cannot seek (nothing read after a seek to PTS {target})"
+
+
+def original_master_problem(src: Path, decoded_pts_seconds: Sequence[float]) -> str | None:
+    """Why the original cannot serve as the master, or None when it can (demux only).
+
+    An export seeks the original to the keyframe at or before a clip's first frame and
+    counts frames by their PTS, so frame *k* must be the *k*-th demuxed packet in PTS order:
+    every video packet has a PTS, no two share one, DTS increase, the packets are as many as
+    the frames a sequential decode gave (``decoded_pts_seconds``: the proxy's frame index)
+    and at the same times (within half the shortest frame duration), and a seek lands on a
+    keyframe.
+
+    Parameters
+    ----------
+    src
+        The original file.
+    decoded_pts_seconds
+        PTS in seconds of every frame of a sequential decode of ``src``, increasing.
+
+    Returns
+    -------
+    str or None
+        A one-line reason, e.g. ``"non-monotonic PTS: 3 video packets of the original repeat
+        an earlier PTS"``, ``"the original has 95 video packets, a sequential decode gives 96
+        frames"``, ``"3 of 96 video packets of the original have no PTS"``, ``"the
+        original's container cannot seek (…)"``; None when the original is a sound master.
+    """
+    try:
+        container = av.open(str(src), mode="r")
+    except (av.error.FFmpegError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return f"cannot open the original: {reason}"
+    with container:
+        if not container.streams.video:
+            return "the original has no video stream"
+        stream = container.streams.video[0]
+        if not stream.time_base:
+            return "the original's video stream has no time base"
+        tb = Fraction(stream.time_base)
+        pts: list[int] = []
+        keys: list[int] = []
+        missing = 0
+        dts_back = 0
+        last_dts: int | None = None
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                if packet.pts is None:
+                    missing += 1
+                    continue
+                pts.append(int(packet.pts))
+                if packet.is_keyframe:
+                    keys.append(int(packet.pts))
+                if packet.dts is not None:
+                    if last_dts is not None and packet.dts <= last_dts:
+                        dts_back += 1
+                    last_dts = int(packet.dts)
+        except av.error.FFmpegError as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            return f"cannot demux the original: {reason}"
+        total = missing + len(pts)
+        if missing:
+            return f"{missing} of {total} video packets of the original have no PTS"
+        if dts_back:
+            return f"non-monotonic DTS: {dts_back} video packets of the original go back in time"
+        repeats = len(pts) - len(set(pts))
+        if repeats:
+            return (
+                f"non-monotonic PTS: {repeats} video packets of the original repeat an earlier PTS"
+            )
+        decoded = list(decoded_pts_seconds)
+        if len(pts) != len(decoded):
+            return (
+                f"the original has {len(pts)} video packets, a sequential decode gives "
+                f"{len(decoded)} frames"
+            )
+        if not pts:
+            return "the original has no video packets"
+        pts.sort()
+        for k, (a, b) in enumerate(itertools.pairwise(pts)):
+            if (b - a) * tb < MIN_FRAME_GAP_SECONDS:
+                return (
+                    f"broken timestamps: frames {k} and {k + 1} of the original are "
+                    f"{float((b - a) * tb) * 1000:.3f} ms apart"
+                )
+        deltas = [b - a for a, b in itertools.pairwise(decoded)]
+        slack = min(deltas) / 2 if deltas else 0.0
+        slack = max(slack, float(tb))
+        for k, (p, d) in enumerate(zip(pts, decoded, strict=True)):
+            here = float((p - pts[0]) * tb)
+            if abs(here - (d - decoded[0])) > slack:
+                return (
+                    f"the original's frame {k} is at {here:.3f} s, a sequential decode shows "
+                    f"it at {d - decoded[0]:.3f} s"
+                )
+        keys.sort()
+        return _seek_problem(container, stream, keys)
+
+
 def _part(path: Path) -> Path:
     """Temporary name next to ``path`` (same directory, so the final rename is atomic)."""
     return path.with_name(f".{path.name}.part")
@@ -303,10 +492,19 @@ async def preprocess(
     small_size: tuple[int, int] = (64, 36),
     executor: Executor | None = None,
     on_progress: Callable[[int], None] | None = None,
-    crf: int = 18,
+    crf: int = DEFAULT_PROXY_CRF,
     preset: str = "veryfast",
+    proxy_height: int | None = DEFAULT_PROXY_HEIGHT,
+    master_mode: MasterKind = "original",
 ) -> PreprocessResult:
-    """Make the master, the proxy (and the small frames) of ``src`` with one ffmpeg decode.
+    """Make the proxy and the small frames of ``src`` with one ffmpeg decode (and an FFV1
+    master when asked or needed).
+
+    With ``master_mode="original"`` the source is the master and nothing is written at
+    ``master``, unless :func:`original_master_problem` finds the source cannot be read
+    frame-exactly by seeking: then a second ffmpeg run writes the FFV1 master there and
+    ``master_reason`` says why. With ``master_mode="ffv1"`` the single decode writes the FFV1
+    master too.
 
     Probing and indexing run in ``executor`` (the loop's default executor when None); ffmpeg
     runs as an asyncio subprocess. Outputs are written under temporary names (``.NAME.part``
@@ -318,8 +516,10 @@ async def preprocess(
     ----------
     src
         The source video.
-    master, proxy
-        Final paths of the master (FFV1/MKV) and of the proxy (all-intra H.264/MP4).
+    master
+        Final path of an FFV1/MKV master, written only when ``master_kind`` is ``"ffv1"``.
+    proxy
+        Final path of the proxy (all-intra H.264/MP4).
     small_frames
         Final path of the raw RGB24 small frames (N × H × W × 3 bytes, frame-major), or None.
     small_size
@@ -330,11 +530,15 @@ async def preprocess(
         Called with the number of frames encoded so far (int).
     crf, preset
         x264 quality and speed of the proxy.
+    proxy_height
+        Most lines of the proxy (None: the source's).
+    master_mode
+        ``"original"`` (default: the source is the master when it can be) or ``"ffv1"``.
 
     Returns
     -------
     PreprocessResult
-        Frame count, rates, geometry and the proxy's frame index.
+        Frame count, rates, geometry, the proxy's frame index, which master was kept.
 
     Raises
     ------
@@ -357,23 +561,28 @@ async def preprocess(
     except ProbeError as exc:
         raise PreprocessError(str(exc)) from exc
 
-    finals = [master, proxy] + ([small] if small is not None else [])
+    finals = [proxy] + ([small] if small is not None else []) + [master]
     parts = [_part(p) for p in finals]
+    proxy_part, master_part = parts[0], parts[-1]
+    small_part = parts[1] if small is not None else None
     for part in parts:
         part.parent.mkdir(parents=True, exist_ok=True)
+    kind: MasterKind = master_mode
+    reason: str | None = "asked for (HEATERS_MASTER=ffv1)" if master_mode == "ffv1" else None
     try:
         args = ffmpeg_preprocess_args(
             src,
-            parts[0],
-            parts[1],
-            small_frames=parts[2] if small is not None else None,
+            master_part if master_mode == "ffv1" else None,
+            proxy_part,
+            small_frames=small_part,
             small_size=small_size,
             crf=crf,
             preset=preset,
+            proxy_height=proxy_height,
         )
         await run_ffmpeg(args, error=PreprocessError, on_progress=on_progress)
         scan: _ProxyScan = await loop.run_in_executor(
-            executor, functools.partial(_scan_proxy, parts[1])
+            executor, functools.partial(_scan_proxy, proxy_part)
         )
         n = len(scan.index)
         if not scan.all_keyframes:
@@ -383,16 +592,26 @@ async def preprocess(
             # The probe read every packet, so the frames were lost decoding: name where.
             times = await loop.run_in_executor(executor, packet_times, src)
             raise PreprocessError(corruption_reason(times, list(scan.index.pts_seconds)))
-        if small is not None:
+        if small_part is not None:
             width, height = small_size
             expected = n * width * height * SMALL_FRAME_CHANNELS
-            got = parts[2].stat().st_size
+            got = small_part.stat().st_size
             if got != expected:
                 raise PreprocessError(
                     f"small frames file has {got} bytes, expected "
                     f"{n}×{width}×{height}×{SMALL_FRAME_CHANNELS} = {expected}"
                 )
+        if master_mode == "original":
+            reason = await loop.run_in_executor(
+                executor,
+                functools.partial(original_master_problem, src, scan.index.pts_seconds),
+            )
+            if reason is not None:
+                kind = "ffv1"
+                await run_ffmpeg(ffmpeg_master_args(src, master_part), error=PreprocessError)
         for part, final in zip(parts, finals, strict=True):
+            if part is master_part and kind == "original":
+                continue
             os.replace(part, final)
     finally:
         for part in parts:
@@ -409,4 +628,6 @@ async def preprocess(
         is_vfr=info.is_vfr or scan.is_vfr,
         has_audio=info.has_audio,
         frame_index=scan.index,
+        master_kind=kind,
+        master_reason=reason,
     )

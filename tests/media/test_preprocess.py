@@ -71,9 +71,11 @@ async def test_preprocess_outputs(media: MediaFiles, tmp_path: Path) -> None:
     master, proxy, small = tmp_path / "m.mkv", tmp_path / "p.mp4", tmp_path / "s.rgb"
     progress: list[int] = []
     r = await preprocess(
-        media.small, master, proxy, small_frames=small, on_progress=progress.append
-    )
+        media.small, master, proxy, small_frames=small, on_progress=progress.append,
+        master_mode="ffv1",
+    )  # fmt: skip
     assert isinstance(r, PreprocessResult)
+    assert (r.master_kind, r.master_reason) == ("ffv1", "asked for (HEATERS_MASTER=ffv1)")
     assert r.frame_count == SMALL_FRAMES
     assert r.fps == Fraction(24)
     assert (r.width, r.height) == (320, 180)
@@ -107,6 +109,37 @@ async def test_preprocess_outputs(media: MediaFiles, tmp_path: Path) -> None:
     assert _names(tmp_path) == ["m.mkv", "p.mp4", "s.rgb"]
 
 
+async def test_original_is_the_master_by_default(media: MediaFiles, tmp_path: Path) -> None:
+    """No FFV1 by default: the source is the master; only the proxy and small frames are
+    written, and the proxy is at most ``proxy_height`` lines."""
+    master, proxy, small = tmp_path / "m.mkv", tmp_path / "p.mp4", tmp_path / "s.rgb"
+    r = await preprocess(media.small, master, proxy, small_frames=small, proxy_height=90)
+    assert (r.master_kind, r.master_reason) == ("original", None)
+    assert _names(tmp_path) == ["p.mp4", "s.rgb"]
+    assert r.frame_count == SMALL_FRAMES and (r.width, r.height) == (320, 180)
+    with av.open(str(proxy)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.width, ctx.height) == (160, 90)
+    assert all(key for _, key in _packets(proxy))
+    assert small.stat().st_size == SMALL_FRAMES * 64 * 36 * 3  # analysis frames unchanged
+    assert r.frame_index.pts_seconds == pytest.approx(_source_pts_seconds(media.small), abs=1e-4)
+
+
+async def test_unseekable_original_gets_an_ffv1_master(media: MediaFiles, tmp_path: Path) -> None:
+    """A raw H.264 stream has no timestamps: the master is FFV1, and the row says why."""
+    raw = tmp_path / "raw.h264"
+    await run_ffmpeg(["-i", str(media.small), "-an", "-c", "copy", "-f", "h264", str(raw)])
+    out = tmp_path / "out"
+    r = await preprocess(raw, out / "m.mkv", out / "p.mp4")
+    assert r.master_kind == "ffv1"
+    assert (
+        r.master_reason
+        == f"{SMALL_FRAMES} of {SMALL_FRAMES} video packets of the original have no PTS"
+    )
+    assert _streams(out / "m.mkv") == {"video": "ffv1"}
+    assert _names(out) == ["m.mkv", "p.mp4"]
+
+
 async def test_byte_offsets_point_at_frames(media: MediaFiles, tmp_path: Path) -> None:
     proxy = tmp_path / "p.mp4"
     r = await preprocess(media.small_faststart, tmp_path / "m.mkv", proxy)
@@ -133,7 +166,9 @@ async def test_vfr_keeps_timestamps(media: MediaFiles, tmp_path: Path) -> None:
 
 async def test_odd_size_and_no_audio(media: MediaFiles, tmp_path: Path) -> None:
     proxy, master = tmp_path / "p.mp4", tmp_path / "m.mkv"
-    r = await preprocess(media.odd_size, master, proxy, small_frames=tmp_path / "s.rgb")
+    r = await preprocess(
+        media.odd_size, master, proxy, small_frames=tmp_path / "s.rgb", master_mode="ffv1"
+    )
     assert (r.width, r.height) == (321, 181)
     assert not r.has_audio
     with av.open(str(proxy)) as c:
