@@ -150,6 +150,59 @@ def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> Non
         "f => [...document.querySelectorAll('#timeline .tl-cut')].some(c => +c.dataset.frame === f)",
         arg=second["start_frame"],
     )
+
+    # The same move by dragging the cut on the timeline two frames to the right.
+    geo = page.evaluate(
+        """f => {
+            const tl = document.querySelector('#timeline');
+            const cut = [...tl.querySelectorAll('.tl-cut')].find(c => +c.dataset.frame === f);
+            const r = tl.getBoundingClientRect(), c = cut.getBoundingClientRect();
+            return {x0: r.left + tl.clientLeft, w: tl.clientWidth, n: +tl.dataset.frameCount,
+                    cx: c.left + c.width / 2, y: c.top + c.height / 2};
+        }""",
+        second["start_frame"],
+    )
+    page.mouse.move(geo["cx"], geo["y"])
+    page.mouse.down()
+    page.mouse.move(geo["x0"] + (cut + 0.5) * geo["w"] / geo["n"], geo["y"], steps=4)
+    page.mouse.up()
+    msg = _wait_flash(page, f"to {cut} (+2 frames)")
+    assert f"moved from frame {second['start_frame']} to {cut} (+2 frames)" in msg
+    live = _live(fresh, video_id)
+    assert (live[1][1], live[1][2]) == (cut, second["end_frame"])
+    page.keyboard.press("u")
+    _wait_flash(page, "undid move_boundary")
+    assert _live(fresh, video_id)[1] == (
+        second["id"],
+        second["start_frame"],
+        second["end_frame"],
+        "pending_review",
+    )
+    page.context.close()
+
+
+def test_decided_clip_reopens_from_the_page(browser: Any, fresh: Stack) -> None:
+    first, second = _clips(fresh)[:2]
+    page = login(browser, fresh, "alice")
+    assert panel_clip(page) == first["id"]
+    assert page.locator("[data-action=reopen]").count() == 0, "nothing to reopen yet"
+    page.keyboard.press("a")
+    _wait_flash(page, f"clip {first['id']} approved")
+    assert panel_clip(page) == second["id"]
+    page.keyboard.press("ArrowUp")
+    assert wait_panel_change(page, second["id"]) == first["id"]
+    wait_idle(page)
+    # Decided: the decisions are off (saying why), reopen is on, with the countdown.
+    assert page.is_disabled("[data-action=approve]")
+    assert "reopen it first" in (page.get_attribute("[data-action=approve]", "title") or "")
+    assert page.is_enabled("[data-action=reopen]")
+    assert "settles in" in page.inner_text("#panel .notice.settle")
+    page.keyboard.press("r")
+    _wait_flash(page, "undid approve")
+    assert fresh.clip(first["id"])["state"] == "pending_review"
+    assert panel_clip(page) == first["id"]
+    assert page.is_enabled("[data-action=approve]")
+    assert page.locator("[data-action=reopen]").count() == 0
     page.context.close()
 
 

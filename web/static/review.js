@@ -27,6 +27,8 @@
     reverseTimer: 0,
     loopTimer: 0,
     cache: new Map(), // clip id -> {html, at}
+    epoch: 0, // bumped when every prefetched panel is dropped
+    gens: new Map(), // clip id -> bumped when that clip's prefetched panel is dropped
     inflight: new Map(), // clip id -> Promise<html>
     queue: Promise.resolve(), // actions, one at a time, in order
     seq: 0, // navigation sequence: a late answer never overrides a later move
@@ -370,17 +372,27 @@
     return `/review/clips/${id}/panel`;
   }
 
+  // A panel fetched before an action changed its clip must not be cached after it: every
+  // fetch remembers the generation it started in (forget/invalidate move it on).
+  function generation(id) {
+    return `${R.epoch}:${R.gens.get(id) || 0}`;
+  }
+
   function fetchPanel(id) {
-    if (R.inflight.has(id)) return R.inflight.get(id);
+    const gen = generation(id);
+    const running = R.inflight.get(id);
+    if (running && running.gen === gen) return running.p;
     const p = fetch(panelUrl(id), { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" })
       .then(async (r) => {
         if (!r.ok) throw new Error(`clip ${id}: ${r.status}`);
         const html = await r.text();
-        R.cache.set(id, { html, at: Date.now() });
+        if (gen === generation(id)) R.cache.set(id, { html, at: Date.now() });
         return html;
       })
-      .finally(() => R.inflight.delete(id));
-    R.inflight.set(id, p);
+      .finally(() => {
+        if (R.inflight.get(id) && R.inflight.get(id).p === p) R.inflight.delete(id);
+      });
+    R.inflight.set(id, { p, gen });
     return p;
   }
 
@@ -452,10 +464,14 @@
 
   function invalidate() {
     R.cache.clear();
+    R.epoch += 1;
   }
 
   function forget(ids) {
-    for (const id of ids) R.cache.delete(id);
+    for (const id of ids) {
+      R.cache.delete(id);
+      R.gens.set(id, (R.gens.get(id) || 0) + 1);
+    }
   }
 
   // ---------------------------------------------------------------- hard claims
@@ -581,6 +597,8 @@
         } else {
           await gotoNext();
         }
+      } else if (R.clip && (d.clip_ids || []).includes(R.clip.id)) {
+        await refreshPanel(); // the reviewer went back to a clip this decision changed
       } else if (R.clip) {
         prefetchAround(R.clip);
       }
