@@ -103,7 +103,7 @@ class DatasetIn(msgspec.Struct):
     format: DatasetFormat | None = None
     target: Annotated[str, msgspec.Meta(pattern=TARGET_PATTERN, max_length=1024)] | None = None
     state: DatasetState | None = None
-    video_ids: list[Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]] | None = None
+    video_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] | None = None
     shard_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
 
 
@@ -206,9 +206,13 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
             raise DeliverError(f"dataset {body.name} is {ds['format']}, not {body.format}")
         if target is not None and target != ds["target"]:
             raise DeliverError(f"dataset {body.name} lives at {ds['target']}, not {target}")
+    video_ids = None
+    if body.video_ids:
+        # Ids past bigint match no video anyway; none left selects nothing (id 0 is no video).
+        video_ids = [v for v in body.video_ids if -(2**63) <= v < 2**63] or [0]
     job_id = await defer_dataset_export(
         body.name, format=body.format, target=target, state=body.state,
-        video_ids=body.video_ids, shard_size=body.shard_size,
+        video_ids=video_ids, shard_size=body.shard_size,
     )  # fmt: skip
     return DatasetJobOut(body.name, job_id, f"/api/datasets/{body.name}")
 
