@@ -36,6 +36,7 @@ from heaters.review import (
     ClipView,
     InvalidEdit,
     QueueOrder,
+    ReviewError,
     act,
     claim,
     get_clip,
@@ -395,8 +396,33 @@ async def _after_action(
     return Template(template_name="_action.html", context=ctx)
 
 
+def _for_page(request: Request[Any, Any, Any], exc: ReviewError) -> Response[Any]:
+    """A refused action, for the review page's script: 200 with ``ok: false`` and the
+    refusal's status in the body (a 4xx would print a network error in the browser's console
+    on every stale key; the page shows the reason and loads the right clip instead). API
+    clients, htmx and plain forms get the real status (``web.errors``)."""
+    return Response(
+        content={"ok": False, "status_code": exc.status, "detail": str(exc)},
+        status_code=200,
+        headers={"X-Heaters-Status": str(exc.status), "Cache-Control": "no-store"},
+    )
+
+
 @post("/review/clips/{clip_id:int}/{action:str}", name="review_action", status_code=200)
 async def review_action(
+    request: Request[Any, Any, Any], clip_id: int, action: str
+) -> Response[Any] | Template | Redirect:
+    """approve / skip / archive / group / merge / split / move_boundary / reopen / claim
+    (see :func:`_review_action`)."""
+    try:
+        return await _review_action(request, clip_id, action)
+    except ReviewError as exc:
+        if request.headers.get(PANEL_HEADER) != "1":
+            raise
+        return _for_page(request, exc)
+
+
+async def _review_action(
     request: Request[Any, Any, Any], clip_id: int, action: str
 ) -> Response[Any] | Template | Redirect:
     """approve / skip / archive / group / merge / split / move_boundary / reopen / claim.
@@ -480,6 +506,16 @@ async def _edited_clip(
 
 @post("/review/undo", name="review_undo", status_code=200)
 async def review_undo(request: Request[Any, Any, Any]) -> Response[Any] | Template | Redirect:
+    """Undo the reviewer's latest decision still settling (see :func:`_review_undo`)."""
+    try:
+        return await _review_undo(request)
+    except ReviewError as exc:
+        if request.headers.get(PANEL_HEADER) != "1":
+            raise
+        return _for_page(request, exc)
+
+
+async def _review_undo(request: Request[Any, Any, Any]) -> Response[Any] | Template | Redirect:
     """Undo the reviewer's last action (or the field ``event_id``); a merge or split inside
     its window is cancelled. Shows the restored clip next."""
     st = web_state(request)

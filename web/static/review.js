@@ -110,6 +110,8 @@
     if (resp.status === 401) {
       window.location.href = "/login?next=" + encodeURIComponent(location.pathname);
     }
+    // A refusal comes as 200 with ok: false and its status in the body (no console noise).
+    if (resp.ok && data && data.ok === false) return { ok: false, status: data.status_code, data };
     return { ok: resp.ok, status: resp.status, data };
   }
 
