@@ -290,7 +290,10 @@ def main() -> None:
         for i, video in enumerate(videos):
             shift = (run + i) % len(names)
             for tool in names[shift:] + names[:shift]:
-                results.setdefault((video, tool), []).append(measure(all_tools[tool](video)))
+                m = measure(all_tools[tool](video))
+                results.setdefault((video, tool), []).append(m)
+                print(f"run {run + 1}/{args.runs} {video.name} {tool}: {m['wall_s']:.2f} s",
+                      file=sys.stderr, flush=True)  # fmt: skip
 
     per_tool: dict[str, list[dict[str, Any]]] = {t: [] for t in names}
     paired: dict[str, list[float]] = {t: [] for t in names}
