@@ -12,6 +12,12 @@ clip (approve, skip), measured in the page with ``performance.now()``, from the 
 plus the requests Chromium aborted per action (the old page reloaded the proxy on every
 swap: two aborted range requests per action) and how many times the proxy was requested.
 
+Then (``--compare``, default 40 frames spread over the video) the two ways to show an exact
+frame, in the same page: WebCodecs (``VideoDecoder`` fed the frame's bytes, found by the frame
+index's byte offset, range-fetched from the all-I proxy, drawn on a canvas; and the decode and
+draw alone, bytes in memory) against the page's one ``<video>`` seeking to the frame's PTS
+until ``requestVideoFrameCallback`` reports it presented.
+
 How it gets 100 clips: the committed 59 s sample (24 hand-labelled cuts) is concatenated
 ``--copies`` times (default 5, ffmpeg's concat demuxer, stream copy: no re-encode), which
 gives ~125 shots; ``heaters ingest --wait`` downloads, preprocesses and detects it. Everything
@@ -118,7 +124,99 @@ def _stats(name: str, values: list[float]) -> dict[str, Any]:
     }
 
 
-def review(base: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+COMPARE_JS = """
+async ({url, codec, desc, samples}) => {
+  const description = Uint8Array.from(atob(desc), (c) => c.charCodeAt(0));
+  const canvas = document.createElement("canvas");
+  canvas.width = 1280;
+  canvas.height = 720;
+  const ctx = canvas.getContext("2d");
+  let output = null;
+  const decoder = new VideoDecoder({
+    output: (frame) => { ctx.drawImage(frame, 0, 0); frame.close(); output && output(); },
+    error: (e) => { output && output(e); },
+  });
+  decoder.configure({ codec, description, optimizeForLatency: true });
+  const decode = async (data, pts) => {
+    const shown = new Promise((r) => { output = r; });
+    decoder.decode(new EncodedVideoChunk({ type: "key", timestamp: Math.round(pts * 1e6), data }));
+    await decoder.flush();
+    const err = await shown;
+    if (err) throw err;
+  };
+  const v = document.getElementById("player");
+  const out = { fetch_decode: [], decode: [], seek: [] };
+  for (const [pos, size, pts] of samples) {
+    let t0 = performance.now();
+    const resp = await fetch(url, { headers: { Range: `bytes=${pos}-${pos + size - 1}` } });
+    const data = new Uint8Array(await resp.arrayBuffer());
+    await decode(data, pts);
+    out.fetch_decode.push(performance.now() - t0);
+    t0 = performance.now();
+    await decode(data, pts);
+    out.decode.push(performance.now() - t0);
+    t0 = performance.now();
+    v.currentTime = pts + 0.001;
+    await new Promise((r) => {
+      const f = (now, m) => (Math.abs(m.mediaTime - pts) < 2e-3 ? r() : v.requestVideoFrameCallback(f));
+      v.requestVideoFrameCallback(f);
+    });
+    out.seek.push(performance.now() - t0);
+  }
+  decoder.close();
+  return out;
+}
+"""
+
+
+def webcodecs_samples(home: Path, db_url: str, n: int) -> dict[str, Any]:
+    """What the page needs to decode ``n`` frames of the proxy with WebCodecs: the proxy's
+    URL, the codec string and avcC from its header, and (byte offset, size, PTS) of frames
+    spread over the video (offsets from the frame index; sizes from the container)."""
+    import base64
+
+    import av
+
+    key, video_id = _sql(db_url, "SELECT proxy_path, id FROM source_videos ORDER BY id LIMIT 1")[0]
+    pts, offsets = _sql(
+        db_url,
+        f"SELECT pts_seconds, byte_offsets FROM frame_indexes WHERE source_video_id = {video_id}",
+    )[0]
+    with av.open(str(home / "storage" / key)) as container:
+        stream = container.streams.video[0]
+        extradata = bytes(stream.codec_context.extradata or b"")
+        sizes = {p.pos: p.size for p in container.demux(stream) if p.size}
+    codec = "avc1." + extradata[1:4].hex()
+    step = max(1, len(pts) // n)
+    samples = [
+        [offsets[k], sizes[offsets[k]], pts[k]]
+        for k in range(step // 2, len(pts), step)
+        if offsets[k] in sizes
+    ][:n]
+    return {
+        "url": f"/media/{key}",
+        "codec": codec,
+        "desc": base64.b64encode(extradata).decode(),
+        "samples": samples,
+    }
+
+
+def _plain_stats(metric: str, values: list[float]) -> dict[str, Any]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "bench": "review_browser",
+        "metric": metric,
+        "n": len(values),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+def review(
+    base: str, args: argparse.Namespace, compare: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Sign in and review ``args.clips`` clips; returns the printed results."""
     from playwright.sync_api import sync_playwright
 
@@ -166,20 +264,35 @@ def review(base: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 break  # the queue ran dry
         page.wait_for_function("() => heatersReview.busy() === 0")
         metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
+        aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
+        compared: dict[str, list[float]] = {}
+        if compare and page.evaluate("() => heatersReview.state() !== null"):
+            page.keyboard.press("k")  # pause: the comparison seeks the paused player
+            compared = page.evaluate(COMPARE_JS, compare)
         browser.close()
     panel = [m["panel"] for m in metrics]
     frame = [m["frame"] for m in metrics]
+    extra = [
+        _plain_stats(f"{name}_ms_per_frame", values)
+        for name, values in (
+            ("webcodecs_fetch_decode_draw", compared.get("fetch_decode", [])),
+            ("webcodecs_decode_draw", compared.get("decode", [])),
+            ("video_seek_presented", compared.get("seek", [])),
+        )
+        if values
+    ]
     return [
         _stats("panel", panel),
         _stats("first_frame", frame),
+        *extra,
         {
             "bench": "review_browser",
             "metric": "counts",
             "actions": done,
             "measured": len(metrics),
-            "aborted_requests": len(aborted),
-            "aborted_per_action": round(len(aborted) / max(1, done), 3),
-            "proxy_requests": len(proxy_requests),
+            "aborted_requests": aborted_in_review,
+            "aborted_per_action": round(aborted_in_review / max(1, done), 3),
+            "proxy_requests": proxy_in_review,
             "page_errors": errors,
             "dwell_ms": args.dwell_ms,
         },
@@ -195,6 +308,9 @@ def main() -> None:
         "--chromium", default=os.environ.get("HEATERS_TEST_CHROMIUM", "/usr/bin/chromium")
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary HEATERS_HOME")
+    ap.add_argument(
+        "--compare", type=int, default=40, help="frames decoded both ways at the end (0: none)"
+    )
     ap.add_argument(
         "--home", help="use (and keep) this HEATERS_HOME; a video detected there is reused"
     )
@@ -269,7 +385,8 @@ def main() -> None:
         procs.append(web)
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/login", web)
-        for line in review(base, args):
+        compare = webcodecs_samples(home, db_url, args.compare) if args.compare else None
+        for line in review(base, args, compare):
             print(json.dumps(line), flush=True)
     finally:
         for proc in procs:
