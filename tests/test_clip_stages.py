@@ -30,12 +30,15 @@ async def _detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
     return vid, list(clips)
 
 
-@pytest.mark.parametrize("mode", ["copy", "master"])
+@pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1"])
 async def test_export_has_exactly_the_clips_frames(
     db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch,
     mode: str,
 ) -> None:  # fmt: skip
-    monkeypatch.setenv("HEATERS_EXPORT_MODE", mode)
+    """``master``: the original is the master; ``master_ffv1``: an FFV1 master, as every video
+    preprocessed before issue 13 has (``HEATERS_MASTER=ffv1`` makes one): both export."""
+    monkeypatch.setenv("HEATERS_EXPORT_MODE", mode.removesuffix("_ffv1"))
+    monkeypatch.setenv("HEATERS_MASTER", "ffv1" if mode == "master_ffv1" else "original")
     monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
     get_settings.cache_clear()
     home = Path(heaters_env["HEATERS_HOME"]) / "storage"
@@ -46,7 +49,18 @@ async def test_export_has_exactly_the_clips_frames(
         for c in (clips[1], clips[-1]):
             assert await clip_services.export_clip(rt, c["id"]) == "done"
             assert await clip_services.export_clip(rt, c["id"]) == "noop"
-    source = home / f"videos/{vid}" / ("proxy.mp4" if mode == "copy" else "master.mkv")
+    async with db.acquire() as conn:
+        video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
+    if mode == "master_ffv1":
+        assert (video["master_kind"], video["master_path"]) == ("ffv1", f"videos/{vid}/master.mkv")
+        assert video["master_reason"] == "asked for (HEATERS_MASTER=ffv1)"
+    else:
+        assert (video["master_kind"], video["master_reason"]) == ("original", None)
+        assert video["master_path"] == video["original_path"]
+        assert not (home / f"videos/{vid}/master.mkv").exists()
+    source = home / ("" if mode == "copy" else video["master_path"])
+    if mode == "copy":
+        source = home / f"videos/{vid}/proxy.mp4"
     for c in (clips[1], clips[-1]):
         n = c["end_frame"] - c["start_frame"]
         got = decoded_frames(home / f"clips/{c['id']}/clip.mp4")

@@ -52,11 +52,11 @@ def test_ingest_wait_json_end_to_end(heaters_env: dict[str, str], small_video: P
                  if not a["is_transition"] and not b["is_transition"]]  # fmt: skip
     assert cut_clips and all(0 < c["confidence"] <= 1 for c in cut_clips), "cuts carry confidence"
 
-    # The stored files: an FFV1 master and an all-I-frame H.264 proxy with every frame.
+    # The stored files: the original (it is the master: no FFV1 copy) and an all-I-frame
+    # H.264 proxy with every frame.
     storage = Path(heaters_env["HEATERS_HOME"]) / "storage" / "videos" / str(video["id"])
-    assert sorted(p.name for p in storage.iterdir()) == ["master.mkv", "original.mp4", "proxy.mp4"]
-    with av.open(str(storage / "master.mkv")) as c:
-        assert c.streams.video[0].codec_context.name == "ffv1"
+    assert sorted(p.name for p in storage.iterdir()) == ["original.mp4", "proxy.mp4"]
+    assert (storage / "original.mp4").read_bytes() == small_video.read_bytes()
     with av.open(str(storage / "proxy.mp4")) as c:
         packets = [p for p in c.demux(c.streams.video[0]) if p.size]
         assert c.streams.video[0].codec_context.name == "h264"

@@ -19,6 +19,7 @@ byte ranges it seeks to (the MP4/MKV index, then the clip's packets), not the wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -198,6 +199,11 @@ def master_export_args(
     return [*args, "-f", "mp4", str(out)]
 
 
+OUTPUT_TICKS_PER_SECOND = 90_000
+"""Time base of exported video (1/90000 s, as MPEG-TS): fine enough for any frame rate, so
+the master's timestamps (a VFR clip stays VFR) carry over without drift."""
+
+
 def _seek_video(container: Any, stream: Any, target: int) -> None:
     """Seek ``stream`` to the keyframe at or before PTS ``target`` (its time base).
 
@@ -311,8 +317,17 @@ def encode_clip_exact(
             vout.width = _even(int(vin.codec_context.width))
             vout.height = _even(int(vin.codec_context.height))
             vout.pix_fmt = "yuv420p"
-            vout.time_base = vin.time_base
-            vout.codec_context.time_base = vin.time_base
+            otb = Fraction(1, OUTPUT_TICKS_PER_SECOND)
+            vout.time_base = otb
+            vout.codec_context.time_base = otb
+            if vin.average_rate:
+                # The encoder's nominal rate (x264 reads it; timestamps still rule).
+                vout.codec_context.framerate = vin.average_rate
+            vout.bit_rate = 0  # PyAV presets 1 Mb/s, which would override the CRF
+            for tag in ("color_range", "colorspace", "color_primaries", "color_trc"):
+                # The source's colour tags (a limited-range file must not read as full).
+                with contextlib.suppress(AttributeError, ValueError, TypeError):
+                    setattr(vout.codec_context, tag, getattr(vin.codec_context, tag))
             vout.options = {"crf": str(crf), "preset": preset}
             aout = _audio_stream(src, dst) if audio and src.streams.audio else None
             _seek_video(src, vin, int(lo / vtb))
@@ -329,11 +344,14 @@ def encode_clip_exact(
                 picture = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
                 # After the first frame, frames count in decode order (an FFV1 master made
                 # for broken timestamps may repeat a PTS); output PTS must increase.
-                out_pts = frame.pts - first_pts
+                out_pts = round((frame.pts - first_pts) * vtb / otb)
                 if last_pts is not None and out_pts <= last_pts:
                     out_pts = last_pts + 1
                 picture.pts = out_pts
-                picture.time_base = vin.time_base
+                picture.time_base = otb
+                # Forget the decoder's picture type: the encoder would take it as an order
+                # (an FFV1 master's every frame an I-frame).
+                picture.pict_type = av.video.frame.PictureType.NONE
                 dst.mux(vout.encode(picture))
                 last_pts = out_pts
                 frames += 1

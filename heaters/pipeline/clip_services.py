@@ -46,25 +46,33 @@ async def _clip(rt: Runtime, clip_id: int) -> Row:
 
 
 async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
-    """Write an approved clip's frames as an MP4 (``copy`` from the proxy or ``master``).
+    """Write an approved clip's frames as an MP4 (``master``, the default, or ``copy``).
 
+    ``master``: the clip's frames are decoded from the video's master (its original, or its
+    FFV1 master: ``master_path`` names either) from the keyframe at or before the clip, and
+    exactly ``end_frame - start_frame`` of them re-encoded (``export_codec``/``crf``/
+    ``preset``), with the audio of the same span unless ``export_audio`` is off. ``copy``:
+    the proxy's packets are remuxed.
     ``review_approved``/``export_failed`` → ``exporting`` → ``exported``. The proxy or master
     is read where it lies, or through a presigned URL on S3 (:func:`media_source`), never
     downloaded whole; when such a read fails, one ``exists`` request tells a storage outage
     (transient) or a missing object (permanent) from bad media.
     """
-    from heaters.media.export import ExportError, encode_clip_from_master, is_url, remux_clip
+    from heaters.media.export import ExportError, encode_clip_exact, is_url, remux_clip
 
     async def work(_: Row) -> None:
         clip = await _clip(rt, clip_id)
+        first = max(0, clip["start_frame"] - 1)  # the frame before too: the seek's margin
         async with rt.db.acquire() as conn:
             pts_row = await rt.db.q.clip_pts(
                 conn,
                 video_id=clip["source_video_id"],
-                start_frame=clip["start_frame"],
+                start_frame=first,
                 end_frame=clip["end_frame"],
             )
-        pts = list(pts_row["pts"]) if pts_row else []
+        around = list(pts_row["pts"]) if pts_row else []
+        pts = around[clip["start_frame"] - first :]
+        prev = around[0] if clip["start_frame"] > first and around else None
         n = clip["end_frame"] - clip["start_frame"]
         if len(pts) < n:
             raise MediaError(f"the frame index has no PTS for frames of clip {clip_id}")
@@ -80,10 +88,12 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
                         end_seconds=clip["end_seconds"], frame_count=n,
                     )  # fmt: skip
                 else:
-                    await encode_clip_from_master(
-                        source, out, pts_seconds=pts[:2], frame_count=n,
+                    await rt.run_sync(
+                        encode_clip_exact, source, out, start_seconds=pts[0], frame_count=n,
                         duration_seconds=clip["end_seconds"] - clip["start_seconds"],
-                        crf=s.export_crf, preset=s.export_preset,
+                        prev_seconds=prev, next_seconds=pts[1] if len(pts) > 1 else None,
+                        crf=s.export_crf, preset=s.export_preset, codec=s.export_codec,
+                        audio=s.export_audio, faststart=s.export_faststart,
                     )  # fmt: skip
             except ExportError as exc:
                 if is_url(source):

@@ -35,7 +35,8 @@ def original_key(video_id: int, suffix: str) -> str:
 
 
 def master_key(video_id: int) -> str:
-    """Storage key of the FFV1/MKV master."""
+    """Storage key of an FFV1/MKV master (a video whose master is its original has none:
+    its ``master_path`` is its original's key)."""
     return f"videos/{video_id}/master.mkv"
 
 
@@ -153,10 +154,14 @@ async def check_source(rt: Runtime, key: str) -> None:
 
 
 async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
-    """Make the FFV1 master, the all-I-frame proxy, the frame index and the change scores.
+    """Make the all-I-frame proxy, the frame index and the change scores (and an FFV1 master
+    when configured or needed).
 
-    One ffmpeg decode of the original writes the master, the proxy and small analysis frames
-    (for the scene detector, so detection never decodes again).
+    One ffmpeg decode of the original writes the proxy and small analysis frames (for the
+    scene detector, so detection never decodes again). The original is the master
+    (``master_path`` = its key, ``master_kind`` = ``original``) unless ``HEATERS_MASTER=ffv1``
+    or the original cannot be read frame-exactly by seeking: then an FFV1 master is stored
+    under :func:`master_key` and ``master_reason`` says why.
     ``downloaded``/``preprocess_failed`` → ``preprocessing`` → ``preprocessed``.
     """
     from heaters.media import scenes
@@ -166,6 +171,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
+            s = rt.settings
             result = await preprocess(
                 src,
                 master,
@@ -173,14 +179,20 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 small_frames=small,
                 small_size=scenes.ANALYSIS_SIZE,
                 executor=rt.executor,
-                crf=rt.settings.proxy_crf,
-                preset=rt.settings.proxy_preset,
+                crf=s.proxy_crf,
+                preset=s.proxy_preset,
+                proxy_height=s.proxy_height,
+                master_mode=s.master,
             )
             features = await rt.run_sync(analysis_features, small)
             if len(features) != result.frame_count:
                 # Decoder and demuxer disagree on the count: score the proxy itself.
                 features = await rt.run_sync(video_features, proxy)
-            await rt.storage.put_file(master, master_key(video_id), move=True)
+            if result.master_kind == "ffv1":
+                master_path = master_key(video_id)
+                await rt.storage.put_file(master, master_path, move=True)
+            else:
+                master_path = row["original_path"]
             await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
             await pause_point(rt, "preprocess")
             idx = result.frame_index
@@ -192,10 +204,10 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     byte_offsets=list(idx.byte_offsets),
                 )
                 await _store_features(rt, conn, video_id, features)
-                await rt.db.q.finish_preprocess(
+                done = await rt.db.q.finish_preprocess(
                     conn,
                     id=video_id,
-                    master_path=master_key(video_id),
+                    master_path=master_path,
                     proxy_path=proxy_key(video_id),
                     fps_num=result.fps.numerator,
                     fps_den=result.fps.denominator,
@@ -208,6 +220,14 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     is_vfr=result.is_vfr,
                     has_audio=result.has_audio,
                 )
+                if done is not None:
+                    await conn.execute(
+                        "UPDATE source_videos SET master_kind = $2, master_reason = $3 "
+                        "WHERE id = $1",
+                        video_id,
+                        result.master_kind,
+                        result.master_reason,
+                    )
 
     return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
 

@@ -77,8 +77,7 @@ async def test_main_job_on_s3(
     vid = video["id"]
     media = {k for k in objects if not k.startswith("clips/")}
     assert media == {
-        f"videos/{vid}/original.mp4",
-        f"videos/{vid}/master.mkv",
+        f"videos/{vid}/original.mp4",  # the master too
         f"videos/{vid}/proxy.mp4",
     }, objects
     # Anything else can only be a clip's sprite (a later stage that may already have run).
@@ -203,7 +202,7 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
 
     _use_s3(monkeypatch, moto_s3, s3_prefix, HEATERS_EXPORT_MODE=mode,
             HEATERS_EXPORT_PRESET="veryfast")  # fmt: skip
-    source = "proxy.mp4" if mode == "copy" else "master.mkv"
+    source = "proxy.mp4" if mode == "copy" else "original.mp4"  # the original is the master
     async with Database.connect(heaters_env["DATABASE_URL"]) as db, open_runtime() as rt:
         vid, clips = await _detected_clips(db, rt, small_video)
         last, other = clips[-1], clips[0]
