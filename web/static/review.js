@@ -760,6 +760,15 @@
     return `${(100 * frame) / n}%`;
   }
 
+  // Past review a clip moves on (exporting, exported, …, archiving): coloured by the decision
+  // it came from; failures stand out.
+  function timelineState(state) {
+    if (state === "pending_review" || state.startsWith("review_")) return state;
+    if (state.endsWith("_failed")) return "failed";
+    if (state.startsWith("archiv")) return "review_archived";
+    return "review_approved";
+  }
+
   function renderTimeline() {
     const tl = document.getElementById("timeline");
     const d = R.timeline;
@@ -769,7 +778,7 @@
     const parts = [];
     d.clips.forEach((c, idx) => {
       const b = document.createElement("div");
-      b.className = `tl-clip st-${c.state}`;
+      b.className = `tl-clip st-${timelineState(c.state)}`;
       if (c.transition) b.classList.add("transition", `tr-${c.transition}`);
       if (c.settles_at && Date.parse(c.settles_at) - R.clockOffset > Date.now()) b.classList.add("settling");
       const me = layout() ? layout().dataset.user : null;
