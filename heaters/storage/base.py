@@ -44,6 +44,35 @@ class Storage(Protocol):
         ...
 
 
+OBJECT_KINDS = ("original", "master", "proxy", "clip", "keyframe", "sprite", "other")
+"""Kinds of stored objects, for per-kind settings such as the S3 storage class."""
+
+
+def object_kind(key: str) -> str:
+    """The kind of the object ``key`` (one of :data:`OBJECT_KINDS`), from Heaters' key
+    layout: ``videos/{id}/original.*`` → ``original`` (the master too, by default),
+    ``videos/{id}/master.mkv`` → ``master`` (an FFV1 master), ``videos/{id}/proxy.mp4`` →
+    ``proxy``, ``clips/{id}/clip.mp4`` → ``clip``, ``clips/{id}/keyframes/…`` → ``keyframe``,
+    ``clips/{id}/sprite.jpg`` → ``sprite``; anything else → ``other``."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "videos":
+        name = parts[2]
+        if name.startswith("original"):
+            return "original"
+        if name.startswith("master"):
+            return "master"
+        if name.startswith("proxy"):
+            return "proxy"
+    if len(parts) >= 3 and parts[0] == "clips":
+        if parts[2] == "clip.mp4":
+            return "clip"
+        if parts[2] == "keyframes":
+            return "keyframe"
+        if parts[2].startswith("sprite"):
+            return "sprite"
+    return "other"
+
+
 async def presigned_url(storage: Storage, key: str, *, expires_seconds: int) -> str | None:
     """A URL that GETs ``key`` (Range requests too) for ``expires_seconds``, when the backend
     can sign one (``S3Storage``), else None. Makes no request."""
@@ -90,11 +119,16 @@ def storage_from_url(
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         if not bucket:
             raise ConfigError(f"storage URL {url!r} names no bucket (expected s3://bucket/prefix)")
-        if endpoint_url is None or region is None:
-            settings = get_settings()
-            endpoint_url = endpoint_url or settings.s3_endpoint_url
-            region = region or settings.s3_region
-        return S3Storage(bucket, prefix, endpoint_url=endpoint_url, region=region)
+        settings = get_settings()
+        endpoint_url = endpoint_url or settings.s3_endpoint_url
+        region = region or settings.s3_region
+        return S3Storage(
+            bucket,
+            prefix,
+            endpoint_url=endpoint_url,
+            region=region,
+            storage_classes=settings.s3_storage_classes,
+        )
     raise ConfigError(
         f"unsupported storage URL {url!r} (expected file:///path or s3://bucket/prefix)"
     )

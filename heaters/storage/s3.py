@@ -18,7 +18,7 @@ import contextlib
 import math
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -110,11 +110,16 @@ class S3Storage:
         (exponential backoff with jitter on throttling, 5xx and connection errors).
     connect_timeout, read_timeout:
         Seconds to wait for a connection, and for data on an open connection.
+    storage_classes:
+        S3 storage class per kind of object (:func:`heaters.storage.base.object_kind`), e.g.
+        ``{"original": "STANDARD_IA"}``, sent as ``StorageClass`` with each upload of that
+        kind; kinds not named get the bucket's default.
 
     Raises
     ------
     ValueError
-        If ``bucket`` is empty or ``part_size`` is under 5 MiB.
+        If ``bucket`` is empty, ``part_size`` is under 5 MiB, or ``storage_classes`` names
+        an unknown kind.
     """
 
     def __init__(
@@ -129,11 +134,21 @@ class S3Storage:
         max_attempts: int = 5,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        storage_classes: Mapping[str, str] | None = None,
     ) -> None:
         if not bucket:
             raise ValueError("an S3 storage needs a bucket name")
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least 5 MiB, not {part_size} bytes")
+        from heaters.storage.base import OBJECT_KINDS
+
+        unknown = sorted(set(storage_classes or {}) - set(OBJECT_KINDS))
+        if unknown:
+            raise ValueError(
+                f"storage classes for unknown object kinds {unknown} "
+                f"(kinds: {', '.join(OBJECT_KINDS)})"
+            )
+        self.storage_classes = dict(storage_classes or {})
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url or None
@@ -313,6 +328,7 @@ class S3Storage:
             outages and 5xx, permanent for access or bucket errors).
         """
         full = self._key(key)
+        extra = self._class_args(key)
         try:
             size = (await asyncio.to_thread(local.stat)).st_size
         except OSError as exc:
@@ -325,19 +341,28 @@ class S3Storage:
                 fh = await asyncio.to_thread(local.open, "rb")
                 try:
                     await client.put_object(
-                        Bucket=self.bucket, Key=full, Body=fh, ContentLength=size
+                        Bucket=self.bucket, Key=full, Body=fh, ContentLength=size, **extra
                     )
                 finally:
                     await asyncio.to_thread(fh.close)
             else:
-                await self._put_multipart(client, local, full, size)
+                await self._put_multipart(client, local, full, size, extra)
         if move:
             await asyncio.to_thread(local.unlink, missing_ok=True)
 
-    async def _put_multipart(self, client: S3Client, local: Path, full: str, size: int) -> None:
+    def _class_args(self, key: str) -> dict[str, Any]:
+        """``{"StorageClass": …}`` for ``key``'s kind when one is configured, else ``{}``."""
+        from heaters.storage.base import object_kind
+
+        storage_class = self.storage_classes.get(object_kind(key))
+        return {"StorageClass": storage_class} if storage_class else {}
+
+    async def _put_multipart(
+        self, client: S3Client, local: Path, full: str, size: int, extra: dict[str, Any]
+    ) -> None:
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
         created = await client.create_multipart_upload(
-            Bucket=self.bucket, Key=full, ChecksumAlgorithm="CRC32"
+            Bucket=self.bucket, Key=full, ChecksumAlgorithm="CRC32", **extra
         )
         upload_id = created["UploadId"]
         parts: list[CompletedPartTypeDef] = []

@@ -251,3 +251,49 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
         assert diff == 0.0, "stream copy: the very same frames"
     else:
         assert diff < 3.0, "re-encoded from the master: the same frames, lossy"
+
+
+async def test_storage_class_per_kind(
+    moto_s3: MotoS3, s3_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HEATERS_S3_STORAGE_CLASSES sends each kind's class with its upload (PutObject and
+    multipart alike); kinds not named keep the bucket's default."""
+    from aiobotocore.session import get_session
+
+    from heaters.storage.base import object_kind, storage_from_url
+    from heaters.storage.s3 import S3Storage
+
+    assert [object_kind(k) for k in (
+        "videos/3/original.mp4", "videos/3/master.mkv", "videos/3/proxy.mp4",
+        "clips/9/clip.mp4", "clips/9/keyframes/tag_first.jpg", "clips/9/sprite.jpg",
+        "datasets/x/shard-0.tar",
+    )] == ["original", "master", "proxy", "clip", "keyframe", "sprite", "other"]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown object kinds"):
+        S3Storage(BUCKET, storage_classes={"masters": "STANDARD_IA"})
+
+    _use_s3(monkeypatch, moto_s3, s3_prefix,
+            HEATERS_S3_STORAGE_CLASSES='{"original": "STANDARD_IA", "master": "GLACIER_IR"}')  # fmt: skip
+    store = storage_from_url(f"s3://{BUCKET}/{s3_prefix}")
+    assert isinstance(store, S3Storage)
+    store.multipart_threshold = 6 * 1024 * 1024  # the master goes up in parts
+    small, big = tmp_path / "small.bin", tmp_path / "big.bin"
+    small.write_bytes(b"x" * 1000)
+    big.write_bytes(b"y" * (7 * 1024 * 1024))
+    try:
+        await store.put_file(small, "videos/1/original.mp4")
+        await store.put_file(big, "videos/1/master.mkv")
+        await store.put_file(small, "videos/1/proxy.mp4")
+    finally:
+        await store.aclose()
+    async with get_session().create_client(
+        "s3", endpoint_url=moto_s3.url, region_name=REGION
+    ) as client:
+        classes = {
+            name: (await client.head_object(Bucket=BUCKET, Key=f"{s3_prefix}/videos/1/{name}")).get(
+                "StorageClass", "STANDARD"
+            )
+            for name in ("original.mp4", "master.mkv", "proxy.mp4")
+        }
+    assert classes == {
+        "original.mp4": "STANDARD_IA", "master.mkv": "GLACIER_IR", "proxy.mp4": "STANDARD"
+    }  # fmt: skip
