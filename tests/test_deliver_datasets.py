@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +31,10 @@ from heaters import review
 from heaters.pipeline import clip_services, services
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.conftest import REPO, heaters_cmd, run_heaters
+from tests.conftest import REPO, fast_env, heaters_cmd, run_heaters
 
 pytest.importorskip("torch")
+_counter = itertools.count()
 
 
 async def prepared_clips(db: Any, video: Path, approve: int | None = None) -> tuple[int, list[int]]:
@@ -53,15 +58,84 @@ async def prepared_clips(db: Any, video: Path, approve: int | None = None) -> tu
     return vid, ids
 
 
-async def approve_and_process(db: Any, rt: Any, clip_id: int) -> None:
-    """Approve a clip (settled at once) and run its export, keyframe and embed stages."""
+async def approve_and_process(db: Any, rt: Any, clip_id: int, *, embed: bool = True) -> None:
+    """Approve a clip (settled at once) and run its export, keyframe and (when ``embed``)
+    embed stages."""
     await review.decide(db, clip_id, "approve", "ann", settle_seconds=0)
-    for fn in (
-        clip_services.export_clip,
-        clip_services.extract_clip_keyframes,
-        clip_services.embed_clip,
-    ):
+    stages = [clip_services.export_clip, clip_services.extract_clip_keyframes]
+    for fn in [*stages, clip_services.embed_clip] if embed else stages:
         assert await fn(rt, clip_id) == "done"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A database (a template) and storage holding the small video detected, every shot but
+    the last approved, exported, keyframed and embedded."""
+
+    database: str
+    storage: Path
+    video_id: int
+    ids: list[int]
+
+
+@pytest.fixture(scope="module")
+async def prepared(
+    pg_server: str, template_db: str, small_video: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Prepared]:
+    """The pipeline runs once per module; each test gets a copy (:func:`deliver_env`)."""
+    import psycopg
+
+    from heaters.config import get_settings
+    from heaters.db import Database
+
+    name = f"dlv{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    url = pg_server.replace("/postgres?", f"/{name}?", 1)
+    home = tmp_path_factory.mktemp("deliver-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in fast_env(url, home).items():
+            mp.setenv(k, v)
+        get_settings.cache_clear()
+        async with Database.connect(url) as db:
+            vid, ids = await prepared_clips(db, small_video, approve=-1)
+    get_settings.cache_clear()
+    yield Prepared(name, home / "storage", vid, ids)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def deliver_env(
+    pg_server: str, prepared: Prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """Like ``heaters_env``, on a copy of the prepared database and storage."""
+    import psycopg
+
+    from heaters.config import get_settings
+
+    name = f"dlv{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {prepared.database}")
+    home = tmp_path / "home"
+    shutil.copytree(prepared.storage, home / "storage")
+    env = fast_env(pg_server.replace("/postgres?", f"/{name}?", 1), home)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    yield {**os.environ, **env}
+    get_settings.cache_clear()
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def ddb(deliver_env: dict[str, str]) -> AsyncIterator[Any]:
+    """An open ``Database`` on the test's copy."""
+    from heaters.db import Database
+
+    async with Database.connect(deliver_env["DATABASE_URL"]) as database:
+        yield database
 
 
 async def db_facts(db: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -113,21 +187,23 @@ def check_samples(
         assert meta["dataset"] == name and meta["clip_id"] == clip["id"]
         assert (meta["start_frame"], meta["end_frame"]) == (clip["start_frame"], clip["end_frame"])
         assert meta["review"] == "approved" and meta["reviewed_by"] == "ann"
-        assert meta["embedding_model"] == "efficientnet-lite0" and meta["detector"]
+        assert meta["detector"] and meta["embedding_model"] in ("efficientnet-lite0", None)
         assert frames_in(s["mp4"]) == clip["end_frame"] - clip["start_frame"]
-        emb = np.load(io.BytesIO(s["npy"]))
-        assert emb.dtype == np.float32 and np.array_equal(
-            emb, np.asarray(clip["embedding"], np.float32)
-        )
+        if clip["embedding"] is None:
+            assert "npy" not in s and meta["embedding_model"] is None, "exported, not embedded"
+        else:
+            emb = np.load(io.BytesIO(s["npy"]))
+            assert emb.dtype == np.float32
+            assert np.array_equal(emb, np.asarray(clip["embedding"], np.float32))
         jpgs = [k for k in s if k.endswith(".jpg")]
         assert sorted(jpgs) == ["first.jpg", "last.jpg", "mid.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
         assert all(s[k][:2] == b"\xff\xd8" for k in jpgs), "JPEG bytes"
 
 
 async def test_webdataset_versions(
-    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
 ) -> None:
-    _, ids = await prepared_clips(db, small_video, approve=-1)
+    db, heaters_env, ids = ddb, deliver_env, prepared.ids
     first, last = ids[:-1], ids[-1]
     out = tmp_path / "ds"
     p = run_heaters(
@@ -152,13 +228,17 @@ async def test_webdataset_versions(
     v1_files = {f["path"]: (out / f["path"]).stat().st_mtime_ns for f in m1["files"]}
 
     # Nothing changed: no version 2.
-    p = run_heaters(heaters_env, "export", "dataset", "shots", "--json")
-    assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["status"] == "unchanged"
+    from heaters.deliver.datasets import export_dataset
+    from heaters.storage import LocalStorage
 
-    # Approve the last shot: version 2 adds it alone, in one new file; version 1 untouched.
+    source = LocalStorage(Path(heaters_env["HEATERS_HOME"]) / "storage")
+    same = await export_dataset(db, source, "shots")
+    assert (same.status, same.version, same.files_written) == ("unchanged", 1, [])
+
+    # Approve the last shot (exported and keyframed, not embedded yet): version 2 adds it
+    # alone, in one new file; version 1 is untouched.
     async with open_runtime() as rt:
-        await approve_and_process(db, rt, last)
+        await approve_and_process(db, rt, last, embed=False)
     p = run_heaters(heaters_env, "export", "dataset", "shots", "--json")
     assert p.returncode == 0, p.stderr
     r2 = json.loads(p.stdout)
@@ -188,7 +268,7 @@ async def test_webdataset_versions(
 
 
 async def test_parquet_embeddings_and_removal(
-    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -196,8 +276,8 @@ async def test_parquet_embeddings_and_removal(
     from heaters.deliver.datasets import export_dataset
     from heaters.storage import LocalStorage
 
-    vid, ids = await prepared_clips(db, small_video)
-    source = LocalStorage(Path(heaters_env["HEATERS_HOME"]) / "storage")
+    db, vid, ids = ddb, prepared.video_id, prepared.ids[:-1]
+    source = LocalStorage(Path(deliver_env["HEATERS_HOME"]) / "storage")
     out = tmp_path / "pq"
     seen: list[Any] = []
     r1 = await export_dataset(
@@ -243,9 +323,9 @@ async def test_parquet_embeddings_and_removal(
 
 
 async def test_killed_export_resumes(
-    db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
 ) -> None:
-    _, ids = await prepared_clips(db, small_video)
+    db, heaters_env, ids = ddb, deliver_env, prepared.ids[:-1]
     assert len(ids) >= 3
     out = tmp_path / "ds"
     env = {**heaters_env, "HEATERS_TEST_DATASET_PAUSE_SECONDS": "60"}
