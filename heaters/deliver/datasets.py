@@ -600,9 +600,16 @@ async def _read(source: Any, key: str, work: Path) -> bytes:
             return await asyncio.to_thread(Path(local).read_bytes)
         except FileNotFoundError:
             raise DeliverError(f"the stored file {key} is missing") from None
+    from heaters.errors import StorageError
+
     dest = work / "get" / key.replace("/", "_")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    await source.get_file(key, dest)
+    try:
+        await source.get_file(key, dest)
+    except StorageError as exc:
+        if exc.transient:
+            raise  # an outage: the version stays writing, the next run resumes it
+        raise DeliverError(f"the stored file {key} cannot be read: {exc}") from None
     try:
         return await asyncio.to_thread(dest.read_bytes)
     finally:
@@ -676,15 +683,26 @@ async def _write_parquet(
     dim = dims.pop() if len(dims) == 1 else 1280
     schema = parquet_schema(dim)
     records = []
-    for row in rows:
+    vectors = np.zeros((len(rows), dim), dtype=np.float32)
+    missing = []
+    for i, row in enumerate(rows):
         md = clip_metadata(row, meta["dataset"], meta["version"], source.url)
         kfs = md.pop("keyframes")
         md["keyframe_tags"] = [k["tag"] for k in kfs]
         md["keyframe_keys"] = [k["key"] for k in kfs]
-        emb = row["embedding"]
-        md["embedding"] = None if emb is None else np.asarray(emb, dtype=np.float32).tolist()
         records.append(md)
-    table = pa.Table.from_pylist(records, schema=schema)
+        emb = row["embedding"]
+        missing.append(emb is None)
+        if emb is not None:
+            vectors[i] = np.asarray(emb, dtype=np.float32)
+    # The embedding column straight from one float32 buffer (no Python floats per value).
+    embeddings = pa.FixedSizeListArray.from_arrays(
+        pa.array(vectors.reshape(-1)),
+        type=schema.field("embedding").type,
+        mask=pa.array(missing, type=pa.bool_()),
+    )
+    table = pa.Table.from_pylist(records, schema=schema.remove(schema.get_field_index("embedding")))
+    table = table.append_column(schema.field("embedding"), embeddings)
     await asyncio.to_thread(pq.write_table, table, part, compression="zstd")
 
 
