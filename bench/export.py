@@ -1,6 +1,7 @@
 """Benchmark: clip export, ``copy`` (remux from the all-I-frame proxy) vs ``master``
-(re-encode from the FFV1 master), and master mode vs the plain ffmpeg CLI doing the same
-re-encode, on the same clips in the same run.
+(frame-exact re-encode from the master: the original by default, ``--master ffv1`` for an
+FFV1 master), and master mode vs the plain ffmpeg CLI doing the same re-encode (``-ss``
+input seek on the same master, same codec settings), on the same clips in the same run.
 
 The sample is preprocessed once (master, proxy, frame index) into a temp folder; the clips are
 the shots ``heaters detect`` finds in it. Per run, for each clip, the three exports alternate
@@ -9,7 +10,7 @@ then one line with the ratio ours(master)/ffmpeg (target ≤ 1.10). Timing: time
 
 Usage::
 
-    python bench/export.py [--video PATH] [--runs N] [--clips N] [--preset P]
+    python bench/export.py [--video PATH] [--runs N] [--clips N] [--preset P] [--master K]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 from heaters.media import scenes
-from heaters.media.export import encode_clip_from_master, master_export_args, remux_clip
+from heaters.media.export import encode_clip_exact, master_export_args, remux_clip
 from heaters.media.ffmpeg import BASE_ARGS, ffmpeg_exe
 from heaters.media.preprocess import preprocess
 
@@ -40,12 +41,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clips", type=int, default=6, help="how many clips (the longest first)")
     ap.add_argument("--preset", default="medium", help="x264 preset of master exports")
+    ap.add_argument("--master", choices=["original", "ffv1"], default="original")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="heaters-bench-export-") as tmp_s:
         tmp = Path(tmp_s)
         master, proxy = tmp / "master.mkv", tmp / "proxy.mp4"
-        result = asyncio.run(preprocess(args.video, master, proxy))
+        result = asyncio.run(preprocess(args.video, master, proxy, master_mode=args.master))
+        if result.master_kind == "original":
+            master = args.video
         pts = list(result.frame_index.pts_seconds)
         end = pts[-1] + (pts[-1] - pts[-2])
         cuts = scenes.detect(proxy).cuts
@@ -68,17 +72,20 @@ def main() -> None:
                     )
 
                 def ours_master(a: int = a, b: int = b, s0: float = s0, s1: float = s1) -> None:
-                    asyncio.run(encode_clip_from_master(
-                        master, tmp / "m.mp4", pts_seconds=pts[a:a + 2], frame_count=b - a,
+                    encode_clip_exact(
+                        master, tmp / "m.mp4", start_seconds=s0, frame_count=b - a,
                         duration_seconds=s1 - s0, preset=args.preset,
-                    ))  # fmt: skip
+                        prev_seconds=pts[a - 1] if a else None,
+                        next_seconds=pts[a + 1] if a + 1 < len(pts) else None,
+                    )  # fmt: skip
 
                 def plain(
                     a: int = a, b: int = b, s0: float = s0, s1: float = s1, half: float = half
                 ) -> None:
                     subprocess.run([ffmpeg_exe(), *BASE_ARGS, *master_export_args(
-                        master, tmp / "f.mp4", seek_seconds=max(s0 - half, 0.0), frame_count=b - a,
-                        duration_seconds=s1 - s0 + half, preset=args.preset,
+                        master, tmp / "f.mp4", seek_seconds=max(s0 - half, 0.0),
+                        start_seconds=s0, frame_count=b - a, duration_seconds=s1 - s0,
+                        preset=args.preset,
                     )], check=True)  # fmt: skip
 
                 order = [("copy", ours_copy), ("master", ours_master), ("ffmpeg", plain)]

@@ -1,15 +1,14 @@
-"""Benchmark: our ``preprocess()`` against the plain ffmpeg CLI doing the same two encodes.
+"""Benchmark: our ``preprocess()`` against the plain ffmpeg CLI doing the same proxy encode.
 
 For each video, both sides run ``--runs`` times, interleaved (the order alternates per run so
 neither side always gets a warm cache), in the same process and the same run:
 
-- **ours**: ``heaters.media.preprocess.preprocess()`` — probe, ONE ffmpeg decode writing the
-  FFV1 master, the all-intra H.264 proxy and (unless ``--no-small-frames``) the 64x36 RGB24
-  small frames, then the frame index;
-- **ffmpeg**: two separate plain ``ffmpeg -i SRC …`` commands, master then proxy, with the same
-  codec settings (FFV1 level 3 ``-g 1 -slices 4 -slicecrc 1`` + FLAC in MKV; libx264
-  ``-preset veryfast -crf 18 -g 1 -bf 0`` yuv420p + AAC 128k, ``+faststart`` MP4) and ffmpeg's
-  default threading.
+- **ours**: ``heaters.media.preprocess.preprocess()`` with default settings — probe, ONE
+  ffmpeg decode writing the all-intra H.264 review proxy (≤ 720 lines, CRF 25) and (unless
+  ``--no-small-frames``) the 64x36 RGB24 small frames, then the frame index and the check
+  that the original can serve as the master (no FFV1 is written for a sound original);
+- **ffmpeg**: one plain ``ffmpeg -i SRC …`` command writing the same proxy (the same output
+  arguments, ffmpeg's default threading).
 
 Prints one JSON line per video: median wall seconds of each side, the ratio ours/ffmpeg (target
 ≤ 1.10), and the median CPU seconds (user + system of this process and its children, from
@@ -35,8 +34,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from heaters.media import scenes
 from heaters.media.ffmpeg import BASE_ARGS, ffmpeg_exe
-from heaters.media.preprocess import preprocess
+from heaters.media.preprocess import ffmpeg_preprocess_args, preprocess
 from heaters.media.probe import probe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,35 +61,25 @@ def _measure(fn: Callable[[], object]) -> tuple[float, float]:
 
 
 def _plain_ffmpeg(src: Path, out: Path) -> None:
-    """The baseline: two separate ffmpeg commands, master then proxy."""
-    exe = ffmpeg_exe()
-    master = [
-        exe, *BASE_ARGS, "-i", str(src),
-        "-map", "0:v:0", "-map", "0:a:0?",
-        "-c:v", "ffv1", "-level", "3", "-g", "1", "-slices", "4", "-slicecrc", "1",
-        "-c:a", "flac", "-fps_mode", "passthrough",
-        str(out / "master.mkv"),
-    ]  # fmt: skip
-    proxy = [
-        exe, *BASE_ARGS, "-i", str(src),
-        "-map", "0:v:0", "-map", "0:a:0?",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-        "-g", "1", "-bf", "0", "-x264-params", "keyint=1:scenecut=0", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "128k", "-fps_mode", "passthrough",
-        "-movflags", "+faststart",
-        str(out / "proxy.mp4"),
-    ]  # fmt: skip
-    subprocess.run(master, check=True, stdin=subprocess.DEVNULL)
-    subprocess.run(proxy, check=True, stdin=subprocess.DEVNULL)
+    """The baseline: one plain ffmpeg command making the same proxy (same filter, codec and
+    settings as ours by default: ≤ 720 lines, libx264 all-I veryfast CRF 25, AAC 128k,
+    faststart)."""
+    args = ffmpeg_preprocess_args(
+        src, None, out / "proxy.mp4", small_frames=None, small_size=scenes.ANALYSIS_SIZE
+    )
+    subprocess.run([ffmpeg_exe(), *BASE_ARGS, *args], check=True, stdin=subprocess.DEVNULL)
 
 
 def _ours(src: Path, out: Path, small_frames: bool) -> None:
+    """Ours with default settings: the original is the master (no FFV1), one decode writes
+    the proxy and the small frames, then the frame index and the master check."""
     asyncio.run(
         preprocess(
             src,
             out / "master.mkv",
             out / "proxy.mp4",
             small_frames=out / "small.rgb" if small_frames else None,
+            small_size=scenes.ANALYSIS_SIZE,
         )
     )
 
