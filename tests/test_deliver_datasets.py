@@ -321,6 +321,12 @@ async def test_parquet_embeddings_and_removal(
     table2 = pq.read_table([str(out / f["path"]) for f in m2["files"]])
     assert sorted(table2.column("clip_id").to_pylist()) == sorted(set(ids) - {ids[1]})
 
+    # The CLI's path with its rich progress bar on (drawn on stderr only on a terminal).
+    from heaters.cli.export import _dataset
+
+    r3 = await _dataset("bar", "embedded", [vid], "parquet", str(tmp_path / "bar"), 1, True)
+    assert (r3.version, r3.clips, len(r3.files)) == (1, len(ids) - 1, len(ids) - 1)
+
 
 async def test_killed_export_resumes(
     ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
