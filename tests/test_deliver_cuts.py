@@ -272,3 +272,30 @@ async def test_export_cuts_of_a_real_video(
 
     p = run_heaters(heaters_env, "export", "cuts", "999999", "--format", "edl")
     assert p.returncode == 1 and "no video 999999" in p.stderr
+
+
+def test_export_commands_explain_themselves_and_load_lightly() -> None:
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from heaters.cli import app
+
+    runner = CliRunner()
+    assert "  export " in runner.invoke(app, ["--help"]).output
+    for sub in ("cuts", "dataset"):
+        res = runner.invoke(app, ["export", sub, "-h"])
+        assert res.exit_code == 0 and res.output.startswith(f"Usage: heaters export {sub} ")
+    code = (
+        "import sys\n"
+        "from heaters.cli import app\n"
+        "try:\n"
+        "    app(['export', 'dataset', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ['opentimelineio', 'pyarrow', 'webdataset', 'torch', 'asyncpg', 'litestar']\n"
+        "print('loaded:' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "loaded:"
