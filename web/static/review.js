@@ -263,9 +263,10 @@
     // A frame outside the clip (a late frame of the clip before): not ours.
     if (i < 0 || i > c.n) return;
     R.presented = c.start + i;
-    // The metric's first frame: the clip's own first frame, presented after the page seeked
-    // there (not a frame that happened to play through from the clip before).
-    if (R.pending && R.pending.clipId === c.id && R.pending.frame === null && R.presented === c.start && R.seekTarget === c.start) {
+    // The metric's first frame: the clip's first frame presented after the page seeked there
+    // (its first or second frame: requestVideoFrameCallback may skip the seeked frame when
+    // playback starts on the same vsync).
+    if (R.pending && R.pending.clipId === c.id && R.pending.frame === null && R.pending.seeked && i <= 1) {
       R.pending.frame = now();
       finishMetric();
     }
@@ -298,6 +299,7 @@
     const start = () => {
       if (R.clip !== c) return;
       seekFrame(c.start);
+      if (R.pending && R.pending.clipId === c.id) R.pending.seeked = true;
       if (R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
     };
     if (c.proxy && v.getAttribute("src") !== c.proxy) {
@@ -528,7 +530,7 @@
   }
 
   function startMetric(kind, e, clipId) {
-    R.pending = { kind, t0: e && e.timeStamp ? e.timeStamp : now(), clipId, panel: null, frame: null };
+    R.pending = { kind, t0: e && e.timeStamp ? e.timeStamp : now(), clipId, panel: null, frame: null, seeked: false };
   }
 
   function finishMetric() {
@@ -812,10 +814,12 @@
         parts.push(cut);
       }
     });
-    const head = document.createElement("div");
-    head.className = "tl-playhead";
-    head.id = "tl-playhead";
-    parts.push(head);
+    if (layout()) {
+      const head = document.createElement("div");
+      head.className = "tl-playhead";
+      head.id = "tl-playhead";
+      parts.push(head);
+    }
     tl.replaceChildren(...parts);
     markCurrent();
     if (R.clip) markPlayhead(R.frame);
