@@ -44,7 +44,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -88,7 +88,7 @@ class ExportResult:
     version: none made), ``resumed`` (a crashed version finished). ``files_written``: the
     files this run stored (paths relative to the target); ``files``: every file of the
     version; ``seconds``: wall time of the run; ``waiting``: approved clips of the selection
-    not exported yet (not in this version).
+    not exported yet (not in this version); ``clips_written``: samples this run wrote.
     """
 
     name: str
@@ -105,6 +105,7 @@ class ExportResult:
     bytes_written: int
     seconds: float
     waiting: int = 0
+    clips_written: int = 0
 
     def summary(self) -> dict[str, Any]:
         """A one-line JSON-able summary (the ``--json`` output): counts, not id lists."""
@@ -114,16 +115,7 @@ class ExportResult:
         d["files"] = len(self.files)
         rate = self.clips_written / self.seconds if self.seconds else None
         d["clips_per_second"] = None if rate is None else round(rate, 2)
-        d["clips_written"] = self.clips_written
         return d
-
-    clips_written: int = 0
-
-
-@dataclass
-class _Plan:
-    shards: list[dict[str, Any]]  # [{"path", "clip_ids"}] this version writes
-    kept: list[dict[str, Any]] = field(default_factory=list)  # files of earlier versions
 
 
 def validate_name(name: str) -> str:
