@@ -167,3 +167,46 @@ async def test_keyframes_embeddings_similar_and_archive(
     assert archived["clip_path"] is None and left == 0
     assert not (storage / f"clips/{ids[-1]}/sprite.jpg").exists()
     assert (storage / f"videos/{vid}/proxy.mp4").exists(), "the video itself is kept"
+
+
+async def test_video_preprocessed_before_issue_13_still_exports(
+    db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A video preprocessed before migration 0009 (an FFV1 master, no master_kind column):
+    the migration records its master as FFV1 and master-mode export reads it."""
+    from alembic import command
+
+    from heaters.db.migrate import alembic_config, upgrade
+
+    monkeypatch.setenv("HEATERS_MASTER", "ffv1")  # the only master there was
+    monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
+    get_settings.cache_clear()
+    home = Path(heaters_env["HEATERS_HOME"]) / "storage"
+    vid, clips = await _detected_video(db, small_video)
+    url = heaters_env["DATABASE_URL"]
+    command.downgrade(alembic_config(url), "0008")
+    from heaters.db import Database
+
+    async with Database.connect(url) as old:
+        async with old.acquire() as conn:
+            cols = {r["column_name"] for r in await conn.fetch(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'source_videos'")}  # fmt: skip
+        assert "master_kind" not in cols
+    upgrade(url)
+    async with Database.connect(url) as new:
+        async with new.acquire() as conn:
+            video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
+        assert (video["master_kind"], video["master_path"]) == ("ffv1", f"videos/{vid}/master.mkv")
+        assert video["master_reason"] == "made before issue 13 (FFV1 for every video)"
+        await review.decide(new, clips[1]["id"], "approve", "ann")
+        async with open_runtime() as rt:
+            assert await clip_services.export_clip(rt, clips[1]["id"]) == "done"
+    n = clips[1]["end_frame"] - clips[1]["start_frame"]
+    got = decoded_frames(home / f"clips/{clips[1]['id']}/clip.mp4")
+    ref = decoded_frames(small_video, clips[1]["start_frame"], n)
+    assert len(got) == n
+    diff = [
+        float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(got, ref, strict=True)
+    ]
+    assert max(diff) < 3.0, "the clip's own frames, re-encoded"
