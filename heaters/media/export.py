@@ -204,7 +204,7 @@ OUTPUT_TICKS_PER_SECOND = 90_000
 the master's timestamps (a VFR clip stays VFR) carry over without drift."""
 
 
-def _seek_video(container: Any, stream: Any, target: int) -> None:
+def seek_to_keyframe(container: Any, stream: Any, target: int) -> None:
     """Seek ``stream`` to the keyframe at or before PTS ``target`` (its time base).
 
     A demuxer that indexes by DTS (MP4 with B-frames) can land on a keyframe whose PTS is
@@ -330,7 +330,7 @@ def encode_clip_exact(
                     setattr(vout.codec_context, tag, getattr(vin.codec_context, tag))
             vout.options = {"crf": str(crf), "preset": preset}
             aout = _audio_stream(src, dst) if audio and src.streams.audio else None
-            _seek_video(src, vin, int(lo / vtb))
+            seek_to_keyframe(src, vin, int(lo / vtb))
             first_pts: int | None = None
             last_pts: int | None = None
             for frame in src.decode(vin):

@@ -34,7 +34,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import av.error
@@ -55,11 +55,18 @@ __all__ = [
     "FrameIndex",
     "MasterKind",
     "PreprocessResult",
+    "Segment",
+    "SegmentPlan",
     "build_frame_index",
+    "encode_segment",
     "ffmpeg_master_args",
     "ffmpeg_preprocess_args",
+    "join_segments",
     "original_master_problem",
+    "plan_segments",
     "preprocess",
+    "preprocess_segmented",
+    "segment_paths",
 ]
 
 MasterKind = Literal["original", "ffv1"]
@@ -634,6 +641,395 @@ async def preprocess(
             with contextlib.suppress(OSError):
                 part.unlink()
 
+    return PreprocessResult(
+        frame_count=n,
+        fps=info.fps,
+        time_base=scan.time_base,
+        duration_seconds=scan.duration_seconds,
+        width=info.width,
+        height=info.height,
+        is_vfr=info.is_vfr or scan.is_vfr,
+        has_audio=info.has_audio,
+        frame_index=scan.index,
+        master_kind=kind,
+        master_reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A keyframe-aligned run of frames that one job encodes on its own.
+
+    Attributes
+    ----------
+    index
+        Position of the segment (0-based).
+    first_frame, frame_count
+        Its frames ``[first_frame, first_frame + frame_count)`` (0-based, decode order of a
+        sequential decode = presentation order).
+    start_pts, end_pts
+        PTS bounds in the source's video time base, ``start_pts <= pts < end_pts``;
+        ``start_pts`` is a keyframe's PTS (or the first frame's), ``end_pts`` the next
+        segment's (None for the last).
+    """
+
+    index: int
+    first_frame: int
+    frame_count: int
+    start_pts: int
+    end_pts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentPlan:
+    """How a source splits into segments (:func:`plan_segments`).
+
+    ``time_base``: the source's video time base (s/tick); ``origin_pts``: the PTS that is 0 s
+    in the frame index (the container's start time, as the single-pass proxy counts);
+    ``has_audio``: the source has audio (encoded once, apart, and joined).
+    """
+
+    segments: tuple[Segment, ...]
+    time_base: Fraction
+    origin_pts: int
+    has_audio: bool
+
+
+def plan_segments(src: Path, segments: int) -> SegmentPlan | None:
+    """Split ``src`` at keyframes into about ``segments`` runs of equal frame counts (demux
+    only). None when it cannot be split so (no PTS, repeated PTS, a single keyframe, fewer
+    than 2 segments asked): preprocess it in one pass."""
+    try:
+        container = av.open(str(src), mode="r")
+    except (av.error.FFmpegError, OSError):
+        return None
+    with container:
+        if not container.streams.video or segments < 2:
+            return None
+        stream = container.streams.video[0]
+        if not stream.time_base:
+            return None
+        tb = Fraction(stream.time_base)
+        pts: list[int] = []
+        keys: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if not packet.size:
+                    continue
+                if packet.pts is None:
+                    return None
+                pts.append(int(packet.pts))
+                if packet.is_keyframe:
+                    keys.append(int(packet.pts))
+        except av.error.FFmpegError:
+            return None
+        origin = round(Fraction(container.start_time or 0, 1_000_000) / tb)
+        has_audio = bool(container.streams.audio)
+    if len(set(pts)) != len(pts) or len(keys) < 2:
+        return None
+    pts.sort()
+    position = {p: k for k, p in enumerate(pts)}
+    key_frames = sorted(position[k] for k in keys if k in position)
+    cuts: list[int] = []
+    for i in range(1, segments):
+        target = len(pts) * i // segments
+        best = min(key_frames, key=lambda f: abs(f - target))
+        if best > (cuts[-1] if cuts else 0):
+            cuts.append(best)
+    if not cuts:
+        return None
+    bounds = [0, *cuts, len(pts)]
+    return SegmentPlan(
+        segments=tuple(
+            Segment(
+                index=i,
+                first_frame=a,
+                frame_count=b - a,
+                start_pts=pts[a],
+                end_pts=pts[b] if b < len(pts) else None,
+            )
+            for i, (a, b) in enumerate(itertools.pairwise(bounds))
+        ),
+        time_base=tb,
+        origin_pts=origin,
+        has_audio=has_audio,
+    )
+
+
+def segment_paths(work: Path, index: int) -> tuple[Path, Path]:
+    """(proxy part, small frames part) of segment ``index`` in ``work``."""
+    return work / f"segment_{index:05d}.mp4", work / f"segment_{index:05d}.rgb"
+
+
+def encode_segment(
+    src: Path,
+    plan: SegmentPlan,
+    index: int,
+    work: Path,
+    *,
+    small_size: tuple[int, int] = (64, 36),
+    crf: int = DEFAULT_PROXY_CRF,
+    preset: str = "veryfast",
+    proxy_height: int | None = DEFAULT_PROXY_HEIGHT,
+) -> int:
+    """Encode segment ``index`` of ``plan`` (sync; one job, e.g. in a process pool).
+
+    Seeks ``src`` to the segment's keyframe, decodes with PyAV, keeps the frames with
+    ``start_pts <= pts < end_pts`` (open-GOP leading pictures of the next keyframe included,
+    those of this one left to the previous segment) and writes them as an all-intra H.264
+    MP4 (the proxy's settings, PTS relative to the plan's origin) and raw RGB24 small
+    frames. Both are written under temporary names and renamed at the end, so a segment is
+    either whole or absent: a job killed mid-way leaves nothing and is simply run again,
+    and a segment already present is not encoded again (resumable).
+
+    Returns the segment's frame count. Raises PreprocessError when the frames decoded do not
+    match the plan.
+    """
+    from heaters.media.export import seek_to_keyframe
+
+    seg = plan.segments[index]
+    video_out, small_out = segment_paths(work, index)
+    if video_out.exists() and small_out.exists():
+        return seg.frame_count
+    parts = [_part(video_out), _part(small_out)]
+    width_s, height_s = small_size
+    frames = 0
+    try:
+        with (
+            av.open(str(src)) as container,
+            av.open(str(parts[0]), "w", format="mp4") as out,
+            parts[1].open("wb") as small,
+        ):
+            vin = container.streams.video[0]
+            vin.thread_type = "AUTO"
+            ctx = vin.codec_context
+            w, h = int(ctx.width) // 2 * 2, int(ctx.height) // 2 * 2
+            if proxy_height is not None and h > proxy_height:
+                w, h = round(w * proxy_height / h / 2) * 2, proxy_height // 2 * 2
+            vout: Any = out.add_stream("libx264", rate=vin.average_rate or 25)
+            vout.width, vout.height, vout.pix_fmt = w, h, "yuv420p"
+            vout.time_base = vin.time_base
+            vout.codec_context.time_base = vin.time_base
+            vout.bit_rate = 0
+            vout.gop_size = 1
+            vout.codec_context.max_b_frames = 0
+            vout.options = {
+                "crf": str(crf),
+                "preset": preset,
+                "x264-params": "keyint=1:min-keyint=1:scenecut=0",
+            }
+            for tag in ("color_range", "colorspace", "color_primaries", "color_trc"):
+                with contextlib.suppress(AttributeError, ValueError, TypeError):
+                    setattr(vout.codec_context, tag, getattr(ctx, tag))
+            if seg.index > 0:
+                seek_to_keyframe(container, vin, seg.start_pts)
+            last = None
+            for frame in container.decode(vin):
+                if frame.pts is None:
+                    raise PreprocessError(f"segment {index}: a frame without PTS")
+                if frame.pts < seg.start_pts:
+                    continue
+                if seg.end_pts is not None and frame.pts >= seg.end_pts:
+                    break
+                if last is not None and frame.pts <= last:
+                    raise PreprocessError(f"segment {index}: PTS not increasing")
+                last = frame.pts
+                picture = frame.reformat(width=w, height=h, format="yuv420p")
+                # From 0 in each segment (an MP4 starting later keeps its start only to
+                # the millisecond, in its edit list); the join adds the segment's start.
+                picture.pts = frame.pts - seg.start_pts
+                picture.time_base = vin.time_base
+                picture.pict_type = av.video.frame.PictureType.NONE
+                out.mux(vout.encode(picture))
+                tiny = frame.reformat(
+                    width=width_s, height=height_s, format="rgb24", interpolation="AREA"
+                )
+                small.write(tiny.to_ndarray().tobytes())
+                frames += 1
+            out.mux(vout.encode(None))
+        if frames != seg.frame_count:
+            raise PreprocessError(
+                f"segment {index} decoded to {frames} frames, the plan has {seg.frame_count}"
+            )
+        os.replace(parts[1], small_out)
+        os.replace(parts[0], video_out)
+    except av.error.FFmpegError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise PreprocessError(f"segment {index}: {reason}") from None
+    finally:
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink()
+    return frames
+
+
+def join_segments(plan: SegmentPlan, work: Path, proxy: Path, small_frames: Path | None,
+                  audio: Path | None) -> None:  # fmt: skip
+    """Join the segments' MP4s into ``proxy`` without re-encoding (every frame is an
+    I-frame, so any boundary joins cleanly; packets keep their PTS), with the audio file's
+    AAC packets when given, ``+faststart``; concatenate the small frames."""
+    part = _part(proxy)
+    try:
+        with av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            first_path, _ = segment_paths(work, 0)
+            with av.open(str(first_path)) as first:
+                vout = out.add_stream_from_template(first.streams.video[0])
+            aud = av.open(str(audio)) if audio is not None else None
+            try:
+                aout = (
+                    out.add_stream_from_template(aud.streams.audio[0])
+                    if aud is not None and aud.streams.audio
+                    else None
+                )
+                for seg in plan.segments:
+                    path, _ = segment_paths(work, seg.index)
+                    with av.open(str(path)) as c:
+                        vin = c.streams.video[0]
+                        assert vin.time_base is not None
+                        start = (seg.start_pts - plan.origin_pts) * plan.time_base
+                        shift = round(start / Fraction(vin.time_base))
+                        for packet in c.demux(vin):
+                            if packet.size == 0 or packet.pts is None:
+                                continue
+                            packet.pts += shift
+                            packet.dts = packet.pts  # all-intra: decode order = display
+                            packet.stream = vout
+                            out.mux(packet)
+                if aud is not None and aout is not None:
+                    for apacket in aud.demux(aud.streams.audio[0]):
+                        if apacket.size == 0:
+                            continue
+                        apacket.stream = aout
+                        out.mux(apacket)
+            finally:
+                if aud is not None:
+                    aud.close()
+        if small_frames is not None:
+            small_part = _part(small_frames)
+            with small_part.open("wb") as dst:
+                for seg in plan.segments:
+                    _, small = segment_paths(work, seg.index)
+                    dst.write(small.read_bytes())
+            os.replace(small_part, small_frames)
+        os.replace(part, proxy)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+async def preprocess_segmented(
+    src: Path,
+    master: Path,
+    proxy: Path,
+    *,
+    work: Path,
+    segments: int,
+    small_frames: Path | None = None,
+    small_size: tuple[int, int] = (64, 36),
+    executor: Executor | None = None,
+    crf: int = DEFAULT_PROXY_CRF,
+    preset: str = "veryfast",
+    proxy_height: int | None = DEFAULT_PROXY_HEIGHT,
+    master_mode: MasterKind = "original",
+) -> PreprocessResult:
+    """:func:`preprocess` split into keyframe-aligned segments encoded as separate jobs.
+
+    The source is split into about ``segments`` segments (:func:`plan_segments`); each is
+    encoded by :func:`encode_segment` in ``executor`` (a process pool: as many run at once
+    as it has workers), the audio by one ffmpeg run, then :func:`join_segments` joins them
+    without re-encoding. Segment files live in ``work`` (kept when a run fails or is killed:
+    the next run with the same ``work`` encodes only the missing segments; removed on
+    success). A source that cannot be split (one keyframe, no PTS, …), an FFV1 master asked
+    for, or ``segments < 2`` go through :func:`preprocess` in one pass. The result is that
+    of :func:`preprocess`: same frame count, frame index and small-frames layout.
+
+    Raises
+    ------
+    PreprocessError
+        As :func:`preprocess`, plus ``"segment N decoded to M frames, the plan has K"``.
+    """
+    src, master, proxy = Path(src), Path(master), Path(proxy)
+    single = functools.partial(
+        preprocess, src, master, proxy, small_frames=small_frames, small_size=small_size,
+        executor=executor, crf=crf, preset=preset, proxy_height=proxy_height,
+        master_mode=master_mode,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    if segments < 2 or master_mode == "ffv1":
+        return await single()
+    try:
+        info: ProbeResult = await loop.run_in_executor(executor, probe, src)
+    except ProbeError as exc:
+        raise PreprocessError(str(exc)) from exc
+    plan = await loop.run_in_executor(executor, plan_segments, src, segments)
+    if plan is None or sum(s.frame_count for s in plan.segments) < info.frame_count - (
+        _truncation_allowance(info.frame_count)
+    ):
+        return await single()
+    for folder in {work, proxy.parent, master.parent} | (
+        {small_frames.parent} if small_frames is not None else set()
+    ):
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    audio = work / "audio.m4a" if plan.has_audio else None
+    jobs = [
+        loop.run_in_executor(
+            executor,
+            functools.partial(
+                encode_segment,
+                src,
+                plan,
+                seg.index,
+                work,
+                small_size=small_size,
+                crf=crf,
+                preset=preset,
+                proxy_height=proxy_height,
+            ),
+        )
+        for seg in plan.segments
+    ]
+
+    async def encode_audio() -> None:
+        if audio is None or audio.exists():
+            return
+        part = _part(audio)
+        try:
+            await run_ffmpeg(
+                ["-i", str(src), "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "128k",
+                 "-f", "mp4", str(part)],
+                error=PreprocessError,
+            )  # fmt: skip
+            os.replace(part, audio)
+        finally:
+            part.unlink(missing_ok=True)
+
+    await asyncio.gather(encode_audio(), *jobs)
+    await loop.run_in_executor(executor, join_segments, plan, work, proxy, small_frames, audio)
+    scan: _ProxyScan = await loop.run_in_executor(executor, functools.partial(_scan_proxy, proxy))
+    n = len(scan.index)
+    if n != sum(s.frame_count for s in plan.segments) or not scan.all_keyframes:
+        raise PreprocessError(
+            f"the joined proxy has {n} frames, the segments held a different count"
+        )
+    kind: MasterKind = "original"
+    reason = await loop.run_in_executor(
+        executor, functools.partial(original_master_problem, src, scan.index.pts_seconds)
+    )
+    if reason is not None:
+        kind = "ffv1"
+        part = _part(master)
+        try:
+            await run_ffmpeg(ffmpeg_master_args(src, part), error=PreprocessError)
+            os.replace(part, master)
+        finally:
+            part.unlink(missing_ok=True)
+    for seg in plan.segments:
+        for path in segment_paths(work, seg.index):
+            path.unlink(missing_ok=True)
+    if audio is not None:
+        audio.unlink(missing_ok=True)
     return PreprocessResult(
         frame_count=n,
         fps=info.fps,

@@ -7,11 +7,14 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from heaters.errors import DownloadError, PreprocessError
@@ -20,11 +23,15 @@ from heaters.media.preprocess import (
     FrameIndex,
     PreprocessResult,
     build_frame_index,
+    encode_segment,
     ffmpeg_preprocess_args,
+    plan_segments,
     preprocess,
+    preprocess_segmented,
+    segment_paths,
 )
 
-from .conftest import SAMPLE, SMALL_FRAMES, MediaFiles
+from .conftest import SAMPLE, SMALL_FRAMES, MediaFiles, run_ffmpeg_cli
 
 
 def _streams(path: Path) -> dict[str, str]:
@@ -295,3 +302,83 @@ async def test_process_pool_executor(media: MediaFiles, tmp_path: Path) -> None:
             await preprocess(
                 media.audio_only, tmp_path / "a.mkv", tmp_path / "a.mp4", executor=pool
             )
+
+
+def _keyframed(src: Path, out: Path, *, seconds: float, gop: int = 24) -> Path:
+    """``src`` re-encoded (320x180) with a keyframe every ``gop`` frames, audio kept."""
+    run_ffmpeg_cli(
+        "-stream_loop", "-1", "-i", str(src), "-t", str(seconds), "-vf", "scale=320:180",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-bf", "2",
+        "-c:a", "aac", "-b:a", "64k", str(out),
+    )  # fmt: skip
+    return out
+
+
+async def test_segmented_preprocess_matches_one_pass(media: MediaFiles, tmp_path: Path) -> None:
+    """Three keyframe-aligned segments, encoded apart and joined without re-encoding, give
+    the proxy, frame index and small frames of the one-pass preprocess."""
+    src = _keyframed(media.small, tmp_path / "src.mp4", seconds=4)
+    one, seg = tmp_path / "one", tmp_path / "seg"
+    a = await preprocess(src, one / "m.mkv", one / "p.mp4", small_frames=one / "s.rgb")
+    work = tmp_path / "work"
+    b = await preprocess_segmented(
+        src, seg / "m.mkv", seg / "p.mp4", small_frames=seg / "s.rgb", work=work, segments=3
+    )
+    plan = plan_segments(src, 3)
+    assert plan is not None and len(plan.segments) == 3
+    assert [s.first_frame for s in plan.segments] == [0, 24, 72] or all(
+        s.first_frame % 24 == 0 for s in plan.segments
+    )
+    assert b.frame_count == a.frame_count == SMALL_FRAMES
+    assert b.frame_index.pts_seconds == pytest.approx(a.frame_index.pts_seconds, abs=1e-6)
+    assert (b.master_kind, b.has_audio) == ("original", True)
+    assert all(key for _, key in _packets(seg / "p.mp4"))
+    assert _streams(seg / "p.mp4") == {"video": "h264", "audio": "aac"}
+    x = np.frombuffer((one / "s.rgb").read_bytes(), np.uint8).astype(int)
+    y = np.frombuffer((seg / "s.rgb").read_bytes(), np.uint8).astype(int)
+    assert x.shape == y.shape
+    per_frame = np.abs(x - y).reshape(SMALL_FRAMES, -1).mean(axis=1)
+    assert per_frame.max() < 2.0, "the same pictures (scaled by another swscale call)"
+    assert _names(work) == [], "segment files removed once joined"
+
+
+async def test_segment_killed_midway_resumes(media: MediaFiles, tmp_path: Path) -> None:
+    """A segment job SIGKILLed mid-way leaves no segment file; the next run encodes only
+    what is missing (a finished segment is not encoded again) and the result is whole."""
+    src = _keyframed(media.small, tmp_path / "src.mp4", seconds=30, gop=48)
+    work = tmp_path / "work"
+    work.mkdir()
+    plan = plan_segments(src, 2)
+    assert plan is not None and len(plan.segments) == 2
+    assert encode_segment(src, plan, 0, work) == plan.segments[0].frame_count
+    done = [p.stat().st_mtime_ns for p in segment_paths(work, 0)]
+    code = (
+        "import sys; from pathlib import Path; "
+        "from heaters.media.preprocess import encode_segment, plan_segments; "
+        "src, work = Path(sys.argv[1]), Path(sys.argv[2]); "
+        "encode_segment(src, plan_segments(src, 2), 1, work)"
+    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, str(src), str(work))
+    small_part = work / f".{segment_paths(work, 1)[1].name}.part"
+    try:
+        for _ in range(2000):
+            if small_part.exists() and small_part.stat().st_size > 0:
+                break
+            assert proc.returncode is None, "the segment job ended before it could be killed"
+            await asyncio.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not any(p.exists() for p in segment_paths(work, 1)), "no half segment"
+    assert encode_segment(src, plan, 0, work) == plan.segments[0].frame_count
+    assert [p.stat().st_mtime_ns for p in segment_paths(work, 0)] == done, "not redone"
+    out = tmp_path / "out"
+    r = await preprocess_segmented(
+        src, out / "m.mkv", out / "p.mp4", small_frames=out / "s.rgb", work=work, segments=2
+    )
+    one = await preprocess(src, tmp_path / "one" / "m.mkv", tmp_path / "one" / "p.mp4")
+    assert r.frame_count == one.frame_count == sum(s.frame_count for s in plan.segments) > 700
+    assert r.frame_index.pts_seconds == pytest.approx(one.frame_index.pts_seconds, abs=1e-6)
+    assert (out / "s.rgb").stat().st_size == r.frame_count * 64 * 36 * 3
+    assert _names(work) == []
