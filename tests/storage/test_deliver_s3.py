@@ -33,10 +33,11 @@ async def test_dataset_to_s3(
         prepared_clips,
     )
 
-    _, ids = await prepared_clips(db, small_video)
+    _, ids = await prepared_clips(db, small_video, approve=3)
+    ids = ids[:3]
     env = {**heaters_env, **aws_env, "HEATERS_S3_ENDPOINT_URL": moto_s3.url}
     target = f"s3://{BUCKET}/{s3_prefix}"
-    p = run_heaters(env, "export", "dataset", "s3set", "-o", target, "--shard-size", "3", "--json")
+    p = run_heaters(env, "export", "dataset", "s3set", "-o", target, "--shard-size", "2", "--json")
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert (r["version"], r["clips"], r["target"]) == (1, len(ids), target)
@@ -44,7 +45,7 @@ async def test_dataset_to_s3(
     client = await s3_storage.client()
     listed = await client.list_objects_v2(Bucket=BUCKET, Prefix=f"{s3_prefix}/")
     keys = sorted(o["Key"].removeprefix(f"{s3_prefix}/") for o in listed.get("Contents", []))
-    shards = [f"v000001/{i:06d}.tar" for i in range((len(ids) + 2) // 3)]
+    shards = [f"v000001/{i:06d}.tar" for i in range((len(ids) + 1) // 2)]
     assert keys == sorted(["dataset.json", "v000001/dataset.json", *shards]), "no temp objects"
     uploads = await client.list_multipart_uploads(Bucket=BUCKET, Prefix=f"{s3_prefix}/")
     assert not uploads.get("Uploads")
