@@ -11,6 +11,9 @@ committed). Prints one JSON line per result:
   (target: all ≤ 10×);
 - ``preprocess``: our preprocess against the plain ffmpeg CLI making the same proxy, as in
   ``bench/preprocess.py`` (median of ``--runs``, ratio target ≤ 1.10);
+- ``segments``: the segmented preprocess (``preprocess_segmented``, ``--segments`` keyframe-
+  aligned segments) with a process pool of 1 and of 2 workers, against the one-pass
+  preprocess, in the same run (the speed-up of a second worker);
 - ``export``: master-mode export (frame-exact from the original) of ``--clips`` clips spread
   over the video, seconds per clip and per second of clip, against the plain ffmpeg CLI
   re-encoding the same span with the same settings (``-ss`` input seek), as a ratio.
@@ -156,6 +159,58 @@ def bench_export(video: Path, proxy: Path, clips: int, runs: int, work: Path) ->
     }
 
 
+def bench_segments(video: Path, segments: int, runs: int, work: Path) -> list[dict[str, object]]:
+    """Wall seconds of the segmented preprocess with 1 and 2 pool workers, and one pass."""
+    import asyncio
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from heaters.media.preprocess import preprocess, preprocess_segmented
+
+    info = probe(video)
+    times: dict[str, list[float]] = {"one_pass": [], "workers_1": [], "workers_2": []}
+    for run in range(runs):
+        order = list(times)
+        if run % 2:
+            order.reverse()
+        for side in order:
+            out = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=work))
+            t0 = time.perf_counter()
+            if side == "one_pass":
+                asyncio.run(preprocess(video, out / "m.mkv", out / "p.mp4",
+                                       small_frames=out / "s.rgb"))  # fmt: skip
+            else:
+                workers = int(side.rsplit("_", 1)[1])
+                ctx = multiprocessing.get_context("spawn")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                    asyncio.run(preprocess_segmented(
+                        video, out / "m.mkv", out / "p.mp4", small_frames=out / "s.rgb",
+                        work=out / "segments", segments=segments, executor=pool,
+                    ))  # fmt: skip
+            times[side].append(time.perf_counter() - t0)
+            shutil.rmtree(out, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return [
+        {
+            "bench": "segments",
+            "side": side,
+            "segments": segments if side != "one_pass" else 1,
+            "runs": runs,
+            "wall_s": round(med[side], 2),
+            "realtime_x": round(info.duration_seconds / med[side], 2),
+            "vs_one_pass": round(med[side] / med["one_pass"], 3),
+            "all": [round(x, 2) for x in times[side]],
+            "load_1min": round(os.getloadavg()[0], 2),
+        }
+        for side in times
+    ] + [
+        {
+            "bench": "segments",
+            "speedup_2_workers_vs_1": round(med["workers_1"] / med["workers_2"], 3),
+        }
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--video", type=Path, default=None, help="default: the sample × 10")
@@ -163,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=5, help="clips to export")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["ingest", "preprocess", "export"])  # fmt: skip
+                        choices=["ingest", "preprocess", "export", "segments"])  # fmt: skip
+    parser.add_argument("--segments", type=int, default=8, help="segments of the split run")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     video = args.video or long_input(args.workdir)
@@ -178,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         if "preprocess" not in args.skip:
             result2 = bench_video(video, max(1, args.runs), True, work)
             print(json.dumps({"bench": "preprocess", **result2}), flush=True)
+        if "segments" not in args.skip:
+            for line in bench_segments(video, args.segments, max(1, args.runs), work):
+                print(json.dumps(line), flush=True)
         if "export" not in args.skip:
             if proxy is None:
                 from preprocess import _ours

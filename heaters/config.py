@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     on the 720p sample CRF 18 → 25 shrinks it 1.9× at SSIM 0.977, PSNR 39.8 dB)."""
     proxy_preset: str = "veryfast"
     """x264 preset of the proxy."""
+    preprocess_segments: int = Field(default=1, ge=1)
+    """``1``: preprocess in one ffmpeg pass; ``N > 1``: split the video into about N
+    keyframe-aligned segments, encoded at once by the process pool's workers and joined
+    without re-encoding; a retried job encodes only the segments it lacks (kept under
+    ``HEATERS_HOME/segments/<video id>`` until the join)."""
     proxy_height: int | None = Field(default=720, ge=2)
     """Most lines of the proxy; taller sources are scaled down, keeping the aspect (unset
     with an empty value: the source's height)."""

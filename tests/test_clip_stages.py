@@ -30,14 +30,16 @@ async def _detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
     return vid, list(clips)
 
 
-@pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1"])
+@pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1", "master_segments"])
 async def test_export_has_exactly_the_clips_frames(
     db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch,
     mode: str,
 ) -> None:  # fmt: skip
     """``master``: the original is the master; ``master_ffv1``: an FFV1 master, as every video
     preprocessed before issue 13 has (``HEATERS_MASTER=ffv1`` makes one): both export."""
-    monkeypatch.setenv("HEATERS_EXPORT_MODE", mode.removesuffix("_ffv1"))
+    monkeypatch.setenv("HEATERS_EXPORT_MODE", mode.split("_")[0])
+    if mode == "master_segments":  # preprocessed in 2 keyframe-aligned segments, joined
+        monkeypatch.setenv("HEATERS_PREPROCESS_SEGMENTS", "2")
     monkeypatch.setenv("HEATERS_MASTER", "ffv1" if mode == "master_ffv1" else "original")
     monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
     get_settings.cache_clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -164,15 +165,18 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
     under :func:`master_key` and ``master_reason`` says why.
     ``downloaded``/``preprocess_failed`` → ``preprocessing`` → ``preprocessed``.
     """
+    import functools
+
     from heaters.media import scenes
-    from heaters.media.preprocess import preprocess
+    from heaters.media.preprocess import preprocess, preprocess_segmented
 
     async def work(row: Row) -> None:
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             s = rt.settings
-            result = await preprocess(
+            make = functools.partial(
+                preprocess,
                 src,
                 master,
                 proxy,
@@ -184,6 +188,14 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 proxy_height=s.proxy_height,
                 master_mode=s.master,
             )
+            if s.preprocess_segments > 1:
+                segments = s.home / "segments" / str(video_id)
+                result = await preprocess_segmented(
+                    *make.args, **make.keywords, work=segments, segments=s.preprocess_segments
+                )
+                await asyncio.to_thread(shutil.rmtree, segments, True)
+            else:
+                result = await make()
             features = await rt.run_sync(analysis_features, small)
             if len(features) != result.frame_count:
                 # Decoder and demuxer disagree on the count: score the proxy itself.
