@@ -439,11 +439,11 @@ async def _write_version(
 
             meta = {"dataset": ds["name"], "version": v["version"]}
             if ds["format"] == "webdataset":
-                await _write_tar(source, rows, part, work, meta, mtime, tick)
+                digest, size = await _write_tar(source, rows, part, work, meta, mtime, tick)
             else:
                 await _write_parquet(source, rows, part, meta)
+                digest, size = await asyncio.to_thread(_sha256, part)
                 tick(len(rows))
-            digest, size = await asyncio.to_thread(_sha256, part)
             await store.put_file(part, shard["path"], move=True)
             entry = {
                 "path": shard["path"], "sha256": digest, "bytes": size,
@@ -585,27 +585,43 @@ def keyframe_fields(keyframes: Sequence[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-async def _read(source: Any, key: str, work: Path) -> bytes:
-    local = source.local_path(key)
-    if local is not None:
-        try:
-            return await asyncio.to_thread(Path(local).read_bytes)
-        except FileNotFoundError:
-            raise DeliverError(f"the stored file {key} is missing") from None
+async def _local_file(source: Any, key: str, work: Path) -> Path:
+    """A path on this machine holding ``key``: where it lies, or a download into ``work``.
+
+    Raises DeliverError when the object is missing (a permanent failure), StorageError on an
+    outage (the version stays writing: the next run resumes it).
+    """
     from heaters.errors import StorageError
 
+    local = source.local_path(key)
+    if local is not None:
+        if not await asyncio.to_thread(Path(local).is_file):
+            raise DeliverError(f"the stored file {key} is missing")
+        return Path(local)
     dest = work / "get" / key.replace("/", "_")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         await source.get_file(key, dest)
     except StorageError as exc:
         if exc.transient:
-            raise  # an outage: the version stays writing, the next run resumes it
+            raise
         raise DeliverError(f"the stored file {key} cannot be read: {exc}") from None
-    try:
-        return await asyncio.to_thread(dest.read_bytes)
-    finally:
-        dest.unlink(missing_ok=True)
+    return dest
+
+
+class _HashingWriter:
+    """A write-only stream to ``fh`` that hashes (sha256) and counts what goes through it."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        written: int = self.fh.write(data)
+        return written
 
 
 async def _write_tar(
@@ -616,30 +632,51 @@ async def _write_tar(
     meta: dict[str, Any],
     mtime: float,
     tick: Callable[[int], None],
-) -> None:
-    import numpy as np
-    import webdataset as wds
+) -> tuple[str, int]:
+    """Write one shard to ``part`` (webdataset's ``TarWriter``); returns (sha256, bytes).
 
-    with part.open("wb") as fh:
-        writer = wds.TarWriter(fh, mtime=mtime)
-        try:
-            for i, row in enumerate(rows):
-                md = clip_metadata(row, meta["dataset"], meta["version"], source.url)
-                sample: dict[str, Any] = {
-                    "__key__": sample_key(row["id"]),
-                    "mp4": await _read(source, row["clip_path"], work),
-                    "json": json.dumps(md, sort_keys=True, default=str).encode(),
-                }
-                for fld, key in keyframe_fields(row["keyframes"]).items():
-                    sample[fld] = await _read(source, key, work)
-                if row["embedding"] is not None:
-                    buf = io.BytesIO()
-                    np.save(buf, np.asarray(row["embedding"], dtype=np.float32))
-                    sample["npy"] = buf.getvalue()
-                await asyncio.to_thread(writer.write, sample)
-                tick(i + 1)
-        finally:
-            writer.close()
+    The files are found (or downloaded) first, then the whole shard is written in one thread.
+    """
+    import numpy as np
+
+    samples: list[tuple[dict[str, Any], dict[str, Path]]] = []
+    for row in rows:
+        md = clip_metadata(row, meta["dataset"], meta["version"], source.url)
+        fixed: dict[str, Any] = {
+            "__key__": sample_key(row["id"]),
+            "json": json.dumps(md, sort_keys=True, default=str).encode(),
+        }
+        if row["embedding"] is not None:
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(row["embedding"], dtype=np.float32))
+            fixed["npy"] = buf.getvalue()
+        files = {"mp4": await _local_file(source, row["clip_path"], work)}
+        for fld, key in keyframe_fields(row["keyframes"]).items():
+            files[fld] = await _local_file(source, key, work)
+        samples.append((fixed, files))
+    loop = asyncio.get_running_loop()
+
+    def write() -> tuple[str, int]:
+        import webdataset as wds
+
+        with part.open("wb") as fh:
+            out = _HashingWriter(fh)
+            writer = wds.TarWriter(out, mtime=mtime)
+            try:
+                for i, (fixed, files) in enumerate(samples):
+                    sample = dict(fixed)
+                    for fld, path in files.items():
+                        sample[fld] = path.read_bytes()
+                    writer.write(sample)
+                    loop.call_soon_threadsafe(tick, i + 1)
+            finally:
+                writer.close()
+        return out.sha256.hexdigest(), out.size
+
+    try:
+        return await asyncio.to_thread(write)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work / "get", True)
 
 
 def parquet_schema(dim: int) -> Any:
