@@ -6,11 +6,15 @@ Two modes:
   frame is a keyframe (I-frame), so the cut is frame-exact by construction: the packets whose
   PTS lie in ``[pts[start], pts[end])`` are exactly the clip's frames, and nothing is decoded or
   re-encoded. Fast; the quality is the proxy's.
-- ``master`` (the default): ffmpeg seeks the master (the original file, or an FFV1 copy for
-  videos preprocessed so) to the keyframe at or before the clip's first frame, decodes from
-  there, drops the frames before the clip and re-encodes exactly ``N`` frames to H.264 (CRF,
-  ``+faststart``), with the master's audio for the same span: one generation from the
-  source, at its quality.
+- ``master`` (the default, :func:`encode_clip_exact`): PyAV seeks the master (the original
+  file, or an FFV1 copy for videos preprocessed so) to the keyframe at or before the clip's
+  first frame, decodes from there, drops the frames before the clip by their PTS (open-GOP
+  leading pictures and B-frames included) and encodes exactly ``N`` frames to H.264 (CRF,
+  ``+faststart``), with the master's audio cut sample-exactly to the same span: one
+  generation from the source, at its quality. (The ffmpeg CLI's own ``-ss`` input seek was
+  measured off by one frame after a seek in an MPEG-4 AVI, so frames are told apart here.)
+  :func:`encode_clip_from_master` / :func:`master_export_args` are the ffmpeg CLI form, kept
+  as the benchmarks' peer.
 
 Both write to a temporary name and rename, so a killed export leaves no half file. Both read
 their input from a path or an http(s) URL (a presigned S3 URL): FFmpeg then fetches only the
