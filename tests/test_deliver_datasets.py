@@ -371,3 +371,43 @@ async def test_killed_export_resumes(
     m = check_manifest(out, 1)
     check_samples(load_webdataset(out, m), await db_facts(db, ids), "crash")
     assert not (out / ".heaters-tmp").exists() and not list(out.rglob("*.part"))
+
+
+async def test_missing_file_fails_the_version_and_one_export_at_a_time(
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
+) -> None:
+    from heaters.deliver import DeliverError
+    from heaters.deliver.datasets import _dataset_lock, export_dataset
+    from heaters.storage import LocalStorage
+
+    db, ids = ddb, prepared.ids[:-1]
+    storage = Path(deliver_env["HEATERS_HOME"]) / "storage"
+    source = LocalStorage(storage)
+    out = tmp_path / "ds"
+
+    # Another export of the same dataset holds its lock: this one is refused at once.
+    async with _dataset_lock(db, "gone"):
+        with pytest.raises(DeliverError, match="being exported by another process"):
+            await export_dataset(db, source, "gone", target=str(out))
+
+    # A clip file vanished: the version fails with the reason, and no shard is left.
+    clip = storage / f"clips/{ids[0]}/clip.mp4"
+    kept = clip.read_bytes()
+    clip.unlink()
+    with pytest.raises(DeliverError, match=f"clips/{ids[0]}/clip.mp4 is missing"):
+        await export_dataset(db, source, "gone", target=str(out), shard_size=1)
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT version, state, error FROM dataset_versions")
+    assert (row["version"], row["state"]) == (1, "failed") and "missing" in row["error"]
+    assert not list(out.rglob("*.tar")) and not (out / ".heaters-tmp").exists()
+
+    # The next run plans version 1 again from scratch and completes it.
+    clip.write_bytes(kept)
+    r = await export_dataset(db, source, "gone")
+    assert (r.version, r.status, r.clips, len(r.files_written)) == (
+        1,
+        "complete",
+        len(ids),
+        len(ids),
+    )
+    check_manifest(out, 1)
