@@ -610,7 +610,9 @@ async def load_cut_list(db: Any, video_id: int, state_filter: str = "all") -> Cu
     fps = (
         Fraction(v["fps_num"], v["fps_den"])
         if v["fps_num"] and v["fps_den"]
-        else Fraction(len(v["pts_seconds"]) / max(float(v["duration_seconds"] or 1), 1e-9))
+        else Fraction(
+            len(v["pts_seconds"]) / max(float(v["duration_seconds"] or 1), 1e-9)
+        ).limit_denominator(1001)
     )
     video = CutVideo(
         id=v["id"],
