@@ -264,6 +264,7 @@ def review(
                 break  # the queue ran dry
         page.wait_for_function("() => heatersReview.busy() === 0")
         metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
+        lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
         aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
         compared: dict[str, list[float]] = {}
         if compare and page.evaluate("() => heatersReview.state() !== null"):
@@ -294,6 +295,7 @@ def review(
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
             "proxy_requests": proxy_in_review,
             "page_errors": errors,
+            "unmeasured": lost,
             "dwell_ms": args.dwell_ms,
         },
     ]

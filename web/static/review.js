@@ -36,6 +36,7 @@
     settling: [], // [{event_id, action, clip_ids, deadline}]
     clockOffset: 0, // server time - browser time, ms
     metrics: [], // [{kind, key, t0, panel, frame}]
+    lost: [], // measurements a later key replaced before they completed (bench diagnostics)
     pending: null, // the measurement waiting for its panel / first frame
     busy: 0, // actions sent and not answered yet (or answered, their clip not shown yet)
     renewTimer: 0,
@@ -432,8 +433,8 @@
     const fresh = tpl.content.firstElementChild;
     if (!fresh) return;
     old.replaceWith(fresh);
+    setupPanel(opts); // first: it starts the player's seek
     if (window.htmx) window.htmx.process(fresh);
-    setupPanel(opts);
   }
 
   // Show clip `id`: from the prefetched panel at once, else fetched. Resolves when shown.
@@ -530,6 +531,8 @@
   }
 
   function startMetric(kind, e, clipId) {
+    const p = R.pending;
+    if (p) R.lost.push({ kind: p.kind, clipId: p.clipId, panel: p.panel !== null, frame: p.frame !== null, seeked: p.seeked, shown: R.clip ? R.clip.id : null });
     R.pending = { kind, t0: e && e.timeStamp ? e.timeStamp : now(), clipId, panel: null, frame: null, seeked: false };
   }
 
@@ -1311,6 +1314,7 @@
       },
     seekFrame: (f) => seekFrame(f),
     metrics: () => R.metrics.slice(),
+    lost: () => R.lost.slice(),
     settling: () => R.settling.map((ev) => ({ event_id: ev.event_id, action: ev.action, clip_ids: ev.clip_ids, seconds_left: secondsLeft(ev.deadline) })),
     timeline: () => R.timeline,
     busy: () => R.busy + R.inflight.size,
