@@ -63,10 +63,21 @@ def cuts_command(
     With -o and --json, one JSON line says what was written.
     """
     setup_logging()
+    import contextlib
+
     from heaters.deliver import DeliverError
 
+    console = err_console()
+    spinner = (
+        console.status(f"cut list of video {video_id}…")
+        if console.is_terminal and not json_output
+        else contextlib.nullcontext()
+    )
     try:
-        text, shots, n_transitions = run(_cuts(video_id, fmt, state, not skip_cuts, transitions))
+        with spinner:
+            text, shots, n_transitions = run(
+                _cuts(video_id, fmt, state, not skip_cuts, transitions)
+            )
     except DeliverError as exc:
         err_console().print(f"[red]{exc}[/]")
         raise SystemExit(1) from None
