@@ -412,7 +412,9 @@
   }
 
   function prefetchAround(c) {
-    const ids = [c.nextPending, c.nextId, c.prevId].filter((x) => x && !cached(x));
+    // The clip a decision leads to, at once (a quick key must find it); the others when idle.
+    if (c.nextPending && !cached(c.nextPending)) fetchPanel(c.nextPending).catch(() => {});
+    const ids = [c.nextId, c.prevId].filter((x) => x && x !== c.nextPending && !cached(x));
     const go = () => {
       for (const id of ids) fetchPanel(id).catch(() => {});
       // The sprite sheets of the clips around (neighbour cards, the next filmstrip).
