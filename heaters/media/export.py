@@ -328,6 +328,7 @@ def encode_clip_exact(
                 # The encoder's nominal rate (x264 reads it; timestamps still rule).
                 vout.codec_context.framerate = vin.average_rate
             vout.bit_rate = 0  # PyAV presets 1 Mb/s, which would override the CRF
+            vout.thread_type = "FRAME"  # as the ffmpeg CLI (PyAV would slice each frame)
             for tag in ("color_range", "colorspace", "color_primaries", "color_trc"):
                 # The source's colour tags (a limited-range file must not read as full).
                 with contextlib.suppress(AttributeError, ValueError, TypeError):

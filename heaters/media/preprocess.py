@@ -814,6 +814,7 @@ def encode_segment(
             vout.time_base = vin.time_base
             vout.codec_context.time_base = vin.time_base
             vout.bit_rate = 0
+            vout.thread_type = "FRAME"  # as the ffmpeg CLI (PyAV would slice each frame)
             vout.gop_size = 1
             vout.codec_context.max_b_frames = 0
             vout.options = {
