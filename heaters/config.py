@@ -149,17 +149,6 @@ class Settings(BaseSettings):
     after its media work and storage writes, so a test can SIGKILL the worker there."""
 
     @property
-    def review_undo_window_seconds(self) -> float:
-        """Former name of :attr:`review_settle_seconds` (the one window); kept for callers
-        not yet moved over."""
-        return self.review_settle_seconds
-
-    @property
-    def review_claim_seconds(self) -> float:
-        """Former name of :attr:`claim_seconds`; kept for callers not yet moved over."""
-        return self.claim_seconds
-
-    @property
     def storage_root(self) -> Path:
         """Local folder of the default storage."""
         if self.storage_url and self.storage_url.startswith("file://"):

@@ -145,7 +145,6 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
         "settle_seconds": settle_seconds(request),
         "claim_seconds": claim_seconds(request),
         "queue_order": queue_order(request),
-        "undo_window": web_state(request).settings.review_undo_window_seconds,
     }
     if clip is not None:
         ctx["status"] = clip_status(request, clip)

@@ -1033,36 +1033,6 @@ async def commit_edit(db: Database, event_id: int) -> str:
     return "committed"
 
 
-async def schedule_merge(
-    db: Database,
-    clip_id: int,
-    reviewer: str,
-    *,
-    window_seconds: float,
-    schedule: EditScheduler | None = None,
-    with_clip_id: int | None = None,
-) -> ActionResult:
-    """Former name of :func:`merge` (applied at once; ``schedule`` is not used). Kept for
-    callers not yet moved over."""
-    return await merge(
-        db, clip_id, reviewer, with_clip_id=with_clip_id, settle_seconds=window_seconds
-    )
-
-
-async def schedule_split(
-    db: Database,
-    clip_id: int,
-    frame: int,
-    reviewer: str,
-    *,
-    window_seconds: float,
-    schedule: EditScheduler | None = None,
-) -> ActionResult:
-    """Former name of :func:`split` (applied at once; ``schedule`` is not used). Kept for
-    callers not yet moved over."""
-    return await split(db, clip_id, frame, reviewer, settle_seconds=window_seconds)
-
-
 # --- lists -----------------------------------------------------------------------------------
 
 

@@ -548,7 +548,7 @@
   async function answered(r, what) {
     if (r.ok) {
       const d = r.data;
-      flash(d.message || `${what}: done`, d.execute_after ? "pending" : "ok");
+      flash(d.message || `${what}: done`, d.settles_at ? "pending" : "ok");
       if (d.settling) setSettling(d.settling, d.now);
       return d;
     }
