@@ -50,7 +50,8 @@ def clips_missing_artifact(kind: str) -> Finder:
 
 
 def due_review_edits() -> Finder:
-    """Merges/splits past their undo window whose scheduled commit job was lost."""
+    """Merges/splits logged before migration 0007 (when edits still waited for a commit job)
+    whose window has passed and whose job was lost. Edits made since apply at once."""
     return Finder("find_due_edits", "edit", ())
 
 
