@@ -1,4 +1,4 @@
-"""Storage objects over HTTP with Range support (DESIGN.md §6, §7).
+"""Storage objects over HTTP with Range support (docs/architecture.md).
 
 Litestar's own ``File`` response ignores ``Range``; starlette's ``FileResponse`` is an ASGI
 app that answers ``206 Partial Content`` with ``Content-Range``, so the route returns it and

@@ -1,4 +1,4 @@
-"""The review page and its actions (DESIGN.md §5; issue 12, "review at editor speed").
+"""The review page and its actions (docs/architecture.md, "Review"; review at editor speed).
 
 ``GET /review`` claims the reviewer's next clip and shows it. The page keeps one ``<video>``
 outside the swapped ``#panel`` and moves between clips with panel fragments it prefetches

@@ -1,4 +1,4 @@
-"""States of source videos and clips, and the transitions a stage makes (DESIGN.md §1)."""
+"""States of source videos and clips, and the transitions a stage makes (docs/architecture.md)."""
 
 from __future__ import annotations
 

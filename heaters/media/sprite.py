@@ -2,7 +2,7 @@
 
 Pure media code: paths and parameters in, a frozen :class:`SpriteResult` out; no database.
 
-The frames come from the all-I-frame proxy (every frame is a keyframe, DESIGN.md §6), so each
+The frames come from the all-I-frame proxy (every frame is a keyframe), so each
 chosen frame is reached by one seek to its PTS and one decode, never by decoding the clip from
 its start. The decoded frame's PTS is checked against the wanted one: a sprite never shows a
 neighbour of the frame it claims to show.

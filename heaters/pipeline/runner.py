@@ -1,4 +1,4 @@
-"""The one way a stage runs on one item: claim, work, commit or fail (DESIGN.md §2).
+"""The one way a stage runs on one item: claim, work, commit or fail (docs/architecture.md).
 
 ``run_stage`` claims the item (state → the stage's running state; nothing to claim →
 ``"noop"``), runs ``work`` (which writes storage objects under fixed keys and then its rows and

@@ -1,4 +1,4 @@
-"""The stage list: which query finds an item's work, and which service does it (DESIGN.md §2).
+"""The stage list: which query finds an item's work, and which service does it (docs/architecture.md).
 
 The list is data and reads as the pipeline diagram: adding a stage is one entry. The
 dispatcher runs each stage's finder and defers one job per item, under the queueing lock

@@ -1,4 +1,4 @@
-"""Review actions (DESIGN.md §5, issue 12): decisions that settle, edits, undo, hard claims.
+"""Review actions (docs/architecture.md, "Review"): decisions that settle, edits, undo, leases.
 
 The service API (pages and the JSON API call these; one code path)
 -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Initial schema: pgvector, procrastinate's schema, and Heaters' tables (DESIGN.md §4).
+"""Initial schema: pgvector, procrastinate's schema, and Heaters' tables (docs/architecture.md).
 
 Revision ID: 0001
 Revises:
