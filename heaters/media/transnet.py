@@ -230,8 +230,9 @@ def _inputs(first: int, count: int) -> npt.NDArray[np.intp]:
 
 def _small(frame: Any) -> UInt8Array:
     """A decoded frame as the network's 48×27 RGB input, uint8 (27, 48, 3)
-    (:func:`heaters.media.frames.small_rgb`)."""
-    return small_rgb(frame, *INPUT_SIZE)
+    (:func:`heaters.media.frames.small_rgb`, chroma at full output size: ~0.15 ms a 720p
+    frame, predictions within ~0.01 of swscale's area scaler)."""
+    return small_rgb(frame, *INPUT_SIZE, full_chroma=True)
 
 
 def _decode(container: Any, stream: Any, video: Path) -> Iterator[Any]:
