@@ -216,10 +216,12 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     byte_offsets=list(idx.byte_offsets),
                 )
                 await _store_features(rt, conn, video_id, features)
-                done = await rt.db.q.finish_preprocess(
+                await rt.db.q.finish_preprocess(
                     conn,
                     id=video_id,
                     master_path=master_path,
+                    master_kind=result.master_kind,
+                    master_reason=result.master_reason,
                     proxy_path=proxy_key(video_id),
                     fps_num=result.fps.numerator,
                     fps_den=result.fps.denominator,
@@ -232,14 +234,6 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     is_vfr=result.is_vfr,
                     has_audio=result.has_audio,
                 )
-                if done is not None:
-                    await conn.execute(
-                        "UPDATE source_videos SET master_kind = $2, master_reason = $3 "
-                        "WHERE id = $1",
-                        video_id,
-                        result.master_kind,
-                        result.master_reason,
-                    )
 
     return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
 

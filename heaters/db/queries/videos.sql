@@ -51,7 +51,10 @@ RETURNING id;
 
 -- name: finish_preprocess^
 UPDATE source_videos
-SET state = 'preprocessed', master_path = :master_path, proxy_path = :proxy_path,
+-- master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless copy,
+-- master_reason says why).
+SET state = 'preprocessed', master_path = :master_path, master_kind = :master_kind,
+    master_reason = :master_reason, proxy_path = :proxy_path,
     fps_num = :fps_num, fps_den = :fps_den, time_base_num = :tb_num, time_base_den = :tb_den,
     frame_count = :frame_count, duration_seconds = :duration_seconds,
     width = :width, height = :height, is_vfr = :is_vfr, has_audio = :has_audio,
