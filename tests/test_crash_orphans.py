@@ -26,12 +26,17 @@ def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None
     raise AssertionError(f"timed out waiting for {what}")
 
 
+PROXY_GOP = "keyint=1:min-keyint=1:scenecut=0"
+"""Only the preprocess ffmpeg encodes this (the all-I-frame review proxy)."""
+
+
 def _encodes(home: Path) -> list[psutil.Process]:
     """Running preprocess ffmpegs of this test (their outputs are under ``home``)."""
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmd = proc.info["cmdline"] or []
-        if cmd and "ffmpeg" in Path(cmd[0]).name and "ffv1" in cmd and str(home) in " ".join(cmd):
+        line = " ".join(cmd)
+        if cmd and "ffmpeg" in Path(cmd[0]).name and PROXY_GOP in line and str(home) in line:
             found.append(proc)
     return found
 
