@@ -492,6 +492,25 @@ def original_master_problem(src: Path, decoded_pts_seconds: Sequence[float]) -> 
         return _seek_problem(container, stream, keys)
 
 
+def _result(
+    n: int, info: ProbeResult, scan: _ProxyScan, kind: MasterKind, reason: str | None
+) -> PreprocessResult:
+    """What preprocess made: ``n`` frames, the probe's facts, the proxy's frame index."""
+    return PreprocessResult(
+        frame_count=n,
+        fps=info.fps,
+        time_base=scan.time_base,
+        duration_seconds=scan.duration_seconds,
+        width=info.width,
+        height=info.height,
+        is_vfr=info.is_vfr or scan.is_vfr,
+        has_audio=info.has_audio,
+        frame_index=scan.index,
+        master_kind=kind,
+        master_reason=reason,
+    )
+
+
 def _part(path: Path) -> Path:
     """Temporary name next to ``path`` (same directory, so the final rename is atomic)."""
     return path.with_name(f".{path.name}.part")
@@ -641,19 +660,7 @@ async def preprocess(
             with contextlib.suppress(OSError):
                 part.unlink()
 
-    return PreprocessResult(
-        frame_count=n,
-        fps=info.fps,
-        time_base=scan.time_base,
-        duration_seconds=scan.duration_seconds,
-        width=info.width,
-        height=info.height,
-        is_vfr=info.is_vfr or scan.is_vfr,
-        has_audio=info.has_audio,
-        frame_index=scan.index,
-        master_kind=kind,
-        master_reason=reason,
-    )
+    return _result(n, info, scan, kind, reason)
 
 
 # --------------------------------------------------------------------------- segments
@@ -1031,16 +1038,4 @@ async def preprocess_segmented(
             path.unlink(missing_ok=True)
     if audio is not None:
         audio.unlink(missing_ok=True)
-    return PreprocessResult(
-        frame_count=n,
-        fps=info.fps,
-        time_base=scan.time_base,
-        duration_seconds=scan.duration_seconds,
-        width=info.width,
-        height=info.height,
-        is_vfr=info.is_vfr or scan.is_vfr,
-        has_audio=info.has_audio,
-        frame_index=scan.index,
-        master_kind=kind,
-        master_reason=reason,
-    )
+    return _result(n, info, scan, kind, reason)
