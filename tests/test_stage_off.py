@@ -115,3 +115,10 @@ async def test_without_torch_clips_end_keyframed_and_the_worker_says_so_once(
     hint = "stage embed is off: torch is not installed: pip install 'heaters[embed]'"
     assert text.count(hint) == 1, text[-2000:]
     assert video["id"]
+
+    status = await asyncio.to_thread(run_heaters, env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    (data,) = json_lines(status.stdout)
+    assert data["stages_off"] == {"embed": hint.removeprefix("stage embed is off: ") + " to turn embeddings on"}
+    text_status = await asyncio.to_thread(run_heaters, env, "status")
+    assert hint in text_status.stdout, "heaters status says once how to turn it on"

@@ -56,8 +56,10 @@ async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
     help="How many recent videos to list.",
 )  # fmt: skip
 def status_command(json_output: bool, limit: int) -> None:
-    """Show videos and clips by state, the most recent videos, and the failing clips with
-    their reasons (retry them with `heaters retry --clip ID`)."""
+    """Show videos and clips by state, the most recent videos, the failing clips with their
+    reasons (retry them with `heaters retry --clip ID`), and the stages that are off here
+    (a model not installed) with how to turn them on."""
+    from rich.markup import escape
     from rich.table import Table
 
     setup_logging()
@@ -74,7 +76,11 @@ def status_command(json_output: bool, limit: int) -> None:
         table = Table("id", "state", "clips", "source", "error", box=None)
         for v in data["recent"]:
             table.add_row(
-                str(v["id"]), v["state"], str(v["clip_count"]), v["source"], v["last_error"] or ""
+                str(v["id"]),
+                v["state"],
+                str(v["clip_count"]),
+                escape(v["source"]),
+                escape(v["last_error"] or ""),
             )
         out_console().print(table)
     if data["failed_clips"]:
@@ -83,9 +89,11 @@ def status_command(json_output: bool, limit: int) -> None:
         for c in data["failed_clips"]:
             table.add_row(
                 str(c["id"]), str(c["source_video_id"]), c["state"], str(c["attempts"]),
-                str(c["next_attempt_at"] or "waits for an operator"), c["last_error"] or "",
+                str(c["next_attempt_at"] or "waits for an operator"), escape(c["last_error"] or ""),
             )  # fmt: skip
         out_console().print(table)
+    for stage, reason in data["stages_off"].items():
+        out_console().print(f"stage {stage} is off: {reason}", markup=False, soft_wrap=True)
 
 
 async def _status(limit: int) -> dict[str, Any]:
@@ -93,6 +101,7 @@ async def _status(limit: int) -> dict[str, Any]:
 
     from heaters.db import Database, fetch_all
     from heaters.db.migrate import ensure_schema
+    from heaters.pipeline.dispatcher import stages_off
     from heaters.review.failures import failed_clips
 
     await asyncio.to_thread(ensure_schema)
@@ -107,6 +116,7 @@ async def _status(limit: int) -> dict[str, Any]:
         "clips": {r["state"]: r["n"] for r in clips},
         "recent": [dict(r) for r in recent],
         "failed_clips": failing,
+        "stages_off": stages_off(),
     }
 
 
