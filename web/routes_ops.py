@@ -24,9 +24,12 @@ from web.state import web_state
 
 
 async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    from heaters.pipeline.dispatcher import stages_off
+
     db = web_state(request).db
     async with db.acquire() as conn:
         return {
+            "stages_off": stages_off(),
             "states": await fetch_all(db.q.item_states(conn)),
             "throughput": await fetch_all(db.q.stage_throughput(conn, hours=24)),
             "failures": await fetch_all(db.q.failures(conn, limit=100)),
