@@ -12,9 +12,11 @@ in memory) and refused with 413 past ``HEATERS_API_MAX_UPLOAD_BYTES``.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import msgspec
@@ -42,7 +44,7 @@ from heaters import review
 from heaters.api_tokens import verify_token
 from heaters.config import get_settings
 from heaters.pipeline.report import video_reports
-from heaters.pipeline.submit import SubmitError, submit
+from heaters.pipeline.submit import SubmitError, is_url, submit
 from heaters.pipeline.url_check import MAX_URL_LENGTH, check_url
 from web.state import web_state
 
@@ -253,9 +255,31 @@ async def require_token(
     connection.scope["state"]["api_token"] = name
 
 
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{32}_")
+
+
+def public_source(source: str) -> str:
+    """What a client is shown of a source: a URL as it is; a local file by its name alone (an
+    API upload by the name it was sent with), never the server's absolute path."""
+    if is_url(source):
+        return source
+    path = Path(source)
+    if path.parent == get_settings().home / "uploads":
+        return _UPLOAD_PREFIX.sub("", path.name)
+    return path.name
+
+
+def _public_error(error: str | None) -> str | None:
+    """A failure reason without the server's ``HEATERS_HOME`` prefix."""
+    if not error:
+        return error
+    return error.replace(f"{get_settings().home}/", "")
+
+
 def _video_out(report: dict[str, Any], existing: bool = False) -> VideoOut:
     return VideoOut(
-        id=report["id"], source=report["source"], state=report["state"], error=report["error"],
+        id=report["id"], source=public_source(report["source"]), state=report["state"],
+        error=_public_error(report["error"]),
         title=report["title"], frame_count=report["frame_count"], fps=report["fps"],
         duration_seconds=report["duration_seconds"], width=report["width"],
         height=report["height"], existing=existing,
@@ -338,13 +362,24 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
         except SubmitError as exc:
             raise ClientException(str(exc)) from exc
         source = url
+    uploaded = not is_url(source)
     try:
         sub = await submit(state.db, source)
     except SubmitError as exc:
+        if uploaded:
+            _discard_upload(source)
         raise ClientException(str(exc)) from exc
+    if uploaded and sub.existing:
+        # The same bytes were ingested before: this copy will never be read, remove it now.
+        _discard_upload(source)
     await state.dispatch()
     report = (await video_reports(state.db, [sub.video_id]))[sub.video_id]
     return Response(_video_out(report, sub.existing), status_code=200 if sub.existing else 201)
+
+
+def _discard_upload(path: str) -> None:
+    """Remove a spooled upload no video will read (one unlink: fast enough inline)."""
+    Path(path).unlink(missing_ok=True)
 
 
 async def _save_upload(upload: UploadFile) -> str:

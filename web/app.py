@@ -43,7 +43,7 @@ from web.auth import (
     require_login,
 )
 from web.auth import session_config as make_session_config
-from web.errors import exception_handlers
+from web.errors import exception_handlers, refuse_out_of_range_ids
 from web.routes_datasets import dataset_routes
 from web.routes_media import media_routes
 from web.routes_ops import metrics, ops_routes
@@ -158,6 +158,7 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
         middleware=[make_session_config(secret).middleware, allow_header_middleware],
         csrf_config=csrf_config(secret),
         exception_handlers=exception_handlers,
+        before_request=refuse_out_of_range_ids,
         lifespan=[lifespan] if lifespan_enabled else [],
         debug=debug,
         openapi_config=OpenAPIConfig(

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Template
 
 from heaters.review import ReviewError
@@ -84,6 +84,18 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return error_response(request, exc.status_code, message, dict(exc.headers or {}))
 
 
+_BIGINT = 2**63
+
+
+def refuse_out_of_range_ids(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` of the app: an int path parameter past the database's bigint (e.g.
+    ``/videos/9223372036854775808``) is a 400 with its name, on every route, before any query
+    (one driver fails encoding it, another sends it as ``numeric`` and finds no function)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not -_BIGINT <= value < _BIGINT:
+            raise ClientException(f"{name} {value} is out of range (at most {_BIGINT - 1})")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything unexpected: logged with its traceback, a short message to the user."""
     log.error("error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -97,4 +109,4 @@ exception_handlers: dict[Any, Any] = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["error_response", "exception_handlers"]
+__all__ = ["error_response", "exception_handlers", "refuse_out_of_range_ids"]

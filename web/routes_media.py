@@ -11,7 +11,7 @@ import mimetypes
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp
 from starlette.responses import FileResponse, RedirectResponse
 
@@ -30,6 +30,8 @@ async def media(request: Request[Any, Any, Any], key: str) -> ASGIApp:
     process never proxies media bytes.
     """
     key = key.lstrip("/")
+    if "\x00" in key:
+        raise ClientException("a media path cannot contain a NUL byte")
     if not key or any(part.startswith(".") for part in key.split("/")):
         raise NotFoundException(f"no media object {key!r}")
     storage = web_state(request).storage

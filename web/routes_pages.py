@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from heaters.review import history, retry_failed_clips, video_clips
+from web.api import MAX_ID
 from web.state import pop_flashes, web_state
 
 HISTORY_PAGE_SIZE = 50
@@ -71,7 +72,9 @@ def home() -> Redirect:
 
 
 @get("/videos/{video_id:int}", name="video")
-async def video_page(request: Request[Any, Any, Any], video_id: int) -> Template:
+async def video_page(
+    request: Request[Any, Any, Any], video_id: int = Parameter(ge=1, le=MAX_ID)
+) -> Template:
     """Every clip of a video in frame order with its state; superseded clips are marked.
 
     Two queries whatever the clip count (the video, then its clips).

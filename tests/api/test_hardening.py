@@ -1,0 +1,77 @@
+"""Web hardening (issue 15, item 4): malformed paths and out-of-range ids answer 400/404,
+never 500; API responses show no server paths; a duplicate upload leaves no file behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.api.conftest import Api
+from tests.api.test_dashboard import _login
+
+BIG = "9223372036854775808"  # one past the largest bigint
+
+
+def test_out_of_range_ids_and_nul_bytes_are_refused_not_500(api: Api) -> None:
+    api_routes = [("GET", f"/api/videos/{BIG}"), ("GET", f"/api/clips/{BIG}"),
+                  ("POST", f"/api/videos/{BIG}/retry"), ("DELETE", f"/api/videos/{BIG}"),
+                  ("POST", f"/api/clips/{BIG}/approve"), ("POST", f"/api/review/undo/{BIG}"),
+                  ("GET", f"/api/videos/{BIG}/cuts"),
+                  ("GET", f"/api/datasets/x/versions/{BIG}/manifest")]  # fmt: skip
+    with api.client() as c:
+        for method, path in api_routes:
+            r = c.request(method, path, json={})
+            assert r.status_code in (400, 404), (method, path, r.status_code, r.text)
+            assert r.json()["detail"], (method, path)
+        r = c.post(f"/api/review/undo/{BIG}")
+        assert r.status_code == 400 and BIG in r.json()["detail"], r.text
+    pages = [("GET", f"/videos/{BIG}"), ("GET", f"/review/clips/{BIG}"),
+             ("GET", f"/review/clips/{BIG}/panel"), ("GET", f"/review/videos/{BIG}/timeline"),
+             ("GET", f"/datasets/x/versions/{BIG}/dataset.json"), ("GET", "/videos/-1"),
+             ("GET", "/media/videos/1/a%00b.mp4"), ("GET", "/media/%00"),
+             ("GET", "/media/videos%00/1/proxy.mp4")]  # fmt: skip
+    c = _login(api)
+    assert isinstance(c, httpx.Client)
+    try:
+        csrf = c.cookies["heaters_csrf"]
+        for method, path in pages:
+            r = c.request(method, path)
+            assert r.status_code in (400, 404), (method, path, r.status_code, r.text[:300])
+            assert "internal error" not in r.text, path
+        r = c.get("/media/videos/1/a%00b.mp4", headers={"Accept": "application/json"})
+        assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+        r = c.get(f"/review/clips/{BIG}", headers={"Accept": "application/json"})
+        assert r.status_code == 400 and "out of range" in r.json()["detail"], r.text
+        posts = [
+            f"/review/clips/{BIG}/approve",
+            f"/dashboard/retry/video/{BIG}",
+            f"/dashboard/jobs/{BIG}/cancel",
+        ]
+        for path in posts:
+            r = c.post(path, headers={"X-CSRFToken": csrf})
+            assert r.status_code in (400, 404), (path, r.status_code, r.text[:300])
+    finally:
+        c.close()
+
+
+def test_uploads_show_no_server_path_and_duplicates_leave_no_file(
+    api: Api, small_video: Path
+) -> None:
+    uploads = Path(api.env["HEATERS_HOME"]) / "uploads"
+    home = api.env["HEATERS_HOME"]
+    with api.client() as c:
+        bodies = []
+        for i in range(6):
+            with small_video.open("rb") as f:
+                r = c.post("/api/videos", files={"file": (f"my clip {i}.mp4", f, "video/mp4")})
+            assert r.status_code == (201 if i == 0 else 200), r.text
+            bodies.append(r.json())
+        assert {b["id"] for b in bodies} == {bodies[0]["id"]}
+        assert bodies[0]["source"] == "myclip0.mp4", bodies[0]["source"]
+        assert len(list(uploads.iterdir())) == 1, sorted(uploads.iterdir())
+        for text in (r.text, c.get(f"/api/videos/{bodies[0]['id']}").text,
+                     c.get("/api/videos").text):  # fmt: skip
+            assert home not in text and "/uploads/" not in text, text
+        url = c.post("/api/videos", json={"url": "http://127.0.0.1:9/x.mp4"}).json()
+        assert url["source"] == "http://127.0.0.1:9/x.mp4"
