@@ -349,6 +349,8 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
         if not isinstance(upload, UploadFile):
             raise ClientException("send the video as the multipart field 'file'")
         source = await _save_upload(upload)
+        sent = Path(upload.filename or "").stem
+        title = "".join(c for c in sent if c.isprintable())[:200] or None  # no NUL for Postgres
     else:
         try:
             body = await request.json()
@@ -361,10 +363,10 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
             await check_url(url, allow_private=state.settings.api_allow_private_urls)
         except SubmitError as exc:
             raise ClientException(str(exc)) from exc
-        source = url
+        source, title = url, None
     uploaded = not is_url(source)
     try:
-        sub = await submit(state.db, source)
+        sub = await submit(state.db, source, title=title)
     except SubmitError as exc:
         if uploaded:
             _discard_upload(source)

@@ -42,8 +42,11 @@ def _check_file(source: str) -> tuple[Path, str]:
     return p.resolve(), sha256_file(p)
 
 
-async def submit(db: Database, source: str) -> Submission:
+async def submit(db: Database, source: str, title: str | None = None) -> Submission:
     """Record ``source`` (an http(s) URL or a local file path) as a new video.
+
+    A file's title is its name without the suffix unless ``title`` is given (an API upload
+    passes the name it was sent with, not the spooled file's).
 
     A URL already submitted, or a file whose sha256 matches a video already ingested, is not
     recorded again: the existing video is returned with ``existing=True``.
@@ -61,7 +64,7 @@ async def submit(db: Database, source: str) -> Submission:
             raise SubmitError(f"unsupported source {source!r}: give an http(s) URL or a file path")
         p, sha256 = await asyncio.to_thread(_check_file, source)
         url, path = None, str(p)
-        title = p.stem
+        title = title or p.stem
     async with db.transaction() as conn:
         new_id = await db.q.insert_video(
             conn, source_url=url, source_path=path, sha256=sha256, title=title

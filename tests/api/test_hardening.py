@@ -69,9 +69,15 @@ def test_uploads_show_no_server_path_and_duplicates_leave_no_file(
             bodies.append(r.json())
         assert {b["id"] for b in bodies} == {bodies[0]["id"]}
         assert bodies[0]["source"] == "myclip0.mp4", bodies[0]["source"]
+        assert bodies[0]["title"] == "my clip 0", bodies[0]["title"]
         assert len(list(uploads.iterdir())) == 1, sorted(uploads.iterdir())
         for text in (r.text, c.get(f"/api/videos/{bodies[0]['id']}").text,
                      c.get("/api/videos").text):  # fmt: skip
             assert home not in text and "/uploads/" not in text, text
+        other = small_video.read_bytes() + b"\0"  # other bytes: a new video, a new title
+        odd = c.post("/api/videos", files={"file": ("a\x00b\n.mp4", other, "video/mp4")})
+        # httpx escapes the NUL as %00; no control character reaches the title.
+        assert odd.status_code == 201 and odd.json()["title"] == "a%00b", odd.text
+        assert len(list(uploads.iterdir())) == 2
         url = c.post("/api/videos", json={"url": "http://127.0.0.1:9/x.mp4"}).json()
         assert url["source"] == "http://127.0.0.1:9/x.mp4"
