@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -101,25 +98,14 @@ async def _seed(url: str, n: int, frames: int) -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    import pgserver
+    from _home import throwaway_home
 
-    from heaters.config import get_settings
     from heaters.db import Database
-    from heaters.db.migrate import upgrade
     from heaters.deliver.datasets import export_dataset
     from heaters.storage import LocalStorage
 
-    tmp = Path(tempfile.mkdtemp(prefix="heaters-bench-deliver-"))
-    home = tmp / "home"
-    home.mkdir()
-    os.environ["HEATERS_HOME"] = str(home)
-    get_settings.cache_clear()
-    server = pgserver.get_server(tmp / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        url = server.get_uri()
-        os.environ["DATABASE_URL"] = url
-        await asyncio.to_thread(upgrade, url)
-        storage = home / "storage"
+    async with throwaway_home("heaters-bench-deliver-") as (tmp, url):
+        storage = tmp / "home" / "storage"
         frames = await asyncio.to_thread(_media, storage, args.seconds)
         await _seed(url, args.clips, frames)
         source = LocalStorage(storage)
@@ -137,9 +123,6 @@ async def _run(args: argparse.Namespace) -> None:
                     "mb_per_second": round(size / dt / 1e6, 1),
                 }), flush=True)  # fmt: skip
                 assert r.clips == args.clips
-    finally:
-        server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:

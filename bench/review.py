@@ -28,10 +28,7 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -210,23 +207,13 @@ async def _render(url: str, home: Path, renders: int, db: Any) -> None:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    import pgserver
+    from _home import throwaway_home
 
-    from heaters.config import get_settings
     from heaters.db import Database
-    from heaters.db.migrate import upgrade
 
-    tmp = Path(tempfile.mkdtemp(prefix="heaters-bench-review-"))
-    home = tmp / "home"
-    home.mkdir()
-    os.environ["HEATERS_HOME"] = str(home)
-    get_settings.cache_clear()
-    server = pgserver.get_server(tmp / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        url = server.get_uri()
-        os.environ["DATABASE_URL"] = url
+    async with throwaway_home("heaters-bench-review-") as (tmp, url):
+        home = tmp / "home"
         t0 = time.perf_counter()
-        await asyncio.to_thread(upgrade, url)
         await _seed(url, args.videos, args.clips_per_video)
         total = args.videos * args.clips_per_video
         print(json.dumps({"bench": "review", "setup": "seeded", "clips": total,
@@ -251,10 +238,6 @@ async def _main(args: argparse.Namespace) -> None:
                               "calls": sum(len(v) for v in samples.values())}), flush=True)  # fmt: skip
 
             await _render(url, home, args.renders, db)
-    finally:
-        server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark; one JSON line per result on stdout."""
