@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -96,24 +97,36 @@ def heaters_env(
 
     Returns the environment for subprocesses (``heaters …`` as a user runs it).
     """
+    home = tmp_path / "home"
+    home.mkdir()
+    with database_env(pg_server, template_db, home, monkeypatch) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def database_env(
+    pg_server: str, template: str, home: Path, monkeypatch: pytest.MonkeyPatch, prefix: str = "t"
+) -> Iterator[dict[str, str]]:
+    """A database copied from ``template`` and :func:`fast_env` settings for it and ``home``,
+    exported as environment variables; yields the environment for subprocesses. The database
+    is dropped afterwards."""
     import psycopg
 
     from heaters.config import get_settings
 
-    name = f"t{os.getpid()}_{next(_counter)}"
+    name = f"{prefix}{os.getpid()}_{next(_counter)}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
-    url = _with_db(pg_server, name)
-    home = tmp_path / "home"
-    home.mkdir()
-    env = fast_env(url, home)
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    env = fast_env(_with_db(pg_server, name), home)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
-    yield {**os.environ, **env}
-    get_settings.cache_clear()
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        yield {**os.environ, **env}
+    finally:
+        get_settings.cache_clear()
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -199,3 +212,21 @@ def decoded_frames(path: Path, start: int = 0, n: int | None = None) -> list[Any
     with av.open(str(path)) as container:
         frames = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
         return list(itertools.islice(frames, start, None if n is None else start + n))
+
+
+async def detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
+    """Submit ``video`` and run download, preprocess and detect on it in this process; its
+    id and its clip rows in frame order."""
+    from heaters.pipeline import services
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.submit import submit
+
+    vid = (await submit(db, str(video))).video_id
+    async with open_runtime() as rt:
+        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+            assert await fn(rt, vid) == "done"
+    async with db.acquire() as conn:
+        clips = await conn.fetch(
+            "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
+        )
+    return vid, list(clips)

@@ -11,23 +11,10 @@ import pytest
 
 from heaters import review
 from heaters.config import get_settings
-from heaters.pipeline import clip_services, services
+from heaters.pipeline import clip_services
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.search import SearchError, similar_clips
-from heaters.pipeline.submit import submit
-from tests.conftest import decoded_frames
-
-
-async def _detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
-    vid = (await submit(db, str(video))).video_id
-    async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
-            assert await fn(rt, vid) == "done"
-    async with db.acquire() as conn:
-        clips = await conn.fetch(
-            "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
-        )
-    return vid, list(clips)
+from tests.conftest import decoded_frames, detected_video
 
 
 @pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1", "master_segments"])
@@ -44,7 +31,7 @@ async def test_export_has_exactly_the_clips_frames(
     monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
     get_settings.cache_clear()
     home = Path(heaters_env["HEATERS_HOME"]) / "storage"
-    vid, clips = await _detected_video(db, small_video)
+    vid, clips = await detected_video(db, small_video)
     await review.decide(db, clips[1]["id"], "approve", "ann")
     await review.decide(db, clips[-1]["id"], "approve", "ann")
     async with open_runtime() as rt:
@@ -90,7 +77,7 @@ async def test_keyframes_embeddings_similar_and_archive(
 ) -> None:
     pytest.importorskip("torch")
     storage = Path(heaters_env["HEATERS_HOME"]) / "storage"
-    vid, clips = await _detected_video(db, small_video)
+    vid, clips = await detected_video(db, small_video)
     ids = [c["id"] for c in clips]
     for cid in ids[:-1]:
         await review.decide(db, cid, "approve", "ann")
@@ -184,7 +171,7 @@ async def test_video_preprocessed_before_issue_13_still_exports(
     monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
     get_settings.cache_clear()
     home = Path(heaters_env["HEATERS_HOME"]) / "storage"
-    vid, clips = await _detected_video(db, small_video)
+    vid, clips = await detected_video(db, small_video)
     url = heaters_env["DATABASE_URL"]
     command.downgrade(alembic_config(url), "0008")
     from heaters.db import Database

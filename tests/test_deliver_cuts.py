@@ -27,10 +27,7 @@ from heaters.deliver.cutlists import (
     render,
     to_timeline,
 )
-from heaters.pipeline import services
-from heaters.pipeline.runtime import open_runtime
-from heaters.pipeline.submit import submit
-from tests.conftest import ffmpeg, run_heaters
+from tests.conftest import detected_video, ffmpeg, run_heaters
 
 
 def _video(fps: Fraction, n: int = 400, pts: list[float] | None = None) -> CutVideo:
@@ -181,22 +178,10 @@ def test_timeline_needs_no_transition_neighbours() -> None:
 # --- the real pipeline --------------------------------------------------------------------
 
 
-async def _detected(db: Any, video: Path) -> tuple[int, list[Any]]:
-    vid = (await submit(db, str(video))).video_id
-    async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
-            assert await fn(rt, vid) == "done"
-    async with db.acquire() as conn:
-        clips = await conn.fetch(
-            "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
-        )
-    return vid, list(clips)
-
-
 async def test_export_cuts_of_a_real_video(
     db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
 ) -> None:
-    vid, clips = await _detected(db, small_video)
+    vid, clips = await detected_video(db, small_video)
     assert len(clips) >= 3
     ids = [c["id"] for c in clips]
     await review.decide(db, ids[0], "approve", "ann")

@@ -31,7 +31,7 @@ from heaters import review
 from heaters.pipeline import clip_services, services
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.conftest import REPO, fast_env, heaters_cmd, run_heaters
+from tests.conftest import REPO, database_env, fast_env, heaters_cmd, run_heaters
 
 pytest.importorskip("torch")
 _counter = itertools.count()
@@ -110,23 +110,10 @@ def deliver_env(
     pg_server: str, prepared: Prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """Like ``heaters_env``, on a copy of the prepared database and storage."""
-    import psycopg
-
-    from heaters.config import get_settings
-
-    name = f"dlv{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {prepared.database}")
     home = tmp_path / "home"
     shutil.copytree(prepared.storage, home / "storage")
-    env = fast_env(pg_server.replace("/postgres?", f"/{name}?", 1), home)
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
-    yield {**os.environ, **env}
-    get_settings.cache_clear()
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_env(pg_server, prepared.database, home, monkeypatch, prefix="dlvcopy") as env:
+        yield env
 
 
 @pytest.fixture

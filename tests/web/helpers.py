@@ -160,3 +160,15 @@ def csrf_token(page: Any) -> str:
     """The page's CSRF token (the value of its CSRF cookie)."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     return str(cookies["heaters_csrf"])
+
+
+def clips_of(stack: Stack, video: int = 0) -> list[dict[str, Any]]:
+    """The clips ``heaters ingest --json`` reported for the stack's video ``video``."""
+    return list(stack.videos[video]["clips"])
+
+
+def wait_flash(page: Any, text: str) -> str:
+    """Wait for a message, then until the page has shown what follows it; the message."""
+    page.wait_for_function("t => document.querySelector('#flash').innerText.includes(t)", arg=text)
+    wait_idle(page)
+    return str(page.inner_text("#flash"))

@@ -14,22 +14,14 @@ from tests.web.helpers import (
     SETTLE,
     Stack,
     _stop,
+    clips_of,
     login,
     panel_clip,
+    wait_flash,
     wait_idle,
     wait_panel_change,
     wait_video_ready,
 )
-
-
-def _clips(stack: Stack, video: int = 0) -> list[dict[str, Any]]:
-    return list(stack.videos[video]["clips"])
-
-
-def _wait_flash(page: Any, text: str) -> str:
-    page.wait_for_function("t => document.querySelector('#flash').innerText.includes(t)", arg=text)
-    wait_idle(page)
-    return str(page.inner_text("#flash"))
 
 
 def _state(page: Any) -> dict[str, Any]:
@@ -64,15 +56,15 @@ def _export_worker(stack: Stack) -> Iterator[None]:
 def test_approve_then_group_next_then_undo_both(browser: Any, fresh: Stack) -> None:
     """The most natural flow, with a worker that exports: approve a clip, group the next one
     into it while the approval settles, then take both back with two undos."""
-    first, second = _clips(fresh)[:2]
+    first, second = clips_of(fresh)[:2]
     with _export_worker(fresh):
         page = login(browser, fresh, "alice")
         assert panel_clip(page) == first["id"]
         page.keyboard.press("a")
-        _wait_flash(page, f"clip {first['id']} approved")
+        wait_flash(page, f"clip {first['id']} approved")
         assert panel_clip(page) == second["id"], "the next clip, without a reload"
         page.keyboard.press("g")
-        msg = _wait_flash(page, "grouped")
+        msg = wait_flash(page, "grouped")
         assert f"clip {second['id']} grouped with clip {first['id']}" in msg
         a, b = fresh.clip(first["id"]), fresh.clip(second["id"])
         assert (a["state"], b["state"]) == ("review_approved", "review_approved")
@@ -90,11 +82,11 @@ def test_approve_then_group_next_then_undo_both(browser: Any, fresh: Stack) -> N
         assert {r[0] for r in rows} == {"review_approved"}
 
         page.keyboard.press("u")
-        _wait_flash(page, "undid group")
+        wait_flash(page, "undid group")
         assert fresh.clip(second["id"])["state"] == "pending_review"
         assert fresh.clip(first["id"])["state"] == "review_approved"
         page.keyboard.press("u")
-        _wait_flash(page, "undid approve")
+        wait_flash(page, "undid approve")
         assert panel_clip(page) == first["id"], "undo shows the clip it gave back"
         page.wait_for_function("() => heatersReview.settling().length === 0")
         # Past the window: the undone decisions never reach the exporter.
@@ -116,7 +108,7 @@ def test_approve_then_group_next_then_undo_both(browser: Any, fresh: Stack) -> N
 
 def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> None:
     video_id = fresh.videos[0]["id"]
-    first, second = _clips(fresh)[:2]
+    first, second = clips_of(fresh)[:2]
     page = login(browser, fresh, "bob")
     page.goto(f"{fresh.url}/review/clips/{second['id']}")
     wait_video_ready(page)
@@ -129,7 +121,7 @@ def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> Non
         arg=cut,
     )
     page.keyboard.press("i")  # the clip's in point here: the cut moves +2 frames
-    msg = _wait_flash(page, "moved from frame")
+    msg = wait_flash(page, "moved from frame")
     assert f"moved from frame {second['start_frame']} to {cut} (+2 frames)" in msg
     live = _live(fresh, video_id)
     assert (live[0][1], live[0][2]) == (first["start_frame"], cut)
@@ -141,7 +133,7 @@ def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> Non
     )
 
     page.keyboard.press("u")
-    _wait_flash(page, "undid move_boundary")
+    wait_flash(page, "undid move_boundary")
     assert _live(fresh, video_id)[:2] == [
         (first["id"], first["start_frame"], first["end_frame"], "pending_review"),
         (second["id"], second["start_frame"], second["end_frame"], "pending_review"),
@@ -166,12 +158,12 @@ def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> Non
     page.mouse.down()
     page.mouse.move(geo["x0"] + (cut + 0.5) * geo["w"] / geo["n"], geo["y"], steps=4)
     page.mouse.up()
-    msg = _wait_flash(page, f"to {cut} (+2 frames)")
+    msg = wait_flash(page, f"to {cut} (+2 frames)")
     assert f"moved from frame {second['start_frame']} to {cut} (+2 frames)" in msg
     live = _live(fresh, video_id)
     assert (live[1][1], live[1][2]) == (cut, second["end_frame"])
     page.keyboard.press("u")
-    _wait_flash(page, "undid move_boundary")
+    wait_flash(page, "undid move_boundary")
     assert _live(fresh, video_id)[1] == (
         second["id"],
         second["start_frame"],
@@ -182,12 +174,12 @@ def test_boundary_moved_two_frames_and_undone(browser: Any, fresh: Stack) -> Non
 
 
 def test_decided_clip_reopens_from_the_page(browser: Any, fresh: Stack) -> None:
-    first, second = _clips(fresh)[:2]
+    first, second = clips_of(fresh)[:2]
     page = login(browser, fresh, "alice")
     assert panel_clip(page) == first["id"]
     assert page.locator("[data-action=reopen]").count() == 0, "nothing to reopen yet"
     page.keyboard.press("a")
-    _wait_flash(page, f"clip {first['id']} approved")
+    wait_flash(page, f"clip {first['id']} approved")
     assert panel_clip(page) == second["id"]
     page.keyboard.press("ArrowUp")
     assert wait_panel_change(page, second["id"]) == first["id"]
@@ -198,7 +190,7 @@ def test_decided_clip_reopens_from_the_page(browser: Any, fresh: Stack) -> None:
     assert page.is_enabled("[data-action=reopen]")
     assert "settles in" in page.inner_text("#panel .notice.settle")
     page.keyboard.press("r")
-    _wait_flash(page, "undid approve")
+    wait_flash(page, "undid approve")
     assert fresh.clip(first["id"])["state"] == "pending_review"
     assert panel_clip(page) == first["id"]
     assert page.is_enabled("[data-action=approve]")
@@ -207,7 +199,7 @@ def test_decided_clip_reopens_from_the_page(browser: Any, fresh: Stack) -> None:
 
 
 def test_up_down_move_without_deciding_and_jkl_shuttle(browser: Any, fresh: Stack) -> None:
-    clips = _clips(fresh)
+    clips = clips_of(fresh)
     page = login(browser, fresh, "alice")
     assert panel_clip(page) == clips[0]["id"]
     wait_video_ready(page)
@@ -278,7 +270,7 @@ def test_up_down_move_without_deciding_and_jkl_shuttle(browser: Any, fresh: Stac
 
 
 def test_stale_page_loads_the_right_clip_by_itself(browser: Any, fresh: Stack) -> None:
-    first = _clips(fresh)[0]
+    first = clips_of(fresh)[0]
     page = login(browser, fresh, "alice")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -292,10 +284,10 @@ def test_stale_page_loads_the_right_clip_by_itself(browser: Any, fresh: Stack) -
     bob = login(browser, fresh, "bob")
     assert panel_clip(bob) == first["id"]
     bob.keyboard.press("s")
-    _wait_flash(bob, "skipped")
+    wait_flash(bob, "skipped")
 
     page.keyboard.press("a")
-    msg = _wait_flash(page, "showing your next clip")
+    msg = wait_flash(page, "showing your next clip")
     assert f"clip {first['id']} is already skipped by bob" in msg
     right = fresh.sql(
         "SELECT id FROM clips WHERE claimed_by = 'alice' AND state = 'pending_review'"
@@ -303,7 +295,7 @@ def test_stale_page_loads_the_right_clip_by_itself(browser: Any, fresh: Stack) -
     assert panel_clip(page) == right != first["id"]
     # The page keeps going: the next key acts on the right clip.
     page.keyboard.press("a")
-    _wait_flash(page, f"clip {right} approved")
+    wait_flash(page, f"clip {right} approved")
     assert fresh.clip(right)["state"] == "review_approved"
     assert errors == []
     page.context.close()
@@ -311,7 +303,7 @@ def test_stale_page_loads_the_right_clip_by_itself(browser: Any, fresh: Stack) -
 
 
 def test_other_reviewers_clip_opens_read_only(browser: Any, fresh: Stack) -> None:
-    first = _clips(fresh)[0]
+    first = clips_of(fresh)[0]
     alice = login(browser, fresh, "alice")
     assert panel_clip(alice) == first["id"]
     bob = login(browser, fresh, "bob")
@@ -325,7 +317,7 @@ def test_other_reviewers_clip_opens_read_only(browser: Any, fresh: Stack) -> Non
         bob.get_attribute("[data-action=approve]", "title") or ""
     )
     bob.keyboard.press("a")
-    _wait_flash(bob, "alice is reviewing this clip")
+    wait_flash(bob, "alice is reviewing this clip")
     assert fresh.clip(first["id"])["state"] == "pending_review"
     assert fresh.clip(first["id"])["claimed_by"] == "alice"
 
@@ -337,7 +329,7 @@ def test_other_reviewers_clip_opens_read_only(browser: Any, fresh: Stack) -> Non
     bob.reload()
     assert bob.get_attribute("#panel", "data-readonly") == "false"
     bob.keyboard.press("a")
-    _wait_flash(bob, f"clip {first['id']} approved")
+    wait_flash(bob, f"clip {first['id']} approved")
     assert fresh.clip(first["id"])["reviewed_by"] == "bob"
     alice.context.close()
     bob.context.close()
@@ -393,7 +385,7 @@ def test_timeline_shows_every_cut_at_its_frame(browser: Any, fresh: Stack) -> No
 
 
 def test_dashboard_retries_every_failed_clip(browser: Any, fresh: Stack) -> None:
-    ids = [c["id"] for c in _clips(fresh, 1)[-2:]]
+    ids = [c["id"] for c in clips_of(fresh, 1)[-2:]]
     fresh.sql(
         "UPDATE clips SET state = 'keyframe_failed', last_error = 'boom', attempts = 5, "
         "next_attempt_at = NULL WHERE id = ANY(%s)",

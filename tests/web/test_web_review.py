@@ -10,24 +10,15 @@ from tests.web.helpers import (
     PASSWORD,
     Stack,
     api_post,
+    clips_of,
     csrf_token,
     login,
     panel_clip,
+    wait_flash,
     wait_idle,
     wait_panel_change,
     wait_video_ready,
 )
-
-
-def _clips(stack: Stack, video: int = 0) -> list[dict[str, Any]]:
-    return list(stack.videos[video]["clips"])
-
-
-def _wait_flash(page: Any, text: str) -> str:
-    """Wait for a message, then until the page has shown what follows it."""
-    page.wait_for_function("t => document.querySelector('#flash').innerText.includes(t)", arg=text)
-    wait_idle(page)
-    return str(page.inner_text("#flash"))
 
 
 def _goto_frame(page: Any, start: int, offset: int) -> None:
@@ -46,7 +37,7 @@ def test_login_approve_by_keyboard_and_screenshot(
     browser: Any, fresh: Stack, artifacts: Path
 ) -> None:
     page = login(browser, fresh, "alice")
-    first = _clips(fresh)[0]
+    first = clips_of(fresh)[0]
     clip_id = panel_clip(page)
     assert clip_id is not None and clip_id == first["id"], "the oldest pending clip comes first"
     assert fresh.clip(clip_id)["claimed_by"] == "alice"
@@ -74,7 +65,7 @@ def test_login_approve_by_keyboard_and_screenshot(
     page.screenshot(path=str(artifacts / "review.png"), full_page=True)
 
     # The next clip's sprite sheet scrubs on hover: near its right edge, a late frame.
-    nxt = _clips(fresh)[1]
+    nxt = clips_of(fresh)[1]
     sprite = page.locator(".neighbour-next .sprite")
     assert sprite.count() == 1
     box = sprite.bounding_box()
@@ -85,9 +76,9 @@ def test_login_approve_by_keyboard_and_screenshot(
 
     page.keyboard.press("a")
     new_id = wait_panel_change(page, clip_id)
-    assert new_id == _clips(fresh)[1]["id"]
+    assert new_id == clips_of(fresh)[1]["id"]
     # The next clip shows at once; the decision is confirmed by the server's answer.
-    assert f"clip {clip_id} approved" in _wait_flash(page, "approved")
+    assert f"clip {clip_id} approved" in wait_flash(page, "approved")
     wait_idle(page)
     assert panel_clip(page) == new_id
     row = fresh.clip(clip_id)
@@ -99,12 +90,12 @@ def test_login_approve_by_keyboard_and_screenshot(
 
 def test_split_at_frame_applies_at_once(browser: Any, fresh: Stack, artifacts: Path) -> None:
     page = login(browser, fresh, "bob")
-    clip = _clips(fresh)[0]
+    clip = clips_of(fresh)[0]
     start, end = clip["start_frame"], clip["end_frame"]
     assert panel_clip(page) == clip["id"] and end - start > 6
     _goto_frame(page, start, 5)
     page.keyboard.press("b")  # blade: K is pause now
-    msg = _wait_flash(page, "split at frame")
+    msg = wait_flash(page, "split at frame")
     assert f"clip {clip['id']} split at frame {start + 5}" in msg
     video_id = fresh.videos[0]["id"]
     live = fresh.sql(
@@ -130,12 +121,12 @@ def test_split_at_frame_applies_at_once(browser: Any, fresh: Stack, artifacts: P
 
 
 def test_undo_merge_while_settling(browser: Any, fresh: Stack, artifacts: Path) -> None:
-    first, second = _clips(fresh)[:2]
+    first, second = clips_of(fresh)[:2]
     page = login(browser, fresh, "alice")
     page.goto(f"{fresh.url}/review/clips/{second['id']}")
     assert panel_clip(page) == second["id"]
     page.keyboard.press("m")
-    msg = _wait_flash(page, "merged into")
+    msg = wait_flash(page, "merged into")
     assert f"clips {first['id']} and {second['id']} merged into clip" in msg
     (event_id, merged) = fresh.sql(
         "SELECT id, clip_ids[array_length(clip_ids, 1)] FROM review_events WHERE action = 'merge'"
@@ -146,7 +137,7 @@ def test_undo_merge_while_settling(browser: Any, fresh: Stack, artifacts: Path) 
         second["end_frame"],
     )
     page.keyboard.press("u")
-    _wait_flash(page, "undid merge")
+    wait_flash(page, "undid merge")
     assert panel_clip(page) == first["id"], "undo shows the restored clip"
     assert fresh.sql("SELECT undone_at IS NOT NULL FROM review_events WHERE id = %s", (event_id,))[
         0
@@ -157,7 +148,7 @@ def test_undo_merge_while_settling(browser: Any, fresh: Stack, artifacts: Path) 
     assert fresh.clip(merged)["superseded_by"] == [first["id"], second["id"]]
     # Undo again: nothing left to undo (409, said, and the page shows the reviewer's clip).
     page.keyboard.press("Control+z")
-    _wait_flash(page, "nothing to undo")
+    wait_flash(page, "nothing to undo")
     assert panel_clip(page) == first["id"]
     page.goto(f"{fresh.url}/history")
     history = page.inner_text("table.events")
@@ -255,7 +246,7 @@ def test_double_click_and_second_submission_apply_once(browser: Any, fresh: Stac
     # the reviewer's right clip by itself (no reload, no key needed).
     assert panel_clip(page) == cid2
     page.keyboard.press("a")
-    msg = _wait_flash(page, "already approved")
+    msg = wait_flash(page, "already approved")
     assert "showing your next clip" in msg
     right = fresh.sql(
         "SELECT id FROM clips WHERE state = 'pending_review' AND NOT is_transition "
@@ -268,8 +259,8 @@ def test_double_click_and_second_submission_apply_once(browser: Any, fresh: Stac
 
 def test_error_statuses(browser: Any, fresh: Stack, artifacts: Path) -> None:
     page = login(browser, fresh, "bob")
-    clip = _clips(fresh)[0]
-    other = _clips(fresh, 1)[0]
+    clip = clips_of(fresh)[0]
+    other = clips_of(fresh, 1)[0]
 
     r = api_post(page, fresh, "/review/clips/999999/approve")
     assert r.status == 404 and r.json()["detail"] == "no clip 999999"
