@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -217,9 +216,19 @@ def test_double_click_and_second_submission_apply_once(browser: Any, fresh: Stac
     page = login(browser, fresh, "alice")
     cid = panel_clip(page)
     assert cid is not None
+    sent: list[Any] = []
+    done: list[Any] = []
+    is_approve = lambda r: r.method == "POST" and r.url.endswith("/approve")  # noqa: E731
+    page.on("request", lambda r: sent.append(r) if is_approve(r) else None)
+    page.on("requestfinished", lambda r: done.append(r) if is_approve(r) else None)
+    page.on("requestfailed", lambda r: done.append(r) if is_approve(r) else None)
     page.dblclick("[data-action=approve]")
     wait_panel_change(page, cid)
-    time.sleep(0.5)
+    # Every approve the double-click sent has had its answer (no fixed wait).
+    fresh.wait_for(
+        lambda: (page.wait_for_timeout(20), sent and len(done) == len(sent))[1],
+        what="the double-click's approve requests to finish",
+    )
     assert fresh.sql("SELECT clip_ids FROM review_events WHERE action = 'approve'") == [([cid],)]
 
     # The server refuses a second submission on its own (no client-side help): 200 then 409.
