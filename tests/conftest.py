@@ -217,13 +217,17 @@ def decoded_frames(path: Path, start: int = 0, n: int | None = None) -> list[Any
 async def detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
     """Submit ``video`` and run download, preprocess and detect on it in this process; its
     id and its clip rows in frame order."""
-    from heaters.pipeline import services
+    from heaters.pipeline import video_stages
     from heaters.pipeline.runtime import open_runtime
     from heaters.pipeline.submit import submit
 
     vid = (await submit(db, str(video))).video_id
     async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        for fn in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
             assert await fn(rt, vid) == "done"
     async with db.acquire() as conn:
         clips = await conn.fetch(

@@ -11,7 +11,7 @@ import pytest
 
 from heaters import review
 from heaters.config import get_settings
-from heaters.pipeline import clip_services
+from heaters.pipeline import clip_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.search import SearchError, similar_clips
 from tests.conftest import decoded_frames, detected_video
@@ -36,8 +36,8 @@ async def test_export_has_exactly_the_clips_frames(
     await review.decide(db, clips[-1]["id"], "approve", "ann")
     async with open_runtime() as rt:
         for c in (clips[1], clips[-1]):
-            assert await clip_services.export_clip(rt, c["id"]) == "done"
-            assert await clip_services.export_clip(rt, c["id"]) == "noop"
+            assert await clip_stages.export_clip(rt, c["id"]) == "done"
+            assert await clip_stages.export_clip(rt, c["id"]) == "noop"
     async with db.acquire() as conn:
         video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
     if mode == "master_ffv1":
@@ -84,9 +84,9 @@ async def test_keyframes_embeddings_similar_and_archive(
     await review.decide(db, ids[-1], "archive", "ann")
     async with open_runtime() as rt:
         for cid in ids[:-1]:
-            assert await clip_services.export_clip(rt, cid) == "done"
-            assert await clip_services.extract_clip_keyframes(rt, cid) == "done"
-            assert await clip_services.embed_clip(rt, cid) == "done"
+            assert await clip_stages.export_clip(rt, cid) == "done"
+            assert await clip_stages.extract_clip_keyframes(rt, cid) == "done"
+            assert await clip_stages.embed_clip(rt, cid) == "done"
         # The archived clip had a sprite-like object: give it one to delete.
         (storage / f"clips/{ids[-1]}").mkdir(parents=True, exist_ok=True)
         (storage / f"clips/{ids[-1]}/sprite.jpg").write_bytes(b"jpeg")
@@ -95,8 +95,8 @@ async def test_keyframes_embeddings_similar_and_archive(
                 "INSERT INTO clip_artifacts (clip_id, kind, strategy, storage_key) VALUES ($1, 'sprite', 'grid', $2)",
                 ids[-1], f"clips/{ids[-1]}/sprite.jpg",
             )  # fmt: skip
-        assert await clip_services.archive_clip(rt, ids[-1]) == "done"
-        assert await clip_services.archive_clip(rt, ids[-1]) == "noop"
+        assert await clip_stages.archive_clip(rt, ids[-1]) == "done"
+        assert await clip_stages.archive_clip(rt, ids[-1]) == "noop"
 
         # Re-running each stage from its running state changes nothing.
         async with db.acquire() as conn:
@@ -104,9 +104,9 @@ async def test_keyframes_embeddings_similar_and_archive(
                 "SELECT clip_id, kind, strategy, tag, storage_key FROM clip_artifacts ORDER BY 1,2,3,4"
             )
             n_emb = await conn.fetchval("SELECT count(*) FROM clip_embeddings")
-            for state, fn in [("exporting", clip_services.export_clip),
-                              ("keyframing", clip_services.extract_clip_keyframes),
-                              ("embedding", clip_services.embed_clip)]:  # fmt: skip
+            for state, fn in [("exporting", clip_stages.export_clip),
+                              ("keyframing", clip_stages.extract_clip_keyframes),
+                              ("embedding", clip_stages.embed_clip)]:  # fmt: skip
                 await conn.execute("UPDATE clips SET state=$2 WHERE id=$1", ids[0], state)
                 assert await fn(rt, ids[0]) == "done"
                 await conn.execute("UPDATE clips SET state='embedded' WHERE id=$1", ids[0])
@@ -190,7 +190,7 @@ async def test_video_preprocessed_before_issue_13_still_exports(
         assert video["master_reason"] == "made before issue 13 (FFV1 for every video)"
         await review.decide(new, clips[1]["id"], "approve", "ann")
         async with open_runtime() as rt:
-            assert await clip_services.export_clip(rt, clips[1]["id"]) == "done"
+            assert await clip_stages.export_clip(rt, clips[1]["id"]) == "done"
     n = clips[1]["end_frame"] - clips[1]["start_frame"]
     got = decoded_frames(home / f"clips/{clips[1]['id']}/clip.mp4")
     ref = decoded_frames(small_video, clips[1]["start_frame"], n)

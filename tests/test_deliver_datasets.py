@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from heaters import review
-from heaters.pipeline import clip_services, services
+from heaters.pipeline import clip_stages, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import REPO, database_env, fast_env, heaters_cmd, run_heaters
@@ -42,7 +42,11 @@ async def prepared_clips(db: Any, video: Path, approve: int | None = None) -> tu
     keyframes and embedding on them; returns (video id, every shot id in frame order)."""
     vid = (await submit(db, str(video))).video_id
     async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        for fn in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
             assert await fn(rt, vid) == "done"
         async with db.acquire() as conn:
             ids = [
@@ -62,8 +66,8 @@ async def approve_and_process(db: Any, rt: Any, clip_id: int, *, embed: bool = T
     """Approve a clip (settled at once) and run its export, keyframe and (when ``embed``)
     embed stages."""
     await review.decide(db, clip_id, "approve", "ann", settle_seconds=0)
-    stages = [clip_services.export_clip, clip_services.extract_clip_keyframes]
-    for fn in [*stages, clip_services.embed_clip] if embed else stages:
+    stages = [clip_stages.export_clip, clip_stages.extract_clip_keyframes]
+    for fn in [*stages, clip_stages.embed_clip] if embed else stages:
         assert await fn(rt, clip_id) == "done"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from heaters.db import fetch_all
-from heaters.pipeline import services
+from heaters.pipeline import video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import json_lines, run_heaters
@@ -43,7 +43,7 @@ async def test_transient_failure_is_retried_with_backoff_until_the_limit(
         backoff = rt.settings.retry_backoff_seconds
         delays = []
         for attempt in range(1, rt.settings.max_attempts + 1):
-            assert await services.download_video(rt, vid) == "failed"
+            assert await video_stages.download_video(rt, vid) == "failed"
             v = await _video(db, vid)
             assert v["state"] == "download_failed" and v["attempts"] == attempt
             assert "connection refused" in v["last_error"]
@@ -65,7 +65,7 @@ async def test_permanent_failure_waits_for_an_operator_then_retry_works(
 ) -> None:
     vid = (await submit(db, f"{http_server}/missing.mp4")).video_id
     async with open_runtime() as rt:
-        assert await services.download_video(rt, vid) == "failed"
+        assert await video_stages.download_video(rt, vid) == "failed"
     v = await _video(db, vid)
     assert v["last_error"].startswith("HTTP 404 Not Found") and v["next_attempt_at"] is None
     assert vid not in await _due(db)
@@ -95,13 +95,13 @@ async def test_each_stage_has_its_own_attempt_budget(
 
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        assert await services.download_video(rt, vid) == "done"
+        assert await video_stages.download_video(rt, vid) == "done"
         assert (await _video(db, vid))["attempts"] == 1
-        assert await services.preprocess_video(rt, vid) == "done"
+        assert await video_stages.preprocess_video(rt, vid) == "done"
         assert (await _video(db, vid))["attempts"] == 1, "preprocess starts its own budget"
         for attempt in range(1, rt.settings.max_attempts + 1):
             assert await run_stage(rt, "video", vid, states.DETECT, flaky_detect) == "failed"
             v = await _video(db, vid)
             assert (v["state"], v["attempts"]) == ("detect_failed", attempt)
             assert (v["next_attempt_at"] is not None) == (attempt < rt.settings.max_attempts)
-        assert await services.detect_video(rt, vid) == "done"
+        assert await video_stages.detect_video(rt, vid) == "done"

@@ -24,7 +24,7 @@ from heaters.media.sprite import (
     make_sprite,
     tile_size,
 )
-from heaters.pipeline import services
+from heaters.pipeline import artifact_stages, video_stages
 from heaters.pipeline.dispatcher import dispatch
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.stages import Stage
@@ -205,7 +205,11 @@ class Unreachable:
 
 async def _detected_video(rt: Any, db: Any, video: Path) -> int:
     vid = (await submit(db, str(video))).video_id
-    for fn in (services.download_video, services.preprocess_video, services.detect_video):
+    for fn in (
+        video_stages.download_video,
+        video_stages.preprocess_video,
+        video_stages.detect_video,
+    ):
         assert await fn(rt, vid) == "done"
     return vid
 
@@ -255,7 +259,7 @@ async def test_sprite_stage_for_every_clip_in_review(
         timings = []
         for cid in ids:
             t = time.perf_counter()
-            assert await services.make_clip_sprite(rt, cid) == "done"
+            assert await artifact_stages.make_clip_sprite(rt, cid) == "done"
             timings.append(time.perf_counter() - t)
         print(f"sprite per clip: {[round(s, 3) for s in timings]} s")
 
@@ -280,7 +284,7 @@ async def test_sprite_stage_for_every_clip_in_review(
         assert await _sprite_deferrals(db) == []
         files = _files(home)
         for cid in ids:
-            assert await services.make_clip_sprite(rt, cid) == "noop"
+            assert await artifact_stages.make_clip_sprite(rt, cid) == "noop"
         assert await _artifacts(db) == arts
         assert _files(home) == files
         async with db.acquire() as conn:
@@ -290,7 +294,7 @@ async def test_sprite_stage_for_every_clip_in_review(
         # A redo after a crash between storage write and commit: same row, same key.
         async with db.acquire() as conn:
             await conn.execute("DELETE FROM clip_artifacts WHERE clip_id = $1", ids[0])
-        assert await services.make_clip_sprite(rt, ids[0]) == "done"
+        assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "done"
         assert len(await _artifacts(db)) == len(ids)
         assert set(_files(home)) == set(files)
 
@@ -309,9 +313,11 @@ async def test_sprite_stage_for_every_clip_in_review(
                 for a, b in [(old["start_frame"], mid), (mid, old["end_frame"])]
             ]  # fmt: skip
         assert await _sprite_deferrals(db) == new_ids
-        assert await services.make_clip_sprite(rt, old["id"]) == "noop", "no longer in review"
+        assert await artifact_stages.make_clip_sprite(rt, old["id"]) == "noop", (
+            "no longer in review"
+        )
         for cid in new_ids:
-            assert await services.make_clip_sprite(rt, cid) == "done"
+            assert await artifact_stages.make_clip_sprite(rt, cid) == "done"
         assert await _sprite_deferrals(db) == []
         assert len(await _artifacts(db)) == len(ids) + 2
 
@@ -339,7 +345,7 @@ async def test_sprite_failures_are_kept_on_the_clip(
         # Storage outage (transient): retried after the backoff, up to max_attempts.
         real_storage = rt.storage
         rt.storage = Unreachable(real_storage)
-        assert await services.make_clip_sprite(rt, ids[0]) == "failed"
+        assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "failed"
         c = await clip()
         assert c["state"] == "pending_review" and c["attempts"] == 1
         assert c["last_error"] == "sprite: storage is unreachable"
@@ -348,7 +354,7 @@ async def test_sprite_failures_are_kept_on_the_clip(
         await asyncio.sleep(0.7)
         assert ids[0] in await _sprite_deferrals(db)
         for _ in range(rt.settings.max_attempts - 1):
-            assert await services.make_clip_sprite(rt, ids[0]) == "failed"
+            assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "failed"
         c = await clip()
         assert c["attempts"] == rt.settings.max_attempts and c["next_attempt_at"] is None
         await asyncio.sleep(0.7)
@@ -360,15 +366,15 @@ async def test_sprite_failures_are_kept_on_the_clip(
         async with db.acquire() as conn:
             await conn.execute("UPDATE clips SET last_error = NULL WHERE id = $1", ids[0])
         assert ids[0] in await _sprite_deferrals(db)
-        assert await services.make_clip_sprite(rt, ids[0]) == "done"
+        assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "done"
         c = await clip()
         assert (c["last_error"], c["attempts"], c["next_attempt_at"]) == (None, 0, None)
 
         # A corrupt or missing proxy is a permanent failure: not retried by itself.
         proxy.write_bytes(b"\x00" * 1000)
-        assert await services.make_clip_sprite(rt, ids[1]) == "failed"
+        assert await artifact_stages.make_clip_sprite(rt, ids[1]) == "failed"
         proxy.unlink()
-        assert await services.make_clip_sprite(rt, ids[2]) == "failed"
+        assert await artifact_stages.make_clip_sprite(rt, ids[2]) == "failed"
         async with db.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT last_error, attempts, next_attempt_at FROM clips WHERE id = ANY($1) "

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from heaters.media import scenes
-from heaters.pipeline import services
+from heaters.pipeline import video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 
@@ -39,19 +39,19 @@ async def test_each_stage_is_idempotent(
     home = Path(heaters_env["HEATERS_HOME"])
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        assert await services.download_video(rt, vid) == "done"
-        assert await services.download_video(rt, vid) == "noop", "already downloaded"
-        assert await services.preprocess_video(rt, vid) == "done"
-        assert await services.detect_video(rt, vid) == "done"
-        assert await services.detect_video(rt, vid) == "noop"
+        assert await video_stages.download_video(rt, vid) == "done"
+        assert await video_stages.download_video(rt, vid) == "noop", "already downloaded"
+        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await video_stages.detect_video(rt, vid) == "done"
+        assert await video_stages.detect_video(rt, vid) == "noop"
         done = await _snapshot(db, home)
         assert done["counts"][:3] == (1, 1, 1) and done["counts"][3] >= 2
 
         # A re-run from each in-progress state (what a crashed worker leaves) changes nothing.
         for stage, state, fn in [
-            ("download", "downloading", services.download_video),
-            ("preprocess", "preprocessing", services.preprocess_video),
-            ("detect", "detecting", services.detect_video),
+            ("download", "downloading", video_stages.download_video),
+            ("preprocess", "preprocessing", video_stages.preprocess_video),
+            ("detect", "detecting", video_stages.detect_video),
         ]:
             await _set_state(db, vid, state)
             assert await fn(rt, vid) == "done", stage
@@ -64,7 +64,11 @@ async def test_frame_index_and_scores_are_stored(
 ) -> None:
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        for fn in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
             assert await fn(rt, vid) == "done"
     async with db.acquire() as conn:
         v = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
@@ -88,17 +92,22 @@ async def test_features_of_another_detector_are_never_reused(
     older version's, full of junk) and computes and stores its own."""
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        for fn in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
             assert await fn(rt, vid) == "done"
         clips_before = await _clip_spans(db, vid)
         async with db.acquire() as conn:
             await conn.execute(
                 "UPDATE scene_scores SET detector = 'heaters-hsv-adaptive/1', feature_count = 1,"
-                " scores = array_fill(255::real, ARRAY[192]) WHERE source_video_id = $1", vid
+                " scores = array_fill(255::real, ARRAY[192]) WHERE source_video_id = $1",
+                vid,
             )
             await conn.execute("DELETE FROM clips WHERE source_video_id = $1", vid)
         await _set_state(db, vid, "preprocessed")
-        assert await services.detect_video(rt, vid) == "done"
+        assert await video_stages.detect_video(rt, vid) == "done"
     assert await _clip_spans(db, vid) == clips_before
     async with db.acquire() as conn:
         detectors = await conn.fetch(
@@ -113,7 +122,8 @@ async def _clip_spans(db: Any, vid: int) -> list[tuple[Any, ...]]:
     async with db.acquire() as conn:
         rows = await conn.fetch(
             "SELECT start_frame, end_frame, is_transition, transition_kind FROM clips"
-            " WHERE source_video_id = $1 ORDER BY start_frame", vid
+            " WHERE source_video_id = $1 ORDER BY start_frame",
+            vid,
         )
     return [tuple(r) for r in rows]
 
@@ -135,7 +145,11 @@ async def test_a_dissolve_becomes_a_transition_clip(
            "-c:v", "libx264", "-preset", "veryfast", str(out))  # fmt: skip
     vid = (await submit(db, str(out))).video_id
     async with open_runtime() as rt:
-        for fn in (services.download_video, services.preprocess_video, services.detect_video):
+        for fn in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
             assert await fn(rt, vid) == "done"
     spans = await _clip_spans(db, vid)
     assert spans[0][0] == 0 and spans[-1][1] == 84
@@ -164,8 +178,8 @@ async def test_an_api_upload_is_removed_once_stored(
     up = (await submit(db, str(upload))).video_id
     mine = (await submit(db, str(own))).video_id
     async with open_runtime() as rt:
-        assert await services.download_video(rt, up) == "done"
-        assert await services.download_video(rt, mine) == "done"
+        assert await video_stages.download_video(rt, up) == "done"
+        assert await video_stages.download_video(rt, mine) == "done"
     assert not upload.exists()
     assert own.exists()
     assert (

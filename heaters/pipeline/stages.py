@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from heaters.embeddings.availability import available as embeddings_available
-from heaters.pipeline import clip_services, services
+from heaters.pipeline import artifact_stages, clip_stages, edit_stages, video_stages
 from heaters.pipeline.runtime import Runtime
 
 ItemKind = Literal["video", "clip", "edit"]
@@ -82,15 +82,15 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("download",   videos_in("new", "download_failed"),          services.download_video,   "io"),
-    Stage("preprocess", videos_in("downloaded", "preprocess_failed"), services.preprocess_video, "cpu"),
-    Stage("detect",     videos_in("preprocessed", "detect_failed"),   services.detect_video,     "cpu"),
-    Stage("sprite",     clips_missing_artifact("sprite"),             services.make_clip_sprite, "cpu"),
-    Stage("export",     clips_in("review_approved", "export_failed"), clip_services.export_clip, "cpu"),
-    Stage("keyframe",   clips_in("exported", "keyframe_failed"),      clip_services.extract_clip_keyframes, "cpu"),
-    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_services.embed_clip,  "ml", enabled=embeddings_available),
-    Stage("archive",    clips_in("review_archived", "archive_failed"), clip_services.archive_clip, "io"),
-    Stage("commit_edits", due_review_edits(),                         services.commit_edit,      "default"),
+    Stage("download",   videos_in("new", "download_failed"),          video_stages.download_video,   "io"),
+    Stage("preprocess", videos_in("downloaded", "preprocess_failed"), video_stages.preprocess_video, "cpu"),
+    Stage("detect",     videos_in("preprocessed", "detect_failed"),   video_stages.detect_video,     "cpu"),
+    Stage("sprite",     clips_missing_artifact("sprite"),             artifact_stages.make_clip_sprite, "cpu"),
+    Stage("export",     clips_in("review_approved", "export_failed"), clip_stages.export_clip, "cpu"),
+    Stage("keyframe",   clips_in("exported", "keyframe_failed"),      clip_stages.extract_clip_keyframes, "cpu"),
+    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_stages.embed_clip,  "ml", enabled=embeddings_available),
+    Stage("archive",    clips_in("review_archived", "archive_failed"), clip_stages.archive_clip, "io"),
+    Stage("commit_edits", due_review_edits(),                         edit_stages.commit_edit,      "default"),
 )  # fmt: skip
 
 QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")

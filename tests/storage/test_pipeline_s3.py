@@ -113,11 +113,15 @@ def _use_s3(monkeypatch: pytest.MonkeyPatch, moto_s3: MotoS3, s3_prefix: str, **
 
 async def _detected_clips(db: Any, rt: Any, video: Path) -> tuple[int, list[Any]]:
     """Submit ``video`` and run download, preprocess and detect; (video id, its clip rows)."""
-    from heaters.pipeline import services
+    from heaters.pipeline import video_stages
     from heaters.pipeline.submit import submit
 
     vid = (await submit(db, str(video))).video_id
-    for fn in (services.download_video, services.preprocess_video, services.detect_video):
+    for fn in (
+        video_stages.download_video,
+        video_stages.preprocess_video,
+        video_stages.detect_video,
+    ):
         assert await fn(rt, vid) == "done"
     async with db.acquire() as conn:
         clips = await conn.fetch(
@@ -144,35 +148,35 @@ async def test_after_review_on_s3_with_an_outage_mid_stage(
     pytest.importorskip("torch")
     from heaters import review
     from heaters.db import Database
-    from heaters.pipeline import clip_services, services
+    from heaters.pipeline import artifact_stages, clip_stages
     from heaters.pipeline.runtime import open_runtime
 
     _use_s3(monkeypatch, moto_s3, s3_prefix)
     async with Database.connect(heaters_env["DATABASE_URL"]) as db, open_runtime() as rt:
         vid, clips = await _detected_clips(db, rt, small_video)
         keep, gone = clips[0]["id"], clips[1]["id"]
-        assert await services.make_clip_sprite(rt, gone) == "done"  # an object to delete
+        assert await artifact_stages.make_clip_sprite(rt, gone) == "done"  # an object to delete
         await review.decide(db, keep, "approve", "ann")
         await review.decide(db, gone, "archive", "ann")
 
         moto_s3.stop()  # the outage
         try:
-            assert await clip_services.export_clip(rt, keep) == "failed"
+            assert await clip_stages.export_clip(rt, keep) == "failed"
             row = await _clip_row(db, keep)
             assert row["state"] == "export_failed"
             assert row["last_error"].startswith("storage unavailable"), row["last_error"]
             assert row["next_attempt_at"] is not None, "transient: retried with backoff"
-            assert await clip_services.archive_clip(rt, gone) == "failed"
+            assert await clip_stages.archive_clip(rt, gone) == "failed"
             assert (await _clip_row(db, gone))["state"] == "archive_failed"
         finally:
             moto_s3.start()
         before = await _list(moto_s3, s3_prefix)
         assert f"videos/{vid}/proxy.mp4" in before, "nothing was lost"
 
-        assert await clip_services.export_clip(rt, keep) == "done"
-        assert await clip_services.extract_clip_keyframes(rt, keep) == "done"
-        assert await clip_services.embed_clip(rt, keep) == "done"
-        assert await clip_services.archive_clip(rt, gone) == "done"
+        assert await clip_stages.export_clip(rt, keep) == "done"
+        assert await clip_stages.extract_clip_keyframes(rt, keep) == "done"
+        assert await clip_stages.embed_clip(rt, keep) == "done"
+        assert await clip_stages.archive_clip(rt, gone) == "done"
     objects = await _list(moto_s3, s3_prefix)
     assert sorted(k.removeprefix(f"clips/{keep}/") for k in objects if k.startswith(f"clips/{keep}/")) == [
         "clip.mp4", "keyframes/percentage_p25.jpg", "keyframes/percentage_p50.jpg",
@@ -197,7 +201,7 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
     A source object that has gone is a permanent, named failure."""
     from heaters import review
     from heaters.db import Database
-    from heaters.pipeline import clip_services
+    from heaters.pipeline import clip_stages
     from heaters.pipeline.runtime import open_runtime
 
     _use_s3(monkeypatch, moto_s3, s3_prefix, HEATERS_EXPORT_MODE=mode,
@@ -217,13 +221,13 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
             await get_file(key, local)
 
         monkeypatch.setattr(rt.storage, "get_file", recording_get_file)
-        assert await clip_services.export_clip(rt, last["id"]) == "done"
+        assert await clip_stages.export_clip(rt, last["id"]) == "done"
         assert not any(k.endswith(source) for k in fetched), fetched
 
         original = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/{source}",
                                    tmp_path / source)  # fmt: skip
         await rt.storage.delete_many([f"videos/{vid}/{source}"])
-        assert await clip_services.export_clip(rt, other["id"]) == "failed"
+        assert await clip_stages.export_clip(rt, other["id"]) == "failed"
         async with db.acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
         assert row["state"] == "export_failed"
@@ -233,7 +237,7 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
         junk = tmp_path / "junk"
         junk.write_bytes(b"not a video at all\n" * 1000)
         await rt.storage.put_file(junk, f"videos/{vid}/{source}")
-        assert await clip_services.export_clip(rt, other["id"]) == "failed"
+        assert await clip_stages.export_clip(rt, other["id"]) == "failed"
         async with db.acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM clips WHERE id = $1", other["id"])
         assert row["state"] == "export_failed"

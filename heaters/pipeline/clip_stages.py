@@ -1,4 +1,4 @@
-"""Stage services after review: export, keyframes, embeddings, archive (one clip each).
+"""Clip stages after review: export, keyframes, embeddings, archive (one clip each).
 
 Each runs through :func:`heaters.pipeline.runner.run_stage`: claim the clip, do the media
 work in the process pool (or ffmpeg as a subprocess), write objects under fixed keys, then the
@@ -16,21 +16,12 @@ import numpy as np
 
 from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
+from heaters.pipeline.keys import clip_key, keyframe_key
+from heaters.pipeline.media_io import check_source, local_copy, media_source
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
-from heaters.pipeline.services import check_source, local_copy, media_source
 
 log = logging.getLogger(__name__)
-
-
-def clip_key(clip_id: int) -> str:
-    """Storage key of an exported clip file."""
-    return f"clips/{clip_id}/clip.mp4"
-
-
-def keyframe_key(clip_id: int, strategy: str, tag: str, fmt: str) -> str:
-    """Storage key of one keyframe image."""
-    return f"clips/{clip_id}/keyframes/{strategy}_{tag}.{fmt}"
 
 
 async def _clip(rt: Runtime, clip_id: int) -> Row:

@@ -1,4 +1,4 @@
-"""Stage services: each joins the database, a pure media function and storage for one item.
+"""Video stages: download, preprocess, detect (one video each; docs/architecture.md).
 
 A service claims the item (state → ``*ing``; nothing to do → ``"noop"``), runs the media
 function (CPU-bound Python in the process pool, ffmpeg as an asyncio subprocess), writes its
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +22,13 @@ import numpy as np
 
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
-from heaters.errors import DetectError, DownloadError, HeatersError
+from heaters.errors import DetectError, DownloadError
+from heaters.pipeline.keys import master_key, original_key, proxy_key
+from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def original_key(video_id: int, suffix: str) -> str:
-    """Storage key of a video's original (downloaded or copied) file."""
-    return f"videos/{video_id}/original{suffix.lower() or '.bin'}"
-
-
-def master_key(video_id: int) -> str:
-    """Storage key of an FFV1/MKV master (a video whose master is its original has none:
-    its ``master_path`` is its original's key)."""
-    return f"videos/{video_id}/master.mkv"
-
-
-def proxy_key(video_id: int) -> str:
-    """Storage key of the all-I-frame H.264 proxy."""
-    return f"videos/{video_id}/proxy.mp4"
 
 
 # --- download -----------------------------------------------------------------------------
@@ -108,50 +93,6 @@ def video_features(video: Path) -> np.ndarray:
     from heaters.media import scenes
 
     return scenes.decode_features(video)
-
-
-async def local_copy(rt: Runtime, key: str, tmp: Path) -> Path:
-    """A local file with the object ``key``: the storage's own file when it is on this disk,
-    else a download into ``tmp``."""
-    local = rt.storage.local_path(key)
-    if local is not None and local.exists():
-        return local
-    dest = tmp / Path(key).name
-    await rt.storage.get_file(key, dest)
-    return dest
-
-
-MEDIA_URL_SECONDS = 3600
-"""Lifetime of the presigned URLs a stage hands to FFmpeg (far longer than one clip's job)."""
-
-
-async def media_source(rt: Runtime, key: str, tmp: Path) -> Path | str:
-    """Where FFmpeg should read the object ``key`` for a job that seeks into it.
-
-    The storage's own file when it is on this disk; else a presigned http(s) URL when the
-    backend signs them (S3), so FFmpeg fetches only the byte ranges it seeks to; else a
-    download into ``tmp`` (:func:`local_copy`).
-    """
-    from heaters.storage.base import presigned_url
-
-    local = rt.storage.local_path(key)
-    if local is not None and local.exists():
-        return local
-    url = await presigned_url(rt.storage, key, expires_seconds=MEDIA_URL_SECONDS)
-    return url if url is not None else await local_copy(rt, key, tmp)
-
-
-async def check_source(rt: Runtime, key: str) -> None:
-    """After reading ``key`` over the network failed: tell a storage outage or a missing
-    object (raise :class:`StorageError`) from bad media (return; the caller re-raises).
-
-    One ``exists`` request: it raises the backend's own transient "storage unavailable" error
-    when the server cannot be reached.
-    """
-    from heaters.errors import StorageError
-
-    if not await rt.storage.exists(key):
-        raise StorageError(f"{key} is missing from the storage", transient=False) from None
 
 
 async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
@@ -257,9 +198,7 @@ async def _store_features(rt: Runtime, conn: Any, video_id: int, features: np.nd
     )
 
 
-async def _stored_features(
-    rt: Runtime, conn: Any, video_id: int, frames: int
-) -> np.ndarray | None:
+async def _stored_features(rt: Runtime, conn: Any, video_id: int, frames: int) -> np.ndarray | None:
     """The default detector's stored features for ``frames`` frames, (N, F), or None."""
     from heaters.media import scenes
 
@@ -346,125 +285,3 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         )  # fmt: skip
 
     return await run_stage(rt, "video", video_id, states.DETECT, work)
-
-
-# --- review edits -------------------------------------------------------------------------
-
-
-async def commit_edit(rt: Runtime, event_id: int) -> Outcome:
-    """Commit a merge/split whose undo window has passed (scheduled, or found overdue)."""
-    from heaters import review
-
-    return "done" if await review.commit_edit(rt.db, event_id) == "committed" else "noop"
-
-
-# --- sprite -------------------------------------------------------------------------------
-
-
-def sprite_key(clip_id: int) -> str:
-    """Storage key of a clip's sprite sheet (JPEG)."""
-    return f"clips/{clip_id}/sprite.jpg"
-
-
-async def _fail_clip_artifact(
-    rt: Runtime, clip_id: int, kind: str, reason: str, *, transient: bool
-) -> Outcome:
-    """Record a failed artifact attempt on the clip (no state change: see artifacts.sql)."""
-    s = rt.settings
-    reason = f"{kind}: {reason}".splitlines()[0][:500]
-    async with rt.db.transaction() as conn:
-        row = await rt.db.q.fail_clip_artifact(
-            conn,
-            clip_id=clip_id,
-            error=reason,
-            transient=transient,
-            max_attempts=s.max_attempts,
-            backoff=s.retry_backoff_seconds,
-        )
-    log.warning(
-        "clip %s: %s failed (attempt %s, next %s): %s",
-        clip_id,
-        kind,
-        row["attempts"] if row else "?",
-        row["next_attempt_at"] if row else None,
-        reason,
-    )
-    return "failed"
-
-
-async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
-    """Make the sprite sheet (hover scrubbing) of a clip in review, from its video's proxy.
-
-    Found by the dispatcher for every ``pending_review`` clip without one (originals and
-    the clips a merge or split made). Writes ``clips/{id}/sprite.jpg`` and one
-    ``clip_artifacts`` row (kind ``sprite``, strategy ``grid``, tag ``''``; metadata
-    ``cols``, ``rows``, ``tile_width``, ``tile_height``, ``frames``: the absolute frame of
-    each tile, row-major). The clip's state does not change. A clip no longer in review or
-    that already has a sprite is a ``"noop"``. A failure keeps its reason in
-    ``clips.last_error`` and counts an attempt; the finder retries it after a backoff, up to
-    ``max_attempts`` (there is no ``sprite_failed`` state).
-    """
-    from heaters.media.sprite import make_sprite
-
-    async with rt.db.acquire() as conn:
-        row = await rt.db.q.sprite_source(conn, clip_id=clip_id, kind="sprite")
-    if row is None or row["state"] != "pending_review" or row["has_artifact"]:
-        log.info("clip %s: no sprite to make", clip_id)
-        return "noop"
-    if not row["proxy_path"]:
-        log.info("clip %s: its video has no proxy yet", clip_id)
-        return "noop"
-    started = time.monotonic()
-    key = sprite_key(clip_id)
-    try:
-        with rt.tmp.job_dir(f"sprite-{clip_id}") as tmp:
-            proxy = await local_copy(rt, row["proxy_path"], tmp)
-            pts = row["pts_seconds"]
-            result = await rt.run_sync(
-                make_sprite,
-                proxy,
-                row["start_frame"],
-                row["end_frame"],
-                tmp / "sprite.jpg",
-                pts_seconds=list(pts) if pts else None,
-            )
-            await rt.storage.put_file(result.path, key, move=True)
-        await pause_point(rt, "sprite")
-        async with rt.db.transaction() as conn:
-            stored = await rt.db.q.upsert_clip_artifact(
-                conn,
-                clip_id=clip_id,
-                kind="sprite",
-                strategy="grid",
-                tag="",
-                storage_key=key,
-                metadata={
-                    "cols": result.cols,
-                    "rows": result.rows,
-                    "tile_width": result.tile_width,
-                    "tile_height": result.tile_height,
-                    "frames": list(result.frames),
-                },
-            )
-    except HeatersError as exc:
-        return await _fail_clip_artifact(rt, clip_id, "sprite", str(exc), transient=exc.transient)
-    except Exception as exc:
-        log.exception("clip %s: internal error making its sprite", clip_id)
-        reason = f"internal error: {type(exc).__name__}: {exc}"
-        return await _fail_clip_artifact(rt, clip_id, "sprite", reason, transient=True)
-    if stored is None:
-        # The clip was deleted meanwhile (detection redone): DB first, storage second.
-        log.info("clip %s: gone before its sprite was recorded", clip_id)
-        try:
-            await rt.storage.delete_many([key])
-        except HeatersError as exc:
-            log.warning("clip %s: could not delete %s: %s", clip_id, key, exc)
-        return "noop"
-    log.info(
-        "clip %s: sprite %dx%d tiles in %.2f s",
-        clip_id,
-        result.cols,
-        result.rows,
-        time.monotonic() - started,
-    )
-    return "done"
