@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     keyframe-aligned segments, encoded at once by the process pool's workers and joined
     without re-encoding; a retried job encodes only the segments it lacks (kept under
     ``HEATERS_HOME/segments/<video id>`` until the join)."""
+    segment_seconds: float = Field(default=60.0, ge=0)
+    """Videos longer than this (seconds of the source) are preprocessed in keyframe-aligned
+    segments of about this length, each encoded by its own ``preprocess_segment`` job (any
+    worker, any machine sharing the database and storage), then joined without re-encoding
+    by the ``join`` stage; ``0``: never split (one pass). 60 s gives a 10-minute video ten
+    segments, enough for two to four workers to share evenly, each far longer than a job's
+    overhead (a claim, a seek)."""
     proxy_height: int | None = Field(default=720, ge=2)
     """Most lines of the proxy; taller sources are scaled down, keeping the aspect (unset
     with an empty value: the source's height)."""

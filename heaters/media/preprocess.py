@@ -58,11 +58,14 @@ __all__ = [
     "Segment",
     "SegmentPlan",
     "build_frame_index",
+    "encode_audio",
     "encode_segment",
     "ffmpeg_master_args",
     "ffmpeg_preprocess_args",
+    "finish_segmented",
     "join_segments",
     "original_master_problem",
+    "plan_for_jobs",
     "plan_segments",
     "preprocess",
     "preprocess_segmented",
@@ -766,6 +769,41 @@ def plan_segments(src: Path, segments: int) -> SegmentPlan | None:
     )
 
 
+def plan_for_jobs(src: Path, segment_seconds: float) -> SegmentPlan | None:
+    """The plan of segments of about ``segment_seconds`` (seconds of the source) each, for a
+    source longer than that, to be encoded by separate jobs (sync: demux only, e.g. in a
+    process pool).
+
+    None (preprocess it in one pass) when ``segment_seconds`` is 0, the source lasts at most
+    ``segment_seconds`` (the container's duration, read without demuxing), it cannot be split
+    at keyframes (:func:`plan_segments`), or its segments would hold fewer frames than the
+    probe counts beyond the truncation allowance (as :func:`preprocess_segmented`).
+
+    Raises PreprocessError with the probe's reason when the source cannot be probed.
+    """
+    if segment_seconds <= 0:
+        return None
+    try:
+        with av.open(str(src), mode="r") as container:
+            declared = (container.duration or 0) / 1_000_000  # AV_TIME_BASE (µs) → s
+    except (av.error.FFmpegError, OSError):
+        declared = math.inf  # let the probe say what is wrong
+    if declared <= segment_seconds:
+        return None
+    try:
+        info = probe(src)
+    except ProbeError as exc:
+        raise PreprocessError(str(exc)) from exc
+    if info.duration_seconds <= segment_seconds:
+        return None
+    plan = plan_segments(src, math.ceil(info.duration_seconds / segment_seconds))
+    if plan is None or sum(s.frame_count for s in plan.segments) < info.frame_count - (
+        _truncation_allowance(info.frame_count)
+    ):
+        return None
+    return plan
+
+
 def segment_paths(work: Path, index: int) -> tuple[Path, Path]:
     """(proxy part, small frames part) of segment ``index`` in ``work``."""
     return work / f"segment_{index:05d}.mp4", work / f"segment_{index:05d}.rgb"
@@ -999,27 +1037,69 @@ async def preprocess_segmented(
         for seg in plan.segments
     ]
 
-    async def encode_audio() -> None:
-        if audio is None or audio.exists():
-            return
-        part = _part(audio)
-        try:
-            await run_ffmpeg(
-                ["-i", str(src), "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "128k",
-                 "-f", "mp4", str(part)],
-                error=PreprocessError,
-            )  # fmt: skip
-            os.replace(part, audio)
-        finally:
-            part.unlink(missing_ok=True)
+    await asyncio.gather(encode_audio(src, audio) if audio is not None else asyncio.sleep(0), *jobs)
+    result = await finish_segmented(
+        src, plan, work, master, proxy, small_frames, audio, info, executor=executor
+    )
+    for seg in plan.segments:
+        for path in segment_paths(work, seg.index):
+            path.unlink(missing_ok=True)
+    if audio is not None:
+        audio.unlink(missing_ok=True)
+    return result
 
-    await asyncio.gather(encode_audio(), *jobs)
+
+async def encode_audio(src: Path | str, audio: Path) -> None:
+    """Encode the first audio track of ``src`` alone (AAC 128 kb/s in MP4, as the one-pass
+    proxy's) to ``audio``, for :func:`join_segments`; written under a temporary name and
+    renamed, so it is whole or absent; kept when it exists already."""
+    if await asyncio.to_thread(audio.exists):
+        return
+    part = _part(audio)
+    try:
+        await run_ffmpeg(
+            ["-i", str(src), "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "128k",
+             "-f", "mp4", str(part)],
+            error=PreprocessError,
+        )  # fmt: skip
+        os.replace(part, audio)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+async def finish_segmented(
+    src: Path,
+    plan: SegmentPlan,
+    work: Path,
+    master: Path,
+    proxy: Path,
+    small_frames: Path | None,
+    audio: Path | None,
+    info: ProbeResult,
+    *,
+    executor: Executor | None = None,
+) -> PreprocessResult:
+    """Join the encoded segments in ``work`` (:func:`segment_paths`) and the ``audio`` file
+    into ``proxy`` and ``small_frames`` (:func:`join_segments`), index the proxy, and check
+    the original as a master as :func:`preprocess` does (an FFV1 master written at
+    ``master`` when it cannot be sought frame-exactly). ``info`` is the source's probe.
+
+    The result is what :func:`preprocess` gives for the same source: the same frame count,
+    frame index (PTS seconds from the plan's origin) and small-frames layout.
+
+    Raises PreprocessError when the joined proxy's frame count differs from the plan's or a
+    frame is not a keyframe, or an FFV1 master cannot be written.
+    """
+    loop = asyncio.get_running_loop()
     await loop.run_in_executor(executor, join_segments, plan, work, proxy, small_frames, audio)
     scan: _ProxyScan = await loop.run_in_executor(executor, functools.partial(_scan_proxy, proxy))
     n = len(scan.index)
-    if n != sum(s.frame_count for s in plan.segments) or not scan.all_keyframes:
+    planned = sum(s.frame_count for s in plan.segments)
+    if n != planned or not scan.all_keyframes:
         raise PreprocessError(
-            f"the joined proxy has {n} frames, the segments held a different count"
+            f"the joined proxy has {n} frames, the segments held {planned}"
+            if n != planned
+            else "the joined proxy is not all-intra (a frame is not a keyframe)"
         )
     kind: MasterKind = "original"
     reason = await loop.run_in_executor(
@@ -1033,9 +1113,4 @@ async def preprocess_segmented(
             os.replace(part, master)
         finally:
             part.unlink(missing_ok=True)
-    for seg in plan.segments:
-        for path in segment_paths(work, seg.index):
-            path.unlink(missing_ok=True)
-    if audio is not None:
-        audio.unlink(missing_ok=True)
     return _result(n, info, scan, kind, reason)

@@ -1,0 +1,126 @@
+-- Segmented preprocess (heaters/pipeline/segments.py, migration 0011): a long video's
+-- keyframe-aligned segments, each encoded by its own job, then joined.
+
+-- name: plan_segments*!
+-- One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
+-- segment already encoded when its plan is unchanged; every other one starts again pending
+-- with a fresh attempt budget.
+INSERT INTO video_segments (source_video_id, index, first_frame, frame_count, start_pts,
+                            end_pts, time_base_num, time_base_den, origin_pts)
+VALUES (:video_id, :index, :first_frame, :frame_count, :start_pts, :end_pts, :tb_num,
+        :tb_den, :origin_pts)
+ON CONFLICT (source_video_id, index) DO UPDATE
+SET state = CASE WHEN video_segments.state = 'encoded'
+                  AND (video_segments.first_frame, video_segments.frame_count,
+                       video_segments.start_pts, video_segments.time_base_num,
+                       video_segments.time_base_den, video_segments.origin_pts)
+                    = (EXCLUDED.first_frame, EXCLUDED.frame_count, EXCLUDED.start_pts,
+                       EXCLUDED.time_base_num, EXCLUDED.time_base_den, EXCLUDED.origin_pts)
+                  AND video_segments.end_pts IS NOT DISTINCT FROM EXCLUDED.end_pts
+                 THEN 'encoded' ELSE 'pending' END,
+    first_frame = EXCLUDED.first_frame, frame_count = EXCLUDED.frame_count,
+    start_pts = EXCLUDED.start_pts, end_pts = EXCLUDED.end_pts,
+    time_base_num = EXCLUDED.time_base_num, time_base_den = EXCLUDED.time_base_den,
+    origin_pts = EXCLUDED.origin_pts,
+    attempts = 0, next_attempt_at = NULL, last_error = NULL, updated_at = now();
+
+-- name: drop_segments_from
+-- Segments of an earlier plan beyond this one's count; returns their storage keys (deleted
+-- after the commit).
+DELETE FROM video_segments
+WHERE source_video_id = :video_id AND index >= :count
+RETURNING proxy_key, small_key;
+
+-- name: start_segmenting^
+-- The preprocess job hands a planned video over to the segment jobs.
+UPDATE source_videos
+SET state = 'segmenting', last_error = NULL, updated_at = now()
+WHERE id = :id AND state = 'preprocessing'
+RETURNING id;
+
+-- name: find_segments
+-- Finder of the preprocess_segment stage: segments in :states of a video being segmented
+-- (an encode_failed one once its backoff is due), with no waiting or running job.
+SELECT s.id FROM video_segments s JOIN source_videos v ON v.id = s.source_video_id
+WHERE v.state = 'segmenting'
+  AND s.state = ANY(:states)
+  AND (s.state NOT LIKE '%\_failed' OR s.next_attempt_at <= now())
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.queueing_lock = :stage || ':' || s.id AND j.status IN ('todo', 'doing'))
+ORDER BY s.source_video_id, s.index
+LIMIT :limit;
+
+-- name: find_joinable_videos
+-- Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
+-- segments are all encoded, with no waiting or running job.
+SELECT v.id FROM source_videos v
+WHERE v.state = ANY(:states)
+  AND (v.state NOT LIKE '%\_failed' OR v.next_attempt_at <= now())
+  AND EXISTS (SELECT 1 FROM video_segments s WHERE s.source_video_id = v.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM video_segments s WHERE s.source_video_id = v.id AND s.state <> 'encoded')
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.queueing_lock = :stage || ':' || v.id AND j.status IN ('todo', 'doing'))
+ORDER BY v.id
+LIMIT :limit;
+
+-- name: claim_segment^
+-- As claim_video, for a segment of a video still being segmented (a video failed meanwhile
+-- has nothing left to encode). Returns the segment with its video's original.
+UPDATE video_segments s
+SET state = :running,
+    attempts = CASE WHEN s.state IN (:running, :failed) THEN s.attempts + 1 ELSE 1 END,
+    next_attempt_at = NULL, updated_at = now()
+FROM source_videos v
+WHERE s.id = :id AND s.state = ANY(:claimable)
+  AND v.id = s.source_video_id AND v.state = 'segmenting'
+RETURNING s.*, v.original_path;
+
+-- name: fail_segment^
+-- As fail_video, for a segment. When it will not be retried (a permanent failure, or its
+-- attempts are used up) its video fails too, permanently, with the segment's reason: an
+-- operator's retry re-plans it and keeps the segments already encoded.
+WITH seg AS (
+    UPDATE video_segments
+    SET state = :failed, last_error = :error, updated_at = now(),
+        next_attempt_at = CASE WHEN :transient AND attempts < :max_attempts
+                               THEN now() + make_interval(secs => :backoff * power(2, greatest(attempts - 1, 0)))
+                          END
+    WHERE id = :id AND state = :running
+    RETURNING id, source_video_id, index, state, attempts, next_attempt_at, last_error
+), vid AS (
+    UPDATE source_videos v
+    SET state = 'preprocess_failed', next_attempt_at = NULL, updated_at = now(),
+        last_error = left('segment ' || seg.index || ': ' || seg.last_error, 500)
+    FROM seg
+    WHERE v.id = seg.source_video_id AND seg.next_attempt_at IS NULL AND v.state = 'segmenting'
+    RETURNING v.id
+)
+SELECT seg.id, seg.state, seg.attempts, seg.next_attempt_at,
+       EXISTS (SELECT 1 FROM vid) AS video_failed
+FROM seg;
+
+-- name: finish_segment^
+UPDATE video_segments
+SET state = 'encoded', proxy_key = :proxy_key, small_key = :small_key, result = :result,
+    last_error = NULL, updated_at = now()
+WHERE id = :id AND state = 'encoding'
+RETURNING id;
+
+-- name: segments_of
+-- A video's segments in order.
+SELECT * FROM video_segments WHERE source_video_id = :video_id ORDER BY index;
+
+-- name: joined_to_preprocessing^
+-- Inside the join's commit: the video takes the state finish_preprocess ends, so the join
+-- writes its results with the very query the one-pass path uses.
+UPDATE source_videos SET state = 'preprocessing', updated_at = now()
+WHERE id = :id AND state = 'joining'
+RETURNING id;
+
+-- name: forget_segments
+-- Inside the join's commit: the segment rows go; returns their keys (deleted after it).
+DELETE FROM video_segments WHERE source_video_id = :video_id
+RETURNING proxy_key, small_key;
