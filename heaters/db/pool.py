@@ -7,23 +7,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import aiosql
 import asyncpg
 
 from heaters.db.connection import database_url
 
-_QUERIES = Path(__file__).parent / "queries"
+if TYPE_CHECKING:
+    from heaters.db._typed_queries import Queries
+
+QUERIES_DIR = Path(__file__).parent / "queries"
 
 #: A pooled connection (what ``Database.acquire``/``transaction`` give).
 Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
 @lru_cache(maxsize=1)
-def queries() -> Any:
-    """All named queries, loaded once: ``queries().claim_video(conn, id=…, …)``."""
-    return aiosql.from_path(_QUERIES, "asyncpg", mandatory_parameters=False)
+def queries() -> Queries:
+    """All named queries, loaded once: ``queries().get_video(conn, id=…)``, typed by the
+    generated Protocol :class:`heaters.db._typed_queries.Queries`."""
+    return cast("Queries", aiosql.from_path(QUERIES_DIR, "asyncpg", mandatory_parameters=False))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -51,7 +55,7 @@ class Database:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.q = queries()
+        self.q: Queries = queries()
 
     @classmethod
     @asynccontextmanager

@@ -1,0 +1,694 @@
+# ruff: noqa: E501
+"""The named queries of ``queries/*.sql`` as a typed Protocol (generated: do not edit).
+
+Regenerate with ``python -m heaters.db.gen_queries`` after changing a ``.sql`` file
+(``tests/test_typed_queries.py`` fails while this file is stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import asyncpg
+
+
+class Queries(Protocol):
+    """``Database.q``: one method per named query; the connection first, then the query's
+    parameters by name."""
+
+    def active_jobs(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def add_user(self, conn: Any, *, name: Any, password_hash: Any) -> Any: ...
+
+    async def archive_video_clips(self, conn: Any, *, video_id: Any) -> Any:
+        """Every clip of the video that is not being worked on becomes review_archived."""
+        ...
+
+    async def claim_clip(
+        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
+    ) -> asyncpg.Record | None:
+        """Move a clip into a stage's running state if it is in a claimable state; else nothing.
+        The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
+        :running) counts on; arriving from the previous stage starts again at attempt 1."""
+        ...
+
+    async def claim_holder(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """Who holds a clip now (claimed_by NULL when nobody does, or the lease expired)."""
+        ...
+
+    async def claim_segment(
+        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
+    ) -> asyncpg.Record | None:
+        """As claim_video, for a segment of a video still being segmented (a video failed meanwhile
+        has nothing left to encode). Returns the segment with its video's original."""
+        ...
+
+    async def claim_video(
+        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
+    ) -> asyncpg.Record | None:
+        """Move a video into a stage's running state, if it is in one of the claimable states.
+        Returns nothing when the stage has nothing to do (already done, or in another state).
+        The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
+        :running) counts on; arriving from the previous stage starts again at attempt 1."""
+        ...
+
+    def clip_artifacts(
+        self, conn: Any, *, clip_id: Any, kind: Any
+    ) -> AsyncIterator[asyncpg.Record]: ...
+
+    def clip_counts(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def clip_embedding(
+        self, conn: Any, *, clip_id: Any, model_name: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def clip_pts(
+        self, conn: Any, *, start_frame: Any, end_frame: Any, video_id: Any
+    ) -> asyncpg.Record | None:
+        """PTS (seconds) of the frames [start_frame, end_frame] (the end one too, where it exists)."""
+        ...
+
+    def clip_storage_keys(self, conn: Any, *, clip_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every storage object of a clip: its exported file and its artifacts."""
+        ...
+
+    async def clip_view(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def clip_with_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def count_videos(self, conn: Any, *, state: Any) -> Any: ...
+
+    async def create_dataset(
+        self, conn: Any, *, name: Any, format: Any, target: Any, selection: Any, settings: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def create_token(self, conn: Any, *, name: Any, token_hash: Any) -> Any: ...
+
+    def cut_clips(self, conn: Any, *, video_id: Any, states: Any) -> AsyncIterator[asyncpg.Record]:
+        """The live clips of a video in frame order; :states NULL for every state."""
+        ...
+
+    async def cut_video(self, conn: Any, *, video_id: Any) -> asyncpg.Record | None:
+        """A video with its frame index (pts_seconds[k + 1] = PTS seconds of frame k)."""
+        ...
+
+    def dataset_candidates(
+        self, conn: Any, *, states: Any, video_ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Ids of the live clips with a stored file in :states, of :video_ids (NULL: every video)."""
+        ...
+
+    def dataset_clip_rows(
+        self, conn: Any, *, model_name: Any, ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Everything a dataset sample holds about each clip of :ids: the clip, its video, its
+        keyframes (storage keys by strategy/tag) and its newest embedding of :model_name."""
+        ...
+
+    def dataset_jobs(self, conn: Any, *, name: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:
+        """The latest export jobs of a dataset (waiting, running, done, failed), newest first."""
+        ...
+
+    def dataset_versions(self, conn: Any, *, dataset_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every version of a dataset, newest first (without the clip lists)."""
+        ...
+
+    async def dataset_waiting(self, conn: Any, *, video_ids: Any) -> Any:
+        """Clips that match the selection but have no file yet (approved, not exported)."""
+        ...
+
+    async def deciding_event_for(self, conn: Any, *, id: Any) -> Any:
+        """The latest event, not undone, that decided the clip (in its "before") or made it ("new")."""
+        ...
+
+    async def delete_clip_artifacts(self, conn: Any, *, clip_id: Any) -> str: ...
+
+    async def delete_clip_embeddings(self, conn: Any, *, clip_id: Any) -> str: ...
+
+    async def delete_failed_job(self, conn: Any, *, id: Any) -> Any: ...
+
+    async def delete_unreviewed_clips(self, conn: Any, *, video_id: Any) -> str:
+        """Before detection writes a video's clips: drop clips of an earlier run nobody has reviewed."""
+        ...
+
+    async def delete_version(self, conn: Any, *, id: Any) -> str: ...
+
+    def drop_segments_from(
+        self, conn: Any, *, video_id: Any, count: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Segments of an earlier plan beyond this one's count; returns their storage keys (deleted
+        after the commit)."""
+        ...
+
+    def event_history(self, conn: Any, *, limit: Any, offset: Any) -> AsyncIterator[asyncpg.Record]:
+        """Review events, newest first; pending: still settling (undoable)."""
+        ...
+
+    async def fail_clip(
+        self,
+        conn: Any,
+        *,
+        failed: Any,
+        error: Any,
+        transient: Any,
+        max_attempts: Any,
+        backoff: Any,
+        id: Any,
+        running: Any,
+    ) -> asyncpg.Record | None: ...
+
+    async def fail_clip_artifact(
+        self,
+        conn: Any,
+        *,
+        error: Any,
+        transient: Any,
+        max_attempts: Any,
+        backoff: Any,
+        clip_id: Any,
+    ) -> asyncpg.Record | None:
+        """A failed attempt at an artifact of a clip in review: keep the reason, count the attempt
+        and, when it is transient and attempts remain, make the clip due again after
+        backoff × 2^(attempts − 1) seconds; otherwise next_attempt_at stays NULL and the finder
+        skips the clip until an operator clears last_error."""
+        ...
+
+    async def fail_segment(
+        self,
+        conn: Any,
+        *,
+        failed: Any,
+        error: Any,
+        transient: Any,
+        max_attempts: Any,
+        backoff: Any,
+        id: Any,
+        running: Any,
+    ) -> asyncpg.Record | None:
+        """As fail_video, for a segment. When it will not be retried (a permanent failure, or its
+        attempts are used up) its video fails too, permanently, with the segment's reason: an
+        operator's retry re-plans it and keeps the segments already encoded."""
+        ...
+
+    async def fail_version(self, conn: Any, *, error: Any, id: Any) -> str: ...
+
+    async def fail_video(
+        self,
+        conn: Any,
+        *,
+        failed: Any,
+        error: Any,
+        transient: Any,
+        max_attempts: Any,
+        backoff: Any,
+        id: Any,
+        running: Any,
+    ) -> asyncpg.Record | None: ...
+
+    def failed_clips(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:
+        """Failed clips with their reasons (v_failures), newest first, with their video."""
+        ...
+
+    def failed_jobs(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def failures(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def find_clips(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Clips in one of :states that a stage should work on now: a *_failed one only once its
+        backoff is due, never one with a waiting or running job of this stage, and never one a
+        review event still settling touched (v_settling_events: an approve/archive is undoable
+        until it settles, so export and archive never race the reviewer)."""
+        ...
+
+    def find_clips_missing_sprite(
+        self, conn: Any, *, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
+        proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
+        A failed attempt leaves clips.last_error set (artifacts.sql: fail_clip_artifact): such a
+        clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
+        attempts are used up or the failure was permanent. :states is not used (the kind is in the
+        query's name: stages.clips_missing_artifact("sprite"))."""
+        ...
+
+    def find_due_edits(self, conn: Any, *, stage: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:
+        """Merges/splits logged before migration 0007 (they waited for a commit job) whose window
+        has passed, not committed, with no waiting or running job: the commit_edits stage commits
+        them. Edits logged since are applied when logged (committed_at set at once)."""
+        ...
+
+    async def find_duplicate(
+        self, conn: Any, *, source_url: Any, sha256: Any
+    ) -> asyncpg.Record | None: ...
+
+    def find_joinable_videos(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
+        segments are all encoded, with no waiting or running job."""
+        ...
+
+    def find_segments(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Finder of the preprocess_segment stage: segments in :states of a video being segmented
+        (an encode_failed one once its backoff is due), with no waiting or running job."""
+        ...
+
+    def find_videos(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Videos in one of :states that a stage should work on now: a *_failed one only once its
+        backoff is due, and never one that already has a waiting or running job of this stage."""
+        ...
+
+    async def finish_archive(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """The row stays (state archived); its file and artifacts are gone once this commits."""
+        ...
+
+    async def finish_clip(
+        self, conn: Any, *, done: Any, id: Any, running: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def finish_detect(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def finish_download(
+        self, conn: Any, *, original_path: Any, sha256: Any, title: Any, id: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def finish_export(
+        self, conn: Any, *, clip_path: Any, id: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def finish_preprocess(
+        self,
+        conn: Any,
+        *,
+        master_path: Any,
+        master_kind: Any,
+        master_reason: Any,
+        proxy_path: Any,
+        fps_num: Any,
+        fps_den: Any,
+        tb_num: Any,
+        tb_den: Any,
+        frame_count: Any,
+        duration_seconds: Any,
+        width: Any,
+        height: Any,
+        is_vfr: Any,
+        has_audio: Any,
+        id: Any,
+    ) -> asyncpg.Record | None:
+        """master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless copy,
+        master_reason says why)."""
+        ...
+
+    async def finish_segment(
+        self, conn: Any, *, proxy_key: Any, small_key: Any, result: Any, id: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def finish_version(
+        self, conn: Any, *, manifest: Any, id: Any
+    ) -> asyncpg.Record | None: ...
+
+    def forget_segments(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """Inside the join's commit: the segment rows go; returns their keys (deleted after it)."""
+        ...
+
+    async def get_clip_row(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def get_dataset(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
+
+    async def get_frame_index(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def get_user(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
+
+    async def get_version(
+        self, conn: Any, *, dataset_id: Any, version: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def get_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    def get_videos(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def give_back_login_attempts(self, conn: Any, *, keys: Any, window_starts: Any) -> str:
+        """A sign-in succeeded: its own attempt no longer counts against its keys, in the window it
+        was counted in (earlier failures still count: a success does not reset a key)."""
+        ...
+
+    async def insert_clips(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        """Virtual clips are keyed by clip_identifier ({video}_{start}_{end}): a re-run inserts nothing.
+        A transition's frames are a clip of their own (is_transition, with its kind).
+        Each mapping has the keys: video_id, clip_identifier, start_frame, end_frame, start_seconds, end_seconds, transition_kind, confidence."""
+        ...
+
+    async def insert_edit_clip(
+        self,
+        conn: Any,
+        *,
+        video_id: Any,
+        clip_identifier: Any,
+        start_frame: Any,
+        end_frame: Any,
+        start_seconds: Any,
+        end_seconds: Any,
+        state: Any,
+        reviewed_by: Any,
+        grouped_with: Any,
+        is_transition: Any,
+        transition_kind: Any,
+        boundary_confidence: Any,
+    ) -> Any:
+        """A clip made by a merge, split or boundary move, in :state. If the same span existed before
+        and was superseded (a split merged back), that clip comes back instead of a duplicate."""
+        ...
+
+    async def insert_event(
+        self,
+        conn: Any,
+        *,
+        clip_ids: Any,
+        action: Any,
+        reviewer: Any,
+        payload: Any,
+        settle_seconds: Any,
+        applied: Any,
+    ) -> Any:
+        """One review event; it settles :settle_seconds from now (0 for an undo: settled at once).
+        :applied marks an edit as applied (committed_at) when it is logged."""
+        ...
+
+    async def insert_version(
+        self,
+        conn: Any,
+        *,
+        dataset_id: Any,
+        version: Any,
+        clip_ids: Any,
+        added: Any,
+        removed: Any,
+        plan: Any,
+        job_id: Any,
+    ) -> asyncpg.Record | None: ...
+
+    async def insert_video(
+        self, conn: Any, *, source_url: Any, source_path: Any, sha256: Any, title: Any
+    ) -> Any:
+        """Record a submitted source; a repeat (same URL or same sha256) returns nothing."""
+        ...
+
+    def item_states(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def joined_to_preprocessing(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """Inside the join's commit: the video takes the state finish_preprocess ends, so the join
+        writes its results with the very query the one-pass path uses."""
+        ...
+
+    async def last_settling_event_of(self, conn: Any, *, reviewer: Any) -> Any:
+        """The reviewer's latest own event that is still settling (what "undo" takes back)."""
+        ...
+
+    async def later_event_on(self, conn: Any, *, id: Any, clip_ids: Any) -> asyncpg.Record | None:
+        """The first event after :id, not undone, that touched any of :clip_ids (undo that first)."""
+        ...
+
+    async def latest_complete_version(
+        self, conn: Any, *, dataset_id: Any
+    ) -> asyncpg.Record | None: ...
+
+    def list_datasets(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def list_videos(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
+        """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""
+        ...
+
+    async def lock_event(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """An event, locked, with settling: true while v_settling_events holds it."""
+        ...
+
+    async def lock_next_clip(
+        self, conn: Any, *, reviewer: Any, video_id: Any, end_frame: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def lock_previous_clip(
+        self, conn: Any, *, reviewer: Any, video_id: Any, start_frame: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def mark_event_committed(self, conn: Any, *, id: Any) -> str: ...
+
+    async def mark_event_undone(self, conn: Any, *, id: Any) -> str: ...
+
+    def nearest_clips(
+        self, conn: Any, *, vec: Any, model_name: Any, strategy: Any, k: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Nearest clips by cosine distance to :vec, through the HNSW index (vector_cosine_ops)."""
+        ...
+
+    async def open_version(self, conn: Any, *, dataset_id: Any) -> asyncpg.Record | None:
+        """The version being written (or left by a crash, or failed), if any."""
+        ...
+
+    async def own_claimed_clip(
+        self, conn: Any, *, reviewer: Any, include_transitions: Any, video_id: Any
+    ) -> asyncpg.Record | None:
+        """The clip :reviewer holds (a reviewer holds one at a time: claim drops the others), if it is
+        pending review and matches the queue's filters; it comes first in the queue."""
+        ...
+
+    def page_video_ids(
+        self, conn: Any, *, state: Any, limit: Any, offset: Any
+    ) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def plan_segments(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        """One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
+        segment already encoded when its plan is unchanged; every other one starts again pending
+        with a fresh attempt budget.
+        Each mapping has the keys: video_id, index, first_frame, frame_count, start_pts, end_pts, tb_num, tb_den, origin_pts."""
+        ...
+
+    async def prune_login_attempts(self, conn: Any, *, window_seconds: Any) -> str:
+        """Forget the windows that have ended (rows another attempt holds are left for the next one)."""
+        ...
+
+    def queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def record_file(self, conn: Any, *, file: Any, id: Any) -> asyncpg.Record | None:
+        """A file of the version is stored under its final name: keep its name, sha256 and size."""
+        ...
+
+    async def record_stage_run(
+        self,
+        conn: Any,
+        *,
+        stage: Any,
+        item_kind: Any,
+        item_id: Any,
+        attempt: Any,
+        outcome: Any,
+        error: Any,
+        worker: Any,
+        started_at: Any,
+        duration_ms: Any,
+    ) -> str: ...
+
+    async def release_claim(self, conn: Any, *, id: Any, reviewer: Any) -> Any: ...
+
+    async def release_claims(self, conn: Any, *, reviewer: Any, keep: Any) -> str:
+        """Drop a reviewer's claims, except on :keep (a reviewer holds one clip at a time)."""
+        ...
+
+    async def restore_clip(
+        self,
+        conn: Any,
+        *,
+        state: Any,
+        reviewed_at: Any,
+        reviewed_by: Any,
+        grouped_with: Any,
+        id: Any,
+    ) -> str:
+        """Undo: a clip back to the snapshot an event logged (live again: superseded_by NULL)."""
+        ...
+
+    async def retry_clip(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """An operator's retry: a failed clip becomes due now, with a fresh attempt budget (a clip
+        whose sprite failed is made due again too)."""
+        ...
+
+    def retry_failed_clips(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """An operator's bulk retry: every failed clip (v_failures) becomes due now, with a fresh
+        attempt budget."""
+        ...
+
+    async def retry_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """An operator's retry: a failed video becomes due now, with a fresh attempt budget."""
+        ...
+
+    def review_progress(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def review_queue(
+        self,
+        conn: Any,
+        *,
+        queue_order: Any,
+        include_transitions: Any,
+        reviewer: Any,
+        video_id: Any,
+        limit: Any,
+    ) -> AsyncIterator[asyncpg.Record]:
+        """The next clips for :reviewer: pending_review, not held by another reviewer, transition clips
+        only when :include_transitions, one video when :video_id is set, in :queue_order: 'video'
+        (video, start frame) or 'confidence' (the cut a clip starts on, least confident first,
+        unknown last). One branch per case, each straight from its index (clips_review_queue_idx,
+        clips_review_confidence_idx: no sort, stops after :limit rows); the branches not asked for
+        are cut off by their one-time filter. With transitions (rare) the rows are sorted. The
+        outer ORDER BY repeats the active branch's order over its :limit rows (no reliance on the
+        order UNION ALL happens to keep)."""
+        ...
+
+    async def revoke_token(self, conn: Any, *, name: Any) -> Any: ...
+
+    def segments_of(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """A video's segments in order."""
+        ...
+
+    async def set_clip_decision(
+        self, conn: Any, *, state: Any, reviewer: Any, grouped_with: Any, id: Any
+    ) -> str: ...
+
+    async def set_event_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
+
+    async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
+
+    async def settling_event_for(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """The latest event still settling that touched the clip (its pending decision), or NULL."""
+        ...
+
+    async def sprite_source(self, conn: Any, *, kind: Any, clip_id: Any) -> asyncpg.Record | None:
+        """What the sprite stage needs for one clip: the clip, its video's proxy key, the video's
+        frame index up to the clip's end (pts[k + 1] = PTS seconds of frame k: absolute indexing)
+        and whether the clip already has a sprite. (The slice is spaced so aiosql does not read
+        ":c" as a parameter.)"""
+        ...
+
+    def stage_run_totals(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """Counters for /metrics: runs and seconds per stage and outcome since the beginning."""
+        ...
+
+    def stage_throughput(self, conn: Any, *, hours: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def start_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """The preprocess job hands a planned video over to the segment jobs."""
+        ...
+
+    async def stored_scene_scores(
+        self, conn: Any, *, id: Any, detector: Any
+    ) -> asyncpg.Record | None:
+        """The features :detector stored for a video (None when that detector stored none)."""
+        ...
+
+    async def supersede_clip(self, conn: Any, *, state: Any, new_ids: Any, id: Any) -> str: ...
+
+    async def take_claim(
+        self, conn: Any, *, reviewer: Any, claim_seconds: Any, id: Any
+    ) -> asyncpg.Record | None:
+        """Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded)."""
+        ...
+
+    def take_login_attempts(
+        self, conn: Any, *, keys: Any, window_seconds: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Count one sign-in attempt against each of :keys in one statement, before the password is
+        checked. A key's window starts at its first attempt and lasts :window_seconds; the first
+        attempt after it starts a new window. Rows are written in key order (no deadlock between
+        two attempts on the same keys). Returns, per key, the attempts in its window with this one,
+        when the window started, and the whole seconds until it ends (the Retry-After)."""
+        ...
+
+    def timeline_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """The live clips of a video in frame order: state, transition, the confidence of the cut the
+        clip starts on, who holds it (a live lease), its sprite sheet, and its latest event still
+        settling (v_settling_events) with when it settles."""
+        ...
+
+    async def timeline_next_candidate(
+        self, conn: Any, *, video_id: Any, start_frame: Any, reviewer: Any
+    ) -> asyncpg.Record | None:
+        """The clip a reviewer most likely reviews after (:video_id, :start_frame): the next pending
+        shot of the same video that no other reviewer holds. The page prefetches it and shows it
+        the moment a decision is made; the server then claims it (or the queue's head)."""
+        ...
+
+    def timeline_settling_events(
+        self, conn: Any, *, reviewer: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """A reviewer's own events still inside their settle window, newest first (the page's
+        countdowns; undo takes them back, newest first)."""
+        ...
+
+    async def timeline_video(self, conn: Any, *, video_id: Any) -> asyncpg.Record | None: ...
+
+    async def update_dataset(
+        self, conn: Any, *, selection: Any, settings: Any, id: Any
+    ) -> asyncpg.Record | None: ...
+
+    async def upsert_artifact(
+        self,
+        conn: Any,
+        *,
+        clip_id: Any,
+        kind: Any,
+        strategy: Any,
+        tag: Any,
+        storage_key: Any,
+        metadata: Any,
+    ) -> str: ...
+
+    async def upsert_clip_artifact(
+        self,
+        conn: Any,
+        *,
+        kind: Any,
+        strategy: Any,
+        tag: Any,
+        storage_key: Any,
+        metadata: Any,
+        clip_id: Any,
+    ) -> asyncpg.Record | None:
+        """Record an artifact stored under :storage_key (a redo replaces it: same key, one row), and
+        clear a failure an earlier attempt recorded on a clip still in review. Returns nothing
+        when the clip no longer exists (deleted meanwhile: the caller deletes the object)."""
+        ...
+
+    async def upsert_embedding(
+        self, conn: Any, *, clip_id: Any, model_name: Any, strategy: Any, embedding: Any
+    ) -> str: ...
+
+    async def upsert_frame_index(
+        self, conn: Any, *, id: Any, pts_seconds: Any, byte_offsets: Any
+    ) -> str: ...
+
+    async def upsert_scene_scores(
+        self, conn: Any, *, id: Any, detector: Any, params: Any, feature_count: Any, scores: Any
+    ) -> str:
+        """A detector's per-frame features (frame_count × feature_count, flattened row-major), one row
+        per (video, detector): features of another detector are never overwritten nor reused."""
+        ...
+
+    async def use_token(self, conn: Any, *, token_hash: Any) -> Any: ...
+
+    def video_clip_list(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def video_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def video_counts(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def video_state(self, conn: Any, *, id: Any) -> Any: ...
+
+    def video_states(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...

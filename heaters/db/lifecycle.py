@@ -1,0 +1,232 @@
+"""One lifecycle for every item: claim / finish / fail SQL generated per table.
+
+See docs/architecture.md, "Items, states and one lifecycle".
+
+Every item a stage works on (a video, a clip, a video segment) has the same five columns:
+``state``, ``attempts``, ``next_attempt_at``, ``last_error``, ``updated_at``. A stage moves it
+along its :class:`~heaters.domain.states.Transition` with three statements, written here once
+and generated for each table of the closed set :data:`TABLES`:
+
+- **claim**: ``ready | running → running``. The attempt budget is per stage: a retry (from
+  ``failed``) or a redo after a crash (from ``running``) counts on; arriving from the previous
+  stage starts again at attempt 1. A stage that changes no state (``running == done``: the
+  sprite, an artifact of a clip in review) counts on only after a recorded failure
+  (``last_error`` set). ``next_attempt_at`` is cleared. Nothing to claim → ``None``.
+- **finish**: ``running → done``, and a success resets ``attempts`` to 0 and clears
+  ``next_attempt_at`` and ``last_error``. The stage's own columns (a download's
+  ``original_path``, an export's ``clip_path``…) are set by the same ``UPDATE``; their names
+  are checked against :data:`FINISH_COLUMNS` (the column names are never taken from input).
+- **fail**: ``running → failed`` with a one-line reason; when the failure is transient and
+  attempts remain, the item is due again at ``now() + base × 2^(attempts − 1)`` seconds,
+  else ``next_attempt_at`` is NULL (given up, until an operator's retry).
+
+The SQL uses positional parameters (asyncpg) and runs on the caller's connection, so a
+finish commits in the same transaction as the stage's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, Final, Literal
+
+import asyncpg
+
+from heaters.domain.states import Transition
+
+Kind = Literal["video", "clip", "segment"]
+
+#: The tables whose rows have the lifecycle columns, by item kind (a closed set: the SQL
+#: below is generated for these names only).
+TABLES: Final[Mapping[Kind, str]] = {
+    "video": "source_videos",
+    "clip": "clips",
+    "segment": "video_segments",
+}
+
+_PREPROCESS_COLUMNS = frozenset(
+    {
+        "master_path", "master_kind", "master_reason", "proxy_path", "fps_num", "fps_den",
+        "time_base_num", "time_base_den", "frame_count", "duration_seconds", "width",
+        "height", "is_vfr", "has_audio",
+    }
+)  # fmt: skip
+
+#: The columns a stage's finish may set besides the lifecycle ones, by (kind, stage name).
+#: A stage not listed sets none.
+FINISH_COLUMNS: Final[Mapping[tuple[Kind, str], frozenset[str]]] = {
+    ("video", "download"): frozenset({"original_path", "sha256", "title"}),
+    ("video", "preprocess"): _PREPROCESS_COLUMNS,
+    ("video", "join"): _PREPROCESS_COLUMNS,
+    ("clip", "export"): frozenset({"clip_path", "is_virtual"}),
+    ("clip", "archive"): frozenset({"clip_path", "is_virtual"}),
+    ("segment", "preprocess_segment"): frozenset({"proxy_key", "small_key", "result"}),
+}
+
+#: Extra conditions of a stage's claim, by (kind, stage name), on the claimed row ``t``: the
+#: claim returns nothing (the job is a no-op) unless they hold.
+CLAIM_GUARDS: Final[Mapping[tuple[Kind, str], str]] = {
+    # The sprite: a clip whose video has a proxy and that has no sprite yet.
+    ("clip", "sprite"): (
+        "NOT EXISTS (SELECT 1 FROM clip_artifacts a WHERE a.clip_id = t.id AND a.kind = 'sprite')"
+        " AND EXISTS (SELECT 1 FROM source_videos v"
+        " WHERE v.id = t.source_video_id AND v.proxy_path IS NOT NULL)"
+    ),
+    # A segment of a video still being segmented (one failed meanwhile has nothing to encode).
+    ("segment", "preprocess_segment"): (
+        "EXISTS (SELECT 1 FROM source_videos v"
+        " WHERE v.id = t.source_video_id AND v.state = 'segmenting')"
+    ),
+}
+
+#: Run in the fail's transaction when the item is given up (``next_attempt_at`` NULL), by
+#: kind; ``$1`` is the item id, ``$2`` the reason. A segment given up fails its video.
+GIVE_UP: Final[Mapping[Kind, str]] = {
+    "segment": (
+        "UPDATE source_videos v SET state = 'preprocess_failed', next_attempt_at = NULL,"
+        " updated_at = now(), last_error = left('segment ' || s.index || ': ' || $2, 500)"
+        " FROM video_segments s"
+        " WHERE s.id = $1 AND v.id = s.source_video_id AND v.state = 'segmenting'"
+    ),
+}
+
+
+def _table(kind: Kind) -> str:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise ValueError(f"no lifecycle table for item kind {kind!r}") from None
+
+
+@cache
+def claim_sql(kind: Kind, stage: str) -> str:
+    """The claim of ``stage`` on a ``kind`` item.
+
+    Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` claimable (text[]), ``$5``
+    whether the stage changes the state (a redo from ``running`` then counts on). Returns the
+    claimed row (``*``) or nothing.
+    """
+    guard = CLAIM_GUARDS.get((kind, stage))
+    return (
+        f"UPDATE {_table(kind)} AS t\n"
+        "SET state = $2,\n"
+        "    attempts = CASE WHEN t.state IN ($2, $3) AND ($5 OR t.last_error IS NOT NULL)\n"
+        "                    THEN t.attempts + 1 ELSE 1 END,\n"
+        "    next_attempt_at = NULL, updated_at = now()\n"
+        "WHERE t.id = $1 AND t.state = ANY($4::text[])"
+        + (f"\n  AND {guard}" if guard else "")
+        + "\nRETURNING t.*"
+    )
+
+
+@cache
+def finish_sql(kind: Kind, stage: str, columns: tuple[str, ...] = ()) -> str:
+    """The finish of ``stage`` on a ``kind`` item, also setting ``columns`` (in this order).
+
+    Parameters: ``$1`` id, ``$2`` running, ``$3`` done, then one per column. Returns the id,
+    or nothing when the item is not in ``running``. Raises ValueError for a column not in
+    :data:`FINISH_COLUMNS` for this stage.
+    """
+    allowed = FINISH_COLUMNS.get((kind, stage), frozenset())
+    unknown = sorted(set(columns) - allowed)
+    if unknown:
+        raise ValueError(f"{kind} stage {stage!r} cannot set {', '.join(unknown)}")
+    sets = "".join(f", {col} = ${i}" for i, col in enumerate(columns, start=4))
+    return (
+        f"UPDATE {_table(kind)} AS t\n"
+        "SET state = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,\n"
+        f"    updated_at = now(){sets}\n"
+        "WHERE t.id = $1 AND t.state = $2\n"
+        "RETURNING t.id"
+    )
+
+
+@cache
+def fail_sql(kind: Kind) -> str:
+    """The fail of a stage on a ``kind`` item.
+
+    Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` reason, ``$5`` transient,
+    ``$6`` max attempts, ``$7`` backoff base (seconds). Returns ``id, state, attempts,
+    next_attempt_at`` or nothing when the item is not in ``running``.
+    """
+    return (
+        f"UPDATE {_table(kind)} AS t\n"
+        "SET state = $3, last_error = $4, updated_at = now(),\n"
+        "    next_attempt_at = CASE WHEN $5 AND t.attempts < $6\n"
+        "        THEN now() + make_interval(secs => $7 * power(2, greatest(t.attempts - 1, 0)))\n"
+        "    END\n"
+        "WHERE t.id = $1 AND t.state = $2\n"
+        "RETURNING t.id, t.state, t.attempts, t.next_attempt_at"
+    )
+
+
+async def claim(
+    conn: Any, kind: Kind, transition: Transition, item_id: int
+) -> asyncpg.Record | None:
+    """Claim item ``item_id`` of ``kind`` for ``transition`` (see the module doc).
+
+    Returns the claimed row (every column, ``attempts`` already counted) or None when the
+    stage has nothing to do (the item is in another state, or a guard does not hold).
+    """
+    row: asyncpg.Record | None = await conn.fetchrow(
+        claim_sql(kind, transition.stage),
+        item_id,
+        str(transition.running),
+        str(transition.failed),
+        [str(s) for s in transition.claimable],
+        transition.running != transition.done,
+    )
+    return row
+
+
+async def finish(
+    conn: Any, kind: Kind, transition: Transition, item_id: int, **columns: Any
+) -> bool:
+    """``running → done`` for item ``item_id``, resetting its attempts, in ``conn``'s
+    transaction; ``columns`` are the stage's own values (:data:`FINISH_COLUMNS`).
+
+    Returns False when the item was not in the running state (nothing changed). Raises
+    ValueError for a column the stage may not set.
+    """
+    names = tuple(columns)
+    row = await conn.fetchrow(
+        finish_sql(kind, transition.stage, names),
+        item_id,
+        str(transition.running),
+        str(transition.done),
+        *(columns[n] for n in names),
+    )
+    return row is not None
+
+
+async def fail(
+    conn: Any,
+    kind: Kind,
+    transition: Transition,
+    item_id: int,
+    *,
+    error: str,
+    transient: bool,
+    max_attempts: int,
+    backoff_seconds: float,
+) -> asyncpg.Record | None:
+    """``running → failed`` for item ``item_id`` with the one-line ``error``; due again after
+    ``backoff_seconds × 2^(attempts − 1)`` when ``transient`` and ``attempts < max_attempts``,
+    else given up (``next_attempt_at`` NULL, and :data:`GIVE_UP` runs for its kind).
+
+    Returns ``id, state, attempts, next_attempt_at``, or None when the item was not in the
+    running state.
+    """
+    row: asyncpg.Record | None = await conn.fetchrow(
+        fail_sql(kind),
+        item_id,
+        str(transition.running),
+        str(transition.failed),
+        error,
+        transient,
+        max_attempts,
+        float(backoff_seconds),
+    )
+    if row is not None and row["next_attempt_at"] is None and kind in GIVE_UP:
+        await conn.execute(GIVE_UP[kind], item_id, error)
+    return row
