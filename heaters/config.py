@@ -144,6 +144,19 @@ class Settings(BaseSettings):
     """Address ``heaters web`` listens on."""
     web_port: int = 8000
     """Port ``heaters web`` listens on."""
+    login_window_seconds: float = Field(default=60.0, gt=0)
+    """Sign-in throttling window (``HEATERS_LOGIN_WINDOW_SECONDS``): failed sign-ins are
+    counted per account and per client address in fixed windows of this length, kept in
+    Postgres so every web process counts the same (``web/throttle.py`` says why)."""
+    login_account_limit: int = Field(default=50, ge=1)
+    """Failed sign-ins per account name in a window; past it the sign-in answers 429 with
+    ``Retry-After`` until the window ends, whatever the password (the 51st wrong password
+    within a minute is refused: no person mistypes 50 times a minute, a guesser is held to
+    72,000 tries a day per account)."""
+    login_address_limit: int = Field(default=100, ge=1)
+    """Failed sign-ins per client address (an IPv6 client by its /64) in a window, on any
+    accounts: stops one address spraying a password across many names; twice the account
+    limit so one reviewer's typos do not lock out an office behind one NAT address."""
 
     # --- API ----------------------------------------------------------------------------
     api_allow_private_urls: bool = False

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment
 from litestar import Litestar, Router, get
@@ -27,7 +27,17 @@ from litestar.response import File
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    LifeSpanSendMessage,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from heaters import __version__
 from heaters.config import get_settings
@@ -43,7 +53,7 @@ from web.auth import (
     require_login,
 )
 from web.auth import session_config as make_session_config
-from web.errors import exception_handlers, refuse_out_of_range_ids
+from web.errors import database_unavailable, exception_handlers, refuse_out_of_range_ids
 from web.routes_datasets import dataset_routes
 from web.routes_media import media_routes
 from web.routes_ops import metrics, ops_routes
@@ -70,9 +80,20 @@ _ACTION_LABELS = {
 }
 
 
+class StartupFailure(Exception):
+    """The app cannot start for a reason one line says (the database cannot be reached)."""
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Open the pool, the storage and procrastinate for the lifetime of the process."""
+    """Open the pool, the storage and procrastinate for the lifetime of the process.
+
+    With the database unreachable at start-up the app does not start: the process exits
+    after one line, "database unavailable at start-up (…)", instead of a traceback (a web
+    process that cannot migrate or check the schema would only answer 503; a supervisor or
+    the operator restarts it once Postgres is up). Once started, losing the database is a
+    503 per request and the pool reconnects by itself (:mod:`web.errors`).
+    """
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
     from heaters.storage import storage_from_url
@@ -80,9 +101,21 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     from workers.app import cancel_job, defer_dispatch, schedule_edit_commit
 
     settings = get_settings()
-    await asyncio.to_thread(ensure_schema)
-    storage = storage_from_url(settings.storage_url or f"file://{settings.storage_root}")
-    async with Database.connect() as db, jobs.open_async():
+    async with AsyncExitStack() as opened:
+        try:
+            await asyncio.to_thread(ensure_schema)
+            db = await opened.enter_async_context(Database.connect())
+            await opened.enter_async_context(jobs.open_async())
+        except Exception as exc:
+            reason = database_unavailable(exc)
+            if reason is None:
+                raise
+            line = (
+                f"database unavailable at start-up ({reason}): start Postgres or check DATABASE_URL"
+            )
+            app.state.startup_failure = line
+            raise StartupFailure(line) from None
+        storage = storage_from_url(settings.storage_url or f"file://{settings.storage_root}")
         app.state.web = WebState(
             settings=settings,
             db=db,
@@ -104,6 +137,33 @@ def _fmt_time(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return "" if value is None else str(value)
+
+
+class HeatersApp(Litestar):
+    """Litestar, but a start-up that fails for a reason the lifespan put in one line
+    (``state.startup_failure``) is reported to the server (uvicorn logs it) as that line,
+    not as the whole traceback Litestar sends."""
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] == "lifespan":
+            send = self._one_line_failure(send)
+        await super().__call__(scope, receive, send)
+
+    def _one_line_failure(self, send: Send | LifeSpanSend) -> LifeSpanSend:
+        lifespan_send = cast("LifeSpanSend", send)
+
+        async def send_one_line(message: LifeSpanSendMessage) -> None:
+            line = self.state.get("startup_failure")
+            if message["type"] == "lifespan.startup.failed" and line:
+                message = {"type": "lifespan.startup.failed", "message": line}
+            await lifespan_send(message)
+
+        return send_one_line
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -142,7 +202,7 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
     static = create_static_files_router(
         path="/static", directories=[STATIC], name="static", cache_control=None
     )
-    app = Litestar(
+    app = HeatersApp(
         route_handlers=[
             public,
             protected,
@@ -253,4 +313,4 @@ def _strip(schema: Any) -> Any:
     return {k: v for k, v in vars(schema).items() if k != "description"}
 
 
-__all__ = ["create_app", "lifespan"]
+__all__ = ["HeatersApp", "StartupFailure", "create_app", "lifespan"]

@@ -3,7 +3,9 @@
 The session is an encrypted cookie (Litestar's ``CookieBackendConfig``, AES-GCM) holding the
 reviewer's name; every route except ``/login`` and ``/static`` needs it (:func:`require_login`).
 CSRF: Litestar's ``CSRFConfig``; forms carry the ``_csrf_token`` field and htmx sends the
-``X-CSRFToken`` header (``hx-headers`` on ``<body>``).
+``X-CSRFToken`` header (``hx-headers`` on ``<body>``). Sign-in is throttled per account and
+per client address (:mod:`web.throttle`; API tokens are 32 random bytes, not guessable, so
+bearer auth is not).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from litestar.response import Redirect, Template
 
 from heaters.config import Settings
 from heaters.review.users import verify_user
-from web.state import db_of
+from web.state import web_state
+from web.throttle import LoginThrottle
 
 SESSION_USER = "user"
 _SECRET_FILE = "secret_key"
@@ -132,18 +135,40 @@ async def login(
     request: Request[Any, Any, Any],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect | Template:
-    """Check the name and password against the users table; start a session."""
+    """Check the name and password against the users table; start a session.
+
+    Throttled per account and per client address (:mod:`web.throttle`): past a limit the
+    answer is 429 with ``Retry-After``, whatever the name and password."""
     name = (data.get("name") or "").strip()
     password = data.get("password") or ""
     target = _safe_next(data.get("next"))
-    if name and password and await verify_user(db_of(request), name, password):
-        request.set_session({SESSION_USER: name})
-        return Redirect(target, status_code=303)
+    if name and password:
+        state = web_state(request)
+        throttle = LoginThrottle(state.settings)
+        address = request.client.host if request.client else None
+        attempt = await throttle.take(state.db, name, address)
+        if attempt.refused:
+            # Before the password is looked at: the same answer for every account, existing
+            # or not, and for a right password as for a wrong one.
+            return Template(
+                template_name="login.html",
+                context={"next": target, "error": _throttled(attempt.retry_after), "name": name},
+                status_code=429,
+                headers={"Retry-After": str(attempt.retry_after)},
+            )
+        if await verify_user(state.db, name, password):
+            await throttle.give_back(state.db, attempt)
+            request.set_session({SESSION_USER: name})
+            return Redirect(target, status_code=303)
     return Template(
         template_name="login.html",
         context={"next": target, "error": "wrong name or password", "name": name},
         status_code=401,
     )
+
+
+def _throttled(seconds: int | None) -> str:
+    return f"too many sign-in attempts: try again in {seconds} s"
 
 
 @post("/logout", name="logout", status_code=303)

@@ -1,11 +1,22 @@
 """Error responses: a review error, a 404, a refused CSRF token… answered in the form the
-request expects: a flash message for htmx, JSON for an API client, an error page otherwise."""
+request expects: a flash message for htmx, JSON for an API client, an error page otherwise.
+
+A database that cannot be reached (the embedded server's socket gone, a refused or dropped
+connection, a server shutting down or starting up, too many connections) is a 503 "database
+unavailable" with ``Retry-After``, logged as one line, not a 500: the pool reconnects by
+itself on the next request once the server is back (:func:`database_unavailable` tells these
+errors from the rest).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
+import asyncpg
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Template
@@ -24,7 +35,9 @@ _TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     422: "Cannot do that",
+    429: "Too many attempts",
     500: "Server error",
+    503: "Service unavailable",
 }
 
 
@@ -96,8 +109,82 @@ def refuse_out_of_range_ids(request: Request[Any, Any, Any]) -> None:
             raise ClientException(f"{name} {value} is out of range (at most {_BIGINT - 1})")
 
 
+#: What a client is told while the database cannot be reached (no server path or address).
+DATABASE_UNAVAILABLE = "database unavailable: try again in a moment"
+#: ``Retry-After`` of a 503 (seconds): about how long a restarting Postgres takes.
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATEs of a server that cannot take the connection: class 08 (connection exceptions,
+# e.g. asyncpg's ConnectionDoesNotExistError, 08003), admin shutdown, crash shutdown, cannot
+# connect now (57P01-03), too many connections (53300).
+_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# Where an OSError (FileNotFoundError of a gone socket, ConnectionRefusedError, a connect
+# TimeoutError) must have passed through to mean the database: the drivers and their pools.
+_DRIVERS = frozenset({"asyncpg", "psycopg", "psycopg_pool", "sqlalchemy", "procrastinate"})
+
+
+def database_unavailable(exc: BaseException) -> str | None:
+    """The one-line reason when ``exc`` (or an exception it was raised from) means the
+    database cannot be reached, else None.
+
+    Those are: a Postgres error whose SQLSTATE says so (class 08, 57P01-03, 53300) from
+    asyncpg or psycopg; a psycopg ``OperationalError`` with no SQLSTATE (no connection, a
+    pool timeout); asyncpg's "connection is closed"; an ``OSError`` (a missing socket file,
+    a refused connection, a connect timeout) raised inside a database driver. An
+    ``OSError`` from anywhere else (a missing media file) is not the database's.
+    """
+    for e in _chain(exc):
+        sqlstate = getattr(e, "sqlstate", None)
+        if isinstance(e, asyncpg.PostgresError | psycopg.Error) and isinstance(sqlstate, str):
+            if sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES:
+                return _one_line(e)
+        elif isinstance(e, psycopg.OperationalError) or (
+            isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e)
+        ):
+            return _one_line(e)
+        if isinstance(e, OSError) and _raised_in_driver(e.__traceback__):
+            return _one_line(e)
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, what it was raised from or while handling, and the members of exception
+    groups, each once."""
+    todo, seen = [exc], set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+
+
+def _raised_in_driver(tb: TracebackType | None) -> bool:
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.partition(".")[0] in _DRIVERS:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Anything unexpected: logged with its traceback, a short message to the user."""
+    """Anything unexpected: logged with its traceback, a short message to the user; a
+    database that cannot be reached: a 503 and one line in the log."""
+    reason = database_unavailable(exc)
+    if reason is not None:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return error_response(
+            request, 503, DATABASE_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     log.error("error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, f"internal error ({type(exc).__name__}); see the log")
 
@@ -109,4 +196,10 @@ exception_handlers: dict[Any, Any] = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["error_response", "exception_handlers", "refuse_out_of_range_ids"]
+__all__ = [
+    "DATABASE_UNAVAILABLE",
+    "database_unavailable",
+    "error_response",
+    "exception_handlers",
+    "refuse_out_of_range_ids",
+]
