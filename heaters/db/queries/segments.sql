@@ -1,5 +1,7 @@
--- Segmented preprocess (heaters/pipeline/segments.py, migration 0011): a long video's
--- keyframe-aligned segments, each encoded by its own job, then joined.
+-- Segmented preprocess (heaters/pipeline/segment_stages.py, migration 0011): a long video's
+-- keyframe-aligned segments, each encoded by its own job, then joined. A segment's claim,
+-- finish and fail are heaters.db.lifecycle's (its guard: the video is still segmenting; a
+-- segment given up fails its video).
 
 -- name: plan_segments*!
 -- One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
@@ -66,61 +68,17 @@ WHERE v.state = ANY(:states)
 ORDER BY v.id
 LIMIT :limit;
 
--- name: claim_segment^
--- As claim_video, for a segment of a video still being segmented (a video failed meanwhile
--- has nothing left to encode). Returns the segment with its video's original.
-UPDATE video_segments s
-SET state = :running,
-    attempts = CASE WHEN s.state IN (:running, :failed) THEN s.attempts + 1 ELSE 1 END,
-    next_attempt_at = NULL, updated_at = now()
-FROM source_videos v
-WHERE s.id = :id AND s.state = ANY(:claimable)
-  AND v.id = s.source_video_id AND v.state = 'segmenting'
-RETURNING s.*, v.original_path;
-
--- name: fail_segment^
--- As fail_video, for a segment. When it will not be retried (a permanent failure, or its
--- attempts are used up) its video fails too, permanently, with the segment's reason: an
--- operator's retry re-plans it and keeps the segments already encoded.
-WITH seg AS (
-    UPDATE video_segments
-    SET state = :failed, last_error = :error, updated_at = now(),
-        next_attempt_at = CASE WHEN :transient AND attempts < :max_attempts
-                               THEN now() + make_interval(secs => :backoff * power(2, greatest(attempts - 1, 0)))
-                          END
-    WHERE id = :id AND state = :running
-    RETURNING id, source_video_id, index, state, attempts, next_attempt_at, last_error
-), vid AS (
-    UPDATE source_videos v
-    SET state = 'preprocess_failed', next_attempt_at = NULL, updated_at = now(),
-        last_error = left('segment ' || seg.index || ': ' || seg.last_error, 500)
-    FROM seg
-    WHERE v.id = seg.source_video_id AND seg.next_attempt_at IS NULL AND v.state = 'segmenting'
-    RETURNING v.id
-)
-SELECT seg.id, seg.state, seg.attempts, seg.next_attempt_at,
-       EXISTS (SELECT 1 FROM vid) AS video_failed
-FROM seg;
-
--- name: finish_segment^
-UPDATE video_segments
-SET state = 'encoded', proxy_key = :proxy_key, small_key = :small_key, result = :result,
-    last_error = NULL, updated_at = now()
-WHERE id = :id AND state = 'encoding'
-RETURNING id;
-
 -- name: segments_of
 -- A video's segments in order.
 SELECT * FROM video_segments WHERE source_video_id = :video_id ORDER BY index;
-
--- name: joined_to_preprocessing^
--- Inside the join's commit: the video takes the state finish_preprocess ends, so the join
--- writes its results with the very query the one-pass path uses.
-UPDATE source_videos SET state = 'preprocessing', updated_at = now()
-WHERE id = :id AND state = 'joining'
-RETURNING id;
 
 -- name: forget_segments
 -- Inside the join's commit: the segment rows go; returns their keys (deleted after it).
 DELETE FROM video_segments WHERE source_video_id = :video_id
 RETURNING proxy_key, small_key;
+
+-- name: back_to_segmenting^
+-- A join job that found segments not all encoded (a stale job) gives the video back.
+UPDATE source_videos SET state = 'segmenting', updated_at = now()
+WHERE id = :id AND state = 'joining'
+RETURNING id;
