@@ -7,7 +7,7 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +234,18 @@ async def detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
             "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
         )
     return vid, list(clips)
+
+
+async def wait_until(
+    cond: Callable[[], Awaitable[bool]], what: str, *, timeout: float = 30.0
+) -> None:
+    """Poll the async condition ``cond`` every 50 ms until it holds; fail naming ``what``
+    after ``timeout`` seconds (a bound for a hung test, not a measurement)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not await cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)

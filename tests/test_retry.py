@@ -12,7 +12,7 @@ from heaters.db import fetch_all
 from heaters.pipeline import video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.conftest import json_lines, run_heaters
+from tests.conftest import json_lines, run_heaters, wait_until
 
 
 def _free_port() -> int:
@@ -51,13 +51,15 @@ async def test_transient_failure_is_retried_with_backoff_until_the_limit(
                 delay = (v["next_attempt_at"] - v["updated_at"]).total_seconds()
                 delays.append(round(delay / backoff))
                 assert vid not in await _due(db), "not due before its backoff"
-                while vid not in await _due(db):
-                    await asyncio.sleep(0.1)
+
+                async def due() -> bool:
+                    return vid in await _due(db)
+
+                await wait_until(due, f"video {vid} due again after attempt {attempt}")
         assert delays == [1, 2], "exponential: base × 2^(attempt − 1)"
         v = await _video(db, vid)
         assert v["next_attempt_at"] is None, "out of attempts: waits for an operator"
-        await asyncio.sleep(backoff * 4)
-        assert vid not in await _due(db)
+        assert vid not in await _due(db), "never due again by itself (next_attempt_at NULL)"
 
 
 async def test_permanent_failure_waits_for_an_operator_then_retry_works(
@@ -96,9 +98,12 @@ async def test_each_stage_has_its_own_attempt_budget(
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
         assert await video_stages.download_video(rt, vid) == "done"
-        assert (await _video(db, vid))["attempts"] == 1
+        v = await _video(db, vid)
+        assert (v["attempts"], v["next_attempt_at"], v["last_error"]) == (0, None, None), (
+            "a success resets the budget"
+        )
         assert await video_stages.preprocess_video(rt, vid) == "done"
-        assert (await _video(db, vid))["attempts"] == 1, "preprocess starts its own budget"
+        assert (await _video(db, vid))["attempts"] == 0, "preprocess had its own budget"
         for attempt in range(1, rt.settings.max_attempts + 1):
             assert await run_stage(rt, "video", vid, states.DETECT, flaky_detect) == "failed"
             v = await _video(db, vid)

@@ -4,7 +4,6 @@ review, idempotent re-runs, found by the dispatcher, failures kept on the clip).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from heaters.pipeline.dispatcher import dispatch
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.stages import Stage
 from heaters.pipeline.submit import submit
-from tests.conftest import ffmpeg
+from tests.conftest import ffmpeg, wait_until
 
 # --- pure: tile choice and layout ----------------------------------------------------------
 
@@ -351,14 +350,16 @@ async def test_sprite_failures_are_kept_on_the_clip(
         assert c["last_error"] == "sprite: storage is unreachable"
         assert c["next_attempt_at"] is not None
         assert ids[0] not in await _sprite_deferrals(db), "waits for its backoff (0.5 s)"
-        await asyncio.sleep(0.7)
-        assert ids[0] in await _sprite_deferrals(db)
+
+        async def due() -> bool:
+            return ids[0] in await _sprite_deferrals(db)
+
+        await wait_until(due, f"clip {ids[0]} due again after its backoff")
         for _ in range(rt.settings.max_attempts - 1):
             assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "failed"
         c = await clip()
         assert c["attempts"] == rt.settings.max_attempts and c["next_attempt_at"] is None
-        await asyncio.sleep(0.7)
-        assert ids[0] not in await _sprite_deferrals(db), "attempts used up"
+        assert ids[0] not in await _sprite_deferrals(db), "attempts used up: never due again"
         rt.storage = real_storage
 
         # An operator clears the error; with storage back, the sprite is made and the

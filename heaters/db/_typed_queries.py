@@ -25,32 +25,12 @@ class Queries(Protocol):
         """Every clip of the video that is not being worked on becomes review_archived."""
         ...
 
-    async def claim_clip(
-        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
-    ) -> asyncpg.Record | None:
-        """Move a clip into a stage's running state if it is in a claimable state; else nothing.
-        The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
-        :running) counts on; arriving from the previous stage starts again at attempt 1."""
+    async def back_to_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """A join job that found segments not all encoded (a stale job) gives the video back."""
         ...
 
     async def claim_holder(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """Who holds a clip now (claimed_by NULL when nobody does, or the lease expired)."""
-        ...
-
-    async def claim_segment(
-        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
-    ) -> asyncpg.Record | None:
-        """As claim_video, for a segment of a video still being segmented (a video failed meanwhile
-        has nothing left to encode). Returns the segment with its video's original."""
-        ...
-
-    async def claim_video(
-        self, conn: Any, *, running: Any, failed: Any, id: Any, claimable: Any
-    ) -> asyncpg.Record | None:
-        """Move a video into a stage's running state, if it is in one of the claimable states.
-        Returns nothing when the stage has nothing to do (already done, or in another state).
-        The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
-        :running) counts on; arriving from the previous stage starts again at attempt 1."""
         ...
 
     def clip_artifacts(
@@ -145,66 +125,7 @@ class Queries(Protocol):
         """Review events, newest first; pending: still settling (undoable)."""
         ...
 
-    async def fail_clip(
-        self,
-        conn: Any,
-        *,
-        failed: Any,
-        error: Any,
-        transient: Any,
-        max_attempts: Any,
-        backoff: Any,
-        id: Any,
-        running: Any,
-    ) -> asyncpg.Record | None: ...
-
-    async def fail_clip_artifact(
-        self,
-        conn: Any,
-        *,
-        error: Any,
-        transient: Any,
-        max_attempts: Any,
-        backoff: Any,
-        clip_id: Any,
-    ) -> asyncpg.Record | None:
-        """A failed attempt at an artifact of a clip in review: keep the reason, count the attempt
-        and, when it is transient and attempts remain, make the clip due again after
-        backoff × 2^(attempts − 1) seconds; otherwise next_attempt_at stays NULL and the finder
-        skips the clip until an operator clears last_error."""
-        ...
-
-    async def fail_segment(
-        self,
-        conn: Any,
-        *,
-        failed: Any,
-        error: Any,
-        transient: Any,
-        max_attempts: Any,
-        backoff: Any,
-        id: Any,
-        running: Any,
-    ) -> asyncpg.Record | None:
-        """As fail_video, for a segment. When it will not be retried (a permanent failure, or its
-        attempts are used up) its video fails too, permanently, with the segment's reason: an
-        operator's retry re-plans it and keeps the segments already encoded."""
-        ...
-
     async def fail_version(self, conn: Any, *, error: Any, id: Any) -> str: ...
-
-    async def fail_video(
-        self,
-        conn: Any,
-        *,
-        failed: Any,
-        error: Any,
-        transient: Any,
-        max_attempts: Any,
-        backoff: Any,
-        id: Any,
-        running: Any,
-    ) -> asyncpg.Record | None: ...
 
     def failed_clips(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:
         """Failed clips with their reasons (v_failures), newest first, with their video."""
@@ -228,7 +149,7 @@ class Queries(Protocol):
     ) -> AsyncIterator[asyncpg.Record]:
         """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
         proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
-        A failed attempt leaves clips.last_error set (artifacts.sql: fail_clip_artifact): such a
+        A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
         clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
         attempts are used up or the failure was permanent. :states is not used (the kind is in the
         query's name: stages.clips_missing_artifact("sprite"))."""
@@ -264,52 +185,6 @@ class Queries(Protocol):
         """Videos in one of :states that a stage should work on now: a *_failed one only once its
         backoff is due, and never one that already has a waiting or running job of this stage."""
         ...
-
-    async def finish_archive(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """The row stays (state archived); its file and artifacts are gone once this commits."""
-        ...
-
-    async def finish_clip(
-        self, conn: Any, *, done: Any, id: Any, running: Any
-    ) -> asyncpg.Record | None: ...
-
-    async def finish_detect(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
-
-    async def finish_download(
-        self, conn: Any, *, original_path: Any, sha256: Any, title: Any, id: Any
-    ) -> asyncpg.Record | None: ...
-
-    async def finish_export(
-        self, conn: Any, *, clip_path: Any, id: Any
-    ) -> asyncpg.Record | None: ...
-
-    async def finish_preprocess(
-        self,
-        conn: Any,
-        *,
-        master_path: Any,
-        master_kind: Any,
-        master_reason: Any,
-        proxy_path: Any,
-        fps_num: Any,
-        fps_den: Any,
-        tb_num: Any,
-        tb_den: Any,
-        frame_count: Any,
-        duration_seconds: Any,
-        width: Any,
-        height: Any,
-        is_vfr: Any,
-        has_audio: Any,
-        id: Any,
-    ) -> asyncpg.Record | None:
-        """master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless copy,
-        master_reason says why)."""
-        ...
-
-    async def finish_segment(
-        self, conn: Any, *, proxy_key: Any, small_key: Any, result: Any, id: Any
-    ) -> asyncpg.Record | None: ...
 
     async def finish_version(
         self, conn: Any, *, manifest: Any, id: Any
@@ -402,11 +277,6 @@ class Queries(Protocol):
         ...
 
     def item_states(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
-
-    async def joined_to_preprocessing(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """Inside the join's commit: the video takes the state finish_preprocess ends, so the join
-        writes its results with the very query the one-pass path uses."""
-        ...
 
     async def last_settling_event_of(self, conn: Any, *, reviewer: Any) -> Any:
         """The reviewer's latest own event that is still settling (what "undo" takes back)."""
@@ -661,9 +531,10 @@ class Queries(Protocol):
         metadata: Any,
         clip_id: Any,
     ) -> asyncpg.Record | None:
-        """Record an artifact stored under :storage_key (a redo replaces it: same key, one row), and
-        clear a failure an earlier attempt recorded on a clip still in review. Returns nothing
-        when the clip no longer exists (deleted meanwhile: the caller deletes the object)."""
+        """Record an artifact stored under :storage_key (a redo replaces it: same key, one row).
+        Returns nothing when the clip no longer exists (deleted meanwhile: the caller deletes the
+        object). The stage's success (attempts and last_error cleared) is heaters.db.lifecycle's
+        finish, in the same transaction."""
         ...
 
     async def upsert_embedding(

@@ -79,6 +79,15 @@ CLAIM_GUARDS: Final[Mapping[tuple[Kind, str], str]] = {
     ),
 }
 
+#: Extra values a claim returns besides the item's columns, by kind (from related rows).
+CLAIM_RETURNS: Final[Mapping[Kind, str]] = {
+    # A segment's job reads its video's original.
+    "segment": (
+        "(SELECT v.original_path FROM source_videos v WHERE v.id = t.source_video_id)"
+        " AS original_path"
+    ),
+}
+
 #: Run in the fail's transaction when the item is given up (``next_attempt_at`` NULL), by
 #: kind; ``$1`` is the item id, ``$2`` the reason. A segment given up fails its video.
 GIVE_UP: Final[Mapping[Kind, str]] = {
@@ -104,9 +113,10 @@ def claim_sql(kind: Kind, stage: str) -> str:
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` claimable (text[]), ``$5``
     whether the stage changes the state (a redo from ``running`` then counts on). Returns the
-    claimed row (``*``) or nothing.
+    claimed row (``*``, and :data:`CLAIM_RETURNS` for its kind) or nothing.
     """
     guard = CLAIM_GUARDS.get((kind, stage))
+    extra = CLAIM_RETURNS.get(kind)
     return (
         f"UPDATE {_table(kind)} AS t\n"
         "SET state = $2,\n"
@@ -116,6 +126,7 @@ def claim_sql(kind: Kind, stage: str) -> str:
         "WHERE t.id = $1 AND t.state = ANY($4::text[])"
         + (f"\n  AND {guard}" if guard else "")
         + "\nRETURNING t.*"
+        + (f", {extra}" if extra else "")
     )
 
 

@@ -115,6 +115,16 @@ ARCHIVE = Transition(
     done=ClipState.ARCHIVED,
     failed=ClipState.ARCHIVE_FAILED,
 )
+#: The sprite sheet of a clip in review changes no state: the clip stays ``pending_review``
+#: while the stage runs, and after it (its failures are counted in ``attempts`` and kept in
+#: ``last_error``; ``heaters.db.lifecycle`` then counts attempts on only after a failure).
+SPRITE = Transition(
+    stage="sprite",
+    ready=(ClipState.PENDING_REVIEW,),
+    running=ClipState.PENDING_REVIEW,
+    done=ClipState.PENDING_REVIEW,
+    failed=ClipState.PENDING_REVIEW,
+)
 
 #: Video states from which no stage of the main job moves on by itself.
 VIDEO_DONE_STATES = frozenset({VideoState.DETECTED})

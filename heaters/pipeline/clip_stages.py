@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
 from heaters.pipeline.keys import clip_key, keyframe_key
@@ -98,7 +99,9 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
             await rt.storage.put_file(out, clip_key(clip_id), move=True)
         await pause_point(rt, "export")
         async with rt.db.transaction() as conn:
-            await rt.db.q.finish_export(conn, id=clip_id, clip_path=clip_key(clip_id))
+            await lifecycle.finish(
+                conn, "clip", states.EXPORT, clip_id, clip_path=clip_key(clip_id), is_virtual=False
+            )
 
     return await run_stage(rt, "clip", clip_id, states.EXPORT, work)
 
@@ -136,9 +139,7 @@ async def extract_clip_keyframes(rt: Runtime, clip_id: int) -> Outcome:
                     metadata={"clip_frame": kf.frame, "frame": row["start_frame"] + kf.frame,
                               "width": kf.width, "height": kf.height},
                 )  # fmt: skip
-            await rt.db.q.finish_clip(
-                conn, id=clip_id, running=states.KEYFRAME.running, done=states.KEYFRAME.done
-            )
+            await lifecycle.finish(conn, "clip", states.KEYFRAME, clip_id)
 
     return await run_stage(rt, "clip", clip_id, states.KEYFRAME, work)
 
@@ -189,9 +190,7 @@ async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
                 conn, clip_id=clip_id, model_name=name,
                 strategy=f"{s.embedding_keyframes}-mean", embedding=vector,
             )  # fmt: skip
-            await rt.db.q.finish_clip(
-                conn, id=clip_id, running=states.EMBED.running, done=states.EMBED.done
-            )
+            await lifecycle.finish(conn, "clip", states.EMBED, clip_id)
 
     return await run_stage(rt, "clip", clip_id, states.EMBED, work)
 
@@ -218,7 +217,10 @@ async def archive_clip(rt: Runtime, clip_id: int) -> Outcome:
         async with rt.db.transaction() as conn:
             await rt.db.q.delete_clip_artifacts(conn, clip_id=clip_id)
             await rt.db.q.delete_clip_embeddings(conn, clip_id=clip_id)
-            await rt.db.q.finish_archive(conn, id=clip_id)
+            # The row stays (archived); its file and artifacts are gone once this commits.
+            await lifecycle.finish(
+                conn, "clip", states.ARCHIVE, clip_id, clip_path=None, is_virtual=True
+            )
         log.info("clip %s: deleted %d storage objects", clip_id, len(keys))
 
     return await run_stage(rt, "clip", clip_id, states.ARCHIVE, work)

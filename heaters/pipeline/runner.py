@@ -1,10 +1,13 @@
 """The one way a stage runs on one item: claim, work, commit or fail (docs/architecture.md).
 
-``run_stage`` claims the item (state → the stage's running state; nothing to claim →
-``"noop"``), runs ``work`` (which writes storage objects under fixed keys and then its rows and
-the next state in one transaction), and turns any failure into the ``*_failed`` state with a
-one-line reason: ``HeatersError`` as it says (retried with backoff when transient), anything
-else as an internal error (retried like a transient one).
+``run_stage`` claims the item (:func:`heaters.db.lifecycle.claim`: state → the stage's
+running state, the attempt counted; nothing to claim → ``"noop"``), runs ``work`` (which
+writes storage objects under fixed keys and then its rows and
+:func:`heaters.db.lifecycle.finish` in one transaction; ``work`` returning ``"noop"`` says
+there turned out to be nothing to do), and turns any failure into the ``*_failed`` state
+(:func:`heaters.db.lifecycle.fail`) with a one-line reason: ``HeatersError`` as it says
+(retried with backoff when transient), anything else as an internal error (retried like a
+transient one).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
 
+from heaters.db import lifecycle
 from heaters.domain.states import Transition
 from heaters.errors import HeatersError
 from heaters.pipeline.runtime import Runtime
@@ -30,10 +34,7 @@ slog = structlog.get_logger("heaters.stage")
 
 Outcome = str  # "done" | "failed" | "noop"
 Row: TypeAlias = asyncpg.Record
-Kind = Literal["video", "clip"]
-
-_CLAIM = {"video": "claim_video", "clip": "claim_clip"}
-_FAIL = {"video": "fail_video", "clip": "fail_clip"}
+Kind = lifecycle.Kind
 
 
 async def pause_point(rt: Runtime, stage: str) -> None:
@@ -89,13 +90,7 @@ async def run_stage(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     async with rt.db.transaction() as conn:
-        row = await getattr(rt.db.q, _CLAIM[kind])(
-            conn,
-            id=item_id,
-            running=transition.running,
-            failed=transition.failed,
-            claimable=list(transition.claimable),
-        )
+        row = await lifecycle.claim(conn, kind, transition, item_id)
     if row is None:
         await _record(rt, transition, kind, item_id, None, "noop", None, started, 0.0)
         return "noop"
@@ -103,7 +98,8 @@ async def run_stage(
     slog.info("stage_start", stage=transition.stage, kind=kind, item_id=item_id, attempt=attempt)
     outcome, error = "done", None
     try:
-        await work(row)
+        if await work(row) == "noop":
+            outcome = "noop"
     except HeatersError as exc:
         error = str(exc)
         outcome = await _fail(rt, kind, item_id, transition, error, transient=exc.transient)
@@ -121,15 +117,18 @@ async def _fail(
     rt: Runtime, kind: Kind, item_id: int, transition: Transition, reason: str, *, transient: bool
 ) -> Outcome:
     s = rt.settings
+    if transition.running == transition.done:
+        # The state does not say which stage failed (an artifact of a clip in review).
+        reason = f"{transition.stage}: {reason}".splitlines()[0][:500]
     async with rt.db.transaction() as conn:
-        await getattr(rt.db.q, _FAIL[kind])(
+        await lifecycle.fail(
             conn,
-            id=item_id,
-            failed=transition.failed,
-            running=transition.running,
+            kind,
+            transition,
+            item_id,
             error=reason,
             transient=transient,
             max_attempts=s.max_attempts,
-            backoff=s.retry_backoff_seconds,
+            backoff_seconds=s.retry_backoff_seconds,
         )
     return "failed"

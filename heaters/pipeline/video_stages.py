@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError
@@ -60,9 +61,11 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
             await pause_point(rt, "download")
             async with rt.db.transaction() as conn:
                 try:
-                    await rt.db.q.finish_download(
-                        conn, id=video_id, original_path=key, sha256=sha256, title=result.title
-                    )
+                    await lifecycle.finish(
+                        conn, "video", states.DOWNLOAD, video_id, original_path=key,
+                        sha256=sha256,
+                        title=row["title"] if row["title"] is not None else result.title,
+                    )  # fmt: skip
                 except asyncpg.UniqueViolationError as exc:
                     raise DownloadError(
                         f"same content as another video (sha256 {sha256[:12]}…)"
@@ -157,17 +160,21 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                     byte_offsets=list(idx.byte_offsets),
                 )
                 await _store_features(rt, conn, video_id, features)
-                await rt.db.q.finish_preprocess(
+                # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a
+                # lossless copy, master_reason says why).
+                await lifecycle.finish(
                     conn,
-                    id=video_id,
+                    "video",
+                    states.PREPROCESS,
+                    video_id,
                     master_path=master_path,
                     master_kind=result.master_kind,
                     master_reason=result.master_reason,
                     proxy_path=proxy_key(video_id),
                     fps_num=result.fps.numerator,
                     fps_den=result.fps.denominator,
-                    tb_num=result.time_base.numerator,
-                    tb_den=result.time_base.denominator,
+                    time_base_num=result.time_base.numerator,
+                    time_base_den=result.time_base.denominator,
                     frame_count=result.frame_count,
                     duration_seconds=result.duration_seconds,
                     width=result.width,
@@ -277,7 +284,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                     for s in spans
                 ],
             )
-            await rt.db.q.finish_detect(conn, id=video_id)
+            await lifecycle.finish(conn, "video", states.DETECT, video_id)
         log.info(
             "video %s: %d cuts, %d transitions, %d clips (%s)",
             video_id, len(cuts), sum(s.is_transition for s in spans), len(spans),

@@ -1,5 +1,5 @@
--- Clip artifacts (sprite sheets; keyframes later): rows of clip_artifacts, and the
--- bookkeeping of a failed attempt on clips.last_error / attempts / next_attempt_at (an
+-- Clip artifacts (sprite sheets; keyframes later): rows of clip_artifacts. A failed attempt
+-- is kept on clips.last_error / attempts / next_attempt_at by heaters.db.lifecycle (an
 -- artifact has no *_failed state: the clip stays in its review state).
 
 -- name: sprite_source^
@@ -18,36 +18,14 @@ LEFT JOIN frame_indexes f ON f.source_video_id = c.source_video_id
 WHERE c.id = :clip_id;
 
 -- name: upsert_clip_artifact^
--- Record an artifact stored under :storage_key (a redo replaces it: same key, one row), and
--- clear a failure an earlier attempt recorded on a clip still in review. Returns nothing
--- when the clip no longer exists (deleted meanwhile: the caller deletes the object).
-WITH artifact AS (
-    INSERT INTO clip_artifacts (clip_id, kind, strategy, tag, storage_key, metadata)
-    SELECT c.id, CAST(:kind AS text), CAST(:strategy AS text), CAST(:tag AS text),
-           CAST(:storage_key AS text), CAST(:metadata AS jsonb)
-    FROM clips c WHERE c.id = :clip_id
-    ON CONFLICT (clip_id, kind, strategy, tag) DO UPDATE
-    SET storage_key = EXCLUDED.storage_key, metadata = EXCLUDED.metadata,
-        created_at = now()
-    RETURNING id, clip_id
-), cleared AS (
-    UPDATE clips
-    SET last_error = NULL, attempts = 0, next_attempt_at = NULL, updated_at = now()
-    WHERE id IN (SELECT clip_id FROM artifact)
-      AND state = 'pending_review'
-      AND (last_error IS NOT NULL OR attempts <> 0 OR next_attempt_at IS NOT NULL)
-)
-SELECT id FROM artifact;
-
--- name: fail_clip_artifact^
--- A failed attempt at an artifact of a clip in review: keep the reason, count the attempt
--- and, when it is transient and attempts remain, make the clip due again after
--- backoff × 2^(attempts − 1) seconds; otherwise next_attempt_at stays NULL and the finder
--- skips the clip until an operator clears last_error.
-UPDATE clips
-SET last_error = :error, attempts = attempts + 1, updated_at = now(),
-    next_attempt_at = CASE WHEN :transient AND attempts + 1 < :max_attempts
-                           THEN now() + make_interval(secs => :backoff * power(2, attempts))
-                      END
-WHERE id = :clip_id AND state = 'pending_review'
-RETURNING id, attempts, next_attempt_at;
+-- Record an artifact stored under :storage_key (a redo replaces it: same key, one row).
+-- Returns nothing when the clip no longer exists (deleted meanwhile: the caller deletes the
+-- object). The stage's success (attempts and last_error cleared) is heaters.db.lifecycle's
+-- finish, in the same transaction.
+INSERT INTO clip_artifacts (clip_id, kind, strategy, tag, storage_key, metadata)
+SELECT c.id, CAST(:kind AS text), CAST(:strategy AS text), CAST(:tag AS text),
+       CAST(:storage_key AS text), CAST(:metadata AS jsonb)
+FROM clips c WHERE c.id = :clip_id
+ON CONFLICT (clip_id, kind, strategy, tag) DO UPDATE
+SET storage_key = EXCLUDED.storage_key, metadata = EXCLUDED.metadata, created_at = now()
+RETURNING id;

@@ -1,39 +1,7 @@
--- name: claim_clip^
--- Move a clip into a stage's running state if it is in a claimable state; else nothing.
--- The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
--- :running) counts on; arriving from the previous stage starts again at attempt 1.
-UPDATE clips
-SET state = :running,
-    attempts = CASE WHEN state IN (:running, :failed) THEN attempts + 1 ELSE 1 END,
-    next_attempt_at = NULL, updated_at = now()
-WHERE id = :id AND state = ANY(:claimable)
-RETURNING *;
-
--- name: fail_clip^
-UPDATE clips
-SET state = :failed, last_error = :error, updated_at = now(),
-    next_attempt_at = CASE WHEN :transient AND attempts < :max_attempts
-                           THEN now() + make_interval(secs => :backoff * power(2, greatest(attempts - 1, 0)))
-                      END
-WHERE id = :id AND state = :running
-RETURNING id, state, attempts, next_attempt_at;
-
--- name: finish_clip^
-UPDATE clips SET state = :done, last_error = NULL, attempts = 0, updated_at = now()
-WHERE id = :id AND state = :running
-RETURNING id;
-
 -- name: clip_with_video^
 SELECT c.*, v.proxy_path, v.master_path, v.fps_num, v.fps_den, v.frame_count AS video_frame_count
 FROM clips c JOIN source_videos v ON v.id = c.source_video_id
 WHERE c.id = :id;
-
--- name: finish_export^
-UPDATE clips
-SET state = 'exported', clip_path = :clip_path, is_virtual = false, last_error = NULL,
-    attempts = 0, updated_at = now()
-WHERE id = :id AND state = 'exporting'
-RETURNING id;
 
 -- name: upsert_artifact!
 INSERT INTO clip_artifacts (clip_id, kind, strategy, tag, storage_key, metadata)
@@ -55,14 +23,6 @@ SET embedding = EXCLUDED.embedding, created_at = now();
 SELECT clip_path AS key FROM clips WHERE id = :clip_id AND clip_path IS NOT NULL
 UNION
 SELECT storage_key FROM clip_artifacts WHERE clip_id = :clip_id;
-
--- name: finish_archive^
--- The row stays (state archived); its file and artifacts are gone once this commits.
-UPDATE clips
-SET state = 'archived', clip_path = NULL, is_virtual = true, last_error = NULL,
-    attempts = 0, updated_at = now()
-WHERE id = :id AND state = 'archiving'
-RETURNING id;
 
 -- name: delete_clip_artifacts!
 DELETE FROM clip_artifacts WHERE clip_id = :clip_id;

@@ -33,7 +33,7 @@ WHERE status IN ('todo', 'doing') AND queueing_lock IS NOT NULL;
 -- name: find_clips_missing_sprite
 -- Clips in pending_review (originals, and the clips a merge/split made) whose video has a
 -- proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
--- A failed attempt leaves clips.last_error set (artifacts.sql: fail_clip_artifact): such a
+-- A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
 -- clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
 -- attempts are used up or the failure was permanent. :states is not used (the kind is in the
 -- query's name: stages.clips_missing_artifact("sprite")).

@@ -21,47 +21,6 @@ SELECT * FROM source_videos WHERE id = ANY(:ids) ORDER BY id;
 -- name: video_states
 SELECT id, state, last_error, next_attempt_at FROM source_videos WHERE id = ANY(:ids) ORDER BY id;
 
--- name: claim_video^
--- Move a video into a stage's running state, if it is in one of the claimable states.
--- Returns nothing when the stage has nothing to do (already done, or in another state).
--- The attempt budget is per stage: a retry (from :failed) or a redo after a crash (from
--- :running) counts on; arriving from the previous stage starts again at attempt 1.
-UPDATE source_videos
-SET state = :running,
-    attempts = CASE WHEN state IN (:running, :failed) THEN attempts + 1 ELSE 1 END,
-    next_attempt_at = NULL, updated_at = now()
-WHERE id = :id AND state = ANY(:claimable)
-RETURNING *;
-
--- name: fail_video^
-UPDATE source_videos
-SET state = :failed, last_error = :error, updated_at = now(),
-    next_attempt_at = CASE WHEN :transient AND attempts < :max_attempts
-                           THEN now() + make_interval(secs => :backoff * power(2, greatest(attempts - 1, 0)))
-                      END
-WHERE id = :id AND state = :running
-RETURNING id, state, attempts, next_attempt_at;
-
--- name: finish_download^
-UPDATE source_videos
-SET state = 'downloaded', original_path = :original_path, sha256 = :sha256,
-    title = coalesce(title, :title), last_error = NULL, updated_at = now()
-WHERE id = :id AND state = 'downloading'
-RETURNING id;
-
--- name: finish_preprocess^
-UPDATE source_videos
--- master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless copy,
--- master_reason says why).
-SET state = 'preprocessed', master_path = :master_path, master_kind = :master_kind,
-    master_reason = :master_reason, proxy_path = :proxy_path,
-    fps_num = :fps_num, fps_den = :fps_den, time_base_num = :tb_num, time_base_den = :tb_den,
-    frame_count = :frame_count, duration_seconds = :duration_seconds,
-    width = :width, height = :height, is_vfr = :is_vfr, has_audio = :has_audio,
-    last_error = NULL, updated_at = now()
-WHERE id = :id AND state = 'preprocessing'
-RETURNING id;
-
 -- name: upsert_frame_index!
 INSERT INTO frame_indexes (source_video_id, pts_seconds, byte_offsets)
 VALUES (:id, :pts_seconds, :byte_offsets)
@@ -79,12 +38,6 @@ VALUES (:id, :detector, :params, :feature_count, :scores)
 ON CONFLICT (source_video_id, detector) DO UPDATE
 SET params = EXCLUDED.params, feature_count = EXCLUDED.feature_count,
     scores = EXCLUDED.scores, created_at = now();
-
--- name: finish_detect^
-UPDATE source_videos
-SET state = 'detected', last_error = NULL, updated_at = now()
-WHERE id = :id AND state = 'detecting'
-RETURNING id;
 
 -- name: retry_video^
 -- An operator's retry: a failed video becomes due now, with a fresh attempt budget.
