@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
@@ -43,16 +43,14 @@ from litestar.params import Parameter
 from heaters import review
 from heaters.api_tokens import verify_token
 from heaters.config import get_settings
+from heaters.domain.states import VideoState
 from heaters.pipeline.report import video_reports
 from heaters.pipeline.submit import SubmitError, is_url, submit
 from heaters.pipeline.url_check import MAX_URL_LENGTH, check_url
 from web.state import web_state
 
-VideoState = Literal[
-    "new", "downloading", "downloaded", "download_failed", "preprocessing", "preprocessed",
-    "preprocess_failed", "detecting", "detected", "detect_failed",
-]  # fmt: skip
-VIDEO_STATES: tuple[str, ...] = get_args(VideoState)
+#: Every video state, as ``heaters.domain.states.VideoState`` spells them.
+VIDEO_STATES: tuple[str, ...] = tuple(s.value for s in VideoState)
 #: Largest id a path accepts (documented exactly in the schema, far below bigint's range).
 MAX_ID = 10**15
 #: Largest frame index a review body accepts (far beyond any video's frame count).

@@ -12,12 +12,13 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from heaters.domain.states import ClipState
 from heaters.review import history, retry_failed_clips, video_clips
 from web.api import MAX_ID
 from web.state import pop_flashes, web_state
 
 HISTORY_PAGE_SIZE = 50
-SUPERSEDED = ("merged", "split")
+SUPERSEDED = (ClipState.MERGED, ClipState.SPLIT)
 
 
 def state_label(state: str) -> str:
@@ -51,7 +52,7 @@ def _clip_row(c: dict[str, Any]) -> ClipRow:
         notes.append(Markup("superseded by ") + links if links else Markup("superseded"))
     if c["grouped_with_clip_id"]:
         notes.append(Markup("grouped with #{}").format(c["grouped_with_clip_id"]))
-    if c["claimed_by"] and c["state"] == "pending_review":
+    if c["claimed_by"] and c["state"] == ClipState.PENDING_REVIEW:
         notes.append(Markup('<span class="muted">open by {}</span>').format(c["claimed_by"]))
     return ClipRow(
         id=c["id"],

@@ -29,6 +29,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
 
 from heaters.db import fetch_all
+from heaters.domain.states import ClipState
 from heaters.review import (
     ACTIONS,
     ActionResult,
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 
 DECISION_ACTIONS = ("approve", "skip", "archive", "group")
 EDIT_ACTIONS = ("merge", "split", "move_boundary")
-DECIDED = ("review_approved", "review_skipped", "review_archived")
+DECIDED = (ClipState.REVIEW_APPROVED, ClipState.REVIEW_SKIPPED, ClipState.REVIEW_ARCHIVED)
 ORDER_KEY = "review_order"
 PANEL_HEADER = "x-heaters-panel"
 
@@ -94,7 +95,7 @@ def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, An
         why_not = f"{held_by} is reviewing this clip"
     elif clip.superseded_by:
         why_not = f"{clip.state} into " + ", ".join(f"#{i}" for i in clip.superseded_by)
-    elif clip.state != "pending_review":
+    elif clip.state != ClipState.PENDING_REVIEW:
         why_not = f"already {state_label(clip.state)}"
         why_not += ": reopen it first" if pending is not None else ""
     return {
@@ -239,7 +240,7 @@ async def review_clip(request: Request[Any, Any, Any], clip_id: int) -> Template
     another reviewer holds opens read-only with their name.
     """
     clip = await get_clip(web_state(request).db, clip_id)
-    if clip.state == "pending_review" and not _wants_panel(request):
+    if clip.state == ClipState.PENDING_REVIEW and not _wants_panel(request):
         await _claim(request, clip_id)
     return _page(request, await panel_context(request, clip))
 
@@ -355,7 +356,7 @@ async def _show_after(
     the reviewer can have it, else ``fallback``, else the reviewer's next clip."""
     if then is not None:
         clip = await _maybe_clip(request, then)
-        if clip is not None and clip.state == "pending_review":
+        if clip is not None and clip.state == ClipState.PENDING_REVIEW:
             holder = await _claim(request, then)
             if holder in (None, reviewer(request)):
                 return clip
@@ -471,7 +472,7 @@ async def _review_action(
         raise ClientException(
             f"unknown action {action!r}: use {', '.join(ACTIONS)} or reopen", status_code=404
         )
-    if stay is not None and stay.state == "pending_review" and wants_json(request):
+    if stay is not None and stay.state == ClipState.PENDING_REVIEW and wants_json(request):
         await _claim(request, stay.id)
     return await _after_action(request, result, stay, then=then, stay=stay is not None)
 
@@ -484,7 +485,7 @@ def _live_ids(result: ActionResult) -> list[int]:
 async def _first_pending(request: Request[Any, Any, Any], ids: list[int]) -> ClipView | None:
     views = [v for v in [await _maybe_clip(request, i) for i in ids] if v]
     pending = sorted(
-        (v for v in views if v.state == "pending_review"),
+        (v for v in views if v.state == ClipState.PENDING_REVIEW),
         key=lambda v: (v.video_id, v.start_frame),
     )
     return pending[0] if pending else None

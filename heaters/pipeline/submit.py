@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from heaters.db import Database
+from heaters.domain.states import VideoState
 from heaters.errors import HeatersError
 
 
@@ -70,7 +71,7 @@ async def submit(db: Database, source: str, title: str | None = None) -> Submiss
             conn, source_url=url, source_path=path, sha256=sha256, title=title
         )
         if new_id is not None:
-            return Submission(new_id, source, existing=False, state="new")
+            return Submission(new_id, source, existing=False, state=VideoState.NEW)
         dup = await db.q.find_duplicate(conn, source_url=url, sha256=sha256)
     if dup is None:  # pragma: no cover - a conflict implies a row
         raise SubmitError(f"could not record {source}")
