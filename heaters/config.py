@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Processes for CPU-bound Python (decode, scoring); default: the CPU count."""
     job_retention_hours: int = 72
     """Finished procrastinate jobs older than this are pruned."""
+    worker_db_wait_seconds: float | None = Field(default=None, ge=0)
+    """How long ``heaters worker`` waits for an unreachable database at start-up before it
+    exits 1 (one line, the reason); unset: it waits as long as it takes, saying why once per
+    retry. Once running, a worker always waits and reconnects (docs/architecture.md)."""
 
     # --- media --------------------------------------------------------------------------
     master: Literal["original", "ffv1"] = "original"

@@ -7,18 +7,21 @@ which finds the next stage's work; tasks never enqueue other stage tasks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from typing import Any
 
-from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
-from heaters.config import get_settings
+from heaters.config import Settings, get_settings
 from heaters.db.connection import database_url
 from heaters.pipeline.dispatcher import dispatch, stages_off
 from heaters.pipeline.stages import STAGES, Stage, stage_named
+from workers.resilient import DatabaseGate, DatabaseUnavailable, ResilientWorker, unavailable
 from workers.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,24 @@ DISPATCH_TASK = "heaters.dispatch"
 DISPATCH_LOCK = "dispatch"
 
 
+#: libpq options of the job queue's connections: a dead server or a cut link is noticed in
+#: seconds (connect timeout, TCP keepalives, unacknowledged data), not after minutes of TCP
+#: retransmissions, so the worker says so and waits (workers/resilient.py).
+_CONNECT_KWARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+
+
 class _LazyConnector(PsycopgConnector):
     """A psycopg connector whose conninfo is resolved when the app opens (embedded PG)."""
+
+    def __init__(self) -> None:
+        super().__init__(kwargs=dict(_CONNECT_KWARGS), timeout=10.0)
 
     async def open_async(self, pool: Any = None, **kwargs: Any) -> None:
         self._pool_args["conninfo"] = database_url()
@@ -95,16 +114,46 @@ async def dispatch_task() -> int:
     return report.total
 
 
+#: A stage that could not reach the database (its claim, its commit or its failure could not
+#: be written) is retried as a job once the database is back: the item may be left in its
+#: running state, which only a job of the stage moves on (``RetryStrategy`` waits 1 s, then
+#: the worker's persist of the retry waits for the database).
+_DB_RETRY = RetryStrategy(retry_exceptions={DatabaseUnavailable}, wait=1)
+
+
+async def _after_job() -> None:
+    """Defer the dispatcher after a job; an outage only costs this run (the tick catches up)."""
+    try:
+        await asyncio.wait_for(defer_dispatch(), 10)
+    except Exception as exc:
+        if unavailable(exc) is None:
+            raise
+        log.info("dispatcher not deferred (database unavailable): the next tick runs it")
+
+
 def _register(stage: Stage) -> None:
     async def run_stage(item_id: int) -> str:
         rt = await get_runtime()
         try:
-            return await stage.task(rt, item_id)
-        finally:
-            await defer_dispatch()
+            result = await stage.task(rt, item_id)
+        except asyncio.CancelledError:
+            raise  # cancelled (shutdown, lost lease): no dispatcher run from here
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is None:
+                await _after_job()
+                raise
+            what = f"{stage.name} of {stage.finds.kind} {item_id}"
+            raise DatabaseUnavailable(
+                f"database unavailable ({reason}): {what} will be retried"
+            ) from None
+        await _after_job()
+        return result
 
     run_stage.__name__ = run_stage.__qualname__ = f"{stage.name}_task"
-    app.task(name=stage.task_name, queue=stage.queue, pass_context=False)(run_stage)
+    app.task(name=stage.task_name, queue=stage.queue, pass_context=False, retry=_DB_RETRY)(
+        run_stage
+    )
 
 
 for _stage in STAGES:
@@ -153,18 +202,87 @@ async def run_worker(
     Stages that are off here (a model not installed) are said once, with how to turn them on.
     """
     s = get_settings()
-    for name, reason in stages_off().items():
-        log.warning("stage %s is off: %s", name, reason)
-    await app.run_worker_async(
-        queues=queues or None,  # type: ignore[arg-type]  # None = every queue
-        concurrency=concurrency or s.worker_concurrency,
-        fetch_job_polling_interval=s.job_poll_seconds,
-        update_heartbeat_interval=s.heartbeat_seconds,
-        stalled_worker_timeout=s.stalled_after_seconds,
-        install_signal_handlers=install_signal_handlers,
-        wait=wait,
-        name=name or "worker",
-    )
+    for stage_name, reason in stages_off().items():
+        log.warning("stage %s is off: %s", stage_name, reason)
+    app.perform_import_paths()  # type: ignore[no-untyped-call]
+    # The pools' own reconnect warnings (a traceback per attempt) say what the gate's one
+    # line says; errors still show.
+    for noisy in ("asyncpg.pool", "psycopg.pool"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    gate = DatabaseGate(database_url())
+    stop = asyncio.Event()
+    current: list[ResilientWorker] = []
+
+    def on_signal() -> None:
+        stop.set()
+        for w in current:
+            w.stop()  # type: ignore[no-untyped-call]
+
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+    abandoned: list[int] = []
+    try:
+        while not stop.is_set():
+            worker = ResilientWorker(
+                app=app,
+                gate=gate,
+                lease_seconds=lease_seconds(s),
+                queues=queues or None,
+                concurrency=concurrency or s.worker_concurrency,
+                fetch_job_polling_interval=s.job_poll_seconds,
+                update_heartbeat_interval=s.heartbeat_seconds,
+                stalled_worker_timeout=s.stalled_after_seconds,
+                install_signal_handlers=False,
+                wait=wait,
+                name=name or "worker",
+            )
+            current[:] = [worker]
+            try:
+                await worker.run()
+            except Exception as exc:  # registering (or the first fetch) found no database
+                if unavailable(exc) is None:
+                    raise
+                gate.report(exc)
+            else:
+                if worker.abandoned_worker_id is not None:
+                    abandoned.append(worker.abandoned_worker_id)
+                if not worker.lease_lost:
+                    break  # stopped (signal, or wait=False and no job left)
+            waiter = asyncio.ensure_future(gate.wait_up())
+            await asyncio.wait([waiter, asyncio.ensure_future(stop.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if not waiter.done():
+                waiter.cancel()
+            abandoned = await _forget_workers(abandoned)
+    finally:
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        await gate.close()
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a worker may go without a written heartbeat before it gives its jobs up: a
+    little less than ``stalled_after_seconds``, after which other workers retry them."""
+    margin = max(settings.heartbeat_seconds, 0.2 * settings.stalled_after_seconds)
+    return max(0.5, settings.stalled_after_seconds - margin)
+
+
+async def _forget_workers(worker_ids: list[int]) -> list[int]:
+    """Delete the registrations this process gave up (their jobs were cancelled here): the
+    next tick retries their jobs at once. Returns those that could not be deleted yet."""
+    left: list[int] = []
+    for worker_id in worker_ids:
+        try:
+            await asyncio.wait_for(app.job_manager.unregister_worker(worker_id), 10)
+            log.info("worker %s unregistered: its jobs are retried by the next tick", worker_id)
+        except Exception as exc:
+            if unavailable(exc) is None:
+                raise
+            left.append(worker_id)
+    return left
 
 
 __all__ = [

@@ -27,24 +27,50 @@ from heaters.cli._common import (
 )
 @verbose_option
 def worker_command(queues: str | None, concurrency: int | None, verbose: int) -> None:
-    """Run a long-running worker: the pipeline's jobs and the dispatcher. Stop with Ctrl-C."""
+    """Run a long-running worker: the pipeline's jobs and the dispatcher. Stop with Ctrl-C.
+
+    When the database cannot be reached it says why in one line per retry and waits (at
+    start-up for at most HEATERS_WORKER_DB_WAIT_SECONDS when set, then exits 1).
+    """
+    from workers.resilient import DatabaseUnavailable
+
     setup_logging(verbose, default=20)
-    run(_worker(queues.split(",") if queues else None, concurrency))
+    try:
+        run(_worker(queues.split(",") if queues else None, concurrency))
+    except DatabaseUnavailable as exc:
+        click.echo(f"heaters worker: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 async def _worker(queues: list[str] | None, concurrency: int | None) -> None:
     import asyncio
+    import time
 
+    from heaters.config import get_settings
+    from heaters.db.connection import database_url
     from heaters.db.migrate import ensure_schema
     from workers.app import app, defer_dispatch, run_worker
+    from workers.resilient import unavailable, wait_for_database
     from workers.runtime import close_runtime, get_runtime
 
-    await asyncio.to_thread(ensure_schema)
-    await get_runtime()  # cleans dead workers' temp folders before the first job
+    url = database_url()
+    limit = get_settings().worker_db_wait_seconds
+    deadline = None if limit is None else time.monotonic() + limit
     try:
-        async with app.open_async():
-            await defer_dispatch()
-            await run_worker(queues=queues, concurrency=concurrency)
+        while True:  # the database may go again between the probe and the next step
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            await wait_for_database(url, give_up_after=left)
+            try:
+                await asyncio.to_thread(ensure_schema)
+                await get_runtime()  # cleans dead workers' temp folders before the first job
+                async with app.open_async():
+                    await defer_dispatch()
+                    await run_worker(queues=queues, concurrency=concurrency)
+                return
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    raise
+                await close_runtime()
     finally:
         await close_runtime()
 

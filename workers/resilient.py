@@ -1,0 +1,449 @@
+"""``heaters worker`` when the database goes away: it waits and reconnects (docs/architecture.md).
+
+procrastinate 3.10's worker does not survive a database restart on its own: a heartbeat, a
+LISTEN reconnect or a periodic defer that fails ends its side task and the worker stops; a
+failed job fetch ends the run loop with a traceback; a job whose end cannot be written stays
+``doing`` while its worker lives, so it is never rescued. :class:`ResilientWorker` keeps
+every side task alive through an outage, retries a job whose stage could not reach the
+database (the job is retried, the stage redoes the work from its inputs) and writes a job's
+end once the database is back. One :class:`DatabaseGate` per process says why, in one line
+per retry: ``database unavailable (connection refused at 10.0.0.1:5432): retrying in 2 s``.
+
+A worker that could not write its heartbeat for nearly ``stalled_after_seconds`` (its
+*lease*) must assume other workers are about to retry its jobs (the stalled-job rescue of
+``workers.app.tick``): it cancels them (their transactions roll back, nothing is committed
+and no end is written) and, once the database answers again, registers as a new worker and
+drops its old registration, so the next tick retries those jobs at once. A network partition
+of a worker host therefore never lets two workers finish one job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from procrastinate import periodic, utils
+from procrastinate.worker import Worker
+
+log = logging.getLogger("heaters.worker")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; ``str()`` is the one-line reason."""
+
+
+# (words in the driver's message, what the line says); first match wins.
+_WORDS: tuple[tuple[str, str], ...] = (
+    ("connection refused", "connection refused"),
+    ("no route to host", "no route to host"),
+    ("network is unreachable", "network unreachable"),
+    ("could not translate host name", "host name not found"),
+    ("name or service not known", "host name not found"),
+    ("temporary failure in name resolution", "host name not found"),
+    ("timeout expired", "timed out"),
+    ("timed out", "timed out"),
+    ("the database system is shutting down", "the server is shutting down"),
+    ("the database system is starting up", "the server is starting up"),
+    ("the database system is in recovery mode", "the server is recovering"),
+    ("terminating connection", "the server closed the connection"),
+    ("server closed the connection", "the server closed the connection"),
+    ("connection was closed", "the connection was lost"),
+    ("connection is closed", "the connection was lost"),
+    ("connection is lost", "the connection was lost"),
+    ("consuming input failed", "the connection was lost"),
+    ("sending query failed", "the connection was lost"),
+    ("connection reset", "the connection was lost"),
+    ("broken pipe", "the connection was lost"),
+    ("couldn't get a connection", "no connection could be opened in time"),
+)
+_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ETIMEDOUT: "timed out",
+    errno.ECONNRESET: "the connection was lost",
+    errno.EPIPE: "the connection was lost",
+}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen and len(seen) < 10:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """What went wrong when ``exc`` (or what caused it) says the database cannot be reached
+    now: ``"connection refused"``, ``"timed out"``, ``"the server is shutting down"``, …;
+    None for anything else (a bug, bad SQL, a wrong password: waiting would not help)."""
+    import asyncpg
+    import psycopg
+
+    for e in _chain(exc):
+        if isinstance(e, DatabaseUnavailable):
+            return str(e)
+        if isinstance(e, (psycopg.errors.InvalidPassword, psycopg.errors.InvalidCatalogName,
+                          psycopg.errors.InvalidAuthorizationSpecification)):  # fmt: skip
+            return None
+        message = str(e).lower()
+        specific = isinstance(
+            e,
+            (psycopg.OperationalError, asyncpg.PostgresConnectionError,
+             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+             asyncpg.CrashShutdownError, asyncpg.ConnectionDoesNotExistError),
+        )  # fmt: skip
+        generic = isinstance(e, (asyncpg.InterfaceError, OSError, TimeoutError))
+        if not (specific or generic):
+            continue
+        if "password authentication failed" in message or "does not exist" in message:
+            return None
+        for words, what in _WORDS:
+            if words in message:
+                return what
+        if isinstance(e, OSError) and e.errno in _ERRNOS:
+            return _ERRNOS[e.errno]
+        if isinstance(e, TimeoutError):
+            return "timed out"
+        if specific:
+            return "the connection was lost"
+    return None
+
+
+def where(url: str) -> str:
+    """``host:port`` of a libpq URL (the socket folder for a unix socket)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:  # a malformed URL: connecting says what is wrong
+        return "the database"
+    host = str(info.get("host") or "localhost").split(",")[0]
+    if host.startswith("/"):
+        return f"the socket in {host}"
+    return f"{host}:{str(info.get('port') or 5432).split(',')[0]}"
+
+
+async def probe(url: str, seconds: float = 5.0) -> None:
+    """Open a connection to ``url`` and run ``SELECT 1``; raises what the driver raises."""
+    import psycopg
+
+    async def once() -> None:
+        conn = await psycopg.AsyncConnection.connect(
+            url, connect_timeout=max(2, round(seconds)), autocommit=True
+        )
+        async with conn:
+            await conn.execute("SELECT 1")
+
+    await asyncio.wait_for(once(), seconds + 1)
+
+
+class DatabaseGate:
+    """Whether this process can reach its database, and the one line that says why not.
+
+    The first part that fails :meth:`report`\\ s the outage; a probe then retries with a
+    growing wait (1, 2, 4, … s, at most ``max_wait``), logging one line per retry, until the
+    database answers (:meth:`wait_up` returns then). Reports during an outage add nothing.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        first_wait: float = 1.0,
+        max_wait: float = 10.0,
+        check: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.url = url
+        self.where = where(url)
+        self.first_wait = first_wait
+        self.max_wait = max_wait
+        self._check = check or (lambda: probe(url))
+        self._up = asyncio.Event()
+        self._up.set()
+        self._probe: asyncio.Task[None] | None = None
+        self.down_since: float | None = None
+
+    @property
+    def is_up(self) -> bool:
+        """False while an outage is being waited out."""
+        return self._up.is_set()
+
+    def line(self, reason: str, wait: float) -> str:
+        """The one-line log message."""
+        return f"database unavailable ({reason} at {self.where}): retrying in {wait:g} s"
+
+    def report(self, exc: BaseException | str) -> None:
+        """Note that the database could not be reached (``exc``: the error, or the reason)."""
+        if not self._up.is_set():
+            return
+        reason = exc if isinstance(exc, str) else (unavailable(exc) or str(exc).splitlines()[0])
+        self._up.clear()
+        self.down_since = time.monotonic()
+        self._probe = asyncio.create_task(self._wait_out(reason), name="database probe")
+
+    def mark_up(self) -> None:
+        """Something reached the database: the outage is over."""
+        if self._up.is_set():
+            return
+        if self._probe is not None and self._probe is not asyncio.current_task():
+            self._probe.cancel()
+        self._probe = None
+        since = self.down_since
+        self.down_since = None
+        log.warning(
+            "database available again at %s after %.1f s",
+            self.where, time.monotonic() - since if since else 0.0,
+        )  # fmt: skip
+        self._up.set()
+
+    async def wait_up(self) -> None:
+        """Return once the database can be reached (at once when it can)."""
+        await self._up.wait()
+
+    async def _wait_out(self, reason: str) -> None:
+        wait = self.first_wait
+        while True:
+            log.warning("%s", self.line(reason, wait))
+            await asyncio.sleep(wait)
+            try:
+                await self._check()
+            except Exception as exc:
+                reason = unavailable(exc) or str(exc).splitlines()[0]
+                wait = min(wait * 2, self.max_wait)
+                continue
+            self.mark_up()
+            return
+
+    async def close(self) -> None:
+        """Stop probing."""
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+            self._probe = None
+
+
+async def wait_for_database(
+    url: str, *, give_up_after: float | None, first_wait: float = 1.0, max_wait: float = 10.0
+) -> None:
+    """Return once ``url`` answers; until then log the one line per retry.
+
+    Raises
+    ------
+    DatabaseUnavailable
+        After ``give_up_after`` seconds (None: never), or at once when the error is not an outage
+        (a wrong password, a database that does not exist): the one-line reason.
+    """
+    start = time.monotonic()
+    gate = DatabaseGate(url, first_wait=first_wait, max_wait=max_wait)
+    wait = first_wait
+    while True:
+        try:
+            await probe(url)
+            return
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is None:
+                raise DatabaseUnavailable(
+                    f"cannot use the database at {gate.where}: {str(exc).strip().splitlines()[0]}"
+                ) from None
+            waited = time.monotonic() - start
+            now = wait
+            if give_up_after is not None:
+                if waited >= give_up_after:
+                    raise DatabaseUnavailable(
+                        f"database unavailable ({reason} at {gate.where}): gave up after"
+                        f" {waited:.0f} s (HEATERS_WORKER_DB_WAIT_SECONDS)"
+                    ) from None
+                now = min(wait, max(0.1, round(give_up_after - waited, 1)))
+            log.warning("%s", gate.line(reason, now))
+            await asyncio.sleep(now)
+            wait = min(wait * 2, max_wait)
+
+
+class ResilientWorker(Worker):
+    """A procrastinate worker that waits out database outages instead of stopping.
+
+    ``lease_seconds``: how long it may go without a written heartbeat before it assumes its
+    jobs are being retried elsewhere (less than the ``stalled_after`` other workers use).
+    """
+
+    def __init__(self, *args: Any, gate: DatabaseGate, lease_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+        self.lease_seconds = lease_seconds
+        self.lease_lost = False
+        self.abandoned_worker_id: int | None = None
+        self._lost = asyncio.Event()
+        self._lost_jobs: set[int] = set()
+        self._last_beat = time.monotonic()
+        self._db_timeout = max(1.0, min(self.update_heartbeat_interval, lease_seconds / 4))
+
+    # --- registration -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._last_beat = time.monotonic()  # registering writes the first heartbeat
+        await super().run()  # type: ignore[no-untyped-call]
+
+    async def _run_loop(self) -> None:
+        log.info("worker %s registered, heartbeat lease %.1f s", self.worker_id, self.lease_seconds)
+        await super()._run_loop()  # type: ignore[no-untyped-call]
+
+    async def _shutdown(self, side_tasks: list[asyncio.Task[Any]]) -> None:
+        try:
+            await super()._shutdown(side_tasks)
+        except Exception as exc:
+            if unavailable(exc) is None:
+                raise
+            self.gate.report(exc)
+            self.abandoned_worker_id, self.worker_id = self.worker_id, None
+
+    # --- side tasks -------------------------------------------------------------------
+
+    def _start_side_tasks(self) -> list[asyncio.Task[Any]]:
+        tasks = [
+            asyncio.create_task(self._update_heartbeat(), name="update_heartbeats"),
+            asyncio.create_task(self._watch_lease(), name="lease"),
+            asyncio.create_task(self._periodic_deferrer(), name="deferrer"),
+            asyncio.create_task(self._poll_jobs_to_abort(), name="poll_jobs_to_abort"),
+        ]
+        if self.listen_notify:
+            tasks.append(asyncio.create_task(self._listen(), name="listener"))
+        return tasks
+
+    async def _outage(self, exc: BaseException) -> None:
+        """Report ``exc`` if it is an outage (re-raise it if not) and wait for the database
+        (or for this worker to give its jobs up)."""
+        if unavailable(exc) is None:
+            raise exc
+        self.gate.report(exc)
+        await utils.wait_any(self.gate.wait_up(), self._lost.wait())
+
+    async def _update_heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.update_heartbeat_interval)
+            sent = time.monotonic()
+            assert self.worker_id is not None
+            try:
+                await asyncio.wait_for(
+                    self.app.job_manager.update_heartbeat(self.worker_id), self._db_timeout
+                )
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    raise
+                self.gate.report(exc)
+                continue
+            self._last_beat = sent
+            self.gate.mark_up()
+
+    async def _watch_lease(self) -> None:
+        step = max(0.05, min(0.5, self.lease_seconds / 20))
+        while time.monotonic() - self._last_beat <= self.lease_seconds:  # noqa: ASYNC110
+            await asyncio.sleep(step)
+        self._lose_lease()
+
+    def _lose_lease(self) -> None:
+        self.lease_lost = True
+        self._lost.set()
+        running = [(t, c) for t, c in self._running_jobs.items() if c.job.id is not None]
+        log.warning(
+            "worker %s wrote no heartbeat for %.0f s: other workers may retry its jobs now;"
+            " cancelling its %d running job(s) (%s) and registering again once the database"
+            " answers",
+            self.worker_id, time.monotonic() - self._last_beat, len(running),
+            ", ".join(str(c.job.id) for _, c in running) or "none",
+        )  # fmt: skip
+        for task, context in running:
+            assert context.job.id is not None
+            self._lost_jobs.add(context.job.id)
+            task.cancel()
+        self.stop()  # type: ignore[no-untyped-call]
+
+    async def _periodic_deferrer(self) -> None:
+        deferrer = periodic.PeriodicDeferrer(
+            registry=self.app.periodic_registry, **self.app.periodic_defaults
+        )
+        while True:
+            try:
+                await deferrer.worker()
+                return
+            except Exception as exc:
+                await self._outage(exc)
+
+    async def _poll_jobs_to_abort(self) -> None:
+        while True:
+            await asyncio.sleep(self.abort_job_polling_interval)
+            if not self._running_jobs or not self.gate.is_up:
+                continue
+            try:
+                job_ids = await asyncio.wait_for(
+                    self.app.job_manager.list_jobs_to_abort_async(), self._db_timeout
+                )
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    raise
+                self.gate.report(exc)
+                continue
+            self._handle_abort_jobs_requested(job_ids)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self.app.job_manager.listen_for_jobs(
+                    on_notification=self._handle_notification, queues=self.queues
+                )
+            except Exception as exc:
+                await self._outage(exc)
+                self._new_job_event.set()  # fetch what was deferred meanwhile
+
+    # --- jobs -------------------------------------------------------------------------
+
+    async def _fetch_and_process_jobs(self) -> None:
+        if self.lease_lost:
+            return
+        try:
+            await super()._fetch_and_process_jobs()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            if unavailable(exc) is None:
+                raise
+            self.gate.report(exc)
+            await utils.wait_any(self.gate.wait_up(), self._stop_event.wait())
+
+    async def _persist_job_status(self, job: Any, *args: Any, **kwargs: Any) -> None:
+        tried = False
+        while True:
+            if job.id in self._lost_jobs:
+                log.info("job %s is left to the stalled-job rescue (no end written)", job.id)
+                return
+            try:
+                await super()._persist_job_status(job, *args, **kwargs)
+                return
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    if not tried:
+                        raise
+                    # A retry after a lost connection: the first write may have landed.
+                    log.warning("job %s: its end was not written again: %s", job.id,
+                                str(exc).strip().splitlines()[0])  # fmt: skip
+                    return
+                tried = True
+                await self._outage(exc)
+
+
+__all__ = [
+    "DatabaseGate",
+    "DatabaseUnavailable",
+    "ResilientWorker",
+    "probe",
+    "unavailable",
+    "wait_for_database",
+    "where",
+]
