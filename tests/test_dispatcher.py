@@ -63,7 +63,7 @@ async def test_running_job_blocks_a_second_defer(db: Any, tmp_path: Path) -> Non
 
 def test_stage_list_reads_as_the_pipeline() -> None:
     assert [s.name for s in STAGES][:3] == ["download", "preprocess", "detect"]
-    assert [s.finds.states for s in STAGES][:3] == [
+    assert [s.states for s in STAGES][:3] == [
         ("new", "download_failed"),
         ("downloaded", "preprocess_failed"),
         ("preprocessed", "detect_failed"),

@@ -29,3 +29,15 @@ def test_every_named_query_has_a_method_with_its_parameters() -> None:
         kw = [p for p, v in declared.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
         if kw:
             assert kw == list(wanted), name
+
+
+def test_every_finder_query_takes_what_the_dispatcher_passes() -> None:
+    """The dispatcher calls ``finder.query(db.q)(conn, states=…, stage=…, limit=…)``: every
+    finder names its stage and limit, and looks in the stage's ready states when it has any."""
+    from heaters.pipeline.stages import STAGES
+
+    q = queries()
+    for stage in STAGES:
+        params = set(inspect.signature(stage.finds.query(q)).parameters)
+        assert {"stage", "limit"} <= params, stage.name
+        assert ("states" in params) == bool(stage.states), stage.name

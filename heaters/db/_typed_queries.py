@@ -145,14 +145,14 @@ class Queries(Protocol):
         ...
 
     def find_clips_missing_sprite(
-        self, conn: Any, *, stage: Any, limit: Any
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
     ) -> AsyncIterator[asyncpg.Record]:
         """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
         proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
         A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
         clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
-        attempts are used up or the failure was permanent. :states is not used (the kind is in the
-        query's name: stages.clips_missing_artifact("sprite"))."""
+        attempts are used up or the failure was permanent. :states are the sprite stage's ready
+        states (states.SPRITE: pending_review)."""
         ...
 
     def find_due_edits(self, conn: Any, *, stage: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:

@@ -78,10 +78,9 @@ async def dispatch(
             continue
         finder = stage.finds
         async with db.acquire() as conn:
+            query = finder.query(db.q)
             rows = await fetch_all(
-                getattr(db.q, finder.query)(
-                    conn, states=list(finder.states), stage=stage.name, limit=limit_per_stage
-                )
+                query(conn, states=list(stage.states), stage=stage.name, limit=limit_per_stage)
             )
         for row in rows:
             if await defer(stage, row["id"]):

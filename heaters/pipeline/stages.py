@@ -8,56 +8,59 @@ on by two jobs at once. Workers register one procrastinate task per entry.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import asyncpg
+
+from heaters.domain import states
+from heaters.domain.states import Transition
 from heaters.embeddings.availability import available as embeddings_available
 from heaters.pipeline import artifact_stages, clip_stages, edit_stages, video_stages
 from heaters.pipeline.runtime import Runtime
 
-ItemKind = Literal["video", "clip", "edit"]
+if TYPE_CHECKING:
+    from heaters.db._typed_queries import Queries
+
+ItemKind = Literal["video", "clip", "edit", "segment"]
 Service = Callable[[Runtime, int], Awaitable[str]]
+#: A finder's named query, called as ``query(conn, states=…, stage=…, limit=…)``.
+FinderQuery = Callable[..., AsyncIterator[asyncpg.Record]]
 
 
 @dataclass(frozen=True)
 class Finder:
-    """One SQL query (``queries/dispatch.sql``) that finds the items a stage should work on."""
+    """One named SQL query that finds the items of ``kind`` a stage should work on, given the
+    stage's ready states (``*_failed`` ones once their backoff is due), its name (items with a
+    waiting or running job of the stage are skipped) and a limit."""
 
-    query: str
     kind: ItemKind
-    states: tuple[str, ...]
+    query: Callable[[Queries], FinderQuery]
+    """The query, picked from ``db.q`` (typed: mypy checks the name)."""
 
 
-def videos_in(*states: str) -> Finder:
-    """Videos in ``states`` (``*_failed`` ones once their backoff is due)."""
-    return Finder("find_videos", "video", states)
-
-
-def clips_in(*states: str) -> Finder:
-    """Clips in ``states`` (``*_failed`` ones once their backoff is due)."""
-    return Finder("find_clips", "clip", states)
-
-
-def clips_missing_artifact(kind: str) -> Finder:
-    """Clips in ``pending_review`` whose video has a proxy and that lack a ``kind`` artifact.
-
-    The query is ``find_clips_missing_{kind}`` (one per kind: only ``sprite`` exists). A clip
-    whose last attempt failed is found again once its backoff is due, never after the
-    attempts are used up or on a permanent failure (``clips.last_error`` stays set).
-    """
-    return Finder(f"find_clips_missing_{kind}", "clip", ())
-
-
-def due_review_edits() -> Finder:
-    """Merges/splits logged before migration 0007 (when edits still waited for a commit job)
-    whose window has passed and whose job was lost. Edits made since apply at once."""
-    return Finder("find_due_edits", "edit", ())
+VIDEOS = Finder("video", lambda q: q.find_videos)
+"""Videos in the stage's ready states (``queries/dispatch.sql``)."""
+CLIPS = Finder("clip", lambda q: q.find_clips)
+"""Clips in the stage's ready states, untouched by a review event still settling."""
+CLIPS_MISSING_SPRITE = Finder("clip", lambda q: q.find_clips_missing_sprite)
+"""Clips in review whose video has a proxy and that have no sprite; one whose last attempt
+failed once its backoff is due, never after the attempts are used up or a permanent failure
+(``clips.last_error`` stays set)."""
+DUE_EDITS = Finder("edit", lambda q: q.find_due_edits)
+"""Merges/splits logged before migration 0007 (when edits still waited for a commit job)
+whose window has passed and whose job was lost. Edits made since apply at once."""
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A pipeline stage: ``finds`` the work, ``task`` does it on one item, on ``queue``."""
+    """A pipeline stage: ``finds`` the work, ``task`` does it on one item, on ``queue``.
+
+    Made from its :class:`~heaters.domain.states.Transition` with :meth:`of` (its name and
+    the states its finder looks in are the transition's); only ``commit_edits`` (no item
+    state) is made directly.
+    """
 
     name: str
     finds: Finder
@@ -66,6 +69,27 @@ class Stage:
     enabled: Callable[[], tuple[bool, str]] | None = None
     """``(on, reason)``: can the stage run here (its model installed)? None: always. An off
     stage is given no work by the dispatcher; its items wait in the previous stage's state."""
+    transition: Transition | None = None
+    """What the stage does to its item's state (None: ``commit_edits``)."""
+
+    @classmethod
+    def of(
+        cls,
+        transition: Transition,
+        finds: Finder,
+        task: Service,
+        queue: str,
+        *,
+        enabled: Callable[[], tuple[bool, str]] | None = None,
+    ) -> Stage:
+        """The stage that makes ``transition``: named ``transition.stage``, finding items in
+        ``transition.ready``."""
+        return cls(transition.stage, finds, task, queue, enabled, transition)
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The states its finder looks in: the transition's ready states (() for edits)."""
+        return tuple(self.transition.ready) if self.transition else ()
 
     @property
     def task_name(self) -> str:
@@ -82,15 +106,15 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("download",   videos_in("new", "download_failed"),          video_stages.download_video,   "io"),
-    Stage("preprocess", videos_in("downloaded", "preprocess_failed"), video_stages.preprocess_video, "cpu"),
-    Stage("detect",     videos_in("preprocessed", "detect_failed"),   video_stages.detect_video,     "cpu"),
-    Stage("sprite",     clips_missing_artifact("sprite"),             artifact_stages.make_clip_sprite, "cpu"),
-    Stage("export",     clips_in("review_approved", "export_failed"), clip_stages.export_clip, "cpu"),
-    Stage("keyframe",   clips_in("exported", "keyframe_failed"),      clip_stages.extract_clip_keyframes, "cpu"),
-    Stage("embed",      clips_in("keyframed", "embedding_failed"),    clip_stages.embed_clip,  "ml", enabled=embeddings_available),
-    Stage("archive",    clips_in("review_archived", "archive_failed"), clip_stages.archive_clip, "io"),
-    Stage("commit_edits", due_review_edits(),                         edit_stages.commit_edit,      "default"),
+    Stage.of(states.DOWNLOAD,   VIDEOS, video_stages.download_video,   "io"),
+    Stage.of(states.PREPROCESS, VIDEOS, video_stages.preprocess_video, "cpu"),
+    Stage.of(states.DETECT,     VIDEOS, video_stages.detect_video,     "cpu"),
+    Stage.of(states.SPRITE,     CLIPS_MISSING_SPRITE, artifact_stages.make_clip_sprite, "cpu"),
+    Stage.of(states.EXPORT,     CLIPS,  clip_stages.export_clip,       "cpu"),
+    Stage.of(states.KEYFRAME,   CLIPS,  clip_stages.extract_clip_keyframes, "cpu"),
+    Stage.of(states.EMBED,      CLIPS,  clip_stages.embed_clip,        "ml", enabled=embeddings_available),
+    Stage.of(states.ARCHIVE,    CLIPS,  clip_stages.archive_clip,      "io"),
+    Stage("commit_edits",       DUE_EDITS, edit_stages.commit_edit,    "default"),
 )  # fmt: skip
 
 QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")

@@ -35,10 +35,10 @@ WHERE status IN ('todo', 'doing') AND queueing_lock IS NOT NULL;
 -- proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
 -- A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
 -- clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
--- attempts are used up or the failure was permanent. :states is not used (the kind is in the
--- query's name: stages.clips_missing_artifact("sprite")).
+-- attempts are used up or the failure was permanent. :states are the sprite stage's ready
+-- states (states.SPRITE: pending_review).
 SELECT c.id FROM clips c JOIN source_videos v ON v.id = c.source_video_id
-WHERE c.state = 'pending_review'
+WHERE c.state = ANY(:states)
   AND v.proxy_path IS NOT NULL
   AND (c.last_error IS NULL OR c.next_attempt_at <= now())
   AND NOT EXISTS (
