@@ -62,13 +62,17 @@ async def test_running_job_blocks_a_second_defer(db: Any, tmp_path: Path) -> Non
 
 
 def test_stage_list_reads_as_the_pipeline() -> None:
-    assert [s.name for s in STAGES][:3] == ["download", "preprocess", "detect"]
-    assert [s.states for s in STAGES][:3] == [
+    names = ["download", "preprocess", "preprocess_segment", "join", "detect"]
+    assert [s.name for s in STAGES][:5] == names
+    assert [s.states for s in STAGES][:5] == [
         ("new", "download_failed"),
         ("downloaded", "preprocess_failed"),
+        ("pending", "encode_failed"),  # a long video's segments (video_segments)
+        ("segmenting", "join_failed"),
         ("preprocessed", "detect_failed"),
     ]
     assert STAGES[0].queueing_lock(3) == "download:3" and STAGES[1].lock(3) == "video:3"
+    assert STAGES[2].lock(3) == "segment:3" and STAGES[3].lock(3) == "video:3"
 
 
 async def test_tick_retries_stalled_jobs_even_when_a_dispatcher_copy_waits(

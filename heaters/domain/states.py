@@ -16,9 +16,22 @@ class VideoState(StrEnum):
     PREPROCESSING = "preprocessing"
     PREPROCESSED = "preprocessed"
     PREPROCESS_FAILED = "preprocess_failed"
+    SEGMENTING = "segmenting"
+    """Long video: its segments are planned (``video_segments``) and being encoded."""
+    JOINING = "joining"
+    JOIN_FAILED = "join_failed"
     DETECTING = "detecting"
     DETECTED = "detected"
     DETECT_FAILED = "detect_failed"
+
+
+class SegmentState(StrEnum):
+    """``video_segments.state`` (segmented preprocess, ``pipeline/segment_stages.py``)."""
+
+    PENDING = "pending"
+    ENCODING = "encoding"
+    ENCODED = "encoded"
+    ENCODE_FAILED = "encode_failed"
 
 
 class ClipState(StrEnum):
@@ -78,6 +91,23 @@ PREPROCESS = Transition(
     running=VideoState.PREPROCESSING,
     done=VideoState.PREPROCESSED,
     failed=VideoState.PREPROCESS_FAILED,
+)
+# A video longer than HEATERS_SEGMENT_SECONDS leaves PREPROCESS for ``segmenting``
+# instead: each segment is encoded by its own job (ENCODE_SEGMENT), then JOIN ends where
+# PREPROCESS does. A segment that will not be retried fails its video (preprocess_failed).
+ENCODE_SEGMENT = Transition(
+    stage="preprocess_segment",
+    ready=(SegmentState.PENDING, SegmentState.ENCODE_FAILED),
+    running=SegmentState.ENCODING,
+    done=SegmentState.ENCODED,
+    failed=SegmentState.ENCODE_FAILED,
+)
+JOIN = Transition(
+    stage="join",
+    ready=(VideoState.SEGMENTING, VideoState.JOIN_FAILED),
+    running=VideoState.JOINING,
+    done=VideoState.PREPROCESSED,
+    failed=VideoState.JOIN_FAILED,
 )
 DETECT = Transition(
     stage="detect",

@@ -17,7 +17,13 @@ import asyncpg
 from heaters.domain import states
 from heaters.domain.states import Transition
 from heaters.embeddings.availability import available as embeddings_available
-from heaters.pipeline import artifact_stages, clip_stages, edit_stages, video_stages
+from heaters.pipeline import (
+    artifact_stages,
+    clip_stages,
+    edit_stages,
+    segment_stages,
+    video_stages,
+)
 from heaters.pipeline.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -51,6 +57,11 @@ failed once its backoff is due, never after the attempts are used up or a perman
 DUE_EDITS = Finder("edit", lambda q: q.find_due_edits)
 """Merges/splits logged before migration 0007 (when edits still waited for a commit job)
 whose window has passed and whose job was lost. Edits made since apply at once."""
+SEGMENTS = Finder("segment", lambda q: q.find_segments)
+"""Segments (``video_segments``, ``queries/segments.sql``) in the stage's ready states, of
+videos being segmented."""
+JOINABLE_VIDEOS = Finder("video", lambda q: q.find_joinable_videos)
+"""Videos in the stage's ready states whose segments are all encoded (``queries/segments.sql``)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,8 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage.of(states.DOWNLOAD,   VIDEOS, video_stages.download_video,   "io"),
     Stage.of(states.PREPROCESS, VIDEOS, video_stages.preprocess_video, "cpu"),
+    Stage.of(states.ENCODE_SEGMENT, SEGMENTS, segment_stages.encode_video_segment, "cpu"),
+    Stage.of(states.JOIN,       JOINABLE_VIDEOS, segment_stages.join_video_segments, "cpu"),
     Stage.of(states.DETECT,     VIDEOS, video_stages.detect_video,     "cpu"),
     Stage.of(states.SPRITE,     CLIPS_MISSING_SPRITE, artifact_stages.make_clip_sprite, "cpu"),
     Stage.of(states.EXPORT,     CLIPS,  clip_stages.export_clip,       "cpu"),

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import numpy as np
@@ -28,6 +29,10 @@ from heaters.pipeline.keys import master_key, original_key, proxy_key
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
+
+if TYPE_CHECKING:
+    from heaters.db.pool import Connection
+    from heaters.media.preprocess import PreprocessResult
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +118,13 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
 
     from heaters.media import scenes
     from heaters.media.preprocess import preprocess, preprocess_segmented
+    from heaters.pipeline.segment_stages import split_if_long
 
     async def work(row: Row) -> None:
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)
+            if await split_if_long(rt, video_id, src):
+                return  # a long video: its segments are encoded by separate jobs
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             s = rt.settings
             make = functools.partial(
@@ -140,50 +148,75 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 await asyncio.to_thread(shutil.rmtree, segments, True)
             else:
                 result = await make()
-            features = await rt.run_sync(analysis_features, small)
-            if len(features) != result.frame_count:
-                # Decoder and demuxer disagree on the count: score the proxy itself.
-                features = await rt.run_sync(video_features, proxy)
-            if result.master_kind == "ffv1":
-                master_path = master_key(video_id)
-                await rt.storage.put_file(master, master_path, move=True)
-            else:
-                master_path = row["original_path"]
-            await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
-            await pause_point(rt, "preprocess")
-            idx = result.frame_index
-            async with rt.db.transaction() as conn:
-                await rt.db.q.upsert_frame_index(
-                    conn,
-                    id=video_id,
-                    pts_seconds=list(idx.pts_seconds),
-                    byte_offsets=list(idx.byte_offsets),
-                )
-                await _store_features(rt, conn, video_id, features)
-                # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a
-                # lossless copy, master_reason says why).
-                await lifecycle.finish(
-                    conn,
-                    "video",
-                    states.PREPROCESS,
-                    video_id,
-                    master_path=master_path,
-                    master_kind=result.master_kind,
-                    master_reason=result.master_reason,
-                    proxy_path=proxy_key(video_id),
-                    fps_num=result.fps.numerator,
-                    fps_den=result.fps.denominator,
-                    time_base_num=result.time_base.numerator,
-                    time_base_den=result.time_base.denominator,
-                    frame_count=result.frame_count,
-                    duration_seconds=result.duration_seconds,
-                    width=result.width,
-                    height=result.height,
-                    is_vfr=result.is_vfr,
-                    has_audio=result.has_audio,
-                )
+            await store_preprocessed(
+                rt, video_id, row, result, master=master, proxy=proxy, small=small
+            )
 
     return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
+
+
+async def store_preprocessed(
+    rt: Runtime,
+    video_id: int,
+    row: Row,
+    result: PreprocessResult,
+    *,
+    master: Path,
+    proxy: Path,
+    small: Path,
+    transition: states.Transition = states.PREPROCESS,
+    pause: str = "preprocess",
+    in_commit: Callable[[Connection], Awaitable[None]] | None = None,
+) -> None:
+    """What preprocess ends with, in one pass or joined from segments: the change scores
+    from the small frames, the proxy (and an FFV1 master) stored, then the frame index,
+    features and the finish of ``transition`` (``PREPROCESS``, or the ``JOIN`` of a
+    segmented video: both end ``preprocessed`` with the same columns) in one transaction,
+    with ``in_commit`` run first inside it (the join forgets its segments)."""
+    features = await rt.run_sync(analysis_features, small)
+    if len(features) != result.frame_count:
+        # Decoder and demuxer disagree on the count: score the proxy itself.
+        features = await rt.run_sync(video_features, proxy)
+    if result.master_kind == "ffv1":
+        master_path = master_key(video_id)
+        await rt.storage.put_file(master, master_path, move=True)
+    else:
+        master_path = row["original_path"]
+    await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
+    await pause_point(rt, pause)
+    idx = result.frame_index
+    async with rt.db.transaction() as conn:
+        if in_commit is not None:
+            await in_commit(conn)
+        await rt.db.q.upsert_frame_index(
+            conn,
+            id=video_id,
+            pts_seconds=list(idx.pts_seconds),
+            byte_offsets=list(idx.byte_offsets),
+        )
+        await _store_features(rt, conn, video_id, features)
+        # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless
+        # copy, master_reason says why).
+        await lifecycle.finish(
+            conn,
+            "video",
+            transition,
+            video_id,
+            master_path=master_path,
+            master_kind=result.master_kind,
+            master_reason=result.master_reason,
+            proxy_path=proxy_key(video_id),
+            fps_num=result.fps.numerator,
+            fps_den=result.fps.denominator,
+            time_base_num=result.time_base.numerator,
+            time_base_den=result.time_base.denominator,
+            frame_count=result.frame_count,
+            duration_seconds=result.duration_seconds,
+            width=result.width,
+            height=result.height,
+            is_vfr=result.is_vfr,
+            has_audio=result.has_audio,
+        )
 
 
 # --- detect -------------------------------------------------------------------------------
