@@ -212,7 +212,9 @@ def seek_to_keyframe(container: Any, stream: Any, target: int) -> None:
     """Seek ``stream`` to the keyframe at or before PTS ``target`` (its time base).
 
     A demuxer that indexes by DTS (MP4 with B-frames) can land on a keyframe whose PTS is
-    after ``target``; then seek again from before that keyframe until it is not.
+    after ``target``; then seek again from before that keyframe until it is not. "Before"
+    means before its DTS: a seek to its PTS − 1 lands on it again when its DTS is earlier
+    (a keyframe just after a cut, a few frames of B-frame delay).
     """
     aim = target
     for _ in range(64):
@@ -222,7 +224,8 @@ def seek_to_keyframe(container: Any, stream: Any, target: int) -> None:
                 if packet.pts <= target or aim <= (stream.start_time or 0):
                     container.seek(aim, stream=stream, backward=True, any_frame=False)
                     return
-                aim = int(packet.pts) - 1
+                dts = packet.dts if packet.dts is not None else packet.pts
+                aim = min(int(packet.pts), int(dts)) - 1
                 break
             if packet.size:
                 break  # not a keyframe first: seek earlier
