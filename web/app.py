@@ -53,7 +53,12 @@ from web.auth import (
     require_login,
 )
 from web.auth import session_config as make_session_config
-from web.errors import database_unavailable, exception_handlers, refuse_out_of_range_ids
+from web.errors import (
+    database_unavailable,
+    exception_handlers,
+    quiet_driver_tracebacks,
+    refuse_out_of_range_ids,
+)
 from web.routes_datasets import dataset_routes
 from web.routes_media import media_routes
 from web.routes_ops import metrics, ops_routes
@@ -192,6 +197,7 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
     """
     settings = get_settings()
     secret = load_secret(settings)
+    quiet_driver_tracebacks()
     protected = Router(
         path="/",
         route_handlers=[*review_routes, *page_routes, *media_routes, *ops_routes, *dataset_routes],

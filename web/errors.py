@@ -176,6 +176,30 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+class OneLineDatabaseErrors(logging.Filter):
+    """A log filter: a record carrying a database-unavailable exception (asyncpg's pool
+    "failed to restore the pool connection floor; retrying", once per retry while the server
+    is away) keeps its message and the one-line reason, not the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        reason = database_unavailable(exc) if exc is not None else None
+        if reason is not None:
+            record.msg = f"{record.getMessage()}: {reason}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_driver_tracebacks() -> None:
+    """Put :class:`OneLineDatabaseErrors` on the loggers of the database drivers (once)."""
+    for name in ("asyncpg.pool", "psycopg.pool"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OneLineDatabaseErrors) for f in logger.filters):
+            logger.addFilter(OneLineDatabaseErrors())
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything unexpected: logged with its traceback, a short message to the user; a
     database that cannot be reached: a 503 and one line in the log."""
@@ -201,5 +225,6 @@ __all__ = [
     "database_unavailable",
     "error_response",
     "exception_handlers",
+    "quiet_driver_tracebacks",
     "refuse_out_of_range_ids",
 ]
