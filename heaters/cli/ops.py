@@ -197,9 +197,9 @@ async def _retry(item_id: int, kind: str) -> Any:
     from workers.app import app, defer_dispatch
 
     await asyncio.to_thread(ensure_schema)
-    query = "retry_clip" if kind == "clip" else "retry_video"
     async with Database.connect() as db, db.transaction() as conn:
-        row = await getattr(db.q, query)(conn, id=item_id)
+        retry = db.q.retry_clip if kind == "clip" else db.q.retry_video
+        row = await retry(conn, id=item_id)
     if row is not None:
         async with app.open_async():
             await defer_dispatch()
