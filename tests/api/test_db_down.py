@@ -54,7 +54,7 @@ def stoppable_pg() -> Iterator[Postgres]:
     from heaters.db.migrate import upgrade
 
     pgdata = Path(tempfile.mkdtemp(prefix="heaters-dbdown-pg-"))
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     pg = Postgres(uri=server.get_uri(), server=server)
     try:
         upgrade(pg.uri)
@@ -133,3 +133,36 @@ def test_database_down_is_503_and_the_web_recovers(stoppable_pg: Postgres, tmp_p
     text = log.read_text()
     assert "database unavailable on GET /history" in text, text
     assert "Traceback" not in text, text
+
+
+async def test_what_counts_as_database_unavailable(tmp_path: Path) -> None:
+    import asyncpg
+    import psycopg
+
+    from web.errors import database_unavailable
+
+    # A socket that is not there, as asyncpg meets it (the 500 "FileNotFoundError" of before).
+    with pytest.raises(OSError) as gone:
+        await asyncpg.connect(f"postgresql://postgres@/postgres?host={tmp_path}")
+    assert database_unavailable(gone.value) == (
+        "FileNotFoundError: [Errno 2] No such file or directory"
+    )
+    # The same error from anywhere else (a missing media file) is not the database's.
+    with pytest.raises(OSError) as missing:
+        (tmp_path / "clip.mp4").open()
+    assert database_unavailable(missing.value) is None
+    dropped = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+    assert database_unavailable(dropped) is not None
+    shutting = asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+    assert database_unavailable(RuntimeError("wrapped")) is None
+    try:
+        raise RuntimeError("job not deferred") from shutting
+    except RuntimeError as wrapped:
+        assert database_unavailable(wrapped) == (
+            "CannotConnectNowError: the database system is shutting down"
+        )
+    assert database_unavailable(psycopg.OperationalError("connection failed")) is not None
+    # Errors of a query on a live server are not an outage.
+    assert database_unavailable(psycopg.errors.QueryCanceled("canceling statement")) is None
+    assert database_unavailable(asyncpg.exceptions.QueryCanceledError("canceled")) is None
+    assert database_unavailable(asyncpg.exceptions.UniqueViolationError("dup")) is None
