@@ -74,8 +74,8 @@ def address_key(host: str | None) -> str:
         return _ADDRESS + "unknown"
     try:
         ip = ipaddress.ip_address(host)
-    except ValueError:
-        return _ADDRESS + host[:100]
+    except ValueError:  # printable characters only: it is logged
+        return _ADDRESS + "".join(c for c in host[:100] if c.isprintable() and not c.isspace())
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return _ADDRESS + str(ip.ipv4_mapped)
@@ -114,7 +114,8 @@ class LoginThrottle:
         """Count an attempt to sign in as ``name`` from ``address``; refused when either key
         is past its limit in its window. The first refusal of a key in a window is logged
         (exactly once, whichever web process it happens in)."""
-        keys = {account_key(name): self.account_limit, address_key(address): self.address_limit}
+        client = address_key(address)
+        keys = {account_key(name): self.account_limit, client: self.address_limit}
         async with db.acquire() as conn:
             await db.q.prune_login_attempts(conn, window_seconds=self.window_seconds)
             rows = await fetch_all(
@@ -126,18 +127,14 @@ class LoginThrottle:
             if row["failures"] > limit:
                 waits.append(int(row["retry_after"]))
             if row["failures"] == limit + 1:
-                what = (
-                    f"account {name[:64]!r}"
-                    if row["key"].startswith(_ACCOUNT)
-                    else f"address {row['key'].removeprefix(_ADDRESS)}"
-                )
+                what = f"account {name[:64]!r}" if row["key"] != client else "address"
                 log.warning(
-                    "sign-in throttled for %s: %d failed attempts in %g s (from %s); "
+                    "sign-in throttled for %s: %d failed attempts in %g s (last from %s); "
                     "refused for %d s",
                     what,
                     limit,
                     self.window_seconds,
-                    address or "unknown",
+                    client.removeprefix(_ADDRESS),
                     row["retry_after"],
                 )
         return Attempt(

@@ -198,7 +198,8 @@ def test_parallel_guesses_cannot_pass_the_limit_and_the_address_limit_spans_acco
             sprayer.close()
             other.close()
         lines = throttled_lines(tmp_path / "web.err")
-        assert len([line for line in lines if "address 198.51.100.7" in line]) == 1, lines
+        address = [line for line in lines if "for address" in line]
+        assert len(address) == 1 and "from 198.51.100.7" in address[0], lines
         assert len([line for line in lines if "account 'victim'" in line]) == 1, lines
 
 
@@ -234,3 +235,4 @@ def test_address_keys() -> None:
     assert address_key("2001:db8:0:1::1") != address_key("2001:db8::1")
     assert address_key("::ffff:198.51.100.7") == "address:198.51.100.7"
     assert address_key(None) == "address:unknown"
+    assert address_key("proxy\nforged log line") == "address:proxyforgedlogline"
