@@ -69,7 +69,8 @@ def account_key(name: str) -> str:
 
 def address_key(host: str | None) -> str:
     """The throttle key of a client address: IPv4 as is, IPv6 by its /64 (an IPv4-mapped
-    IPv6 address as the IPv4 one), anything else (no address, a unix socket) as given."""
+    IPv6 address as the IPv4 one), anything else (a unix socket's name) by its printable
+    characters, no address as ``unknown``."""
     if not host:
         return _ADDRESS + "unknown"
     try:
