@@ -14,7 +14,7 @@ import signal
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
 from heaters.config import Settings, get_settings
@@ -160,23 +160,56 @@ for _stage in STAGES:
     _register(_stage)
 
 
+#: Key of the transaction-level advisory lock one rescuer holds while it retries stalled
+#: jobs (``rescue_stalled_jobs``).
+_RESCUE_LOCK = 0x4845415445525321  # "HEATERS!"
+
+
+async def rescue_stalled_jobs() -> int:
+    """Retry the running jobs whose worker wrote no heartbeat for ``stalled_after_seconds``
+    (killed, or cut off: it gives such jobs up itself, see workers/resilient.py); returns how
+    many. One process at a time: two rescuers reading the same stalled job could retry it
+    twice, the second time while a live worker already runs it again, so the rescuer holds a
+    transaction-level advisory lock (another process finds it taken and returns 0)."""
+    settings = get_settings()
+    pool = app.connector.pool  # type: ignore[attr-defined]
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_RESCUE_LOCK,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return 0
+        stalled = list(
+            await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=settings.stalled_after_seconds
+            )
+        )
+        for job in stalled:
+            log.warning("retrying stalled job %s (%s, worker gone)", job.id, job.task_name)
+            try:
+                await app.job_manager.retry_job(job)
+            except UniqueViolation:
+                # Its queueing lock is taken by a waiting job of the same kind (a dispatcher
+                # run, say): that one does the work, so this stalled copy is closed instead.
+                log.info("stalled job %s is redundant with a waiting one: closing it", job.id)
+                await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            except ConnectorException as exc:
+                if unavailable(exc) is not None:
+                    raise
+                # Its worker came back and ended it meanwhile.
+                log.info("stalled job %s ended meanwhile: %s", job.id, str(exc).splitlines()[0])
+    if stalled:
+        await defer_dispatch()
+    return len(stalled)
+
+
 @app.periodic(cron=f"* * * * * */{get_settings().dispatch_period_seconds}", periodic_id="tick")
 @app.task(name="heaters.tick", queue="default", queueing_lock="tick", pass_context=True)
 async def tick(context: JobContext, timestamp: int) -> None:
-    """Periodic upkeep: retry jobs of dead workers, then dispatch (catches due retries)."""
-    settings = get_settings()
-    stalled = await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=settings.stalled_after_seconds
-    )
-    for job in stalled:
-        log.warning("retrying stalled job %s (%s, worker gone)", job.id, job.task_name)
-        try:
-            await app.job_manager.retry_job(job)
-        except UniqueViolation:
-            # Its queueing lock is taken by a waiting job of the same kind (a dispatcher run,
-            # say): that one does the work, so this stalled copy is closed instead.
-            log.info("stalled job %s is redundant with a waiting one: closing it", job.id)
-            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    """Periodic upkeep: retry jobs of dead workers, then dispatch (catches due retries).
+
+    Every worker also rescues stalled jobs from a side task of its own, at the same period,
+    so a rescue never waits for a free job slot (this job queues behind busy slots)."""
+    await rescue_stalled_jobs()
     await defer_dispatch()
 
 
@@ -234,6 +267,8 @@ async def run_worker(
                 fetch_job_polling_interval=s.job_poll_seconds,
                 update_heartbeat_interval=s.heartbeat_seconds,
                 stalled_worker_timeout=s.stalled_after_seconds,
+                rescue=rescue_stalled_jobs,
+                rescue_every=float(s.dispatch_period_seconds),
                 install_signal_handlers=False,
                 wait=wait,
                 name=name or "worker",

@@ -158,7 +158,7 @@ class DatabaseGate:
         url: str,
         *,
         first_wait: float = 1.0,
-        max_wait: float = 10.0,
+        max_wait: float = 5.0,
         check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.url = url
@@ -232,7 +232,7 @@ class DatabaseGate:
 
 
 async def wait_for_database(
-    url: str, *, give_up_after: float | None, first_wait: float = 1.0, max_wait: float = 10.0
+    url: str, *, give_up_after: float | None, first_wait: float = 1.0, max_wait: float = 5.0
 ) -> None:
     """Return once ``url`` answers; until then log the one line per retry.
 
@@ -276,16 +276,26 @@ class ResilientWorker(Worker):
     jobs are being retried elsewhere (less than the ``stalled_after`` other workers use).
     """
 
-    def __init__(self, *args: Any, gate: DatabaseGate, lease_seconds: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        gate: DatabaseGate,
+        lease_seconds: float,
+        rescue: Callable[[], Awaitable[int]] | None = None,
+        rescue_every: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.gate = gate
         self.lease_seconds = lease_seconds
+        self.rescue = rescue
+        self.rescue_every = rescue_every
         self.lease_lost = False
         self.abandoned_worker_id: int | None = None
         self._lost = asyncio.Event()
         self._lost_jobs: set[int] = set()
         self._last_beat = time.monotonic()
-        self._db_timeout = max(1.0, min(self.update_heartbeat_interval, lease_seconds / 4))
+        self._db_timeout = max(2.0, min(2 * self.update_heartbeat_interval, lease_seconds / 3))
 
     # --- registration -----------------------------------------------------------------
 
@@ -317,7 +327,24 @@ class ResilientWorker(Worker):
         ]
         if self.listen_notify:
             tasks.append(asyncio.create_task(self._listen(), name="listener"))
+        if self.rescue is not None:
+            tasks.append(asyncio.create_task(self._rescue_stalled(), name="rescue"))
         return tasks
+
+    async def _rescue_stalled(self) -> None:
+        """Retry other workers' stalled jobs every ``rescue_every`` seconds (a side task, so
+        it never waits for a job slot the way a periodic job does)."""
+        assert self.rescue is not None
+        while True:
+            await asyncio.sleep(self.rescue_every)
+            if not self.gate.is_up or self.lease_lost:
+                continue
+            try:
+                await asyncio.wait_for(self.rescue(), max(10.0, 5 * self._db_timeout))
+            except Exception as exc:
+                if unavailable(exc) is None:
+                    raise
+                self.gate.report(exc)
 
     async def _outage(self, exc: BaseException) -> None:
         """Report ``exc`` if it is an outage (re-raise it if not) and wait for the database
