@@ -279,7 +279,9 @@ async def test_move_boundary_by_frames_and_undo(db: Any) -> None:
     # The new clips lack sprites: the sprite stage's finder finds them.
     async with db.acquire() as conn:
         found = await fetch_all(
-            db.q.find_clips_missing_sprite(conn, states=[], stage="sprite", limit=100)
+            db.q.find_clips_missing_sprite(
+                conn, states=["pending_review"], stage="sprite", limit=100
+            )
         )
     assert {left, right} <= {r["id"] for r in found}
     # Nudge again (the end of the right clip, -1), then undo both, newest first.
