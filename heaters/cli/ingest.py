@@ -16,22 +16,23 @@ from heaters.cli._common import (
     setup_logging,
     verbose_option,
 )
+from heaters.domain.states import VideoState
 
 # Stage progress of a video: its state → (steps done, label).
 _STEPS = {
-    "new": (0, "queued"),
-    "downloading": (0, "downloading"),
-    "download_failed": (0, "download failed"),
-    "downloaded": (1, "downloaded"),
-    "preprocessing": (1, "preprocessing"),
-    "preprocess_failed": (1, "preprocess failed"),
-    "segmenting": (1, "encoding segments"),
-    "joining": (1, "joining segments"),
-    "join_failed": (1, "join failed"),
-    "preprocessed": (2, "preprocessed"),
-    "detecting": (2, "detecting scenes"),
-    "detect_failed": (2, "detect failed"),
-    "detected": (3, "detected"),
+    VideoState.NEW: (0, "queued"),
+    VideoState.DOWNLOADING: (0, "downloading"),
+    VideoState.DOWNLOAD_FAILED: (0, "download failed"),
+    VideoState.DOWNLOADED: (1, "downloaded"),
+    VideoState.PREPROCESSING: (1, "preprocessing"),
+    VideoState.PREPROCESS_FAILED: (1, "preprocess failed"),
+    VideoState.SEGMENTING: (1, "encoding segments"),
+    VideoState.JOINING: (1, "joining segments"),
+    VideoState.JOIN_FAILED: (1, "join failed"),
+    VideoState.PREPROCESSED: (2, "preprocessed"),
+    VideoState.DETECTING: (2, "detecting scenes"),
+    VideoState.DETECT_FAILED: (2, "detect failed"),
+    VideoState.DETECTED: (3, "detected"),
 }
 
 
@@ -248,7 +249,8 @@ def _print_video(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     state = report["state"]
-    colour = "red" if state.endswith("_failed") else "green" if state == "detected" else "cyan"
+    done = state == VideoState.DETECTED
+    colour = "red" if state.endswith("_failed") else "green" if done else "cyan"
     head = f"video {report['id']}: [{colour}]{state}[/]  {report['source']}"
     if report["error"]:
         head += f"\n  reason: {report['error']}"

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from heaters.deliver.states import DeliverError, review_outcome
+from heaters.domain.states import VideoState
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -603,7 +604,7 @@ async def load_cut_list(db: Any, video_id: int, state_filter: str = "all") -> Cu
         rows = await fetch_all(
             db.q.cut_clips(conn, video_id=video_id, states=list(states) if states else None)
         )
-    if not rows and v["state"] != "detected":
+    if not rows and v["state"] != VideoState.DETECTED:
         raise DeliverError(f"video {video_id} has no clips yet (state {v['state']})")
     if not v["pts_seconds"]:
         raise DeliverError(f"video {video_id} has no frame index yet (state {v['state']})")

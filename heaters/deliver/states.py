@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from heaters.domain.states import ClipState
 from heaters.errors import HeatersError
 
 _APPROVED = (
-    "review_approved", "exporting", "exported", "export_failed", "keyframing", "keyframed",
-    "keyframe_failed", "embedding", "embedded", "embedding_failed",
+    ClipState.REVIEW_APPROVED, ClipState.EXPORTING, ClipState.EXPORTED, ClipState.EXPORT_FAILED,
+    ClipState.KEYFRAMING, ClipState.KEYFRAMED, ClipState.KEYFRAME_FAILED, ClipState.EMBEDDING,
+    ClipState.EMBEDDED, ClipState.EMBEDDING_FAILED,
 )  # fmt: skip
 
 #: Cut lists: ``all`` (None: every live clip), or the states of a review outcome.
 CUT_STATE_FILTERS: dict[str, tuple[str, ...] | None] = {
     "all": None,
     "approved": _APPROVED,
-    "pending": ("pending_review",),
-    "skipped": ("review_skipped",),
-    "archived": ("review_archived", "archiving", "archived", "archive_failed"),
+    "pending": (ClipState.PENDING_REVIEW,),
+    "skipped": (ClipState.REVIEW_SKIPPED,),
+    "archived": (
+        ClipState.REVIEW_ARCHIVED,
+        ClipState.ARCHIVING,
+        ClipState.ARCHIVED,
+        ClipState.ARCHIVE_FAILED,
+    ),
 }
 
 #: Datasets: approved clips whose file is stored and whose stages are not running
 #: (``approved``), or only those with their embedding (``embedded``).
 DATASET_STATE_FILTERS: dict[str, tuple[str, ...]] = {
-    "approved": ("exported", "keyframed", "keyframe_failed", "embedded", "embedding_failed"),
-    "embedded": ("embedded",),
+    "approved": (
+        ClipState.EXPORTED,
+        ClipState.KEYFRAMED,
+        ClipState.KEYFRAME_FAILED,
+        ClipState.EMBEDDED,
+        ClipState.EMBEDDING_FAILED,
+    ),
+    "embedded": (ClipState.EMBEDDED,),
 }
 
 
@@ -31,13 +44,13 @@ def review_outcome(state: str) -> str:
     superseded."""
     if state in _APPROVED:
         return "approved"
-    if state == "pending_review":
+    if state == ClipState.PENDING_REVIEW:
         return "pending"
-    if state == "review_skipped":
+    if state == ClipState.REVIEW_SKIPPED:
         return "skipped"
-    if state in ("merged", "split"):
+    if state in (ClipState.MERGED, ClipState.SPLIT):
         return "superseded"
-    return "archived"
+    return ClipState.ARCHIVED
 
 
 class DeliverError(HeatersError):
