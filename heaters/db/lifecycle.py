@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
-from heaters.domain.states import Transition
+from heaters.domain.states import Transition, VideoState
 
 Kind = Literal["video", "clip", "segment"]
 
@@ -75,7 +75,7 @@ CLAIM_GUARDS: Final[Mapping[tuple[Kind, str], str]] = {
     # A segment of a video still being segmented (one failed meanwhile has nothing to encode).
     ("segment", "preprocess_segment"): (
         "EXISTS (SELECT 1 FROM source_videos v"
-        " WHERE v.id = t.source_video_id AND v.state = 'segmenting')"
+        f" WHERE v.id = t.source_video_id AND v.state = '{VideoState.SEGMENTING}')"
     ),
 }
 
@@ -92,10 +92,11 @@ CLAIM_RETURNS: Final[Mapping[Kind, str]] = {
 #: kind; ``$1`` is the item id, ``$2`` the reason. A segment given up fails its video.
 GIVE_UP: Final[Mapping[Kind, str]] = {
     "segment": (
-        "UPDATE source_videos v SET state = 'preprocess_failed', next_attempt_at = NULL,"
-        " updated_at = now(), last_error = left('segment ' || s.index || ': ' || $2, 500)"
+        f"UPDATE source_videos v SET state = '{VideoState.PREPROCESS_FAILED}',"
+        " next_attempt_at = NULL, updated_at = now(),"
+        " last_error = left('segment ' || s.index || ': ' || $2, 500)"
         " FROM video_segments s"
-        " WHERE s.id = $1 AND v.id = s.source_video_id AND v.state = 'segmenting'"
+        f" WHERE s.id = $1 AND v.id = s.source_video_id AND v.state = '{VideoState.SEGMENTING}'"
     ),
 }
 
