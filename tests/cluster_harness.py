@@ -58,6 +58,11 @@ def netns_unavailable() -> str | None:
     if made.returncode != 0:
         return f"ip netns add is not allowed here: {made.stderr.strip()}"
     run("ip", "netns", "del", probe, check=False)
+    for kind, extra in (("bridge", []), ("veth", ["peer", "name", f"{probe}p"])):
+        made = run("ip", "link", "add", f"{probe}l", "type", kind, *extra, check=False)
+        if made.returncode != 0:
+            return f"cannot make a {kind} link here: {made.stderr.strip()}"
+        run("ip", "link", "del", f"{probe}l", check=False)
     return None
 
 

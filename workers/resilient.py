@@ -71,6 +71,9 @@ _ERRNOS = {
 }
 
 
+_LOST = ("the server closed the connection", "the connection was lost")
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     e: BaseException | None = exc
@@ -142,7 +145,15 @@ async def probe(url: str, seconds: float = 5.0) -> None:
         async with conn:
             await conn.execute("SELECT 1")
 
-    await asyncio.wait_for(once(), seconds + 1)
+    start = time.monotonic()
+    try:
+        await asyncio.wait_for(once(), seconds + 1)
+    except psycopg.OperationalError as exc:
+        # A host that does not answer at all (a cut link) shows as "server closed the
+        # connection unexpectedly" after seconds of silence: say what happened.
+        if time.monotonic() - start >= 2 and unavailable(exc) in _LOST:
+            raise DatabaseUnavailable("no answer: timed out") from exc
+        raise
 
 
 class DatabaseGate:
