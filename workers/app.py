@@ -14,8 +14,7 @@ import signal
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
-from procrastinate.jobs import Status
+from procrastinate.exceptions import AlreadyEnqueued
 
 from heaters.config import Settings, get_settings
 from heaters.db.connection import database_url
@@ -160,46 +159,50 @@ for _stage in STAGES:
     _register(_stage)
 
 
-#: Key of the transaction-level advisory lock one rescuer holds while it retries stalled
-#: jobs (``rescue_stalled_jobs``).
-_RESCUE_LOCK = 0x4845415445525321  # "HEATERS!"
+#: The job is still running on a worker whose heartbeat is stale (or gone): checked again in
+#: the statement that retries or closes it, under the row's lock, so two rescuers (every
+#: worker has one) never retry one job twice, and a job a live worker picked up again
+#: meanwhile is left alone. (procrastinate's ``retry_job`` checks only ``status = 'doing'``.)
+_STILL_STALLED = """
+    j.id = %(id)s AND j.status = 'doing'
+    AND NOT EXISTS (SELECT 1 FROM procrastinate_workers w WHERE w.id = j.worker_id
+                    AND w.last_heartbeat >= now() - make_interval(secs => %(secs)s))"""
+_RETRY_STALLED = f"""
+UPDATE procrastinate_jobs j SET status = 'todo', attempts = attempts + 1, scheduled_at = NULL
+WHERE {_STILL_STALLED} RETURNING j.id"""
+_CLOSE_STALLED = f"""
+UPDATE procrastinate_jobs j SET status = 'failed', attempts = attempts + 1, abort_requested = false
+WHERE {_STILL_STALLED} RETURNING j.id"""
 
 
 async def rescue_stalled_jobs() -> int:
     """Retry the running jobs whose worker wrote no heartbeat for ``stalled_after_seconds``
-    (killed, or cut off: it gives such jobs up itself, see workers/resilient.py); returns how
-    many. One process at a time: two rescuers reading the same stalled job could retry it
-    twice, the second time while a live worker already runs it again, so the rescuer holds a
-    transaction-level advisory lock (another process finds it taken and returns 0)."""
-    settings = get_settings()
+    (killed, or cut off: such a worker gives its jobs up itself, see workers/resilient.py);
+    returns how many were retried or closed. A job whose queueing lock a waiting job of the
+    same kind holds (a dispatcher run, say) is closed instead: that one does the work."""
+    import psycopg
+
+    secs = get_settings().stalled_after_seconds
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=secs))
     pool = app.connector.pool  # type: ignore[attr-defined]
-    async with pool.connection() as conn:
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_RESCUE_LOCK,))
-        row = await cur.fetchone()
-        if not row or not row[0]:
-            return 0
-        stalled = list(
-            await app.job_manager.get_stalled_jobs(
-                seconds_since_heartbeat=settings.stalled_after_seconds
-            )
-        )
-        for job in stalled:
-            log.warning("retrying stalled job %s (%s, worker gone)", job.id, job.task_name)
+    done = 0
+    for job in stalled:
+        args = {"id": job.id, "secs": secs}
+        async with pool.connection() as conn:
             try:
-                await app.job_manager.retry_job(job)
-            except UniqueViolation:
-                # Its queueing lock is taken by a waiting job of the same kind (a dispatcher
-                # run, say): that one does the work, so this stalled copy is closed instead.
-                log.info("stalled job %s is redundant with a waiting one: closing it", job.id)
-                await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-            except ConnectorException as exc:
-                if unavailable(exc) is not None:
-                    raise
-                # Its worker came back and ended it meanwhile.
-                log.info("stalled job %s ended meanwhile: %s", job.id, str(exc).splitlines()[0])
-    if stalled:
+                async with conn.transaction():
+                    row = await (await conn.execute(_RETRY_STALLED, args)).fetchone()
+                if row:
+                    log.warning("retrying stalled job %s (%s, worker gone)", job.id, job.task_name)
+            except psycopg.errors.UniqueViolation:
+                async with conn.transaction():
+                    row = await (await conn.execute(_CLOSE_STALLED, args)).fetchone()
+                if row:
+                    log.info("stalled job %s is redundant with a waiting one: closed", job.id)
+        done += bool(row)
+    if done:
         await defer_dispatch()
-    return len(stalled)
+    return done
 
 
 @app.periodic(cron=f"* * * * * */{get_settings().dispatch_period_seconds}", periodic_id="tick")
