@@ -11,12 +11,16 @@ local storage) and ingests the video once:
 
 - ``one_pass``: segments off (``HEATERS_SEGMENT_SECONDS=0``), one worker on core 0;
 - ``segmented_1``: ``--segment-seconds`` segments, one worker on core 0;
-- ``segmented_2``: the same, one worker on core 0 and one on core 1.
+- ``segmented_2``: the same, one worker on core 0 and one on core 1;
+- ``one_pass_default`` / ``segmented_default``: one unpinned worker with the default
+  concurrency and process pool (what ``heaters ingest --wait`` runs on this machine), segments
+  off and on: what splitting costs or gains on a single machine.
 
 Preprocess wall time is read from ``stage_runs``: from the start of the preprocess job to the
 end of the job that made the video ``preprocessed`` (preprocess in one pass, or the join).
-One JSON line per side (wall seconds, realtime factor, the segment jobs per worker, the load
-average before and after), then one with the speed-ups. The machine is shared with other
+One JSON line per side and run (wall seconds, realtime factor, the segment jobs per worker,
+the CPU seconds of the workers and their children, the load average before and after; with
+``--runs N`` the sides alternate their order), then one with the medians and speed-ups. The machine is shared with other
 work: the load average says how much; compare the ratios of one run.
 
 Usage::
@@ -30,8 +34,10 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,11 +54,14 @@ from heaters.media.probe import probe
 
 REPO = Path(__file__).resolve().parents[1]
 
-SIDES: dict[str, tuple[float | None, tuple[int, ...]]] = {
-    # name: (segment seconds, None = the --segment-seconds value; cores, one worker each)
+SIDES: dict[str, tuple[float | None, tuple[int, ...] | None]] = {
+    # name: (segment seconds, None = the --segment-seconds value; cores, one worker each,
+    # or None: one worker with the default settings, unpinned, as `ingest --wait` runs)
     "one_pass": (0.0, (0,)),
     "segmented_1": (None, (0,)),
     "segmented_2": (None, (0, 1)),
+    "one_pass_default": (0.0, None),
+    "segmented_default": (None, None),
 }
 
 
@@ -77,7 +86,7 @@ def _wait_state(url: str, states: set[str], limit_s: float) -> str:
 
 def _run_side(
     name: str, tmp: Path, url: str, video: Path, segment_seconds: float,
-    cores: tuple[int, ...], limit_s: float,
+    cores: tuple[int, ...] | None, limit_s: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Ingest ``video`` in the home under ``tmp`` with one pinned worker per core."""
     import psycopg
@@ -87,22 +96,27 @@ def _run_side(
         "DATABASE_URL": url,
         "HEATERS_HOME": str(tmp / "home"),
         "HEATERS_SEGMENT_SECONDS": str(segment_seconds),
-        "HEATERS_WORKER_CONCURRENCY": "1",
-        "HEATERS_PROCESS_POOL_SIZE": "1",
         "HEATERS_DISPATCH_PERIOD_SECONDS": "1",
         "HEATERS_JOB_POLL_SECONDS": "0.2",
     }
+    if cores is not None:
+        env |= {"HEATERS_WORKER_CONCURRENCY": "1", "HEATERS_PROCESS_POOL_SIZE": "1"}
     load_before = _load()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = []
-    for core in cores:
-        cmd = ["taskset", "-c", str(core), sys.executable, "-m", "heaters", "worker"]
+    for core in cores if cores is not None else (None,):
+        cmd = [sys.executable, "-m", "heaters", "worker"]
+        if core is not None:
+            cmd = ["taskset", "-c", str(core), *cmd]
         log = (tmp / f"worker{core}.log").open("wb")
         workers.append(subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=log))
     try:
-        subprocess.run(
+        sub = subprocess.run(
             [sys.executable, "-m", "heaters", "ingest", str(video), "--json"],
-            env=env, cwd=REPO, capture_output=True, text=True, check=True,
+            env=env, cwd=REPO, capture_output=True, text=True,
         )  # fmt: skip
+        if sub.returncode != 0:
+            raise SystemExit(f"heaters ingest failed: {sub.stderr[-2000:]}")
         t0 = time.monotonic()
         _wait_state(url, {"preprocessed", "detecting", "detected"}, limit_s)
         observed = time.monotonic() - t0
@@ -114,6 +128,9 @@ def _run_side(
                 w.wait(60)
             except subprocess.TimeoutExpired:
                 w.kill()
+                w.wait()
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     with psycopg.connect(url) as conn:
         runs = conn.execute(
             "SELECT stage, worker, started_at, finished_at FROM stage_runs"
@@ -137,8 +154,13 @@ def _run_side(
     return {
         "bench": "ingest_segments",
         "side": name,
-        "simulated": f"{len(cores)} machine(s) of 1 core: one `heaters worker` per core "
-        f"(taskset -c {','.join(map(str, cores))}), concurrency 1, process pool 1",
+        "simulated": (
+            f"{len(cores)} machine(s) of 1 core: one `heaters worker` per core "
+            f"(taskset -c {','.join(map(str, cores))}), concurrency 1, process pool 1"
+            if cores is not None
+            else f"1 machine of {os.cpu_count()} cores: one `heaters worker`, default "
+            "concurrency and process pool, unpinned (as `heaters ingest --wait`)"
+        ),
         "segment_seconds": segment_seconds,
         "frames": frames,
         "duration_s": round(float(duration or 0), 2),
@@ -147,13 +169,14 @@ def _run_side(
         "realtime_x": round(float(duration or 0) / wall, 2) if wall else None,
         "segments_per_worker": sorted(per_worker.values(), reverse=True),
         "job_seconds": stage_s,
+        "cpu_s": round(cpu_s, 1),
         "load_before": load_before,
         "load_after": _load(),
     }
 
 
 async def run_side(
-    name: str, video: Path, segment_seconds: float, cores: tuple[int, ...], limit_s: float
+    name: str, video: Path, segment_seconds: float, cores: tuple[int, ...] | None, limit_s: float
 ) -> dict[str, Any]:
     """One side in a fresh home (embedded Postgres, local storage)."""
     async with throwaway_home(f"bench-seg-{name}-") as (tmp, url):
@@ -170,17 +193,22 @@ async def main_async(args: argparse.Namespace) -> int:
                       "duration_s": round(info.duration_seconds, 2), "frames": info.frame_count,
                       "size": f"{info.width}x{info.height}", "cpus": os.cpu_count(),
                       "load": _load()}), flush=True)  # fmt: skip
-    walls: dict[str, float] = {}
-    for name, (seconds, cores) in SIDES.items():
-        if name in args.skip:
-            continue
-        result = await run_side(
-            name, video, args.segment_seconds if seconds is None else seconds, cores,
-            args.timeout,
-        )  # fmt: skip
-        walls[name] = result["preprocess_wall_s"]
-        print(json.dumps(result), flush=True)
-    summary: dict[str, Any] = {"bench": "ingest_segments", "load_now": _load()}
+    all_walls: dict[str, list[float]] = {}
+    names = [name for name in SIDES if name not in args.skip]
+    for run in range(args.runs):
+        for name in names if run % 2 == 0 else names[::-1]:
+            seconds, cores = SIDES[name]
+            result = await run_side(
+                name, video, args.segment_seconds if seconds is None else seconds, cores,
+                args.timeout,
+            )  # fmt: skip
+            all_walls.setdefault(name, []).append(result["preprocess_wall_s"])
+            print(json.dumps(result | {"run": run}), flush=True)
+    walls = {name: statistics.median(v) for name, v in all_walls.items()}
+    summary: dict[str, Any] = {
+        "bench": "ingest_segments", "runs": args.runs, "median_wall_s": walls,
+        "all_wall_s": all_walls, "load_now": _load(),
+    }  # fmt: skip
     if "segmented_1" in walls and "segmented_2" in walls:
         summary["speedup_2_workers_vs_1"] = round(walls["segmented_1"] / walls["segmented_2"], 3)
     if "one_pass" in walls and "segmented_2" in walls:
@@ -189,6 +217,10 @@ async def main_async(args: argparse.Namespace) -> int:
         )
     if "one_pass" in walls and "segmented_1" in walls:
         summary["segmented_1_vs_one_pass"] = round(walls["segmented_1"] / walls["one_pass"], 3)
+    if "one_pass_default" in walls and "segmented_default" in walls:
+        summary["default_worker_segmented_vs_one_pass"] = round(
+            walls["segmented_default"] / walls["one_pass_default"], 3
+        )
     print(json.dumps(summary), flush=True)
     return 0
 
@@ -197,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--video", type=Path, default=None, help="default: the sample × 10")
     parser.add_argument("--segment-seconds", type=float, default=60.0)
+    parser.add_argument("--runs", type=int, default=1, help="runs of every side, interleaved")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per side, seconds")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--skip", action="append", default=[], choices=list(SIDES))

@@ -229,3 +229,60 @@ def test_two_workers_share_segments_and_a_killed_segment_job_resumes(
     home = Path(heaters_env["HEATERS_HOME"])
     stored = sorted(p.name for p in (home / "storage" / "videos" / str(video["id"])).iterdir())
     assert stored == ["original.mp4", "proxy.mp4"], "no stray segment pieces"
+
+
+async def test_a_segment_given_up_fails_its_video_and_a_retry_keeps_the_encoded_ones(
+    db: Any, keyed_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segment 0 cannot read the original (gone from storage) and has no attempts left: the
+    video fails with the segment's reason. Once the original is back, an operator's retry
+    re-plans it, keeps segments 1–3 encoded, and encodes only segment 0."""
+    from heaters.config import get_settings
+    from heaters.pipeline import segment_stages, video_stages
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.submit import submit
+
+    monkeypatch.setenv("HEATERS_SEGMENT_SECONDS", SEGMENT_SECONDS)
+    monkeypatch.setenv("HEATERS_MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    vid = (await submit(db, str(keyed_video))).video_id
+    async with open_runtime() as rt:
+        assert await video_stages.download_video(rt, vid) == "done"
+        assert await video_stages.preprocess_video(rt, vid) == "done"
+        async with db.acquire() as conn:
+            ids = [
+                r["id"] for r in await conn.fetch("SELECT id FROM video_segments ORDER BY index")
+            ]
+            original = await conn.fetchval("SELECT original_path FROM source_videos")
+        for i in ids[1:]:
+            assert await segment_stages.encode_video_segment(rt, i) == "done"
+        path = rt.storage.local_path(original)
+        assert path is not None
+        path.rename(path.with_name("away"))
+        assert await segment_stages.encode_video_segment(rt, ids[0]) == "failed"
+        async with db.acquire() as conn:
+            v = await conn.fetchrow("SELECT state, last_error, next_attempt_at FROM source_videos")
+            segs = await conn.fetch("SELECT state, attempts FROM video_segments ORDER BY index")
+        assert v["state"] == "preprocess_failed" and v["next_attempt_at"] is None
+        assert v["last_error"].startswith("segment 0: "), v["last_error"]
+        assert [s["state"] for s in segs] == ["encode_failed", "encoded", "encoded", "encoded"]
+        # Nothing more for the segments of a failed video.
+        assert await segment_stages.encode_video_segment(rt, ids[0]) == "noop"
+
+        path.with_name("away").rename(path)
+        async with db.acquire() as conn:
+            assert await db.q.retry_video(conn, id=vid) is not None
+        assert await video_stages.preprocess_video(rt, vid) == "done"
+        async with db.acquire() as conn:
+            segs = await conn.fetch("SELECT id, state FROM video_segments ORDER BY index")
+        assert [s["id"] for s in segs] == ids, "the same segments, re-planned in place"
+        assert [s["state"] for s in segs] == ["pending", "encoded", "encoded", "encoded"]
+        assert await segment_stages.encode_video_segment(rt, ids[0]) == "done"
+        assert await segment_stages.join_video_segments(rt, vid) == "done"
+        async with db.acquire() as conn:
+            assert await conn.fetchval("SELECT state FROM source_videos") == "preprocessed"
+            runs = await conn.fetch(
+                "SELECT item_id, outcome FROM stage_runs WHERE stage = 'preprocess_segment'"
+                " AND outcome = 'done' ORDER BY id"
+            )
+    assert sorted(r["item_id"] for r in runs) == sorted(ids), "each segment encoded once"
