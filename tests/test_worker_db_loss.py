@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.cluster_harness import Postgres, Proc, free_port, start, wait_until
-from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters
+from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters
 
 
 @pytest.fixture
@@ -98,3 +98,53 @@ def test_worker_waits_through_a_postgres_restart_and_finishes_a_job(
     text = worker.text()
     assert "Traceback" not in text, text[-5000:]
     assert worker.popen.returncode == 0, text[-3000:]
+
+
+def test_a_stage_that_loses_the_database_mid_run_is_redone_once_it_is_back(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    """Postgres stops while a preprocess runs: the stage cannot commit; once the database is
+    back the video is preprocessed again and ends detected, preprocessed once, the worker
+    never exiting. (Today the stage records the lost connection as a transient failure of the
+    item, one attempt; a stage whose failure cannot be written either is retried as a job:
+    ``database unavailable (…): preprocess of video N will be retried``.)"""
+    video = tmp_path / "longer.mp4"  # a preprocess of a few seconds: the stop lands inside it
+    ffmpeg("-ss", "5", "-i", str(SAMPLE), "-t", "10", "-vf", "scale=640:360", "-c:v", "libx264",
+           "-preset", "ultrafast", "-an", str(video))  # fmt: skip
+    postgres.start()
+    # a lease longer than this outage on a busy machine: the job is not given up
+    env = {**_env(postgres, tmp_path / "home"), "HEATERS_STALLED_AFTER_SECONDS": "120"}
+    up = run_heaters(env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    worker: Proc = start("worker", heaters_cmd("worker"), env=env, logs=tmp_path, cwd=REPO)
+    try:
+        sub = run_heaters(env, "ingest", str(video), "--json")
+        assert sub.returncode == 0, sub.stderr
+        (row,) = json_lines(sub.stdout)
+
+        def sql(query: str) -> list[tuple[object, ...]]:
+            with psycopg.connect(postgres.url()) as conn:
+                return list(conn.execute(query).fetchall())
+
+        wait_until(lambda: sql("SELECT state FROM source_videos")[0][0] == "preprocessing",
+                   "the preprocess to start", 120, every=0.02)  # fmt: skip
+        postgres.stop()
+        gave_up = (f"video {row['id']}: internal error in preprocessing",
+                   f"preprocess of video {row['id']} will be retried")  # fmt: skip
+        wait_until(lambda: any(g in worker.text() for g in gave_up) or not worker.alive(),
+                   "the preprocess to lose the database", 120)  # fmt: skip
+        assert worker.alive(), worker.text()[-3000:]
+        postgres.start()
+        wait_until(lambda: sql("SELECT state FROM source_videos")[0][0] == "detected"
+                   or not worker.alive(), "the video detected", 240)  # fmt: skip
+        assert worker.alive(), worker.text()[-3000:]
+        runs = sql("SELECT stage, outcome FROM stage_runs WHERE item_kind = 'video'")
+        done = sorted(r for r in runs if r[1] == "done")
+        assert done == [("detect", "done"), ("download", "done"), ("preprocess", "done")], runs
+    finally:
+        worker.stop()
+    assert worker.popen.returncode == 0
+    # the only tracebacks are the stage's own report of its internal error, none the worker's
+    for line in worker.text().splitlines():
+        if "Traceback" in line:
+            assert "internal error in preprocessing" in line, line[:3000]

@@ -245,6 +245,10 @@ async def run_worker(
     # line says; errors still show.
     for noisy in ("asyncpg.pool", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    for name in ("procrastinate.worker", "procrastinate.worker.worker"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLineOutage) for f in logger.filters):
+            logger.addFilter(_OneLineOutage())
     gate = DatabaseGate(database_url())
     stop = asyncio.Event()
     current: list[ResilientWorker] = []
@@ -299,6 +303,19 @@ async def run_worker(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         await gate.close()
+
+
+class _OneLineOutage(logging.Filter):
+    """A job retried because the database went away is logged in one line, not with the
+    traceback procrastinate attaches to every failed job."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, DatabaseUnavailable):
+            record.msg = f"{record.getMessage()}: {exc}"
+            record.args = None
+            record.exc_info = None
+        return True
 
 
 def lease_seconds(settings: Settings) -> float:
