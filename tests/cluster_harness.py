@@ -53,6 +53,8 @@ def netns_unavailable() -> str | None:
         return "needs root to make network namespaces (ip netns add)"
     if shutil.which("ip") is None:
         return "the ip command (iproute2) is not installed"
+    if shutil.which("runuser") is None:
+        return "runuser (util-linux) is not installed: Postgres cannot run as root"
     probe = f"hxp{uuid.uuid4().hex[:6]}"
     made = run("ip", "netns", "add", probe, check=False)
     if made.returncode != 0:
