@@ -204,7 +204,7 @@ async def main_async(args: argparse.Namespace) -> int:
             )  # fmt: skip
             all_walls.setdefault(name, []).append(result["preprocess_wall_s"])
             print(json.dumps(result | {"run": run}), flush=True)
-    walls = {name: statistics.median(v) for name, v in all_walls.items()}
+    walls = {name: round(statistics.median(v), 2) for name, v in all_walls.items()}
     summary: dict[str, Any] = {
         "bench": "ingest_segments", "runs": args.runs, "median_wall_s": walls,
         "all_wall_s": all_walls, "load_now": _load(),
