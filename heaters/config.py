@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     """Base of the exponential backoff between attempts: base × 2^(attempts − 1)."""
     dispatch_period_seconds: int = 10
     """Period of the dispatcher's periodic run (it also runs whenever a job ends)."""
+    db_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long opening one database connection may take (the pool's connect), and a third
+    of how long a stage or a request waits for a pooled connection: an unreachable server
+    (a cut link answers nothing) then surfaces as "database unavailable" in seconds, not
+    when the operating system gives up on the connection."""
     stalled_after_seconds: float = 30.0
     """A running job whose worker has sent no heartbeat for this long is retried."""
     heartbeat_seconds: float = 5.0

@@ -33,12 +33,17 @@ def test_one_template_per_table(kind: lifecycle.Kind) -> None:
     assert "attempts = 0, next_attempt_at = NULL, last_error = NULL" in finish
     assert "power(2, greatest(t.attempts - 1, 0))" in fail
     assert "THEN t.attempts + 1 ELSE 1 END" in claim
+    # the fence: every claim takes a new token, a finish or a fail needs the current one
+    assert "claim_token = gen_random_uuid()" in claim
+    assert "AND t.claim_token = $4\n" in finish
+    assert "AND t.claim_token = $8\n" in fail
 
 
 def test_a_finish_sets_only_its_stages_columns() -> None:
     sql = lifecycle.finish_sql("clip", "export", ("clip_path", "is_virtual"))
     assert sql.endswith(
-        "clip_path = $4, is_virtual = $5\nWHERE t.id = $1 AND t.state = $2\nRETURNING t.id"
+        "clip_path = $5, is_virtual = $6\n"
+        "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $4\nRETURNING t.id"
     )
     with pytest.raises(ValueError, match="cannot set state"):
         lifecycle.finish_sql("clip", "export", ("state",))

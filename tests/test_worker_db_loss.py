@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -105,9 +106,10 @@ def test_a_stage_that_loses_the_database_mid_run_is_redone_once_it_is_back(
 ) -> None:
     """Postgres stops while a preprocess runs: the stage cannot commit; once the database is
     back the video is preprocessed again and ends detected, preprocessed once, the worker
-    never exiting. (Today the stage records the lost connection as a transient failure of the
-    item, one attempt; a stage whose failure cannot be written either is retried as a job:
-    ``database unavailable (…): preprocess of video N will be retried``.)"""
+    never exiting. The lost database is not the item's failure: no attempt is spent (the
+    preprocess that succeeds is attempt 1, no failed run is recorded), no traceback, and
+    the job's retry says so in one line: ``database unavailable (…): preprocess of video N
+    will be retried``."""
     video = tmp_path / "longer.mp4"  # a preprocess of a few seconds: the stop lands inside it
     ffmpeg("-ss", "5", "-i", str(SAMPLE), "-t", "10", "-vf", "scale=640:360", "-c:v", "libx264",
            "-preset", "ultrafast", "-an", str(video))  # fmt: skip
@@ -129,22 +131,85 @@ def test_a_stage_that_loses_the_database_mid_run_is_redone_once_it_is_back(
         wait_until(lambda: sql("SELECT state FROM source_videos")[0][0] == "preprocessing",
                    "the preprocess to start", 120, every=0.02)  # fmt: skip
         postgres.stop()
-        gave_up = (f"video {row['id']}: internal error in preprocessing",
-                   f"preprocess of video {row['id']} will be retried")  # fmt: skip
-        wait_until(lambda: any(g in worker.text() for g in gave_up) or not worker.alive(),
+        retried = f"preprocess of video {row['id']} will be retried"
+        wait_until(lambda: retried in worker.text() or not worker.alive(),
                    "the preprocess to lose the database", 120)  # fmt: skip
         assert worker.alive(), worker.text()[-3000:]
         postgres.start()
         wait_until(lambda: sql("SELECT state FROM source_videos")[0][0] == "detected"
                    or not worker.alive(), "the video detected", 240)  # fmt: skip
         assert worker.alive(), worker.text()[-3000:]
-        runs = sql("SELECT stage, outcome FROM stage_runs WHERE item_kind = 'video'")
-        done = sorted(r for r in runs if r[1] == "done")
+        runs = sql("SELECT stage, outcome, attempt FROM stage_runs WHERE item_kind = 'video'")
+        done = sorted(r[:2] for r in runs if r[1] == "done")
         assert done == [("detect", "done"), ("download", "done"), ("preprocess", "done")], runs
+        # the outage spent no attempt: one preprocess run, the first attempt, and it succeeded
+        assert [r for r in runs if r[0] == "preprocess"] == [("preprocess", "done", 1)], runs
     finally:
         worker.stop()
     assert worker.popen.returncode == 0
-    # the only tracebacks are the stage's own report of its internal error, none the worker's
-    for line in worker.text().splitlines():
-        if "Traceback" in line:
-            assert "internal error in preprocessing" in line, line[:3000]
+    text = worker.text()
+    assert "Traceback" not in text, text[-5000:]
+    assert "internal error" not in text, text[-5000:]
+    assert retried in text, text[-5000:]
+
+
+async def test_run_stage_passes_a_lost_database_on_without_spending_an_attempt(db: Any) -> None:
+    """A stage's work that cannot reach the database: ``run_stage`` re-raises (the worker
+    retries the job), writes nothing, and the redo in this process is the same attempt. A
+    refused connection that is not the database's (a storage server, say) is the item's
+    internal error, as before."""
+    import asyncpg
+
+    from heaters.db import lifecycle
+    from heaters.db.errors import stage_lost_database
+    from heaters.domain import states
+    from heaters.pipeline import runner
+    from heaters.pipeline.runtime import open_runtime
+
+    async with db.transaction() as conn:
+        vid = await conn.fetchval(
+            "INSERT INTO source_videos (source_path, title, state)"
+            " VALUES ('/x.mp4', 'x', 'preprocessed') RETURNING id"
+        )
+    nowhere = f"postgresql://heaters@127.0.0.1:{free_port()}/heaters"
+
+    async def lose_the_database(row: Any) -> None:
+        await asyncpg.connect(nowhere, timeout=5)  # refused, inside the driver
+
+    async def finish(row: Any) -> None:
+        async with db.transaction() as conn:
+            await lifecycle.finish(conn, "video", states.DETECT, vid, token=row["claim_token"])
+
+    async def refused_elsewhere(row: Any) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    async def video() -> Any:
+        async with db.acquire() as conn:
+            return await conn.fetchrow(
+                "SELECT state, attempts, last_error FROM source_videos WHERE id = $1", vid
+            )
+
+    async def runs() -> list[tuple[Any, ...]]:
+        async with db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT outcome, attempt FROM stage_runs WHERE item_id = $1 ORDER BY id", vid
+            )
+        return [tuple(r) for r in rows]
+
+    async with open_runtime() as rt:
+        with pytest.raises(OSError) as lost:
+            await runner.run_stage(rt, "video", vid, states.DETECT, lose_the_database)
+        assert stage_lost_database(lost.value) == "connection refused"
+        assert tuple(await video()) == ("detecting", 1, None)
+        assert await runs() == []
+        # the job's retry, in this process: the same attempt, and it succeeds
+        assert await runner.run_stage(rt, "video", vid, states.DETECT, finish) == "done"
+        assert await runs() == [("done", 1)]
+
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE source_videos SET state = 'preprocessed' WHERE id = $1", vid)
+        outcome = await runner.run_stage(rt, "video", vid, states.DETECT, refused_elsewhere)
+        assert outcome == "failed"
+        row = await video()
+        assert row["state"] == "detect_failed"
+        assert row["last_error"].startswith("internal error: ConnectionRefusedError")

@@ -11,16 +11,13 @@ errors from the rest).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
-import asyncpg
-import psycopg
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Template
 
+from heaters.db.errors import database_error
 from heaters.review import ReviewError
 from web.auth import login_redirect
 from web.state import is_htmx, wants_json
@@ -114,61 +111,13 @@ DATABASE_UNAVAILABLE = "database unavailable: try again in a moment"
 #: ``Retry-After`` of a 503 (seconds): about how long a restarting Postgres takes.
 RETRY_AFTER_SECONDS = 5
 
-# SQLSTATEs of a server that cannot take the connection: class 08 (connection exceptions,
-# e.g. asyncpg's ConnectionDoesNotExistError, 08003), admin shutdown, crash shutdown, cannot
-# connect now (57P01-03), too many connections (53300).
-_CONNECTION_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
-# Where an OSError (FileNotFoundError of a gone socket, ConnectionRefusedError, a connect
-# TimeoutError) must have passed through to mean the database: the drivers and their pools.
-_DRIVERS = frozenset({"asyncpg", "psycopg", "psycopg_pool", "sqlalchemy", "procrastinate"})
-
 
 def database_unavailable(exc: BaseException) -> str | None:
-    """The one-line reason when ``exc`` (or an exception it was raised from) means the
-    database cannot be reached, else None.
-
-    Those are: a Postgres error whose SQLSTATE says so (class 08, 57P01-03, 53300) from
-    asyncpg or psycopg; a psycopg ``OperationalError`` with no SQLSTATE (no connection, a
-    pool timeout); asyncpg's "connection is closed"; an ``OSError`` (a missing socket file,
-    a refused connection, a connect timeout) raised inside a database driver. An
-    ``OSError`` from anywhere else (a missing media file) is not the database's.
-    """
-    for e in _chain(exc):
-        sqlstate = getattr(e, "sqlstate", None)
-        if isinstance(e, asyncpg.PostgresError | psycopg.Error) and isinstance(sqlstate, str):
-            if sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES:
-                return _one_line(e)
-        elif isinstance(e, psycopg.OperationalError) or (
-            isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e)
-        ):
-            return _one_line(e)
-        if isinstance(e, OSError) and _raised_in_driver(e.__traceback__):
-            return _one_line(e)
-    return None
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, what it was raised from or while handling, and the members of exception
-    groups, each once."""
-    todo, seen = [exc], set()
-    while todo:
-        e = todo.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        if isinstance(e, BaseExceptionGroup):
-            todo.extend(e.exceptions)
-        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
-
-
-def _raised_in_driver(tb: TracebackType | None) -> bool:
-    while tb is not None:
-        module = tb.tb_frame.f_globals.get("__name__", "")
-        if isinstance(module, str) and module.partition(".")[0] in _DRIVERS:
-            return True
-        tb = tb.tb_next
-    return False
+    """The one-line reason (``Type: message``) when ``exc`` (or an exception it was raised
+    from) means the database cannot be reached, else None: the classification of
+    :func:`heaters.db.errors.database_error`, shared with the worker."""
+    e = database_error(exc)
+    return None if e is None else _one_line(e)
 
 
 def _one_line(exc: BaseException) -> str:

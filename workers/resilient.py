@@ -21,103 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from procrastinate import periodic, utils
 from procrastinate.worker import Worker
 
-log = logging.getLogger("heaters.worker")
-
-
-class DatabaseUnavailable(Exception):
-    """The database could not be reached; ``str()`` is the one-line reason."""
-
-
-# (words in the driver's message, what the line says); first match wins.
-_WORDS: tuple[tuple[str, str], ...] = (
-    ("connection refused", "connection refused"),
-    ("no route to host", "no route to host"),
-    ("network is unreachable", "network unreachable"),
-    ("could not translate host name", "host name not found"),
-    ("name or service not known", "host name not found"),
-    ("temporary failure in name resolution", "host name not found"),
-    ("timeout expired", "timed out"),
-    ("timed out", "timed out"),
-    ("the database system is shutting down", "the server is shutting down"),
-    ("the database system is starting up", "the server is starting up"),
-    ("the database system is in recovery mode", "the server is recovering"),
-    ("terminating connection", "the server closed the connection"),
-    ("server closed the connection", "the server closed the connection"),
-    ("connection was closed", "the connection was lost"),
-    ("connection is closed", "the connection was lost"),
-    ("connection is lost", "the connection was lost"),
-    ("consuming input failed", "the connection was lost"),
-    ("sending query failed", "the connection was lost"),
-    ("connection reset", "the connection was lost"),
-    ("broken pipe", "the connection was lost"),
-    ("couldn't get a connection", "no connection could be opened in time"),
-)
-_ERRNOS = {
-    errno.ECONNREFUSED: "connection refused",
-    errno.EHOSTUNREACH: "no route to host",
-    errno.ENETUNREACH: "network unreachable",
-    errno.ETIMEDOUT: "timed out",
-    errno.ECONNRESET: "the connection was lost",
-    errno.EPIPE: "the connection was lost",
-}
-
+from heaters.db.errors import DatabaseUnavailable, unavailable
 
 _LOST = ("the server closed the connection", "the connection was lost")
 
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen and len(seen) < 10:
-        seen.add(id(e))
-        yield e
-        e = e.__cause__ or e.__context__
-
-
-def unavailable(exc: BaseException) -> str | None:
-    """What went wrong when ``exc`` (or what caused it) says the database cannot be reached
-    now: ``"connection refused"``, ``"timed out"``, ``"the server is shutting down"``, …;
-    None for anything else (a bug, bad SQL, a wrong password: waiting would not help)."""
-    import asyncpg
-    import psycopg
-
-    for e in _chain(exc):
-        if isinstance(e, DatabaseUnavailable):
-            return str(e)
-        if isinstance(e, (psycopg.errors.InvalidPassword, psycopg.errors.InvalidCatalogName,
-                          psycopg.errors.InvalidAuthorizationSpecification)):  # fmt: skip
-            return None
-        message = str(e).lower()
-        specific = isinstance(
-            e,
-            (psycopg.OperationalError, asyncpg.PostgresConnectionError,
-             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
-             asyncpg.CrashShutdownError, asyncpg.ConnectionDoesNotExistError),
-        )  # fmt: skip
-        generic = isinstance(e, (asyncpg.InterfaceError, OSError, TimeoutError))
-        if not (specific or generic):
-            continue
-        if "password authentication failed" in message or "does not exist" in message:
-            return None
-        for words, what in _WORDS:
-            if words in message:
-                return what
-        if isinstance(e, OSError) and e.errno in _ERRNOS:
-            return _ERRNOS[e.errno]
-        if isinstance(e, TimeoutError):
-            return "timed out"
-        if specific:
-            return "the connection was lost"
-    return None
+log = logging.getLogger("heaters.worker")
 
 
 def where(url: str) -> str:

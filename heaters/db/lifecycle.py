@@ -11,7 +11,8 @@ and generated for each table of the closed set :data:`TABLES`:
   ``failed``) or a redo after a crash (from ``running``) counts on; arriving from the previous
   stage starts again at attempt 1. A stage that changes no state (``running == done``: the
   sprite, an artifact of a clip in review) counts on only after a recorded failure
-  (``last_error`` set). ``next_attempt_at`` is cleared. Nothing to claim → ``None``.
+  (``last_error`` set). ``next_attempt_at`` is cleared. Every claim sets a new random
+  ``claim_token`` (the *fence*), returned with the row. Nothing to claim → ``None``.
 - **finish**: ``running → done``, and a success resets ``attempts`` to 0 and clears
   ``next_attempt_at`` and ``last_error``. The stage's own columns (a download's
   ``original_path``, an export's ``clip_path``…) are set by the same ``UPDATE``; their names
@@ -19,6 +20,13 @@ and generated for each table of the closed set :data:`TABLES`:
 - **fail**: ``running → failed`` with a one-line reason; when the failure is transient and
   attempts remain, the item is due again at ``now() + base × 2^(attempts − 1)`` seconds,
   else ``next_attempt_at`` is NULL (given up, until an operator's retry).
+
+A finish or a fail changes the row only while it carries the token of the caller's claim:
+a worker whose claim was taken over since (its event loop stalled past the stalled-after
+time, or a partition cut it off and its job was retried elsewhere) changes nothing. Its
+finish raises :class:`ClaimLost` (so the stage's rows in the same transaction roll back
+with it) and its fail returns None; :func:`heaters.pipeline.runner.run_stage` logs one line
+and discards the result.
 
 The SQL uses positional parameters (asyncpg) and runs on the caller's connection, so a
 finish commits in the same transaction as the stage's rows.
@@ -29,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final, Literal
+from uuid import UUID
 
 import asyncpg
 
@@ -101,6 +110,16 @@ GIVE_UP: Final[Mapping[Kind, str]] = {
 }
 
 
+class ClaimLost(Exception):
+    """A finish found the item no longer held by the caller's claim (another worker claimed
+    it since, or it left the running state): nothing was changed; ``str()`` says so."""
+
+    def __init__(self, kind: Kind, item_id: int) -> None:
+        super().__init__(f"{kind} {item_id}: claim lost to another worker (stale token)")
+        self.kind = kind
+        self.item_id = item_id
+
+
 def _table(kind: Kind) -> str:
     try:
         return TABLES[kind]
@@ -113,17 +132,21 @@ def claim_sql(kind: Kind, stage: str) -> str:
     """The claim of ``stage`` on a ``kind`` item.
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` claimable (text[]), ``$5``
-    whether the stage changes the state (a redo from ``running`` then counts on). Returns the
-    claimed row (``*``, and :data:`CLAIM_RETURNS` for its kind) or nothing.
+    whether the stage changes the state (a redo from ``running`` then counts on), ``$6`` the
+    token of a claim this one resumes (or NULL): a redo of an item still held under that
+    token (its stage lost the database) keeps its attempt count. Returns the
+    claimed row (``*``, with its new ``claim_token``, and :data:`CLAIM_RETURNS` for its kind)
+    or nothing.
     """
     guard = CLAIM_GUARDS.get((kind, stage))
     extra = CLAIM_RETURNS.get(kind)
     return (
         f"UPDATE {_table(kind)} AS t\n"
         "SET state = $2,\n"
-        "    attempts = CASE WHEN t.state IN ($2, $3) AND ($5 OR t.last_error IS NOT NULL)\n"
+        "    attempts = CASE WHEN t.state = $2 AND t.claim_token = $6 THEN t.attempts\n"
+        "                    WHEN t.state IN ($2, $3) AND ($5 OR t.last_error IS NOT NULL)\n"
         "                    THEN t.attempts + 1 ELSE 1 END,\n"
-        "    next_attempt_at = NULL, updated_at = now()\n"
+        "    next_attempt_at = NULL, claim_token = gen_random_uuid(), updated_at = now()\n"
         "WHERE t.id = $1 AND t.state = ANY($4::text[])"
         + (f"\n  AND {guard}" if guard else "")
         + "\nRETURNING t.*"
@@ -135,20 +158,21 @@ def claim_sql(kind: Kind, stage: str) -> str:
 def finish_sql(kind: Kind, stage: str, columns: tuple[str, ...] = ()) -> str:
     """The finish of ``stage`` on a ``kind`` item, also setting ``columns`` (in this order).
 
-    Parameters: ``$1`` id, ``$2`` running, ``$3`` done, then one per column. Returns the id,
-    or nothing when the item is not in ``running``. Raises ValueError for a column not in
+    Parameters: ``$1`` id, ``$2`` running, ``$3`` done, ``$4`` the claim's token, then one per
+    column. Returns the id, or nothing when the item is not in ``running`` under that token.
+    Raises ValueError for a column not in
     :data:`FINISH_COLUMNS` for this stage.
     """
     allowed = FINISH_COLUMNS.get((kind, stage), frozenset())
     unknown = sorted(set(columns) - allowed)
     if unknown:
         raise ValueError(f"{kind} stage {stage!r} cannot set {', '.join(unknown)}")
-    sets = "".join(f", {col} = ${i}" for i, col in enumerate(columns, start=4))
+    sets = "".join(f", {col} = ${i}" for i, col in enumerate(columns, start=5))
     return (
         f"UPDATE {_table(kind)} AS t\n"
         "SET state = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,\n"
         f"    updated_at = now(){sets}\n"
-        "WHERE t.id = $1 AND t.state = $2\n"
+        "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $4\n"
         "RETURNING t.id"
     )
 
@@ -158,8 +182,9 @@ def fail_sql(kind: Kind) -> str:
     """The fail of a stage on a ``kind`` item.
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` reason, ``$5`` transient,
-    ``$6`` max attempts, ``$7`` backoff base (seconds). Returns ``id, state, attempts,
-    next_attempt_at`` or nothing when the item is not in ``running``.
+    ``$6`` max attempts, ``$7`` backoff base (seconds), ``$8`` the claim's token. Returns ``id,
+    state, attempts, next_attempt_at`` or nothing when the item is not in ``running`` under
+    that token.
     """
     return (
         f"UPDATE {_table(kind)} AS t\n"
@@ -167,18 +192,21 @@ def fail_sql(kind: Kind) -> str:
         "    next_attempt_at = CASE WHEN $5 AND t.attempts < $6\n"
         "        THEN now() + make_interval(secs => $7 * power(2, greatest(t.attempts - 1, 0)))\n"
         "    END\n"
-        "WHERE t.id = $1 AND t.state = $2\n"
+        "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $8\n"
         "RETURNING t.id, t.state, t.attempts, t.next_attempt_at"
     )
 
 
 async def claim(
-    conn: Any, kind: Kind, transition: Transition, item_id: int
+    conn: Any, kind: Kind, transition: Transition, item_id: int, *, resume: UUID | None = None
 ) -> asyncpg.Record | None:
-    """Claim item ``item_id`` of ``kind`` for ``transition`` (see the module doc).
+    """Claim item ``item_id`` of ``kind`` for ``transition`` (see the module doc); ``resume``
+    is the token of this process's own earlier claim, when its stage lost the database (the
+    redo then keeps the attempt count).
 
-    Returns the claimed row (every column, ``attempts`` already counted) or None when the
-    stage has nothing to do (the item is in another state, or a guard does not hold).
+    Returns the claimed row (every column, ``attempts`` already counted, ``claim_token`` the
+    fence its finish or fail must show) or None when the stage has nothing to do (the item
+    is in another state, or a guard does not hold).
     """
     row: asyncpg.Record | None = await conn.fetchrow(
         claim_sql(kind, transition.stage),
@@ -187,18 +215,27 @@ async def claim(
         str(transition.failed),
         [str(s) for s in transition.claimable],
         transition.running != transition.done,
+        resume,
     )
     return row
 
 
 async def finish(
-    conn: Any, kind: Kind, transition: Transition, item_id: int, **columns: Any
-) -> bool:
+    conn: Any,
+    kind: Kind,
+    transition: Transition,
+    item_id: int,
+    *,
+    token: UUID,
+    **columns: Any,
+) -> None:
     """``running → done`` for item ``item_id``, resetting its attempts, in ``conn``'s
-    transaction; ``columns`` are the stage's own values (:data:`FINISH_COLUMNS`).
+    transaction, if ``token`` (the ``claim_token`` its claim returned) is still the item's;
+    ``columns`` are the stage's own values (:data:`FINISH_COLUMNS`).
 
-    Returns False when the item was not in the running state (nothing changed). Raises
-    ValueError for a column the stage may not set.
+    Raises :class:`ClaimLost` when the item is no longer held by that claim (nothing
+    changed; the caller's transaction should roll back with it), ValueError for a column
+    the stage may not set.
     """
     names = tuple(columns)
     row = await conn.fetchrow(
@@ -206,9 +243,11 @@ async def finish(
         item_id,
         str(transition.running),
         str(transition.done),
+        token,
         *(columns[n] for n in names),
     )
-    return row is not None
+    if row is None:
+        raise ClaimLost(kind, item_id)
 
 
 async def fail(
@@ -217,6 +256,7 @@ async def fail(
     transition: Transition,
     item_id: int,
     *,
+    token: UUID,
     error: str,
     transient: bool,
     max_attempts: int,
@@ -224,10 +264,11 @@ async def fail(
 ) -> asyncpg.Record | None:
     """``running → failed`` for item ``item_id`` with the one-line ``error``; due again after
     ``backoff_seconds × 2^(attempts − 1)`` when ``transient`` and ``attempts < max_attempts``,
-    else given up (``next_attempt_at`` NULL, and :data:`GIVE_UP` runs for its kind).
+    else given up (``next_attempt_at`` NULL, and :data:`GIVE_UP` runs for its kind); only
+    while ``token`` (the ``claim_token`` its claim returned) is still the item's.
 
     Returns ``id, state, attempts, next_attempt_at``, or None when the item was not in the
-    running state.
+    running state under that token (nothing changed: the claim was lost).
     """
     row: asyncpg.Record | None = await conn.fetchrow(
         fail_sql(kind),
@@ -238,6 +279,7 @@ async def fail(
         transient,
         max_attempts,
         float(backoff_seconds),
+        token,
     )
     if row is not None and row["next_attempt_at"] is None and kind in GIVE_UP:
         await conn.execute(GIVE_UP[kind], item_id, error)

@@ -1,4 +1,11 @@
-"""The asyncpg pool and the named queries of ``queries/*.sql`` (aiosql)."""
+"""The asyncpg pool and the named queries of ``queries/*.sql`` (aiosql).
+
+Opening a connection and waiting for a pooled one are bounded
+(``HEATERS_DB_CONNECT_TIMEOUT_SECONDS``, and three times that for a pooled connection, so
+a busy pool is not mistaken for an outage): while the server cannot be reached, a stage or a
+request fails in seconds with an error :func:`heaters.db.errors.unavailable` names, instead
+of waiting on the operating system's connect timeout.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 import aiosql
 import asyncpg
 
+from heaters.config import get_settings
 from heaters.db.connection import database_url
 
 if TYPE_CHECKING:
@@ -53,34 +61,50 @@ class Database:
     pool, ``db.transaction()`` a connection inside a transaction.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None) -> None:
         self.pool = pool
         self.q: Queries = queries()
+        #: Longest wait for a pooled connection (seconds; None: no limit).
+        self.acquire_timeout = acquire_timeout
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str | None = None, *, min_size: int = 1, max_size: int = 10
+        cls,
+        url: str | None = None,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float | None = None,
     ) -> AsyncIterator[Database]:
-        """Open a pool on ``url`` (default: ``DATABASE_URL`` or the embedded server)."""
+        """Open a pool on ``url`` (default: ``DATABASE_URL`` or the embedded server); a
+        connection must open within ``connect_timeout`` seconds (default:
+        ``HEATERS_DB_CONNECT_TIMEOUT_SECONDS``), a pooled one be had within three times
+        that."""
+        if connect_timeout is None:
+            connect_timeout = get_settings().db_connect_timeout_seconds
         pool = await asyncpg.create_pool(
-            url or database_url(), min_size=min_size, max_size=max_size, init=_init_connection
+            url or database_url(),
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            timeout=connect_timeout,
         )
         try:
-            yield cls(pool)
+            yield cls(pool, acquire_timeout=3 * connect_timeout)
         finally:
             await pool.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A pooled connection inside a transaction (committed on exit, rolled back on error)."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
             yield conn
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:
         """A pooled connection (autocommit)."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
             yield conn
 
 

@@ -40,7 +40,7 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
 
     key = sprite_key(clip_id)
 
-    async def work(_: Row) -> Outcome:
+    async def work(claimed: Row) -> Outcome:
         started = time.monotonic()
         async with rt.db.acquire() as conn:
             row = await rt.db.q.sprite_source(conn, clip_id=clip_id, kind="sprite")
@@ -76,7 +76,9 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
                 },
             )
             if stored is not None:
-                await lifecycle.finish(conn, "clip", states.SPRITE, clip_id)
+                await lifecycle.finish(
+                    conn, "clip", states.SPRITE, clip_id, token=claimed["claim_token"]
+                )
         if stored is None:
             # The clip was deleted meanwhile (detection redone): DB first, storage second.
             log.info("clip %s: gone before its sprite was recorded", clip_id)

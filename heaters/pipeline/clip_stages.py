@@ -52,7 +52,7 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
     """
     from heaters.media.export import ExportError, encode_clip_exact, is_url, remux_clip
 
-    async def work(_: Row) -> None:
+    async def work(row: Row) -> None:
         clip = await _clip(rt, clip_id)
         first = max(0, clip["start_frame"] - 1)  # the frame before too: the seek's margin
         async with rt.db.acquire() as conn:
@@ -100,8 +100,9 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
         await pause_point(rt, "export")
         async with rt.db.transaction() as conn:
             await lifecycle.finish(
-                conn, "clip", states.EXPORT, clip_id, clip_path=clip_key(clip_id), is_virtual=False
-            )
+                conn, "clip", states.EXPORT, clip_id, token=row["claim_token"],
+                clip_path=clip_key(clip_id), is_virtual=False,
+            )  # fmt: skip
 
     return await run_stage(rt, "clip", clip_id, states.EXPORT, work)
 
@@ -139,7 +140,7 @@ async def extract_clip_keyframes(rt: Runtime, clip_id: int) -> Outcome:
                     metadata={"clip_frame": kf.frame, "frame": row["start_frame"] + kf.frame,
                               "width": kf.width, "height": kf.height},
                 )  # fmt: skip
-            await lifecycle.finish(conn, "clip", states.KEYFRAME, clip_id)
+            await lifecycle.finish(conn, "clip", states.KEYFRAME, clip_id, token=row["claim_token"])
 
     return await run_stage(rt, "clip", clip_id, states.KEYFRAME, work)
 
@@ -169,7 +170,7 @@ async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
     ``keyframed``/``embedding_failed`` → ``embedding`` → ``embedded``.
     """
 
-    async def work(_: Row) -> None:
+    async def work(row: Row) -> None:
         s = rt.settings
         async with rt.db.acquire() as conn:
             arts = [
@@ -190,7 +191,7 @@ async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
                 conn, clip_id=clip_id, model_name=name,
                 strategy=f"{s.embedding_keyframes}-mean", embedding=vector,
             )  # fmt: skip
-            await lifecycle.finish(conn, "clip", states.EMBED, clip_id)
+            await lifecycle.finish(conn, "clip", states.EMBED, clip_id, token=row["claim_token"])
 
     return await run_stage(rt, "clip", clip_id, states.EMBED, work)
 
@@ -207,7 +208,7 @@ async def archive_clip(rt: Runtime, clip_id: int) -> Outcome:
     ``archived``.
     """
 
-    async def work(_: Row) -> None:
+    async def work(row: Row) -> None:
         async with rt.db.acquire() as conn:
             keys: list[Any] = [
                 r["key"] async for r in rt.db.q.clip_storage_keys(conn, clip_id=clip_id)
@@ -219,8 +220,9 @@ async def archive_clip(rt: Runtime, clip_id: int) -> Outcome:
             await rt.db.q.delete_clip_embeddings(conn, clip_id=clip_id)
             # The row stays (archived); its file and artifacts are gone once this commits.
             await lifecycle.finish(
-                conn, "clip", states.ARCHIVE, clip_id, clip_path=None, is_virtual=True
-            )
+                conn, "clip", states.ARCHIVE, clip_id, token=row["claim_token"],
+                clip_path=None, is_virtual=True,
+            )  # fmt: skip
         log.info("clip %s: deleted %d storage objects", clip_id, len(keys))
 
     return await run_stage(rt, "clip", clip_id, states.ARCHIVE, work)

@@ -176,13 +176,12 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
         await pause_point(rt, "preprocess_segment")
         await pause_point(rt, f"preprocess_segment:{index}")
         async with rt.db.transaction() as conn:
-            done = await lifecycle.finish(
-                conn, "segment", states.ENCODE_SEGMENT, segment_id,
+            # a segment that left encoding meanwhile (or was claimed again) raises ClaimLost
+            await lifecycle.finish(
+                conn, "segment", states.ENCODE_SEGMENT, segment_id, token=row["claim_token"],
                 proxy_key=keys[0], small_key=keys[1],
                 result={"frames": frames, "seconds": round(time.monotonic() - started, 3)},
             )  # fmt: skip
-        if not done:
-            raise PreprocessError(f"segment {index} left encoding while it was encoded")
 
     return await run_stage(rt, "segment", segment_id, states.ENCODE_SEGMENT, work)
 

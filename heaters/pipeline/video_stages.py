@@ -67,8 +67,8 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
             async with rt.db.transaction() as conn:
                 try:
                     await lifecycle.finish(
-                        conn, "video", states.DOWNLOAD, video_id, original_path=key,
-                        sha256=sha256,
+                        conn, "video", states.DOWNLOAD, video_id, token=row["claim_token"],
+                        original_path=key, sha256=sha256,
                         title=row["title"] if row["title"] is not None else result.title,
                     )  # fmt: skip
                 except asyncpg.UniqueViolationError as exc:
@@ -202,6 +202,7 @@ async def store_preprocessed(
             "video",
             transition,
             video_id,
+            token=row["claim_token"],
             master_path=master_path,
             master_kind=result.master_kind,
             master_reason=result.master_reason,
@@ -317,7 +318,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                     for s in spans
                 ],
             )
-            await lifecycle.finish(conn, "video", states.DETECT, video_id)
+            await lifecycle.finish(conn, "video", states.DETECT, video_id, token=row["claim_token"])
         log.info(
             "video %s: %d cuts, %d transitions, %d clips (%s)",
             video_id, len(cuts), sum(s.is_transition for s in spans), len(spans),
