@@ -6,11 +6,15 @@ missing or wrong token gets 401. Submissions follow the CLI's rules: a source al
 ingested returns the existing video (200, ``existing: true``) instead of a new one (201).
 URLs must be http(s) and, unless ``HEATERS_API_ALLOW_PRIVATE_URLS`` is set, resolve only to
 public addresses. Uploads are streamed to disk by the multipart parser (spooled, never whole
-in memory) and refused with 413 past ``HEATERS_API_MAX_UPLOAD_BYTES``.
+in memory), refused with 413 past ``HEATERS_API_MAX_UPLOAD_BYTES``, and put into the storage
+at once (``uploads/{uuid}_{name}``, S3 or the local storage root), so a worker on any
+machine can fetch them; an upload of content already ingested is not stored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import re
 import uuid
@@ -44,8 +48,10 @@ from heaters import review
 from heaters.api_tokens import verify_token
 from heaters.config import get_settings
 from heaters.domain.states import VideoState
+from heaters.errors import StorageError
 from heaters.pipeline.report import video_reports
-from heaters.pipeline.submit import SubmitError, is_url, submit
+from heaters.pipeline.submit import Submission, SubmitError, is_url, submit, submit_upload
+from heaters.pipeline.tmp import TempRoot
 from heaters.pipeline.url_check import MAX_URL_LENGTH, check_url
 from web.state import web_state
 
@@ -346,71 +352,74 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ClientException("send the video as the multipart field 'file'")
-        source = await _save_upload(upload)
-        sent = Path(upload.filename or "").stem
-        title = "".join(c for c in sent if c.isprintable())[:200] or None  # no NUL for Postgres
-    else:
-        try:
-            body = await request.json()
-        except Exception as exc:
-            raise ClientException('send JSON {"url": "https://…"} or a multipart file') from exc
-        url = body.get("url") if isinstance(body, dict) else None
-        if not isinstance(url, str) or not url:
-            raise ClientException("the JSON body needs a 'url' string")
-        try:
-            await check_url(url, allow_private=state.settings.api_allow_private_urls)
-        except SubmitError as exc:
-            raise ClientException(str(exc)) from exc
-        source, title = url, None
-    uploaded = not is_url(source)
+        return await _submitted(request, await _store_upload(request, upload))
     try:
-        sub = await submit(state.db, source, title=title)
+        body = await request.json()
+    except Exception as exc:
+        raise ClientException('send JSON {"url": "https://…"} or a multipart file') from exc
+    url = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(url, str) or not url:
+        raise ClientException("the JSON body needs a 'url' string")
+    try:
+        await check_url(url, allow_private=state.settings.api_allow_private_urls)
+        sub = await submit(state.db, url)
     except SubmitError as exc:
-        if uploaded:
-            _discard_upload(source)
         raise ClientException(str(exc)) from exc
-    if uploaded and sub.existing:
-        # The same bytes were ingested before: this copy will never be read, remove it now.
-        _discard_upload(source)
+    return await _submitted(request, sub)
+
+
+async def _submitted(request: Request[Any, Any, Any], sub: Submission) -> Response[VideoOut]:
+    """The answer to a submission: 201 with the new video, 200 with the existing one."""
+    state = web_state(request)
     await state.dispatch()
     report = (await video_reports(state.db, [sub.video_id]))[sub.video_id]
     return Response(_video_out(report, sub.existing), status_code=200 if sub.existing else 201)
 
 
-def _discard_upload(path: str) -> None:
-    """Remove a spooled upload no video will read (one unlink: fast enough inline)."""
-    Path(path).unlink(missing_ok=True)
+async def _store_upload(request: Request[Any, Any, Any], upload: UploadFile) -> Submission:
+    """Put the upload into the storage and record it (:func:`submit_upload`): streamed in
+    1 MiB blocks through a temp file of this process (hashed on the way, never whole in
+    memory), 413 past the size limit, 400 when empty, 503 when the storage cannot take it.
+    Content already ingested is not stored: the existing video."""
+    state = web_state(request)
+    limit = state.settings.api_max_upload_bytes
+    filename = upload.filename or "upload"
+    sent = Path(filename).stem
+    title = "".join(c for c in sent if c.isprintable())[:200] or None  # no NUL for Postgres
+    digest = hashlib.sha256()
+    with TempRoot(state.settings.tmp_root).job_dir(f"upload-{uuid.uuid4().hex}") as tmp:
+        spool = tmp / "upload"
+        size = 0
+        try:
+            await upload.seek(0)
+            with spool.open("wb") as out:
 
+                def write(chunk: bytes) -> None:
+                    digest.update(chunk)
+                    out.write(chunk)
 
-async def _save_upload(upload: UploadFile) -> str:
-    """Copy the spooled upload to ``HEATERS_HOME/uploads`` (the download stage copies it into
-    storage); 413 past the size limit."""
-    settings = get_settings()
-    limit = settings.api_max_upload_bytes
-    folder = settings.home / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = "".join(c for c in (upload.filename or "upload") if c.isalnum() or c in "._-")[-80:]
-    dest = folder / f"{uuid.uuid4().hex}_{name or 'upload'}"
-    await upload.seek(0)
-    size = 0
-    try:
-        with dest.open("wb") as out:
-            while chunk := await upload.read(1024 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(
-                        status_code=413, detail=f"uploads are limited to {limit} bytes"
-                    )
-                out.write(chunk)
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    finally:
-        await upload.close()
-    if size == 0:
-        dest.unlink(missing_ok=True)
-        raise ClientException("the uploaded file is empty (0 bytes)")
-    return str(dest)
+                while chunk := await upload.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise HTTPException(
+                            status_code=413, detail=f"uploads are limited to {limit} bytes"
+                        )
+                    await asyncio.to_thread(write, chunk)
+        finally:
+            await upload.close()
+        if size == 0:
+            raise ClientException("the uploaded file is empty (0 bytes)")
+        try:
+            return await submit_upload(
+                state.db, state.storage, spool, filename=filename, sha256=digest.hexdigest(),
+                title=title,
+            )  # fmt: skip
+        except StorageError as exc:
+            log.warning("cannot store an upload: %s", exc)
+            raise HTTPException(
+                status_code=503,
+                detail="storage unavailable: the upload could not be stored, try again later",
+            ) from exc
 
 
 @get(

@@ -271,9 +271,17 @@ class Queries(Protocol):
     ) -> asyncpg.Record | None: ...
 
     async def insert_video(
-        self, conn: Any, *, source_url: Any, source_path: Any, sha256: Any, title: Any
+        self,
+        conn: Any,
+        *,
+        source_url: Any,
+        source_path: Any,
+        source_key: Any,
+        sha256: Any,
+        title: Any,
     ) -> Any:
-        """Record a submitted source; a repeat (same URL or same sha256) returns nothing."""
+        """Record a submitted source (a URL, a path on the workers' disks, or the storage key of an
+        API upload); a repeat (same URL or same sha256) returns nothing."""
         ...
 
     def item_states(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...

@@ -6,6 +6,26 @@ ones. Pure functions: ids and names in, a key (``str``, ``/``-separated) out.
 
 from __future__ import annotations
 
+import re
+import uuid
+
+UPLOADS = "uploads/"
+"""Prefix of the keys of API uploads waiting for their download stage."""
+_UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}_")
+
+
+def upload_key(filename: str) -> str:
+    """A fresh storage key for an upload sent as ``filename``:
+    ``uploads/{uuid}_{name}``, the name cut to its last 80 letters, digits and ``._-``
+    (``upload`` when none is left), so its suffix is kept."""
+    name = "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "._-"))[-80:]
+    return f"{UPLOADS}{uuid.uuid4().hex}_{name or 'upload'}"
+
+
+def upload_name(key: str) -> str:
+    """The name an upload was sent as (as :func:`upload_key` kept it), from its key."""
+    return _UPLOAD_KEY.sub("", key)
+
 
 def original_key(video_id: int, suffix: str) -> str:
     """Storage key of a video's original (downloaded or copied) file."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from heaters.db import Database, fetch_all
+from heaters.pipeline.keys import upload_name
 
 
 async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """``{id: {"id", "source", "state", "error", "frame_count", "fps", "duration_seconds",
+    """``{id: {"id", "source" (the URL, the local path, or an API upload's name as sent),
+    "state", "error", "frame_count", "fps", "duration_seconds",
     "width", "height", "clips": [{"id", "start_frame", "end_frame", "start_seconds",
     "end_seconds", "state", "is_transition", "transition_kind", "confidence"}],
     "transitions": [{"start_frame", "end_frame", "kind", "confidence"}]}}``; frames
@@ -23,7 +25,7 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
         fps = v["fps_num"] / v["fps_den"] if v["fps_num"] and v["fps_den"] else None
         out[v["id"]] = {
             "id": v["id"],
-            "source": v["source_url"] or v["source_path"],
+            "source": v["source_url"] or v["source_path"] or upload_name(v["source_key"] or ""),
             "title": v["title"],
             "state": v["state"],
             "error": v["last_error"] if v["state"].endswith("_failed") else None,

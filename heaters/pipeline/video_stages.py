@@ -24,14 +24,15 @@ import numpy as np
 from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
-from heaters.errors import DetectError, DownloadError
-from heaters.pipeline.keys import master_key, original_key, proxy_key
+from heaters.errors import DetectError, DownloadError, StorageError
+from heaters.pipeline.keys import master_key, original_key, proxy_key, upload_name
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
 from heaters.pipeline.runtime import Runtime
 
 if TYPE_CHECKING:
     from heaters.db.pool import Connection
+    from heaters.media.download import DownloadResult
     from heaters.media.preprocess import PreprocessResult
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ log = logging.getLogger(__name__)
 
 
 async def download_video(rt: Runtime, video_id: int) -> Outcome:
-    """Fetch the source (yt-dlp for URLs, a copy for local files) into storage.
+    """Fetch the source into storage as the video's original: yt-dlp for a URL, a copy of
+    a local file (a path readable on this worker), or for an API upload a copy inside the
+    storage (the upload object is deleted after the commit).
 
     ``new``/``download_failed`` → ``downloading`` → ``downloaded``. The same content as an
     already ingested video (sha256) fails permanently, naming that video.
@@ -50,19 +53,28 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
     from heaters.media.probe import probe
 
     async def work(row: Row) -> None:
+        upload: str | None = row["source_key"]
         with rt.tmp.job_dir(f"download-{video_id}") as tmp:
             if row["source_url"]:
                 result = await rt.run_sync(dl.download, row["source_url"], tmp)
+            elif upload:
+                result = await _fetch_upload(rt, upload, tmp)
             else:
                 result = await rt.run_sync(dl.copy_local, Path(row["source_path"]), tmp)
             await rt.run_sync(probe, result.path)
-            sha256 = await rt.run_sync(dl.sha256_file, result.path)
+            if upload and row["sha256"]:
+                sha256 = row["sha256"]  # hashed by the web as it stored the upload
+            else:
+                sha256 = await rt.run_sync(dl.sha256_file, result.path)
             async with rt.db.acquire() as conn:
                 dup = await rt.db.q.find_duplicate(conn, source_url=None, sha256=sha256)
             if dup is not None and dup["id"] != video_id:
                 raise DownloadError(f"same content as video {dup['id']} (sha256 {sha256[:12]}…)")
             key = original_key(video_id, result.path.suffix)
-            await rt.storage.put_file(result.path, key, move=True)
+            if upload:
+                await rt.storage.copy(upload, key)  # inside the storage, kept until the commit
+            else:
+                await rt.storage.put_file(result.path, key, move=True)
             await pause_point(rt, "download")
             async with rt.db.transaction() as conn:
                 try:
@@ -75,13 +87,38 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                     raise DownloadError(
                         f"same content as another video (sha256 {sha256[:12]}…)"
                     ) from exc
-        # An API upload is spooled under HEATERS_HOME/uploads; once its copy in storage is
-        # committed it has served its purpose (a user's own file elsewhere is never touched).
+        # An API upload has served its purpose once its original is committed (a user's own
+        # file, ``heaters ingest FILE``, is never touched).
+        if upload:
+            await _forget_upload(rt, upload)
+        # A video submitted before uploads went to the storage (migration 0013) names the
+        # upload spooled under the web's HEATERS_HOME/uploads.
         source = row["source_path"]
         if source and Path(source).parent == rt.settings.home.resolve() / "uploads":
             await asyncio.to_thread(Path(source).unlink, missing_ok=True)
 
     return await run_stage(rt, "video", video_id, states.DOWNLOAD, work)
+
+
+async def _fetch_upload(rt: Runtime, key: str, tmp: Path) -> DownloadResult:
+    """An API upload (the storage object ``key``) as a file this worker can probe: the
+    storage's own file when it is on this disk, else a download into ``tmp``."""
+    from heaters.media.download import DownloadResult
+
+    path = await local_copy(rt, key, tmp)
+    return DownloadResult(
+        path=path, title=Path(upload_name(key)).stem or None, source_url=key,
+        extractor="upload", normalised=None,
+    )  # fmt: skip
+
+
+async def _forget_upload(rt: Runtime, key: str) -> None:
+    """Delete an upload object after the commit that stored it as an original. A failure is
+    logged, not raised: the download is done, the object is only garbage."""
+    try:
+        await rt.storage.delete_many([key])
+    except StorageError as exc:
+        log.warning("could not delete the stored upload %s: %s", key, exc)
 
 
 # --- preprocess ---------------------------------------------------------------------------

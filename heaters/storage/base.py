@@ -39,6 +39,16 @@ class Storage(Protocol):
         """True when an object is stored under ``key``."""
         ...
 
+    async def copy(self, src_key: str, dest_key: str) -> None:
+        """Store the object ``src_key`` also under ``dest_key``, inside the backend (no bytes
+        through this machine: a hard link on one disk, S3's server-side copy).
+
+        Atomic like a write: ``dest_key`` appears whole or not at all, replacing an older
+        object. Raises StorageError ("object not found in storage: KEY", permanent) if
+        ``src_key`` is missing, or if the backend cannot copy.
+        """
+        ...
+
     async def delete_many(self, keys: Sequence[str]) -> None:
         """Delete objects; a missing one is not an error. Raises StorageError on failure."""
         ...

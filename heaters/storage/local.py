@@ -63,6 +63,40 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc.strerror}") from exc
 
+    async def copy(self, src_key: str, dest_key: str) -> None:
+        """Store ``src_key`` also under ``dest_key``: a hard link (no bytes copied) to a temp
+        name, then ``os.replace``; a byte copy where links are not possible.
+
+        Objects are never changed in place (every write is a new file renamed over the old),
+        so the two keys sharing one file is safe: deleting either leaves the other whole.
+        """
+        src, dest = self._path(src_key), self._path(dest_key)
+
+        def _copy() -> None:
+            if not src.is_file():
+                raise FileNotFoundError(src)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+            try:
+                try:
+                    os.link(src, part)
+                except OSError as exc:
+                    if isinstance(exc, FileNotFoundError):
+                        raise
+                    shutil.copyfile(src, part)
+                os.replace(part, dest)
+            finally:
+                part.unlink(missing_ok=True)
+
+        try:
+            await asyncio.to_thread(_copy)
+        except FileNotFoundError as exc:
+            raise StorageError(f"object not found in storage: {src_key}", transient=False) from exc
+        except OSError as exc:
+            raise StorageError(
+                f"cannot copy {src_key} to {dest_key} in {self.root}: {exc.strerror}"
+            ) from exc
+
     async def exists(self, key: str) -> bool:
         """True when the file of ``key`` exists."""
         return self._path(key).is_file()

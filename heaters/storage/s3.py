@@ -51,6 +51,10 @@ DEFAULT_PART_SIZE = 16 * MIB
 MIN_PART_SIZE = 5 * MIB
 MAX_PARTS = 10_000
 """S3's limit of parts per multipart upload (the part size grows for huge files)."""
+MAX_COPY_SIZE = 5 * 1024 * MIB
+"""S3's limit for one ``CopyObject`` request, and for one ``UploadPartCopy`` part."""
+DEFAULT_COPY_PART_SIZE = 256 * MIB
+"""Bytes per part of a copy in parts (copied by the server: nothing held in memory)."""
 DELETE_BATCH = 1000
 """S3's limit of keys per ``DeleteObjects`` request."""
 READ_CHUNK = 1 * MIB
@@ -155,6 +159,10 @@ class S3Storage:
         self.region = region or None
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
+        self.max_copy_size = MAX_COPY_SIZE
+        """Objects larger than this are copied in parts (S3's limit; lowered by tests)."""
+        self.copy_part_size = DEFAULT_COPY_PART_SIZE
+        """Bytes per ``UploadPartCopy`` part (grown so an object needs at most 10,000)."""
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self._config = AioConfig(
             # botocore's "max_attempts" counts retries only; "total_max_attempts" counts tries.
@@ -430,6 +438,67 @@ class S3Storage:
             raise StorageError(f"cannot write {local}: {exc.strerror}") from exc
         finally:
             part.unlink(missing_ok=True)
+
+    async def copy(self, src_key: str, dest_key: str) -> None:
+        """Copy ``src_key`` to ``dest_key`` on the server (no bytes through this machine).
+
+        One ``CopyObject`` request up to ``max_copy_size`` (S3's limit: 5 GiB); a larger
+        object is copied as a multipart upload of ``copy_part_size`` ``UploadPartCopy``
+        ranges (aborted on any failure). Either way ``dest_key`` appears whole or not at all,
+        with its kind's storage class.
+
+        Raises
+        ------
+        StorageError
+            "object not found in storage: SRC_KEY" (permanent) if there is no such object;
+            transient for outages and 5xx.
+        """
+        src, dest = self._key(src_key), self._key(dest_key)
+        extra = self._class_args(dest_key)
+        client = await self.client()
+        with self._errors(src_key):
+            head = await client.head_object(Bucket=self.bucket, Key=src)
+        size = int(head["ContentLength"])
+        with self._errors(dest_key):
+            if size <= self.max_copy_size:
+                await client.copy_object(
+                    Bucket=self.bucket, Key=dest, CopySource={"Bucket": self.bucket, "Key": src},
+                    **extra,
+                )  # fmt: skip
+            else:
+                await self._copy_multipart(client, src, dest, size, extra)
+
+    async def _copy_multipart(
+        self, client: S3Client, src: str, dest: str, size: int, extra: dict[str, Any]
+    ) -> None:
+        part_size = min(max(self.copy_part_size, math.ceil(size / MAX_PARTS)), MAX_COPY_SIZE)
+        created = await client.create_multipart_upload(Bucket=self.bucket, Key=dest, **extra)
+        upload_id = created["UploadId"]
+        parts: list[CompletedPartTypeDef] = []
+        try:
+            for number, start in enumerate(range(0, size, part_size), start=1):
+                end = min(start + part_size, size) - 1
+                copied = await client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=dest,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": src},
+                    CopySourceRange=f"bytes={start}-{end}",
+                )
+                parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
+            await client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=dest,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    client.abort_multipart_upload(Bucket=self.bucket, Key=dest, UploadId=upload_id)
+                )
+            raise
 
     async def presigned_url(self, key: str, *, expires_seconds: int = 3600) -> str:
         """A URL that lets anyone GET ``key`` (Range requests too) until it expires.

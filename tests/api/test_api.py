@@ -116,8 +116,10 @@ def test_uploads_past_the_limit_get_413_and_leave_nothing(api: Api, tmp_path: Pa
         assert c.get("/api/videos").json()["total"] == 0
         empty = c.post("/api/videos", files={"file": ("e.mp4", b"", "video/mp4")})
         assert empty.status_code == 400 and "empty" in empty.text
-    uploads = Path(api.env["HEATERS_HOME"]) / "uploads"
-    assert not uploads.exists() or not any(uploads.iterdir())
+    home = Path(api.env["HEATERS_HOME"])
+    for uploads in (home / "uploads", home / "storage" / "uploads"):
+        assert not uploads.exists() or not any(uploads.iterdir()), uploads
+    assert not any(p.is_file() for p in (home / "tmp").rglob("*")), "no temp file left"
 
 
 def test_openapi_schema_documents_the_api(api: Api) -> None:

@@ -1,5 +1,6 @@
 """Web hardening (issue 15, item 4): malformed paths and out-of-range ids answer 400/404,
-never 500; API responses show no server paths; a duplicate upload leaves no file behind."""
+never 500; API responses show no server paths; a duplicate upload leaves no object behind
+in the storage."""
 
 from __future__ import annotations
 
@@ -58,7 +59,9 @@ def test_out_of_range_ids_and_nul_bytes_are_refused_not_500(api: Api) -> None:
 def test_uploads_show_no_server_path_and_duplicates_leave_no_file(
     api: Api, small_video: Path
 ) -> None:
-    uploads = Path(api.env["HEATERS_HOME"]) / "uploads"
+    # Uploads go into the storage at once (the local storage root by default), never into a
+    # spool folder of the web host.
+    uploads = Path(api.env["HEATERS_HOME"]) / "storage" / "uploads"
     home = api.env["HEATERS_HOME"]
     with api.client() as c:
         bodies = []
@@ -79,5 +82,6 @@ def test_uploads_show_no_server_path_and_duplicates_leave_no_file(
         # httpx escapes the NUL as %00; no control character reaches the title.
         assert odd.status_code == 201 and odd.json()["title"] == "a%00b", odd.text
         assert len(list(uploads.iterdir())) == 2
+        assert not (Path(home) / "uploads").exists()
         url = c.post("/api/videos", json={"url": "http://127.0.0.1:9/x.mp4"}).json()
         assert url["source"] == "http://127.0.0.1:9/x.mp4"

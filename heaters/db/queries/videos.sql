@@ -1,7 +1,8 @@
 -- name: insert_video<!
--- Record a submitted source; a repeat (same URL or same sha256) returns nothing.
-INSERT INTO source_videos (source_url, source_path, sha256, title)
-VALUES (:source_url, :source_path, :sha256, :title)
+-- Record a submitted source (a URL, a path on the workers' disks, or the storage key of an
+-- API upload); a repeat (same URL or same sha256) returns nothing.
+INSERT INTO source_videos (source_url, source_path, source_key, sha256, title)
+VALUES (:source_url, :source_path, :source_key, :sha256, :title)
 ON CONFLICT DO NOTHING
 RETURNING id;
 
@@ -50,7 +51,7 @@ RETURNING id, state;
 SELECT state, count(*) AS n FROM source_videos GROUP BY state ORDER BY state;
 
 -- name: list_videos
-SELECT id, coalesce(source_url, source_path) AS source, title, state, last_error,
+SELECT id, coalesce(source_url, source_path, source_key) AS source, title, state, last_error,
        frame_count, duration_seconds, attempts, next_attempt_at, updated_at,
        (SELECT count(*) FROM clips c WHERE c.source_video_id = v.id) AS clip_count
 FROM source_videos v
