@@ -56,13 +56,14 @@ def ingest_command(
 ) -> None:
     """Submit videos to the pipeline (download → preprocess → detect scenes).
 
-    Each SOURCE is an http(s) URL (downloaded with yt-dlp) or a local file path. It is
-    recorded as a new video and the command returns at once; a source already ingested (same
-    URL, or a file with the same sha256, also earlier in the same command) is not ingested
-    again: the existing video is reported. With --wait the pipeline runs here, with progress
-    per video, and the clips are printed. --json prints one object per SOURCE given, one per
-    line, in the order given (``"existing": true`` when that source's video was there
-    before it).
+    Each SOURCE is an http(s) URL (downloaded with yt-dlp) or a local file path (read by
+    the worker that downloads it: with workers on other hosts, the file must be readable
+    there too, e.g. on a shared folder; or upload it through the API). It is recorded as a
+    new video and the command returns at once; a source already ingested (same URL, or a
+    file with the same sha256, also earlier in the same command) is not ingested again: the
+    existing video is reported. With --wait the pipeline runs here, with progress per video,
+    and the clips are printed. --json prints one object per SOURCE given, one per line, in
+    the order given (``"existing": true`` when that source's video was there before it).
 
     --check probes instead and records nothing: a file is probed (size, rate, frames; still
     images and unreadable files are refused with the reason the pipeline would give), a URL
