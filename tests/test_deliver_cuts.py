@@ -284,3 +284,13 @@ def test_export_commands_explain_themselves_and_load_lightly() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+def test_media_reference_of_each_kind_of_source() -> None:
+    from heaters.deliver.cutlists import media_url_of
+
+    assert media_url_of("https://example.org/a.mp4", None, "a") == "https://example.org/a.mp4"
+    assert media_url_of(None, "/data/film.mov", "film") == "file:///data/film.mov"
+    # An API upload has neither: the name it was sent with, for relinking by file name.
+    assert media_url_of(None, None, "interview 3.mp4") == "interview 3.mp4"
+    assert media_url_of(None, None, None) == ""

@@ -559,15 +559,18 @@ def render(
 # --- from the database ------------------------------------------------------------------
 
 
-def media_url_of(source_url: str | None, source_path: str | None) -> str:
+def media_url_of(
+    source_url: str | None, source_path: str | None, title: str | None = None
+) -> str:
     """What timeline clips reference: the source URL, or the source file as a ``file://``
-    URI."""
+    URI, or for an API upload (which has neither) the name it was sent with, as a relative
+    reference an NLE relinks by file name ("" when there is no name either)."""
     if source_url:
         return source_url
     if source_path:
         p = Path(source_path)
         return p.as_uri() if p.is_absolute() else source_path
-    return ""
+    return title or ""
 
 
 async def load_cut_list(db: Any, video_id: int, state_filter: str = "all") -> CutList:
@@ -618,7 +621,7 @@ async def load_cut_list(db: Any, video_id: int, state_filter: str = "all") -> Cu
     video = CutVideo(
         id=v["id"],
         title=v["title"],
-        media_url=media_url_of(v["source_url"], v["source_path"]),
+        media_url=media_url_of(v["source_url"], v["source_path"], v["title"]),
         fps=fps,
         pts_seconds=list(v["pts_seconds"]),
         duration_seconds=float(v["duration_seconds"] or v["pts_seconds"][-1]),
