@@ -300,7 +300,9 @@ class Queries(Protocol):
 
     def list_datasets(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    def list_videos(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
+    def list_videos(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:
+        """An API upload (a storage key) shows as 'upload: <the name it was sent with>'."""
+        ...
 
     async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
         """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""

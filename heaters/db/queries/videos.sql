@@ -51,7 +51,9 @@ RETURNING id, state;
 SELECT state, count(*) AS n FROM source_videos GROUP BY state ORDER BY state;
 
 -- name: list_videos
-SELECT id, coalesce(source_url, source_path, source_key) AS source, title, state, last_error,
+-- An API upload (a storage key) shows as 'upload: <the name it was sent with>'.
+SELECT id, coalesce(source_url, source_path, 'upload: ' || title, source_key) AS source, title,
+       state, last_error,
        frame_count, duration_seconds, attempts, next_attempt_at, updated_at,
        (SELECT count(*) FROM clips c WHERE c.source_video_id = v.id) AS clip_count
 FROM source_videos v
