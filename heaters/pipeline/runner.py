@@ -18,10 +18,11 @@ Two failures are not the item's and spend no attempt:
   back), or the fail changes nothing: one line ``video 12: claim lost to another worker
   (stale token), result discarded`` and the outcome ``"lost"``.
 - **A lost database.** An error that means the database cannot be reached
-  (:func:`heaters.db.errors.stage_lost_database`) is re-raised, with no traceback and nothing
-  written: the job is retried (``workers/app.py``, one log line) once the database is back
-  and redoes the stage from its inputs; its claim, in the same process, resumes the lost
-  one without counting an attempt.
+  (:func:`heaters.db.errors.stage_lost_database`) is re-raised after one log line (``video
+  12: database unavailable in preprocessing (connection refused): retried once it is back,
+  no attempt spent``), no traceback and nothing written: the job is retried
+  (``workers/app.py``) once the database is back and redoes the stage from its inputs; its
+  claim, in the same process, resumes the lost one without counting an attempt.
 """
 
 from __future__ import annotations
@@ -130,10 +131,15 @@ async def run_stage(
         error = str(exc)
         outcome = await _fail(rt, kind, item_id, transition, token, error, transient=exc.transient)
     except Exception as exc:
-        if stage_lost_database(exc) is not None:
-            # Not the item's failure: the job is retried once the database is back, and
-            # says so in one line (workers/app.py); this process's next claim of the item
-            # resumes this one without counting an attempt.
+        reason = stage_lost_database(exc)
+        if reason is not None:
+            # Not the item's failure: the job is retried once the database is back
+            # (workers/app.py); this process's next claim of the item resumes this one
+            # without counting an attempt.
+            log.warning(
+                "%s %s: database unavailable in %s (%s): retried once it is back, no attempt"
+                " spent", kind, item_id, transition.running, reason,
+            )  # fmt: skip
             _resume[(kind, item_id)] = token
             raise
         log.exception("%s %s: internal error in %s", kind, item_id, transition.running)
