@@ -213,3 +213,47 @@ async def test_run_stage_passes_a_lost_database_on_without_spending_an_attempt(d
         row = await video()
         assert row["state"] == "detect_failed"
         assert row["last_error"].startswith("internal error: ConnectionRefusedError")
+
+
+async def test_a_server_that_does_not_answer_is_unavailable_within_the_connect_timeout() -> None:
+    """A host that accepts the TCP connection and says nothing (a cut link, a hung server):
+    opening the pool fails after ``connect_timeout`` with the driver's timeout, which both
+    the worker and the web count as "database unavailable" (the outer 60 s bound only
+    guards the test: asyncpg's own default would wait as long)."""
+    import asyncio
+    import socket
+
+    from heaters.db import Database
+    from heaters.db.errors import database_error, unavailable
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://heaters@127.0.0.1:{silent.getsockname()[1]}/heaters"
+
+        async def open_pool() -> None:
+            async with Database.connect(url, connect_timeout=0.5):
+                pass
+
+        with pytest.raises(TimeoutError) as timed_out:
+            await asyncio.wait_for(open_pool(), 60)
+    assert database_error(timed_out.value) is not None  # raised by the driver, not the guard
+    assert unavailable(timed_out.value) == "timed out"
+
+
+async def test_waiting_for_a_pooled_connection_is_bounded(heaters_env: dict[str, str]) -> None:
+    """Every pooled connection held (a stalled stage, an outage's reconnects): the next
+    ``transaction()`` gives up after three connect timeouts with the driver's timeout."""
+    import asyncio
+
+    from heaters.db import Database
+    from heaters.db.errors import database_error
+
+    async with Database.connect(
+        heaters_env["DATABASE_URL"], min_size=1, max_size=1, connect_timeout=0.2
+    ) as db:
+        assert db.acquire_timeout == pytest.approx(0.6)
+        async with db.acquire():
+            with pytest.raises(TimeoutError) as timed_out:
+                await asyncio.wait_for(db.transaction().__aenter__(), 60)
+    assert database_error(timed_out.value) is not None
