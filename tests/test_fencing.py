@@ -261,3 +261,62 @@ async def test_a_detect_whose_claim_is_taken_over_commits_no_clips(
         assert (
             await conn.fetchval("SELECT count(*) FROM clips WHERE source_video_id = $1", vid) == 0
         )
+
+
+async def test_a_claim_whose_item_left_its_running_state_is_lost_but_not_taken_over(
+    db: Any,
+) -> None:
+    item = await _item(db, "clip", str(states.ClipState.REVIEW_APPROVED))
+    a = await _claim(db, "clip", states.EXPORT, item)
+    async with db.acquire() as conn:  # an operator moved it on; nobody claimed it
+        await conn.execute("UPDATE clips SET state = 'export_failed' WHERE id = $1", item)
+    with pytest.raises(lifecycle.ClaimLost, match="it left its running state") as lost:
+        async with db.transaction() as conn:
+            await lifecycle.finish(conn, "clip", states.EXPORT, item, token=a["claim_token"])
+    assert not lost.value.taken_over
+    assert (await _row(db, "clip", item))["state"] == "export_failed"
+
+
+@pytest.mark.parametrize("meanwhile", ["approved", "claimed again"])
+async def test_a_sprite_whose_clip_moves_on_meanwhile(
+    db: Any, small_video: Path, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    """Approved while its sprite is made (nobody else claimed it): the sprite is kept, as
+    before the fence, and the clip stays approved. Claimed again by another sprite job: the
+    first one's result is discarded (no row of its own)."""
+    from heaters.pipeline import artifact_stages
+
+    vid = (await submit(db, str(small_video))).video_id
+    async with open_runtime() as rt:
+        for stage in (
+            video_stages.download_video,
+            video_stages.preprocess_video,
+            video_stages.detect_video,
+        ):
+            assert await stage(rt, vid) == "done"
+        async with db.acquire() as conn:
+            clip = await conn.fetchval("SELECT min(id) FROM clips WHERE source_video_id = $1", vid)
+
+        async def reviewer_or_other_worker(rt_: Any, stage: str) -> None:
+            if stage != "sprite":
+                return
+            if meanwhile == "approved":
+                async with db.acquire() as conn:
+                    await conn.execute(
+                        "UPDATE clips SET state = 'review_approved' WHERE id = $1", clip
+                    )
+            else:
+                await _claim(db, "clip", states.SPRITE, clip)
+
+        monkeypatch.setattr(artifact_stages, "pause_point", reviewer_or_other_worker)
+        outcome = await artifact_stages.make_clip_sprite(rt, clip)
+    async with db.acquire() as conn:
+        sprites = await conn.fetchval(
+            "SELECT count(*) FROM clip_artifacts WHERE clip_id = $1 AND kind = 'sprite'", clip
+        )
+    if meanwhile == "approved":
+        assert (outcome, sprites) == ("done", 1)
+        assert (await _row(db, "clip", clip))["state"] == "review_approved"
+    else:
+        assert (outcome, sprites) == ("lost", 0)
+        assert (await _row(db, "clip", clip))["state"] == "pending_review"

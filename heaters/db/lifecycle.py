@@ -111,13 +111,19 @@ GIVE_UP: Final[Mapping[Kind, str]] = {
 
 
 class ClaimLost(Exception):
-    """A finish found the item no longer held by the caller's claim (another worker claimed
-    it since, or it left the running state): nothing was changed; ``str()`` says so."""
+    """A finish found the item no longer held by the caller's claim: nothing was changed.
 
-    def __init__(self, kind: Kind, item_id: int) -> None:
-        super().__init__(f"{kind} {item_id}: claim lost to another worker (stale token)")
+    ``taken_over``: another claim took the item since (its token is not the caller's, or
+    the item is gone); else the item still carries the caller's token but left the running
+    state (a reviewer decided, an operator acted), so no other worker writes its objects.
+    """
+
+    def __init__(self, kind: Kind, item_id: int, *, taken_over: bool = True) -> None:
+        why = "to another worker (stale token)" if taken_over else "(it left its running state)"
+        super().__init__(f"{kind} {item_id}: claim lost {why}")
         self.kind = kind
         self.item_id = item_id
+        self.taken_over = taken_over
 
 
 def _table(kind: Kind) -> str:
@@ -247,7 +253,10 @@ async def finish(
         *(columns[n] for n in names),
     )
     if row is None:
-        raise ClaimLost(kind, item_id)
+        current = await conn.fetchval(
+            f"SELECT claim_token FROM {_table(kind)} WHERE id = $1", item_id
+        )
+        raise ClaimLost(kind, item_id, taken_over=current != token)
 
 
 async def fail(

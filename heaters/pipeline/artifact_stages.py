@@ -76,9 +76,19 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
                 },
             )
             if stored is not None:
-                await lifecycle.finish(
-                    conn, "clip", states.SPRITE, clip_id, token=claimed["claim_token"]
-                )
+                try:
+                    await lifecycle.finish(
+                        conn, "clip", states.SPRITE, clip_id, token=claimed["claim_token"]
+                    )
+                except lifecycle.ClaimLost as lost:
+                    if lost.taken_over:
+                        # claimed since (another sprite job; or, once approved, the export:
+                        # then the sprite's object is left behind, named by no row)
+                        raise
+                    # The clip left review meanwhile (a reviewer decided) and nobody claimed
+                    # it since: the sprite is still the clip's; keep its row (its object is
+                    # named by it, so an archive deletes it).
+                    log.info("clip %s: left review while its sprite was made", clip_id)
         if stored is None:
             # The clip was deleted meanwhile (detection redone): DB first, storage second.
             log.info("clip %s: gone before its sprite was recorded", clip_id)

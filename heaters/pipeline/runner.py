@@ -125,8 +125,8 @@ async def run_stage(
     try:
         if await work(row) == "noop":
             outcome = "noop"
-    except lifecycle.ClaimLost:
-        outcome = _lost(kind, item_id)
+    except lifecycle.ClaimLost as lost:
+        outcome = _lost(kind, item_id, taken_over=lost.taken_over)
     except HeatersError as exc:
         error = str(exc)
         outcome = await _fail(rt, kind, item_id, transition, token, error, transient=exc.transient)
@@ -151,10 +151,9 @@ async def run_stage(
     return outcome
 
 
-def _lost(kind: Kind, item_id: int) -> Outcome:
-    log.warning(
-        "%s %s: claim lost to another worker (stale token), result discarded", kind, item_id
-    )
+def _lost(kind: Kind, item_id: int, *, taken_over: bool = True) -> Outcome:
+    why = "to another worker (stale token)" if taken_over else "(it left its running state)"
+    log.warning("%s %s: claim lost %s, result discarded", kind, item_id, why)
     return "lost"
 
 
