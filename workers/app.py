@@ -107,9 +107,17 @@ async def cancel_job(job_id: int) -> bool:
 
 @app.task(name=DISPATCH_TASK, queue="default", pass_context=False)
 async def dispatch_task() -> int:
-    """Run the dispatcher once; returns the number of jobs deferred."""
+    """Run the dispatcher once; returns the number of jobs deferred. A run that loses the
+    database says so in one line and defers nothing (the next tick or job end runs it)."""
     rt = await get_runtime()
-    report = await dispatch(rt.db, defer_stage)
+    try:
+        report = await dispatch(rt.db, defer_stage)
+    except Exception as exc:
+        reason = unavailable(exc)
+        if reason is None:
+            raise
+        log.info("dispatcher run skipped (database unavailable: %s): the next tick runs it", reason)
+        return 0
     return report.total
 
 
