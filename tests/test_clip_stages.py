@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +41,26 @@ async def test_export_has_exactly_the_clips_frames(
             assert await clip_stages.export_clip(rt, c["id"]) == "noop"
     async with db.acquire() as conn:
         video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
+        clip_paths = {
+            r["id"]: r["clip_path"]
+            for r in await conn.fetch("SELECT id, clip_path FROM clips WHERE clip_path IS NOT NULL")
+        }
     if mode == "master_ffv1":
-        assert (video["master_kind"], video["master_path"]) == ("ffv1", f"videos/{vid}/master.mkv")
+        assert video["master_kind"] == "ffv1"
+        assert re.fullmatch(rf"videos/{vid}/master-[0-9a-f]{{12}}\.mkv", video["master_path"])
         assert video["master_reason"] == "asked for (HEATERS_MASTER=ffv1)"
     else:
         assert (video["master_kind"], video["master_reason"]) == ("original", None)
         assert video["master_path"] == video["original_path"]
-        assert not (home / f"videos/{vid}/master.mkv").exists()
+        assert not list((home / f"videos/{vid}").glob("master*"))
     source = home / ("" if mode == "copy" else video["master_path"])
     if mode == "copy":
-        source = home / f"videos/{vid}/proxy.mp4"
+        source = home / video["proxy_path"]
+    assert sorted(clip_paths) == sorted(c["id"] for c in (clips[1], clips[-1]))
     for c in (clips[1], clips[-1]):
         n = c["end_frame"] - c["start_frame"]
-        got = decoded_frames(home / f"clips/{c['id']}/clip.mp4")
+        assert re.fullmatch(rf"clips/{c['id']}/clip-[0-9a-f]{{12}}\.mp4", clip_paths[c["id"]])
+        got = decoded_frames(home / clip_paths[c["id"]])
         ref = decoded_frames(source, c["start_frame"], n)
         assert len(got) == n
         diff = [
@@ -63,7 +71,7 @@ async def test_export_has_exactly_the_clips_frames(
             assert max(diff) == 0.0, "stream copy: the very same frames"
         else:
             assert max(diff) < 3.0, "re-encoded from the master: the same frames, lossy"
-        with av.open(str(home / f"clips/{c['id']}/clip.mp4")) as container:
+        with av.open(str(home / clip_paths[c["id"]])) as container:
             assert container.streams.video[0].codec_context.name == "h264"
     async with db.acquire() as conn:
         rows = await conn.fetch(
@@ -155,7 +163,12 @@ async def test_keyframes_embeddings_similar_and_archive(
         await similar_clips(db, ids[-1])
     assert archived["clip_path"] is None and left == 0
     assert not (storage / f"clips/{ids[-1]}/sprite.jpg").exists()
-    assert (storage / f"videos/{vid}/proxy.mp4").exists(), "the video itself is kept"
+    async with db.acquire() as conn:
+        proxy_key = await conn.fetchval("SELECT proxy_path FROM source_videos WHERE id = $1", vid)
+        clip_key = await conn.fetchval("SELECT clip_path FROM clips WHERE id = $1", ids[0])
+    assert (storage / proxy_key).exists(), "the video itself is kept"
+    # the export redone above replaced its file: only the one the row names is left
+    assert [p.name for p in (storage / f"clips/{ids[0]}").glob("clip*")] == [Path(clip_key).name]
 
 
 async def test_video_preprocessed_before_issue_13_still_exports(
@@ -186,13 +199,18 @@ async def test_video_preprocessed_before_issue_13_still_exports(
     async with Database.connect(url) as new:
         async with new.acquire() as conn:
             video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
-        assert (video["master_kind"], video["master_path"]) == ("ffv1", f"videos/{vid}/master.mkv")
+        assert video["master_kind"] == "ffv1"
+        assert re.fullmatch(rf"videos/{vid}/master-[0-9a-f]{{12}}\.mkv", video["master_path"])
         assert video["master_reason"] == "made before issue 13 (FFV1 for every video)"
         await review.decide(new, clips[1]["id"], "approve", "ann")
         async with open_runtime() as rt:
             assert await clip_stages.export_clip(rt, clips[1]["id"]) == "done"
+        async with new.acquire() as conn:
+            clip_key = await conn.fetchval(
+                "SELECT clip_path FROM clips WHERE id = $1", clips[1]["id"]
+            )
     n = clips[1]["end_frame"] - clips[1]["start_frame"]
-    got = decoded_frames(home / f"clips/{clips[1]['id']}/clip.mp4")
+    got = decoded_frames(home / clip_key)
     ref = decoded_frames(small_video, clips[1]["start_frame"], n)
     assert len(got) == n
     diff = [

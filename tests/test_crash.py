@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import time
@@ -22,6 +23,21 @@ def _state(url: str) -> str | None:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT state FROM source_videos ORDER BY id LIMIT 1").fetchone()
     return row[0] if row else None
+
+
+def _named(url: str, video_id: int) -> list[str]:
+    """The names of the objects a video's row names (its original is its master), each
+    under the key of the claim that wrote it (``original-<token>.mp4``, ``proxy-<token>.mp4``)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT original_path, master_path, proxy_path FROM source_videos WHERE id = %s",
+            (video_id,),
+        ).fetchone()
+    assert row is not None and row[0] == row[1], row
+    names = sorted(Path(k).name for k in (row[0], row[2]))
+    assert re.fullmatch(r"original-[0-9a-f]{12}\.mp4", names[0]), names
+    assert re.fullmatch(r"proxy-[0-9a-f]{12}\.mp4", names[1]), names
+    return names
 
 
 def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
@@ -103,6 +119,8 @@ def test_sigkill_mid_stage_then_restart_finishes(
 
     home = Path(heaters_env["HEATERS_HOME"])
     stored = sorted(p.name for p in (home / "storage" / "videos" / str(video["id"])).iterdir())
-    assert stored == ["original.mp4", "proxy.mp4"], "no stray or partial objects (the original is the master)"
+    assert stored == _named(url, video["id"]), (
+        "no stray or partial objects (the original is the master)"
+    )
     assert not (home / "tmp" / f"w{first.pid}").exists(), "the dead worker's temp files are gone"
     assert not any(p.is_file() for p in (home / "tmp").rglob("*"))

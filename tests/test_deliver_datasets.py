@@ -14,6 +14,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,7 +133,7 @@ async def ddb(deliver_env: dict[str, str]) -> AsyncIterator[Any]:
 async def db_facts(db: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
     async with db.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT c.id, c.start_frame, c.end_frame, c.source_video_id, e.embedding "
+            "SELECT c.id, c.start_frame, c.end_frame, c.source_video_id, c.clip_path, e.embedding "
             "FROM clips c LEFT JOIN clip_embeddings e ON e.clip_id = c.id WHERE c.id = ANY($1)",
             ids,
         )
@@ -293,9 +294,8 @@ async def test_parquet_embeddings_and_removal(
             clip["end_frame"],
             vid,
         )
-        assert row["clip_key"] == f"clips/{row['clip_id']}/clip.mp4" and row["clip_url"].startswith(
-            "file://"
-        )
+        assert row["clip_key"] == clip["clip_path"] and row["clip_url"].startswith("file://")
+        assert re.fullmatch(rf"clips/{row['clip_id']}/clip-[0-9a-f]{{12}}\.mp4", row["clip_key"])
         assert len(row["keyframe_keys"]) == 6 and row["version"] == 1 and row["dataset"] == "rows"
 
     # An operator archives the second clip: version 2 removes it; the file it was in is
@@ -382,10 +382,11 @@ async def test_missing_file_fails_the_version_and_one_export_at_a_time(
             await export_dataset(db, source, "gone", target=str(out))
 
     # A clip file vanished: the version fails with the reason, and no shard is left.
-    clip = storage / f"clips/{ids[0]}/clip.mp4"
+    clip_key = (await db_facts(db, [ids[0]]))[ids[0]]["clip_path"]
+    clip = storage / clip_key
     kept = clip.read_bytes()
     clip.unlink()
-    with pytest.raises(DeliverError, match=f"clips/{ids[0]}/clip.mp4 is missing"):
+    with pytest.raises(DeliverError, match=f"{re.escape(clip_key)} is missing"):
         await export_dataset(db, source, "gone", target=str(out), shard_size=1)
     async with db.acquire() as conn:
         row = await conn.fetchrow("SELECT version, state, error FROM dataset_versions")

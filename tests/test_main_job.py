@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import av
+import psycopg
 
 from tests.conftest import json_lines, run_heaters
 
@@ -54,10 +56,20 @@ def test_ingest_wait_json_end_to_end(heaters_env: dict[str, str], small_video: P
 
     # The stored files: the original (it is the master: no FFV1 copy) and an all-I-frame
     # H.264 proxy with every frame.
+    # Each under the key of the claim that wrote it, named by the video's row.
     storage = Path(heaters_env["HEATERS_HOME"]) / "storage" / "videos" / str(video["id"])
-    assert sorted(p.name for p in storage.iterdir()) == ["original.mp4", "proxy.mp4"]
-    assert (storage / "original.mp4").read_bytes() == small_video.read_bytes()
-    with av.open(str(storage / "proxy.mp4")) as c:
+    with psycopg.connect(heaters_env["DATABASE_URL"]) as conn:
+        row = conn.execute(
+            "SELECT original_path, master_path, proxy_path FROM source_videos WHERE id = %s",
+            (video["id"],),
+        ).fetchone()
+    assert row is not None and row[0] == row[1], row
+    original, proxy = Path(row[0]).name, Path(row[2]).name
+    assert re.fullmatch(r"original-[0-9a-f]{12}\.mp4", original), original
+    assert re.fullmatch(r"proxy-[0-9a-f]{12}\.mp4", proxy), proxy
+    assert sorted(p.name for p in storage.iterdir()) == [original, proxy]
+    assert (storage / original).read_bytes() == small_video.read_bytes()
+    with av.open(str(storage / proxy)) as c:
         packets = [p for p in c.demux(c.streams.video[0]) if p.size]
         assert c.streams.video[0].codec_context.name == "h264"
         assert len(packets) == video["frame_count"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
@@ -139,7 +140,9 @@ async def test_segmented_preprocess_equals_one_pass(
     stored = sorted(
         str(p.relative_to(home / "storage")) for p in (home / "storage").rglob("*") if p.is_file()
     )
-    assert stored == [f"videos/{vid}/original.mp4", f"videos/{vid}/proxy.mp4"]
+    assert stored == sorted([v["original_path"], v["proxy_path"]]), "the objects the row names"
+    assert re.fullmatch(rf"videos/{vid}/original-[0-9a-f]{{12}}\.mp4", v["original_path"])
+    assert re.fullmatch(rf"videos/{vid}/proxy-[0-9a-f]{{12}}\.mp4", v["proxy_path"])
     assert not (home / "storage" / "videos" / str(vid) / "segments").exists()
 
 
@@ -228,7 +231,9 @@ def test_two_workers_share_segments_and_a_killed_segment_job_resumes(
     assert _query(url, "SELECT count(*) FROM video_segments") == [(0,)]
     home = Path(heaters_env["HEATERS_HOME"])
     stored = sorted(p.name for p in (home / "storage" / "videos" / str(video["id"])).iterdir())
-    assert stored == ["original.mp4", "proxy.mp4"], "no stray segment pieces"
+    ((original, proxy),) = _query(url, "SELECT original_path, proxy_path FROM source_videos")
+    assert stored == sorted(Path(k).name for k in (original, proxy)), "no stray segment pieces"
+    assert re.fullmatch(r"proxy-[0-9a-f]{12}\.mp4", Path(proxy).name), proxy
 
 
 async def test_a_segment_given_up_fails_its_video_and_a_retry_keeps_the_encoded_ones(

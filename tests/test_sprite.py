@@ -5,6 +5,7 @@ review, idempotent re-runs, found by the dispatcher, failures kept on the clip).
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,11 @@ async def _artifacts(db: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
+def _untagged(key: str) -> str:
+    """``key`` without the claim's tag (``sprite-1a2b3c4d5e6f.jpg`` → ``sprite-<claim>.jpg``)."""
+    return re.sub(r"-[0-9a-f]{12}(?=\.)", "-<claim>", key)
+
+
 def _files(home: Path) -> dict[str, int]:
     return {
         str(p.relative_to(home)): p.stat().st_mtime_ns
@@ -266,7 +272,8 @@ async def test_sprite_stage_for_every_clip_in_review(
         assert [a[1] for a in arts] == ids, "one artifact per clip"
         for clip, art in zip(clips, arts, strict=True):
             _, cid, kind, strategy, tag, key, meta, _ = art
-            assert (kind, strategy, tag, key) == ("sprite", "grid", "", f"clips/{cid}/sprite.jpg")
+            assert (kind, strategy, tag) == ("sprite", "grid", "")
+            assert re.fullmatch(rf"clips/{cid}/sprite-[0-9a-f]{{12}}\.jpg", key), key
             assert set(meta) == {"cols", "rows", "tile_width", "tile_height", "frames"}
             image = _read(storage / key)
             assert image.shape == (
@@ -290,12 +297,16 @@ async def test_sprite_stage_for_every_clip_in_review(
             states = await conn.fetch("SELECT DISTINCT state, last_error FROM clips")
         assert [tuple(s) for s in states] == [("pending_review", None)], "state unchanged"
 
-        # A redo after a crash between storage write and commit: same row, same key.
+        # A redo after a crash between storage write and commit: same row, its own claim's
+        # key, and the crashed claim's object gone (no stray).
         async with db.acquire() as conn:
             await conn.execute("DELETE FROM clip_artifacts WHERE clip_id = $1", ids[0])
         assert await artifact_stages.make_clip_sprite(rt, ids[0]) == "done"
-        assert len(await _artifacts(db)) == len(ids)
-        assert set(_files(home)) == set(files)
+        redone = await _artifacts(db)
+        assert len(redone) == len(ids)
+        assert {_untagged(f) for f in _files(home)} == {_untagged(f) for f in files}
+        assert len(_files(home)) == len(files)
+        assert {f"storage/{a[5]}" for a in redone} <= set(_files(home))
 
         # A split: the old clip leaves review, the two new clips get sprites, found alike.
         old = clips[-1]
@@ -382,8 +393,8 @@ async def test_sprite_failures_are_kept_on_the_clip(
                 "ORDER BY id",
                 ids[1:3],
             )
-        assert rows[0]["last_error"].startswith("sprite: cannot read the proxy proxy.mp4")
-        assert rows[1]["last_error"] == "sprite: object not found in storage: videos/1/proxy.mp4"
+        assert rows[0]["last_error"].startswith(f"sprite: cannot read the proxy {proxy.name}")
+        assert rows[1]["last_error"] == f"sprite: object not found in storage: {proxy_key}"
         assert all(r["attempts"] == 1 and r["next_attempt_at"] is None for r in rows)
         found = await _sprite_deferrals(db)
         assert ids[1] not in found and ids[2] not in found

@@ -12,7 +12,8 @@ and generated for each table of the closed set :data:`TABLES`:
   stage starts again at attempt 1. A stage that changes no state (``running == done``: the
   sprite, an artifact of a clip in review) counts on only after a recorded failure
   (``last_error`` set). ``next_attempt_at`` is cleared. Every claim sets a new random
-  ``claim_token`` (the *fence*), returned with the row. Nothing to claim → ``None``.
+  ``claim_token`` (the *fence*), returned with the row and the token it replaced
+  (``previous_token``). Nothing to claim → ``None``.
 - **finish**: ``running → done``, and a success resets ``attempts`` to 0 and clears
   ``next_attempt_at`` and ``last_error``. The stage's own columns (a download's
   ``original_path``, an export's ``clip_path``…) are set by the same ``UPDATE``; their names
@@ -141,8 +142,9 @@ def claim_sql(kind: Kind, stage: str) -> str:
     whether the stage changes the state (a redo from ``running`` then counts on), ``$6`` the
     token of a claim this one resumes (or NULL): a redo of an item still held under that
     token (its stage lost the database) keeps its attempt count. Returns the
-    claimed row (``*``, with its new ``claim_token``, and :data:`CLAIM_RETURNS` for its kind)
-    or nothing.
+    claimed row (``*``, with its new ``claim_token``, ``previous_token``: the token it
+    replaced, whose objects a redo deletes once it commits, and :data:`CLAIM_RETURNS` for its
+    kind) or nothing.
     """
     guard = CLAIM_GUARDS.get((kind, stage))
     extra = CLAIM_RETURNS.get(kind)
@@ -153,9 +155,11 @@ def claim_sql(kind: Kind, stage: str) -> str:
         "                    WHEN t.state IN ($2, $3) AND ($5 OR t.last_error IS NOT NULL)\n"
         "                    THEN t.attempts + 1 ELSE 1 END,\n"
         "    next_attempt_at = NULL, claim_token = gen_random_uuid(), updated_at = now()\n"
-        "WHERE t.id = $1 AND t.state = ANY($4::text[])"
+        # the row locked first, so ``o`` holds the token this claim replaces
+        f"FROM (SELECT id, claim_token FROM {_table(kind)} WHERE id = $1 FOR UPDATE) AS o\n"
+        "WHERE t.id = $1 AND o.id = t.id AND t.state = ANY($4::text[])"
         + (f"\n  AND {guard}" if guard else "")
-        + "\nRETURNING t.*"
+        + "\nRETURNING t.*, o.claim_token AS previous_token"
         + (f", {extra}" if extra else "")
     )
 

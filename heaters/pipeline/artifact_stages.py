@@ -14,10 +14,18 @@ import time
 
 from heaters.db import lifecycle
 from heaters.domain import states
-from heaters.errors import HeatersError
 from heaters.pipeline.keys import sprite_key
 from heaters.pipeline.media_io import local_copy
-from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
+from heaters.pipeline.runner import (
+    Outcome,
+    Row,
+    commit,
+    delete_objects,
+    pause_point,
+    replaces,
+    run_stage,
+    writes,
+)
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,8 +35,9 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
     """Make the sprite sheet (hover scrubbing) of a clip in review, from its video's proxy.
 
     Found by the dispatcher for every ``pending_review`` clip without one (originals and
-    the clips a merge or split made). Writes ``clips/{id}/sprite.jpg`` and one
-    ``clip_artifacts`` row (kind ``sprite``, strategy ``grid``, tag ``''``; metadata
+    the clips a merge or split made). Writes ``clips/{id}/sprite-{token}.jpg`` (the claim's
+    :func:`~heaters.pipeline.keys.sprite_key`) and one ``clip_artifacts`` row (kind
+    ``sprite``, strategy ``grid``, tag ``''``; metadata
     ``cols``, ``rows``, ``tile_width``, ``tile_height``, ``frames``: the absolute frame of
     each tile, row-major). The clip's state does not change. A clip no longer in review,
     whose video has no proxy yet, or that already has a sprite is a ``"noop"`` (the claim's
@@ -38,10 +47,14 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
     """
     from heaters.media.sprite import make_sprite
 
-    key = sprite_key(clip_id)
-
     async def work(claimed: Row) -> Outcome:
         started = time.monotonic()
+        key = sprite_key(clip_id, claimed["claim_token"])
+        prev = claimed["previous_token"]
+        # A sprite a crashed or stale claim wrote is named by no row (the claim's guard: the
+        # clip had no sprite).
+        prev_keys = [sprite_key(clip_id, prev)] if prev is not None else []
+        replaces(claimed, prev_keys, [])
         async with rt.db.acquire() as conn:
             row = await rt.db.q.sprite_source(conn, clip_id=clip_id, kind="sprite")
         if row is None:  # deleted since the claim (detection redone)
@@ -57,9 +70,10 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
                 tmp / "sprite.jpg",
                 pts_seconds=list(pts) if pts else None,
             )
+            writes(claimed, key)
             await rt.storage.put_file(result.path, key, move=True)
         await pause_point(rt, "sprite")
-        async with rt.db.transaction() as conn:
+        async with commit(rt, claimed) as conn:
             stored = await rt.db.q.upsert_clip_artifact(
                 conn,
                 clip_id=clip_id,
@@ -82,8 +96,8 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
                     )
                 except lifecycle.ClaimLost as lost:
                     if lost.taken_over:
-                        # claimed since (another sprite job; or, once approved, the export:
-                        # then the sprite's object is left behind, named by no row)
+                        # claimed since (another sprite job; or, once approved, the export):
+                        # rolled back, and run_stage deletes this claim's sprite object
                         raise
                     # The clip left review meanwhile (a reviewer decided) and nobody claimed
                     # it since: the sprite is still the clip's; keep its row (its object is
@@ -92,11 +106,9 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
         if stored is None:
             # The clip was deleted meanwhile (detection redone): DB first, storage second.
             log.info("clip %s: gone before its sprite was recorded", clip_id)
-            try:
-                await rt.storage.delete_many([key])
-            except HeatersError as exc:
-                log.warning("clip %s: could not delete %s: %s", clip_id, key, exc)
+            await delete_objects(rt, [key], f"clip {clip_id}")
             return "noop"
+        await delete_objects(rt, prev_keys, f"clip {clip_id}")
         log.info(
             "clip %s: sprite %dx%d tiles in %.2f s",
             clip_id,

@@ -1,9 +1,11 @@
 """Clip stages after review: export, keyframes, embeddings, archive (one clip each).
 
 Each runs through :func:`heaters.pipeline.runner.run_stage`: claim the clip, do the media
-work in the process pool (or ffmpeg as a subprocess), write objects under fixed keys, then the
-rows and the next state in one transaction. Re-running a stage replaces the same objects and
-upserts the same rows: nothing is duplicated.
+work in the process pool (or ffmpeg as a subprocess), write objects, then the rows and the
+next state in one transaction. An export writes under a key that carries its claim's token
+(recorded as ``clip_path``; the file a redo replaces is deleted after its commit);
+keyframes, deterministic images, under fixed keys. Re-running a stage upserts the same
+rows: nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
 from heaters.pipeline.keys import clip_key, keyframe_key
 from heaters.pipeline.media_io import check_source, local_copy, media_source
-from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
+from heaters.pipeline.runner import (
+    Outcome,
+    Row,
+    commit,
+    delete_replaced,
+    pause_point,
+    replaces,
+    run_stage,
+    writes,
+)
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,9 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
     from heaters.media.export import ExportError, encode_clip_exact, is_url, remux_clip
 
     async def work(row: Row) -> None:
+        prev = row["previous_token"]
+        prev_keys = [clip_key(clip_id, prev)] if prev is not None else []
+        replaces(row, prev_keys, [row["clip_path"]])
         clip = await _clip(rt, clip_id)
         first = max(0, clip["start_frame"] - 1)  # the frame before too: the seek's margin
         async with rt.db.acquire() as conn:
@@ -96,13 +110,16 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
                         reason = f"{key}: {reason}"
                     raise ExportError(reason, transient=exc.transient) from None
                 raise
-            await rt.storage.put_file(out, clip_key(clip_id), move=True)
+            out_key = clip_key(clip_id, row["claim_token"])
+            writes(row, out_key)
+            await rt.storage.put_file(out, out_key, move=True)
         await pause_point(rt, "export")
-        async with rt.db.transaction() as conn:
+        async with commit(rt, row) as conn:
             await lifecycle.finish(
                 conn, "clip", states.EXPORT, clip_id, token=row["claim_token"],
-                clip_path=clip_key(clip_id), is_virtual=False,
+                clip_path=out_key, is_virtual=False,
             )  # fmt: skip
+        await delete_replaced(rt, [row["clip_path"], *prev_keys], [out_key], f"clip {clip_id}")
 
     return await run_stage(rt, "clip", clip_id, states.EXPORT, work)
 

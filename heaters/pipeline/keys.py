@@ -1,13 +1,18 @@
 """Storage keys: where each stage writes its objects (docs/architecture.md, "Storage").
 
-Keys are fixed per item, so a redo of a stage replaces its objects instead of adding new
-ones. Pure functions: ids and names in, a key (``str``, ``/``-separated) out.
+The objects a stage makes carry the token of the claim that wrote them
+(``videos/12/proxy-1a2b3c4d5e6f.mp4``): a stale worker whose claim was taken over writes
+beside the new owner's objects, never over them, and the finish records the key in the
+row (docs/architecture.md, "The fence"). Readers take keys from the rows only, so objects
+stored under the older fixed keys (``videos/12/proxy.mp4``) keep working. Pure functions:
+ids, names and a token in, a key (``str``, ``/``-separated) out.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from uuid import UUID
 
 UPLOADS = "uploads/"
 """Prefix of the keys of API uploads waiting for their download stage."""
@@ -27,32 +32,44 @@ def upload_name(key: str) -> str:
     return _UPLOAD_KEY.sub("", key)
 
 
-def original_key(video_id: int, suffix: str) -> str:
+def claim_tag(token: UUID) -> str:
+    """The part of a key that names the claim which wrote it: ``-`` and 12 hex digits."""
+    return f"-{token.hex[:12]}"
+
+
+def original_key(video_id: int, suffix: str, token: UUID) -> str:
     """Storage key of a video's original (downloaded or copied) file."""
-    return f"videos/{video_id}/original{suffix.lower() or '.bin'}"
+    return f"videos/{video_id}/original{claim_tag(token)}{suffix.lower() or '.bin'}"
 
 
-def master_key(video_id: int) -> str:
+def master_key(video_id: int, token: UUID) -> str:
     """Storage key of an FFV1/MKV master (a video whose master is its original has none:
     its ``master_path`` is its original's key)."""
-    return f"videos/{video_id}/master.mkv"
+    return f"videos/{video_id}/master{claim_tag(token)}.mkv"
 
 
-def proxy_key(video_id: int) -> str:
+def proxy_key(video_id: int, token: UUID) -> str:
     """Storage key of the all-I-frame H.264 proxy."""
-    return f"videos/{video_id}/proxy.mp4"
+    return f"videos/{video_id}/proxy{claim_tag(token)}.mp4"
 
 
-def sprite_key(clip_id: int) -> str:
+def segment_keys(video_id: int, index: int, token: UUID) -> tuple[str, str]:
+    """Storage keys of segment ``index``'s pieces: (proxy part MP4, small frames RGB24)."""
+    stem = f"videos/{video_id}/segments/{index:05d}{claim_tag(token)}"
+    return f"{stem}.mp4", f"{stem}.rgb"
+
+
+def sprite_key(clip_id: int, token: UUID) -> str:
     """Storage key of a clip's sprite sheet (JPEG)."""
-    return f"clips/{clip_id}/sprite.jpg"
+    return f"clips/{clip_id}/sprite{claim_tag(token)}.jpg"
 
 
-def clip_key(clip_id: int) -> str:
+def clip_key(clip_id: int, token: UUID) -> str:
     """Storage key of an exported clip file."""
-    return f"clips/{clip_id}/clip.mp4"
+    return f"clips/{clip_id}/clip{claim_tag(token)}.mp4"
 
 
 def keyframe_key(clip_id: int, strategy: str, tag: str, fmt: str) -> str:
-    """Storage key of one keyframe image."""
+    """Storage key of one keyframe image (fixed: the images are deterministic, see
+    docs/architecture.md, "The fence")."""
     return f"clips/{clip_id}/keyframes/{strategy}_{tag}.{fmt}"

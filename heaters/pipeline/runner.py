@@ -2,9 +2,10 @@
 
 ``run_stage`` claims the item (:func:`heaters.db.lifecycle.claim`: state → the stage's
 running state, the attempt counted; nothing to claim → ``"noop"``), runs ``work`` (which
-writes storage objects under fixed keys and then its rows and
-:func:`heaters.db.lifecycle.finish` in one transaction; ``work`` returning ``"noop"`` says
-there turned out to be nothing to do), and turns any failure into the ``*_failed`` state
+writes storage objects under keys that carry the claim's token, noted with
+:func:`writes`, and then its rows and :func:`heaters.db.lifecycle.finish` in one
+:func:`commit`; ``work`` returning ``"noop"`` says there turned out to be nothing to do),
+and turns any failure into the ``*_failed`` state
 (:func:`heaters.db.lifecycle.fail`) with a one-line reason: ``HeatersError`` as it says
 (retried with backoff when transient), anything else as an internal error (retried like a
 transient one).
@@ -17,6 +18,13 @@ Two failures are not the item's and spend no attempt:
   finish raises :class:`~heaters.db.lifecycle.ClaimLost` (the stage's transaction rolls
   back), or the fail changes nothing: one line ``video 12: claim lost to another worker
   (stale token), result discarded`` and the outcome ``"lost"``.
+
+Storage is fenced by the keys: objects noted with :func:`writes` and not committed (a lost
+claim, a failure, a ``"noop"``) are deleted once the outcome is written (DB first, storage
+second: a committed row never names them); after its commit a stage deletes, with
+:func:`delete_replaced`, the objects its row named before and those the claim it replaced
+(``previous_token``, a crashed or stale worker) would have written, noted with
+:func:`replaces` (deleted by ``run_stage`` too when the stage ends without its commit).
 - **A lost database.** An error that means the database cannot be reached
   (:func:`heaters.db.errors.stage_lost_database`) is re-raised after one log line (``video
   12: database unavailable in preprocessing (connection refused): retried once it is back,
@@ -28,13 +36,15 @@ Two failures are not the item's and spend no attempt:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -45,6 +55,9 @@ from heaters.db.errors import stage_lost_database
 from heaters.domain.states import Transition
 from heaters.errors import HeatersError
 from heaters.pipeline.runtime import Runtime
+
+if TYPE_CHECKING:
+    from heaters.db.pool import Connection
 
 log = logging.getLogger(__name__)
 slog = structlog.get_logger("heaters.stage")
@@ -57,6 +70,70 @@ Kind = lifecycle.Kind
 #: the retried job's claim resumes such a claim (no attempt counted); a claim by another
 #: process counts on, as a redo after a crash does.
 _resume: dict[tuple[Kind, int], UUID] = {}
+
+#: The storage objects each claim (by token) wrote and has not committed yet.
+_written: dict[UUID, list[str]] = {}
+#: The objects the claim each claim replaced (its ``previous_token``) may have written and
+#: no row names, by token: deleted when the claim ends without its commit too, so a chain
+#: of crashed or failed claims leaves nothing behind.
+_replaced: dict[UUID, list[str]] = {}
+
+
+def writes(row: Row, *keys: str) -> None:
+    """Note objects the claim of ``row`` is about to write (call it before the put): unless
+    its :func:`commit` succeeds, :func:`run_stage` deletes them when the stage ends."""
+    _written.setdefault(row["claim_token"], []).extend(keys)
+
+
+def replaces(row: Row, keys: Iterable[str], named: Iterable[str | None]) -> None:
+    """Note ``keys``, the objects the claim that ``row``'s claim replaced (its
+    ``previous_token``: a crashed, failed or stale worker) may have written, less those the
+    row names (``named``: a committed result is never deleted before it is replaced). Unless
+    the stage commits (it then deletes them itself, :func:`delete_replaced`),
+    :func:`run_stage` deletes them when the stage ends."""
+    keep = {k for k in named if k}
+    _replaced.setdefault(row["claim_token"], []).extend(k for k in keys if k not in keep)
+
+
+@asynccontextmanager
+async def commit(rt: Runtime, row: Row) -> AsyncIterator[Connection]:
+    """The stage's transaction (its rows and the finish under the claim of ``row``); once it
+    has committed, the objects noted with :func:`writes` are the rows' and are kept."""
+    async with rt.db.transaction() as conn:
+        yield conn
+    _written.pop(row["claim_token"], None)
+    _replaced.pop(row["claim_token"], None)
+
+
+async def delete_objects(rt: Runtime, keys: Iterable[str | None], what: str) -> None:
+    """Delete objects no committed row names (any more); a failure only leaves strays, so it
+    is logged, not raised. On a local disk an emptied ``segments`` folder goes too."""
+    present = sorted({k for k in keys if k})
+    if not present:
+        return
+    try:
+        await rt.storage.delete_many(present)
+    except HeatersError as exc:
+        log.warning("%s: could not delete %d objects: %s", what, len(present), exc)
+        return
+    folders = {
+        p.parent
+        for k in present
+        if (p := rt.storage.local_path(k)) is not None and p.parent.name == "segments"
+    }
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(folder.rmdir)
+
+
+async def delete_replaced(
+    rt: Runtime, old: Iterable[str | None], kept: Iterable[str | None], what: str
+) -> None:
+    """After a stage's commit: delete the objects in ``old`` (what its row named before, what
+    the replaced claim would have written) that no key in ``kept`` (what the rows name now)
+    is."""
+    keep = {k for k in kept if k}
+    await delete_objects(rt, (k for k in old if k and k not in keep), what)
 
 
 async def pause_point(rt: Runtime, stage: str) -> None:
@@ -141,10 +218,24 @@ async def run_stage(
                 " spent", kind, item_id, transition.running, reason,
             )  # fmt: skip
             _resume[(kind, item_id)] = token
+            # its commit may have gone through: its objects stay (the redo, which replaces
+            # this claim, deletes them)
+            _written.pop(token, None)
+            _replaced.pop(token, None)
             raise
         log.exception("%s %s: internal error in %s", kind, item_id, transition.running)
         error = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         outcome = await _fail(rt, kind, item_id, transition, token, error, transient=True)
+    except BaseException:
+        # cancelled (the worker stops) or dying: its objects may be committed, so they stay
+        # (a redo, which replaces this claim, deletes them)
+        _written.pop(token, None)
+        _replaced.pop(token, None)
+        raise
+    # not committed (lost, failed, nothing to do): named by no row, so deleted
+    await delete_objects(
+        rt, [*_written.pop(token, ()), *_replaced.pop(token, ())], f"{kind} {item_id}"
+    )
     await _record(
         rt, transition, kind, item_id, attempt, outcome, error, started, time.monotonic() - t0
     )

@@ -10,8 +10,9 @@ the pieces without re-encoding (the proxy is all-I) and ends exactly as the one-
 preprocess does (``video_stages.store_preprocessed``: same rows, same ``preprocessed``
 state). Workers never enqueue each other.
 
-Each segment is resumable on its own: its pieces are stored under fixed keys
-(:func:`segment_keys`) before the commit that marks it ``encoded``; a job killed mid-way
+Each segment is resumable on its own: its pieces are stored under keys that carry its
+claim's token (:func:`heaters.pipeline.keys.segment_keys`) before the commit that marks it
+``encoded`` and records them; a job killed mid-way
 leaves it ``encoding`` and the retried job redoes only it; encoded segments are not redone.
 A segment that will not be retried (permanent failure, attempts used up) fails its video
 (``preprocess_failed``, reason ``segment N: …``; ``segments.sql: fail_segment``).
@@ -20,7 +21,6 @@ A segment that will not be retried (permanent failure, attempts used up) fails i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -31,19 +31,24 @@ from typing import Any
 
 from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
-from heaters.errors import HeatersError, PreprocessError
+from heaters.errors import PreprocessError
 from heaters.media.preprocess import Segment, SegmentPlan, segment_paths
+from heaters.pipeline.keys import segment_keys
 from heaters.pipeline.media_io import local_copy, media_source
-from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
+from heaters.pipeline.runner import (
+    Outcome,
+    Row,
+    commit,
+    delete_objects,
+    delete_replaced,
+    pause_point,
+    replaces,
+    run_stage,
+    writes,
+)
 from heaters.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def segment_keys(video_id: int, index: int) -> tuple[str, str]:
-    """Storage keys of segment ``index``'s pieces: (proxy part MP4, small frames RGB24)."""
-    stem = f"videos/{video_id}/segments/{index:05d}"
-    return f"{stem}.mp4", f"{stem}.rgb"
 
 
 def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
@@ -67,23 +72,6 @@ def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
         origin_pts=first["origin_pts"],
         has_audio=False,
     )
-
-
-async def _delete_objects(rt: Runtime, keys: Sequence[str | None], what: str) -> None:
-    """Delete objects after the commit that forgot them (a failure only leaves strays)."""
-    present = [k for k in keys if k]
-    if not present:
-        return
-    try:
-        await rt.storage.delete_many(present)
-    except HeatersError as exc:
-        log.warning("%s: could not delete %d objects: %s", what, len(present), exc)
-        return
-    # On a local disk the emptied ``segments`` folder goes too (S3 has no folders).
-    folders = {p.parent for k in present if (p := rt.storage.local_path(k)) is not None}
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(folder.rmdir)
 
 
 async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
@@ -127,7 +115,7 @@ async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
         )
         if await rt.db.q.start_segmenting(conn, id=video_id) is None:
             raise PreprocessError("the video left preprocessing while it was planned")
-    await _delete_objects(
+    await delete_objects(
         rt, [k for r in dropped for k in (r["proxy_key"], r["small_key"])], f"video {video_id}"
     )
     log.info(
@@ -142,7 +130,8 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
 
     ``pending``/``encode_failed`` → ``encoding`` → ``encoded`` (``video_segments``). Reads
     the original where it is (this disk, or byte ranges of a presigned URL on S3: only the
-    segment's span is fetched), stores both pieces under :func:`segment_keys`, then marks
+    segment's span is fetched), stores both pieces under its claim's
+    :func:`~heaters.pipeline.keys.segment_keys`, then marks
     the segment encoded with ``result`` = ``{"frames": N, "seconds": wall time}``.
     """
     from heaters.media import scenes
@@ -151,6 +140,9 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
     async def work(row: Row) -> None:
         started = time.monotonic()
         video_id, index = row["source_video_id"], row["index"]
+        prev = row["previous_token"]
+        prev_keys = segment_keys(video_id, index, prev) if prev is not None else ()
+        replaces(row, prev_keys, [row["proxy_key"], row["small_key"]])
         async with rt.db.acquire() as conn:
             rows = await fetch_all(rt.db.q.segments_of(conn, video_id=video_id))
         plan = plan_from_rows(rows)
@@ -170,18 +162,23 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
                 preset=s.proxy_preset,
                 proxy_height=s.proxy_height,
             )
-            keys = segment_keys(video_id, index)
+            keys = segment_keys(video_id, index, row["claim_token"])
+            writes(row, *keys)
             for path, key in zip(segment_paths(work_dir, index), keys, strict=True):
                 await rt.storage.put_file(path, key, move=True)
         await pause_point(rt, "preprocess_segment")
         await pause_point(rt, f"preprocess_segment:{index}")
-        async with rt.db.transaction() as conn:
+        async with commit(rt, row) as conn:
             # a segment that left encoding meanwhile (or was claimed again) raises ClaimLost
             await lifecycle.finish(
                 conn, "segment", states.ENCODE_SEGMENT, segment_id, token=row["claim_token"],
                 proxy_key=keys[0], small_key=keys[1],
                 result={"frames": frames, "seconds": round(time.monotonic() - started, 3)},
             )  # fmt: skip
+        await delete_replaced(
+            rt, [row["proxy_key"], row["small_key"], *prev_keys], keys,
+            f"video {video_id} segment {index}",
+        )  # fmt: skip
 
     return await run_stage(rt, "segment", segment_id, states.ENCODE_SEGMENT, work)
 
@@ -207,9 +204,10 @@ async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
     """
     from heaters.media.preprocess import encode_audio, finish_segmented
     from heaters.media.probe import probe
-    from heaters.pipeline.video_stages import store_preprocessed
+    from heaters.pipeline.video_stages import replaces_media, store_preprocessed
 
     async def work(row: Row) -> str | None:
+        replaces_media(video_id, row)
         async with rt.db.acquire() as conn:
             rows = await fetch_all(rt.db.q.segments_of(conn, video_id=video_id))
         if not rows or any(r["state"] != states.SegmentState.ENCODED for r in rows):
@@ -253,7 +251,7 @@ async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
                 rt, video_id, row, result, master=master, proxy=proxy, small=small,
                 transition=states.JOIN, pause="join", in_commit=forget,
             )  # fmt: skip
-        await _delete_objects(rt, forgotten, f"video {video_id}")
+        await delete_objects(rt, forgotten, f"video {video_id}")
         log.info("video %s: %d segments joined", video_id, len(rows))
         return None
 

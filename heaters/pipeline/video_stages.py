@@ -5,8 +5,9 @@ function (CPU-bound Python in the process pool, ffmpeg as an asyncio subprocess)
 results and the next state in one transaction, and returns ``"done"``. A ``HeatersError``
 marks the item ``*_failed`` with its one-line reason (retried with backoff when transient);
 any other exception is recorded as an internal error and retried like a transient one.
-Storage objects are written under fixed keys before the commit (a redo replaces them) and
-deleted only after the DB change has committed.
+Storage objects are written under keys that carry the claim's token before the commit
+(which records them in the row); the objects a redo replaces are deleted only after the DB
+change has committed, a claim's own ones when it does not commit (``runner``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,21 @@ from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
 from heaters.pipeline.keys import master_key, original_key, proxy_key, upload_name
 from heaters.pipeline.media_io import local_copy
-from heaters.pipeline.runner import Outcome, Row, pause_point, run_stage
+from heaters.pipeline.runner import (
+    Outcome,
+    Row,
+    commit,
+    delete_replaced,
+    pause_point,
+    replaces,
+    run_stage,
+    writes,
+)
 from heaters.pipeline.runtime import Runtime
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from heaters.db.pool import Connection
     from heaters.media.download import DownloadResult
     from heaters.media.preprocess import PreprocessResult
@@ -70,13 +82,21 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                 dup = await rt.db.q.find_duplicate(conn, source_url=None, sha256=sha256)
             if dup is not None and dup["id"] != video_id:
                 raise DownloadError(f"same content as video {dup['id']} (sha256 {sha256[:12]}…)")
-            key = original_key(video_id, result.path.suffix)
-            if upload:
-                await rt.storage.copy(upload, key)  # inside the storage, kept until the commit
+            suffix = result.path.suffix
+            prev = row["previous_token"]
+            prev_keys = [original_key(video_id, suffix, prev)] if prev is not None else []
+            replaces(row, prev_keys, [row["original_path"], row["master_path"]])
+            if row["original_path"] and row["sha256"] == sha256:
+                key = row["original_path"]  # a redo of a committed download: the same bytes
             else:
-                await rt.storage.put_file(result.path, key, move=True)
+                key = original_key(video_id, suffix, row["claim_token"])
+                writes(row, key)
+                if upload:
+                    await rt.storage.copy(upload, key)  # inside the storage, kept until the commit
+                else:
+                    await rt.storage.put_file(result.path, key, move=True)
             await pause_point(rt, "download")
-            async with rt.db.transaction() as conn:
+            async with commit(rt, row) as conn:
                 try:
                     await lifecycle.finish(
                         conn, "video", states.DOWNLOAD, video_id, token=row["claim_token"],
@@ -87,6 +107,11 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                     raise DownloadError(
                         f"same content as another video (sha256 {sha256[:12]}…)"
                     ) from exc
+        # What the row named before, and what the claim this one replaced wrote (a crashed
+        # or stale download of the same source: the same suffix).
+        await delete_replaced(
+            rt, [row["original_path"], *prev_keys], [key, row["master_path"]], f"video {video_id}"
+        )
         # An API upload has served its purpose once its original is committed (a user's own
         # file, ``heaters ingest FILE``, is never touched).
         if upload:
@@ -158,6 +183,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
     from heaters.pipeline.segment_stages import split_if_long
 
     async def work(row: Row) -> None:
+        replaces_media(video_id, row)
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)
             if await split_if_long(rt, video_id, src):
@@ -192,6 +218,20 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
     return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
 
 
+def _media_keys(video_id: int, token: UUID | None) -> list[str]:
+    """The master and proxy keys a claim with ``token`` writes (none for no token)."""
+    return [master_key(video_id, token), proxy_key(video_id, token)] if token else []
+
+
+def replaces_media(video_id: int, row: Row) -> None:
+    """Preprocess or join: note the master and proxy the claim this one replaced may have
+    written (:func:`heaters.pipeline.runner.replaces`), less those the row names."""
+    replaces(
+        row, _media_keys(video_id, row["previous_token"]),
+        [row["master_path"], row["proxy_path"], row["original_path"]],
+    )  # fmt: skip
+
+
 async def store_preprocessed(
     rt: Runtime,
     video_id: int,
@@ -214,15 +254,19 @@ async def store_preprocessed(
     if len(features) != result.frame_count:
         # Decoder and demuxer disagree on the count: score the proxy itself.
         features = await rt.run_sync(video_features, proxy)
+    token = row["claim_token"]
+    proxy_path = proxy_key(video_id, token)
     if result.master_kind == "ffv1":
-        master_path = master_key(video_id)
+        master_path = master_key(video_id, token)
+        writes(row, master_path)
         await rt.storage.put_file(master, master_path, move=True)
     else:
         master_path = row["original_path"]
-    await rt.storage.put_file(proxy, proxy_key(video_id), move=True)
+    writes(row, proxy_path)
+    await rt.storage.put_file(proxy, proxy_path, move=True)
     await pause_point(rt, pause)
     idx = result.frame_index
-    async with rt.db.transaction() as conn:
+    async with commit(rt, row) as conn:
         if in_commit is not None:
             await in_commit(conn)
         await rt.db.q.upsert_frame_index(
@@ -239,11 +283,11 @@ async def store_preprocessed(
             "video",
             transition,
             video_id,
-            token=row["claim_token"],
+            token=token,
             master_path=master_path,
             master_kind=result.master_kind,
             master_reason=result.master_reason,
-            proxy_path=proxy_key(video_id),
+            proxy_path=proxy_path,
             fps_num=result.fps.numerator,
             fps_den=result.fps.denominator,
             time_base_num=result.time_base.numerator,
@@ -255,6 +299,12 @@ async def store_preprocessed(
             is_vfr=result.is_vfr,
             has_audio=result.has_audio,
         )
+    # The master and proxy the row named before (a redo), and those the claim this one
+    # replaced wrote (a crashed or stale worker), unless the row names them now.
+    await delete_replaced(
+        rt, [row["master_path"], row["proxy_path"], *_media_keys(video_id, row["previous_token"])],
+        [master_path, proxy_path, row["original_path"]], f"video {video_id}",
+    )  # fmt: skip
 
 
 # --- detect -------------------------------------------------------------------------------

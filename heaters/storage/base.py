@@ -63,7 +63,9 @@ def object_kind(key: str) -> str:
     layout: ``videos/{id}/original.*`` → ``original`` (the master too, by default),
     ``videos/{id}/master.mkv`` → ``master`` (an FFV1 master), ``videos/{id}/proxy.mp4`` →
     ``proxy``, ``clips/{id}/clip.mp4`` → ``clip``, ``clips/{id}/keyframes/…`` → ``keyframe``,
-    ``clips/{id}/sprite.jpg`` → ``sprite``; anything else → ``other``."""
+    ``clips/{id}/sprite.jpg`` → ``sprite``, each also with the claim's tag before the
+    suffix (``proxy-1a2b3c4d5e6f.mp4``, :mod:`heaters.pipeline.keys`); anything else →
+    ``other``."""
     parts = key.split("/")
     if len(parts) == 3 and parts[0] == "videos":
         name = parts[2]
@@ -74,7 +76,7 @@ def object_kind(key: str) -> str:
         if name.startswith("proxy"):
             return "proxy"
     if len(parts) >= 3 and parts[0] == "clips":
-        if parts[2] == "clip.mp4":
+        if parts[2].startswith("clip"):  # clip.mp4, or clip-<claim>.mp4
             return "clip"
         if parts[2] == "keyframes":
             return "keyframe"

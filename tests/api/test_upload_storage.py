@@ -7,6 +7,7 @@ duplicate upload leaves no object behind."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -165,19 +166,20 @@ async def test_an_upload_is_stored_at_once_and_a_worker_elsewhere_processes_it(
         await wait_until(upload_gone, "the upload object deleted after the download")
         vid = video["id"]
         keys = await stored.keys()
-        assert keys[f"videos/{vid}/original.mp4"] == len(data), keys
-        assert f"videos/{vid}/proxy.mp4" in keys, keys
         with psycopg.connect(url) as conn:
             row = conn.execute(
-                "SELECT source_key, source_path, original_path, sha256 FROM source_videos"
-                " WHERE id = %s", (vid,)
+                "SELECT source_key, source_path, original_path, sha256, proxy_path"
+                " FROM source_videos WHERE id = %s", (vid,)
             ).fetchone()  # fmt: skip
             runs = conn.execute(
                 "SELECT stage, outcome FROM stage_runs WHERE item_kind = 'video'"
                 " AND item_id = %s AND stage IN ('download', 'preprocess')", (vid,)
             ).fetchall()  # fmt: skip
         assert row is not None
-        assert row[0] == key and row[1] is None and row[2] == f"videos/{vid}/original.mp4"
+        assert row[0] == key and row[1] is None
+        assert re.fullmatch(rf"videos/{vid}/original-[0-9a-f]{{12}}\.mp4", row[2]), row[2]
+        assert keys[row[2]] == len(data), keys
+        assert row[4] in keys, keys
         assert sorted(runs) == [("download", "done"), ("preprocess", "done")], runs
         # The source shown is still the name it was sent with; no path, no key.
         shown = c.get(f"/api/videos/{vid}").json()

@@ -7,12 +7,16 @@ The ``heaters`` subprocess talks to moto's real S3 server (a thread of this test
 from __future__ import annotations
 
 import itertools
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import av
+import psycopg
 import pytest
 
+from heaters.pipeline import keys
 from tests.conftest import decoded_frames, json_lines, run_heaters
 from tests.storage.conftest import AWS_ENV, BUCKET, REGION, MotoS3
 
@@ -75,17 +79,23 @@ async def test_main_job_on_s3(
 
     objects = await _list(moto_s3, s3_prefix)
     vid = video["id"]
+    with psycopg.connect(heaters_env["DATABASE_URL"]) as conn:
+        row = conn.execute(
+            "SELECT original_path, master_path, proxy_path FROM source_videos WHERE id = %s", (vid,)
+        ).fetchone()
+    assert row is not None
+    original_key, master_key, proxy_key = row
+    assert master_key == original_key, "the original is the master"
+    assert re.fullmatch(rf"videos/{vid}/original-[0-9a-f]{{12}}\.mp4", original_key)
+    assert re.fullmatch(rf"videos/{vid}/proxy-[0-9a-f]{{12}}\.mp4", proxy_key)
     media = {k for k in objects if not k.startswith("clips/")}
-    assert media == {
-        f"videos/{vid}/original.mp4",  # the master too
-        f"videos/{vid}/proxy.mp4",
-    }, objects
+    assert media == {original_key, proxy_key}, objects
     # Anything else can only be a clip's sprite (a later stage that may already have run).
-    assert all(k.startswith("clips/") and k.endswith("/sprite.jpg") for k in set(objects) - media)
-    assert objects[f"videos/{vid}/original.mp4"] == small_video.stat().st_size
+    assert all(re.fullmatch(r"clips/\d+/sprite-[0-9a-f]{12}\.jpg", k) for k in set(objects) - media)
+    assert objects[original_key] == small_video.stat().st_size
 
     # The stored proxy is the real all-I-frame H.264 file, read back from the bucket.
-    proxy = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/proxy.mp4", tmp_path / "p.mp4")
+    proxy = await _download(moto_s3, f"{s3_prefix}/{proxy_key}", tmp_path / "p.mp4")
     with av.open(str(proxy)) as c:
         packets = [p for p in c.demux(c.streams.video[0]) if p.size]
         assert c.streams.video[0].codec_context.name == "h264"
@@ -171,15 +181,21 @@ async def test_after_review_on_s3_with_an_outage_mid_stage(
         finally:
             moto_s3.start()
         before = await _list(moto_s3, s3_prefix)
-        assert f"videos/{vid}/proxy.mp4" in before, "nothing was lost"
+        async with db.acquire() as conn:
+            proxy_key = await conn.fetchval(
+                "SELECT proxy_path FROM source_videos WHERE id = $1", vid
+            )
+        assert proxy_key in before, "nothing was lost"
 
         assert await clip_stages.export_clip(rt, keep) == "done"
         assert await clip_stages.extract_clip_keyframes(rt, keep) == "done"
         assert await clip_stages.embed_clip(rt, keep) == "done"
         assert await clip_stages.archive_clip(rt, gone) == "done"
+        clip_key = (await _clip_row(db, keep))["clip_path"]
     objects = await _list(moto_s3, s3_prefix)
+    assert re.fullmatch(rf"clips/{keep}/clip-[0-9a-f]{{12}}\.mp4", clip_key), clip_key
     assert sorted(k.removeprefix(f"clips/{keep}/") for k in objects if k.startswith(f"clips/{keep}/")) == [
-        "clip.mp4", "keyframes/percentage_p25.jpg", "keyframes/percentage_p50.jpg",
+        clip_key.removeprefix(f"clips/{keep}/"), "keyframes/percentage_p25.jpg", "keyframes/percentage_p50.jpg",
         "keyframes/percentage_p75.jpg", "keyframes/tag_first.jpg", "keyframes/tag_last.jpg",
         "keyframes/tag_mid.jpg",
     ]  # fmt: skip
@@ -206,9 +222,12 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
 
     _use_s3(monkeypatch, moto_s3, s3_prefix, HEATERS_EXPORT_MODE=mode,
             HEATERS_EXPORT_PRESET="veryfast")  # fmt: skip
-    source = "proxy.mp4" if mode == "copy" else "original.mp4"  # the original is the master
     async with Database.connect(heaters_env["DATABASE_URL"]) as db, open_runtime() as rt:
         vid, clips = await _detected_clips(db, rt, small_video)
+        async with db.acquire() as conn:
+            video = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
+        # the original is the master
+        source = Path(video["proxy_path" if mode == "copy" else "master_path"]).name
         last, other = clips[-1], clips[0]
         for c in (last, other):
             await review.decide(db, c["id"], "approve", "ann")
@@ -223,6 +242,7 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
         monkeypatch.setattr(rt.storage, "get_file", recording_get_file)
         assert await clip_stages.export_clip(rt, last["id"]) == "done"
         assert not any(k.endswith(source) for k in fetched), fetched
+        last_key = (await _clip_row(db, last["id"]))["clip_path"]
 
         original = await _download(moto_s3, f"{s3_prefix}/videos/{vid}/{source}",
                                    tmp_path / source)  # fmt: skip
@@ -245,7 +265,7 @@ async def test_export_on_s3_reads_ranges_not_whole_files(
         assert "http" not in row["last_error"], "the signed URL is never stored"
 
     n = last["end_frame"] - last["start_frame"]
-    got = decoded_frames(await _download(moto_s3, f"{s3_prefix}/clips/{last['id']}/clip.mp4",
+    got = decoded_frames(await _download(moto_s3, f"{s3_prefix}/{last_key}",
                                         tmp_path / "clip.mp4"))  # fmt: skip
     assert len(got) == n
     assert not (Path(heaters_env["HEATERS_HOME"]) / "storage").exists()
@@ -272,6 +292,12 @@ async def test_storage_class_per_kind(
         "clips/9/clip.mp4", "clips/9/keyframes/tag_first.jpg", "clips/9/sprite.jpg",
         "datasets/x/shard-0.tar",
     )] == ["original", "master", "proxy", "clip", "keyframe", "sprite", "other"]  # fmt: skip
+    # the keys a claim writes now carry its tag (heaters.pipeline.keys)
+    tok = uuid.UUID(int=0xABC)
+    assert [object_kind(k) for k in (
+        keys.original_key(3, ".mp4", tok), keys.master_key(3, tok), keys.proxy_key(3, tok),
+        keys.clip_key(9, tok), keys.sprite_key(9, tok),
+    )] == ["original", "master", "proxy", "clip", "sprite"]  # fmt: skip
     with pytest.raises(ValueError, match="unknown object kinds"):
         S3Storage(BUCKET, storage_classes={"masters": "STANDARD_IA"})
 

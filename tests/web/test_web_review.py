@@ -187,7 +187,8 @@ def test_two_reviewers_never_get_the_same_clip(browser: Any, fresh: Stack) -> No
 def test_media_range_request(browser: Any, fresh: Stack) -> None:
     page = login(browser, fresh, "alice")
     video_id = fresh.videos[0]["id"]
-    key = f"videos/{video_id}/proxy.mp4"
+    ((key,),) = fresh.sql("SELECT proxy_path FROM source_videos WHERE id = %s", (video_id,))
+    assert key.startswith(f"videos/{video_id}/proxy-"), key
     path = Path(fresh.env["HEATERS_HOME"]) / "storage" / key
     data = path.read_bytes()
     r = page.context.request.get(f"{fresh.url}/media/{key}", headers={"Range": "bytes=100-199"})
