@@ -359,7 +359,12 @@ async def _show_after(
         if clip is not None and clip.state == ClipState.PENDING_REVIEW:
             holder = await _claim(request, then)
             if holder in (None, reviewer(request)):
-                return clip
+                # Read again after the claim: another reviewer's decision may have committed
+                # (and let go of its lease) between the first read and the claim.
+                clip = await _maybe_clip(request, then)
+                if clip is not None and clip.state == ClipState.PENDING_REVIEW:
+                    return clip
+                await release(web_state(request).db, then, reviewer(request))
     if fallback is not None:
         return fallback
     return await _claim_next(request)

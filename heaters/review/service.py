@@ -213,6 +213,10 @@ def _settle(settle_seconds: float | None) -> float:
     return get_settings().review_settle_seconds if settle_seconds is None else settle_seconds
 
 
+_CLAIM_TRIES = 3
+"""Takes of a lease that :func:`claim` tries when its holder lets go in between."""
+
+
 def _clock(t: datetime) -> str:
     return t.astimezone().strftime("%H:%M:%S")
 
@@ -401,17 +405,27 @@ async def claim(
     answer names them (``own`` False). Raises ClipNotFound.
     """
     lease = get_settings().claim_seconds if claim_seconds is None else claim_seconds
-    async with db.transaction() as conn:
-        row = await db.q.take_claim(conn, id=clip_id, reviewer=reviewer, claim_seconds=lease)
-        if row is not None:
-            await db.q.release_claims(conn, reviewer=reviewer, keep=[clip_id])
-            return Claim(clip_id, True, reviewer, row["claim_expires_at"])
-        now = await db.q.claim_holder(conn, id=clip_id)
+    # The holder can let go between the refused take and the look at who holds it (each
+    # statement sees the latest commits): then take it again, a bounded number of times.
+    for _ in range(_CLAIM_TRIES):
+        async with db.transaction() as conn:
+            row = await db.q.take_claim(conn, id=clip_id, reviewer=reviewer, claim_seconds=lease)
+            if row is not None:
+                await db.q.release_claims(conn, reviewer=reviewer, keep=[clip_id])
+                return Claim(clip_id, True, reviewer, row["claim_expires_at"])
+            now = await db.q.claim_holder(conn, id=clip_id)
+        if now is None or now["superseded_by"] is not None or now["claimed_by"] is not None:
+            break
     if now is None:
         raise ClipNotFound(f"no clip {clip_id}")
     if now["superseded_by"] is not None:
         into = ", ".join(f"#{i}" for i in now["superseded_by"])
         return Claim(clip_id, False, None, None, f"clip {clip_id} was {now['state']} into {into}")
+    if now["claimed_by"] is None:  # taken and let go again on every try: busy, not held
+        return Claim(
+            clip_id, False, None, None,
+            f"clip {clip_id} is changing hands between reviewers: try again",
+        )  # fmt: skip
     return Claim(
         clip_id, False, now["claimed_by"], now["claim_expires_at"],
         f"clip {clip_id} is held by {now['claimed_by']} (until "
