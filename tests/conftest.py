@@ -214,21 +214,28 @@ def decoded_frames(path: Path, start: int = 0, n: int | None = None) -> list[Any
         return list(itertools.islice(frames, start, None if n is None else start + n))
 
 
+async def run_to_detected(rt: Any, video_id: int) -> None:
+    """Run download, preprocess and detect on video ``video_id`` in this process, each
+    asserted ``"done"``."""
+    from heaters.pipeline import video_stages
+
+    for fn in (
+        video_stages.download_video,
+        video_stages.preprocess_video,
+        video_stages.detect_video,
+    ):
+        assert await fn(rt, video_id) == "done", fn.__name__
+
+
 async def detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:
     """Submit ``video`` and run download, preprocess and detect on it in this process; its
     id and its clip rows in frame order."""
-    from heaters.pipeline import video_stages
     from heaters.pipeline.runtime import open_runtime
     from heaters.pipeline.submit import submit
 
     vid = (await submit(db, str(video))).video_id
     async with open_runtime() as rt:
-        for fn in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await fn(rt, vid) == "done"
+        await run_to_detected(rt, vid)
     async with db.acquire() as conn:
         clips = await conn.fetch(
             "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid

@@ -29,10 +29,17 @@ import numpy as np
 import pytest
 
 from heaters import review
-from heaters.pipeline import clip_stages, video_stages
+from heaters.pipeline import clip_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.conftest import REPO, database_env, fast_env, heaters_cmd, run_heaters
+from tests.conftest import (
+    REPO,
+    database_env,
+    fast_env,
+    heaters_cmd,
+    run_heaters,
+    run_to_detected,
+)
 
 pytest.importorskip("torch")
 _counter = itertools.count()
@@ -43,12 +50,7 @@ async def prepared_clips(db: Any, video: Path, approve: int | None = None) -> tu
     keyframes and embedding on them; returns (video id, every shot id in frame order)."""
     vid = (await submit(db, str(video))).video_id
     async with open_runtime() as rt:
-        for fn in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await fn(rt, vid) == "done"
+        await run_to_detected(rt, vid)
         async with db.acquire() as conn:
             ids = [
                 r["id"]

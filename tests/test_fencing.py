@@ -26,6 +26,7 @@ from heaters.errors import HeatersError
 from heaters.pipeline import runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
+from tests.conftest import run_to_detected
 
 # (kind, transition, the state the item is made ready in, a column the finish sets)
 CASES: list[tuple[lifecycle.Kind, Transition, str, str | None]] = [
@@ -288,12 +289,7 @@ async def test_a_sprite_whose_clip_moves_on_meanwhile(
 
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for stage in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await stage(rt, vid) == "done"
+        await run_to_detected(rt, vid)
         async with db.acquire() as conn:
             clip = await conn.fetchval("SELECT min(id) FROM clips WHERE source_video_id = $1", vid)
 

@@ -12,6 +12,7 @@ from heaters.media import scenes
 from heaters.pipeline import video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
+from tests.conftest import run_to_detected
 
 
 async def _snapshot(db: Any, home: Path) -> dict[str, Any]:
@@ -66,12 +67,7 @@ async def test_frame_index_and_scores_are_stored(
 ) -> None:
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for fn in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await fn(rt, vid) == "done"
+        await run_to_detected(rt, vid)
     async with db.acquire() as conn:
         v = await conn.fetchrow("SELECT * FROM source_videos WHERE id = $1", vid)
         idx = await conn.fetchrow("SELECT * FROM frame_indexes WHERE source_video_id = $1", vid)
@@ -94,12 +90,7 @@ async def test_features_of_another_detector_are_never_reused(
     older version's, full of junk) and computes and stores its own."""
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for fn in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await fn(rt, vid) == "done"
+        await run_to_detected(rt, vid)
         clips_before = await _clip_spans(db, vid)
         async with db.acquire() as conn:
             await conn.execute(
@@ -147,12 +138,7 @@ async def test_a_dissolve_becomes_a_transition_clip(
            "-c:v", "libx264", "-preset", "veryfast", str(out))  # fmt: skip
     vid = (await submit(db, str(out))).video_id
     async with open_runtime() as rt:
-        for fn in (
-            video_stages.download_video,
-            video_stages.preprocess_video,
-            video_stages.detect_video,
-        ):
-            assert await fn(rt, vid) == "done"
+        await run_to_detected(rt, vid)
     spans = await _clip_spans(db, vid)
     assert spans[0][0] == 0 and spans[-1][1] == 84
     assert all(x[1] == y[0] for x, y in itertools.pairwise(spans))

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from heaters.pipeline import keys
-from tests.conftest import decoded_frames, json_lines, run_heaters
+from tests.conftest import decoded_frames, json_lines, run_heaters, run_to_detected
 from tests.storage.conftest import AWS_ENV, BUCKET, REGION, MotoS3
 
 
@@ -123,16 +123,10 @@ def _use_s3(monkeypatch: pytest.MonkeyPatch, moto_s3: MotoS3, s3_prefix: str, **
 
 async def _detected_clips(db: Any, rt: Any, video: Path) -> tuple[int, list[Any]]:
     """Submit ``video`` and run download, preprocess and detect; (video id, its clip rows)."""
-    from heaters.pipeline import video_stages
     from heaters.pipeline.submit import submit
 
     vid = (await submit(db, str(video))).video_id
-    for fn in (
-        video_stages.download_video,
-        video_stages.preprocess_video,
-        video_stages.detect_video,
-    ):
-        assert await fn(rt, vid) == "done"
+    await run_to_detected(rt, vid)
     async with db.acquire() as conn:
         clips = await conn.fetch(
             "SELECT * FROM clips WHERE source_video_id = $1 ORDER BY start_frame", vid
