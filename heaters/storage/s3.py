@@ -18,7 +18,7 @@ import contextlib
 import math
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -369,12 +369,10 @@ class S3Storage:
         self, client: S3Client, local: Path, full: str, size: int, extra: dict[str, Any]
     ) -> None:
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
-        created = await client.create_multipart_upload(
-            Bucket=self.bucket, Key=full, ChecksumAlgorithm="CRC32", **extra
-        )
-        upload_id = created["UploadId"]
-        parts: list[CompletedPartTypeDef] = []
-        try:
+        async with self._multipart(client, full, ChecksumAlgorithm="CRC32", **extra) as (
+            upload_id,
+            parts,
+        ):
             fh: BinaryIO = await asyncio.to_thread(local.open, "rb")
             try:
                 number = 1
@@ -394,6 +392,19 @@ class S3Storage:
                     number += 1
             finally:
                 await asyncio.to_thread(fh.close)
+
+    @contextlib.asynccontextmanager
+    async def _multipart(
+        self, client: S3Client, full: str, **create: Any
+    ) -> AsyncIterator[tuple[str, list[CompletedPartTypeDef]]]:
+        """A multipart upload of ``full``: yields ``(upload id, parts)``; the body appends
+        each part it sends to ``parts``. Completed on a normal exit; aborted on any error,
+        cancellation included (the parts would otherwise be billed forever)."""
+        created = await client.create_multipart_upload(Bucket=self.bucket, Key=full, **create)
+        upload_id = created["UploadId"]
+        parts: list[CompletedPartTypeDef] = []
+        try:
+            yield upload_id, parts
             await client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=full,
@@ -401,7 +412,6 @@ class S3Storage:
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
-            # Abort even when cancelled: the parts would otherwise be billed forever.
             with contextlib.suppress(Exception):
                 await asyncio.shield(
                     client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
@@ -472,10 +482,7 @@ class S3Storage:
         self, client: S3Client, src: str, dest: str, size: int, extra: dict[str, Any]
     ) -> None:
         part_size = min(max(self.copy_part_size, math.ceil(size / MAX_PARTS)), MAX_COPY_SIZE)
-        created = await client.create_multipart_upload(Bucket=self.bucket, Key=dest, **extra)
-        upload_id = created["UploadId"]
-        parts: list[CompletedPartTypeDef] = []
-        try:
+        async with self._multipart(client, dest, **extra) as (upload_id, parts):
             for number, start in enumerate(range(0, size, part_size), start=1):
                 end = min(start + part_size, size) - 1
                 copied = await client.upload_part_copy(
@@ -487,18 +494,6 @@ class S3Storage:
                     CopySourceRange=f"bytes={start}-{end}",
                 )
                 parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
-            await client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=dest,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(
-                    client.abort_multipart_upload(Bucket=self.bucket, Key=dest, UploadId=upload_id)
-                )
-            raise
 
     async def presigned_url(self, key: str, *, expires_seconds: int = 3600) -> str:
         """A URL that lets anyone GET ``key`` (Range requests too) until it expires.
