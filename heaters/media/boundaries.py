@@ -20,7 +20,15 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TRANSITION_KINDS", "SceneResult", "Transition", "TransitionKind"]
+__all__ = [
+    "SUGGESTION_REASONS",
+    "TRANSITION_KINDS",
+    "SceneResult",
+    "Suggestion",
+    "SuggestionReason",
+    "Transition",
+    "TransitionKind",
+]
 
 TransitionKind = Literal["dissolve", "fade_out", "fade_in", "wipe", "unknown"]
 TRANSITION_KINDS: tuple[TransitionKind, ...] = (
@@ -72,6 +80,47 @@ class Transition:
         }
 
 
+SuggestionReason = Literal["brightness_only", "flash", "too_close", "weak"]
+SUGGESTION_REASONS: tuple[SuggestionReason, ...] = ("brightness_only", "flash", "too_close", "weak")
+"""Why a candidate boundary was not made a cut: ``brightness_only`` (the picture after it
+correlates with the one before it at another brightness or contrast), ``flash`` (a 1–3 frame
+change after which the picture returns), ``too_close`` (within ``min_scene_len`` frames of the
+previous cut), ``weak`` (a change that passes some tests of a cut but not all)."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A candidate boundary a rule rejected: kept, with its reason, for a reviewer to accept.
+
+    Attributes
+    ----------
+    frame : int
+        The frame that would start the new shot (0-based, decode order; never 0).
+    confidence : float
+        0–1, how likely it is a real cut (always below the weakest accepted cut's floor, 0.5).
+    reason : SuggestionReason
+        The rule that rejected it (see :data:`SUGGESTION_REASONS`).
+    """
+
+    frame: int
+    confidence: float
+    reason: SuggestionReason
+
+    def __post_init__(self) -> None:
+        if self.frame <= 0:
+            raise ValueError(f"bad suggestion frame {self.frame}")
+        if self.reason not in SUGGESTION_REASONS:
+            raise ValueError(f"unknown suggestion reason {self.reason!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"frame", "confidence", "reason"}`` (JSON-ready)."""
+        return {
+            "frame": self.frame,
+            "confidence": round(float(self.confidence), 4),
+            "reason": self.reason,
+        }
+
+
 @dataclass(frozen=True)
 class SceneResult:
     """What shot-boundary detection found in one video.
@@ -93,6 +142,9 @@ class SceneResult:
         One 0–1 confidence per cut, same order as ``cuts``.
     transitions : tuple of Transition
         Gradual transitions, sorted, not overlapping each other.
+    suggestions : tuple of Suggestion
+        Candidate boundaries a rule rejected (sorted by frame; none inside a transition or
+        on a cut): shown to reviewers, never clips of their own.
     features : float32 array (N, F)
         Per-frame features (N == frame_count) from which the detector re-derives ``cuts`` and
         ``transitions`` without decoding (its ``boundaries_from_features``); may be (N, 0)
@@ -105,6 +157,7 @@ class SceneResult:
     cuts: tuple[int, ...]
     cut_confidence: tuple[float, ...]
     transitions: tuple[Transition, ...] = ()
+    suggestions: tuple[Suggestion, ...] = ()
     features: npt.NDArray[np.float32] = field(
         default_factory=lambda: np.zeros((0, 0), np.float32), compare=False, repr=False
     )
