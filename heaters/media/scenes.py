@@ -48,7 +48,8 @@ import numpy as np
 import numpy.typing as npt
 
 from heaters.media import scores
-from heaters.media.boundaries import SceneResult, Transition, TransitionKind
+from heaters.media.bars import find_active_box
+from heaters.media.boundaries import SceneResult, Suggestion, Transition, TransitionKind
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
 from heaters.media.scores import COL, FEATURES, LAGS, THUMB_SIZE, frame_features
 
@@ -69,7 +70,7 @@ __all__ = [
     "result_from_features",
 ]
 
-DETECTOR_NAME = "heaters-fast/2"
+DETECTOR_NAME = "heaters-fast/3"
 """Names the feature definition (:data:`heaters.media.scores.FEATURES`) and the analysis size
 (:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
 features would change, so old ones are never mixed with new."""
@@ -137,6 +138,12 @@ class DetectorParams:
         (0.0–0.41 over the suite's brightness and gamma ramps). 0.5.
     max_gradual : int
         Longest dissolve/wipe in frames (the issue's range is 6–40; 2.5 s at 24 fps). 60.
+    gradual_ref_contrast : float
+        Luma std (0–255, of the active picture) at and above which ``gradual_min_change``
+        holds in full; the sides of a span with less contrast need proportionally less
+        change (down to 0.4 of it): a night grade keeps a dissolve's shape at a third of the
+        levels. Shots of the sample and of the suite's plain look: 25–60; under a dark grade
+        11–23. 32.
     """
 
     threshold: float = 3.0
@@ -153,6 +160,7 @@ class DetectorParams:
     gradual_max_excess: float = 0.15
     gradual_min_structure: float = 0.5
     max_gradual: int = 60
+    gradual_ref_contrast: float = 32.0
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -434,9 +442,23 @@ def find_gradual(
     return [t for t, _ in _find_gradual(f, params, ex)]
 
 
+@dataclass(frozen=True)
+class _Tests:
+    """How strict the dissolve/wipe tests of :func:`_find_gradual` are."""
+
+    max_excess: float  # mean (d(m,A) + d(m,B) - d(A,B)) / d(A,B) over the span
+    max_dev: float  # progress's largest departure from a straight line
+    side_speed: float  # the span moves at least this many times faster than its sides
+
+
 def _find_gradual(
-    f: FloatArray, params: DetectorParams, ex: npt.NDArray[np.bool_]
+    f: FloatArray,
+    params: DetectorParams,
+    ex: npt.NDArray[np.bool_],
+    tests: _Tests | None = None,
 ) -> list[tuple[Transition, _Candidate]]:
+    if tests is None:
+        tests = _Tests(params.gradual_max_excess, _MAX_DEV, 2.0)
     n = f.shape[0]
     if n < 5:
         return []
@@ -446,6 +468,10 @@ def _find_gradual(
     zt = (t - t.mean(axis=1, keepdims=True)) / np.maximum(t.std(axis=1, keepdims=True), 1.0)
     cex = np.concatenate([[0], np.cumsum(ex)])
     tc = t - t.mean(axis=1, keepdims=True)  # thumbnails without their mean brightness
+    # the least change between the sides, in proportion to their contrast below
+    # gradual_ref_contrast (a night grade keeps the shape of a dissolve at a third of the
+    # levels), never below 0.4 of gradual_min_change
+    contrast = f[:, COL["luma_std"]]
     w = _SIDE
     first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
     run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
@@ -459,9 +485,12 @@ def _find_gradual(
         run_max = np.maximum(run_max[:count], step[e])
         a, b = t[s - 1], t[e]
         dab = np.abs(a - b).mean(axis=1)
+        least = params.gradual_min_change * np.clip(
+            np.maximum(contrast[s - 1], contrast[e]) / params.gradual_ref_contrast, 0.4, 1.0
+        )
         # cheap tests first: a large change, not brightness alone, no hard cut inside,
         # steady frames just outside, nothing excluded inside
-        ok = dab >= params.gradual_min_change
+        ok = dab >= least
         ok &= run_max <= 0.4 * dab
         ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
         ok &= cex[e] - cex[s] == 0
@@ -469,12 +498,12 @@ def _find_gradual(
         if idx.size == 0:
             continue
         s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
-        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= params.gradual_min_change
+        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= least[idx]
         ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
         # the sides are steadier than the span: its change per frame is at least twice theirs
         rate = dab / (length + 1)
-        ok &= np.abs(t[s - 1 - w] - a).mean(axis=1) / w * 2 <= rate
-        ok &= np.abs(t[e + w] - b).mean(axis=1) / w * 2 <= rate
+        ok &= np.abs(t[s - 1 - w] - a).mean(axis=1) / w * tests.side_speed <= rate
+        ok &= np.abs(t[e + w] - b).mean(axis=1) / w * tests.side_speed <= rate
         idx = np.nonzero(ok)[0]
         if idx.size == 0:
             continue
@@ -490,8 +519,8 @@ def _find_gradual(
         excess /= length
         linear = np.arange(1, length + 1) / (length + 1)
         dev = np.abs(progress - linear).max(axis=1)
-        good = excess <= params.gradual_max_excess
-        good &= dev <= _MAX_DEV
+        good = excess <= tests.max_excess
+        good &= dev <= tests.max_dev
         good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
         for i in np.nonzero(good)[0].tolist():
             found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
@@ -507,7 +536,7 @@ def _find_gradual(
     out: list[tuple[Transition, _Candidate]] = []
     for c in sorted(taken, key=lambda c: c.start):
         kind = _gradual_kind(t, c.start, c.end)
-        margin = min(1.0 - c.excess / params.gradual_max_excess,
+        margin = min(1.0 - c.excess / tests.max_excess,
                      math.log(c.change / params.gradual_min_change) / math.log(3.0))  # fmt: skip
         conf = 0.5 + 0.5 * min(1.0, max(0.0, margin))
         out.append((Transition(c.start, c.end, kind, conf), c))
@@ -558,7 +587,16 @@ def find_cuts(
     list of (int, float)
         (cut frame, confidence), ascending.
     """
-    f = np.asarray(features, np.float64)
+    return _find_cuts(np.asarray(features, np.float64), params, exclude)[0]
+
+
+def _find_cuts(
+    f: FloatArray, params: DetectorParams, exclude: npt.ArrayLike = ()
+) -> tuple[list[tuple[int, float]], list[Suggestion]]:
+    """:func:`find_cuts`, and the candidates it rejected as suggestions (a rule's veto is
+    never silent): ``brightness_only`` with confidence ``0.5 * corr_lag1 / same_picture``,
+    ``flash`` 0.25, ``too_close`` 0.4 × the confidence it would have had. Candidates inside
+    ``exclude`` (transitions) are no suggestion."""
     n = f.shape[0]
     ex = np.zeros(n, bool)
     if np.size(exclude):
@@ -576,11 +614,17 @@ def find_cuts(
     second &= hsv >= params.min_content
     candidates = sorted(set(ratio_of) | set(np.nonzero(second)[0].tolist()))
     cuts: list[tuple[int, float]] = []
+    rejected: list[Suggestion] = []
     last = 0
     for k in candidates:
-        if ex[k] or flash[k] or corr1[k] <= params.same_picture:
+        if ex[k] or k == 0:
             continue
-        if k - last < params.min_scene_len:
+        if flash[k]:
+            rejected.append(Suggestion(int(k), 0.25, "flash"))
+            continue
+        if corr1[k] <= params.same_picture:
+            conf = 0.5 * max(0.0, corr1[k]) / max(params.same_picture, 1e-9)
+            rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "brightness_only"))
             continue
         if k in ratio_of:
             margin = min(ratio_of[k] / params.threshold, hsv[k] / max(params.min_content, 1e-9),
@@ -589,9 +633,12 @@ def find_cuts(
             margin = min(cratio[k] / params.new_picture_ratio, corr1[k] / params.new_picture,
                          hsv[k] / max(params.min_content, 1e-9))  # fmt: skip
         conf = 0.5 + 0.5 * min(1.0, max(0.0, math.log(max(margin, 1.0)) / math.log(4.0)))
+        if k - last < params.min_scene_len:
+            rejected.append(Suggestion(int(k), round(0.4 * conf, 4), "too_close"))
+            continue
         cuts.append((int(k), conf))
         last = k
-    return cuts
+    return cuts, rejected
 
 
 def _ratio(x: FloatArray, w: int) -> FloatArray:
@@ -667,7 +714,9 @@ def result_from_features(
         inside[t.start_frame : t.end_frame] = True
     flashes = _flash_edges(f, params)
     gradual = [t for t, _ in _find_gradual(f, params, inside | flashes)]
-    transitions = sorted([*fades.transitions, *gradual], key=lambda t: t.start_frame)
+    transitions: list[Transition] = sorted(
+        [*fades.transitions, *gradual], key=lambda t: t.start_frame
+    )
     blocked = np.zeros(n + 1, bool)
     for t in fades.transitions:
         blocked[t.start_frame : t.end_frame + 1] = True
@@ -675,16 +724,67 @@ def result_from_features(
         blocked[max(0, t.start_frame - 1) : t.end_frame + 2] = True
     for k in fades.allowed_cuts:
         blocked[k] = False
-    cuts = find_cuts(feats, params, exclude=blocked[:n])
+    found, rejected = _find_cuts(f, params, blocked[:n])
+    cuts = dict(found)
+    for k in _fallback_cuts(f, params, inside | flashes, transitions, cuts):
+        cuts[k] = 0.5
+    frames = sorted(cuts)
+    near = {k + d for k in frames for d in (-1, 0, 1)}
     return SceneResult(
         detector=DETECTOR_NAME,
         frame_count=n,
         fps=fps,
-        cuts=tuple(k for k, _ in cuts),
-        cut_confidence=tuple(round(c, 4) for _, c in cuts),
+        cuts=tuple(frames),
+        cut_confidence=tuple(round(cuts[k], 4) for k in frames),
         transitions=tuple(transitions),
+        suggestions=tuple(x for x in rejected if x.frame not in near),
         features=feats,
     )
+
+
+_FALLBACK = _Tests(max_excess=0.35, max_dev=0.4, side_speed=2.0)
+"""The relaxed span tests of the fallback: frames up to 35 % off the line between the two
+sides (shake, grain, a dip through a colour that never quite goes flat), progress up to 0.4
+off a straight line; the sides must still be twice as steady as the span (pans inside the
+suite's shots pass every other relaxed test: excess 0.08–0.46; only their moving sides tell
+them from a transition)."""
+
+
+_FALLBACK_MAX_MOTION = 0.25
+"""Most mean ``corr_lag1`` over a fallback span's frames. A blend or a wipe changes each
+frame little from the one before (0.0–0.15 with grain and shake on the suite's looks); a
+camera tilt or whip pan that ends on a steady picture decorrelates them (the sample's tilt
+to the sky, 552–560: 0.44), and is no boundary."""
+
+
+def _fallback_cuts(
+    f: FloatArray,
+    params: DetectorParams,
+    ex: npt.NDArray[np.bool_],
+    transitions: list[Transition],
+    cuts: dict[int, float],
+) -> list[int]:
+    """A cut at the largest single change of each span whose sides clearly differ (every
+    test of a dissolve or wipe but the strictest ones, relaxed to :data:`_FALLBACK`) and
+    which has no boundary yet: a gradual transition may get the wrong kind, never none (two
+    shots in one clip is the worst error a reviewer can be handed)."""
+    t = _thumbs(f)
+    step = np.zeros(f.shape[0])
+    step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)
+    taken = [(x.start_frame - 1, x.end_frame + 1) for x in transitions]
+    taken += [(k - params.min_scene_len, k + params.min_scene_len) for k in cuts]
+    out: list[int] = []
+    corr1 = f[:, COL["corr_lag1"]]
+    for span, _ in _find_gradual(f, params, ex, _FALLBACK):
+        lo, hi = span.start_frame, span.end_frame
+        if any(lo <= b and hi >= a for a, b in taken):
+            continue
+        if float(corr1[lo : hi + 1].mean()) > _FALLBACK_MAX_MOTION:
+            continue  # a camera move: consecutive frames decorrelate; a blend's do not
+        k = lo + int(np.argmax(step[lo : hi + 1]))
+        out.append(k)
+        taken.append((k - params.min_scene_len, k + params.min_scene_len))
+    return out
 
 
 # --------------------------------------------------------------------------- detection
@@ -694,12 +794,19 @@ def features_from_raw(raw: Path, size: tuple[int, int] = ANALYSIS_SIZE) -> npt.N
     """Per-frame features (float32 (N, F)) from the raw ``rgb24`` analysis file preprocess
     wrote (no decode; see :func:`heaters.media.frames.read_small_frames_raw`).
 
+    The active picture (letterbox / pillarbox bars left out) is found from frames spread
+    over the whole file (:func:`heaters.media.bars.find_active_box`).
+
     Raises
     ------
     DetectError
         The file cannot be read.
     """
-    return frame_features(read_small_frames_raw(raw, size))
+    frames = list(read_small_frames_raw(raw, size))  # views of one memory map
+    if not frames:
+        return frame_features(frames)
+    box = find_active_box(np.stack([frames[i] for i in scores.spread(scores.SAMPLES, len(frames))]))
+    return frame_features(frames, box)
 
 
 def decode_features(

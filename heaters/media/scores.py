@@ -14,6 +14,7 @@ exactly.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heaters.media.bars import ActiveBox, find_active_box
 from heaters.media.frames import (
     ANALYSIS_SIZE,
     Chunk,
@@ -93,9 +95,29 @@ _BATCH = 256
 """Frames measured per vectorised batch."""
 
 
-def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
+GREY_CHROMA = 8
+"""A pixel whose RGB channels span fewer than this many levels (0–255) is grey: its hue and
+saturation are taken as 0 in ``hsv_diff``. OpenCV's hue of a near-grey pixel swings over the
+whole circle with a one-level tint (the YUV→RGB conversion of an exact grey gives such tints
+on some levels), and its saturation ``(max - min) / max`` jumps on dark pixels, so a flat
+grey ramp scored 20 false cuts; a real colour differs by far more than 8 levels."""
+
+FLAT_STD = 3.0
+"""Two frames whose luma std (0–255) are both below this are flat fields (black, white, a
+uniform colour, a title card's background with grain averaged away): their ``corr_lagJ`` is
+their colour distance over :data:`FLAT_CHANGE` instead of a correlation of noise (which is
+~1, "unrelated", and made every step of a grey ramp look like a new picture)."""
+
+FLAT_CHANGE = 32.0
+"""Colour distance (``|Δ luma| + |Δ Cb| + |Δ Cr|``, 0–255 levels) at which two flat frames
+count as unrelated pictures (``corr`` 1): a grey ramp over 5 s moves ~2 levels a frame
+(0.06); a cut between two colour fields moves far more than 32."""
+
+
+def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = None) -> FloatArray:
     """Feature rows (N, F) of ``frames`` (N, H, W, 3) RGB, given the up to :data:`LAGS`
-    frames before them (``context``, (M, H, W, 3), M may be 0).
+    frames before them (``context``, (M, H, W, 3), M may be 0), measured inside ``box``
+    (the active picture; None: the whole frame).
 
     Every row depends only on its frame and the ``LAGS`` frames before it, computed per frame
     (never across the batch), so any batching gives the same numbers.
@@ -107,10 +129,16 @@ def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
     if n == 0:
         return out
     m = context.shape[0]
-    allf = np.ascontiguousarray(np.concatenate([context, frames]) if m else frames)
+    allf = np.concatenate([context, frames]) if m else frames
+    if box is not None:
+        allf = box.crop(allf)
+    allf = np.ascontiguousarray(allf)
     total, h, w, _ = allf.shape
     flat = allf.reshape(total * h, w, 3)
-    hsv = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2HSV), np.uint8).reshape(total, -1)
+    hsv3 = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2HSV), np.uint8)
+    grey = (flat.max(axis=2) - flat.min(axis=2)) < GREY_CHROMA
+    hsv3[..., :2][grey] = 0
+    hsv = hsv3.reshape(total, -1)
     ycc = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2YCrCb), np.uint8).reshape(total, h, w, 3)
     y = ycc[..., 0].reshape(total, -1).astype(np.float64)
     mean = y.mean(axis=1)
@@ -118,6 +146,8 @@ def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
     z = (y - mean[:, None]) / np.maximum(std, 0.5)[:, None]
     z[std < 0.5] = 0.0
     npix = y.shape[1]
+    cr = ycc[..., 1].reshape(total, -1).mean(axis=1)
+    cb = ycc[..., 2].reshape(total, -1).mean(axis=1)
     rows = np.arange(m, total)
     # hsv_diff against the previous frame (0 for the very first frame of the video)
     prev = rows - 1
@@ -129,15 +159,20 @@ def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
     out[:, COL["hsv_diff"]] = diff
     out[:, COL["luma_mean"]] = mean[m:]
     out[:, COL["luma_std"]] = std[m:]
-    out[:, COL["cr_mean"]] = ycc[m:, ..., 1].reshape(n, -1).mean(axis=1)
-    out[:, COL["cb_mean"]] = ycc[m:, ..., 2].reshape(n, -1).mean(axis=1)
+    out[:, COL["cr_mean"]] = cr[m:]
+    out[:, COL["cb_mean"]] = cb[m:]
+    low = std < FLAT_STD
     for j in range(1, LAGS + 1):
         back = rows - j
         ok = back >= 0
         corr = np.zeros(n, np.float64)
         if ok.any():
-            r = np.einsum("ij,ij->i", z[rows[ok]], z[back[ok]]) / npix
-            corr[ok] = 1.0 - r
+            now, then = rows[ok], back[ok]
+            r = np.einsum("ij,ij->i", z[now], z[then]) / npix
+            colour = (np.abs(mean[now] - mean[then]) + np.abs(cb[now] - cb[then])
+                      + np.abs(cr[now] - cr[then]))  # fmt: skip
+            flat_pair = low[now] & low[then]
+            corr[ok] = np.where(flat_pair, np.minimum(colour / FLAT_CHANGE, 1.0), 1.0 - r)
         out[:, COL[f"corr_lag{j}"]] = corr
     tw, th = THUMB_SIZE
     ys = ycc[m:, ..., 0]
@@ -150,7 +185,8 @@ def _measure(frames: UInt8Array, context: UInt8Array) -> FloatArray:
 class _Measurer:
     """Measures frames pushed one at a time, in vectorised batches; keeps the edge frames."""
 
-    def __init__(self) -> None:
+    def __init__(self, box: ActiveBox | None = None) -> None:
+        self.box = box
         self._batch: list[UInt8Array] = []
         self._parts: list[FloatArray] = []
         self._tail: UInt8Array | None = None
@@ -173,7 +209,7 @@ class _Measurer:
             self.head = frames[:LAGS].copy()
         else:
             context = self._tail
-        self._parts.append(_measure(frames, context))
+        self._parts.append(_measure(frames, context, self.box))
         self._tail = np.concatenate([context, frames])[-LAGS:].copy()
 
     @property
@@ -191,7 +227,25 @@ class _Measurer:
         return out
 
 
-def frame_features(frames: Iterable[UInt8Array]) -> FloatArray:
+SAMPLES = 32
+"""Frames sampled across a video to find its bars (:func:`heaters.media.bars.find_active_box`)."""
+
+BAR_LOOKAHEAD = 2048
+"""Frames held back by a sequential pass (:func:`frame_features` without a box) to find the
+bars before measuring: the first 2048 frames (~14 MB at 64×36; 85 s at 24 fps) decide for a
+longer video read this way."""
+
+
+def spread(count: int, total: int) -> list[int]:
+    """Up to ``count`` frame indices spread evenly over ``range(total)`` (middles of equal
+    parts), ascending."""
+    if total <= 0:
+        return []
+    k = min(count, total)
+    return sorted({int((i + 0.5) * total / k) for i in range(k)})
+
+
+def frame_features(frames: Iterable[UInt8Array], box: ActiveBox | None = None) -> FloatArray:
     """Features (:data:`FEATURES`) of every frame, in one sequential pass.
 
     Vectorised over batches of 256 frames (OpenCV colour conversions, numpy statistics);
@@ -202,16 +256,43 @@ def frame_features(frames: Iterable[UInt8Array]) -> FloatArray:
     frames : iterable of uint8 array (H, W, 3)
         RGB frames in decode order, all the same size (normally
         :data:`~heaters.media.frames.ANALYSIS_SIZE`).
+    box : ActiveBox, optional
+        The active picture to measure (see :mod:`heaters.media.bars`). Default: found from
+        :data:`SAMPLES` frames spread over the first :data:`BAR_LOOKAHEAD` frames, which are
+        held back until then.
 
     Returns
     -------
     float32 array (N, F)
         Row ``k`` describes frame ``k``; F = ``len(FEATURES)``.
     """
-    m = _Measurer()
-    for frame in frames:
+    return _sequential(frames, box, None)[0]
+
+
+def _sequential(
+    frames: Iterable[UInt8Array],
+    box: ActiveBox | None,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[FloatArray, ActiveBox | None]:
+    """:func:`frame_features`, reporting progress every 64 frames and at the end; also
+    returns the box used (None for no frames)."""
+    it = iter(frames)
+    held: list[UInt8Array] = []
+    if box is None:
+        held = list(itertools.islice(it, BAR_LOOKAHEAD))
+        if not held:
+            return np.zeros((0, len(FEATURES)), np.float32), None
+        box = find_active_box(np.stack([held[i] for i in spread(SAMPLES, len(held))]))
+    m = _Measurer(box)
+    for frame in itertools.chain(held, it):
         m.push(frame)
-    return m.features()
+        if on_progress is not None and m.count % 64 == 0:
+            on_progress(m.count)
+    held.clear()
+    feats = m.features()
+    if on_progress is not None:
+        on_progress(int(feats.shape[0]))
+    return feats, box
 
 
 def frame_scores(frames: Iterable[UInt8Array]) -> FloatArray:
@@ -231,8 +312,10 @@ class _ChunkFeatures:
     tail: UInt8Array | None
 
 
-def _measure_chunk(decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int]) -> _ChunkFeatures:
-    m = _Measurer()
+def _measure_chunk(
+    decoders: ChunkDecoders, chunk: Chunk, size: tuple[int, int], box: ActiveBox
+) -> _ChunkFeatures:
+    m = _Measurer(box)
     for frame in iter_chunk(decoders, chunk, size):
         m.push(frame)
     feats = m.features()
@@ -251,11 +334,15 @@ class FeatureRun:
         The stream's average frame rate (0 when unknown).
     chunks : int
         Chunks decoded in parallel (1: one sequential decode).
+    box : ActiveBox or None
+        The active picture the features were measured in (letterbox / pillarbox bars left
+        out; see :mod:`heaters.media.bars`); None for an empty video.
     """
 
     features: FloatArray
     fps: Fraction
     chunks: int
+    box: ActiveBox | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +354,7 @@ class ScoreRun:
     chunks: int
 
 
-def _merge(parts: list[_ChunkFeatures]) -> FloatArray:
+def _merge(parts: list[_ChunkFeatures], box: ActiveBox) -> FloatArray:
     """Concatenate chunk features in stream order; each chunk's first :data:`LAGS` rows are
     recomputed with the frames before it (the previous chunks' last frames) as context."""
     out: list[FloatArray] = []
@@ -276,12 +363,25 @@ def _merge(parts: list[_ChunkFeatures]) -> FloatArray:
         feats = part.features.copy()
         if context is not None and part.head is not None and feats.shape[0]:
             head = part.head
-            feats[: head.shape[0]] = _measure(head, context)
+            feats[: head.shape[0]] = _measure(head, context, box)
         out.append(feats)
         if part.tail is not None:
             context = part.tail if context is None else np.concatenate([context, part.tail])
             context = context[-LAGS:]
     return np.concatenate(out) if out else np.zeros((0, len(FEATURES)), np.float32)
+
+
+def _sample_box(decoders: ChunkDecoders, plan: Plan, size: tuple[int, int]) -> ActiveBox:
+    """The active picture, from the first frame of up to :data:`SAMPLES` chunks spread over
+    the stream (one seek and one keyframe decode each). Raises ChunkMismatch."""
+    picks: list[UInt8Array] = []
+    for i in spread(SAMPLES, len(plan.chunks)):
+        first = next(iter(iter_chunk(decoders, plan.chunks[i], size)), None)
+        if first is not None:
+            picks.append(first)
+    if not picks:
+        raise ChunkMismatch("no frame at any chunk start")
+    return find_active_box(np.stack(picks))
 
 
 def _parallel(
@@ -290,17 +390,22 @@ def _parallel(
     size: tuple[int, int],
     workers: int,
     on_progress: Callable[[int], None] | None,
-) -> FloatArray:
-    """Measure ``plan``'s chunks on ``workers`` threads, costliest first; raises
-    ChunkMismatch."""
+) -> tuple[FloatArray, ActiveBox]:
+    """Measure ``plan``'s chunks on ``workers`` threads, costliest first, inside the active
+    picture found first (:func:`_sample_box`); raises ChunkMismatch."""
     decoders = ChunkDecoders(video)
+    try:
+        box = _sample_box(decoders, plan, size)
+    except BaseException:
+        decoders.close()
+        raise
     parts: list[_ChunkFeatures | None] = [None] * len(plan.chunks)
     order = sorted(range(len(plan.chunks)), key=lambda i: -plan.cost(plan.chunks[i]))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heaters-decode")
     try:
         futures: dict[Future[_ChunkFeatures], int] = {}
         for i in order:
-            futures[pool.submit(_measure_chunk, decoders, plan.chunks[i], size)] = i
+            futures[pool.submit(_measure_chunk, decoders, plan.chunks[i], size, box)] = i
         done = 0
         for future in as_completed(futures):
             part = future.result()
@@ -313,7 +418,7 @@ def _parallel(
         decoders.close()
     if done != plan.frames:  # a frame dropped (or split into fields) in a way the plan missed
         raise ChunkMismatch(f"{done} frames from {plan.frames} packets")
-    return _merge([p for p in parts if p is not None])
+    return _merge([p for p in parts if p is not None], box), box
 
 
 def decode_features(
@@ -364,19 +469,12 @@ def decode_features(
     plan = plan_chunks(video, n)
     if plan.chunks:
         try:
-            feats = _parallel(video, plan, size, n, on_progress)
-            return FeatureRun(feats, plan.fps, len(plan.chunks))
+            feats, box = _parallel(video, plan, size, n, on_progress)
+            return FeatureRun(feats, plan.fps, len(plan.chunks), box)
         except ChunkMismatch:
             pass  # rare: a stream whose seeks are not frame-exact; decode it in one go
-    m = _Measurer()
-    for frame in read_small_frames(video, size):
-        m.push(frame)
-        if on_progress is not None and m.count % 64 == 0:
-            on_progress(m.count)
-    feats = m.features()
-    if on_progress is not None:
-        on_progress(int(feats.shape[0]))
-    return FeatureRun(feats, plan.fps, 1)
+    seq, seq_box = _sequential(read_small_frames(video, size), None, on_progress)
+    return FeatureRun(seq, plan.fps, 1, seq_box)
 
 
 def decode_scores(
