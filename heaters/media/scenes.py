@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -595,8 +595,10 @@ def _find_cuts(
 ) -> tuple[list[tuple[int, float]], list[Suggestion]]:
     """:func:`find_cuts`, and the candidates it rejected as suggestions (a rule's veto is
     never silent): ``brightness_only`` with confidence ``0.5 * corr_lag1 / same_picture``,
-    ``flash`` 0.25, ``too_close`` 0.4 × the confidence it would have had. Candidates inside
-    ``exclude`` (transitions) are no suggestion."""
+    ``flash`` 0.25, ``too_close`` 0.4 × the confidence it would have had, and ``weak``: a new
+    picture whose adaptive ratio reaches :data:`_WEAK` of ``threshold`` but not all of it
+    (confidence ``0.5 * ratio / threshold``). Candidates inside ``exclude`` (transitions)
+    are no suggestion."""
     n = f.shape[0]
     ex = np.zeros(n, bool)
     if np.size(exclude):
@@ -615,6 +617,13 @@ def _find_cuts(
     candidates = sorted(set(ratio_of) | set(np.nonzero(second)[0].tolist()))
     cuts: list[tuple[int, float]] = []
     rejected: list[Suggestion] = []
+    # weak: a spike that reaches _WEAK of the adaptive threshold only, a new picture
+    weak_params = replace(params, threshold=params.threshold * _WEAK)
+    for k, ratio in zip(*(x.tolist() for x in _adaptive(hsv, weak_params)), strict=True):
+        if k in ratio_of or ex[k] or flash[k] or corr1[k] <= params.same_picture:
+            continue
+        conf = min(0.49, 0.5 * ratio / params.threshold)
+        rejected.append(Suggestion(int(k), round(conf, 4), "weak"))
     last = 0
     for k in candidates:
         if ex[k] or k == 0:
@@ -641,6 +650,12 @@ def _find_cuts(
     return cuts, rejected
 
 
+_WEAK = 2.0 / 3.0
+"""Share of the adaptive threshold at which a spike that is a new picture becomes a ``weak``
+suggestion (2.0 with PySceneDetect's 3.0: the low end of the range that finds the labelled
+cuts of ``bench/ground_truth`` with no false one)."""
+
+
 def _ratio(x: FloatArray, w: int) -> FloatArray:
     """``x[k]`` over the mean of its ``w`` neighbours on each side (0 without a full window;
     255 when the neighbours are all ~0)."""
@@ -656,7 +671,13 @@ def _ratio(x: FloatArray, w: int) -> FloatArray:
 
 
 def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
-    """Frames that start or end a 1–3 frame flash (or lie inside one)."""
+    """Frames that start or end a 1–3 frame flash (or lie inside one).
+
+    The return frame ``k + m`` must correlate with the frame before the flash at most
+    ``flash_return``, or, in a moving shot, at most 1.5× (+0.05) as far as the shot itself
+    moves over the same ``m + 1`` frames just before the flash (``corr_lag{m+1}`` of frame
+    ``k - 1``), never past :data:`_FLASH_RETURN_CAP`; and at most half the jump into the
+    flash."""
     n = f.shape[0]
     out = np.zeros(n, bool)
     corr1 = f[:, COL["corr_lag1"]]
@@ -665,9 +686,17 @@ def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]
         for k in range(1, n - m):
             r = k + m
             jump = max(corr1[k], corr1[r])
-            if back[r] <= params.flash_return and back[r] <= 0.5 * jump:
+            moving = 1.5 * back[k - 1] + 0.05 if k - 1 >= m + 1 else 0.0
+            limit = min(_FLASH_RETURN_CAP, max(params.flash_return, moving))
+            if back[r] <= limit and back[r] <= 0.5 * jump:
                 out[k : r + 1] = True
     return out
+
+
+_FLASH_RETURN_CAP = 0.6
+"""Most ``1 - r`` between the frames around a flash in a fast-moving shot (the suite's
+moving shots decorrelate 0.25–0.4 over 3 frames; pictures across a cut: 0.44+, mostly
+≥ 0.8, and a cut has no return)."""
 
 
 # --------------------------------------------------------------------------- the whole rule
@@ -730,6 +759,10 @@ def result_from_features(
         cuts[k] = 0.5
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
+    suggested: dict[int, Suggestion] = {}
+    for x in rejected:  # one per frame, the likeliest; none next to a cut
+        if x.frame not in near and x.confidence > getattr(suggested.get(x.frame), "confidence", -1):
+            suggested[x.frame] = x
     return SceneResult(
         detector=DETECTOR_NAME,
         frame_count=n,
@@ -737,7 +770,7 @@ def result_from_features(
         cuts=tuple(frames),
         cut_confidence=tuple(round(cuts[k], 4) for k in frames),
         transitions=tuple(transitions),
-        suggestions=tuple(x for x in rejected if x.frame not in near),
+        suggestions=tuple(suggested[k] for k in sorted(suggested)),
         features=feats,
     )
 

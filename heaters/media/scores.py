@@ -136,7 +136,8 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     total, h, w, _ = allf.shape
     flat = allf.reshape(total * h, w, 3)
     hsv3 = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2HSV), np.uint8)
-    grey = (flat.max(axis=2) - flat.min(axis=2)) < GREY_CHROMA
+    # OpenCV's S = 255 (max - min) / max and V = max, so max - min = S V / 255
+    grey = hsv3[..., 1].astype(np.uint16) * hsv3[..., 2] < GREY_CHROMA * 255
     hsv3[..., :2][grey] = 0
     hsv = hsv3.reshape(total, -1)
     ycc = np.asarray(cv2.cvtColor(flat, cv2.COLOR_RGB2YCrCb), np.uint8).reshape(total, h, w, 3)
