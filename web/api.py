@@ -101,6 +101,19 @@ class TransitionOut:
 
 
 @dataclass
+class SuggestionOut:
+    """A candidate cut the detector rejected (issue 19: "no silent veto"): ``frame`` would be
+    the first frame of a new shot, ``seconds`` its PTS, ``confidence`` 0–1 (below 0.5),
+    ``reason`` the rule that rejected it (``brightness_only``, ``flash``, ``too_close``,
+    ``weak``). Accept it with ``POST /api/clips/{id}/split`` at ``frame``."""
+
+    frame: int
+    seconds: float
+    confidence: float
+    reason: str
+
+
+@dataclass
 class PendingOut:
     """A decision on the clip that has not settled yet: undoable until ``settles_at``."""
 
@@ -118,6 +131,7 @@ class ClipDetail(ClipOut):
     ``claim_expires_at``), else null. ``pending``: the latest decision on it still settling
     (null once settled). ``superseded_by``: the clips that replaced it (merged or split).
     ``prev_clip_id`` / ``next_clip_id``: its live neighbours in the video.
+    ``suggestions``: the detector's rejected candidate cuts strictly inside the clip.
     """
 
     source_video_id: int = 0
@@ -133,6 +147,7 @@ class ClipDetail(ClipOut):
     superseded_by: list[int] = field(default_factory=list)
     prev_clip_id: int | None = None
     next_clip_id: int | None = None
+    suggestions: list[SuggestionOut] = field(default_factory=list)
 
 
 class ActionIn(msgspec.Struct):
@@ -163,7 +178,8 @@ class ActionOut:
 @dataclass
 class QueueClipOut:
     """A clip waiting for review (frames ``[start_frame, end_frame)``, seconds from PTS);
-    ``own_claim``: the caller already holds it."""
+    ``own_claim``: the caller already holds it; ``suggestions``: the detector's rejected
+    candidate cuts strictly inside it."""
 
     id: int
     source_video_id: int
@@ -175,6 +191,7 @@ class QueueClipOut:
     transition_kind: str | None
     confidence: float | None
     own_claim: bool
+    suggestions: list[SuggestionOut] = field(default_factory=list)
 
 
 @dataclass
@@ -201,7 +218,8 @@ class ErrorOut:
 
 @dataclass
 class VideoOut:
-    """A source video with its state, its reason when failed, and its clips."""
+    """A source video with its state, its reason when failed, its clips, and every
+    candidate cut the detector rejected (``suggestions``, by frame)."""
 
     id: int
     source: str
@@ -216,6 +234,7 @@ class VideoOut:
     existing: bool = False
     clips: list[ClipOut] = field(default_factory=list)
     transitions: list[TransitionOut] = field(default_factory=list)
+    suggestions: list[SuggestionOut] = field(default_factory=list)
 
 
 @dataclass
@@ -289,7 +308,12 @@ def _video_out(report: dict[str, Any], existing: bool = False) -> VideoOut:
         height=report["height"], existing=existing,
         clips=[ClipOut(**c) for c in report["clips"]],
         transitions=[TransitionOut(**t) for t in report["transitions"]],
+        suggestions=[SuggestionOut(**sg) for sg in report.get("suggestions", ())],
     )  # fmt: skip
+
+
+def _suggestions_out(items: Any) -> list[SuggestionOut]:
+    return [SuggestionOut(**sg.as_dict()) for sg in items]
 
 
 @dataclass
@@ -490,7 +514,7 @@ async def get_clip(
         claim_expires_at=view.claim_expires_at,
         pending=PendingOut(p.event_id, p.action, p.reviewer, p.settles_at) if p else None,
         superseded_by=list(view.superseded_by), prev_clip_id=view.prev_clip_id,
-        next_clip_id=view.next_clip_id,
+        next_clip_id=view.next_clip_id, suggestions=_suggestions_out(view.suggestions),
     )  # fmt: skip
 
 
@@ -562,6 +586,7 @@ async def review_queue(
         web_state(request).db, _reviewer(request), video_id=video_id,
         include_transitions=include_transitions, order=order, limit=limit,
     )  # fmt: skip
+    inside = await review.clip_suggestions(web_state(request).db, [q.id for q in items])
     return QueueOut(
         [
             QueueClipOut(
@@ -577,6 +602,7 @@ async def review_queue(
                 if q.boundary_confidence is None
                 else round(q.boundary_confidence, 4),
                 own_claim=q.own_claim,
+                suggestions=_suggestions_out(inside.get(q.id, ())),
             )
             for q in items
         ]

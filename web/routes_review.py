@@ -134,12 +134,14 @@ async def _next_pending(request: Request[Any, Any, Any], clip: ClipView) -> int 
 
 
 async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) -> dict[str, Any]:
-    """What ``_panel.html`` needs: the clip, its neighbours, its status, the PTS list."""
+    """What ``_panel.html`` needs: the clip, its neighbours, its status, the PTS list, the
+    boundary suggestions inside the clip."""
     ctx: dict[str, Any] = {
         "clip": clip,
         "prev": None,
         "next": None,
         "pts_json": "[]",
+        "suggestions_json": "[]",
         "similar": None,
         "status": {},
         "next_pending": None,
@@ -161,6 +163,7 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
             _similar(request, clip.id),
         )
         ctx["pts_json"] = json.dumps([round(p, 6) for p in clip.pts])
+        ctx["suggestions_json"] = json.dumps([sg.as_dict() for sg in clip.suggestions])
     return ctx
 
 

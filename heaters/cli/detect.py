@@ -69,13 +69,16 @@ _DEFAULTS = DetectorParams()
     is_flag=True,
     help='Print one JSON object: {"video", "detector", "frame_count", "fps", "fps_rational", '
     '"cuts", "cut_confidence", "transitions": [{"start_frame", "end_frame", "kind", '
-    '"confidence"}]}.',
+    '"confidence"}], "suggestions": [{"frame", "confidence", "reason"}]}; suggestions are '
+    "candidate cuts a rule rejected (reason brightness_only, flash, too_close or weak; "
+    "none from transnetv2).",
 )
 @click.option(
     "--csv",
     is_flag=True,
-    help="Print CSV rows: type,start_frame,end_frame,kind,confidence,seconds (type cut or "
-    "transition; a cut's end_frame is its start_frame).",
+    help="Print CSV rows: type,start_frame,end_frame,kind,confidence,seconds (type cut, "
+    "transition or suggestion; a cut's and a suggestion's end_frame is its start_frame; a "
+    "suggestion's kind is the reason a rule rejected it).",
 )
 @click.option(
     "--features",
@@ -107,7 +110,9 @@ def detect_command(
     VIDEO is any file FFmpeg reads; its first video stream is used. A cut K means frame K
     (counted from 0 in decode order) is the first frame of a new shot; a transition
     [START, END) covers the frames that belong to neither shot. Every boundary has a
-    confidence from 0 to 1. Seconds are frame / average fps, for display only.
+    confidence from 0 to 1. A suggestion is a candidate cut a rule rejected (below 0.5,
+    with its reason), shown for review and never a cut. Seconds are frame / average fps,
+    for display only.
 
     Exit codes: 0 on success, 2 when the file cannot be read as video or the chosen detector
     is not installed.
@@ -137,6 +142,7 @@ def detect_command(
             "cuts": list(result.cuts),
             "cut_confidence": [round(c, 4) for c in result.cut_confidence],
             "transitions": [t.as_dict() for t in result.transitions],
+            "suggestions": [sg.as_dict() for sg in result.suggestions],
         }
         if features:
             names = _feature_names(result.detector, result.features.shape[1])
@@ -151,7 +157,7 @@ def detect_command(
     rows = _boundaries(result)
     if csv:
         click.echo("type,start_frame,end_frame,kind,confidence,seconds")
-        for kind, start, end, name, conf in rows:
+        for kind, start, end, name, conf in _with_suggestions(rows, result):
             click.echo(f"{kind},{start},{end},{name},{conf:.4f},{seconds(start)}")
         return
 
@@ -185,6 +191,17 @@ def _boundaries(result: SceneResult) -> list[tuple[str, int, int, str, float]]:
         ("transition", t.start_frame, t.end_frame, t.kind, t.confidence) for t in result.transitions
     ]
     return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def _with_suggestions(
+    rows: list[tuple[str, int, int, str, float]], result: SceneResult
+) -> list[tuple[str, int, int, str, float]]:
+    """``rows`` and a ``("suggestion", frame, frame, reason, confidence)`` row per
+    suggestion, by start frame."""
+    more: list[tuple[str, int, int, str, float]] = [
+        ("suggestion", sg.frame, sg.frame, sg.reason, sg.confidence) for sg in result.suggestions
+    ]
+    return sorted(rows + more, key=lambda r: (r[1], r[0]))
 
 
 def _feature_names(detector: str, width: int) -> list[str]:

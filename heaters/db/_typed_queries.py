@@ -53,6 +53,11 @@ class Queries(Protocol):
         """Every storage object of a clip: its exported file and its artifacts."""
         ...
 
+    def clip_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """The suggestions strictly inside each clip of :ids (start_frame < frame < end_frame), by
+        clip and frame: a split there is a reviewer's accepting it."""
+        ...
+
     async def clip_view(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
 
     async def clip_with_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
@@ -113,6 +118,10 @@ class Queries(Protocol):
         ...
 
     async def delete_version(self, conn: Any, *, id: Any) -> str: ...
+
+    async def delete_video_suggestions(self, conn: Any, *, video_id: Any) -> str:
+        """Before detection writes a video's suggestions: forget the previous run's (a redo)."""
+        ...
 
     def drop_segments_from(
         self, conn: Any, *, video_id: Any, count: Any
@@ -255,6 +264,13 @@ class Queries(Protocol):
     ) -> Any:
         """One review event; it settles :settle_seconds from now (0 for an undo: settled at once).
         :applied marks an edit as applied (committed_at) when it is logged."""
+        ...
+
+    async def insert_suggestions(
+        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
+    ) -> None:
+        """One candidate boundary; none on a boundary of a live clip of the video (those are cuts).
+        Each mapping has the keys: video_id, frame, seconds, confidence, reason, detector."""
         ...
 
     async def insert_version(
@@ -573,3 +589,7 @@ class Queries(Protocol):
     async def video_state(self, conn: Any, *, id: Any) -> Any: ...
 
     def video_states(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def video_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every suggestion of the videos :ids, by video and frame."""
+        ...

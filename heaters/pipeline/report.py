@@ -13,13 +13,16 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
     "state", "error", "frame_count", "fps", "duration_seconds",
     "width", "height", "clips": [{"id", "start_frame", "end_frame", "start_seconds",
     "end_seconds", "state", "is_transition", "transition_kind", "confidence"}],
-    "transitions": [{"start_frame", "end_frame", "kind", "confidence"}]}}``; frames
+    "transitions": [{"start_frame", "end_frame", "kind", "confidence"}],
+    "suggestions": [{"frame", "seconds", "confidence", "reason"}]}}``; frames
     end-exclusive, seconds from PTS, fps a float. A clip's ``confidence`` (0–1, or None) is
     the detector's confidence in the boundary it starts on (the cut, or for a transition
-    clip the transition)."""
+    clip the transition). ``suggestions``: candidate cuts the detector rejected
+    (``boundary_suggestions``), by frame."""
     async with db.acquire() as conn:
         videos = await fetch_all(db.q.get_videos(conn, ids=ids))
         clips = await fetch_all(db.q.video_clips(conn, ids=ids))
+        suggestions = await fetch_all(db.q.video_suggestions(conn, ids=ids))
     out: dict[int, dict[str, Any]] = {}
     for v in videos:
         fps = v["fps_num"] / v["fps_den"] if v["fps_num"] and v["fps_den"] else None
@@ -38,6 +41,7 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
             "height": v["height"],
             "clips": [],
             "transitions": [],
+            "suggestions": [],
         }
     for c in clips:
         video = out[c["source_video_id"]]
@@ -65,4 +69,13 @@ async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any
                     "confidence": confidence,
                 }
             )
+    for sg in suggestions:
+        out[sg["source_video_id"]]["suggestions"].append(
+            {
+                "frame": sg["frame"],
+                "seconds": sg["seconds"],
+                "confidence": round(float(sg["confidence"]), 4),
+                "reason": sg["reason"],
+            }
+        )
     return out

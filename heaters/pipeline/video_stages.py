@@ -41,9 +41,11 @@ from heaters.pipeline.runner import (
 from heaters.pipeline.runtime import Runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from uuid import UUID
 
     from heaters.db.pool import Connection
+    from heaters.media.boundaries import SceneResult
     from heaters.media.download import DownloadResult
     from heaters.media.preprocess import PreprocessResult
 
@@ -350,13 +352,40 @@ def detector_params(rt: Runtime) -> Any:
     return params
 
 
+async def store_suggestions(
+    rt: Runtime, conn: Connection, video_id: int, result: SceneResult, pts: Sequence[float]
+) -> None:
+    """Replace the video's boundary suggestions by ``result.suggestions`` (call it in the
+    transaction that writes the clips, after them): each with the PTS of its frame from the
+    frame index ``pts``, as the clips' boundaries get theirs. A suggestion on a live clip's
+    boundary (a cut already) or past the last frame is not stored; a redo stores the same
+    rows again."""
+    await rt.db.q.delete_video_suggestions(conn, video_id=video_id)
+    rows = [
+        {
+            "video_id": video_id,
+            "frame": s.frame,
+            "seconds": float(pts[s.frame]),
+            "confidence": min(1.0, max(0.0, float(s.confidence))),
+            "reason": s.reason,
+            "detector": result.detector,
+        }
+        for s in result.suggestions
+        if 0 < s.frame < len(pts)
+    ]
+    if rows:
+        await rt.db.q.insert_suggestions(conn, rows)
+
+
 async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     """Find the cuts and write virtual clips that cover the video with no gap and no overlap.
 
     Uses the per-frame features preprocess stored for the current detector (decodes the
     proxy only when they are missing or were made by another detector, and stores them). A
     gradual transition's frames become a transition clip; every clip carries the confidence
-    of the boundary it starts on. ``preprocessed``/``detect_failed`` → ``detecting`` →
+    of the boundary it starts on. The candidate boundaries a rule rejected (the result's
+    ``suggestions``) replace the video's stored ones in the same transaction
+    (:func:`store_suggestions`). ``preprocessed``/``detect_failed`` → ``detecting`` →
     ``detected``.
     """
     from fractions import Fraction
@@ -405,6 +434,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                     for s in spans
                 ],
             )
+            await store_suggestions(rt, conn, video_id, result, pts)
             await lifecycle.finish(conn, "video", states.DETECT, video_id, token=row["claim_token"])
         log.info(
             "video %s: %d cuts, %d transitions, %d clips (%s)",

@@ -45,7 +45,9 @@ clips an edit made / an undo restored, in frame order), ``message``, ``settles_a
   asked, and clips other reviewers hold.
 - ``get_clip(db, clip_id) -> ClipView`` (frames, seconds, PTS, transition facts, holder,
   ``pending``: the latest unsettled decision as ``PendingDecision(event_id, action, reviewer,
-  settles_at)`` or None). ``video_clips``, ``history`` as before.
+  settles_at)`` or None; ``suggestions``: the detector's rejected candidate cuts strictly
+  inside it, ``SuggestionView``). ``clip_suggestions(db, clip_ids)`` the same for many
+  clips. ``video_clips``, ``history`` as before.
 - ``retry_failed_clips(db) -> list[int]`` (heaters.review.failures): every failed clip due now.
 
 Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdit`` (422).
@@ -111,6 +113,27 @@ class PendingDecision:
 
 
 @dataclass(frozen=True)
+class SuggestionView:
+    """A candidate cut the detector rejected (``boundary_suggestions``), strictly inside a
+    clip: ``frame`` would start the new shot, ``seconds`` is its PTS, ``confidence`` 0–1,
+    ``reason`` the rule that rejected it. Accepting it is a split at ``frame``."""
+
+    frame: int
+    seconds: float
+    confidence: float
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"frame", "seconds", "confidence", "reason"}`` (JSON-ready)."""
+        return {
+            "frame": self.frame,
+            "seconds": self.seconds,
+            "confidence": round(self.confidence, 4),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class ClipView:
     """A clip as the review page and the API show it.
 
@@ -121,6 +144,7 @@ class ClipView:
     ``claim_expires_at``. ``pending`` is the latest decision on it still settling.
     ``boundary_confidence`` (0–1 or None) is the detector's confidence in the cut the clip
     starts on; ``is_transition`` marks a gradual transition's frames (``transition_kind``).
+    ``suggestions``: the candidate cuts strictly inside the clip, in frame order.
     """
 
     id: int
@@ -149,6 +173,7 @@ class ClipView:
     is_transition: bool = False
     transition_kind: str | None = None
     boundary_confidence: float | None = None
+    suggestions: tuple[SuggestionView, ...] = ()
 
     @property
     def frame_count(self) -> int:
@@ -314,6 +339,7 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
             end_frame=row["end_frame"],
         )
         ev = await db.q.settling_event_for(conn, id=clip_id)
+        inside = await _suggestions_in(db, conn, [clip_id])
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else 25.0
     confidence = row["boundary_confidence"]
     return ClipView(
@@ -345,7 +371,28 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
         is_transition=row["is_transition"],
         transition_kind=row["transition_kind"],
         boundary_confidence=None if confidence is None else float(confidence),
+        suggestions=tuple(inside.get(clip_id, ())),
     )
+
+
+async def _suggestions_in(
+    db: Database, conn: Connection, clip_ids: Sequence[int]
+) -> dict[int, list[SuggestionView]]:
+    out: dict[int, list[SuggestionView]] = {}
+    for r in await fetch_all(db.q.clip_suggestions(conn, ids=list(clip_ids))):
+        out.setdefault(r["clip_id"], []).append(
+            SuggestionView(r["frame"], r["seconds"], float(r["confidence"]), r["reason"])
+        )
+    return out
+
+
+async def clip_suggestions(
+    db: Database, clip_ids: Sequence[int]
+) -> dict[int, list[SuggestionView]]:
+    """The boundary suggestions strictly inside each clip of ``clip_ids`` (start_frame <
+    frame < end_frame), in frame order; clips with none are left out."""
+    async with db.acquire() as conn:
+        return await _suggestions_in(db, conn, clip_ids)
 
 
 # --- queue and claims ------------------------------------------------------------------------

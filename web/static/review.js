@@ -335,6 +335,7 @@
       eventId: num(d.eventId),
       spriteUrl: d.spriteUrl || null,
       sprite: d.sprite ? JSON.parse(d.sprite) : null,
+      suggestions: JSON.parse(d.suggestions || "[]"), // [{frame, seconds, confidence, reason}]
     };
     c.n = c.end - c.start;
     return c;
@@ -637,9 +638,34 @@
     else await refreshPanel();
   }
 
-  function split() {
+  // Split (blade) at `frame`, the current frame by default.
+  function split(frame) {
     if (!R.clip) return;
-    edit("split", { frame: R.frame });
+    edit("split", { frame: frame === undefined ? R.frame : frame });
+  }
+
+  // A boundary suggestion (a candidate cut the detector rejected) in the clip on screen:
+  // the one nearest the playhead (of two as near, the later one).
+  function nearestSuggestion() {
+    const c = R.clip;
+    if (!c || !c.suggestions.length) return null;
+    let best = null;
+    for (const sg of c.suggestions) {
+      if (!best || Math.abs(sg.frame - R.frame) <= Math.abs(best.frame - R.frame)) best = sg;
+    }
+    return best;
+  }
+
+  // Accepting a suggestion is the split at its frame (the same edit, undoable the same way).
+  function acceptSuggestion(frame) {
+    const c = R.clip;
+    if (!c) return;
+    const sg = frame === undefined ? nearestSuggestion() : c.suggestions.find((x) => x.frame === frame);
+    if (!sg) {
+      flash("no suggested cut in this clip", "error");
+      return;
+    }
+    split(sg.frame);
   }
 
   function undoLatest(eventId) {
@@ -847,6 +873,30 @@
       b.classList.toggle("current", on);
       b.setAttribute("aria-selected", on ? "true" : "false");
     });
+    renderSuggestions();
+  }
+
+  // The current clip's boundary suggestions as marks on the timeline (dashed, not cuts):
+  // C accepts the one nearest the playhead, a click accepts that one (a split there).
+  function renderSuggestions() {
+    const tl = document.getElementById("timeline");
+    if (!tl) return;
+    tl.querySelectorAll(".tl-suggestion").forEach((m) => m.remove());
+    const c = R.clip;
+    if (!c || !R.timeline || R.timeline.video.id !== c.videoId) return;
+    const head = document.getElementById("tl-playhead");
+    for (const sg of c.suggestions) {
+      const m = document.createElement("div");
+      m.className = "tl-suggestion";
+      m.dataset.frame = String(sg.frame);
+      m.dataset.reason = sg.reason;
+      m.dataset.confidence = String(sg.confidence);
+      m.style.left = pct(sg.frame);
+      m.setAttribute("role", "button");
+      m.title = `suggested cut at frame ${sg.frame} · ${sg.reason.replace(/_/g, " ")} · ` +
+        `confidence ${Number(sg.confidence).toFixed(2)} · C or click: split here`;
+      tl.insertBefore(m, head);
+    }
   }
 
   function markPlayhead(frame) {
@@ -985,6 +1035,12 @@
     });
 
     tl.addEventListener("click", (e) => {
+      const mark = e.target instanceof Element && e.target.closest(".tl-suggestion");
+      if (mark && layout()) {
+        e.preventDefault();
+        acceptSuggestion(Number(mark.dataset.frame));
+        return;
+      }
       if (e.target instanceof Element && e.target.closest(".tl-cut")) return;
       const frame = frameAtX(tl, e.clientX);
       const c = clipAtFrame(frame);
@@ -1058,6 +1114,10 @@
       case "b":
         e.preventDefault();
         if (!e.repeat) split();
+        break;
+      case "c":
+        e.preventDefault();
+        if (!e.repeat) acceptSuggestion();
         break;
       case "j":
         e.preventDefault();
@@ -1311,6 +1371,7 @@
         shuttle: R.shuttle,
         muted: R.video ? R.video.muted : null,
         readonly: R.clip.readonly,
+        suggestions: R.clip.suggestions.slice(),
         holder: R.clip.holder,
         src: R.video ? R.video.getAttribute("src") : null,
       },
