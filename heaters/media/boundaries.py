@@ -80,12 +80,19 @@ class Transition:
         }
 
 
-SuggestionReason = Literal["brightness_only", "flash", "too_close", "weak"]
-SUGGESTION_REASONS: tuple[SuggestionReason, ...] = ("brightness_only", "flash", "too_close", "weak")
+SuggestionReason = Literal["brightness_only", "flash", "local", "too_close", "weak"]
+SUGGESTION_REASONS: tuple[SuggestionReason, ...] = (
+    "brightness_only",
+    "flash",
+    "local",
+    "too_close",
+    "weak",
+)
 """Why a candidate boundary was not made a cut: ``brightness_only`` (the picture after it
 correlates with the one before it at another brightness or contrast), ``flash`` (a 1–3 frame
 change after which the picture returns), ``too_close`` (within ``min_scene_len`` frames of the
-previous cut), ``weak`` (a change that passes some tests of a cut but not all)."""
+previous cut), ``local`` (a change confined to part of the picture: a title, subtitle or
+lower third), ``weak`` (a change that passes some tests of a cut but not all)."""
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,26 @@ def test_brightness_step_is_a_suggestion_not_a_silent_veto(tmp_path: Path) -> No
     assert hit[0].as_dict()["reason"] == "brightness_only"
 
 
+def test_graphics_within_a_shot_are_no_cut(tmp_path: Path) -> None:
+    """A lower third appears (frame 40), its text changes (70), it goes (100), a subtitle
+    line comes and goes (110–130), all inside the sample's first shot: no cut; the big
+    changes are kept as ``local`` suggestions."""
+    video = tmp_path / "graphics.mp4"
+    boxes = [
+        "drawbox=x=40:y=250:w=420:h=70:color=navy@1:t=fill:enable='between(n,40,99)'",
+        "drawbox=x=50:y=262:w=300:h=18:color=white@1:t=fill:enable='between(n,40,69)'",
+        "drawbox=x=50:y=262:w=240:h=18:color=yellow@1:t=fill:enable='between(n,70,99)'",
+        "drawbox=x=120:y=320:w=400:h=24:color=white@1:t=fill:enable='between(n,110,130)'",
+    ]
+    run_ffmpeg_cli("-i", str(SAMPLE), "-frames:v", "150", "-an",
+                   "-vf", ",".join(["scale=640:360", *boxes]),
+                   "-c:v", "libx264", "-crf", "20", "-pix_fmt", "yuv420p", str(video))  # fmt: skip
+    result = scenes.detect(video)
+    assert result.cuts == () and result.transitions == ()
+    assert all(s.reason == "local" for s in result.suggestions)
+    assert {s.frame for s in result.suggestions} <= {40, 70, 100, 110, 131}
+
+
 def _features(thumbs: np.ndarray, std: float = 40.0) -> np.ndarray:
     """Feature rows with the given thumbnails, a steady low HSV difference (no cut
     candidate) and a textured, unflat picture."""
