@@ -104,6 +104,27 @@ async def test_detect_stores_suggestions_and_a_redo_replaces_them(
         assert await _rows(db, vid) == []
 
 
+async def test_every_reason_the_detector_names_can_be_stored(db: Any) -> None:
+    """The table's CHECK admits every ``SUGGESTION_REASONS`` (a reason added to the detector
+    but not to the table would fail the detect stage), and nothing else."""
+    import asyncpg
+
+    from heaters.media.boundaries import SUGGESTION_REASONS
+    from tests.test_review import _make_video
+
+    vid, _ = await _make_video(db, [100])
+    insert = (
+        "INSERT INTO boundary_suggestions (source_video_id, frame, seconds, confidence, reason,"
+        " detector) VALUES ($1, $2, 0.5, 0.2, $3, 't')"
+    )
+    async with db.acquire() as conn:
+        for i, reason in enumerate(SUGGESTION_REASONS, 1):
+            await conn.execute(insert, vid, 10 * i, reason)
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(insert, vid, 99, "no_such_reason")
+    assert [r for _, _, _, r, _ in await _rows(db, vid)] == list(SUGGESTION_REASONS)
+
+
 def _fixed_result() -> SceneResult:
     return SceneResult(
         detector="heaters-fast/test",
