@@ -367,6 +367,12 @@ _SIDE = 8
 _DEV_WEIGHT = 1.0
 """Overlapping candidates: the one with the largest ``change * (1 - _DEV_WEIGHT * dev)`` wins."""
 
+_LOCAL_SPAN = 0.2
+"""A dissolve or wipe changes the whole picture from its first side to its last: the median
+of the thumbnail cells' change is at least this share of their mean (labelled dissolves and
+wipes of the suite in every look: 0.42+; a title, an object or a shadow over part of a still
+picture: near 0)."""
+
 _MAX_DEV = 0.25
 """Largest departure of a dissolve/wipe's progress from a straight line (0 → 1)."""
 """Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
@@ -500,6 +506,10 @@ def _find_gradual(
         s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
         ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= least[idx]
         ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
+        # the whole picture changes: a title fading in, an object coming into a still
+        # frame, a shadow over part of it change a part (median over mean of the cells)
+        whole = np.abs(a - b)
+        ok &= np.median(whole, axis=1) >= _LOCAL_SPAN * whole.mean(axis=1)
         # the sides are steadier than the span: its change per frame is at least twice theirs
         rate = dab / (length + 1)
         ok &= np.abs(t[s - 1 - w] - a).mean(axis=1) / w * tests.side_speed <= rate

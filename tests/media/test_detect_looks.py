@@ -127,6 +127,42 @@ def test_graphics_within_a_shot_are_no_cut(tmp_path: Path) -> None:
     assert {s.frame for s in result.suggestions} <= {40, 70, 100, 110, 131}
 
 
+def _still() -> np.ndarray:
+    """A 320×180 RGB frame of the sample (5 s in), float32."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-ss", "5",
+           "-i", str(SAMPLE), "-frames:v", "1", "-s", "320x180", "-f", "rawvideo",
+           "-pix_fmt", "rgb24", "-"]  # fmt: skip
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(180, 320, 3).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["title", "object", "shadow"])
+def test_changes_to_part_of_a_still_are_no_transition(kind: str, tmp_path: Path) -> None:
+    """Over a still shot: a title fades in and out (12 frames each way), a dark object slides
+    in and stops, a shadow darkens half the picture over 20 frames: no span, no cut."""
+    still = _still()
+    letters = np.zeros((180, 320), bool)
+    rng = np.random.default_rng(1)
+    for i in range(9):
+        letters[70:110, 40 + i * 27 : 58 + i * 27] = rng.random((40, 18)) < 0.6
+    frames = np.empty((120, 180, 320, 3), np.uint8)
+    for k in range(120):
+        f = still.copy()
+        if kind == "title":
+            a = np.clip((k - 30) / 12, 0, 1) * np.clip((90 - k) / 12, 0, 1)
+            f[letters] = (1 - a) * f[letters] + a * 255
+        elif kind == "object":
+            x = int(np.clip((k - 30) * 8, 0, 120))
+            f[40:160, max(0, x - 100) : x] = 30
+        else:
+            f[:, :160] *= 1 - 0.5 * np.clip((k - 30) / 20, 0, 1)
+        frames[k] = np.clip(f, 0, 255).astype(np.uint8)
+    video = tmp_path / f"{kind}.mp4"
+    _rgb_video(video, frames)
+    result = scenes.detect(video)
+    assert result.transitions == () and result.cuts == ()
+
+
 def _features(thumbs: np.ndarray, std: float = 40.0) -> np.ndarray:
     """Feature rows with the given thumbnails, a steady low HSV difference (no cut
     candidate) and a textured, unflat picture."""
