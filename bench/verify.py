@@ -16,7 +16,8 @@ span overlapping it or a cut within it ±1 frame: the clip is split there, whate
 kind); ``event_false_cuts``: unmatched predicted cuts on a labelled in-shot event ±1 frame
 (flashes, ramps, pans).
 
-``--change-spans`` also turns the spans the network did not see into cuts. Prints one JSON
+``--change-spans`` / ``--drop-cuts`` pass those options of ``second_opinion`` (off by default
+there too). Prints one JSON
 line per (folder or look, mode), then one pooled line per mode; with
 ``--verbose`` also what the second opinion changed in each video (stderr).
 
@@ -124,13 +125,15 @@ def summarise(group: str, mode: str, rows: list[dict[str, Any]]) -> dict[str, An
 
 
 def run_video(
-    video: Path, label: dict[str, Any], verbose: bool, change_spans: bool
+    video: Path, label: dict[str, Any], verbose: bool, change_spans: bool, drop_cuts: bool
 ) -> dict[str, dict[str, Any]]:
     """Both modes on one video: mode -> counts, times and second-opinion figures."""
     c0, w0 = time.process_time(), time.perf_counter()
     fast = scenes.detect(video)
     c1, w1 = time.process_time(), time.perf_counter()
-    checked, rep = verify.second_opinion(video, fast, change_spans=change_spans)
+    checked, rep = verify.second_opinion(
+        video, fast, change_spans=change_spans, drop_cuts=drop_cuts
+    )
     c2, w2 = time.process_time(), time.perf_counter()
     base = {"frames": fast.frame_count, "windows": 0, "runs": 0, "dropped": 0, "promoted": 0,
             "spans_changed": 0, "spans_unseen": 0}  # fmt: skip
@@ -151,7 +154,7 @@ def run_video(
 
         print(
             f"{video.parent.name}/{video.name}: windows {len(rep.windows)} runs {rep.runs}; "
-            f"dropped {[tag(k) for k in rep.cuts_dropped]} "
+            f"unseen cuts {[tag(k) for k in rep.cuts_unseen]} dropped {[tag(k) for k in rep.cuts_dropped]} "
             f"promoted {[tag(k) for k in rep.suggestions_promoted]} "
             f"unseen spans {[(t.start_frame, t.end_frame, t.kind) for t in rep.spans_unseen]} "
             f"(changed {len(rep.spans_changed)}) "
@@ -169,6 +172,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: its default)")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--change-spans", action="store_true", help="second_opinion(change_spans=)")
+    ap.add_argument("--drop-cuts", action="store_true", help="second_opinion(drop_cuts=)")
     args = ap.parse_args()
     sources = [s / "suite.json" if s.is_dir() else s for s in args.sources] or DEFAULT_SOURCES
     sources = [s for s in sources if s.exists()]
@@ -187,7 +191,8 @@ def main() -> None:
             if not video.exists():
                 print(f"missing {video}", file=sys.stderr)
                 continue
-            for mode, row in run_video(video, label, args.verbose, args.change_spans).items():
+            rows = run_video(video, label, args.verbose, args.change_spans, args.drop_cuts)
+            for mode, row in rows.items():
                 groups.setdefault(group, {m: [] for m in MODES})[mode].append(row)
     pooled: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
     for group, by_mode in groups.items():

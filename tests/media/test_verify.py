@@ -90,7 +90,7 @@ def doubted(fast: SceneResult) -> SceneResult:
 def checked(
     clip: Path, doubted: SceneResult, torch_one_thread: Any
 ) -> tuple[SceneResult, verify.VerifyReport]:
-    return verify.second_opinion(clip, doubted, change_spans=True)
+    return verify.second_opinion(clip, doubted, change_spans=True, drop_cuts=True)
 
 
 def test_a_real_cut_with_low_confidence_is_kept(
@@ -107,7 +107,7 @@ def test_a_false_cut_inside_a_shot_is_dropped_and_left_as_a_suggestion(
     checked: tuple[SceneResult, verify.VerifyReport],
 ) -> None:
     result, report = checked
-    assert report.cuts_dropped == (FAKE_CUT,)
+    assert report.cuts_unseen == report.cuts_dropped == (FAKE_CUT,)
     assert FAKE_CUT not in result.cuts
     left = {s.frame: s for s in result.suggestions}[FAKE_CUT]
     assert left.reason == "weak"
@@ -152,7 +152,7 @@ def test_the_report_and_the_result(
     assert report.checked_spans == 1
 
 
-def test_unseen_spans_stay_spans_by_default(
+def test_unseen_spans_and_cuts_stay_by_default(
     clip: Path, doubted: SceneResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transnet, "available", lambda: True)
@@ -162,8 +162,12 @@ def test_unseen_spans_stay_spans_by_default(
     result, report = verify.second_opinion(clip, doubted)
     assert report.spans_unseen == (FAKE_SPAN,) and report.spans_changed == ()
     assert result.transitions == doubted.transitions
-    # silence everywhere: the low-confidence cuts are dropped, the suggestion stays
-    assert result.cuts == () and report.cuts_dropped == (FAKE_CUT, 48)
+    # silence everywhere: the low-confidence cuts are reported, kept; the suggestion stays
+    assert result.cuts == (FAKE_CUT, 48) and report.cuts_dropped == ()
+    assert report.cuts_unseen == (FAKE_CUT, 48)
+    assert result.suggestions == doubted.suggestions
+    dropped, _ = verify.second_opinion(clip, doubted, drop_cuts=True)
+    assert dropped.cuts == ()
 
 
 def test_max_windows_keeps_the_most_uncertain() -> None:
