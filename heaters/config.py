@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     """Override of the detector's adaptive threshold (None: the detector's default)."""
     detect_min_scene_len: int | None = None
     """Override of the detector's minimum scene length in frames (None: its default)."""
+    detect_second_opinion: bool = False
+    """Check the fast detector's uncertain cuts, suggestions and spans with TransNetV2 on
+    windows of the proxy around them (``heaters.media.verify``; needs the ``neural`` extra,
+    the model loaded once per worker process). Off by default: on the development set it
+    promoted two real cuts in fast pans of the transition suite, found nothing on the dev
+    set, and cost ~4× the detector's CPU time (``docs/detection.md``)."""
 
     # --- after review -------------------------------------------------------------------
     export_mode: Literal["copy", "master"] = "master"

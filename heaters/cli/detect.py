@@ -64,13 +64,21 @@ _DEFAULTS = DetectorParams()
     "(needs the `neural` extra; ignores the threshold options above).",
 )
 @click.option(
+    "--second-opinion",
+    is_flag=True,
+    help="fast detector only: check its uncertain cuts, suggestions and spans with TransNetV2 "
+    "on windows around them (needs the `neural` extra; about 4x the CPU time). Suggestions "
+    "the network confirms become cuts; nothing is dropped. Off by default: on the development "
+    "set it found no boundary the fast detector missed (docs/detection.md).",
+)
+@click.option(
     "--json",
     "json_output",
     is_flag=True,
     help='Print one JSON object: {"video", "detector", "frame_count", "fps", "fps_rational", '
     '"cuts", "cut_confidence", "transitions": [{"start_frame", "end_frame", "kind", '
     '"confidence"}], "suggestions": [{"frame", "confidence", "reason"}]}; suggestions are '
-    "candidate cuts a rule rejected (reason brightness_only, flash, too_close or weak; "
+    "candidate cuts a rule rejected (reason brightness_only, flash, local, too_close or weak; "
     "none from transnetv2).",
 )
 @click.option(
@@ -99,6 +107,7 @@ def detect_command(
     min_content: float,
     window: int,
     detector: str,
+    second_opinion: bool,
     json_output: bool,
     csv: bool,
     features: bool,
@@ -121,12 +130,16 @@ def detect_command(
 
     if json_output and csv:
         raise click.UsageError("--json and --csv are exclusive")
+    if second_opinion and detector != "fast":
+        raise click.UsageError("--second-opinion checks the fast detector's result")
     params = DetectorParams(
         threshold=threshold, min_scene_len=min_scene_len, min_content=min_content, window=window
     )
     show_progress = sys.stderr.isatty() if progress is None else progress
     try:
         result = _run(video, params, detector, show_progress)
+        if second_opinion:
+            result = _second_opinion(video, result)
     except DetectError as exc:
         click.echo(f"heaters detect: error: {exc}", err=True)
         raise SystemExit(2) from None
@@ -218,6 +231,25 @@ def _feature_names(detector: str, width: int) -> list[str]:
     except ImportError:
         pass
     return [f"f{i}" for i in range(width)]
+
+
+def _second_opinion(video: Path, result: SceneResult) -> SceneResult:
+    """TransNetV2's check of ``result``'s uncertain boundaries (exit 2 without torch); one
+    line on stderr says what it did."""
+    from heaters.media import transnet, verify
+
+    try:
+        checked, report = verify.second_opinion(video, result)
+    except transnet.NeuralUnavailable as exc:
+        click.echo(f"heaters detect: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(
+        f"heaters detect: second opinion: {len(report.windows)} windows, {report.runs} network "
+        f"runs, {len(report.suggestions_promoted)} suggestions promoted to cuts "
+        f"({report.seconds:.1f} s)",
+        err=True,
+    )
+    return checked
 
 
 def _run(video: Path, params: DetectorParams, detector: str, show_progress: bool) -> SceneResult:

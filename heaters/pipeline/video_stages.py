@@ -338,6 +338,27 @@ async def _stored_features(rt: Runtime, conn: Any, video_id: int, frames: int) -
     return np.asarray(row["scores"], dtype=np.float32).reshape(frames, row["feature_count"])
 
 
+async def _second_opinion(rt: Runtime, video_id: int, row: Row, result: Any) -> Any:
+    """``result`` with its uncertain boundaries checked by TransNetV2 on the proxy
+    (``HEATERS_DETECT_SECOND_OPINION``); unchanged, with one warning, without torch."""
+    from heaters.media import transnet, verify
+
+    if not verify.uncertain_windows(result):
+        return result
+    with rt.tmp.job_dir(f"verify-{video_id}") as tmp:
+        proxy = await local_copy(rt, row["proxy_path"], tmp)
+        try:  # in the process pool: torch and the model load once per pool process
+            checked, report = await rt.run_sync(verify.second_opinion, proxy, result)
+        except transnet.NeuralUnavailable as exc:
+            log.warning("video %s: no second opinion: %s", video_id, exc)
+            return result
+    log.info(
+        "video %s: second opinion: %d windows, %d network runs, %d suggestions promoted",
+        video_id, len(report.windows), report.runs, len(report.suggestions_promoted),
+    )  # fmt: skip
+    return checked
+
+
 def detector_params(rt: Runtime) -> Any:
     """The detector's parameters: its defaults, with the settings' overrides."""
     from dataclasses import replace
@@ -410,6 +431,8 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                     await _store_features(rt, conn, video_id, features)
         fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
         result = scenes.result_from_features(features, fps, detector_params(rt))
+        if rt.settings.detect_second_opinion:
+            result = await _second_opinion(rt, video_id, row, result)
         cuts = result.cuts
         spans = spans_from_boundaries(
             result.cuts, result.cut_confidence, result.transitions, pts,
