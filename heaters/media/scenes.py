@@ -755,7 +755,9 @@ def _ratio(x: FloatArray, w: int) -> FloatArray:
     return out
 
 
-def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
+def _flash_edges(
+    f: FloatArray, params: DetectorParams, *, strong: bool = False
+) -> npt.NDArray[np.bool_]:
     """Frames that start or end a 1–3 frame flash (or lie inside one).
 
     The return frame ``k + m`` must correlate with the frame before the flash at most
@@ -766,6 +768,8 @@ def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]
     n = f.shape[0]
     out = np.zeros(n, bool)
     corr1 = f[:, COL["corr_lag1"]]
+    lstep = np.zeros(n)
+    lstep[1:] = np.abs(np.diff(f[:, COL["luma_mean"]]))
     for m in range(1, LAGS):  # flash length: frames k .. k+m-1; k+m is the return
         back = f[:, COL[f"corr_lag{m + 1}"]]
         for k in range(1, n - m):
@@ -773,10 +777,22 @@ def _flash_edges(f: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]
             jump = max(corr1[k], corr1[r])
             moving = 1.5 * back[k - 1] + 0.05 if k - 1 >= m + 1 else 0.0
             limit = min(_FLASH_RETURN_CAP, max(params.flash_return, moving))
+            if strong and jump < _STRONG_JUMP and max(lstep[k], lstep[r]) < _STRONG_LUMA:
+                continue
             if back[r] <= limit and back[r] <= 0.5 * jump:
                 out[k : r + 1] = True
     return out
 
+
+_STRONG_JUMP = 0.7
+"""Flashes kept out of the dissolve/wipe search are strong ones: the picture is lost into the
+flash (``corr_lag1`` ≥ this: a white frame measures ~1) ..."""
+
+_STRONG_LUMA = 12.0
+"""... or the mean luma jumps by at least this many levels (0–255) in one frame (a brightened
+frame). The weak 'returns' inside a dissolve into a shaking shot (``corr_lag1`` 0.26–0.42,
+luma steps of 1–5 levels) kept two real dissolves of the development split from being
+found."""
 
 _FLASH_RETURN_CAP = 0.6
 """Most ``1 - r`` between the frames around a flash in a fast-moving shot (the suite's
@@ -826,7 +842,7 @@ def result_from_features(
     inside = np.zeros(n, bool)
     for t in fades.transitions:
         inside[t.start_frame : t.end_frame] = True
-    flashes = _flash_edges(f, params)
+    flashes = _flash_edges(f, params, strong=True)
     gradual = [t for t, _ in _find_gradual(f, params, inside | flashes)]
     transitions: list[Transition] = sorted(
         [*fades.transitions, *gradual], key=lambda t: t.start_frame
