@@ -715,8 +715,19 @@ def _change_spread(thumbs: FloatArray, k: int) -> float:
     around = [np.abs(thumbs[j] - thumbs[j - 1]) for j in (k - 1, k + 1) if 1 <= j < n]
     if around:
         d = np.maximum(d - np.max(around, axis=0), 0.0)
+    # cells black in both frames (a night sky, bars the box kept) say nothing either way
+    lit = np.maximum(thumbs[k], thumbs[k - 1]) > _DARK_CELL
+    if int(lit.sum()) < 4:
+        return 1.0
+    d = d[lit]
     mean = float(d.mean())
     return float(np.median(d)) / mean if mean > 1e-9 else 1.0
+
+
+_DARK_CELL = 24.0
+"""A thumbnail cell at most this luma (0–255) in both frames is left out of the change
+spread: under a night grade a third of the picture can be black on both sides of a cut, and
+its unchanged cells made the cut look like a local change."""
 
 
 _LAYOUT_RATIO = 3.0
