@@ -729,8 +729,8 @@ def plan_segments(src: Path, segments: int) -> SegmentPlan | None:
             for packet in container.demux(stream):
                 if not packet.size:
                     continue
-                if packet.pts is None:
-                    return None
+                if packet.pts is None or packet.is_discard:
+                    return None  # an edit list hides packets: one pass, as ffmpeg shows it
                 pts.append(int(packet.pts))
                 if packet.is_keyframe:
                     keys.append(int(packet.pts))

@@ -111,10 +111,11 @@ class ProbeResult:
 
 @dataclass(frozen=True, slots=True)
 class _Demuxed:
-    count: int
+    count: int  # packets shown (an edit list's discarded packets left out)
     pts_span_seconds: float | None
     is_vfr: bool
     error: str | None
+    discarded: int = 0  # packets an MP4 edit list hides (decoded for reference only)
 
 
 def _looks_like_mp4_without_moov(path: Path) -> bool:
@@ -175,10 +176,14 @@ def _demux_video(container: av.container.InputContainer, stream: av.VideoStream)
     pts: list[int] = []
     durations: list[int] = []
     count = 0
+    discarded = 0
     error: str | None = None
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet PyAV yields at the end
+                continue
+            if packet.is_discard:  # before an MP4 edit list's start: decoded, never shown
+                discarded += 1
                 continue
             count += 1
             if packet.pts is not None:
@@ -198,7 +203,9 @@ def _demux_video(container: av.container.InputContainer, stream: av.VideoStream)
             span = float((pts[-1] - pts[0] + last) * tb)
     else:
         vfr = vfr_from_deltas(durations)
-    return _Demuxed(count=count, pts_span_seconds=span, is_vfr=vfr, error=error)
+    return _Demuxed(
+        count=count, pts_span_seconds=span, is_vfr=vfr, error=error, discarded=discarded
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -297,13 +304,17 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
         still = _not_a_video(str(container.format.name), str(ctx.name), demuxed.count)
         if still is not None:
             raise ProbeError(still)
+        # A stream copy cut mid-GOP (``ffmpeg -ss 3 -t 20 -c copy``) keeps the GOP's first
+        # packets for decoding and an edit list that hides them: they are no frames.
+        declared = max(0, declared - demuxed.discarded) if demuxed.discarded else declared
         if declared and demuxed.count < declared * (1 - TRUNCATION_TOLERANCE) - 1:
             raise ProbeError(
                 f"file is truncated: the container declares {declared} frames "
                 f"but only {demuxed.count} could be read"
             )
 
-        frame_count = demuxed.count if (count_frames or not declared) else declared
+        counted = count_frames or not declared or demuxed.discarded
+        frame_count = demuxed.count if counted else declared
         duration = stream_duration or container_duration or demuxed.pts_span_seconds or 0.0
 
         fps: Fraction | None = None
@@ -352,7 +363,7 @@ def packet_times(path: Path) -> list[float]:
         pts: list[int] = []
         try:
             for packet in container.demux(stream):
-                if packet.size and packet.pts is not None:
+                if packet.size and packet.pts is not None and not packet.is_discard:
                     pts.append(int(packet.pts))
         except (av.error.FFmpegError, OSError):
             pass

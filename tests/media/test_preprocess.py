@@ -30,6 +30,7 @@ from heaters.media.preprocess import (
     preprocess_segmented,
     segment_paths,
 )
+from heaters.media.probe import probe
 
 from .conftest import SAMPLE, SMALL_FRAMES, MediaFiles, run_ffmpeg_cli
 
@@ -382,3 +383,21 @@ async def test_segment_killed_midway_resumes(media: MediaFiles, tmp_path: Path) 
     assert r.frame_index.pts_seconds == pytest.approx(one.frame_index.pts_seconds, abs=1e-6)
     assert (out / "s.rgb").stat().st_size == r.frame_count * 64 * 36 * 3
     assert _names(work) == []
+
+
+async def test_stream_copied_cut_mid_gop(media: MediaFiles, tmp_path: Path) -> None:
+    """``ffmpeg -ss 1 -t 2 -c copy``, what editors and downloaders write: the MP4 keeps the
+    GOP's first packets (from the keyframe at 0 s) for decoding and an edit list hides them.
+    They are no frames: the probe counts the 2 s shown, preprocess makes 48 frames, and the
+    segment planner leaves such a file to one pass."""
+    cut = tmp_path / "cut.mp4"
+    run_ffmpeg_cli("-ss", "1", "-t", "2", "-i", str(media.small), "-c", "copy", str(cut))
+    with av.open(str(cut)) as c:
+        hidden = sum(p.is_discard for p in c.demux(c.streams.video[0]) if p.size)
+    assert hidden > 0, "the cut must start mid-GOP for this test"
+    info = probe(cut)
+    assert info.frame_count == 48
+    r = await preprocess(cut, tmp_path / "m.mkv", tmp_path / "p.mp4")
+    assert r.frame_count == 48 == len(r.frame_index.pts_seconds)
+    assert r.duration_seconds == pytest.approx(2.0, abs=0.05)
+    assert plan_segments(cut, 2) is None
