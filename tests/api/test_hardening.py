@@ -85,3 +85,12 @@ def test_uploads_show_no_server_path_and_duplicates_leave_no_file(
         assert not (Path(home) / "uploads").exists()
         url = c.post("/api/videos", json={"url": "http://127.0.0.1:9/x.mp4"}).json()
         assert url["source"] == "http://127.0.0.1:9/x.mp4"
+
+
+def test_every_response_carries_the_security_headers(api: Api) -> None:
+    """Pages, the API, static files, the schema page and errors: no sniffing, no framing."""
+    for path in ("/login", "/api/videos", "/static/review.js", "/schema/swagger", "/nope"):
+        r = httpx.get(f"{api.url}{path}", headers={"Authorization": f"Bearer {api.token}"})
+        assert r.headers.get("x-content-type-options") == "nosniff", path
+        assert r.headers.get("x-frame-options") == "DENY", path
+        assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), path
