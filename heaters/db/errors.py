@@ -49,6 +49,9 @@ _WORDS: tuple[tuple[str, str], ...] = (
     ("connection reset", "the connection was lost"),
     ("broken pipe", "the connection was lost"),
     ("couldn't get a connection", "no connection could be opened in time"),
+    # asyncpg, when the server goes away while a pooled connection's last operation is
+    # still unfinished: the next query on it finds the protocol mid-operation
+    ("another operation", "the connection was lost"),
 )
 _ERRNOS = {
     errno.ECONNREFUSED: "connection refused",
@@ -89,7 +92,9 @@ def unavailable(exc: BaseException) -> str | None:
              asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
              asyncpg.CrashShutdownError, asyncpg.ConnectionDoesNotExistError),
         )  # fmt: skip
-        generic = isinstance(e, (asyncpg.InterfaceError, OSError, TimeoutError))
+        generic = isinstance(
+            e, (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+        )
         if not (specific or generic):
             continue
         if "password authentication failed" in message or "does not exist" in message:
@@ -129,8 +134,10 @@ def database_error(exc: BaseException) -> BaseException | None:
         if isinstance(e, asyncpg.PostgresError | psycopg.Error) and isinstance(sqlstate, str):
             if sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES:
                 return e
-        elif isinstance(e, psycopg.OperationalError) or (
-            isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e)
+        elif (
+            isinstance(e, psycopg.OperationalError)
+            or (isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e))
+            or (isinstance(e, asyncpg.InternalClientError) and "another operation" in str(e))
         ):
             return e
         if isinstance(e, OSError) and _raised_in_driver(e.__traceback__):

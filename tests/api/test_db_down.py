@@ -162,6 +162,16 @@ async def test_what_counts_as_database_unavailable(tmp_path: Path) -> None:
             "CannotConnectNowError: the database system is shutting down"
         )
     assert database_unavailable(psycopg.OperationalError("connection failed")) is not None
+    # asyncpg on a pooled connection whose server went away mid-operation (the worker's
+    # dispatcher met it once while Postgres stopped): the connection is lost, not a bug
+    midway = asyncpg.exceptions._base.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+    assert database_unavailable(midway) is not None
+    from heaters.db.errors import unavailable
+
+    assert unavailable(midway) == "the connection was lost"
+    assert unavailable(asyncpg.exceptions._base.InternalClientError("other bug")) is None
     # Errors of a query on a live server are not an outage.
     assert database_unavailable(psycopg.errors.QueryCanceled("canceling statement")) is None
     assert database_unavailable(asyncpg.exceptions.QueryCanceledError("canceled")) is None
