@@ -621,7 +621,10 @@ def find_cuts(
 
 
 def _find_cuts(
-    f: FloatArray, params: DetectorParams, exclude: npt.ArrayLike = ()
+    f: FloatArray,
+    params: DetectorParams,
+    exclude: npt.ArrayLike = (),
+    flashes: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[list[tuple[int, float]], list[Suggestion]]:
     """:func:`find_cuts`, and the candidates it rejected as suggestions (a rule's veto is
     never silent): ``brightness_only`` with confidence ``0.5 * corr_lag1 / same_picture``,
@@ -635,7 +638,7 @@ def _find_cuts(
     ex = np.zeros(n, bool)
     if np.size(exclude):
         ex = np.asarray(exclude, bool)
-    flash = _flash_edges(f, params)
+    flash = _flash_edges(f, params).edges if flashes is None else flashes
     hsv = f[:, COL["hsv_diff"]].copy()
     if n:
         hsv[0] = 0.0
@@ -766,33 +769,46 @@ def _ratio(x: FloatArray, w: int) -> FloatArray:
     return out
 
 
-def _flash_edges(
-    f: FloatArray, params: DetectorParams, *, strong: bool = False
-) -> npt.NDArray[np.bool_]:
-    """Frames that start or end a 1–3 frame flash (or lie inside one).
+@dataclass(frozen=True)
+class _Flashes:
+    """Frames that start or end a 1–3 frame flash (or lie inside one): ``edges`` all of
+    them (no cut there), ``strong`` those of flashes that lose the picture or jump in
+    brightness (kept out of the dissolve/wipe search)."""
+
+    edges: npt.NDArray[np.bool_]
+    strong: npt.NDArray[np.bool_]
+
+
+def _flash_edges(f: FloatArray, params: DetectorParams) -> _Flashes:
+    """The flashes of ``f``, in one vectorised pass (see :class:`_Flashes`).
 
     The return frame ``k + m`` must correlate with the frame before the flash at most
     ``flash_return``, or, in a moving shot, at most 1.5× (+0.05) as far as the shot itself
     moves over the same ``m + 1`` frames just before the flash (``corr_lag{m+1}`` of frame
     ``k - 1``), never past :data:`_FLASH_RETURN_CAP`; and at most half the jump into the
-    flash."""
+    flash. A flash is strong when the jump is at least :data:`_STRONG_JUMP` or the mean luma
+    moves :data:`_STRONG_LUMA` levels in one frame at either edge."""
     n = f.shape[0]
-    out = np.zeros(n, bool)
+    edges = np.zeros(n, bool)
+    strong = np.zeros(n, bool)
     corr1 = f[:, COL["corr_lag1"]]
     lstep = np.zeros(n)
     lstep[1:] = np.abs(np.diff(f[:, COL["luma_mean"]]))
     for m in range(1, LAGS):  # flash length: frames k .. k+m-1; k+m is the return
+        if n - m <= 1:
+            continue
         back = f[:, COL[f"corr_lag{m + 1}"]]
-        for k in range(1, n - m):
-            r = k + m
-            jump = max(corr1[k], corr1[r])
-            moving = 1.5 * back[k - 1] + 0.05 if k - 1 >= m + 1 else 0.0
-            limit = min(_FLASH_RETURN_CAP, max(params.flash_return, moving))
-            if strong and jump < _STRONG_JUMP and max(lstep[k], lstep[r]) < _STRONG_LUMA:
-                continue
-            if back[r] <= limit and back[r] <= 0.5 * jump:
-                out[k : r + 1] = True
-    return out
+        k = np.arange(1, n - m)
+        r = k + m
+        jump = np.maximum(corr1[k], corr1[r])
+        moving = np.where(k - 1 >= m + 1, 1.5 * back[k - 1] + 0.05, 0.0)
+        limit = np.minimum(_FLASH_RETURN_CAP, np.maximum(params.flash_return, moving))
+        flash = (back[r] <= limit) & (back[r] <= 0.5 * jump)
+        hard = flash & ((jump >= _STRONG_JUMP) | (np.maximum(lstep[k], lstep[r]) >= _STRONG_LUMA))
+        for offset in range(m + 1):  # frames k .. k + m
+            edges[k[flash] + offset] = True
+            strong[k[hard] + offset] = True
+    return _Flashes(edges, strong)
 
 
 _STRONG_JUMP = 0.7
@@ -853,8 +869,8 @@ def result_from_features(
     inside = np.zeros(n, bool)
     for t in fades.transitions:
         inside[t.start_frame : t.end_frame] = True
-    flashes = _flash_edges(f, params, strong=True)
-    gradual = [t for t, _ in _find_gradual(f, params, inside | flashes)]
+    flashes = _flash_edges(f, params)
+    gradual = [t for t, _ in _find_gradual(f, params, inside | flashes.strong)]
     transitions: list[Transition] = sorted(
         [*fades.transitions, *gradual], key=lambda t: t.start_frame
     )
@@ -865,9 +881,9 @@ def result_from_features(
         blocked[max(0, t.start_frame - 1) : t.end_frame + 2] = True
     for k in fades.allowed_cuts:
         blocked[k] = False
-    found, rejected = _find_cuts(f, params, blocked[:n])
+    found, rejected = _find_cuts(f, params, blocked[:n], flashes.edges)
     cuts = dict(found)
-    for k in _fallback_cuts(f, params, inside | flashes, transitions, cuts):
+    for k in _fallback_cuts(f, params, inside | flashes.strong, transitions, cuts):
         cuts[k] = 0.5
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
