@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import itertools
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -916,43 +917,59 @@ def join_segments(plan: SegmentPlan, work: Path, proxy: Path, small_frames: Path
                   audio: Path | None) -> None:  # fmt: skip
     """Join the segments' MP4s into ``proxy`` without re-encoding (every frame is an
     I-frame, so any boundary joins cleanly; packets keep their PTS), with the audio file's
-    AAC packets when given, ``+faststart``; concatenate the small frames."""
+    AAC packets when given, ``+faststart``; concatenate the small frames.
+
+    Video and audio packets are muxed in time order (merged by decode time), so the MP4's
+    chunks interleave the two streams as the one-pass proxy's do: a browser playing any
+    span reads one region of the file instead of seeking between the video and an audio
+    track stored after it."""
     part = _part(proxy)
     try:
-        with av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        with (
+            av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+            contextlib.ExitStack() as stack,
+        ):
             first_path, _ = segment_paths(work, 0)
             with av.open(str(first_path)) as first:
                 vout = out.add_stream_from_template(first.streams.video[0])
-            aud = av.open(str(audio)) if audio is not None else None
-            try:
-                aout = (
-                    out.add_stream_from_template(aud.streams.audio[0])
-                    if aud is not None and aud.streams.audio
-                    else None
-                )
+            aud = stack.enter_context(av.open(str(audio))) if audio is not None else None
+            aout = (
+                out.add_stream_from_template(aud.streams.audio[0])
+                if aud is not None and aud.streams.audio
+                else None
+            )
+
+            def video() -> Iterator[tuple[Fraction, av.Packet[Any]]]:
                 for seg in plan.segments:
                     path, _ = segment_paths(work, seg.index)
                     with av.open(str(path)) as c:
                         vin = c.streams.video[0]
                         assert vin.time_base is not None
+                        tb = Fraction(vin.time_base)
                         start = (seg.start_pts - plan.origin_pts) * plan.time_base
-                        shift = round(start / Fraction(vin.time_base))
+                        shift = round(start / tb)
                         for packet in c.demux(vin):
                             if packet.size == 0 or packet.pts is None:
                                 continue
                             packet.pts += shift
                             packet.dts = packet.pts  # all-intra: decode order = display
                             packet.stream = vout
-                            out.mux(packet)
-                if aud is not None and aout is not None:
-                    for apacket in aud.demux(aud.streams.audio[0]):
-                        if apacket.size == 0:
-                            continue
-                        apacket.stream = aout
-                        out.mux(apacket)
-            finally:
-                if aud is not None:
-                    aud.close()
+                            yield packet.pts * tb, packet
+
+            def sound() -> Iterator[tuple[Fraction, av.Packet[Any]]]:
+                if aud is None or aout is None:
+                    return
+                ain = aud.streams.audio[0]
+                assert ain.time_base is not None
+                tb = Fraction(ain.time_base)
+                for packet in aud.demux(ain):
+                    if packet.size == 0:
+                        continue
+                    packet.stream = aout
+                    yield (packet.dts if packet.dts is not None else 0) * tb, packet
+
+            for _, packet in heapq.merge(video(), sound(), key=lambda item: item[0]):
+                out.mux(packet)
         if small_frames is not None:
             small_part = _part(small_frames)
             with small_part.open("wb") as dst:

@@ -401,3 +401,59 @@ async def test_stream_copied_cut_mid_gop(media: MediaFiles, tmp_path: Path) -> N
     assert r.frame_count == 48 == len(r.frame_index.pts_seconds)
     assert r.duration_seconds == pytest.approx(2.0, abs=0.05)
     assert plan_segments(cut, 2) is None
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    """The MP4's top-level box types in file order (``ftyp``, ``moov``, ``mdat``…)."""
+    boxes, data = [], path.read_bytes()
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+        if size == 1:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        elif size == 0:
+            size = len(data) - pos
+        boxes.append(kind.decode("latin-1"))
+        pos += size
+    return boxes
+
+
+def _interleave_lag(path: Path) -> float:
+    """Reading the MP4's packets in file order (by byte offset), the largest gap in seconds
+    between a packet's time and the time of the latest packet of the other stream read
+    before it: about one chunk's length when audio and video interleave, the whole length
+    when one stream sits after the other."""
+    with av.open(str(path)) as c:
+        assert {s.type for s in c.streams} == {"video", "audio"}
+        packets = [
+            (int(p.pos), p.stream.type, float(p.dts * p.time_base))
+            for p in c.demux()
+            if p.size and p.dts is not None and p.pos is not None and p.time_base is not None
+        ]
+    latest: dict[str, float] = {}
+    lag = 0.0
+    for _, kind, t in sorted(packets):
+        other = "audio" if kind == "video" else "video"
+        if other in latest:
+            lag = max(lag, abs(t - latest[other]))
+        latest[kind] = t
+    return lag
+
+
+async def test_proxies_interleave_and_start_with_their_index(
+    media: MediaFiles, tmp_path: Path
+) -> None:
+    """A browser streams the proxy by range requests: the joined proxy, as the one-pass one,
+    has its ``moov`` before its ``mdat`` and audio and video chunks within a second of each
+    other through the file (the join used to leave the audio more than 10 s behind: the
+    muxer's interleaving buffer, so the source must be longer than that)."""
+    src = _keyframed(media.small, tmp_path / "src.mp4", seconds=14)
+    one, seg = tmp_path / "one", tmp_path / "seg"
+    await preprocess(src, one / "m.mkv", one / "p.mp4")
+    await preprocess_segmented(
+        src, seg / "m.mkv", seg / "p.mp4", work=tmp_path / "work", segments=3
+    )
+    for proxy in (one / "p.mp4", seg / "p.mp4"):
+        boxes = _top_level_boxes(proxy)
+        assert boxes.index("moov") < boxes.index("mdat"), (proxy, boxes)
+        assert _interleave_lag(proxy) <= 1.0, proxy
