@@ -46,7 +46,7 @@ from heaters.media.export import encode_clip_exact, master_export_args
 from heaters.media.ffmpeg import BASE_ARGS, ffmpeg_exe
 from heaters.media.preprocess import build_frame_index
 from heaters.media.probe import probe
-from heaters.storage.base import object_kind
+from heaters.storage.keys import object_kind
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "big_buck_bunny_action_59s.mp4"

@@ -25,7 +25,7 @@ async def _snapshot(db: Any, home: Path) -> dict[str, Any]:
             "SELECT (SELECT count(*) FROM source_videos) v, (SELECT count(*) FROM frame_indexes) f,"
             " (SELECT count(*) FROM scene_scores) s, (SELECT count(*) FROM clips) c"
         )
-    # an object a redo replaced carries the redo's claim in its key (heaters.pipeline.keys)
+    # an object a redo replaced carries the redo's claim in its key (heaters.storage.keys)
     files = sorted(re.sub(r"-[0-9a-f]{12}(?=\.)", "-<claim>", str(p.relative_to(home)))
                    for p in home.rglob("*") if p.is_file() and "pgdata" not in p.parts)  # fmt: skip
     return {"clips": [tuple(c) for c in clips], "counts": tuple(counts), "files": files}

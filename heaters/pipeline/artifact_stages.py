@@ -14,7 +14,6 @@ import time
 
 from heaters.db import lifecycle
 from heaters.domain import states
-from heaters.pipeline.keys import sprite_key
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import (
     Outcome,
@@ -27,6 +26,7 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
+from heaters.storage.keys import sprite_key
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
 
     Found by the dispatcher for every ``pending_review`` clip without one (originals and
     the clips a merge or split made). Writes ``clips/{id}/sprite-{token}.jpg`` (the claim's
-    :func:`~heaters.pipeline.keys.sprite_key`) and one ``clip_artifacts`` row (kind
+    :func:`~heaters.storage.keys.sprite_key`) and one ``clip_artifacts`` row (kind
     ``sprite``, strategy ``grid``, tag ``''``; metadata
     ``cols``, ``rows``, ``tile_width``, ``tile_height``, ``frames``: the absolute frame of
     each tile, row-major). The clip's state does not change. A clip no longer in review,

@@ -19,7 +19,6 @@ import numpy as np
 from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
-from heaters.pipeline.keys import clip_key, keyframe_key
 from heaters.pipeline.media_io import check_source, local_copy, media_source
 from heaters.pipeline.runner import (
     Outcome,
@@ -32,6 +31,7 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
+from heaters.storage.keys import clip_key, keyframe_key
 
 log = logging.getLogger(__name__)
 

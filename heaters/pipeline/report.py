@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from heaters.db import Database, fetch_all
-from heaters.pipeline.keys import upload_name
+from heaters.storage.keys import upload_name
 
 
 async def video_reports(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:

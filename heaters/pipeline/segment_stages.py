@@ -11,7 +11,7 @@ preprocess does (``video_stages.store_preprocessed``: same rows, same ``preproce
 state). Workers never enqueue each other.
 
 Each segment is resumable on its own: its pieces are stored under keys that carry its
-claim's token (:func:`heaters.pipeline.keys.segment_keys`) before the commit that marks it
+claim's token (:func:`heaters.storage.keys.segment_keys`) before the commit that marks it
 ``encoded`` and records them; a job killed mid-way
 leaves it ``encoding`` and the retried job redoes only it; encoded segments are not redone.
 A segment that will not be retried (permanent failure, attempts used up) fails its video
@@ -33,7 +33,6 @@ from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
 from heaters.errors import PreprocessError
 from heaters.media.preprocess import Segment, SegmentPlan, segment_paths
-from heaters.pipeline.keys import segment_keys
 from heaters.pipeline.media_io import local_copy, media_source
 from heaters.pipeline.runner import (
     Outcome,
@@ -47,6 +46,7 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
+from heaters.storage.keys import segment_keys
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
     ``pending``/``encode_failed`` → ``encoding`` → ``encoded`` (``video_segments``). Reads
     the original where it is (this disk, or byte ranges of a presigned URL on S3: only the
     segment's span is fetched), stores both pieces under its claim's
-    :func:`~heaters.pipeline.keys.segment_keys`, then marks
+    :func:`~heaters.storage.keys.segment_keys`, then marks
     the segment encoded with ``result`` = ``{"frames": N, "seconds": wall time}``.
     """
     from heaters.media import scenes

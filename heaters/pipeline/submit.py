@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from heaters.db import Database
 from heaters.domain.states import VideoState
 from heaters.errors import HeatersError
-from heaters.pipeline.keys import upload_key
+from heaters.storage.keys import upload_key
 
 if TYPE_CHECKING:
     from heaters.storage import Storage
@@ -105,7 +105,7 @@ async def submit_upload(
 
     Content already ingested (same sha256) is not stored: the existing video is returned
     with ``existing=True``. Otherwise ``local`` is moved into the storage under
-    :func:`heaters.pipeline.keys.upload_key` (``uploads/{uuid}_{name}``) and the video row
+    :func:`heaters.storage.keys.upload_key` (``uploads/{uuid}_{name}``) and the video row
     records that key (``source_key``); the download stage on any worker fetches it from
     there. An upload that loses a race with the same content, or whose row cannot be
     written, has its object deleted again: a duplicate leaves nothing behind. ``local`` is

@@ -26,7 +26,6 @@ from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
-from heaters.pipeline.keys import master_key, original_key, proxy_key, upload_name
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import (
     Outcome,
@@ -39,6 +38,7 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
+from heaters.storage.keys import master_key, original_key, proxy_key, upload_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

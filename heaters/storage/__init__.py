@@ -2,7 +2,8 @@
 
 from typing import TYPE_CHECKING
 
-from heaters.storage.base import Storage, presigned_url, storage_from_url
+from heaters.storage.base import Storage, presigned_url
+from heaters.storage.factory import storage_from_url
 from heaters.storage.local import LocalStorage
 
 if TYPE_CHECKING:

@@ -38,6 +38,7 @@ from botocore.exceptions import (
 )
 
 from heaters.errors import StorageError
+from heaters.storage.keys import OBJECT_KINDS, object_kind
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.client import S3Client
@@ -115,7 +116,7 @@ class S3Storage:
     connect_timeout, read_timeout:
         Seconds to wait for a connection, and for data on an open connection.
     storage_classes:
-        S3 storage class per kind of object (:func:`heaters.storage.base.object_kind`), e.g.
+        S3 storage class per kind of object (:func:`heaters.storage.keys.object_kind`), e.g.
         ``{"original": "STANDARD_IA"}``, sent as ``StorageClass`` with each upload of that
         kind; kinds not named get the bucket's default.
 
@@ -144,8 +145,6 @@ class S3Storage:
             raise ValueError("an S3 storage needs a bucket name")
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least 5 MiB, not {part_size} bytes")
-        from heaters.storage.base import OBJECT_KINDS
-
         unknown = sorted(set(storage_classes or {}) - set(OBJECT_KINDS))
         if unknown:
             raise ValueError(
@@ -360,8 +359,6 @@ class S3Storage:
 
     def _class_args(self, key: str) -> dict[str, Any]:
         """``{"StorageClass": …}`` for ``key``'s kind when one is configured, else ``{}``."""
-        from heaters.storage.base import object_kind
-
         storage_class = self.storage_classes.get(object_kind(key))
         return {"StorageClass": storage_class} if storage_class else {}
 

@@ -16,7 +16,7 @@ import av
 import psycopg
 import pytest
 
-from heaters.pipeline import keys
+from heaters.storage import keys
 from tests.conftest import decoded_frames, json_lines, run_heaters, run_to_detected
 from tests.storage.conftest import AWS_ENV, BUCKET, REGION, MotoS3
 
@@ -278,7 +278,8 @@ async def test_storage_class_per_kind(
     multipart alike); kinds not named keep the bucket's default."""
     from aiobotocore.session import get_session
 
-    from heaters.storage.base import object_kind, storage_from_url
+    from heaters.storage import storage_from_url
+    from heaters.storage.keys import object_kind
     from heaters.storage.s3 import S3Storage
 
     assert [object_kind(k) for k in (
@@ -286,7 +287,7 @@ async def test_storage_class_per_kind(
         "clips/9/clip.mp4", "clips/9/keyframes/tag_first.jpg", "clips/9/sprite.jpg",
         "datasets/x/shard-0.tar",
     )] == ["original", "master", "proxy", "clip", "keyframe", "sprite", "other"]  # fmt: skip
-    # the keys a claim writes now carry its tag (heaters.pipeline.keys)
+    # the keys a claim writes now carry its tag (heaters.storage.keys)
     tok = uuid.UUID(int=0xABC)
     assert [object_kind(k) for k in (
         keys.original_key(3, ".mp4", tok), keys.master_key(3, tok), keys.proxy_key(3, tok),

@@ -1,4 +1,5 @@
-"""Storage keys: where each stage writes its objects (docs/architecture.md, "Storage").
+"""Storage keys: where each stage writes its objects (docs/architecture.md, "Storage"), and
+the parser of that layout (:func:`object_kind`).
 
 The objects a stage makes carry the token of the claim that wrote them
 (``videos/12/proxy-1a2b3c4d5e6f.mp4``): a stale worker whose claim was taken over writes
@@ -73,3 +74,34 @@ def keyframe_key(clip_id: int, strategy: str, tag: str, fmt: str) -> str:
     """Storage key of one keyframe image (fixed: the images are deterministic, see
     docs/architecture.md, "The fence")."""
     return f"clips/{clip_id}/keyframes/{strategy}_{tag}.{fmt}"
+
+
+OBJECT_KINDS = ("original", "master", "proxy", "clip", "keyframe", "sprite", "other")
+"""Kinds of stored objects, for per-kind settings such as the S3 storage class."""
+
+
+def object_kind(key: str) -> str:
+    """The kind of the object ``key`` (one of :data:`OBJECT_KINDS`), from Heaters' key
+    layout: ``videos/{id}/original.*`` → ``original`` (the master too, by default),
+    ``videos/{id}/master.mkv`` → ``master`` (an FFV1 master), ``videos/{id}/proxy.mp4`` →
+    ``proxy``, ``clips/{id}/clip.mp4`` → ``clip``, ``clips/{id}/keyframes/…`` → ``keyframe``,
+    ``clips/{id}/sprite.jpg`` → ``sprite``, each also with the claim's tag before the
+    suffix (``proxy-1a2b3c4d5e6f.mp4``, the builders above); anything else →
+    ``other``."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "videos":
+        name = parts[2]
+        if name.startswith("original"):
+            return "original"
+        if name.startswith("master"):
+            return "master"
+        if name.startswith("proxy"):
+            return "proxy"
+    if len(parts) >= 3 and parts[0] == "clips":
+        if parts[2].startswith("clip"):  # clip.mp4, or clip-<claim>.mp4
+            return "clip"
+        if parts[2] == "keyframes":
+            return "keyframe"
+        if parts[2].startswith("sprite"):
+            return "sprite"
+    return "other"
