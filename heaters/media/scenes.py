@@ -26,9 +26,9 @@ thresholds:
 
    ``docs/detection.md`` gives each threshold's origin (which labelled cases bound it).
 
-:func:`detect` decodes a video (split at keyframes across threads); :func:`detect_from_raw`
-and :func:`features_from_raw` read the raw ``rgb24`` analysis frames that the preprocess stage
-writes during its own single decode, which costs no decode.
+:func:`detect` decodes a video (split at keyframes across threads); :func:`features_from_raw`
+reads the raw ``rgb24`` analysis frames that the preprocess stage writes during its own single
+decode (no second decode), and :func:`result_from_features` decides from those features.
 
 Frame numbering: frames are counted from 0 in decode order; a cut ``k`` means frame ``k`` is the
 first frame of a new shot (never 0); a transition covers ``[start_frame, end_frame)``, the
@@ -62,7 +62,6 @@ __all__ = [
     "cuts_from_scores",
     "decode_features",
     "detect",
-    "detect_from_raw",
     "features_from_raw",
     "find_cuts",
     "find_fades",
@@ -1021,31 +1020,3 @@ def detect(
     """
     run = scores.decode_features(video, workers=workers, on_progress=on_progress)
     return result_from_features(run.features, run.fps, params)
-
-
-def detect_from_raw(
-    raw: Path,
-    *,
-    fps: Fraction,
-    params: DetectorParams = DetectorParams(),
-    size: tuple[int, int] = ANALYSIS_SIZE,
-) -> SceneResult:
-    """Detect from the raw ``rgb24`` analysis file preprocess wrote (no decode).
-
-    Parameters
-    ----------
-    raw : Path
-        Back-to-back ``size`` rgb24 frames.
-    fps : Fraction
-        The video's average frame rate, copied into the result.
-    params : DetectorParams
-        Thresholds.
-    size : tuple of int
-        (width, height) of the raw frames, in pixels.
-
-    Raises
-    ------
-    DetectError
-        The file cannot be read.
-    """
-    return result_from_features(features_from_raw(raw, size), fps, params)

@@ -43,11 +43,8 @@ __all__ = [
     "LAGS",
     "THUMB_SIZE",
     "FeatureRun",
-    "ScoreRun",
     "decode_features",
-    "decode_scores",
     "frame_features",
-    "frame_scores",
 ]
 
 LAGS = 4
@@ -296,16 +293,6 @@ def _sequential(
     return feats, box
 
 
-def frame_scores(frames: Iterable[UInt8Array]) -> FloatArray:
-    """The ``hsv_diff`` column alone (PySceneDetect's ``content_val``), float32 (N,).
-
-    Kept for callers of the first detector (``heaters-hsv-adaptive/1``), whose only score
-    this was; ``scores[0] == 0``.
-    """
-    out: FloatArray = np.ascontiguousarray(frame_features(frames)[:, COL["hsv_diff"]])
-    return out
-
-
 @dataclass(frozen=True)
 class _ChunkFeatures:
     features: FloatArray
@@ -344,15 +331,6 @@ class FeatureRun:
     fps: Fraction
     chunks: int
     box: ActiveBox | None = None
-
-
-@dataclass(frozen=True)
-class ScoreRun:
-    """The ``hsv_diff`` column of a :class:`FeatureRun` (first detector's interface)."""
-
-    scores: FloatArray
-    fps: Fraction
-    chunks: int
 
 
 def _merge(parts: list[_ChunkFeatures], box: ActiveBox) -> FloatArray:
@@ -476,16 +454,3 @@ def decode_features(
             pass  # rare: a stream whose seeks are not frame-exact; decode it in one go
     seq, seq_box = _sequential(read_small_frames(video, size), None, on_progress)
     return FeatureRun(seq, plan.fps, 1, seq_box)
-
-
-def decode_scores(
-    video: Path,
-    *,
-    size: tuple[int, int] = ANALYSIS_SIZE,
-    workers: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> ScoreRun:
-    """:func:`decode_features`' ``hsv_diff`` column (first detector's interface)."""
-    run = decode_features(video, size=size, workers=workers, on_progress=on_progress)
-    col = np.ascontiguousarray(run.features[:, COL["hsv_diff"]])
-    return ScoreRun(col, run.fps, run.chunks)
