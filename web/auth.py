@@ -1,7 +1,11 @@
 """Reviewer sign-in: the secret key, the session cookie, CSRF, the login guard and pages.
 
 The session is an encrypted cookie (Litestar's ``CookieBackendConfig``, AES-GCM) holding the
-reviewer's name; every route except ``/login`` and ``/static`` needs it (:func:`require_login`).
+reviewer's name, user id and session epoch; every route except ``/login`` and ``/static``
+needs it (:func:`require_login`), and every such request checks the id and epoch against the
+``users`` row (:func:`session_user`), so a session ends at once when the reviewer signs out
+(every session of that reviewer), gets a new password, is revoked (``heaters user revoke``)
+or removed (``heaters user remove``).
 CSRF: Litestar's ``CSRFConfig``; forms carry the ``_csrf_token`` field and htmx sends the
 ``X-CSRFToken`` header (``hx-headers`` on ``<body>``). Sign-in is throttled per account and
 per client address (:mod:`web.throttle`; API tokens are 32 random bytes, not guessable, so
@@ -29,11 +33,13 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect, Template
 
 from heaters.config import Settings
-from heaters.review.users import verify_user
+from heaters.review.users import end_sessions, verify_user
 from web.state import web_state
 from web.throttle import LoginThrottle
 
 SESSION_USER = "user"
+SESSION_ID = "uid"
+SESSION_EPOCH = "epoch"
 _SECRET_FILE = "secret_key"
 
 
@@ -84,15 +90,41 @@ def csrf_config(secret: str) -> CSRFConfig:
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The signed-in reviewer's name, or None."""
+    """The reviewer's name the session cookie carries, or None (checked against the database
+    by :func:`require_login` on protected routes, which clears an ended session)."""
     session = connection.scope.get("session")
     user = session.get(SESSION_USER) if isinstance(session, dict) else None
     return user if isinstance(user, str) else None
 
 
-def require_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: refuse (401, then a redirect to /login) a request without a session."""
-    if current_user(connection) is None:
+async def session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The reviewer signed in by the request's session, checked against the ``users`` row.
+
+    Returns the name while the user (by id) exists with the session's epoch; otherwise None,
+    and an ended session (signed out, new password, revoked, removed, or a cookie from before
+    sessions had epochs) is cleared, so the response deletes the cookie. Raises the driver's
+    error when the database cannot be reached (a 503, :mod:`web.errors`)."""
+    session = connection.scope.get("session")
+    if not isinstance(session, dict) or not session:
+        return None
+    user_id, epoch = session.get(SESSION_ID), session.get(SESSION_EPOCH)
+    row = None
+    if isinstance(user_id, int) and isinstance(epoch, int):
+        db = web_state(connection).db
+        async with db.acquire() as conn:
+            row = await db.q.session_user(conn, user_id=user_id, epoch=epoch)
+    if row is None:
+        connection.clear_session()
+        return None
+    name: str = row["name"]
+    return name
+
+
+async def require_login(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: refuse (401, then a redirect to /login) a request without a live session."""
+    if await session_user(connection) is None:
         raise NotAuthorizedException("please sign in")
 
 
@@ -116,13 +148,13 @@ def login_redirect(path: str) -> Redirect:
     return Redirect(f"/login?next={quote(path, safe='/')}", status_code=303)
 
 
-@get("/login", name="login_page", sync_to_thread=False)
-def login_page(
+@get("/login", name="login_page")
+async def login_page(
     request: Request[Any, Any, Any],
     next_path: Annotated[str | None, Parameter(query="next")] = None,
 ) -> Template | Redirect:
     """The sign-in form (a signed-in reviewer goes straight on)."""
-    if current_user(request) is not None:
+    if await session_user(request) is not None:
         return Redirect(_safe_next(next_path), status_code=303)
     return Template(
         template_name="login.html",
@@ -158,8 +190,17 @@ async def login(
             )
         if await verify_user(state.db, name, password):
             await throttle.give_back(state.db, attempt)
-            request.set_session({SESSION_USER: name})
-            return Redirect(target, status_code=303)
+            async with state.db.acquire() as conn:
+                row = await state.db.q.get_user(conn, name=name)
+            if row is not None:  # not removed since the check
+                request.set_session(
+                    {
+                        SESSION_USER: row["name"],
+                        SESSION_ID: row["id"],
+                        SESSION_EPOCH: row["session_epoch"],
+                    }
+                )
+                return Redirect(target, status_code=303)
     return Template(
         template_name="login.html",
         context={"next": target, "error": "wrong name or password", "name": name},
@@ -173,7 +214,10 @@ def _throttled(seconds: int | None) -> str:
 
 @post("/logout", name="logout", status_code=303)
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """End the session."""
+    """End every session of the signed-in reviewer (this browser's and any other's)."""
+    user = await session_user(request)
+    if user is not None:
+        await end_sessions(web_state(request).db, user)
     request.clear_session()
     return Redirect("/login", status_code=303)
 
@@ -190,4 +234,5 @@ __all__ = [
     "require_login",
     "reviewer",
     "session_config",
+    "session_user",
 ]

@@ -1,19 +1,38 @@
-"""``heaters web`` (the review UI under uvicorn) and ``heaters user add`` (reviewer accounts)."""
+"""``heaters web`` (the review UI under uvicorn) and ``heaters user add|revoke|remove``
+(reviewer accounts and their sign-in sessions)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from heaters.cli._common import err_console, out_console, run, setup_logging, verbose_option
+from heaters.cli._common import (
+    err_console,
+    out_console,
+    print_json,
+    run,
+    setup_logging,
+    verbose_option,
+)
+
+if TYPE_CHECKING:
+    from heaters.db import Database
 
 
 @click.group("user")
 def user_group() -> None:
-    """Reviewer accounts (sign-in of the review UI): `heaters user add NAME`."""
+    """Reviewer accounts (sign-in of the review UI): add, revoke sessions, remove.
+
+    \b
+    heaters user add NAME      create NAME, or give it a new password (ends its sessions)
+    heaters user revoke NAME   end every sign-in session of NAME at once
+    heaters user remove NAME   delete NAME (its sessions end with it)
+    """
 
 
 @click.command("web")
@@ -117,15 +136,68 @@ def user_add_command(name: str, password_stdin: bool) -> None:
 
 
 async def _add_user(name: str, password: str) -> int:
+    from heaters.review.users import add_user
+
+    async with _users_db() as db:
+        return await add_user(db, name, password)
+
+
+@contextlib.asynccontextmanager
+async def _users_db() -> AsyncIterator[Database]:
     import asyncio
 
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
-    from heaters.review.users import add_user
 
     await asyncio.to_thread(ensure_schema)
     async with Database.connect(max_size=1) as db:
-        return await add_user(db, name, password)
+        yield db
 
 
-__all__ = ["user_add_command", "user_group", "web_command"]
+@user_group.command("revoke")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def user_revoke_command(name: str, as_json: bool) -> None:
+    """End every sign-in session of NAME at once (browsers signed in as NAME get the sign-in
+    page on their next request); the account and its password stay. Exit 1: no such user."""
+    _user_change(name, as_json, "revoke")
+
+
+@user_group.command("remove")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def user_remove_command(name: str, as_json: bool) -> None:
+    """Delete the reviewer account NAME; its sign-in sessions end at once (its past review
+    actions keep its name). Exit 1: no such user."""
+    _user_change(name, as_json, "remove")
+
+
+def _user_change(name: str, as_json: bool, action: str) -> None:
+    setup_logging()
+    name = name.strip()
+    found = run(_end_or_remove(name, action))
+    if as_json:
+        print_json({"user": name, "action": action, "found": found})
+    elif found:
+        said = "sessions ended" if action == "revoke" else "removed, sessions ended"
+        out_console().print(f"user {name}: {said}", highlight=False)
+    else:
+        err_console().print(f"[red]no user named {name!r}[/]", highlight=False)
+    if not found:
+        raise SystemExit(1)
+
+
+async def _end_or_remove(name: str, action: str) -> bool:
+    from heaters.review.users import end_sessions, remove_user
+
+    async with _users_db() as db:
+        return await (end_sessions if action == "revoke" else remove_user)(db, name)
+
+
+__all__ = [
+    "user_add_command",
+    "user_group",
+    "user_remove_command",
+    "user_revoke_command",
+    "web_command",
+]

@@ -130,6 +130,11 @@ class Queries(Protocol):
         after the commit)."""
         ...
 
+    async def end_sessions(self, conn: Any, *, name: Any) -> Any:
+        """End every session of the user :name (the epoch moves on); returns the new epoch, no row
+        when there is no such user."""
+        ...
+
     def event_history(self, conn: Any, *, limit: Any, offset: Any) -> AsyncIterator[asyncpg.Record]:
         """Review events, newest first; pending: still settling (undoable)."""
         ...
@@ -399,6 +404,10 @@ class Queries(Protocol):
         """Drop a reviewer's claims, except on :keep (a reviewer holds one clip at a time)."""
         ...
 
+    async def remove_user(self, conn: Any, *, name: Any) -> Any:
+        """Delete the user :name (its sessions end with it); returns its id, no row when none."""
+        ...
+
     async def restore_clip(
         self,
         conn: Any,
@@ -452,6 +461,13 @@ class Queries(Protocol):
 
     def segments_of(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
         """A video's segments in order."""
+        ...
+
+    async def session_user(self, conn: Any, *, user_id: Any, epoch: Any) -> asyncpg.Record | None:
+        """The signed-in reviewer of a session cookie (web/auth.py), which names a user id and the
+        session epoch it was issued under (users.session_epoch, migration 0016): the user's name
+        while the row exists with that epoch, else no row (signed out, new password, revoked or
+        removed)."""
         ...
 
     async def set_clip_decision(

@@ -52,3 +52,21 @@ def _safe_verify(hashed: str, password: str) -> bool:
 
 
 _DUMMY = _hasher.hash("not a real password")
+
+
+async def end_sessions(db: Database, name: str) -> bool:
+    """End every sign-in session of ``name`` at once (its cookies answer 401 from now on).
+
+    Returns False when there is no such user."""
+    async with db.transaction() as conn:
+        epoch = await db.q.end_sessions(conn, name=name.strip())
+    return epoch is not None
+
+
+async def remove_user(db: Database, name: str) -> bool:
+    """Delete the account ``name``; its sessions end with it. False when there is none.
+
+    The review log keeps the name on the actions the user made."""
+    async with db.transaction() as conn:
+        user_id = await db.q.remove_user(conn, name=name.strip())
+    return user_id is not None

@@ -33,3 +33,20 @@ DELETE FROM login_attempts WHERE key IN (
     SELECT key FROM login_attempts
     WHERE window_start <= now() - make_interval(secs => :window_seconds)
     FOR UPDATE SKIP LOCKED);
+
+-- name: session_user^
+-- The signed-in reviewer of a session cookie (web/auth.py), which names a user id and the
+-- session epoch it was issued under (users.session_epoch, migration 0016): the user's name
+-- while the row exists with that epoch, else no row (signed out, new password, revoked or
+-- removed).
+SELECT name FROM users WHERE id = :user_id AND session_epoch = :epoch;
+
+-- name: end_sessions<!
+-- End every session of the user :name (the epoch moves on); returns the new epoch, no row
+-- when there is no such user.
+UPDATE users SET session_epoch = session_epoch + 1 WHERE name = :name
+RETURNING session_epoch;
+
+-- name: remove_user<!
+-- Delete the user :name (its sessions end with it); returns its id, no row when none.
+DELETE FROM users WHERE name = :name RETURNING id;

@@ -241,7 +241,8 @@ LIMIT :limit OFFSET :offset;
 
 -- name: add_user<!
 INSERT INTO users (name, password_hash) VALUES (:name, :password_hash)
-ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash
+ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash,
+    session_epoch = users.session_epoch + 1  -- a new password ends the user's sessions
 RETURNING id;
 
 -- name: get_user^
