@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 
 from heaters.config import Settings
 from heaters.db import Database
-from heaters.review.service import EditScheduler, JobCanceller
+from heaters.review import EditScheduler, JobCanceller
 from heaters.storage import Storage
 
 

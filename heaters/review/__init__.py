@@ -1,35 +1,89 @@
-"""Review: the actions reviewers take on clips, the settle window and undo, claims, the
-review queue, users (see ``heaters.review.service`` for the API)."""
+"""Review (docs/architecture.md, "Review"): decisions that settle, edits, undo, leases, the
+review queue, users.
 
-from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
-from heaters.review.failures import failed_clips, retry_failed_clips
-from heaters.review.service import (
+Where things live: ``_base`` (action names, ``ActionResult``, the transaction, locks and
+checks every action shares), ``views`` (clips as the pages show them, history),
+``leases`` (claims and the queue), ``decisions`` (approve / skip / archive / group and
+``act``), ``edits`` (merge, split, move a cut), ``undo`` (undo, reopen), ``users``,
+``failures``.
+
+The service API (pages and the JSON API call these; one code path)
+-----------------------------------------------------------------
+Every action applies at once, in one transaction, and is logged in ``review_events`` with
+``settles_at = now() + settle window`` (``HEATERS_REVIEW_SETTLE_SECONDS``, default 60;
+``settle_seconds=`` overrides it per call). Until then it can be undone; the export and archive
+finders only take clips with no unsettled, not-undone event, so the worker never races the
+reviewer. ``ActionResult``: ``event_id``, ``action``, ``clip_ids`` (every clip the event
+touched, old and new), ``live_clip_ids`` (the clips to show next: the decided clips, or the
+clips an edit made / an undo restored, in frame order), ``message``, ``settles_at``.
+
+- ``act(db, clip_id, action, reviewer, *, frame=None, edge=None, with_clip_id=None,
+  settle_seconds=None) -> ActionResult``: one entry point for every action name
+  ``approve | skip | archive | group | merge | split | move_boundary`` (InvalidEdit 422 for an
+  unknown action or a missing ``frame``/``edge``). The functions it calls:
+- ``decide(db, clip_id, action, reviewer, *, settle_seconds=None)`` approve/skip/archive/group.
+- ``merge(db, clip_id, reviewer, *, with_clip_id=None, settle_seconds=None)``: the clip and its
+  previous clip become one clip at once (new row). The previous clip may be pending or
+  approved-and-still-settling; the merged clip takes the previous clip's state (approve 5,
+  then merge 6 into it → one approved clip; undo → 5 approved again, 6 pending; undo → 5
+  pending).
+- ``split(db, clip_id, frame, reviewer, *, settle_seconds=None)``: two new clips at once.
+- ``move_boundary(db, clip_id, edge, frame, reviewer, *, settle_seconds=None)``: ``edge``
+  ``"start"`` moves the cut between the clip and its previous clip so that the clip starts at
+  ``frame``; ``"end"`` moves the cut to its next clip so that the clip ends at ``frame``
+  (exclusive, as ``end_frame`` everywhere: an "out at the current frame f" key sends f + 1).
+  Both clips are replaced by two new ``pending_review`` clips (sprites remade by the
+  dispatcher).
+- ``undo(db, reviewer, *, event_id=None, cancel=None)``: undo ``event_id``, or the
+  reviewer's latest own not-yet-settled event (repeatable: undo, undo, undo). 409 once
+  settled, or when a later event touches the same clips (undo that first).
+- ``reopen(db, clip_id, reviewer)``: undo the unsettled event that decided ``clip_id``; 409
+  with the reason once it settled.
+- ``claim(db, clip_id, reviewer, *, claim_seconds=None) -> Claim`` takes/renews the lease
+  (``HEATERS_CLAIM_SECONDS``) when free, expired or own, and drops the reviewer's other claims;
+  otherwise ``Claim.own`` is False and ``Claim.holder`` names who holds it. ``release(db,
+  clip_id, reviewer) -> bool`` (page close, ``navigator.sendBeacon``). Any action on a clip
+  another reviewer holds → ``ReviewConflict`` naming the holder.
+- ``next_clip(db, reviewer, *, video_id=None, include_transitions=False, order="video",
+  claim_seconds=None) -> ClipView | None`` claims the next clip; ``review_queue(db, reviewer,
+  *, video_id=None, include_transitions=False, order="video", limit=20) -> list[QueueItem]``
+  lists the next clips without claiming. ``order``: ``"video"`` (video, start frame) or
+  ``"confidence"`` (low-confidence cuts first, nulls last). Both skip transition clips unless
+  asked, and clips other reviewers hold.
+- ``get_clip(db, clip_id) -> ClipView`` (frames, seconds, PTS, transition facts, holder,
+  ``pending``: the latest unsettled decision as ``PendingDecision(event_id, action, reviewer,
+  settles_at)`` or None; ``suggestions``: the detector's rejected candidate cuts strictly
+  inside it, ``SuggestionView``). ``clip_suggestions(db, clip_ids)`` the same for many
+  clips. ``video_clips``, ``history`` as before.
+- ``retry_failed_clips(db) -> list[int]`` (heaters.review.failures): every failed clip due now.
+
+Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdit`` (422).
+"""
+
+
+from heaters.review._base import (
     ACTIONS,
     Action,
     ActionResult,
-    Claim,
-    ClipView,
     Decision,
     Edge,
-    PendingDecision,
-    QueueItem,
+    EditScheduler,
+    JobCanceller,
     QueueOrder,
+)
+from heaters.review.decisions import act, decide
+from heaters.review.edits import commit_edit, merge, move_boundary, split
+from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
+from heaters.review.failures import failed_clips, retry_failed_clips
+from heaters.review.leases import Claim, QueueItem, claim, next_clip, release, review_queue
+from heaters.review.undo import reopen, undo
+from heaters.review.views import (
+    ClipView,
+    PendingDecision,
     SuggestionView,
-    act,
-    claim,
     clip_suggestions,
-    commit_edit,
-    decide,
     get_clip,
     history,
-    merge,
-    move_boundary,
-    next_clip,
-    release,
-    reopen,
-    review_queue,
-    split,
-    undo,
     video_clips,
 )
 
@@ -42,7 +96,9 @@ __all__ = [
     "ClipView",
     "Decision",
     "Edge",
+    "EditScheduler",
     "InvalidEdit",
+    "JobCanceller",
     "PendingDecision",
     "QueueItem",
     "QueueOrder",

@@ -1,0 +1,158 @@
+"""What every review action shares: the action names, the result of an action, the
+transaction whose deadlock is a 409, row locks, the checks before a change, the event log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+import asyncpg
+
+from heaters.config import get_settings
+from heaters.db import Database
+from heaters.db.pool import Connection
+from heaters.domain.states import ClipState
+from heaters.review.errors import ClipNotFound, ReviewConflict
+
+Decision = Literal["approve", "skip", "archive", "group"]
+Edit = Literal["merge", "split", "move_boundary"]
+Action = Literal[Decision, Edit]
+Edge = Literal["start", "end"]
+QueueOrder = Literal["video", "confidence"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+EDGES: tuple[str, ...] = get_args(Edge)
+QUEUE_ORDERS: tuple[str, ...] = get_args(QueueOrder)
+
+DECISIONS: dict[str, ClipState] = {
+    "approve": ClipState.REVIEW_APPROVED,
+    "skip": ClipState.REVIEW_SKIPPED,
+    "archive": ClipState.REVIEW_ARCHIVED,
+    "group": ClipState.REVIEW_APPROVED,
+}
+PENDING = ClipState.PENDING_REVIEW
+SUPERSEDED = (ClipState.MERGED, ClipState.SPLIT)
+PAST = {
+    "approve": "approved", "skip": "skipped", "archive": "archived", "group": "grouped",
+    "merge": "merged", "split": "split", "move_boundary": "moved",
+}  # fmt: skip
+
+#: Schedules the commit of edit event ``event_id`` in ``delay`` seconds; returns the job id.
+#: (Edits are applied when logged since issue 12; only edits logged before wait for a job.)
+EditScheduler = Callable[[int, float], Awaitable[int]]
+#: Cancels a scheduled job by id; returns True when it was cancelled.
+JobCanceller = Callable[[int], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did.
+
+    ``event_id``: its review event (for an undo: the event undone). ``clip_ids``: every clip
+    the event touched (for an edit, the old clips then the new ones). ``live_clip_ids``: the
+    clips to show now, in frame order (the decided clips, the clips an edit made, the clips an
+    undo restored). ``settles_at``: until when the action can be undone (None for an undo).
+    ``job_id``: only for the undo of an edit logged before issue 12 (its cancelled job).
+    """
+
+    event_id: int
+    action: str
+    clip_ids: tuple[int, ...]
+    message: str
+    settles_at: datetime | None = None
+    live_clip_ids: tuple[int, ...] = ()
+    job_id: int | None = None
+
+
+def settle_window(settle_seconds: float | None) -> float:
+    return get_settings().review_settle_seconds if settle_seconds is None else settle_seconds
+
+
+def clock(t: datetime) -> str:
+    return t.astimezone().strftime("%H:%M:%S")
+
+
+def state_label(state: str) -> str:
+    return state.removeprefix("review_").replace("_", " ")
+
+
+def clips_text(ids: Sequence[int]) -> str:
+    return ("clips " if len(ids) > 1 else "clip ") + " and ".join(
+        [", ".join(map(str, ids[:-1])), str(ids[-1])] if len(ids) > 1 else [str(ids[0])]
+    )
+
+
+@asynccontextmanager
+async def review_transaction(db: Database) -> AsyncIterator[Connection]:
+    """A transaction whose deadlock (two actions on the same clips at once) is a 409."""
+    try:
+        async with db.transaction() as conn:
+            yield conn
+    except asyncpg.exceptions.DeadlockDetectedError as exc:
+        raise ReviewConflict(
+            "another action on the same clips ran at the same moment; nothing was changed: "
+            "try again"
+        ) from exc
+
+
+def snapshot(clip: Any) -> dict[str, Any]:
+    return {
+        "id": clip["id"],
+        "state": clip["state"],
+        "reviewed_at": clip["reviewed_at"].isoformat() if clip["reviewed_at"] else None,
+        "reviewed_by": clip["reviewed_by"],
+        "grouped_with_clip_id": clip["grouped_with_clip_id"],
+    }
+
+
+async def lock_clip(db: Database, conn: Connection, clip_id: int, reviewer: str | None) -> Any:
+    clip = await db.q.lock_clip(conn, id=clip_id, reviewer=reviewer)
+    if clip is None:
+        raise ClipNotFound(f"no clip {clip_id}")
+    return clip
+
+
+def require_free(clip: Any, what: str = "clip") -> None:
+    """Hard claims: a clip another reviewer holds can be read, not changed."""
+    if clip["held_by"] is not None:
+        raise ReviewConflict(
+            f"{what} {clip['id']} is held by {clip['held_by']} (until "
+            f"{clock(clip['claim_expires_at'])}): it can be viewed but not changed"
+        )
+
+
+def require_pending(clip: Any, what: str = "clip") -> None:
+    if clip["state"] in SUPERSEDED:
+        into = ", ".join(f"#{i}" for i in clip["superseded_by"] or ())
+        raise ReviewConflict(
+            f"{what} {clip['id']} was {clip['state']} into {into or 'other clips'}; "
+            "nothing was changed"
+        )
+    if clip["state"] != PENDING:
+        by = f" by {clip['reviewed_by']}" if clip["reviewed_by"] else ""
+        raise ReviewConflict(
+            f"{what} {clip['id']} is already {state_label(clip['state'])}{by}; nothing was changed"
+        )
+
+
+async def insert_event(
+    db: Database,
+    conn: Connection,
+    *,
+    clip_ids: Sequence[int],
+    action: str,
+    reviewer: str,
+    payload: dict[str, Any],
+    settle_seconds: float,
+    applied: bool = False,
+) -> Any:
+    return await db.q.insert_event(
+        conn, clip_ids=list(clip_ids), action=action, reviewer=reviewer, payload=payload,
+        settle_seconds=settle_seconds, applied=applied,
+    )  # fmt: skip
+
+
+def live_order(rows: Sequence[Any]) -> tuple[int, ...]:
+    return tuple(r["id"] for r in sorted(rows, key=lambda r: (r["start_frame"], r["id"])))
