@@ -17,7 +17,16 @@ class Queries(Protocol):
     """``Database.q``: one method per named query; the connection first, then the query's
     parameters by name."""
 
+    async def activate_profile(self, conn: Any, *, collection: Any, version: Any) -> Any:
+        """Make version :version of :collection active (after deactivate_profiles, in one
+        transaction); nothing when there is no such version."""
+        ...
+
     def active_jobs(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def active_profile(self, conn: Any, *, collection: Any) -> asyncpg.Record | None:
+        """The active detector profile of :collection (None: the detector's defaults)."""
+        ...
 
     async def add_user(self, conn: Any, *, name: Any, password_hash: Any) -> Any: ...
 
@@ -62,6 +71,13 @@ class Queries(Protocol):
 
     async def clip_with_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
 
+    def collection_videos(
+        self, conn: Any, *, detector: Any, collection: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """The videos of :collection that detection has run on, with their stored features of
+        :detector (NULL when none), frame index and frame rate (heaters detect rerun)."""
+        ...
+
     async def count_videos(self, conn: Any, *, state: Any) -> Any: ...
 
     async def create_dataset(
@@ -103,6 +119,10 @@ class Queries(Protocol):
         """Clips that match the selection but have no file yet (approved, not exported)."""
         ...
 
+    async def deactivate_profiles(self, conn: Any, *, collection: Any) -> str:
+        """Before activating one: no profile of :collection is active (one active at most)."""
+        ...
+
     async def deciding_event_for(self, conn: Any, *, id: Any) -> Any:
         """The latest event, not undone, that decided the clip (in its "before") or made it ("new")."""
         ...
@@ -110,6 +130,12 @@ class Queries(Protocol):
     async def delete_clip_artifacts(self, conn: Any, *, clip_id: Any) -> str: ...
 
     async def delete_clip_embeddings(self, conn: Any, *, clip_id: Any) -> str: ...
+
+    def delete_clips_returning_keys(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """Delete the clips :ids (a rerun's replaced ones); returns their artifacts' storage keys,
+        deleted from the storage after the commit.
+        (A data-modifying CTE always runs; the SELECT sees the rows as they were before it.)"""
+        ...
 
     async def delete_failed_job(self, conn: Any, *, id: Any) -> Any: ...
 
@@ -193,6 +219,15 @@ class Queries(Protocol):
         (an encode_failed one once its backoff is due), with no waiting or running job."""
         ...
 
+    def find_unlabelled_events(
+        self, conn: Any, *, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Review events the labels stage should read (issue 22): settled (settles_at passed), never
+        undone (an undo is possible only before it settles, so an undone event never gets here),
+        not read yet (labelled_at), not an undo itself, an edit only once applied (edits logged
+        before migration 0007 waited for their commit job), with no waiting or running job."""
+        ...
+
     def find_videos(
         self, conn: Any, *, states: Any, stage: Any, limit: Any
     ) -> AsyncIterator[asyncpg.Record]:
@@ -271,6 +306,41 @@ class Queries(Protocol):
         :applied marks an edit as applied (committed_at) when it is logged."""
         ...
 
+    async def insert_labels(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+        """An event's labels; a redo of the stage writes nothing twice.
+        Each mapping has the keys: video_id, start_frame, end_frame, label, event_id, reviewer, settled_at."""
+        ...
+
+    async def insert_profile(
+        self,
+        conn: Any,
+        *,
+        collection: Any,
+        detector: Any,
+        params: Any,
+        training_video_ids: Any,
+        figures: Any,
+    ) -> Any:
+        """A new version of :collection's profile (versions count from 1 per collection)."""
+        ...
+
+    async def insert_rerun_clip(
+        self,
+        conn: Any,
+        *,
+        video_id: Any,
+        clip_identifier: Any,
+        start_frame: Any,
+        end_frame: Any,
+        start_seconds: Any,
+        end_seconds: Any,
+        transition_kind: Any,
+        confidence: Any,
+    ) -> Any:
+        """A clip a rerun makes (as the detect stage's insert_clips); nothing when a row of the same
+        span exists (then the rerun of the collection is rolled back)."""
+        ...
+
     async def insert_suggestions(
         self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
     ) -> None:
@@ -307,6 +377,19 @@ class Queries(Protocol):
 
     def item_states(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
+    def label_event_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """The clips an event names (old and new rows: edits keep the rows they supersede), with the
+        live transition clips right before and after each (their shared frame is a transition's
+        edge, not a cut) and their video's frame count."""
+        ...
+
+    def labelled_videos(
+        self, conn: Any, *, detector: Any, collection: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """The videos of :collection that hold labels, with what calibration needs (their stored
+        features of :detector, frame rate), oldest first."""
+        ...
+
     async def last_settling_event_of(self, conn: Any, *, reviewer: Any) -> Any:
         """The reviewer's latest own event that is still settling (what "undo" takes back)."""
         ...
@@ -321,12 +404,20 @@ class Queries(Protocol):
 
     def list_datasets(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
+    def list_profiles(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every profile, by collection, newest version first."""
+        ...
+
     def list_videos(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:
         """An API upload (a storage key) shows as 'upload: <the name it was sent with>'."""
         ...
 
     async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
         """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""
+        ...
+
+    async def lock_collection_profiles(self, conn: Any, *, collection: Any) -> str:
+        """Serialises profile changes of one collection (calibrate, activate) in a transaction."""
         ...
 
     async def lock_event(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
@@ -341,7 +432,20 @@ class Queries(Protocol):
         self, conn: Any, *, reviewer: Any, video_id: Any, start_frame: Any
     ) -> asyncpg.Record | None: ...
 
+    def lock_rerun_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+        """A video's live clips (not merged or split away), locked (review actions lock the clips
+        they change, so a rerun and a reviewer never cross), with ``kept``: a rerun keeps the
+        clips a reviewer decided, a review event touched (an edit made it, a decision of it is
+        settling) or someone holds now; it replaces the others."""
+        ...
+
+    async def lock_settled_event(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """A settled, not undone, not yet labelled review event, locked (None: nothing to do)."""
+        ...
+
     async def mark_event_committed(self, conn: Any, *, id: Any) -> str: ...
+
+    async def mark_event_labelled(self, conn: Any, *, id: Any) -> str: ...
 
     async def mark_event_undone(self, conn: Any, *, id: Any) -> str: ...
 
@@ -478,6 +582,10 @@ class Queries(Protocol):
 
     async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 
+    async def set_video_collection(self, conn: Any, *, collection: Any, id: Any) -> Any:
+        """Put a video in a collection (at ingest)."""
+        ...
+
     async def settling_event_for(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """The latest event still settling that touched the clip (its pending decision), or NULL."""
         ...
@@ -600,7 +708,14 @@ class Queries(Protocol):
 
     def video_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
+    async def video_collection(self, conn: Any, *, id: Any) -> Any: ...
+
     def video_counts(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    def video_labels(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every label of the videos :ids, oldest event first (a later event wins where they
+        disagree: heaters.media.calibrate.fold_labels)."""
+        ...
 
     async def video_state(self, conn: Any, *, id: Any) -> Any: ...
 

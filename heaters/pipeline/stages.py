@@ -21,6 +21,7 @@ from heaters.pipeline import (
     artifact_stages,
     clip_stages,
     edit_stages,
+    labels,
     segment_stages,
     video_stages,
 )
@@ -60,6 +61,9 @@ whose window has passed and whose job was lost. Edits made since apply at once."
 SEGMENTS = Finder("segment", lambda q: q.find_segments)
 """Segments (``video_segments``, ``queries/segments.sql``) in the stage's ready states, of
 videos being segmented."""
+SETTLED_EVENTS = Finder("edit", lambda q: q.find_unlabelled_events)
+"""Review events settled and never undone whose boundary labels are not written yet
+(``queries/dispatch.sql``; issue 22)."""
 JOINABLE_VIDEOS = Finder("video", lambda q: q.find_joinable_videos)
 """Videos in the stage's ready states whose segments are all encoded (``queries/segments.sql``)."""
 
@@ -69,8 +73,8 @@ class Stage:
     """A pipeline stage: ``finds`` the work, ``task`` does it on one item, on ``queue``.
 
     Made from its :class:`~heaters.domain.states.Transition` with :meth:`of` (its name and
-    the states its finder looks in are the transition's); only ``commit_edits`` (no item
-    state) is made directly.
+    the states its finder looks in are the transition's); only ``commit_edits`` and
+    ``label_reviews`` (review events: no item state) are made directly.
     """
 
     name: str
@@ -81,7 +85,7 @@ class Stage:
     """``(on, reason)``: can the stage run here (its model installed)? None: always. An off
     stage is given no work by the dispatcher; its items wait in the previous stage's state."""
     transition: Transition | None = None
-    """What the stage does to its item's state (None: ``commit_edits``)."""
+    """What the stage does to its item's state (None: ``commit_edits``, ``label_reviews``)."""
 
     @classmethod
     def of(
@@ -128,6 +132,7 @@ STAGES: tuple[Stage, ...] = (
     Stage.of(states.EMBED,      CLIPS,  clip_stages.embed_clip,        "ml", enabled=embeddings_available),
     Stage.of(states.ARCHIVE,    CLIPS,  clip_stages.archive_clip,      "io"),
     Stage("commit_edits",       DUE_EDITS, edit_stages.commit_edit,    "default"),
+    Stage("label_reviews",      SETTLED_EVENTS, labels.label_event,    "default"),
 )  # fmt: skip
 
 QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")

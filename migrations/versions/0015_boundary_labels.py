@@ -34,7 +34,7 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-#: ``heaters.pipeline.labels.LABELS``.
+#: ``heaters.media.calibrate.LABELS``.
 LABELS = ("cut", "not_cut", "gradual")
 
 

@@ -65,3 +65,18 @@ FROM v_failures f JOIN clips c ON c.id = f.id
 WHERE f.kind = 'clip'
 ORDER BY f.updated_at DESC
 LIMIT :limit;
+
+-- name: find_unlabelled_events
+-- Review events the labels stage should read (issue 22): settled (settles_at passed), never
+-- undone (an undo is possible only before it settles, so an undone event never gets here),
+-- not read yet (labelled_at), not an undo itself, an edit only once applied (edits logged
+-- before migration 0007 waited for their commit job), with no waiting or running job.
+SELECT e.id FROM review_events e
+WHERE e.labelled_at IS NULL AND e.undone_at IS NULL AND e.action <> 'undo'
+  AND e.settles_at <= now()
+  AND (e.committed_at IS NOT NULL OR e.action NOT IN ('merge', 'split', 'move_boundary'))
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.queueing_lock = :stage || ':' || e.id AND j.status IN ('todo', 'doing'))
+ORDER BY e.id
+LIMIT :limit;
