@@ -55,6 +55,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
         "token": "heaters.cli.tokens:token_group",
         "web": "heaters.cli.web:web_command",
         "user": "heaters.cli.web:user_group",
+        "split": "heaters.cli.split:split_command",
     },
 )
 @click.version_option(package_name="heaters", prog_name="heaters")

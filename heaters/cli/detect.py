@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -16,61 +17,82 @@ import click
 # first import (below), which in the `heaters` process is this one.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from heaters.cli.shots import Progress, build_shots, output_options, write_outputs
 from heaters.media.scenes import DetectorParams, SceneResult
 
 _DEFAULTS = DetectorParams()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def detection_options(func: F) -> F:
+    """The detector's options (``--threshold`` … ``--second-opinion``, ``--progress``), shared
+    by ``heaters detect`` and ``heaters split``."""
+    for option in reversed(_DETECTION_OPTIONS):
+        func = option(func)
+    return func
+
+
+_DETECTION_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--threshold",
+        "-t",
+        type=click.FloatRange(min=0.01),
+        default=_DEFAULTS.threshold,
+        show_default=True,
+        help="Adaptive threshold: a frame is a cut when its change score is at least this many "
+        "times the mean score of its neighbours. Lower finds more cuts.",
+    ),
+    click.option(
+        "--min-scene-len",
+        "-m",
+        type=click.IntRange(min=1),
+        default=_DEFAULTS.min_scene_len,
+        show_default=True,
+        help="Minimum shot length in frames: no cut closer than this to the previous cut "
+        "(or to frame 0).",
+    ),
+    click.option(
+        "--min-content",
+        type=click.FloatRange(min=0.0),
+        default=_DEFAULTS.min_content,
+        show_default=True,
+        help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a cut.",
+    ),
+    click.option(
+        "--window",
+        type=click.IntRange(min=1),
+        default=_DEFAULTS.window,
+        show_default=True,
+        help="Frames on each side averaged for the adaptive threshold.",
+    ),
+    click.option(
+        "--detector",
+        type=click.Choice(["fast", "transnetv2"]),
+        default="fast",
+        show_default=True,
+        help="fast: the default feature detector (no model); transnetv2: the TransNetV2 network "
+        "(needs the `neural` extra; ignores the threshold options above).",
+    ),
+    click.option(
+        "--second-opinion",
+        is_flag=True,
+        help="fast detector only: check its uncertain cuts, suggestions and spans with TransNetV2 "
+        "on windows around them (needs the `neural` extra; about 4x the CPU time). Suggestions "
+        "the network confirms become cuts; nothing is dropped. Off by default: on the development "
+        "set it found no boundary the fast detector missed (docs/detection.md).",
+    ),
+    click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress on stderr: a bar on a terminal; when stderr is not one, a plain line "
+        "per file or step written (detection itself shows no lines there). Default: on.",
+    ),
+]
 
 
 @click.command("detect")
 @click.argument("video", type=click.Path(path_type=Path, dir_okay=False), metavar="VIDEO")
-@click.option(
-    "--threshold",
-    "-t",
-    type=click.FloatRange(min=0.01),
-    default=_DEFAULTS.threshold,
-    show_default=True,
-    help="Adaptive threshold: a frame is a cut when its change score is at least this many "
-    "times the mean score of its neighbours. Lower finds more cuts.",
-)
-@click.option(
-    "--min-scene-len",
-    "-m",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS.min_scene_len,
-    show_default=True,
-    help="Minimum shot length in frames: no cut closer than this to the previous cut "
-    "(or to frame 0).",
-)
-@click.option(
-    "--min-content",
-    type=click.FloatRange(min=0.0),
-    default=_DEFAULTS.min_content,
-    show_default=True,
-    help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a cut.",
-)
-@click.option(
-    "--window",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS.window,
-    show_default=True,
-    help="Frames on each side averaged for the adaptive threshold.",
-)
-@click.option(
-    "--detector",
-    type=click.Choice(["fast", "transnetv2"]),
-    default="fast",
-    show_default=True,
-    help="fast: the default feature detector (no model); transnetv2: the TransNetV2 network "
-    "(needs the `neural` extra; ignores the threshold options above).",
-)
-@click.option(
-    "--second-opinion",
-    is_flag=True,
-    help="fast detector only: check its uncertain cuts, suggestions and spans with TransNetV2 "
-    "on windows around them (needs the `neural` extra; about 4x the CPU time). Suggestions "
-    "the network confirms become cuts; nothing is dropped. Off by default: on the development "
-    "set it found no boundary the fast detector missed (docs/detection.md).",
-)
+@detection_options
 @click.option(
     "--json",
     "json_output",
@@ -95,10 +117,14 @@ _DEFAULTS = DetectorParams()
     is_flag=True,
     help='With --json, also include "feature_names" and "features" (one row per frame).',
 )
+@output_options
 @click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Show a progress bar on stderr (default: only when stderr is a terminal).",
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder of the --save-images pictures (made if missing).",
 )
 def detect_command(
     video: Path,
@@ -108,10 +134,16 @@ def detect_command(
     window: int,
     detector: str,
     second_opinion: bool,
+    progress: bool | None,
     json_output: bool,
     csv: bool,
     features: bool,
-    progress: bool | None,
+    scene_list: Path | None,
+    save_images: int | None,
+    image_format: str,
+    html: Path | None,
+    transitions: bool,
+    output: Path,
 ) -> None:
     """Detect the shot boundaries of VIDEO: hard cuts and gradual transitions (dissolves,
     fades, wipes). No database is used.
@@ -123,26 +155,31 @@ def detect_command(
     with its reason), shown for review and never a cut. Seconds are frame / average fps,
     for display only.
 
-    Exit codes: 0 on success, 2 when the file cannot be read as video or the chosen detector
-    is not installed.
-    """
-    from heaters.errors import DetectError
+    Like PySceneDetect's list-scenes, save-images and save-html, without a database:
+    --scene-list writes the shots (PySceneDetect's CSV columns, or an EDL/OTIO), --save-images
+    N pictures per shot into --output, --html a page of them (`heaters split` also cuts the
+    shots into files).
 
+    Exit codes: 0 on success, 2 when the file cannot be read as video or the chosen detector
+    is not installed, or an output cannot be written.
+    """
     if json_output and csv:
         raise click.UsageError("--json and --csv are exclusive")
-    if second_opinion and detector != "fast":
-        raise click.UsageError("--second-opinion checks the fast detector's result")
-    params = DetectorParams(
-        threshold=threshold, min_scene_len=min_scene_len, min_content=min_content, window=window
-    )
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    try:
-        result = _run(video, params, detector, show_progress)
-        if second_opinion:
-            result = _second_opinion(video, result)
-    except DetectError as exc:
-        click.echo(f"heaters detect: error: {exc}", err=True)
-        raise SystemExit(2) from None
+    result = detect_video(
+        video, threshold=threshold, min_scene_len=min_scene_len, min_content=min_content,
+        window=window, detector=detector, second_opinion=second_opinion, progress=progress,
+        command="detect",
+    )  # fmt: skip
+    written: dict[str, object] | None = None
+    if scene_list is not None or save_images or html is not None:
+        written = exit_on_error(
+            "detect",
+            lambda: write_outputs(
+                build_shots(video, result, transitions=transitions), scene_list=scene_list,
+                save_images_count=save_images, image_format=image_format, html=html,
+                out_dir=output, progress=Progress(progress, "detect"),
+            ),
+        )  # fmt: skip
 
     fps = float(result.fps)
     if json_output:
@@ -161,6 +198,8 @@ def detect_command(
             names = _feature_names(result.detector, result.features.shape[1])
             out["feature_names"] = names
             out["features"] = [[round(float(x), 4) for x in row] for row in result.features]
+        if written is not None:
+            out["outputs"] = written
         click.echo(json.dumps(out))
         return
 
@@ -195,6 +234,52 @@ def detect_command(
         table.add_row(str(i), kind, frames, name or "-", f"{conf:.2f}", seconds(start),
                       str(max(0, starts[i] - after)))  # fmt: skip
     Console().print(table)
+
+
+T = TypeVar("T")
+
+
+def exit_on_error(command: str, work: Callable[[], T]) -> T:
+    """``work()``; a :class:`~heaters.errors.HeatersError` (or an ``OSError`` writing a file)
+    becomes one ``heaters COMMAND: error: …`` line on stderr and exit status 2."""
+    from heaters.errors import HeatersError
+
+    try:
+        return work()
+    except (HeatersError, OSError) as exc:
+        click.echo(f"heaters {command}: error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+def detect_video(
+    video: Path,
+    *,
+    threshold: float,
+    min_scene_len: int,
+    min_content: float,
+    window: int,
+    detector: str,
+    second_opinion: bool,
+    progress: bool | None,
+    command: str,
+) -> SceneResult:
+    """Run the detector the options of :func:`detection_options` ask for on ``video``.
+
+    A file that cannot be read, or a detector that is not installed, is one line on stderr
+    and exit status 2; bad option combinations are click usage errors.
+    """
+    if second_opinion and detector != "fast":
+        raise click.UsageError("--second-opinion checks the fast detector's result")
+    params = DetectorParams(
+        threshold=threshold, min_scene_len=min_scene_len, min_content=min_content, window=window
+    )
+    show_progress = sys.stderr.isatty() if progress is None else progress
+
+    def run() -> SceneResult:
+        result = _run(video, params, detector, show_progress)
+        return _second_opinion(video, result) if second_opinion else result
+
+    return exit_on_error(command, run)
 
 
 def _boundaries(result: SceneResult) -> list[tuple[str, int, int, str, float]]:

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from heaters.deliver.states import DeliverError, review_outcome
-from heaters.domain.states import VideoState
+from heaters.domain.cuts import ClipSpan
+from heaters.domain.states import ClipState, VideoState
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -556,6 +557,56 @@ def render(
     raise DeliverError(f"unknown cut list format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
+def format_of_path(path: Path | str) -> str:
+    """The cut-list format a file name asks for, by its extension (``scenes.csv`` → ``csv``,
+    ``.edl``, ``.otio``, ``.vtt`` → ``chapters``, ``.ffmeta`` → ``ffmetadata``, ``.json``).
+
+    Raises
+    ------
+    DeliverError
+        For an extension no format writes.
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    for fmt, (_, ext) in FORMATS.items():
+        if suffix == ext:
+            return fmt
+    names = ", ".join(f".{ext}" for _, ext in FORMATS.values())
+    raise DeliverError(f"cannot tell the cut-list format of {Path(path).name!r} (one of {names})")
+
+
+def cut_list_from_spans(
+    spans: Sequence[ClipSpan],
+    *,
+    media_url: str,
+    title: str | None,
+    fps: Fraction,
+    pts_seconds: Sequence[float],
+    duration_seconds: float,
+    width: int | None = None,
+    height: int | None = None,
+    state: str = ClipState.PENDING_REVIEW,
+) -> CutList:
+    """A cut list of a video that is in no database: a detector's shots and transitions.
+
+    ``spans`` are the clips of :func:`heaters.domain.cuts.spans_from_boundaries` (frame
+    order, every frame once). The video's id is 0 (its CMX reel ``H0000000``); clip ids count
+    the spans from 1; every clip has ``state`` (not reviewed: ``pending_review``) and the
+    confidence of the boundary it starts on. ``pts_seconds`` holds one PTS per frame in
+    seconds, ``duration_seconds`` where the last frame ends; the rest is as :class:`CutVideo`.
+
+    Raises
+    ------
+    DeliverError
+        If there are no frames, or a span lies outside them.
+    """
+    video = CutVideo(0, title, media_url, fps, pts_seconds, duration_seconds, width, height)
+    clips = tuple(
+        CutClip(i, s.start_frame, s.end_frame, state, s.transition_kind, s.confidence)
+        for i, s in enumerate(spans, 1)
+    )
+    return CutList(video, clips)
+
+
 # --- from the database ------------------------------------------------------------------
 
 
@@ -654,7 +705,9 @@ __all__ = [
     "CutFormat",
     "CutList",
     "CutVideo",
+    "cut_list_from_spans",
     "edit_rate",
+    "format_of_path",
     "is_drop_frame",
     "load_cut_list",
     "render",
