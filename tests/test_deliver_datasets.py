@@ -156,6 +156,18 @@ def check_manifest(root: Path, version: int) -> dict[str, Any]:
             and (root / f["path"]).stat().st_size == f["bytes"]
         )
     assert manifest["counts"]["files"] == len(manifest["files"])
+    for f in manifest["files"]:
+        stats = json.loads((root / f["stats"]).read_text())
+        assert f["stats"] == f["path"].rsplit(".", 1)[0] + "_stats.json"
+        assert (stats["shard"], stats["sha256"], stats["bytes"]) == (
+            f["path"],
+            f["sha256"],
+            f["bytes"],
+        )
+        assert stats["count"] == f["samples"] == len(f["clip_ids"]) == len(stats["clip_ids"])
+        assert stats["frames"] == f["frames"] > 0 and stats["mp4_bytes"] > 0
+        d = stats["durations"]
+        assert 0 < d["min"] <= d["mean"] <= d["max"] and stats["duration"] == f["duration"]
     return manifest
 
 
@@ -189,9 +201,14 @@ def check_samples(
             emb = np.load(io.BytesIO(s["npy"]))
             assert emb.dtype == np.float32
             assert np.array_equal(emb, np.asarray(clip["embedding"], np.float32))
+        assert s["txt"] == b"" and meta["caption"] == "", "no note or tags yet: empty caption"
         jpgs = [k for k in s if k.endswith(".jpg")]
-        assert sorted(jpgs) == ["first.jpg", "last.jpg", "mid.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
+        # tag/mid is percentage/p50's frame (both at 50 %): stored once, as p50.jpg.
+        assert sorted(jpgs) == ["first.jpg", "last.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
         assert all(s[k][:2] == b"\xff\xd8" for k in jpgs), "JPEG bytes"
+        assert {kf["tag"]: kf["field"] for kf in meta["keyframes"]}["mid"] == "p50.jpg"
+        if clip["end_frame"] - clip["start_frame"] > 4:
+            assert len({s[k] for k in jpgs}) == len(jpgs), "distinct images"
 
 
 async def test_webdataset_versions(
@@ -296,9 +313,11 @@ async def test_parquet_embeddings_and_removal(
             clip["end_frame"],
             vid,
         )
-        assert row["clip_key"] == clip["clip_path"] and row["clip_url"].startswith("file://")
+        assert row["clip_key"] == clip["clip_path"] and "clip_url" not in row
         assert re.fullmatch(rf"clips/{row['clip_id']}/clip-[0-9a-f]{{12}}\.mp4", row["clip_key"])
-        assert len(row["keyframe_keys"]) == 6 and row["version"] == 1 and row["dataset"] == "rows"
+        assert len(row["keyframe_frames"]) == 6 and row["version"] == 1 and row["dataset"] == "rows"
+        assert row["mp4_bytes"] == len(row["mp4"]) and row["caption"] == ""
+        assert frames_in(row["mp4"]) == clip["end_frame"] - clip["start_frame"]
 
     # An operator archives the second clip: version 2 removes it; the file it was in is
     # written again (without it) under v000002, and v000001's files are left as they were.
@@ -319,6 +338,85 @@ async def test_parquet_embeddings_and_removal(
 
     r3 = await _dataset("bar", "embedded", [vid], "parquet", str(tmp_path / "bar"), 1, True)
     assert (r3.version, r3.clips, len(r3.files)) == (1, len(ids) - 1, len(ids) - 1)
+
+
+def no_path_into(home: Path, value: Any) -> None:
+    """No string in ``value`` (nested) is a ``file://`` URL or names ``home``."""
+    if isinstance(value, str):
+        assert "file://" not in value and str(home) not in value, value
+    elif isinstance(value, dict):
+        for v in value.values():
+            no_path_into(home, v)
+    elif isinstance(value, list):
+        for v in value:
+            no_path_into(home, v)
+
+
+async def test_datasets_load_anywhere_with_hugging_face(
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
+) -> None:
+    """Parquet (clips in the rows, or mp4 files beside them) and WebDataset exports, copied
+    elsewhere with HEATERS_HOME gone, load with Hugging Face ``datasets`` and their videos
+    decode to the clips' frame counts; nothing in them points back into the project."""
+    import datasets
+
+    from heaters.deliver.datasets import export_dataset
+    from heaters.storage import LocalStorage
+
+    db, ids = ddb, prepared.ids[:-1]
+    home = Path(deliver_env["HEATERS_HOME"])
+    source = LocalStorage(home / "storage")
+    kinds = {"wds": ("webdataset", None), "pq": ("parquet", None), "pqf": ("parquet", "files")}
+    for name, (fmt, media) in kinds.items():
+        r = await export_dataset(
+            db, source, name, format=fmt, media=media, target=str(tmp_path / "out" / name),
+            shard_size=2,
+        )  # fmt: skip
+        assert (r.status, r.clips) == ("complete", len(ids))
+    frames = {i: c["end_frame"] - c["start_frame"] for i, c in (await db_facts(db, ids)).items()}
+    shutil.copytree(tmp_path / "out", tmp_path / "elsewhere")
+    shutil.rmtree(tmp_path / "out")
+    home.rename(home.with_name("home-gone"))
+    cache = str(tmp_path / "hf-cache")
+
+    def load(name: str, builder: str) -> tuple[Path, Any]:
+        root = tmp_path / "elsewhere" / name
+        manifest = check_manifest(root, 1)
+        no_path_into(home, manifest)
+        files = [str(root / f["path"]) for f in manifest["files"]]
+        return root, datasets.load_dataset(
+            builder, data_files=files, split="train", cache_dir=cache
+        )
+
+    _, rows = load("pq", "parquet")
+    assert sorted(rows["clip_id"]) == sorted(ids)
+    assert rows.features["mp4"] == datasets.Value("binary")
+    for row in rows:
+        assert frames_in(row["mp4"]) == frames[row["clip_id"]] == row["frames"]
+        assert row["caption"] == "" and len(row["embedding"]) == 1280
+        no_path_into(home, {k: v for k, v in row.items() if k != "mp4"})
+
+    root, rows = load("pqf", "parquet")
+    assert "mp4" not in rows.column_names
+    for row in rows:
+        mp4 = (root / row["mp4_path"]).read_bytes()
+        assert row["mp4_path"].startswith("v000001/part-0000") and len(mp4) == row["mp4_bytes"]
+        assert hashlib.sha256(mp4).hexdigest() == row["mp4_sha256"]
+        assert frames_in(mp4) == frames[row["clip_id"]]
+
+    _, samples = load("wds", "webdataset")
+    jpgs = ["first.jpg", "last.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
+    assert set(samples.column_names) == {"__key__", "__url__", "mp4", "json", "txt", "npy", *jpgs}
+    samples = samples.cast_column("mp4", datasets.Video(decode=False))
+    for jpg in jpgs:
+        samples = samples.cast_column(jpg, datasets.Image(decode=False))
+    assert len(samples) == len(ids)
+    for s in samples:
+        clip_id = int(s["__key__"])
+        assert s["json"]["clip_id"] == clip_id and s["txt"] == ""
+        assert frames_in(s["mp4"]["bytes"]) == frames[clip_id]
+        assert len({s[k]["bytes"] for k in jpgs}) == len(jpgs), "five distinct keyframes"
+        no_path_into(home, s["json"])
 
 
 async def test_killed_export_resumes(
@@ -349,9 +447,10 @@ async def test_killed_export_resumes(
             proc.kill()
     first = out / files[0]["path"]
     stamp = (first.stat().st_ino, first.stat().st_mtime_ns)
-    assert sorted(p.name for p in (out / "v000001").iterdir()) == [first.name], (
-        "no other final name"
-    )
+    assert sorted(p.name for p in (out / "v000001").iterdir()) == [
+        first.name,
+        f"{first.stem}_stats.json",
+    ], "no other final name"
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT state FROM dataset_versions") == "writing"
 

@@ -131,8 +131,14 @@ async def _cuts(
 )  # fmt: skip
 @click.option(
     "--format", "fmt", type=click.Choice(("webdataset", "parquet")), default=None,
-    help="webdataset: tar shards (mp4, json, jpg, npy per clip); parquet: one row per clip. "
-    "Default webdataset; fixed by the first export.",
+    help="webdataset: tar shards (mp4, json, txt, jpg, npy per clip); parquet: one row per "
+    "clip with its mp4 bytes. Default webdataset; fixed by the first export.",
+)  # fmt: skip
+@click.option(
+    "--media", type=click.Choice(("bytes", "files")), default=None,
+    help="Parquet only: bytes (default) keeps each clip in the row's mp4 column; files writes "
+    "the clips as mp4 files beside each Parquet file (column mp4_path, relative to the "
+    "dataset folder). Fixed by the first export.",
 )  # fmt: skip
 @click.option(
     "-o", "--output", "target", default=None,
@@ -140,7 +146,8 @@ async def _cuts(
 )  # fmt: skip
 @click.option(
     "--shard-size", type=click.IntRange(min=1), default=None,
-    help="Samples per tar shard / rows per Parquet file (default 256 / 10000; kept).",
+    help="Samples per tar shard / rows per Parquet file (default 256; 10000 for Parquet with "
+    "--media files; kept).",
 )  # fmt: skip
 @json_option
 @verbose_option
@@ -149,6 +156,7 @@ def dataset_command(
     state: str | None,
     video_ids: tuple[int, ...],
     fmt: str | None,
+    media: str | None,
     target: str | None,
     shard_size: int | None,
     json_output: bool,
@@ -158,7 +166,10 @@ def dataset_command(
 
     Version N+1 holds the clips the selection matches now; it writes only the clips added
     since version N (and those of files it had to drop), lists what was added and removed in
-    its dataset.json, and never rewrites an earlier version's files.
+    its dataset.json, and never rewrites an earlier version's files. The dataset holds the
+    clips themselves (no path into HEATERS_HOME): a copy of its folder loads anywhere, e.g.
+    datasets.load_dataset("parquet", data_files="DIR/v000001/*.parquet"). Each shard has
+    its statistics beside it (…_stats.json: clips, bytes, frames, durations).
     """
     setup_logging(verbose)
     from heaters.deliver import DeliverError
@@ -166,7 +177,9 @@ def dataset_command(
 
     show = err_console().is_terminal and not json_output
     try:
-        result = run(_dataset(name, state, list(video_ids), fmt, target, shard_size, show))
+        result = run(
+            _dataset(name, state, list(video_ids), fmt, target, shard_size, show, media=media)
+        )
     except (DeliverError, StorageError) as exc:
         err_console().print(f"[red]{exc}[/]")
         raise SystemExit(1) from None
@@ -196,6 +209,8 @@ async def _dataset(
     target: str | None,
     shard_size: int | None,
     show_progress: bool,
+    *,
+    media: str | None = None,
 ) -> Any:
     import asyncio
     import contextlib
@@ -239,7 +254,8 @@ async def _dataset(
         async with Database.connect(max_size=3) as db:
             return await export_dataset(
                 db, source, name, format=fmt, target=target, state=state,
-                video_ids=video_ids or None, shard_size=shard_size, progress=callback,
+                video_ids=video_ids or None, shard_size=shard_size, media=media,
+                progress=callback,
             )  # fmt: skip
     finally:
         stack.close()

@@ -21,12 +21,21 @@ in Postgres; a crashed export leaves its version ``writing`` and the next run re
 writing only the files not recorded yet, with the same plan. One export per dataset runs at
 a time (a Postgres advisory lock).
 
+A dataset is self-contained: it holds the clips themselves, never a path or URL into the
+exporting project's storage, so a copy of the target folder loads anywhere (Hugging Face
+``datasets``, ``webdataset``, pyarrow).
+
 WebDataset (``webdataset`` package conventions): tar shards ``000000.tar`` …, one sample per
 clip keyed ``%010d`` by clip id: ``KEY.mp4`` (the clip file), ``KEY.json`` (its metadata),
-``KEY.TAG.jpg`` per keyframe (``p25``, ``mid``…), ``KEY.npy`` (its embedding, float32, when
-it has one). Parquet (pyarrow): ``part-000000.parquet`` …, one row per clip with its
-metadata, storage key and URL, keyframe keys, and ``embedding`` as a fixed-size list of
-float32. Shard size (samples per tar, rows per Parquet file) is a per-dataset setting.
+``KEY.txt`` (its caption), ``KEY.TAG.jpg`` per distinct keyframe (``p25``, ``p50``…: a
+keyframe at the position of an earlier one, ``mid`` = ``p50``, is not stored twice),
+``KEY.npy`` (its embedding, float32, when it has one). Parquet (pyarrow):
+``part-000000.parquet`` …, one row per clip with its metadata, caption, the clip's bytes in
+the binary column ``mp4`` (media ``bytes``, the default) or the path of the clip file written
+beside it in ``mp4_path`` (media ``files``: ``v000001/part-000000/KEY.mp4``, relative to the
+target), and ``embedding`` as a fixed-size list of float32. Each shard has its statistics
+beside it (``000000_stats.json``, ``part-000000_stats.json``: :func:`shard_stats`). Shard
+size (samples per tar, rows per Parquet file) is a per-dataset setting.
 """
 
 from __future__ import annotations
@@ -55,7 +64,12 @@ log = logging.getLogger(__name__)
 
 DatasetFormat = Literal["webdataset", "parquet"]
 FORMATS: tuple[str, ...] = ("webdataset", "parquet")
-DEFAULT_SHARD_SIZE: dict[str, int] = {"webdataset": 256, "parquet": 10_000}
+#: Where a Parquet dataset's clips go: in the rows (``bytes``) or in files beside them.
+MEDIA: tuple[str, ...] = ("bytes", "files")
+#: Samples per shard by default: per format, and for Parquet whose clips are files beside it.
+DEFAULT_SHARD_SIZE: dict[str, int] = {"webdataset": 256, "parquet": 256, "parquet-files": 10_000}
+#: Rows per Parquet row group (bounds the memory a writer or a reader needs for clip bytes).
+ROW_GROUP_ROWS = 64
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MANIFEST = "dataset.json"
 TMP_DIR = ".heaters-tmp"
@@ -141,6 +155,22 @@ def target_url(target: str) -> str:
     return f"file://{Path(target).expanduser().resolve()}"
 
 
+def dataset_media(ds: Any) -> str:
+    """Where a dataset row's clips go: ``bytes`` (in the samples or rows) or ``files``."""
+    return str(ds["settings"].get("media") or "bytes")
+
+
+def stats_path(shard: str) -> str:
+    """The statistics file of a shard: ``v000001/000000_stats.json`` for ``…/000000.tar``."""
+    return f"{shard.rsplit('.', 1)[0]}_stats.json"
+
+
+def media_path(shard: str, clip_id: int) -> str:
+    """Where media ``files`` put a clip of a Parquet shard, relative to the target:
+    ``v000001/part-000000/0000000012.mp4``."""
+    return f"{shard.rsplit('.', 1)[0]}/{sample_key(clip_id)}.mp4"
+
+
 def version_dir(version: int) -> str:
     """The folder of a version's files: ``v000001``."""
     return f"v{version:06d}"
@@ -178,6 +208,7 @@ async def export_dataset(
     state: str | None = None,
     video_ids: Sequence[int] | None = None,
     shard_size: int | None = None,
+    media: str | None = None,
     embedding_model: str | None = None,
     job_id: int | None = None,
     progress: ProgressFn | None = None,
@@ -199,6 +230,10 @@ async def export_dataset(
         Needed on the first export (``format`` defaults to webdataset, ``state`` to
         approved); later None keeps the dataset's. A ``format`` or ``target`` other than the
         dataset's is an error (its versions build on each other's files).
+    media
+        Parquet only: ``bytes`` (default: each row holds its clip in the ``mp4`` column) or
+        ``files`` (the clips as mp4 files beside the Parquet file, ``mp4_path`` relative to
+        the target). Fixed by the first export, like the format.
     embedding_model
         Whose embeddings go in (default: the ``HEATERS_EMBEDDING_MODEL`` setting).
     job_id
@@ -236,11 +271,13 @@ async def export_dataset(
         )
     if shard_size is not None and shard_size < 1:
         raise DeliverError("the shard size must be at least 1")
+    if media is not None and media not in MEDIA:
+        raise DeliverError(f"unknown media {media!r} (one of {', '.join(MEDIA)})")
     report = progress or (lambda p: None)
     async with _dataset_lock(db, name):
         ds = await _dataset_row(
             db, name, format=format, target=target, state=state, video_ids=video_ids,
-            shard_size=shard_size,
+            shard_size=shard_size, media=media,
         )  # fmt: skip
         fmt: str = ds["format"]
         store = target_storage or storage_from_url(ds["target"])
@@ -304,6 +341,7 @@ async def _dataset_row(
     state: str | None,
     video_ids: Sequence[int] | None,
     shard_size: int | None,
+    media: str | None,
 ) -> Any:
     url = target_url(target) if target else None
     async with db.transaction() as conn:
@@ -314,11 +352,16 @@ async def _dataset_row(
                     f"no dataset {name} yet: give its target (-o DIR or s3://bucket/prefix)"
                 )
             fmt = format or "webdataset"
+            if fmt != "parquet" and media not in (None, "bytes"):
+                raise DeliverError(f"media {media} is for Parquet: a {fmt} sample holds its clip")
             selection = {
                 "state": state or "approved",
                 "video_ids": sorted(set(video_ids)) if video_ids else None,
             }
-            ds_settings = {"shard_size": shard_size or DEFAULT_SHARD_SIZE[fmt]}
+            kind = f"{fmt}-files" if media == "files" else fmt
+            ds_settings: dict[str, Any] = {"shard_size": shard_size or DEFAULT_SHARD_SIZE[kind]}
+            if fmt == "parquet":
+                ds_settings["media"] = media or "bytes"
             ds = await db.q.create_dataset(
                 conn, name=name, format=fmt, target=url, selection=selection,
                 settings=ds_settings,
@@ -328,6 +371,10 @@ async def _dataset_row(
             return ds
         if format is not None and format != ds["format"]:
             raise DeliverError(f"dataset {name} is {ds['format']}, not {format}")
+        if media is not None and media != dataset_media(ds):
+            raise DeliverError(
+                f"dataset {name} keeps its clips as {dataset_media(ds)}, not {media}"
+            )
         if url is not None and url != ds["target"]:
             raise DeliverError(
                 f"dataset {name} lives at {ds['target']}, not {url}: its versions share files"
@@ -389,7 +436,7 @@ async def _new_version(db: Any, ds: Any, job_id: int | None) -> Any:
             }
             for i in range(math.ceil(len(todo) / size))
         ]
-        plan = {"shards": shards, "kept": kept, "shard_size": size}
+        plan = {"shards": shards, "kept": kept, "shard_size": size, "media": dataset_media(ds)}
         return await db.q.insert_version(
             conn, dataset_id=ds["id"], version=version, clip_ids=sorted(now_ids), added=added,
             removed=removed, plan=plan, job_id=job_id,
@@ -437,17 +484,26 @@ async def _write_version(
             def tick(n: int, base: int = base) -> None:
                 report(Progress("write", base + n, total, len(done) + len(written), files_total))
 
-            meta = {"dataset": ds["name"], "version": v["version"]}
+            meta = {
+                "dataset": ds["name"], "version": v["version"], "shard": shard["path"],
+                "media": plan.get("media") or "bytes",
+            }  # fmt: skip
             if ds["format"] == "webdataset":
-                digest, size = await _write_tar(source, rows, part, work, meta, mtime, tick)
+                digest, size, mp4_sizes = await _write_tar(
+                    source, rows, part, work, meta, mtime, tick
+                )
             else:
-                await _write_parquet(source, rows, part, meta)
+                mp4_sizes = await _write_parquet(source, store, rows, part, work, meta)
                 digest, size = await asyncio.to_thread(_sha256, part)
                 tick(len(rows))
+            stats = shard_stats(rows, mp4_sizes, meta, sha256=digest, size=size)
+            await _put_text(store, stats_path(shard["path"]), manifest_text(stats))
             await store.put_file(part, shard["path"], move=True)
             entry = {
                 "path": shard["path"], "sha256": digest, "bytes": size,
                 "samples": len(rows), "version": v["version"], "clip_ids": shard["clip_ids"],
+                "stats": stats_path(shard["path"]), "frames": stats["frames"],
+                "duration": stats["duration"],
             }  # fmt: skip
             async with db.acquire() as conn:
                 await db.q.record_file(conn, id=v["id"], file=entry)
@@ -497,11 +553,8 @@ async def _finish(db: Any, store: Any, ds: Any, v: Any, model: str) -> dict[str,
         "files": files,
     }
     text = manifest_text(manifest)
-    with tempfile.TemporaryDirectory(prefix="heaters-manifest-") as tmp:
-        local = Path(tmp) / MANIFEST
-        local.write_text(text)
-        await store.put_file(local, f"{version_dir(v['version'])}/{MANIFEST}")
-        await store.put_file(local, MANIFEST)
+    await _put_text(store, f"{version_dir(v['version'])}/{MANIFEST}", text)
+    await _put_text(store, MANIFEST, text)
     async with db.acquire() as conn:
         await db.q.finish_version(conn, id=v["id"], manifest=manifest)
     return manifest
@@ -509,8 +562,48 @@ async def _finish(db: Any, store: Any, ds: Any, v: Any, model: str) -> dict[str,
 
 def manifest_text(manifest: dict[str, Any]) -> str:
     """The bytes of ``dataset.json`` (sorted keys, 2-space indent, final newline): the web
-    page serves the manifest stored in Postgres through this, identical to the file."""
+    page serves the manifest stored in Postgres through this, identical to the file. The
+    shards' ``_stats.json`` are written the same way."""
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+async def _put_text(store: Any, key: str, text: str) -> None:
+    """Store ``text`` (UTF-8) under ``key`` of the target, atomically like every file."""
+    with tempfile.TemporaryDirectory(prefix="heaters-dataset-") as tmp:
+        local = Path(tmp) / Path(key).name
+        await asyncio.to_thread(local.write_text, text, "utf-8")
+        await store.put_file(local, key, move=True)
+
+
+def shard_stats(
+    rows: Sequence[Any], mp4_bytes: Sequence[int], meta: dict[str, Any], *, sha256: str, size: int
+) -> dict[str, Any]:
+    """A shard's statistics (its ``_stats.json``, in the style of video2dataset's).
+
+    ``{"dataset", "version", "shard"`` (its path under the target), ``"sha256", "bytes"`` (the
+    shard file), ``"count"`` (clips), ``"mp4_bytes"`` (their clip files together),
+    ``"frames"`` (their frames together), ``"duration"`` (their seconds together),
+    ``"durations": {"min", "mean", "max"}`` (seconds per clip), ``"clip_ids"}``.
+    """
+    durations = [float(r["end_seconds"] - r["start_seconds"]) for r in rows]
+    n = len(durations)
+    return {
+        "dataset": meta["dataset"],
+        "version": meta["version"],
+        "shard": meta["shard"],
+        "sha256": sha256,
+        "bytes": size,
+        "count": n,
+        "mp4_bytes": int(sum(mp4_bytes)),
+        "frames": sum(int(r["end_frame"] - r["start_frame"]) for r in rows),
+        "duration": round(sum(durations), 6),
+        "durations": {
+            "min": round(min(durations), 6) if n else None,
+            "mean": round(sum(durations) / n, 6) if n else None,
+            "max": round(max(durations), 6) if n else None,
+        },
+        "clip_ids": [int(r["id"]) for r in rows],
+    }
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -530,18 +623,31 @@ async def _clip_rows(db: Any, ids: Sequence[int], model: str) -> list[Any]:
         return await fetch_all(db.q.dataset_clip_rows(conn, ids=list(ids), model_name=model))
 
 
-def clip_metadata(row: Any, dataset: str, version: int, source_url: str) -> dict[str, Any]:
-    """A sample's metadata (``KEY.json`` / the Parquet row without the embedding).
+def clip_caption(row: Any) -> str:
+    """A clip's caption (``caption`` / ``KEY.txt``): its note, then its tags joined by ``, ``
+    on a line of their own; ``""`` when it has neither (clips have no notes or tags yet: the
+    field is there for every loader, empty until they do)."""
+    get = getattr(row, "get", None)
+    note = str((get("note") if get else None) or "").strip()
+    tags = [str(t).strip() for t in ((get("tags") if get else None) or []) if str(t).strip()]
+    return "\n".join(part for part in (note, ", ".join(tags)) if part)
+
+
+def clip_metadata(row: Any, dataset: str, version: int) -> dict[str, Any]:
+    """A sample's metadata (``KEY.json`` / the Parquet row without embedding and clip).
 
     Keys: ``dataset, version`` (the version that wrote the sample), ``clip_id, video_id,
     source_url, title, start_frame, end_frame`` (end exclusive), ``frames, start_seconds,
     end_seconds`` (PTS), ``duration, fps, width, height, state, review, reviewed_by,
     reviewed_at`` (ISO 8601), ``group`` (the clip it is grouped with), ``detector,
-    confidence, embedding_model, embedding_strategy, clip_key`` (storage key), ``clip_url``,
-    ``keyframes`` (``[{strategy, tag, key, frame}]``).
+    confidence, embedding_model, embedding_strategy, clip_key`` (the clip's storage key in
+    the exporting project: provenance only, the clip itself is in the sample), ``caption``
+    (:func:`clip_caption`), ``keyframes`` (``[{strategy, tag, frame, field}]``: ``frame``
+    clip-relative, ``field`` the sample field holding its image, see :func:`keyframe_fields`).
     """
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else None
     conf = row["boundary_confidence"]
+    keyframes = list(row["keyframes"])
     return {
         "dataset": dataset,
         "version": version,
@@ -568,20 +674,39 @@ def clip_metadata(row: Any, dataset: str, version: int, source_url: str) -> dict
         "embedding_model": row["embedding_model"],
         "embedding_strategy": row["embedding_strategy"],
         "clip_key": row["clip_path"],
-        "clip_url": f"{source_url.rstrip('/')}/{row['clip_path']}",
-        "keyframes": list(row["keyframes"]),
+        "caption": clip_caption(row),
+        "keyframes": [
+            {"strategy": k["strategy"], "tag": k["tag"], "frame": k["frame"], "field": field}
+            for k, field in zip(keyframes, _keyframe_slots(keyframes), strict=True)
+        ],
     }
 
 
-def keyframe_fields(keyframes: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Sample field names of a clip's keyframes: ``TAG.EXT`` (``p25.jpg``), or
-    ``STRATEGY-TAG.EXT`` when two strategies share a tag. Maps field → storage key."""
+def _keyframe_slots(keyframes: Sequence[dict[str, Any]]) -> list[str]:
+    """The sample field holding each keyframe's image: ``TAG.EXT`` (``p25.jpg``), or
+    ``STRATEGY-TAG.EXT`` when two strategies share a tag; a keyframe at the same position of
+    the clip as an earlier one (``tag``'s ``mid`` and ``percentage``'s ``p50``, both at 50 %)
+    is the same frame, so it gets that one's field."""
+    from heaters.media.keyframes import STRATEGIES
+
     tags = [k["tag"] for k in keyframes]
-    out: dict[str, str] = {}
+    at: dict[float, str] = {}
+    slots = []
     for k in keyframes:
         ext = Path(k["key"]).suffix.lstrip(".") or "jpg"
         name = k["tag"] if tags.count(k["tag"]) == 1 else f"{k['strategy']}-{k['tag']}"
-        out[f"{name}.{ext}"] = k["key"]
+        field = f"{name}.{ext}"
+        position = dict(STRATEGIES.get(k["strategy"], ())).get(k["tag"])
+        slots.append(field if position is None else at.setdefault(position, field))
+    return slots
+
+
+def keyframe_fields(keyframes: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Sample fields of a clip's distinct keyframe images (:func:`_keyframe_slots`: one per
+    position in the clip, so no two hold the same frame). Maps field → storage key."""
+    out: dict[str, str] = {}
+    for k, field in zip(keyframes, _keyframe_slots(keyframes), strict=True):
+        out.setdefault(field, k["key"])
     return out
 
 
@@ -632,8 +757,9 @@ async def _write_tar(
     meta: dict[str, Any],
     mtime: float,
     tick: Callable[[int], None],
-) -> tuple[str, int]:
-    """Write one shard to ``part`` (webdataset's ``TarWriter``); returns (sha256, bytes).
+) -> tuple[str, int, list[int]]:
+    """Write one shard to ``part`` (webdataset's ``TarWriter``); returns (sha256, bytes, the
+    bytes of each clip file).
 
     The files are found (or downloaded) first, then the whole shard is written in one thread.
     """
@@ -641,10 +767,11 @@ async def _write_tar(
 
     samples: list[tuple[dict[str, Any], dict[str, Path]]] = []
     for row in rows:
-        md = clip_metadata(row, meta["dataset"], meta["version"], source.url)
+        md = clip_metadata(row, meta["dataset"], meta["version"])
         fixed: dict[str, Any] = {
             "__key__": sample_key(row["id"]),
             "json": json.dumps(md, sort_keys=True, default=str).encode(),
+            "txt": md["caption"].encode(),
         }
         if row["embedding"] is not None:
             buf = io.BytesIO()
@@ -656,9 +783,10 @@ async def _write_tar(
         samples.append((fixed, files))
     loop = asyncio.get_running_loop()
 
-    def write() -> tuple[str, int]:
+    def write() -> tuple[str, int, list[int]]:
         import webdataset as wds
 
+        sizes = []
         with part.open("wb") as fh:
             out = _HashingWriter(fh)
             writer = wds.TarWriter(out, mtime=mtime)
@@ -667,11 +795,12 @@ async def _write_tar(
                     sample = dict(fixed)
                     for fld, path in files.items():
                         sample[fld] = path.read_bytes()
+                    sizes.append(len(sample["mp4"]))
                     writer.write(sample)
                     loop.call_soon_threadsafe(tick, i + 1)
             finally:
                 writer.close()
-        return out.sha256.hexdigest(), out.size
+        return out.sha256.hexdigest(), out.size, sizes
 
     try:
         return await asyncio.to_thread(write)
@@ -679,8 +808,9 @@ async def _write_tar(
         await asyncio.to_thread(shutil.rmtree, work / "get", True)
 
 
-def parquet_schema(dim: int) -> Any:
-    """The Arrow schema of a Parquet dataset file (``embedding``: ``dim`` float32)."""
+def parquet_schema(dim: int, media: str = "bytes") -> Any:
+    """The Arrow schema of a Parquet dataset file (``embedding``: ``dim`` float32; the clip
+    as bytes in ``mp4``, or with media ``files`` as ``mp4_path`` relative to the target)."""
     import pyarrow as pa
 
     return pa.schema(
@@ -694,45 +824,87 @@ def parquet_schema(dim: int) -> Any:
             ("reviewed_by", pa.string()), ("reviewed_at", pa.string()), ("group", pa.int64()),
             ("detector", pa.string()), ("confidence", pa.float32()),
             ("embedding_model", pa.string()), ("embedding_strategy", pa.string()),
-            ("clip_key", pa.string()), ("clip_url", pa.string()),
-            ("keyframe_tags", pa.list_(pa.string())), ("keyframe_keys", pa.list_(pa.string())),
+            ("clip_key", pa.string()), ("caption", pa.string()),
+            ("keyframe_tags", pa.list_(pa.string())), ("keyframe_frames", pa.list_(pa.int32())),
             ("embedding", pa.list_(pa.float32(), dim)),
+            ("mp4_bytes", pa.int64()), ("mp4_sha256", pa.string()),
+            ("mp4_path", pa.string()) if media == "files" else ("mp4", pa.binary()),
         ]
     )  # fmt: skip
 
 
 async def _write_parquet(
-    source: Any, rows: Sequence[Any], part: Path, meta: dict[str, Any]
-) -> None:
+    source: Any,
+    store: Any,
+    rows: Sequence[Any],
+    part: Path,
+    work: Path,
+    meta: dict[str, Any],
+) -> list[int]:
+    """Write one Parquet file to ``part`` (row groups of :data:`ROW_GROUP_ROWS`, so a clip's
+    bytes are read one group at a time) and, with media ``files``, store each clip beside it
+    (:func:`media_path`); returns the bytes of each clip file."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    files = [await _local_file(source, row["clip_path"], work) for row in rows]
+    in_files = meta["media"] == "files"
     dims = {len(r["embedding"]) for r in rows if r["embedding"] is not None}
     dim = dims.pop() if len(dims) == 1 else 1280
-    schema = parquet_schema(dim)
-    records = []
-    vectors = np.zeros((len(rows), dim), dtype=np.float32)
-    missing = []
-    for i, row in enumerate(rows):
-        md = clip_metadata(row, meta["dataset"], meta["version"], source.url)
-        kfs = md.pop("keyframes")
-        md["keyframe_tags"] = [k["tag"] for k in kfs]
-        md["keyframe_keys"] = [k["key"] for k in kfs]
-        records.append(md)
-        emb = row["embedding"]
-        missing.append(emb is None)
-        if emb is not None:
-            vectors[i] = np.asarray(emb, dtype=np.float32)
-    # The embedding column straight from one float32 buffer (no Python floats per value).
-    embeddings = pa.FixedSizeListArray.from_arrays(
-        pa.array(vectors.reshape(-1)),
-        type=schema.field("embedding").type,
-        mask=pa.array(missing, type=pa.bool_()),
-    )
-    table = pa.Table.from_pylist(records, schema=schema.remove(schema.get_field_index("embedding")))
-    table = table.append_column(schema.field("embedding"), embeddings)
-    await asyncio.to_thread(pq.write_table, table, part, compression="zstd")
+    schema = parquet_schema(dim, meta["media"])
+    at = schema.get_field_index("embedding")
+    rest = schema.remove(at)
+
+    def group(chunk: Sequence[tuple[Any, Path]]) -> tuple[Any, list[int]]:
+        records, sizes = [], []
+        vectors = np.zeros((len(chunk), dim), dtype=np.float32)
+        missing = []
+        for i, (row, path) in enumerate(chunk):
+            md = clip_metadata(row, meta["dataset"], meta["version"])
+            kfs = md.pop("keyframes")
+            md["keyframe_tags"] = [k["tag"] for k in kfs]
+            md["keyframe_frames"] = [k["frame"] for k in kfs]
+            data = path.read_bytes()
+            sizes.append(len(data))
+            md["mp4_bytes"] = len(data)
+            md["mp4_sha256"] = hashlib.sha256(data).hexdigest()
+            if in_files:
+                md["mp4_path"] = media_path(meta["shard"], row["id"])
+            else:
+                md["mp4"] = data
+            records.append(md)
+            emb = row["embedding"]
+            missing.append(emb is None)
+            if emb is not None:
+                vectors[i] = np.asarray(emb, dtype=np.float32)
+        # The embedding column straight from one float32 buffer (no Python floats per value).
+        embeddings = pa.FixedSizeListArray.from_arrays(
+            pa.array(vectors.reshape(-1)),
+            type=schema.field("embedding").type,
+            mask=pa.array(missing, type=pa.bool_()),
+        )
+        table = pa.Table.from_pylist(records, schema=rest)
+        return table.add_column(at, schema.field("embedding"), embeddings), sizes
+
+    def write() -> list[int]:
+        sizes: list[int] = []
+        pairs = list(zip(rows, files, strict=True))
+        with pq.ParquetWriter(part, schema, compression="zstd") as writer:
+            for start in range(0, len(pairs), ROW_GROUP_ROWS):
+                table, got = group(pairs[start : start + ROW_GROUP_ROWS])
+                writer.write_table(table)
+                sizes.extend(got)
+        return sizes
+
+    try:
+        sizes = await asyncio.to_thread(write)
+        if in_files:
+            for row, path in zip(rows, files, strict=True):
+                await store.put_file(path, media_path(meta["shard"], row["id"]))
+        return sizes
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work / "get", True)
 
 
 # --- reading back -------------------------------------------------------------------------
@@ -791,16 +963,23 @@ __all__ = [
     "DEFAULT_SHARD_SIZE",
     "FORMATS",
     "MANIFEST",
+    "MEDIA",
     "PAUSE_ENV",
+    "ROW_GROUP_ROWS",
     "ExportResult",
     "Progress",
+    "clip_caption",
     "clip_metadata",
+    "dataset_media",
     "dataset_status",
     "export_dataset",
     "keyframe_fields",
     "manifest_text",
+    "media_path",
     "parquet_schema",
     "sample_key",
+    "shard_stats",
+    "stats_path",
     "target_url",
     "validate_name",
     "version_dir",
