@@ -90,11 +90,6 @@ class Settings(BaseSettings):
     on the 720p sample CRF 18 → 25 shrinks it 1.9× at SSIM 0.977, PSNR 39.8 dB)."""
     proxy_preset: str = "veryfast"
     """x264 preset of the proxy."""
-    preprocess_segments: int = Field(default=1, ge=1)
-    """``1``: preprocess in one ffmpeg pass; ``N > 1``: split the video into about N
-    keyframe-aligned segments, encoded at once by the process pool's workers and joined
-    without re-encoding; a retried job encodes only the segments it lacks (kept under
-    ``HEATERS_HOME/segments/<video id>`` until the join)."""
     segment_seconds: float = Field(default=60.0, ge=0)
     """Videos longer than this (seconds of the source) are preprocessed in keyframe-aligned
     segments of about this length, each encoded by its own ``preprocess_segment`` job (any
@@ -159,6 +154,13 @@ class Settings(BaseSettings):
     """Address ``heaters web`` listens on."""
     web_port: int = 8000
     """Port ``heaters web`` listens on."""
+    web_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """``heaters web`` closes a connection whose request line and headers have not all
+    arrived this many seconds after it opened (or after the request's first byte): slow or
+    half-sent requests (slowloris) cannot hold connections (``web/timeouts.py``)."""
+    web_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """``heaters web`` closes a connection whose request body sends nothing for this many
+    seconds (between two reads: a long upload at any steady speed goes on)."""
     login_window_seconds: float = Field(default=60.0, gt=0)
     """Sign-in throttling window (``HEATERS_LOGIN_WINDOW_SECONDS``): failed sign-ins are
     counted per account and per client address in fixed windows of this length, kept in

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -57,11 +58,19 @@ def web_command(
     """Serve the review UI (sign in with an account made by `heaters user add`).
 
     Prints "review UI ready on http://HOST:PORT/" once the server accepts connections (the
-    database is migrated and the port is bound), with the port actually bound.
+    database is migrated and the port is bound), with the port actually bound. The port is
+    bound first: when it is taken (or not allowed) the command prints one line saying so and
+    exits 1 before touching the database.
+
+    Slow clients are cut off: a request's headers must arrive within
+    HEATERS_WEB_HEADER_TIMEOUT_SECONDS (10) and its body may stall for at most
+    HEATERS_WEB_BODY_TIMEOUT_SECONDS (30) between reads; an idle keep-alive connection is
+    closed after 5 s.
     """
     import uvicorn
 
     from heaters.config import get_settings
+    from web.timeouts import timed_protocol
 
     setup_logging(verbose, default=20)
     settings = get_settings()
@@ -76,15 +85,47 @@ def web_command(
         "log_level": "debug" if verbose > 1 else "info",
         "access_log": access_log,
         "proxy_headers": True,
+        "http": timed_protocol(
+            header_timeout=settings.web_header_timeout_seconds,
+            body_timeout=settings.web_body_timeout_seconds,
+        ),
+        "timeout_keep_alive": 5,
     }
     if reload:
         out_console().print(f"review UI on http://{host}:{port}/ (reloading on changes)")
         uvicorn.run("web.app:create_app", reload=True, **options)
         return
+    listener = _listen(host, port)
     server = _ready_server_class()(uvicorn.Config("web.app:create_app", **options))
-    server.run()
+    server.run(sockets=[listener])
     if not server.started:
         raise SystemExit(1)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (as uvicorn binds it), or exit 1 with one line."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        err_console().print(f"[red]cannot listen on {host}:{port}: {exc}[/]", soft_wrap=True)
+        raise SystemExit(1) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            why = f"port {port} on {host} is in use: pick another with --port (0: any free one)"
+        elif exc.errno == errno.EACCES:
+            why = f"port {port} on {host} needs privileges: pick a port above 1023 with --port"
+        else:
+            why = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        err_console().print(f"[red]{why}[/]", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _ready_server_class() -> type[Any]:
