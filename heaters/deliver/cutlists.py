@@ -1,5 +1,8 @@
 """Cut lists: a video's clips for editors and players (pure formatting from rows).
 
+From the database: :func:`load_cut_list`; without one (``heaters detect --scene-list``):
+:func:`cut_list_from_spans`, from a detector's spans and a file's packet times.
+
 Formats (:data:`FORMATS`):
 
 - ``csv``: PySceneDetect's scene list (``scenedetect list-scenes``): the same columns, the
