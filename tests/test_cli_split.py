@@ -198,11 +198,13 @@ async def test_scene_lists_are_export_cuts(db: Any, small_video: Path, tmp_path:
 
     vid, _ = await detected_video(db, small_video)
     cl = await load_cut_list(db, vid)
-    for fmt in ("edl", "otio", "csv"):
-        path = tmp_path / f"scenes.{fmt}"
-        p = _heaters(tmp_path / "home", "detect", str(small_video), "--scene-list", str(path))
-        assert p.returncode == 0, p.stderr
-        ours, theirs = path.read_text(), render(cl, fmt)
+    formats = ("edl", "otio", "csv")
+    args = [a for fmt in formats for a in ("--scene-list", str(tmp_path / f"scenes.{fmt}"))]
+    p = _heaters(tmp_path / "home", "detect", str(small_video), *args, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["outputs"]["scene_lists"] == args[1::2]
+    for fmt in formats:
+        ours, theirs = (tmp_path / f"scenes.{fmt}").read_text(), render(cl, fmt)
         if fmt == "csv":
             assert ours == theirs
         elif fmt == "edl":

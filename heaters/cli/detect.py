@@ -138,7 +138,7 @@ def detect_command(
     json_output: bool,
     csv: bool,
     features: bool,
-    scene_list: Path | None,
+    scene_list: tuple[Path, ...],
     save_images: int | None,
     image_format: str,
     html: Path | None,
@@ -171,11 +171,11 @@ def detect_command(
         command="detect",
     )  # fmt: skip
     written: dict[str, object] | None = None
-    if scene_list is not None or save_images or html is not None:
+    if scene_list or save_images or html is not None:
         written = exit_on_error(
             "detect",
             lambda: write_outputs(
-                build_shots(video, result, transitions=transitions), scene_list=scene_list,
+                build_shots(video, result, transitions=transitions), scene_lists=scene_list,
                 save_images_count=save_images, image_format=image_format, html=html,
                 out_dir=output, progress=Progress(progress, "detect"),
             ),

@@ -42,7 +42,9 @@ def output_options(func: F) -> F:
         click.option(
             "--scene-list",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Write the shots to this file, its format by extension: .csv (PySceneDetect's "
+            multiple=True,
+            help="Write the shots to this file (repeat for several), its format by extension: "
+            ".csv (PySceneDetect's "
             "scene list: `scenedetect load-scenes` reads it), .edl (CMX 3600), .otio "
             "(OpenTimelineIO), .vtt (WebVTT chapters), .ffmeta (ffmpeg chapters) or .json; "
             "the same files `heaters export cuts` writes.",
@@ -379,26 +381,26 @@ def shot_dicts(shots: Shots, files: Sequence[Path | None] = ()) -> list[dict[str
 def write_outputs(
     shots: Shots,
     *,
-    scene_list: Path | None,
+    scene_lists: Sequence[Path],
     save_images_count: int | None,
     image_format: str,
     html: Path | None,
     out_dir: Path,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Write what the options ask for; returns ``{"scene_list", "images", "html"}`` (paths as
-    strings, or None for what was not asked) for ``--json``.
+    """Write what the options ask for; returns ``{"scene_lists": [paths], "images": count or
+    None, "html": path or None}`` for ``--json``.
 
     Raises
     ------
     HeatersError
         ``DeliverError`` (scene-list format), ``KeyframeError`` (images): one line each.
     """
-    out: dict[str, Any] = {"scene_list": None, "images": None, "html": None}
-    if scene_list is not None:
-        fmt = write_scene_list(shots, scene_list)
-        progress.note(f"wrote {len(shots.listed)} shots to {scene_list} ({fmt})")
-        out["scene_list"] = str(scene_list)
+    out: dict[str, Any] = {"scene_lists": [], "images": None, "html": None}
+    for path in scene_lists:
+        fmt = write_scene_list(shots, path)
+        progress.note(f"wrote {len(shots.listed)} shots to {path} ({fmt})")
+        out["scene_lists"].append(str(path))
     if save_images_count:
         images = save_images(shots, out_dir, save_images_count, image_format, progress)
         out["images"] = sum(len(v) for v in images.values())

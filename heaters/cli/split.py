@@ -62,7 +62,7 @@ from heaters.cli.shots import (
     help='Print one JSON object: {"video", "detector", "frame_count", "fps", "mode" '
     '("exact" or "copy"), "output_dir", "files": [{"scene", "start_frame", "end_frame", '
     '"frames", "start_seconds", "end_seconds", "kind", "confidence", "file", "images"?}], '
-    '"outputs": {"scene_list", "images", "html"}, "seconds"}; with --copy each file also '
+    '"outputs": {"scene_lists", "images", "html"}, "seconds"}; with --copy each file also '
     'has "shots": the scene numbers of the detected shots it starts.',
 )
 def split_command(
@@ -78,7 +78,7 @@ def split_command(
     detector: str,
     second_opinion: bool,
     progress: bool | None,
-    scene_list: Path | None,
+    scene_list: tuple[Path, ...],
     save_images: int | None,
     image_format: str,
     html: Path | None,
@@ -116,7 +116,7 @@ def split_command(
     written = exit_on_error(
         "split",
         lambda: write_outputs(
-            shots, scene_list=scene_list, save_images_count=save_images,
+            shots, scene_lists=scene_list, save_images_count=save_images,
             image_format=image_format, html=html, out_dir=output, progress=steps,
         ),
     )  # fmt: skip
@@ -142,9 +142,10 @@ def split_command(
         return
     how = "stream copy from keyframes" if copy else f"re-encoded frame-exactly, CRF {crf}"
     click.echo(f"{len(files)} files in {output} ({how}) from {len(shots.listed)} shots")
-    for key, label in (("scene_list", "scene list"), ("html", "report")):
-        if written[key]:
-            click.echo(f"{label}: {written[key]}")
+    for path in written["scene_lists"]:
+        click.echo(f"scene list: {path}")
+    if written["html"]:
+        click.echo(f"report: {written['html']}")
     if written["images"]:
         click.echo(f"{written['images']} images in {output}")
 
