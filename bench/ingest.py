@@ -11,9 +11,9 @@ committed). Prints one JSON line per result:
   (target: all ≤ 10×);
 - ``preprocess``: our preprocess against the plain ffmpeg CLI making the same proxy, as in
   ``bench/preprocess.py`` (median of ``--runs``, ratio target ≤ 1.10);
-- ``segments``: the segmented preprocess (``preprocess_segmented``, ``--segments`` keyframe-
-  aligned segments) with a process pool of 1 and of 2 workers, against the one-pass
-  preprocess, in the same run (the speed-up of a second worker);
+- ``segments``: the segmented preprocess (what the segment jobs run: ``--segments``
+  keyframe-aligned segments encoded in a process pool of 1 and of 2 workers, then joined),
+  against the one-pass preprocess, in the same run (the speed-up of a second worker);
 - ``export``: master-mode export (frame-exact from the original) of ``--clips`` clips spread
   over the video, seconds per clip and per second of clip, against the plain ffmpeg CLI
   re-encoding the same span with the same settings (``-ss`` input seek), as a ratio.
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import Executor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -159,13 +160,39 @@ def bench_export(video: Path, proxy: Path, clips: int, runs: int, work: Path) ->
     }
 
 
+async def _segmented(video: Path, out: Path, segments: int, pool: Executor) -> None:
+    """The segment jobs' work in one process: encode the planned segments in ``pool`` (as
+    many at once as it has workers) and the audio, then join them."""
+    import asyncio
+    import functools
+
+    from heaters.media.segments import encode_audio, encode_segment, finish_segmented, plan_segments
+
+    plan = plan_segments(video, segments)
+    if plan is None:
+        raise SystemExit(f"{video} cannot be split at keyframes")
+    work = out / "segments"
+    work.mkdir(parents=True)
+    loop = asyncio.get_running_loop()
+    audio = work / "audio.m4a" if plan.has_audio else None
+    jobs = [
+        loop.run_in_executor(pool, functools.partial(encode_segment, video, plan, seg.index, work))
+        for seg in plan.segments
+    ]
+    await asyncio.gather(encode_audio(video, audio) if audio else asyncio.sleep(0), *jobs)
+    await finish_segmented(
+        video, plan, work, out / "m.mkv", out / "p.mp4", out / "s.rgb", audio, probe(video),
+        executor=pool,
+    )  # fmt: skip
+
+
 def bench_segments(video: Path, segments: int, runs: int, work: Path) -> list[dict[str, object]]:
     """Wall seconds of the segmented preprocess with 1 and 2 pool workers, and one pass."""
     import asyncio
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from heaters.media.preprocess import preprocess, preprocess_segmented
+    from heaters.media.preprocess import preprocess
 
     info = probe(video)
     times: dict[str, list[float]] = {"one_pass": [], "workers_1": [], "workers_2": []}
@@ -183,10 +210,7 @@ def bench_segments(video: Path, segments: int, runs: int, work: Path) -> list[di
                 workers = int(side.rsplit("_", 1)[1])
                 ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                    asyncio.run(preprocess_segmented(
-                        video, out / "m.mkv", out / "p.mp4", small_frames=out / "s.rgb",
-                        work=out / "segments", segments=segments, executor=pool,
-                    ))  # fmt: skip
+                    asyncio.run(_segmented(video, out, segments, pool))
             times[side].append(time.perf_counter() - t0)
             shutil.rmtree(out, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}

@@ -90,11 +90,6 @@ class Settings(BaseSettings):
     on the 720p sample CRF 18 → 25 shrinks it 1.9× at SSIM 0.977, PSNR 39.8 dB)."""
     proxy_preset: str = "veryfast"
     """x264 preset of the proxy."""
-    preprocess_segments: int = Field(default=1, ge=1)
-    """``1``: preprocess in one ffmpeg pass; ``N > 1``: split the video into about N
-    keyframe-aligned segments, encoded at once by the process pool's workers and joined
-    without re-encoding; a retried job encodes only the segments it lacks (kept under
-    ``HEATERS_HOME/segments/<video id>`` until the join)."""
     segment_seconds: float = Field(default=60.0, ge=0)
     """Videos longer than this (seconds of the source) are preprocessed in keyframe-aligned
     segments of about this length, each encoded by its own ``preprocess_segment`` job (any

@@ -214,17 +214,25 @@ def decoded_frames(path: Path, start: int = 0, n: int | None = None) -> list[Any
         return list(itertools.islice(frames, start, None if n is None else start + n))
 
 
-async def run_to_detected(rt: Any, video_id: int) -> None:
+async def run_to_detected(rt: Any, video_id: int) -> int:
     """Run download, preprocess and detect on video ``video_id`` in this process, each
-    asserted ``"done"``."""
-    from heaters.pipeline import video_stages
+    asserted ``"done"``; a video split into segment jobs (``HEATERS_SEGMENT_SECONDS``) has
+    its segments encoded and joined in between, as workers would. Returns how many segment
+    jobs ran (0: one pass)."""
+    from heaters.pipeline import segment_stages, video_stages
 
-    for fn in (
-        video_stages.download_video,
-        video_stages.preprocess_video,
-        video_stages.detect_video,
-    ):
-        assert await fn(rt, video_id) == "done", fn.__name__
+    assert await video_stages.download_video(rt, video_id) == "done"
+    assert await video_stages.preprocess_video(rt, video_id) == "done"
+    async with rt.db.acquire() as conn:
+        segments = await conn.fetch(
+            "SELECT id FROM video_segments WHERE source_video_id = $1 ORDER BY index", video_id
+        )
+    for seg in segments:
+        assert await segment_stages.encode_video_segment(rt, seg["id"]) == "done"
+    if segments:
+        assert await segment_stages.join_video_segments(rt, video_id) == "done"
+    assert await video_stages.detect_video(rt, video_id) == "done"
+    return len(segments)
 
 
 async def detected_video(db: Any, video: Path) -> tuple[int, list[Any]]:

@@ -15,7 +15,8 @@ from heaters.config import get_settings
 from heaters.pipeline import clip_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.search import SearchError, similar_clips
-from tests.conftest import decoded_frames, detected_video
+from heaters.pipeline.submit import submit
+from tests.conftest import decoded_frames, detected_video, run_to_detected
 
 
 @pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1", "master_segments"])
@@ -26,13 +27,22 @@ async def test_export_has_exactly_the_clips_frames(
     """``master``: the original is the master; ``master_ffv1``: an FFV1 master, as every video
     preprocessed before issue 13 has (``HEATERS_MASTER=ffv1`` makes one): both export."""
     monkeypatch.setenv("HEATERS_EXPORT_MODE", mode.split("_")[0])
-    if mode == "master_segments":  # preprocessed in 2 keyframe-aligned segments, joined
-        monkeypatch.setenv("HEATERS_PREPROCESS_SEGMENTS", "2")
+    if mode == "master_segments":  # preprocessed by segment jobs of ~3 s, joined
+        monkeypatch.setenv("HEATERS_SEGMENT_SECONDS", "3")
     monkeypatch.setenv("HEATERS_MASTER", "ffv1" if mode == "master_ffv1" else "original")
     monkeypatch.setenv("HEATERS_EXPORT_PRESET", "veryfast")
     get_settings.cache_clear()
     home = Path(heaters_env["HEATERS_HOME"]) / "storage"
-    vid, clips = await detected_video(db, small_video)
+    if mode == "master_segments":
+        vid = (await submit(db, str(small_video))).video_id
+        async with open_runtime() as rt:
+            assert await run_to_detected(rt, vid) >= 2, "preprocessed by segment jobs"
+        async with db.acquire() as conn:
+            clips = await conn.fetch(
+                "SELECT * FROM clips WHERE source_video_id=$1 ORDER BY start_frame", vid
+            )
+    else:
+        vid, clips = await detected_video(db, small_video)
     await review.decide(db, clips[1]["id"], "approve", "ann")
     await review.decide(db, clips[-1]["id"], "approve", "ann")
     async with open_runtime() as rt:

@@ -88,7 +88,8 @@ async def video_cuts(
     media_type, ext = FORMATS[fmt]
     return Response(
         text,
-        media_type=media_type,
+        # Litestar appends "; charset=utf-8" to a text/ type itself: give it the bare type.
+        media_type=media_type.partition(";")[0],
         headers={"Content-Disposition": f'attachment; filename="video_{video_id}_cuts.{ext}"'},
     )
 

@@ -227,6 +227,9 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
         exception_handlers=exception_handlers,
         before_request=refuse_out_of_range_ids,
         lifespan=[lifespan] if lifespan_enabled else [],
+        # No logging config of Litestar's: it would replace the root handler that
+        # heaters.logs set up (structlog, JSON lines) with plain-text lines.
+        logging_config=None,
         debug=debug,
         openapi_config=OpenAPIConfig(
             title="Heaters API",

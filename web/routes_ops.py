@@ -143,9 +143,9 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         }  # fmt: skip
     registry = CollectorRegistry()
     registry.register(_Snapshot(data))
-    return Response(
-        generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    # Litestar adds "; charset=utf-8" to a text/ type itself (prometheus_client's
+    # CONTENT_TYPE_LATEST has it already: it would be there twice).
+    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
 
 ops_routes = [dashboard, dashboard_panels, dashboard_retry, dashboard_cancel]

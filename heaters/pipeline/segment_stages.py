@@ -1,7 +1,7 @@
 """Segmented preprocess: one long video encoded by several workers at once (docs/architecture.md).
 
 A video longer than ``HEATERS_SEGMENT_SECONDS`` is planned by its preprocess job
-(:func:`split_if_long`): keyframe-aligned segments (:func:`heaters.media.preprocess.plan_for_jobs`)
+(:func:`split_if_long`): keyframe-aligned segments (:func:`heaters.media.segments.plan_for_jobs`)
 become ``video_segments`` rows and the video moves to ``segmenting``. The dispatcher then
 finds each segment for the ``preprocess_segment`` stage (:func:`encode_video_segment`: one
 segment per job, any worker on any machine sharing the database and storage), and, once
@@ -32,7 +32,7 @@ from typing import Any
 from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
 from heaters.errors import PreprocessError
-from heaters.media.preprocess import Segment, SegmentPlan, segment_paths
+from heaters.media.segments import Segment, SegmentPlan, segment_paths
 from heaters.pipeline.media_io import local_copy, media_source
 from heaters.pipeline.runner import (
     Outcome,
@@ -83,7 +83,7 @@ async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
     ``segmenting`` in one transaction. False (preprocess it in one pass) for a short
     video, one that cannot be split, an FFV1 master asked for, or segments off (``0``).
     """
-    from heaters.media.preprocess import plan_for_jobs
+    from heaters.media.segments import plan_for_jobs
 
     s = rt.settings
     if s.segment_seconds <= 0 or s.master == "ffv1":
@@ -135,7 +135,7 @@ async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
     the segment encoded with ``result`` = ``{"frames": N, "seconds": wall time}``.
     """
     from heaters.media import scenes
-    from heaters.media.preprocess import encode_segment
+    from heaters.media.segments import encode_segment
 
     async def work(row: Row) -> None:
         started = time.monotonic()
@@ -202,8 +202,8 @@ async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
     as in one pass), then stores exactly what the one-pass path stores; the segment rows go
     in the same commit and their objects after it.
     """
-    from heaters.media.preprocess import encode_audio, finish_segmented
     from heaters.media.probe import probe
+    from heaters.media.segments import encode_audio, finish_segmented
     from heaters.pipeline.video_stages import replaces_media, store_preprocessed
 
     async def work(row: Row) -> str | None:

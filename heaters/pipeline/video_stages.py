@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,10 +177,8 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
     under :func:`master_key` and ``master_reason`` says why.
     ``downloaded``/``preprocess_failed`` → ``preprocessing`` → ``preprocessed``.
     """
-    import functools
-
     from heaters.media import scenes
-    from heaters.media.preprocess import preprocess, preprocess_segmented
+    from heaters.media.preprocess import preprocess
     from heaters.pipeline.segment_stages import split_if_long
 
     async def work(row: Row) -> None:
@@ -192,8 +189,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 return  # a long video: its segments are encoded by separate jobs
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             s = rt.settings
-            make = functools.partial(
-                preprocess,
+            result = await preprocess(
                 src,
                 master,
                 proxy,
@@ -205,14 +201,6 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 proxy_height=s.proxy_height,
                 master_mode=s.master,
             )
-            if s.preprocess_segments > 1:
-                segments = s.home / "segments" / str(video_id)
-                result = await preprocess_segmented(
-                    *make.args, **make.keywords, work=segments, segments=s.preprocess_segments
-                )
-                await asyncio.to_thread(shutil.rmtree, segments, True)
-            else:
-                result = await make()
             await store_preprocessed(
                 rt, video_id, row, result, master=master, proxy=proxy, small=small
             )

@@ -42,7 +42,7 @@ async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> No
         timeline = otio.adapters.read_from_string(r.text, "cmx_3600", rate=24)
         assert len([i for i in timeline.tracks[0] if isinstance(i, otio.schema.Clip)]) == len(ids)
         r = c.get(f"/api/videos/{vid}/cuts", params={"format": "csv", "state": "approved"})
-        assert r.headers["content-type"].startswith("text/csv")
+        assert r.headers["content-type"] == "text/csv; charset=utf-8", "one charset"
         rows = list(csv.reader(io.StringIO(r.text)))
         assert rows[1] == list(CSV_HEADER) and len(rows) == 2 + 2
         r = c.get(f"/api/videos/{vid}/cuts", params={"format": "json"})

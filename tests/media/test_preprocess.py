@@ -23,14 +23,17 @@ from heaters.media.preprocess import (
     FrameIndex,
     PreprocessResult,
     build_frame_index,
-    encode_segment,
     ffmpeg_preprocess_args,
-    plan_segments,
     preprocess,
-    preprocess_segmented,
-    segment_paths,
 )
 from heaters.media.probe import probe
+from heaters.media.segments import (
+    encode_audio,
+    encode_segment,
+    finish_segmented,
+    plan_segments,
+    segment_paths,
+)
 
 from .conftest import SAMPLE, SMALL_FRAMES, MediaFiles, run_ffmpeg_cli
 
@@ -315,6 +318,33 @@ def _keyframed(src: Path, out: Path, *, seconds: float, gop: int = 24) -> Path:
     return out
 
 
+async def _segmented(
+    src: Path, out: Path, work: Path, segments: int, *, small: bool = True
+) -> PreprocessResult:
+    """What the segment jobs do for ``src`` (``heaters/pipeline/segment_stages.py``), in this
+    process: plan, encode each segment (those already in ``work`` are kept), the audio, then
+    join into ``out/p.mp4`` (and ``out/s.rgb``); the segment files are removed after."""
+    plan = plan_segments(src, segments)
+    assert plan is not None
+    work.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for seg in plan.segments:
+        await asyncio.to_thread(encode_segment, src, plan, seg.index, work)
+    audio = work / "audio.m4a" if plan.has_audio else None
+    if audio is not None:
+        await encode_audio(src, audio)
+    small_frames = out / "s.rgb" if small else None
+    result = await finish_segmented(
+        src, plan, work, out / "m.mkv", out / "p.mp4", small_frames, audio, probe(src)
+    )
+    for seg in plan.segments:
+        for path in segment_paths(work, seg.index):
+            path.unlink(missing_ok=True)
+    if audio is not None:
+        audio.unlink(missing_ok=True)
+    return result
+
+
 async def test_segmented_preprocess_matches_one_pass(media: MediaFiles, tmp_path: Path) -> None:
     """Three keyframe-aligned segments, encoded apart and joined without re-encoding, give
     the proxy, frame index and small frames of the one-pass preprocess."""
@@ -322,9 +352,7 @@ async def test_segmented_preprocess_matches_one_pass(media: MediaFiles, tmp_path
     one, seg = tmp_path / "one", tmp_path / "seg"
     a = await preprocess(src, one / "m.mkv", one / "p.mp4", small_frames=one / "s.rgb")
     work = tmp_path / "work"
-    b = await preprocess_segmented(
-        src, seg / "m.mkv", seg / "p.mp4", small_frames=seg / "s.rgb", work=work, segments=3
-    )
+    b = await _segmented(src, seg, work, 3)
     plan = plan_segments(src, 3)
     assert plan is not None and len(plan.segments) == 3
     assert [s.first_frame for s in plan.segments] == [0, 24, 72] or all(
@@ -355,7 +383,7 @@ async def test_segment_killed_midway_resumes(media: MediaFiles, tmp_path: Path) 
     done = [p.stat().st_mtime_ns for p in segment_paths(work, 0)]
     code = (
         "import sys; from pathlib import Path; "
-        "from heaters.media.preprocess import encode_segment, plan_segments; "
+        "from heaters.media.segments import encode_segment, plan_segments; "
         "src, work = Path(sys.argv[1]), Path(sys.argv[2]); "
         "encode_segment(src, plan_segments(src, 2), 1, work)"
     )
@@ -375,9 +403,7 @@ async def test_segment_killed_midway_resumes(media: MediaFiles, tmp_path: Path) 
     assert encode_segment(src, plan, 0, work) == plan.segments[0].frame_count
     assert [p.stat().st_mtime_ns for p in segment_paths(work, 0)] == done, "not redone"
     out = tmp_path / "out"
-    r = await preprocess_segmented(
-        src, out / "m.mkv", out / "p.mp4", small_frames=out / "s.rgb", work=work, segments=2
-    )
+    r = await _segmented(src, out, work, 2)
     one = await preprocess(src, tmp_path / "one" / "m.mkv", tmp_path / "one" / "p.mp4")
     assert r.frame_count == one.frame_count == sum(s.frame_count for s in plan.segments) > 700
     assert r.frame_index.pts_seconds == pytest.approx(one.frame_index.pts_seconds, abs=1e-6)
@@ -450,9 +476,7 @@ async def test_proxies_interleave_and_start_with_their_index(
     src = _keyframed(media.small, tmp_path / "src.mp4", seconds=14)
     one, seg = tmp_path / "one", tmp_path / "seg"
     await preprocess(src, one / "m.mkv", one / "p.mp4")
-    await preprocess_segmented(
-        src, seg / "m.mkv", seg / "p.mp4", work=tmp_path / "work", segments=3
-    )
+    await _segmented(src, seg, tmp_path / "work", 3, small=False)
     for proxy in (one / "p.mp4", seg / "p.mp4"):
         boxes = _top_level_boxes(proxy)
         assert boxes.index("moov") < boxes.index("mdat"), (proxy, boxes)
