@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     exits 1 (one line, the reason); unset: it waits as long as it takes, saying why once per
     retry. Once running, a worker always waits and reconnects (docs/architecture.md)."""
 
+    max_download_bytes: int = Field(default=20 * 1000**3, gt=0)
+    """Most bytes one URL download may read, all its responses together (the page, the
+    media, every fragment): past it (or when a server announces more), the video fails
+    ``download_failed`` with the limit in its reason. 20 GB: a feature film at a high bitrate
+    fits, an endless response stops before it fills a disk."""
+    download_timeout_seconds: float = Field(default=6 * 3600.0, gt=0)
+    """Most seconds one URL download may take (6 h: 20 GB at about 1 MB/s); a server that
+    sends nothing is given up after 30 s."""
+
     # --- media --------------------------------------------------------------------------
     master: Literal["original", "ffv1"] = "original"
     """The master exports re-encode from (``HEATERS_MASTER``): ``original``, the downloaded

@@ -10,7 +10,16 @@ Every connection of a download is checked against the address policy of
 fragment): a redirect to a loopback, private or link-local address fails permanently with
 the address named. Only yt-dlp's own (Python) downloaders run: a stream it would hand to an
 external program (ffmpeg for a live or unusual HLS stream, rtmpdump), whose connections
-cannot be checked, is refused.
+cannot be checked, is refused, with the real reason (a live HLS stream, an encryption only
+ffmpeg reads).
+
+Every download has a byte budget and a deadline (``HEATERS_MAX_DOWNLOAD_BYTES``,
+``HEATERS_DOWNLOAD_TIMEOUT_SECONDS``): every response yt-dlp opens (the page, the media, each
+fragment, each retry) counts its bytes against the one budget as they are read, a response
+announcing more than is left (``Content-Length``) is refused before its body is read, a
+whole-body read (a web page, a playlist) stops at :data:`PAGE_MAX_BYTES`, and the deadline
+is checked at every read (a silent server is cut off by the socket timeout, 30 s), so an
+endless or trickling response fails with the limit in its reason instead of filling the disk.
 """
 
 from __future__ import annotations
@@ -20,8 +29,9 @@ import hashlib
 import http
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +55,78 @@ __all__ = ["DownloadResult", "copy_local", "download", "inspect_url", "normalise
 FORMAT = "bestvideo*+bestaudio/best"
 #: Used when :data:`FORMAT` is not available at all.
 FALLBACK_FORMAT = "best"
+#: Most bytes one whole-body read may return (a web page, an HLS playlist): media is read in
+#: blocks; a "page" larger than this is not one a person made.
+PAGE_MAX_BYTES = 64 * 1024**2
+#: Seconds a read may wait for the server before the connection is given up.
+SOCKET_TIMEOUT_SECONDS = 30.0
+
+
+class _LimitError(Exception):
+    """A download passed its byte budget or its deadline (permanent; the message is the
+    reason without the URL)."""
+
+
+@dataclass
+class _Budget:
+    """The bytes and the time one download (all its responses together) may take."""
+
+    max_bytes: int
+    timeout_seconds: float
+    started: float = field(default_factory=time.monotonic)
+    read: int = 0
+
+    def announced(self, length: int) -> None:
+        """Refuse a response whose ``Content-Length`` would pass the budget."""
+        if self.read + length > self.max_bytes:
+            raise _LimitError(
+                f"the server announces {length:,} bytes (Content-Length), more than the limit "
+                f"of {self.max_bytes:,} bytes (HEATERS_MAX_DOWNLOAD_BYTES)"
+            )
+
+    def take(self, n: int) -> None:
+        """Count ``n`` bytes read; raise past the budget or the deadline."""
+        self.read += n
+        if self.read > self.max_bytes:
+            raise _LimitError(
+                f"the download passed the limit of {self.max_bytes:,} bytes "
+                f"(HEATERS_MAX_DOWNLOAD_BYTES)"
+            )
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() - self.started > self.timeout_seconds:
+            raise _LimitError(
+                f"the download took longer than the limit of {self.timeout_seconds:g} s "
+                f"(HEATERS_DOWNLOAD_TIMEOUT_SECONDS; {self.read:,} bytes read)"
+            )
+
+    def wrap(self, response: Any) -> Any:
+        """Make ``response.read`` count against this budget (whole-body reads in blocks, up
+        to :data:`PAGE_MAX_BYTES`)."""
+        length = response.headers.get("Content-Length")
+        if length and length.strip().isdigit():
+            self.announced(int(length))
+        raw_read = response.read
+
+        def read(amt: int | None = None) -> bytes:
+            self.check_time()
+            if amt is not None and amt >= 0:
+                data: bytes = raw_read(amt)
+                self.take(len(data))
+                return data
+            body = bytearray()
+            while chunk := read(1 << 20):
+                body += chunk
+                if len(body) > PAGE_MAX_BYTES:
+                    raise _LimitError(
+                        f"the server sent a page of more than {PAGE_MAX_BYTES:,} bytes that "
+                        f"is not a video"
+                    )
+            return bytes(body)
+
+        response.read = read
+        return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +156,21 @@ class DownloadResult:
 
 
 class _ExternalDownloaderRefusedError(Exception):
-    """yt-dlp was about to hand a stream to an external program (its connections unchecked)."""
+    """yt-dlp was about to hand a stream to an external program (its connections unchecked).
+
+    Its message is the real reason, said for a person (:func:`_delegation_reason`)."""
+
+
+def _delegation_reason(why: str, info: dict[str, Any] | None = None) -> str:
+    """Why yt-dlp's own downloader would not take a stream, from its warning or the format."""
+    if (info or {}).get("is_live") or "Live HLS" in why:
+        return "a live stream (its HLS playlist has no end): only a recording can be ingested"
+    if "AES-128" in why:
+        return "an AES-128 encrypted HLS stream: decrypting it needs pycryptodomex, not installed"
+    if "Unsupported features" in why:
+        return "an HLS stream with an encryption or features only ffmpeg reads"
+    protocol = (info or {}).get("protocol")
+    return f"a {protocol} stream only an external program can download" if protocol else why
 
 
 class _QuietLogger:
@@ -92,7 +188,7 @@ class _QuietLogger:
 
     def warning(self, msg: str) -> None:
         if "will be delegated to" in msg:
-            raise _ExternalDownloaderRefusedError(msg)
+            raise _ExternalDownloaderRefusedError(_delegation_reason(msg))
 
     def error(self, msg: str) -> None:
         pass
@@ -212,7 +308,11 @@ def _download_error(exc: BaseException, url: str) -> DownloadError:
     reason = _download_error_reason(exc, url)
     transient = bool(
         re.match(r"HTTP (408|429|5\d\d) ", reason)
-        or re.match(r"(cannot connect|cannot resolve|connection timed out|network error)", reason)
+        or re.match(
+            r"(cannot connect|cannot resolve|connection timed out|network error|"
+            r"the server closed the connection)",
+            reason,
+        )
     )
     return DownloadError(reason, transient=transient)
 
@@ -225,14 +325,18 @@ def _download_error_reason(exc: BaseException, url: str) -> str:
     for err in chain:
         if isinstance(err, AddressRefusedError):
             return str(err)
+        if isinstance(err, _LimitError):
+            return f"{err}: {url}"
         if isinstance(err, _ExternalDownloaderRefusedError):
             return (
-                f"refused: yt-dlp would hand this stream to ffmpeg, whose connections cannot "
-                f"be checked ({url})"
+                f"refused: {err} (yt-dlp would hand it to ffmpeg, whose connections cannot be "
+                f"checked): {url}"
             )
     for err in chain:
         if isinstance(err, HTTPError):
-            return f"HTTP {err.status} {_http_reason(err.status)}: {url}"
+            failed = getattr(err.response, "url", None) or url
+            embedded = f" (the video the page {url} names)" if failed != url else ""
+            return f"HTTP {err.status} {_http_reason(err.status)}: {failed}{embedded}"
     for err in chain:
         if isinstance(err, yt_dlp.utils.UnsupportedError):
             return f"no video found at {url} (the page has nothing yt-dlp can download)"
@@ -257,11 +361,19 @@ def _download_error_reason(exc: BaseException, url: str) -> str:
         return f"network error while fetching {url}"
     if "Requested format is not available" in text:
         return f"no downloadable video format at {url}"
-    # Last resort: yt-dlp's own message, without prefixes and the "(caused by …)" tail.
-    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if m := re.search(r"(\d+) bytes read, (\d+) more expected", text):
+        got, more = int(m[1]), int(m[2])
+        return (
+            f"the server closed the connection after {got:,} of the {got + more:,} bytes it "
+            f"announced (Content-Length), also on retrying: {url}"
+        )
+    # Last resort: yt-dlp's own message, without prefixes and the "(caused by …)" tail
+    # (yt-dlp starts some with a carriage return: not a line of its own).
+    lines = [x.strip() for x in str(exc).replace("\r", "").split("\n")]
+    msg = next((x for x in lines if x), "") or type(exc).__name__
     msg = re.sub(r"^ERROR:\s*", "", msg)
     msg = re.sub(r"^\[[^\]]+\]\s*(\S+:\s*)?", "", msg)
-    msg = re.sub(r"\s*\(caused by .*\)$", "", msg)
+    msg = re.sub(r"\s*\(caused by .*\)$", "", msg).strip() or type(exc).__name__
     return f"download failed: {msg} ({url})"
 
 
@@ -269,6 +381,7 @@ def _ydl_options(
     dest_dir: Path,
     fmt: str,
     on_progress: Callable[[int, int | None], None] | None,
+    budget: _Budget,
 ) -> dict[str, Any]:
     def hook(d: dict[str, Any]) -> None:
         if on_progress is None or d.get("status") not in ("downloading", "finished"):
@@ -294,7 +407,7 @@ def _ydl_options(
         "writethumbnail": False,
         "writesubtitles": False,
         "writeinfojson": False,
-        "socket_timeout": 30,
+        "socket_timeout": min(SOCKET_TIMEOUT_SECONDS, budget.timeout_seconds),
         "retries": 3,
         "fragment_retries": 3,
         # Only yt-dlp's Python downloaders, in this thread, so every connection is checked.
@@ -305,7 +418,16 @@ def _ydl_options(
 
 
 class _GuardedYDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-    """A YoutubeDL that refuses downloaders that are external programs (ffmpeg, rtmpdump)."""
+    """A YoutubeDL that refuses downloaders that are external programs (ffmpeg, rtmpdump)
+    and counts every response it opens against a :class:`_Budget`."""
+
+    def __init__(self, params: dict[str, Any], budget: _Budget) -> None:
+        super().__init__(params)
+        self._budget = budget
+
+    def urlopen(self, req: Any) -> Any:
+        self._budget.check_time()
+        return self._budget.wrap(super().urlopen(req))
 
     def dl(self, name: str, info: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         from yt_dlp.downloader import get_suitable_downloader
@@ -315,10 +437,7 @@ class _GuardedYDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
 
         fd = get_suitable_downloader(dict(info), self.params, to_stdout=(name == "-"))
         if fd is None or not issubclass(fd, (HttpFD, HlsFD, DashSegmentsFD)):
-            what = getattr(fd, "__name__", "none")
-            raise _ExternalDownloaderRefusedError(
-                f"the {info.get('protocol')} stream needs the {what} downloader"
-            )
+            raise _ExternalDownloaderRefusedError(_delegation_reason("", info))
         return super().dl(name, info, *args, **kwargs)
 
 
@@ -398,12 +517,25 @@ def _policy(url: str, policy: AddressPolicy | None) -> AddressPolicy:
     return download_policy(url, allow_private=get_settings().api_allow_private_urls)
 
 
+def _budget(max_bytes: int | None, timeout_seconds: float | None) -> _Budget:
+    if max_bytes is None or timeout_seconds is None:
+        from heaters.config import get_settings
+
+        settings = get_settings()
+        max_bytes = settings.max_download_bytes if max_bytes is None else max_bytes
+        if timeout_seconds is None:
+            timeout_seconds = settings.download_timeout_seconds
+    return _Budget(max_bytes=max_bytes, timeout_seconds=timeout_seconds)
+
+
 def download(
     url: str,
     dest_dir: Path,
     *,
     on_progress: Callable[[int, int | None], None] | None = None,
     policy: AddressPolicy | None = None,
+    max_bytes: int | None = None,
+    timeout_seconds: float | None = None,
 ) -> DownloadResult:
     """Download the video at ``url`` into ``dest_dir`` with yt-dlp, best quality first.
 
@@ -423,6 +555,12 @@ def download(
     policy
         The addresses the download may connect to; default: :func:`download_policy` of
         ``url`` with the ``api_allow_private_urls`` setting.
+    max_bytes
+        Most bytes all the download's responses together may bring (default: the
+        ``max_download_bytes`` setting, 20 GB).
+    timeout_seconds
+        Most seconds the whole download may take (default: the ``download_timeout_seconds``
+        setting, 6 h); a silent server is given up after 30 s.
 
     Returns
     -------
@@ -438,12 +576,20 @@ def download(
         ``"cannot resolve host <host>: <url>"``, ``"connection timed out: <url>"``,
         ``"the downloaded file is not a usable video: <probe reason>"``, and (permanent)
         ``"refused to connect to 169.254.169.254 port 80, a link-local address (fetching
-        <url>)"`` when the URL or a redirect leads to a refused address.
+        <url>)"`` when the URL or a redirect leads to a refused address; (permanent)
+        ``"the download passed the limit of 20,000,000,000 bytes
+        (HEATERS_MAX_DOWNLOAD_BYTES): <url>"``, ``"the server announces N bytes
+        (Content-Length), more than the limit …"``, ``"the download took longer than the
+        limit of 21600 s (HEATERS_DOWNLOAD_TIMEOUT_SECONDS; N bytes read): <url>"``,
+        ``"refused: a live stream (its HLS playlist has no end) …"``; (transient) ``"the
+        server closed the connection after N of the M bytes it announced (Content-Length),
+        also on retrying: <url>"``.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
+    budget = _budget(max_bytes, timeout_seconds)
     with guard_connections(_policy(url, policy), url):
-        info, path = _fetch(url, dest_dir, on_progress)
+        info, path = _fetch(url, dest_dir, on_progress, budget)
     if not path.is_file():
         raise DownloadError(f"yt-dlp reported success but wrote no file for {url}")
     if path.stat().st_size == 0:
@@ -463,7 +609,7 @@ def download(
 def inspect_url(url: str, *, policy: AddressPolicy | None = None) -> dict[str, Any]:
     """What yt-dlp finds at ``url``, downloading no media (``heaters ingest --check``).
 
-    The same address checks as :func:`download` apply to every connection.
+    The same address checks and limits as :func:`download` apply to every connection.
 
     Returns
     -------
@@ -477,11 +623,15 @@ def inspect_url(url: str, *, policy: AddressPolicy | None = None) -> dict[str, A
         The same one-line reasons as :func:`download`.
     """
     info: dict[str, Any] | None = None
+    budget = _budget(None, None)
     with guard_connections(_policy(url, policy), url):
         for fmt in (FORMAT, FALLBACK_FORMAT):
-            opts = _ydl_options(Path("."), fmt, None) | {"simulate": True, "skip_download": True}
+            opts = _ydl_options(Path("."), fmt, None, budget) | {
+                "simulate": True,
+                "skip_download": True,
+            }
             try:
-                with _GuardedYDL(opts) as ydl:
+                with _GuardedYDL(opts, budget) as ydl:
                     info = ydl.extract_info(url, download=False)
                 break
             except Exception as exc:  # yt-dlp raises many types; all become one line
@@ -503,14 +653,17 @@ def inspect_url(url: str, *, policy: AddressPolicy | None = None) -> dict[str, A
 
 
 def _fetch(
-    url: str, dest_dir: Path, on_progress: Callable[[int, int | None], None] | None
+    url: str,
+    dest_dir: Path,
+    on_progress: Callable[[int, int | None], None] | None,
+    budget: _Budget,
 ) -> tuple[dict[str, Any], Path]:
     """Run yt-dlp (best format, else ``best``); returns its info and the file it wrote."""
     info: dict[str, Any] | None = None
     path: Path | None = None
     for fmt in (FORMAT, FALLBACK_FORMAT):
         try:
-            with _GuardedYDL(_ydl_options(dest_dir, fmt, on_progress)) as ydl:
+            with _GuardedYDL(_ydl_options(dest_dir, fmt, on_progress, budget), budget) as ydl:
                 info = ydl.extract_info(url, download=True)
                 if info is None:
                     raise DownloadError(f"no video found at {url} (yt-dlp returned nothing)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import shutil
@@ -25,6 +26,25 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/forbidden"):
             self.send_error(403)
+            return
+        if self.path == "/endless.mp4":  # a video response that never ends, no Content-Length
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.end_headers()
+            with contextlib.suppress(OSError):  # until the client goes away
+                while True:
+                    self.wfile.write(bytes(65536))
+            return
+        if self.path in ("/short.mp4", "/huge.mp4"):  # announces more than it sends
+            body = (Path(self.directory) / "clip.mp4").read_bytes()
+            extra = 100_000 if self.path == "/short.mp4" else 10**12
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(body) + extra))
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                self.wfile.write(body)
+            self.close_connection = True
             return
         super().do_GET()
 
@@ -52,6 +72,17 @@ def server(media: MediaFiles, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "<!doctype html><html><head><title>Hi</title></head><body><p>No video here.</p>"
         "</body></html>"
     )
+    for name, src in [("embeds.html", "/clip.mp4"), ("embeds_missing.html", "/gone.mp4"),
+                      ("embeds_short.html", "/short.mp4")]:  # fmt: skip
+        (root / name).write_text(
+            "<!doctype html><html><head><title>Embed</title></head><body><video controls>"
+            f'<source src="{src}" type="video/mp4"></video></body></html>'
+        )
+    # HLS: a finished recording (one MPEG-TS segment, #EXT-X-ENDLIST) and a live playlist
+    run_ffmpeg_cli("-i", str(media.small), "-c", "copy", "-f", "mpegts", str(root / "seg0.ts"))
+    playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:5\n#EXTINF:4.0,\nseg0.ts\n"
+    (root / "vod.m3u8").write_text(playlist + "#EXT-X-ENDLIST\n")
+    (root / "live.m3u8").write_text(playlist)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -245,3 +276,85 @@ def test_a_name_resolving_to_a_private_address_is_refused(server: str, tmp_path:
     assert download(f"{server}/clip.mp4", tmp_path / "ok").path.is_file()
     # And with every private address allowed (HEATERS_API_ALLOW_PRIVATE_URLS), so is the name.
     assert download(url, tmp_path / "any", policy=AddressPolicy(allow_private=True)).path.is_file()
+
+
+def test_an_endless_response_stops_at_the_byte_limit(server: str, tmp_path: Path) -> None:
+    url = f"{server}/endless.mp4"
+    with pytest.raises(DownloadError) as err:
+        download(url, tmp_path, max_bytes=2_000_000)
+    assert str(err.value) == (
+        f"the download passed the limit of 2,000,000 bytes (HEATERS_MAX_DOWNLOAD_BYTES): {url}"
+    )
+    assert not err.value.transient
+    assert sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file()) <= 2_000_000
+
+
+def test_an_endless_response_stops_at_the_time_limit(server: str, tmp_path: Path) -> None:
+    url = f"{server}/endless.mp4"
+    with pytest.raises(DownloadError) as err:
+        download(url, tmp_path, timeout_seconds=1.0)
+    reason = str(err.value)
+    assert reason.startswith(
+        "the download took longer than the limit of 1 s (HEATERS_DOWNLOAD_TIMEOUT_SECONDS; "
+    ), reason
+    assert reason.endswith(f" bytes read): {url}") and not err.value.transient
+
+
+@pytest.mark.parametrize(
+    ("path", "reason", "transient"),
+    [
+        ("/huge.mp4", "the server announces {huge} bytes (Content-Length), more than the limit "
+         "of 20,000,000,000 bytes (HEATERS_MAX_DOWNLOAD_BYTES): {url}", False),
+        ("/short.mp4", "the server closed the connection after {size} of the {short} bytes it "
+         "announced (Content-Length), also on retrying: {url}", True),
+        ("/embeds_short.html", "the server closed the connection after {size} of the {short} "
+         "bytes it announced (Content-Length), also on retrying: {url}", True),
+        ("/embeds_missing.html", "HTTP 404 Not Found: {server}/gone.mp4 (the video the page "
+         "{url} names)", False),
+        ("/live.m3u8", "refused: a live stream (its HLS playlist has no end): only a recording "
+         "can be ingested (yt-dlp would hand it to ffmpeg, whose connections cannot be "
+         "checked): {url}", False),
+    ],
+)  # fmt: skip
+def test_odd_responses_fail_with_their_reason(
+    server: str, media: MediaFiles, tmp_path: Path, path: str, reason: str, transient: bool
+) -> None:
+    url = server + path
+    size = media.small.stat().st_size
+    with pytest.raises(DownloadError) as err:
+        download(url, tmp_path, max_bytes=20 * 1000**3)
+    assert str(err.value) == reason.format(
+        url=url, server=server, size=f"{size:,}", short=f"{size + 100_000:,}",
+        huge=f"{size + 10**12:,}",
+    )  # fmt: skip
+    assert err.value.transient is transient
+
+
+@pytest.mark.parametrize("path", ["/embeds.html", "/vod.m3u8"])
+def test_an_embedded_video_and_an_hls_recording_download(
+    server: str, tmp_path: Path, path: str
+) -> None:
+    r = download(server + path, tmp_path)
+    assert probe(r.path).frame_count == SMALL_FRAMES
+
+
+async def test_the_download_stage_fails_an_endless_url_with_the_limit(
+    db: Any, heaters_env: dict[str, str], server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from heaters.config import get_settings
+    from heaters.pipeline import video_stages
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.submit import submit
+
+    monkeypatch.setenv("HEATERS_MAX_DOWNLOAD_BYTES", "3000000")
+    get_settings.cache_clear()
+    url = f"{server}/endless.mp4"
+    vid = (await submit(db, url)).video_id
+    async with open_runtime() as rt:
+        assert await video_stages.download_video(rt, vid) == "failed"
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, last_error FROM source_videos WHERE id=$1", vid)
+    assert row["state"] == "download_failed"
+    assert row["last_error"] == (
+        f"the download passed the limit of 3,000,000 bytes (HEATERS_MAX_DOWNLOAD_BYTES): {url}"
+    )
