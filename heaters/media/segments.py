@@ -165,7 +165,8 @@ def plan_for_jobs(src: Path, segment_seconds: float) -> SegmentPlan | None:
     None (preprocess it in one pass) when ``segment_seconds`` is 0, the source lasts at most
     ``segment_seconds`` (the container's duration, read without demuxing), it cannot be split
     at keyframes (:func:`plan_segments`), or its segments would hold fewer frames than the
-    probe counts beyond the truncation allowance (:func:`heaters.media.preprocess.truncation_allowance`).
+    probe counts beyond the truncation allowance
+    (:func:`heaters.media.preprocess.truncation_allowance`).
 
     Raises PreprocessError with the probe's reason when the source cannot be probed.
     """
