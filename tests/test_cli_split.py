@@ -19,6 +19,7 @@ from typing import Any
 import av
 import numpy as np
 import opentimelineio as otio
+import pytest
 
 from heaters.media.split import image_frames, snap_to_keyframes
 from tests.conftest import decoded_frames, detected_video, ffmpeg, heaters_cmd
@@ -233,3 +234,23 @@ def test_split_help_loads_no_database_or_web_stack() -> None:
     ).stdout
     assert "--save-images N" in out and "--copy" in out and "--scene-list" in out
     assert out.strip().splitlines()[-1] == "loaded:"
+
+
+@pytest.mark.parametrize("mode", ["exact", "copy"])
+def test_mpeg_ts_is_cut_through_an_mp4_copy(small_video: Path, tmp_path: Path, mode: str) -> None:
+    # MPEG-TS cannot be sought frame-exactly: the split goes through a stream copy in MP4.
+    video = tmp_path / "bbb.ts"
+    ffmpeg("-i", str(small_video), "-c", "copy", str(video))
+    out = tmp_path / "ts"
+    args = ["--copy"] if mode == "copy" else []
+    p = _heaters(tmp_path / "home", "split", str(video), "-o", str(out), "--json", *args)
+    assert p.returncode == 0, p.stderr
+    assert "cannot be cut where it lies" in p.stderr and "temporary MP4 file" in p.stderr
+    files = json.loads(p.stdout)["files"]
+    assert sum(f["frames"] for f in files) == 192
+    source = decoded_frames(small_video)
+    for f in files:
+        assert _frames(Path(f["file"])) == (f["frames"], f["frames"], True)
+        first = decoded_frames(Path(f["file"]), 0, 1)[0]
+        assert _nearest(first, source, f["start_frame"]) == f["start_frame"]
+    assert sorted(x.name for x in out.iterdir()) == [Path(f["file"]).name for f in files]

@@ -312,6 +312,10 @@ class Progress:
         self.show = True if show is None else show
         self.command = command
 
+    def warn(self, text: str) -> None:
+        """One line on stderr, shown with ``--no-progress`` too."""
+        click.echo(f"heaters {self.command}: {text}", err=True)
+
     def note(self, text: str) -> None:
         """One line on stderr (when progress is shown)."""
         if self.show:

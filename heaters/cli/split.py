@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -18,6 +21,9 @@ from heaters.cli.shots import (
     shot_dicts,
     write_outputs,
 )
+
+if TYPE_CHECKING:
+    from heaters.media.split import PacketIndex
 
 
 @click.command("split")
@@ -110,9 +116,15 @@ def split_command(
     shots = exit_on_error("split", lambda: build_shots(video, result, transitions=transitions))
     output.mkdir(parents=True, exist_ok=True)
     if copy:
-        files = exit_on_error("split", lambda: _split_copy(shots, output, steps))
+        files = exit_on_error(
+            "split", lambda: _seekable(shots, output, steps, lambda v, i: _split_copy(
+                shots, v, i, output, steps))
+        )  # fmt: skip
     else:
-        paths = exit_on_error("split", lambda: _split_exact(shots, output, steps, crf, preset))
+        paths = exit_on_error(
+            "split", lambda: _seekable(shots, output, steps, lambda v, i: _split_exact(
+                shots, v, i, output, steps, crf, preset))
+        )  # fmt: skip
     written = exit_on_error(
         "split",
         lambda: write_outputs(
@@ -150,14 +162,52 @@ def split_command(
         click.echo(f"{written['images']} images in {output}")
 
 
+T = TypeVar("T")
+
+
+def _seekable(
+    shots: Shots, out_dir: Path, steps: Progress, split: Callable[[Path, PacketIndex], T]
+) -> T:
+    """``split(video, its packet index)`` on the video itself; when the video cannot be cut
+    where it lies (a container that seeks badly, as MPEG-TS: the export's frame count check
+    fails), on a stream copy of it in a temporary MP4 file beside the output, with the same
+    frames (one line on stderr says so)."""
+    from heaters.errors import DetectError
+    from heaters.media.export import ExportError
+    from heaters.media.split import remux_to_mp4
+
+    try:
+        return split(shots.video, shots.index)
+    except ExportError as exc:
+        steps.warn(
+            f"{shots.video.name} cannot be cut where it lies ({exc}); copying its streams to a "
+            "temporary MP4 file and cutting that"
+        )
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".heaters-split-") as tmp:
+        copy = Path(tmp) / f"{shots.video.stem}.mp4"
+        index = remux_to_mp4(shots.video, copy)
+        if index.frame_count != shots.index.frame_count:
+            raise DetectError(
+                f"{shots.video.name}: its MP4 copy has {index.frame_count} frames, not "
+                f"{shots.index.frame_count}; it cannot be split"
+            )
+        return split(copy, index)
+
+
 def _split_exact(
-    shots: Shots, out_dir: Path, steps: Progress, crf: int, preset: str
+    shots: Shots,
+    video: Path,
+    index: PacketIndex,
+    out_dir: Path,
+    steps: Progress,
+    crf: int,
+    preset: str,
 ) -> list[Path | None]:
-    """Each listed shot re-encoded from the video (:func:`encode_clip_exact`); the files, in
-    shot order."""
+    """Each listed shot re-encoded from ``video`` (:func:`encode_clip_exact`) at the times of
+    ``index``; the files, in shot order."""
     from heaters.media.export import encode_clip_exact
 
-    pts, end = shots.index.pts_seconds, shots.index.end_seconds
+    pts, end = index.pts_seconds, index.end_seconds
     n = len(pts)
     paths: list[Path | None] = []
     with steps.steps("splitting", len(shots.listed)) as advance:
@@ -166,7 +216,7 @@ def _split_exact(
             first, stop = span.start_frame, span.end_frame
             start_s = pts[first]
             encode_clip_exact(
-                shots.video,
+                video,
                 path,
                 start_seconds=start_s,
                 frame_count=stop - first,
@@ -181,18 +231,19 @@ def _split_exact(
     return paths
 
 
-def _split_copy(shots: Shots, out_dir: Path, steps: Progress) -> list[dict[str, object]]:
-    """The video cut at the keyframes at or before its shots' starts (stream copy); the
-    ``--json`` ``files`` list (each with the scene numbers it starts). Says on stderr which
-    shots moved."""
+def _split_copy(
+    shots: Shots, video: Path, index: PacketIndex, out_dir: Path, steps: Progress
+) -> list[dict[str, object]]:
+    """``video`` cut at the keyframes (of ``index``) at or before its shots' starts (stream
+    copy); the ``--json`` ``files`` list (each with the scene numbers it starts). Says on
+    stderr which shots moved."""
     from heaters.media.split import copy_span, snap_to_keyframes
 
-    index = shots.index
     starts = [s.start_frame for s in shots.listed]
     snapped = snap_to_keyframes(starts, index.keyframes)
     moved = [(n, s) for n, s in enumerate(starts, 1) if s not in snapped]
     if moved:
-        steps.note(
+        steps.warn(
             f"--copy: {len(moved)} of {len(starts)} shots do not start on a keyframe; their "
             "files start at the keyframe before: "
             + ", ".join(f"shot {n} at frame {_before(s, snapped)} instead of {s}" for n, s in moved)
@@ -203,7 +254,7 @@ def _split_copy(shots: Shots, out_dir: Path, steps: Progress) -> list[dict[str, 
     with steps.steps("copying", len(snapped)) as advance:
         for number, (first, stop) in enumerate(itertools.pairwise(bounds), 1):
             path = out_dir / f"{shots.name(number)}.mp4"
-            copy_span(shots.video, path, index, first, stop)
+            copy_span(video, path, index, first, stop)
             files.append(
                 {
                     "scene": number,

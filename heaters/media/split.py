@@ -27,8 +27,16 @@ import av.error
 
 from heaters.errors import DetectError
 from heaters.media.export import ExportError, ExportResult, remux_clip
+from heaters.media.ffmpeg import run_ffmpeg_sync
 
-__all__ = ["PacketIndex", "copy_span", "image_frames", "packet_index", "snap_to_keyframes"]
+__all__ = [
+    "PacketIndex",
+    "copy_span",
+    "image_frames",
+    "packet_index",
+    "remux_to_mp4",
+    "snap_to_keyframes",
+]
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,27 @@ def image_frames(start_frame: int, end_frame: int, count: int, margin: int = 1) 
             t = (lo + hi) / 2
         picks.append(min(max(round(t), start_frame), end_frame - 1))
     return picks
+
+
+def remux_to_mp4(video: Path, out: Path) -> PacketIndex:
+    """Stream-copy ``video``'s first video and first audio stream into the MP4 file ``out``
+    (which seeks by its sample index and keeps every packet's DTS: a copy of an MPEG-TS file
+    can then be cut where the original cannot be sought frame-exactly); returns the copy's
+    :class:`PacketIndex`.
+
+    Raises
+    ------
+    ExportError
+        If ffmpeg fails.
+    DetectError
+        If the copy cannot be read.
+    """
+    run_ffmpeg_sync(
+        ["-i", str(video), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-f", "mp4",
+         str(out)],
+        error=ExportError,
+    )  # fmt: skip
+    return packet_index(out)
 
 
 def copy_span(
