@@ -195,6 +195,8 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
         elif vid not in shown:
             _print_video(reports[vid] | {"source": source, "existing": existing})
         shown.add(vid)
+    if ids and not json_output:
+        _print_next_steps(waited=wait)
     failed = any(vid is None for _, vid, _, _ in given) or [
         r for r in reports.values() if r["state"].endswith("_failed")
     ]
@@ -244,6 +246,27 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await worker
         await close_runtime()
+
+
+def _print_next_steps(*, waited: bool) -> None:
+    """After the clip table, on stderr: how to review the clips and keep the pipeline going
+    (this command's own workers stop when it returns)."""
+    from heaters.config import get_settings
+
+    s = get_settings()
+    worker = "runs the queued jobs: " + (
+        "the rest of these videos, then the clips you approve"
+        if not waited
+        else "each approved clip's export, keyframes and embedding"
+    )
+    steps = [
+        ("heaters user add NAME", "a reviewer account (asks for its password)"),
+        ("heaters web", f"the review UI on http://{s.web_host}:{s.web_port}/ (sign in as NAME)"),
+        ("heaters worker", worker),
+        ("heaters status", "where every video and clip stands"),
+    ]
+    lines = "\n".join(f"  {cmd:<22} {what}" for cmd, what in steps)
+    err_console().print(f"next steps:\n{lines}", highlight=False, soft_wrap=True)
 
 
 def _print_video(report: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, heaters_cmd
+from tests.conftest import REPO, heaters_cmd, run_heaters
 
 
 def test_web_logs_json_lines_and_one_charset(heaters_env: dict[str, str], tmp_path: Path) -> None:
@@ -87,3 +87,18 @@ def test_bad_log_format_warns_and_goes_on(
         len(lines) == 1 and "HEATERS_LOG_FORMAT='xml': use one of auto, json, console" in lines[0]
     )
     assert "using auto" in lines[0]
+
+
+def test_ingest_says_what_to_do_next(heaters_env: dict[str, str], small_video: Path) -> None:
+    """After the clips, ``heaters ingest`` names the next commands (on stderr: stdout stays
+    the table); ``--json`` prints only its objects."""
+    p = run_heaters(heaters_env, "ingest", str(small_video))
+    assert p.returncode == 0, p.stderr
+    steps = p.stderr[p.stderr.index("next steps:") :]
+    for command in ("heaters user add NAME", "heaters web", "heaters worker", "heaters status"):
+        assert f"  {command} " in steps, steps
+    assert "http://127.0.0.1:8000/" in steps and "the rest of these videos" in steps
+    assert "next steps" not in p.stdout
+    p = run_heaters(heaters_env, "ingest", str(small_video), "--json")
+    assert p.returncode == 0 and "next steps" not in p.stdout + p.stderr
+    assert json.loads(p.stdout)["existing"] is True
