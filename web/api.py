@@ -49,6 +49,12 @@ from heaters.api_tokens import verify_token
 from heaters.config import get_settings
 from heaters.domain.states import VideoState
 from heaters.errors import StorageError
+from heaters.pipeline.profiles import (
+    DEFAULT_COLLECTION,
+    ProfileError,
+    check_collection,
+    put_in_collection,
+)
 from heaters.pipeline.report import video_reports
 from heaters.pipeline.submit import Submission, SubmitError, is_url, submit, submit_upload
 from heaters.pipeline.tmp import TempRoot
@@ -316,6 +322,26 @@ def _suggestions_out(items: Any) -> list[SuggestionOut]:
     return [SuggestionOut(**sg.as_dict()) for sg in items]
 
 
+_COLLECTION_SCHEMA = Schema(
+    type="string",  # type: ignore[arg-type]
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    description="The collection a new video joins (default 'default'): its active detector "
+    "profile detects it. A video ingested before keeps its collection.",
+)
+
+
+def _collection(value: Any) -> str:
+    """The submitted ``collection`` field, checked (400 when invalid); 'default' when absent."""
+    if value is None or value == "":
+        return DEFAULT_COLLECTION
+    if not isinstance(value, str):
+        raise ClientException("'collection' must be a string")
+    try:
+        return check_collection(value)
+    except ProfileError as exc:
+        raise ClientException(str(exc)) from exc
+
+
 @dataclass
 class SubmitOperation(Operation):
     """OpenAPI: the body is either JSON ``{"url": …}`` or a multipart file upload."""
@@ -334,7 +360,8 @@ class SubmitOperation(Operation):
                                 format=OpenAPIFormat.URI,
                                 pattern="^https?://[^/?#]+",
                                 max_length=MAX_URL_LENGTH,
-                            )
+                            ),
+                            "collection": _COLLECTION_SCHEMA,
                         },
                     )
                 ),
@@ -343,7 +370,12 @@ class SubmitOperation(Operation):
                         type="object",  # type: ignore[arg-type]
                         required=["file"],
                         properties={
-                            "file": Schema(type="string", format=OpenAPIFormat.BINARY, min_length=1)  # type: ignore[arg-type]
+                            "file": Schema(
+                                type="string",  # type: ignore[arg-type]
+                                format=OpenAPIFormat.BINARY,
+                                min_length=1,
+                            ),
+                            "collection": _COLLECTION_SCHEMA,
                         },
                     )
                 ),
@@ -376,7 +408,8 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ClientException("send the video as the multipart field 'file'")
-        return await _submitted(request, await _store_upload(request, upload))
+        collection = _collection(form.get("collection"))
+        return await _submitted(request, await _store_upload(request, upload), collection)
     try:
         body = await request.json()
     except Exception as exc:
@@ -384,17 +417,23 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
     url = body.get("url") if isinstance(body, dict) else None
     if not isinstance(url, str) or not url:
         raise ClientException("the JSON body needs a 'url' string")
+    collection = _collection(body.get("collection"))
     try:
         await check_url(url, allow_private=state.settings.api_allow_private_urls)
         sub = await submit(state.db, url)
     except SubmitError as exc:
         raise ClientException(str(exc)) from exc
-    return await _submitted(request, sub)
+    return await _submitted(request, sub, collection)
 
 
-async def _submitted(request: Request[Any, Any, Any], sub: Submission) -> Response[VideoOut]:
-    """The answer to a submission: 201 with the new video, 200 with the existing one."""
+async def _submitted(
+    request: Request[Any, Any, Any], sub: Submission, collection: str = DEFAULT_COLLECTION
+) -> Response[VideoOut]:
+    """The answer to a submission: 201 with the new video (put in ``collection``), 200 with
+    the existing one (its collection unchanged)."""
     state = web_state(request)
+    if not sub.existing:
+        await put_in_collection(state.db, sub.video_id, collection)
     await state.dispatch()
     report = (await video_reports(state.db, [sub.video_id]))[sub.video_id]
     return Response(_video_out(report, sub.existing), status_code=200 if sub.existing else 201)

@@ -44,7 +44,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
     context_settings=CONTEXT_SETTINGS,
     lazy={
         "ingest": "heaters.cli.ingest:ingest_command",
-        "detect": "heaters.cli.detect:detect_command",
+        "detect": "heaters.cli.calibrate:detect_group",
         "worker": "heaters.cli.ops:worker_command",
         "status": "heaters.cli.ops:status_command",
         "retry": "heaters.cli.ops:retry_command",

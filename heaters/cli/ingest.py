@@ -49,10 +49,23 @@ _STEPS = {
     help="Only probe the sources (files: probe; URLs: address check and what yt-dlp finds, "
     "no download); record nothing.",
 )
+@click.option(
+    "--collection",
+    default="default",
+    show_default=True,
+    metavar="NAME",
+    help="Put the new videos in this collection: its active detector profile (heaters detect "
+    "calibrate) is used to detect them. A video ingested before keeps its collection.",
+)
 @json_option
 @verbose_option
 def ingest_command(
-    sources: tuple[str, ...], wait: bool, check: bool, json_output: bool, verbose: int
+    sources: tuple[str, ...],
+    wait: bool,
+    check: bool,
+    collection: str,
+    json_output: bool,
+    verbose: int,
 ) -> None:
     """Submit videos to the pipeline (download → preprocess → detect scenes).
 
@@ -74,7 +87,13 @@ def ingest_command(
     setup_logging(verbose)
     if check:
         raise SystemExit(_check(list(sources), json_output=json_output))
-    code = run(_ingest(list(sources), wait=wait, json_output=json_output))
+    from heaters.pipeline.profiles import ProfileError, check_collection
+
+    try:
+        check_collection(collection)
+    except ProfileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--collection") from exc
+    code = run(_ingest(list(sources), wait=wait, json_output=json_output, collection=collection))
     raise SystemExit(code)
 
 
@@ -145,11 +164,14 @@ def _check(sources: list[str], *, json_output: bool) -> int:
     return 1 if failed else 0
 
 
-async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
+async def _ingest(
+    sources: list[str], *, wait: bool, json_output: bool, collection: str = "default"
+) -> int:
     import asyncio
 
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
+    from heaters.pipeline.profiles import put_in_collection
     from heaters.pipeline.report import video_reports
     from heaters.pipeline.submit import SubmitError, submit
     from workers.app import app, defer_dispatch
@@ -167,6 +189,8 @@ async def _ingest(sources: list[str], *, wait: bool, json_output: bool) -> int:
                 if not json_output:
                     err_console().print(f"[red]✗[/] {source}: {exc}", soft_wrap=True)
                 continue
+            if not sub.existing:
+                await put_in_collection(db, sub.video_id, collection)
             ids.append(sub.video_id)
             given.append((source, sub.video_id, sub.existing, None))
             if sub.existing:

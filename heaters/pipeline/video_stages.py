@@ -347,13 +347,15 @@ async def _second_opinion(rt: Runtime, video_id: int, row: Row, result: Any) -> 
     return checked
 
 
-def detector_params(rt: Runtime) -> Any:
-    """The detector's parameters: its defaults, with the settings' overrides."""
+def detector_params(rt: Runtime, profile: Any = None) -> Any:
+    """The detector's parameters: ``profile``'s (the video's collection's active detector
+    profile, :func:`heaters.pipeline.profiles.params_for_video`) or the defaults, with the
+    settings' overrides."""
     from dataclasses import replace
 
     from heaters.media import scenes
 
-    params = scenes.DetectorParams()
+    params = profile or scenes.DetectorParams()
     if rt.settings.detect_threshold is not None:
         params = replace(params, threshold=rt.settings.detect_threshold)
     if rt.settings.detect_min_scene_len is not None:
@@ -394,16 +396,19 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     gradual transition's frames become a transition clip; every clip carries the confidence
     of the boundary it starts on. The candidate boundaries a rule rejected (the result's
     ``suggestions``) replace the video's stored ones in the same transaction
-    (:func:`store_suggestions`). ``preprocessed``/``detect_failed`` → ``detecting`` →
-    ``detected``.
+    (:func:`store_suggestions`). The thresholds are those of the active detector profile of
+    the video's collection when it has one (:func:`detector_params`). ``preprocessed``/
+    ``detect_failed`` → ``detecting`` → ``detected``.
     """
     from fractions import Fraction
 
     from heaters.media import scenes
+    from heaters.pipeline.profiles import params_for_video
 
     async def work(row: Row) -> None:
         async with rt.db.acquire() as conn:
             index = await rt.db.q.get_frame_index(conn, id=video_id)
+            profile = await params_for_video(rt.db, conn, video_id)
             features: np.ndarray | None = None
             if index is not None:
                 features = await _stored_features(rt, conn, video_id, len(index["pts_seconds"]))
@@ -418,7 +423,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                 async with rt.db.acquire() as conn:
                     await _store_features(rt, conn, video_id, features)
         fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
-        result = scenes.result_from_features(features, fps, detector_params(rt))
+        result = scenes.result_from_features(features, fps, detector_params(rt, profile))
         if rt.settings.detect_second_opinion:
             result = await _second_opinion(rt, video_id, row, result)
         cuts = result.cuts
