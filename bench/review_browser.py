@@ -10,7 +10,11 @@ clip (approve, skip), measured in the page with ``performance.now()``, from the 
   (``requestVideoFrameCallback`` reports the frame the page seeked to);
 
 plus the requests Chromium aborted per action (the old page reloaded the proxy on every
-swap: two aborted range requests per action) and how many times the proxy was requested.
+swap: two aborted range requests per action) and how many times the proxy was requested
+(its key is ``videos/{id}/proxy-{claim}.mp4``, or ``proxy.mp4`` from before the keys carried
+the claim), and, after the review, the proxy requests while one clip simply loops for
+``--loop-seconds`` (a proxy whose audio is not interleaved with its video makes the browser
+ping-pong between two offsets: hundreds of range requests; target at most one a second).
 
 Then (``--compare``, default 40 frames spread over the video) the two ways to show an exact
 frame, in the same page: WebCodecs (``VideoDecoder`` fed the frame's bytes, found by the frame
@@ -32,7 +36,7 @@ Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p
 Usage::
 
     python bench/review_browser.py [--clips 100] [--copies 5] [--dwell-ms 400]
-                                   [--chromium /usr/bin/chromium] [--keep]
+                                   [--loop-seconds 12] [--chromium /usr/bin/chromium] [--keep]
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import argparse
 import atexit
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -57,6 +62,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "big_buck_bunny_action_59s.mp4"
 PASSWORD = "bench review password"
 TARGETS = {"panel": 100.0, "first_frame": 150.0}
+PROXY_URL = re.compile(r"/videos/\d+/proxy(-[0-9a-f]+)?\.mp4")
+"""A request for a proxy (any key scheme); presigned S3 URLs carry the same key."""
 
 
 def _heaters(*args: str) -> list[str]:
@@ -235,7 +242,9 @@ def review(
             "requestfailed",
             lambda r: aborted.append(r.url) if "ERR_ABORTED" in (r.failure or "") else None,
         )
-        page.on("request", lambda r: proxy_requests.append(r.url) if "proxy.mp4" in r.url else None)
+        page.on(
+            "request", lambda r: proxy_requests.append(r.url) if PROXY_URL.search(r.url) else None
+        )
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{base}/review")
         page.fill("#name", "bench")
@@ -266,6 +275,22 @@ def review(
         metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
         lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
         aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
+        looped: dict[str, Any] = {}
+        if args.loop_seconds and page.evaluate("() => heatersReview.state() !== null"):
+            # One clip looping, nothing else: count the proxy's requests (and aborts).
+            page.keyboard.press("l")
+            page.wait_for_function("() => heatersReview.state().paused === false")
+            page.wait_for_timeout(1000)  # the loop under way (not a correctness wait)
+            n0, a0 = len(proxy_requests), len(aborted)
+            page.wait_for_timeout(args.loop_seconds * 1000)
+            looped = {
+                "loop_seconds": args.loop_seconds,
+                "loop_proxy_requests": len(proxy_requests) - n0,
+                "loop_requests_per_second": round(
+                    (len(proxy_requests) - n0) / args.loop_seconds, 2
+                ),
+                "loop_aborted": len(aborted) - a0,
+            }
         compared: dict[str, list[float]] = {}
         if compare and page.evaluate("() => heatersReview.state() !== null"):
             page.keyboard.press("k")  # pause: the comparison seeks the paused player
@@ -294,6 +319,7 @@ def review(
             "aborted_requests": aborted_in_review,
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
             "proxy_requests": proxy_in_review,
+            **looped,
             "page_errors": errors,
             "unmeasured": lost,
             "dwell_ms": args.dwell_ms,
@@ -310,6 +336,10 @@ def main() -> None:
         "--chromium", default=os.environ.get("HEATERS_TEST_CHROMIUM", "/usr/bin/chromium")
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary HEATERS_HOME")
+    ap.add_argument(
+        "--loop-seconds", type=int, default=12,
+        help="after the review, let one clip loop this long and count the proxy requests (0: no)",
+    )  # fmt: skip
     ap.add_argument(
         "--compare", type=int, default=40, help="frames decoded both ways at the end (0: none)"
     )

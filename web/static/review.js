@@ -33,6 +33,10 @@
     queue: Promise.resolve(), // actions, one at a time, in order
     seq: 0, // navigation sequence: a late answer never overrides a later move
     timeline: null, // {video, clips}
+    timelineText: null, // the timeline's last answer, as sent (a poll that changes nothing renders nothing)
+    view: null, // the zoomed timeline: {start, span} in frames; null: the whole video
+    pinned: false, // the reviewer panned or zoomed with the wheel: the view does not follow the playhead
+    drag: null, // a cut being dragged on the timeline
     settling: [], // [{event_id, action, clip_ids, deadline}]
     clockOffset: 0, // server time - browser time, ms
     metrics: [], // [{kind, key, t0, panel, frame}]
@@ -237,6 +241,7 @@
 
   function step(delta) {
     if (!R.clip) return;
+    R.pinned = false;
     setShuttle(0);
     seekFrame(R.frame + delta);
   }
@@ -354,6 +359,7 @@
     }
     const sameClip = R.clip && R.clip.id === c.id && R.clip.start === c.start && R.clip.end === c.end;
     R.clip = c;
+    if (!sameClip) R.pinned = false;
     if (!sameClip) loadPlayer(c);
     if (R.pending && R.pending.clipId === c.id && R.pending.panel === null) {
       requestAnimationFrame(() => {
@@ -392,7 +398,7 @@
       .then(async (r) => {
         if (!r.ok) throw new Error(`clip ${id}: ${r.status}`);
         const html = await r.text();
-        if (gen === generation(id)) R.cache.set(id, { html, at: Date.now() });
+        if (gen === generation(id)) R.cache.set(id, { html, at: Date.now(), ...panelMeta(html) });
         return html;
       })
       .finally(() => {
@@ -402,20 +408,68 @@
     return p;
   }
 
-  function cached(id) {
+  function cacheEntry(id) {
     const e = R.cache.get(id);
     if (!e) return null;
     if (Date.now() - e.at > 30000) {
       R.cache.delete(id);
       return null;
     }
+    return e;
+  }
+
+  function cached(id) {
+    const e = cacheEntry(id);
+    return e ? e.html : null;
+  }
+
+  // The state and holder a panel was rendered with (its <section> tag's data attributes;
+  // attribute values are HTML-escaped, so the tag ends at the first ">").
+  function panelMeta(html) {
+    const at = html.indexOf("<section");
+    const tag = at < 0 ? "" : html.slice(at, html.indexOf(">", at));
+    const attr = (name) => {
+      const m = new RegExp(`data-${name}="([^"]*)"`).exec(tag);
+      return m ? m[1] : null;
+    };
+    return { state: attr("state"), readonly: attr("readonly") === "true" };
+  }
+
+  function me() {
+    const l = layout();
+    return l ? l.dataset.user : null;
+  }
+
+  function timelineClip(id) {
+    return (R.timeline && R.timeline.clips.find((x) => x.id === id)) || null;
+  }
+
+  // The prefetched panel of clip `id` when it may be shown as the next clip: rendered
+  // pending and not held by another reviewer, and the timeline (polled, reloaded after
+  // every action) does not know better. A guess decided meanwhile is never shown.
+  function guessable(id) {
+    const e = cacheEntry(id);
+    if (!e || e.state !== "pending_review" || e.readonly) return null;
+    const t = timelineClip(id);
+    if (t && (t.state !== "pending_review" || (t.held_by && t.held_by !== me()))) return null;
     return e.html;
+  }
+
+  // The clip a decision on `c` shows at once: the server's guess (data-next-pending) when
+  // it still holds, else the timeline's next pending clip after `c` with a usable panel.
+  function nextGuess(c) {
+    if (c.nextPending && guessable(c.nextPending)) return c.nextPending;
+    if (!R.timeline || R.timeline.video.id !== c.videoId) return null;
+    const after = R.timeline.clips.find((t) => t.start > c.start && !t.transition && t.state === "pending_review");
+    return after && guessable(after.id) ? after.id : null;
   }
 
   function prefetchAround(c) {
     // The clip a decision leads to, at once (a quick key must find it); the others when idle.
     if (c.nextPending && !cached(c.nextPending)) fetchPanel(c.nextPending).catch(() => {});
-    const ids = [c.nextId, c.prevId].filter((x) => x && x !== c.nextPending && !cached(x));
+    const after = R.timeline && R.timeline.video.id === c.videoId &&
+      R.timeline.clips.find((t) => t.start > c.start && !t.transition && t.state === "pending_review");
+    const ids = [after && after.id, c.nextId, c.prevId].filter((x) => x && x !== c.nextPending && !cached(x));
     const go = () => {
       for (const id of ids) fetchPanel(id).catch(() => {});
       // The sprite sheets of the clips around (neighbour cards, the next filmstrip).
@@ -573,8 +627,8 @@
       flash(why, "error");
       return;
     }
-    const predicted = c.nextPending;
-    const optimistic = predicted && cached(predicted);
+    const predicted = nextGuess(c);
+    const optimistic = predicted !== null;
     c.state = "deciding";
     markTimelineState(c.id, action === "skip" ? "review_skipped" : action === "archive" ? "review_archived" : "review_approved");
     if (optimistic) {
@@ -773,24 +827,222 @@
 
   function loadTimeline(videoId, force) {
     const tl = document.getElementById("timeline");
-    if (!tl || !videoId) return;
+    if (!tl || !videoId) return Promise.resolve();
     if (!force && R.timeline && R.timeline.video.id === videoId) {
       markCurrent();
-      return;
+      return Promise.resolve();
     }
-    fetch(`/review/videos/${videoId}/timeline`, { credentials: "same-origin" })
-      .then((r) => (r.ok ? r.json() : null))
-      .then((d) => {
-        if (!d) return;
+    return fetch(`/review/videos/${videoId}/timeline`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((text) => {
+        if (!text) return;
+        const same = R.timeline && R.timelineText === text;
+        R.timelineText = text;
+        if (same) return reconcile();
+        const d = JSON.parse(text);
+        if (!R.timeline || R.timeline.video.id !== d.video.id) R.view = null;
         R.timeline = d;
         renderTimeline();
+        reconcile();
       })
       .catch(() => {});
   }
 
+  // What the timeline says against what the page holds: a prefetched panel of a clip that
+  // was decided, edited or claimed by someone else since is dropped (never shown as a
+  // guess); a read-only clip whose holder let go (or decided it) reloads by itself, claimed
+  // for this reviewer when it is free; a clip on screen decided by someone else reloads.
+  function reconcile() {
+    const d = R.timeline;
+    if (!d) return;
+    const byId = new Map(d.clips.map((t) => [t.id, t]));
+    let dropped = false;
+    for (const [id, e] of R.cache) {
+      const t = byId.get(id);
+      if (!t) continue;
+      const heldByOther = t.held_by && t.held_by !== me();
+      if (t.state !== e.state || (heldByOther && !e.readonly)) {
+        forget([id]);
+        dropped = true;
+      }
+    }
+    const c = R.clip;
+    if (dropped && c && layout()) prefetchAround(c); // the next guess, from what is true now
+    if (!c || c.videoId !== d.video.id || !layout() || R.busy > 0) return;
+    const t = byId.get(c.id);
+    if (c.readonly && (!t || t.held_by !== c.holder || t.state !== c.state)) {
+      goto(c.id, { fresh: true, keepTimeline: true }); // claims it when it is free
+    } else if (!c.readonly && c.state === "pending_review" && (!t || t.state !== "pending_review")) {
+      refreshPanel();
+    }
+  }
+
+  // Read-only pages and the guesses follow other reviewers: the timeline is polled (every
+  // 2 s while read-only, else every 5 s; not while the tab is hidden).
+  function pollTimeline() {
+    const c = R.clip;
+    const wait = c && c.readonly ? 2000 : 5000;
+    setTimeout(() => {
+      const cur = R.clip;
+      const go = cur && document.visibilityState === "visible" && !R.drag ? loadTimeline(cur.videoId, true) : Promise.resolve();
+      go.finally(pollTimeline);
+    }, wait);
+  }
+
+  // ---------------------------------------------------------------- timeline zoom
+
+  function frameCount() {
+    return (R.timeline && R.timeline.video.frame_count) || 1;
+  }
+
+  function viewStart() {
+    return R.view ? R.view.start : 0;
+  }
+
+  function viewSpan() {
+    return R.view ? R.view.span : frameCount();
+  }
+
   function pct(frame) {
-    const n = R.timeline.video.frame_count || 1;
-    return `${(100 * frame) / n}%`;
+    return `${(100 * (frame - viewStart())) / viewSpan()}%`;
+  }
+
+  function inView(frame) {
+    return frame >= viewStart() && frame <= viewStart() + viewSpan();
+  }
+
+  function timelineWidth() {
+    const tl = document.getElementById("timeline");
+    return (tl && tl.clientWidth) || 800;
+  }
+
+  // The fewest frames the timeline shows: about 24 px a frame.
+  function minSpan() {
+    return Math.max(4, Math.round(timelineWidth() / 24));
+  }
+
+  // Show frames [start, start + span) (clamped to the video; the whole video when it fits).
+  function setView(start, span) {
+    const n = frameCount();
+    span = Math.min(n, Math.max(minSpan(), span));
+    R.view = span >= n ? null : { start: Math.min(n - span, Math.max(0, start)), span };
+    renderTimeline();
+  }
+
+  // Zoom by `factor` (> 1: in) keeping frame `anchor` where it is on screen.
+  function zoomBy(factor, anchor) {
+    if (!R.timeline) return;
+    const s = viewStart();
+    const w = viewSpan();
+    const at = anchor === undefined ? R.frame : anchor;
+    const frac = Math.min(1, Math.max(0, (at - s) / w));
+    const nw = w / factor;
+    setView(at - frac * nw, nw);
+  }
+
+  function zoomFit() {
+    R.view = null;
+    renderTimeline();
+  }
+
+  // Keep the playhead in view when zoomed (a new clip, a step), unless the reviewer panned.
+  function follow(frame) {
+    if (!R.view || R.pinned || inView(frame)) return;
+    setView(frame - R.view.span * 0.1, R.view.span);
+  }
+
+  function timecode(frame, withFrames) {
+    const fps = (R.timeline && R.timeline.video.fps) || 25;
+    const secs = Math.floor(frame / fps + 1e-6);
+    const h = Math.floor(secs / 3600);
+    const m = Math.floor((secs % 3600) / 60);
+    const sec = String(secs % 60).padStart(2, "0");
+    const base = h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+    if (!withFrames) return base;
+    const ff = Math.round(frame - secs * fps);
+    return `${base}:${String(ff).padStart(2, "0")}`;
+  }
+
+  // The ruler: timecodes at a step of at least 70 px (frames, then seconds, then minutes);
+  // a tick for every frame once a frame is 6 px wide or more.
+  function renderRuler() {
+    const ruler = document.getElementById("tl-ruler");
+    if (!ruler || !R.timeline) return;
+    const fps = R.timeline.video.fps || 25;
+    const pxPerFrame = timelineWidth() / viewSpan();
+    const steps = [1, 2, 5, 10, ...[1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600].map((x) => x * fps)];
+    const step = steps.find((x) => x * pxPerFrame >= 70) || steps[steps.length - 1];
+    const byFrames = step < fps;
+    const s = viewStart();
+    const e = s + viewSpan();
+    const ticks = [];
+    const first = Math.ceil(s / step - 1e-9);
+    for (let k = first; k * step <= e + 1e-9 && ticks.length < 400; k++) {
+      const f = Math.round(k * step);
+      const t = document.createElement("span");
+      t.className = "tl-tick major";
+      t.style.left = pct(f);
+      t.dataset.frame = String(f);
+      t.textContent = byFrames ? timecode(f, true) : timecode(f, false);
+      ticks.push(t);
+    }
+    if (pxPerFrame >= 6) {
+      for (let f = Math.ceil(s); f <= e; f++) {
+        const t = document.createElement("span");
+        t.className = "tl-tick frame";
+        t.style.left = pct(f + 0.5);
+        ticks.push(t);
+      }
+    }
+    ruler.replaceChildren(...ticks);
+    ruler.dataset.step = String(step);
+    ruler.dataset.pxPerFrame = pxPerFrame.toFixed(2);
+    const zoom = document.getElementById("tl-zoom-level");
+    if (zoom) zoom.textContent = R.view ? `${Math.round(viewSpan())} frames · ${timecode(Math.floor(s))}–${timecode(Math.floor(e))}` : "whole video";
+  }
+
+  // ---------------------------------------------------------------- the cut view
+
+  // The last frame before the cut at `frame` and the first after it, side by side, with the
+  // cut's confidence (GET /review/videos/{id}/cuts/{frame}: decoded exactly from the proxy).
+  function showCut(frame) {
+    const box = document.getElementById("cut-view");
+    const d = R.timeline;
+    if (!box || !d) return;
+    const idx = d.clips.findIndex((x) => x.start === frame);
+    if (idx <= 0) {
+      flash(`no cut at frame ${frame}`, "error");
+      return;
+    }
+    const after = d.clips[idx];
+    const conf = after.confidence;
+    box.dataset.frame = String(frame);
+    const img = $("img", box);
+    img.src = `/review/videos/${d.video.id}/cuts/${frame}`;
+    img.alt = `frame ${frame - 1} (left) and frame ${frame} (right)`;
+    $(".cut-before", box).textContent = `frame ${frame - 1} · ${timecode(frame - 1, true)} · #${d.clips[idx - 1].id}`;
+    $(".cut-after", box).textContent = `frame ${frame} · ${timecode(frame, true)} · #${after.id}`;
+    $(".cut-conf", box).textContent = conf === null || conf === undefined ? "confidence unknown (a cut made by a reviewer)" : `confidence ${Number(conf).toFixed(2)}`;
+    box.hidden = false;
+  }
+
+  function stepCut(delta) {
+    const box = document.getElementById("cut-view");
+    const d = R.timeline;
+    if (!box || !d || box.hidden) return;
+    const cuts = d.clips.slice(1).map((x) => x.start);
+    const i = cuts.indexOf(Number(box.dataset.frame)) + delta;
+    if (i >= 0 && i < cuts.length) showCut(cuts[i]);
+  }
+
+  // The cut nearer the playhead (the clip's start or its end).
+  function nearerCut() {
+    const c = R.clip;
+    if (!c) return null;
+    const edge = nearerEdge();
+    if (edge === "start" && c.start > 0) return c.start;
+    if (edge === "end" && c.end < frameCount()) return c.end;
+    return c.start > 0 ? c.start : c.end < frameCount() ? c.end : null;
   }
 
   // Past review a clip moves on (exporting, exported, …, archiving): coloured by the decision
@@ -808,8 +1060,12 @@
     if (!tl || !d) return;
     tl.dataset.videoId = String(d.video.id);
     tl.dataset.frameCount = String(d.video.frame_count);
+    tl.classList.toggle("zoomed", R.view !== null);
     const parts = [];
+    const vs = viewStart();
+    const ve = vs + viewSpan();
     d.clips.forEach((c, idx) => {
+      if (c.end <= vs || c.start >= ve) return; // outside the zoomed view
       const b = document.createElement("div");
       b.className = `tl-clip st-${timelineState(c.state)}`;
       if (c.transition) b.classList.add("transition", `tr-${c.transition}`);
@@ -820,13 +1076,14 @@
       b.dataset.start = String(c.start);
       b.dataset.end = String(c.end);
       b.setAttribute("role", "option");
-      b.style.left = pct(c.start);
-      b.style.width = pct(c.end - c.start);
+      const from = Math.max(c.start, vs);
+      b.style.left = pct(from);
+      b.style.width = `${(100 * (Math.min(c.end, ve) - from)) / viewSpan()}%`;
       const st = c.state.replace(/^review_/, "").replace(/_/g, " ");
       b.title = `#${c.id} · frames ${c.start}–${c.end - 1} · ${c.transition ? c.transition + " transition" : st}` +
         (c.held_by && c.held_by !== me ? ` · open by ${c.held_by}` : "");
       parts.push(b);
-      if (idx > 0) {
+      if (idx > 0 && c.start >= vs) {
         const cut = document.createElement("div");
         cut.className = "tl-cut";
         cut.dataset.frame = String(c.start);
@@ -852,11 +1109,14 @@
       parts.push(head);
     }
     tl.replaceChildren(...parts);
+    renderRuler();
     markCurrent();
-    if (R.clip) markPlayhead(R.frame);
+    if (R.clip) markPlayhead(R.frame, true);
   }
 
   function markTimelineState(clipId, state) {
+    const t = timelineClip(clipId);
+    if (t) t.state = state; // until the timeline reloads: not a guess any more
     const b = document.querySelector(`#timeline .tl-clip[data-clip-id="${clipId}"]`);
     if (b) {
       b.className = b.className.replace(/\bst-\S+/, `st-${state}`);
@@ -886,6 +1146,7 @@
     if (!c || !R.timeline || R.timeline.video.id !== c.videoId) return;
     const head = document.getElementById("tl-playhead");
     for (const sg of c.suggestions) {
+      if (!inView(sg.frame)) continue;
       const m = document.createElement("div");
       m.className = "tl-suggestion";
       m.dataset.frame = String(sg.frame);
@@ -899,9 +1160,13 @@
     }
   }
 
-  function markPlayhead(frame) {
+  function markPlayhead(frame, rendering) {
+    if (!rendering && R.timeline) follow(frame);
     const h = document.getElementById("tl-playhead");
-    if (h && R.timeline) h.style.left = pct(frame);
+    if (h && R.timeline) {
+      h.hidden = !inView(frame);
+      h.style.left = pct(frame);
+    }
     const strip = document.getElementById("filmstrip");
     if (strip) {
       let best = null;
@@ -913,11 +1178,15 @@
     }
   }
 
-  function frameAtX(tl, clientX) {
+  // The frame under x (fractional: the anchor of a zoom; floor it for a frame index).
+  function frameAtXExact(tl, clientX) {
     const r = tl.getBoundingClientRect();
-    const n = Number(tl.dataset.frameCount || 1);
     const f = Math.min(0.99999, Math.max(0, (clientX - r.left) / r.width));
-    return Math.floor(f * n);
+    return viewStart() + f * viewSpan();
+  }
+
+  function frameAtX(tl, clientX) {
+    return Math.min(frameCount() - 1, Math.floor(frameAtXExact(tl, clientX)));
   }
 
   function clipAtFrame(frame) {
@@ -999,6 +1268,24 @@
       if (hover) hover.hidden = true;
     });
 
+    // The wheel zooms around the frame under the pointer; Shift+wheel (or a sideways
+    // wheel) pans. A zoomed view stays where the reviewer put it until the clip changes.
+    tl.addEventListener(
+      "wheel",
+      (e) => {
+        if (!R.timeline) return;
+        e.preventDefault();
+        R.pinned = true;
+        const dx = Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.shiftKey ? e.deltaY : 0;
+        if (dx) {
+          if (R.view) setView(R.view.start + (dx / timelineWidth()) * R.view.span, R.view.span);
+          return;
+        }
+        zoomBy(e.deltaY < 0 ? 1.25 : 0.8, frameAtXExact(tl, e.clientX));
+      },
+      { passive: false },
+    );
+
     tl.addEventListener("mousedown", (e) => {
       const cut = e.target instanceof Element && e.target.closest(".tl-cut");
       if (!cut || !R.timeline || !layout()) return;
@@ -1008,6 +1295,7 @@
       const prev = R.timeline.clips[idx - 1];
       const here = R.timeline.clips[idx];
       drag = { cut, clipId, from: here.start, to: here.start, lo: prev.start + 1, hi: here.end - 1 };
+      R.drag = drag;
       cut.classList.add("dragging");
     });
     window.addEventListener("mousemove", (e) => {
@@ -1021,9 +1309,13 @@
       if (!drag) return;
       const d = drag;
       drag = null;
+      R.drag = null;
       d.cut.classList.remove("dragging");
       d.cut.dataset.label = "";
-      if (d.to === d.from) return;
+      if (d.to === d.from) {
+        showCut(d.from); // a click on a cut: its two frames side by side
+        return;
+      }
       const c = R.timeline.clips.find((x) => x.id === d.clipId);
       const moveFrom = R.clip;
       if (moveFrom && moveFrom.id === d.clipId) moveBoundary("start", d.to);
@@ -1086,6 +1378,21 @@
       showHelp();
       return;
     }
+    if (e.key === "+" || e.key === "=" || e.key === "-" || e.key === "0") {
+      e.preventDefault(); // timeline zoom around the playhead: in, out, the whole video
+      R.pinned = false;
+      if (e.key === "0") zoomFit();
+      else zoomBy(e.key === "-" ? 0.5 : 2);
+      return;
+    }
+    if (e.key === "Escape") {
+      const box = document.getElementById("cut-view");
+      if (box && !box.hidden) {
+        e.preventDefault();
+        box.hidden = true;
+      }
+      return;
+    }
     if (DECISION_KEYS[key]) {
       e.preventDefault();
       if (!e.repeat) decision(DECISION_KEYS[key], e); // holding a key must not decide many clips
@@ -1114,6 +1421,18 @@
       case "b":
         e.preventDefault();
         if (!e.repeat) split();
+        break;
+      case "v": {
+        e.preventDefault();
+        const box = document.getElementById("cut-view");
+        if (box && !box.hidden) box.hidden = true;
+        else if (nearerCut() !== null) showCut(nearerCut());
+        break;
+      }
+      case ",":
+      case ".":
+        e.preventDefault();
+        stepCut(key === "," ? -1 : 1);
         break;
       case "c":
         e.preventDefault();
@@ -1258,6 +1577,24 @@
       });
     }
     setupTimelineEvents();
+    document.querySelectorAll("[data-zoom]").forEach((btn) => {
+      btn.addEventListener("click", () => {
+        R.pinned = false;
+        const z = btn.dataset.zoom;
+        if (z === "fit") zoomFit();
+        else zoomBy(z === "in" ? 2 : 0.5);
+      });
+    });
+    const cutView = document.getElementById("cut-view");
+    if (cutView) {
+      cutView.addEventListener("click", (e) => {
+        const b = e.target instanceof Element && e.target.closest("[data-cut]");
+        if (!b) return;
+        if (b.dataset.cut === "close") cutView.hidden = true;
+        else stepCut(b.dataset.cut === "next" ? 1 : -1);
+      });
+    }
+    if (layout()) pollTimeline();
     const tl = document.getElementById("timeline");
     if (tl && !layout() && tl.dataset.videoId) loadTimeline(Number(tl.dataset.videoId), true);
     if (layout()) {
@@ -1380,6 +1717,7 @@
     lost: () => R.lost.slice(),
     settling: () => R.settling.map((ev) => ({ event_id: ev.event_id, action: ev.action, clip_ids: ev.clip_ids, seconds_left: secondsLeft(ev.deadline) })),
     timeline: () => R.timeline,
+    view: () => ({ start: viewStart(), span: viewSpan(), frames: frameCount() }),
     busy: () => R.busy + R.inflight.size,
   };
 })();

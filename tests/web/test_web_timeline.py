@@ -1,0 +1,178 @@
+"""Reviewing real videos (issue 21) in a real browser: a steady page (messages never move the
+player; a guessed next clip decided meanwhile is never shown), the timeline for real lengths
+(zoom down to single frames and back, the timecode ruler, the cut view, settling clips keep
+their decision's colour), and a read-only page that updates by itself. Real server, worker,
+Postgres and Chromium; every wait is on a condition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.helpers import (
+    Stack,
+    clips_of,
+    login,
+    panel_clip,
+    wait_flash,
+    wait_idle,
+    wait_panel_change,
+    wait_video_ready,
+)
+
+
+def _player_box(page: Any) -> tuple[float, float, float, float]:
+    box = page.locator("#player").bounding_box()
+    assert box is not None
+    return (box["x"], box["y"], box["width"], box["height"])
+
+
+def test_messages_never_move_the_player(browser: Any, fresh: Stack) -> None:
+    first, second = clips_of(fresh)[:2]
+    page = login(browser, fresh, "alice")
+    wait_video_ready(page)
+    before = _player_box(page)
+    page.keyboard.press("ArrowUp")  # the first clip: an error message
+    wait_flash(page, "this is the first clip of the video")
+    assert _player_box(page) == before
+    page.keyboard.press("a")
+    wait_flash(page, f"clip {first['id']} approved")
+    assert panel_clip(page) == second["id"]
+    page.keyboard.press("s")
+    wait_flash(page, f"clip {second['id']} skipped")
+    assert page.locator("#flash .flash-item").count() == 3
+    assert _player_box(page) == before, "three messages, the player where it was"
+    # The messages float over the page, inside the window.
+    flash = page.locator("#flash").bounding_box()
+    assert flash is not None and flash["y"] + flash["height"] <= 900
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#flash')).position") == (
+        "fixed"
+    )
+    page.context.close()
+
+
+def test_guess_decided_meanwhile_is_never_shown(browser: Any, fresh: Stack) -> None:
+    """The page prefetched the next clip; another reviewer decides it meanwhile. The page
+    learns it from the timeline it polls, so the decision on the clip before never shows
+    the decided clip, not even for a moment: it goes to the clip after it."""
+    first, second, third = clips_of(fresh)[:3]
+    page = login(browser, fresh, "alice")
+    assert panel_clip(page) == first["id"]
+    assert page.get_attribute("#panel", "data-next-pending") == str(second["id"])
+    page.wait_for_function(
+        "id => heatersReview.busy() === 0 && document.readyState === 'complete'", arg=second["id"]
+    )
+    fresh.sql(
+        "UPDATE clips SET state = 'review_skipped', reviewed_by = 'bob', reviewed_at = now() "
+        "WHERE id = %s",
+        (second["id"],),
+    )
+    page.wait_for_function(
+        "id => (heatersReview.timeline().clips.find(c => c.id === id) || {}).state "
+        "=== 'review_skipped'",
+        arg=second["id"],
+        timeout=15_000,
+    )
+    page.evaluate(
+        """() => {
+            window.shownClips = [];
+            new MutationObserver(() => {
+                const p = document.querySelector('#panel');
+                if (p) window.shownClips.push(+p.dataset.clipId);
+            }).observe(document.querySelector('#review'), {childList: true, subtree: false});
+        }"""
+    )
+    page.keyboard.press("a")
+    wait_flash(page, f"clip {first['id']} approved")
+    assert wait_panel_change(page, first["id"]) == third["id"]
+    wait_idle(page)
+    shown = page.evaluate("() => window.shownClips")
+    assert second["id"] not in shown and shown and shown[-1] == third["id"], shown
+    page.context.close()
+
+
+def test_timeline_zoom_ruler_cut_view_and_settling_colours(browser: Any, fresh: Stack) -> None:
+    first, second = clips_of(fresh)[:2]
+    frames = fresh.videos[0]["frame_count"]
+    page = login(browser, fresh, "alice")
+    wait_video_ready(page)
+    page.wait_for_selector("#timeline .tl-clip")
+    # Approved and skipped clips keep their own colours while they settle (striped).
+    page.keyboard.press("a")
+    wait_flash(page, f"clip {first['id']} approved")
+    page.keyboard.press("s")
+    wait_flash(page, f"clip {second['id']} skipped")
+    colours = page.evaluate(
+        """ids => ids.map(id => {
+            const b = document.querySelector(`#timeline .tl-clip[data-clip-id="${id}"]`);
+            return [b.classList.contains('settling'), getComputedStyle(b).backgroundColor];
+        })""",
+        [first["id"], second["id"]],
+    )
+    assert colours[0][0] and colours[1][0], "both still settling"
+    assert colours[0][1] != colours[1][1], colours
+    panel = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#panel')).backgroundColor"
+    )
+    assert panel not in (colours[0][1], colours[1][1])
+
+    # The whole video, then + down to single frames, a tick a frame, and back with 0.
+    view = page.evaluate("() => heatersReview.view()")
+    assert (view["start"], view["span"], view["frames"]) == (0, frames, frames)
+    assert page.locator("#tl-ruler .tl-tick.major").count() >= 2
+    for _ in range(12):
+        page.keyboard.press("+")
+    view = page.evaluate("() => heatersReview.view()")
+    width = page.evaluate("() => document.querySelector('#timeline').clientWidth")
+    assert view["span"] <= width / 20, "a frame is 20 px or more"
+    assert float(page.get_attribute("#tl-ruler", "data-px-per-frame") or 0) >= 20
+    ticks = page.locator("#tl-ruler .tl-tick.frame").count()
+    assert abs(ticks - view["span"]) <= 2, (ticks, view)
+    state = page.evaluate("() => heatersReview.state()")
+    assert view["start"] <= state["frame"] <= view["start"] + view["span"], "the playhead shows"
+    page.keyboard.press("0")
+    assert page.evaluate("() => heatersReview.view().span") == frames
+    # The wheel zooms around the pointer.
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function("n => heatersReview.view().span < n", arg=frames)
+    page.keyboard.press("0")
+
+    # The cut view: the frames on both sides of the cut the current clip starts on.
+    cut = page.evaluate("() => heatersReview.state().start")
+    assert cut > 0
+    page.evaluate("f => heatersReview.seekFrame(f)", cut)
+    page.keyboard.press("v")
+    page.wait_for_selector("#cut-view:not([hidden])")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#cut-view img'); "
+        "return i.complete && i.naturalWidth === 640; }"
+    )
+    caption = page.inner_text("#cut-view figcaption")
+    assert f"frame {cut - 1}" in caption and f"frame {cut} " in caption
+    assert "confidence" in caption
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#cut-view", state="hidden")
+    bad = page.context.request.get(f"{fresh.url}/review/videos/{fresh.videos[0]['id']}/cuts/0")
+    assert bad.status == 404
+    page.context.close()
+
+
+def test_read_only_page_updates_when_the_holder_lets_go(browser: Any, fresh: Stack) -> None:
+    first = clips_of(fresh)[0]
+    alice = login(browser, fresh, "alice")
+    assert panel_clip(alice) == first["id"]
+    bob = login(browser, fresh, "bob")
+    bob.goto(f"{fresh.url}/review/clips/{first['id']}")
+    assert bob.get_attribute("#panel", "data-readonly") == "true"
+    alice.goto(f"{fresh.url}/history")  # lets go of the clip (sendBeacon)
+    bob.wait_for_function(
+        "() => document.querySelector('#panel').dataset.readonly === 'false'", timeout=15_000
+    )
+    assert panel_clip(bob) == first["id"], "the same clip, now bob's, without a reload"
+    fresh.wait_for(lambda: fresh.clip(first["id"])["claimed_by"] == "bob", what="bob's claim")
+    assert not bob.is_disabled("[data-action=approve]")
+    bob.keyboard.press("a")
+    wait_flash(bob, f"clip {first['id']} approved")
+    alice.context.close()
+    bob.context.close()
