@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench" / "devset"))
 from metrics import score_video, summarize  # noqa: E402
 
-from heaters.media import scenes, scores  # noqa: E402
+from heaters.media import fades, hard_cuts, scenes, scores  # noqa: E402
 from heaters.media.scores import COL, FEATURES  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "learn"
@@ -124,7 +124,7 @@ WINDOW_FEATURES: tuple[str, ...] = (
 ``motion_before``, ``motion_after``
     Mean ``corr_lag1`` over frames ``k-3 .. k-1`` and ``k+1 .. k+3``: how much the shot moves.
 ``spread``
-    :func:`heaters.media.scenes._change_spread` (median over mean of the thumbnail cells'
+    :func:`heaters.media.hard_cuts._change_spread` (median over mean of the thumbnail cells'
     change beyond their own motion: ~1 a whole new picture, ~0 a title or a lower third).
 ``log_std_prev``, ``log_std``, ``log_std_ratio``
     ``log1p`` of the luma std of ``k - 1`` and ``k`` and the log of their ratio.
@@ -155,7 +155,7 @@ def _col(f: FloatArray, name: str) -> FloatArray:
 
 
 def _zthumbs(f: FloatArray) -> FloatArray:
-    t = scenes._thumbs(f)
+    t = scores.thumbnails(f)
     mu = t.mean(axis=1, keepdims=True)
     sd = t.std(axis=1, keepdims=True)
     out: FloatArray = (t - mu) / np.maximum(sd, 1.0)
@@ -163,7 +163,7 @@ def _zthumbs(f: FloatArray) -> FloatArray:
 
 
 def _steps(f: FloatArray) -> FloatArray:
-    t = scenes._thumbs(f)
+    t = scores.thumbnails(f)
     step = np.zeros(f.shape[0])
     step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)
     return step
@@ -205,14 +205,14 @@ def candidates(features: npt.ArrayLike, params: scenes.DetectorParams | None = N
     if n:
         hsv[0] = 0.0
     loose = replace(params, threshold=CANDIDATE_RATIO, min_content=CANDIDATE_CONTENT)
-    adaptive = scenes._adaptive(hsv, loose)[0]
+    adaptive = hard_cuts._adaptive(hsv, loose)[0]
     corr1 = _col(f, "corr_lag1")
     second = (corr1 >= CANDIDATE_CORR) & (
-        scenes._ratio(corr1, params.window) >= CANDIDATE_CORR_RATIO
+        hard_cuts._ratio(corr1, params.window) >= CANDIDATE_CORR_RATIO
     )
     second &= hsv >= CANDIDATE_CONTENT
     step = _steps(f)
-    third = (step >= CANDIDATE_STEP) & (scenes._ratio(step, params.window) >= CANDIDATE_STEP_RATIO)
+    third = (step >= CANDIDATE_STEP) & (hard_cuts._ratio(step, params.window) >= CANDIDATE_STEP_RATIO)
     mask = np.zeros(n, bool)
     mask[adaptive] = True
     mask |= second | third
@@ -266,13 +266,13 @@ def window_features(
     chroma = f[:, [COL["cb_mean"], COL["cr_mean"]]]
     z = _zthumbs(f)
     step = _steps(f)
-    thumbs = scenes._thumbs(f)
+    thumbs = scores.thumbnails(f)
     returns = [at(corr[m], m) for m in range(1, 4)]
     jump = np.maximum(at(corr1, 0), 1e-3)
     cols: dict[str, FloatArray] = {
-        "log_hsv_ratio": np.log1p(at(scenes._ratio(hsv, w), 0)),
+        "log_hsv_ratio": np.log1p(at(hard_cuts._ratio(hsv, w), 0)),
         "log_hsv": np.log1p(at(hsv, 0)),
-        "log_corr1_ratio": np.log1p(at(scenes._ratio(corr1, w), 0)),
+        "log_corr1_ratio": np.log1p(at(hard_cuts._ratio(corr1, w), 0)),
         "corr1": at(corr1, 0),
         "corr2": at(corr[1], 0),
         "corr3": at(corr[2], 0),
@@ -285,7 +285,7 @@ def window_features(
         "return_over_jump": np.minimum(np.min(returns, axis=0) / jump, 4.0),
         "motion_before": np.mean([at(corr1, -d) for d in (1, 2, 3)], axis=0),
         "motion_after": np.mean([at(corr1, d) for d in (1, 2, 3)], axis=0),
-        "spread": np.array([scenes._change_spread(thumbs, int(x)) for x in k]),
+        "spread": np.array([hard_cuts._change_spread(thumbs, int(x)) for x in k]),
         "log_std_prev": np.log1p(at(std, -1)),
         "log_std": np.log1p(at(std, 0)),
         "log_std_ratio": np.log((at(std, 0) + 1.0) / (at(std, -1) + 1.0)),
@@ -295,7 +295,7 @@ def window_features(
         ),
         "zstep": np.abs(z[k] - z[k - 1]).mean(axis=1),
         "zstep_persist": np.abs(z[np.clip(k + 2, 0, n - 1)] - z[k - 1]).mean(axis=1),
-        "log_step_ratio": np.log1p(at(scenes._ratio(step, w), 0)),
+        "log_step_ratio": np.log1p(at(hard_cuts._ratio(step, w), 0)),
     }
     pairs = [at(corr[j - 1], d) for d in range(4) for j in range(d + 1, 5)]
     cross_mean = np.mean(pairs, axis=0)
@@ -404,16 +404,16 @@ def rules_parts(f: npt.NDArray[np.float32]) -> tuple[Any, npt.NDArray[np.bool_],
     ``result_from_features`` blocks them) and their fallback cuts."""
     res = scenes.result_from_features(f, Fraction(24), PARAMS)
     n = f.shape[0]
-    fades = scenes._find_fades(f.astype(np.float64), PARAMS)
+    faded = fades.scan_fades(f.astype(np.float64), PARAMS)
     blocked = np.zeros(n + 1, bool)
     for t in res.transitions:
         if t.kind.startswith("fade"):
             blocked[t.start_frame : t.end_frame + 1] = True
         else:
             blocked[max(0, t.start_frame - 1) : t.end_frame + 2] = True
-    for k in fades.allowed_cuts:
+    for k in faded.allowed_cuts:
         blocked[k] = False
-    found, _ = scenes._find_cuts(f.astype(np.float64), PARAMS, blocked[:n])
+    found, _ = hard_cuts.scan_cuts(f.astype(np.float64), PARAMS, blocked[:n])
     fallback = sorted(set(res.cuts) - {k for k, _ in found})
     return res, blocked[:n], fallback
 

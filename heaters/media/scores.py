@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from heaters.media.bars import ActiveBox, find_active_box
 from heaters.media.frames import (
@@ -87,6 +88,14 @@ FEATURES: tuple[str, ...] = (
 
 COL = {name: i for i, name in enumerate(FEATURES)}
 """Column index by feature name."""
+
+
+def thumbnails(f: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The luma thumbnails (:data:`THUMB_SIZE`, row-major, 0–255) of features ``f`` (N, F):
+    float64 (N, W*H)."""
+    first = COL["thumb_0"]
+    out: npt.NDArray[np.float64] = f[:, first : first + THUMB_SIZE[0] * THUMB_SIZE[1]]
+    return out
 
 _BATCH = 256
 """Frames measured per vectorised batch."""

@@ -1,0 +1,166 @@
+"""Fades (:func:`find_fades`): a run of flat frames (luma std below ``flat_std``) with the
+frames before it losing contrast monotonically toward the flat colour (fade out) and/or the
+frames after it gaining contrast (fade in). Pure: per-frame features in, spans out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from heaters.media.boundaries import Transition
+from heaters.media.detector_params import DetectorParams, FloatArray
+from heaters.media.scores import COL
+
+__all__ = ["Fades", "find_fades", "scan_fades"]
+
+
+@dataclass(frozen=True)
+class Fades:
+    transitions: list[Transition]
+    allowed_cuts: set[int]  # abrupt entries into / exits from a flat run next to a fade
+
+
+def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> list[Transition]:
+    """Fades out to and in from a flat frame (see :func:`result_from_features`).
+
+    A run of flat frames ``[f0, f1)`` (luma std < ``flat_std``) of colour ``c`` ends a fade out
+    ``[s, f1)`` when the ``f0 - s >= min_fade`` frames before it each have less contrast than
+    the frame before them (luma std falls) and a mean closer to ``c``; it starts a fade in
+    ``[f1, e)`` when each frame of ``[f1, e)`` has less contrast than the frame after it and a
+    mean farther from ``c`` (``e - f1 >= min_fade``). The flat frames belong to the fade out
+    (to the fade in when there is no fade out). A flat run at the very start is a fade in's.
+
+    Parameters
+    ----------
+    features : float32 array (N, F)
+        As from :func:`heaters.media.scores.frame_features`.
+    params : DetectorParams
+        ``flat_std`` and ``min_fade``.
+
+    Returns
+    -------
+    list of Transition
+        ``fade_out`` / ``fade_in`` spans, sorted.
+    """
+    return scan_fades(np.asarray(features, np.float64), params).transitions
+
+
+def _fading(std: FloatArray, mean: FloatArray, c: float, k: int, j: int) -> bool:
+    """Frame ``k`` is nearer the flat colour ``c`` than its neighbour ``j`` (the one farther
+    from the flat run): its mean is nearer ``c`` (by > 0.05) with no more contrast (+0.5
+    of noise), or it has less contrast (by > 0.05) with a mean no farther from ``c``. A fade
+    scales the picture toward ``c``, so both shrink every frame; the two forms let one of
+    them stand still (a fade to a colour equal to the picture's mean, or a long fade whose
+    contrast steps are under the coding noise)."""
+    dk, dj = abs(mean[k] - c), abs(mean[j] - c)
+    return bool(
+        (dk < dj - 0.05 and std[k] < std[j] + 0.5) or (std[k] < std[j] - 0.05 and dk <= dj + 0.05)
+    )
+
+
+def _continuous(full: float, near: float, frames: int, params: DetectorParams) -> bool:
+    """A fade reaches the flat frame smoothly: the fading frame next to it keeps at most two
+    average steps of contrast, or a quarter of the contrast it started from, above
+    ``flat_std``; a flash or a cut to a flat frame leaves the whole contrast."""
+    step = (full - near) / frames if frames > 0 else 0.0
+    return frames > 0 and near <= params.flat_std + max(2.0 * step, 0.25 * full)
+
+
+def _fade_confidence(std: FloatArray, a: int, b: int, flat: float) -> float:
+    """0.5 + half the evidence: the number of monotone frames (5+ = full) and the contrast
+    lost (a drop of 8× ``flat_std`` = full)."""
+    frames = min(1.0, (b - a) / 5.0)
+    drop = (
+        min(1.0, float(np.max(std[a : b + 1]) - np.min(std[a : b + 1])) / (8.0 * flat))
+        if b > a
+        else 0.0
+    )
+    return 0.5 + 0.5 * min(frames, drop)
+
+
+_NEAR_FLAT = 0.2
+"""A frame whose luma std is the lowest within 6 frames each way, under 4× ``flat_std`` and
+at most this share of the most contrast within 15 frames on each side is the bottom of a dip
+(a fade through black, white or a colour whose flat frames grain and a low bitrate never let
+go quite flat: 4.8 in a dip to white under the suite's grain at CRF 33, against 29–44 on
+either side)."""
+
+
+def _near_flat(std: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]:
+    """Bottoms of contrast dips that count as flat frames (see :data:`_NEAR_FLAT`)."""
+    n = std.shape[0]
+    out = np.zeros(n, bool)
+    for k in np.nonzero(std < 4.0 * params.flat_std)[0].tolist():
+        if k == 0 or k == n - 1 or std[k] != std[max(0, k - 6) : k + 7].min():
+            continue
+        before, after = std[max(0, k - 15) : k].max(), std[k + 1 : k + 16].max()
+        out[k] = std[k] <= _NEAR_FLAT * min(before, after)
+    return out
+
+
+def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
+    n = f.shape[0]
+    std = f[:, COL["luma_std"]]
+    mean = f[:, COL["luma_mean"]]
+    flat = (std < params.flat_std) | _near_flat(std, params)
+    out: list[Transition] = []
+    allowed: set[int] = set()
+    k = 0
+    last_end = 0
+    while k < n:
+        if not flat[k]:
+            k += 1
+            continue
+        f0 = k
+        while k < n and flat[k]:
+            k += 1
+        f1 = k
+        c = float(np.median(mean[f0:f1]))
+        # fade out: frames s..f0-1 each nearer the flat frame than the one before
+        s = f0
+        while s - 1 > last_end and _fading(std, mean, c, s - 1, s - 2):
+            s -= 1
+        has_out = f0 - s >= params.min_fade and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
+        # fade in: frames f1..e-1 each nearer the flat frame than the one after
+        e = f1
+        while e + 1 < n and _fading(std, mean, c, e, e + 1):
+            e += 1
+        has_in = (e - f1 >= params.min_fade or (f0 == 0 and e > f1)) and _continuous(
+            std[e], std[f1], e - f1, params
+        )
+        if has_out:
+            conf = _fade_confidence(std, s - 1, f0, params.flat_std)
+            out.append(Transition(s, f1, "fade_out", conf))
+            if not has_in and f1 < n:
+                allowed.add(f1)  # fade out, then a hard cut into the next shot
+        if has_in:
+            start = f1 if has_out else f0
+            conf = _fade_confidence(std, f1 - 1, e, params.flat_std)
+            out.append(Transition(start, e, "fade_in", conf))
+            if not has_out and f0 > 0:
+                allowed.add(f0)  # a hard cut to the flat frame, then a fade in
+        last_end = max(f1, e)
+        k = max(k, e)
+    # a video that ends (starts) while fading, before the picture is quite flat: the last
+    # (first) frames lose (gain) contrast monotonically, down to a quarter of where it began
+    if n > params.min_fade + 1 and not flat[n - 1] and (not out or out[-1].end_frame < n):
+        s = n - 1
+        while s - 1 > last_end and std[s - 1] < std[s - 2] - 0.05:
+            s -= 1
+        if n - s >= params.min_fade and std[n - 1] <= 0.25 * std[s - 1]:
+            out.append(
+                Transition(s, n, "fade_out", _fade_confidence(std, s - 1, n - 1, params.flat_std))
+            )
+    if n > params.min_fade + 1 and not flat[0] and (not out or out[0].start_frame > 0):
+        e = 0
+        while e + 1 < n and std[e] < std[e + 1] - 0.05:
+            e += 1
+        if (
+            e >= params.min_fade
+            and std[0] <= 0.25 * std[e]
+            and (not out or e <= out[0].start_frame)
+        ):
+            out.insert(0, Transition(0, e, "fade_in", _fade_confidence(std, 0, e, params.flat_std)))
+    return Fades(out, allowed)

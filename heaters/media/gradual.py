@@ -1,0 +1,220 @@
+"""Dissolves and wipes (:func:`find_gradual`): spans whose every frame lies *between* the
+clean frame before and the clean frame after (thumbnail L1 distances add up), with a steadily
+rising progress and a large total change. Pure: per-frame features in, spans out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from heaters.media.boundaries import Transition, TransitionKind
+from heaters.media.detector_params import DetectorParams, FloatArray
+from heaters.media.scores import COL, thumbnails
+
+__all__ = ["GradualTests", "find_gradual", "search_gradual"]
+
+
+_SIDE = 8
+"""Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
+
+_DEV_WEIGHT = 1.0
+"""Overlapping candidates: the one with the largest ``change * (1 - _DEV_WEIGHT * dev)`` wins."""
+
+_LOCAL_SPAN = 0.2
+"""A dissolve or wipe changes the whole picture from its first side to its last: the median
+of the thumbnail cells' change is at least this share of their mean (labelled dissolves and
+wipes of the suite in every look: 0.42+; a title, an object or a shadow over part of a still
+picture: near 0)."""
+
+_MAX_DEV = 0.25
+"""Largest departure of a dissolve/wipe's progress from a straight line (0 → 1)."""
+"""Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    change: float
+    excess: float
+    dev: float
+
+
+def find_gradual(
+    features: npt.NDArray[np.float32], params: DetectorParams, *, exclude: npt.ArrayLike = ()
+) -> list[Transition]:
+    """Dissolves and wipes as spans (see :func:`result_from_features`).
+
+    A span ``[s, e)`` of 2 to ``max_gradual`` frames is a transition when, with ``A`` the
+    thumbnail of frame ``s - 1`` and ``B`` that of frame ``e`` (the last clean frame before
+    and the first after), ``d`` the mean absolute thumbnail difference and ``step(k)`` =
+    ``d(k - 1, k)``:
+
+    * the two sides are different pictures: ``d(A, B)`` and the same without each side's
+      mean brightness are at least ``gradual_min_change``, and their z-normalised
+      thumbnails differ by at least ``gradual_min_structure`` (a luma ramp keeps one picture);
+    * no hard cut inside: every ``step`` from ``s`` to ``e`` is at most 0.4 ``d(A, B)`` (a
+      linear transition of L frames moves ``d(A, B) / (L + 1)`` per frame);
+    * steady sides: ``step(s - 1)`` and ``step(e + 1)`` are at most 0.25 ``d(A, B)``, and over
+      the 8 frames outside each end the picture changes at most half as fast as across the
+      span (``d(A, B) / (L + 1)`` per frame): camera motion that goes on before and after is
+      no transition;
+    * every frame ``m`` of the span lies between A and B: the mean of
+      ``(d(m, A) + d(m, B) - d(A, B)) / d(A, B)`` is at most ``gradual_max_excess`` (a cross
+      blend or a partial wipe of A and B adds up exactly; motion and flashes do not);
+    * the progress ``p_m = d(m, A) / (d(m, A) + d(m, B))`` is near a straight line from 0 to
+      1 (no frame farther than 0.25 from ``(m - s + 1) / (L + 1)``) and some frame has
+      0.2 <= p <= 0.8 (a hard cut followed by motion has none).
+
+    Overlapping candidates are one transition: the one with the largest
+    ``d(A, B) * (1 - deviation from the straight line)`` wins (a longer span adds frames
+    that do not progress, a shorter one loses change). ``kind`` is ``wipe`` when, at
+    mid-transition, most changing thumbnail cells are already at A or at B (a moving edge),
+    else ``dissolve``. Confidence: ``0.5 + 0.5 * clip(min(1 - excess / gradual_max_excess,
+    log(d(A, B) / gradual_min_change) / log 3), 0, 1)``.
+
+    Parameters
+    ----------
+    features : float32 array (N, F)
+        As from :func:`heaters.media.scores.frame_features`.
+    params : DetectorParams
+        ``gradual_min_change``, ``gradual_max_excess``, ``max_gradual``.
+    exclude : array-like of bool (N,), optional
+        Frames that may not be inside a span (fades, flashes).
+
+    Returns
+    -------
+    list of Transition
+        Sorted, not overlapping.
+    """
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    ex = np.zeros(n, bool)
+    if np.size(exclude):
+        ex = np.asarray(exclude, bool).copy()
+    return [t for t, _ in search_gradual(f, params, ex)]
+
+
+@dataclass(frozen=True)
+class GradualTests:
+    """How strict the dissolve/wipe tests of :func:`search_gradual` are."""
+
+    max_excess: float  # mean (d(m,A) + d(m,B) - d(A,B)) / d(A,B) over the span
+    max_dev: float  # progress's largest departure from a straight line
+    side_speed: float  # the span moves at least this many times faster than its sides
+
+
+def search_gradual(
+    f: FloatArray,
+    params: DetectorParams,
+    ex: npt.NDArray[np.bool_],
+    tests: GradualTests | None = None,
+) -> list[tuple[Transition, _Candidate]]:
+    if tests is None:
+        tests = GradualTests(params.gradual_max_excess, _MAX_DEV, 2.0)
+    n = f.shape[0]
+    if n < 5:
+        return []
+    t = thumbnails(f)
+    step = np.zeros(n)
+    step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)  # d(k-1, k)
+    zt = (t - t.mean(axis=1, keepdims=True)) / np.maximum(t.std(axis=1, keepdims=True), 1.0)
+    cex = np.concatenate([[0], np.cumsum(ex)])
+    tc = t - t.mean(axis=1, keepdims=True)  # thumbnails without their mean brightness
+    # the least change between the sides, in proportion to their contrast below
+    # gradual_ref_contrast (a night grade keeps the shape of a dissolve at a third of the
+    # levels), never below 0.4 of gradual_min_change
+    contrast = f[:, COL["luma_std"]]
+    w = _SIDE
+    first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
+    run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
+    found: list[_Candidate] = []
+    for length in range(2, params.max_gradual + 1):
+        count = n - w - length - (w + 1)  # s from w+1 while e + w <= n - 1
+        if count <= 0:
+            break
+        s = first[:count]
+        e = s + length
+        run_max = np.maximum(run_max[:count], step[e])
+        a, b = t[s - 1], t[e]
+        dab = np.abs(a - b).mean(axis=1)
+        least = params.gradual_min_change * np.clip(
+            np.maximum(contrast[s - 1], contrast[e]) / params.gradual_ref_contrast, 0.4, 1.0
+        )
+        # cheap tests first: a large change, not brightness alone, no hard cut inside,
+        # steady frames just outside, nothing excluded inside
+        ok = dab >= least
+        ok &= run_max <= 0.4 * dab
+        ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
+        ok &= cex[e] - cex[s] == 0
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
+        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= least[idx]
+        ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
+        # the whole picture changes: a title fading in, an object coming into a still
+        # frame, a shadow over part of it change a part (median over mean of the cells)
+        whole = np.abs(a - b)
+        ok &= np.median(whole, axis=1) >= _LOCAL_SPAN * whole.mean(axis=1)
+        # the sides are steadier than the span: its change per frame is at least twice theirs
+        rate = dab / (length + 1)
+        ok &= np.abs(t[s - 1 - w] - a).mean(axis=1) / w * tests.side_speed <= rate
+        ok &= np.abs(t[e + w] - b).mean(axis=1) / w * tests.side_speed <= rate
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
+        excess = np.zeros(idx.size)
+        progress = np.zeros((idx.size, length))
+        for j in range(length):
+            m = t[s + j]
+            da = np.abs(m - a).mean(axis=1)
+            db = np.abs(m - b).mean(axis=1)
+            excess += (da + db - dab) / dab
+            progress[:, j] = da / np.maximum(da + db, 1e-9)
+        excess /= length
+        linear = np.arange(1, length + 1) / (length + 1)
+        dev = np.abs(progress - linear).max(axis=1)
+        good = excess <= tests.max_excess
+        good &= dev <= tests.max_dev
+        good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
+        for i in np.nonzero(good)[0].tolist():
+            found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
+                                    float(dev[i])))  # fmt: skip
+    if not found:
+        return []
+    # overlapping candidates are one transition: the largest, most linear change wins
+    found.sort(key=lambda c: (-c.change * (1.0 - _DEV_WEIGHT * c.dev), c.excess))
+    taken: list[_Candidate] = []
+    for c in found:
+        if all(c.end <= o.start or c.start >= o.end for o in taken):
+            taken.append(c)
+    out: list[tuple[Transition, _Candidate]] = []
+    for c in sorted(taken, key=lambda c: c.start):
+        kind = _gradual_kind(t, c.start, c.end)
+        margin = min(1.0 - c.excess / tests.max_excess,
+                     math.log(c.change / params.gradual_min_change) / math.log(3.0))  # fmt: skip
+        conf = 0.5 + 0.5 * min(1.0, max(0.0, margin))
+        out.append((Transition(c.start, c.end, kind, conf), c))
+    return out
+
+
+def _gradual_kind(t: FloatArray, s: int, e: int) -> TransitionKind:
+    """``wipe`` when mid-transition most changing cells are already at A or at B."""
+    a, b = t[s - 1], t[e]
+    diff = b - a
+    cells = np.abs(diff) >= 8.0
+    if cells.sum() < 4:
+        return "dissolve"
+    shares = []
+    for m in range(s, e):
+        p = (t[m] - a)[cells] / diff[cells]
+        if 0.3 <= float(np.clip(p, 0, 1).mean()) <= 0.7:
+            shares.append(float(((p < 0.2) | (p > 0.8)).mean()))
+    if not shares:
+        return "dissolve"
+    return "wipe" if float(np.mean(shares)) >= 0.6 else "dissolve"
