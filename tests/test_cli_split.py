@@ -183,13 +183,15 @@ def test_clear_errors(small_video: Path, tmp_path: Path) -> None:
 
 
 def _ranges(otio_json: str) -> list[tuple[str, int, int]]:
-    """(kind, source start, frames) of every item of a timeline's first track."""
+    """(kind, timeline start, frames) of every item of a timeline's first track (equal to
+    the source range for our clips: record time = source time)."""
     timeline = otio.adapters.read_from_string(otio_json, "otio_json")
+    track = timeline.tracks[0]
     return [
-        (type(i).__name__, i.source_range.start_time.to_frames(),
-         i.source_range.duration.to_frames())
-        for i in timeline.tracks[0]
-    ]  # fmt: skip
+        (type(i).__name__, r.start_time.to_frames(), r.duration.to_frames())
+        for n, i in enumerate(track)
+        for r in [track.range_of_child_at_index(n)]
+    ]
 
 
 async def test_scene_lists_are_export_cuts(db: Any, small_video: Path, tmp_path: Path) -> None:
@@ -254,3 +256,25 @@ def test_mpeg_ts_is_cut_through_an_mp4_copy(small_video: Path, tmp_path: Path, m
         first = decoded_frames(Path(f["file"]), 0, 1)[0]
         assert _nearest(first, source, f["start_frame"]) == f["start_frame"]
     assert sorted(x.name for x in out.iterdir()) == [Path(f["file"]).name for f in files]
+
+
+def test_transitions_are_in_no_shot_unless_asked(small_video: Path, tmp_path: Path) -> None:
+    from heaters.cli.shots import build_shots, write_scene_list
+    from heaters.media.boundaries import SceneResult, Transition
+
+    result = SceneResult(
+        "test", 192, Fraction(24), (30,), (0.9,), (Transition(70, 90, "dissolve", 0.8),)
+    )
+    shots = build_shots(small_video, result)
+    assert [(s.start_frame, s.end_frame) for s in shots.listed] == [(0, 30), (30, 70), (90, 192)]
+    assert write_scene_list(shots, tmp_path / "a.otio") == "otio"
+    kinds = [k for k, _, _ in _ranges((tmp_path / "a.otio").read_text())]
+    assert kinds == ["Clip", "Clip", "Transition", "Clip"], "a dissolve between two shots"
+    with_t = build_shots(small_video, result, transitions=True)
+    assert [s.transition_kind for s in with_t.listed] == [None, None, "dissolve", None]
+    write_scene_list(with_t, tmp_path / "b.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "b.csv").read_text())))[2:]
+    assert [(r[0], r[1], r[4]) for r in rows] == [
+        ("1", "1", "30"), ("2", "31", "70"), ("3", "71", "90"), ("4", "91", "192"),
+    ]  # fmt: skip
+    assert with_t.name(3) == "bbb_8s-Scene-003"

@@ -242,7 +242,7 @@ def write_html(shots: Shots, path: Path, image_format: str = "jpg") -> None:
         {
             "cells": row,
             "kind": span.transition_kind or "shot",
-            "confidence": "" if span.confidence is None else f"{span.confidence:.2f}",
+            "confidence": "–" if span.confidence is None else f"{span.confidence:.2f}",
             "pictures": pics,
         }
         for row, span, pics in zip(body, shots.listed, pictures, strict=True)
@@ -274,7 +274,7 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; vertical-a
 th { background: #eef3e6; }
 td.kind { text-align: left; }
 td.pictures { text-align: left; white-space: nowrap; }
-td.pictures img { max-width: 240px; height: auto; margin-right: 4px; }
+td.pictures img { max-width: 160px; height: auto; margin-right: 4px; }
 tr.transition { background: #f7f7fb; }
 </style></head><body>
 <h1>{{ title }}</h1>
