@@ -41,8 +41,13 @@ async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get("/dashboard", name="dashboard")
 async def dashboard(request: Request[Any, Any, Any]) -> Template:
-    """The operations dashboard (its panels refresh every 5 s)."""
-    return Template("dashboard.html", context=await _dashboard_data(request))
+    """The operations dashboard (its panels refresh every 5 s; the detector profiles,
+    ``_detector_profiles.html``, with the page)."""
+    from heaters.pipeline.profiles import list_profiles
+
+    context = await _dashboard_data(request)
+    context["profiles"] = await list_profiles(web_state(request).db)
+    return Template("dashboard.html", context=context)
 
 
 @get("/dashboard/panels", name="dashboard-panels")

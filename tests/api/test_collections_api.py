@@ -3,6 +3,7 @@ a collection; an invalid name is a 400; a video submitted again keeps its collec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -40,3 +41,28 @@ def test_submissions_join_the_collection_given(
             assert _collection(api, up.json()["id"]) == "news-2026"
         plain = c.post("/api/videos", json={"url": f"{http_server}/page.html"})
         assert plain.status_code == 201 and _collection(api, plain.json()["id"]) == "default"
+
+
+def test_dashboard_shows_the_profiles(api: Api) -> None:
+    from tests.api.test_dashboard import _login
+
+    figures = (
+        '{"before": {"f1": 0.8, "precision": 0.9, "recall": 0.72}, "after": {"f1": 0.9412,'
+        ' "precision": 0.96, "recall": 0.923}, "changed": {"threshold": 2.5}}'
+    )
+    with psycopg.connect(api.env["DATABASE_URL"]) as conn:
+        conn.execute(
+            "INSERT INTO detector_profiles (collection, version, detector, figures, active,"
+            " training_video_ids) VALUES ('films', 1, 'heaters-fast/3', %s, true, '{1,2}'),"
+            " ('films', 2, 'heaters-fast/3', '{}', false, '{}')",
+            (figures,),
+        )
+    page = _login(api).get("/dashboard").text  # type: ignore[attr-defined]
+    assert 'id="detector-profiles"' in page
+    assert re.search(
+        r'<tr class="active"><td>films</td><td class="num">1</td><td>active</td>'
+        r'<td class="num">0.800</td><td class="num">0.941</td><td class="num">0.960 / 0.923</td>'
+        r'<td class="num">2</td><td>threshold=2.5</td>',
+        page,
+    )
+    assert '<tr><td>films</td><td class="num">2</td><td></td>' in page
