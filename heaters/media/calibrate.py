@@ -244,13 +244,19 @@ class Unit:
 def units_of(videos: Sequence[LabelledVideo], least: int = 3) -> list[Unit]:
     """Whole videos when there are at least ``least``; otherwise each video cut into equal
     parts so that there are ``least`` or more (cross-validation by part of a video)."""
-    if len(videos) >= least or not videos:
-        return [Unit(i, 0, v.frame_count) for i, v in enumerate(videos)]
-    parts = -(-least // len(videos))
+    return split_units([Unit(i, 0, v.frame_count) for i, v in enumerate(videos)], least)
+
+
+def split_units(units: Sequence[Unit], least: int = 3) -> list[Unit]:
+    """``units`` as they are when there are at least ``least``; otherwise each cut into
+    equal parts so that there are ``least`` or more."""
+    if len(units) >= least or not units:
+        return list(units)
+    parts = -(-least // len(units))
     out = []
-    for i, v in enumerate(videos):
-        edges = np.linspace(0, v.frame_count, parts + 1).astype(int)
-        out += [Unit(i, int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+    for u in units:
+        edges = np.linspace(u.lo, u.hi, parts + 1).astype(int)
+        out += [Unit(u.video, int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
     return out
 
 
@@ -418,6 +424,8 @@ def calibrate(
     tol: int = 1,
     space: Mapping[str, Sequence[float | int]] = SEARCH_SPACE,
     rounds: int = 2,
+    units: Sequence[Unit] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Calibration:
     """Fit ``DetectorParams`` to ``videos``' labels from ``base``, cross-validated by video.
 
@@ -427,14 +435,17 @@ def calibrate(
     in-sample, ``cross_validated`` False). Then the final fit on every unit.
 
     ``base``: where the search starts and what "before" measures (None: the defaults).
-    Raises ValueError when no video holds a labelled boundary.
+    ``units``: only these frame ranges of ``videos`` (a bench's pieces; then split as
+    above when fewer than 3); ``evaluator``: an :class:`Evaluator` of ``videos`` to reuse
+    (its cached results). Raises ValueError when no video holds a labelled boundary.
     """
     base = base or DetectorParams()
-    videos = [v for v in videos if v.labelled or v.not_cut.any()]
+    if units is None:
+        videos = [v for v in videos if v.labelled or v.not_cut.any()]
     if not any(v.labelled for v in videos):
         raise ValueError("no labelled boundary to calibrate on: review some clips first")
-    ev = Evaluator(videos, tol=tol)
-    units = units_of(videos)
+    ev = evaluator if evaluator is not None else Evaluator(videos, tol=tol)
+    units = split_units(units) if units is not None else units_of(videos)
     k = min(folds, len(units))
     out: list[Fold] = []
     before = after = defaults = Counts()
@@ -467,7 +478,7 @@ def calibrate(
         after=after,
         defaults=defaults,
         folds=tuple(out),
-        videos=tuple(v.key for v in videos),
+        videos=tuple(dict.fromkeys(videos[u.video].key for u in units)),
         cross_validated=k >= 2,
         units="videos" if whole else "parts",
         tol=tol,
