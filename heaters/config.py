@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     when the operating system gives up on the connection."""
     stalled_after_seconds: float = 30.0
     """A running job whose worker has sent no heartbeat for this long is retried."""
+    max_crashes: int = Field(default=3, ge=1)
+    """Times a worker may die (killed, out of memory, a crash in a decoder) holding one item
+    in one stage before the item fails for good with "the worker died N times on this item"
+    (``HEATERS_MAX_CRASHES``): an input that kills its worker is not retried for ever."""
     heartbeat_seconds: float = 5.0
     """How often a worker writes its heartbeat."""
     job_poll_seconds: float = 1.0

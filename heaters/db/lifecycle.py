@@ -11,7 +11,10 @@ and generated for each table of the closed set :data:`TABLES`:
   ``failed``) or a redo after a crash (from ``running``) counts on; arriving from the previous
   stage starts again at attempt 1. A stage that changes no state (``running == done``: the
   sprite, an artifact of a clip in review) counts on only after a recorded failure
-  (``last_error`` set). ``next_attempt_at`` is cleared. Every claim sets a new random
+  (``last_error`` set). A redo after a crash also counts a crash (``crashes``, the crash
+  budget of :func:`heaters.pipeline.runner.run_stage`; a retry after a recorded failure keeps
+  the count, any other claim and a finish reset it). ``next_attempt_at`` is cleared. Every
+  claim sets a new random
   ``claim_token`` (the *fence*), returned with the row and the token it replaced
   (``previous_token``). Nothing to claim → ``None``.
 - **finish**: ``running → done``, and a success resets ``attempts`` to 0 and clears
@@ -154,6 +157,11 @@ def claim_sql(kind: Kind, stage: str) -> str:
         "    attempts = CASE WHEN t.state = $2 AND t.claim_token = $6 THEN t.attempts\n"
         "                    WHEN t.state IN ($2, $3) AND ($5 OR t.last_error IS NOT NULL)\n"
         "                    THEN t.attempts + 1 ELSE 1 END,\n"
+        # the crash budget (migration 0017): a redo of a running item under another token
+        # counts a crash; a retry after a recorded failure keeps the count; else it starts over
+        "    crashes = CASE WHEN t.state = $2 AND t.claim_token = $6 THEN t.crashes\n"
+        "                   WHEN t.state = $2 AND $5 THEN t.crashes + 1\n"
+        "                   WHEN t.state = $3 AND t.attempts > 0 THEN t.crashes ELSE 0 END,\n"
         "    next_attempt_at = NULL, claim_token = gen_random_uuid(), updated_at = now()\n"
         # the row locked first, so ``o`` holds the token this claim replaces
         f"FROM (SELECT id, claim_token FROM {_table(kind)} WHERE id = $1 FOR UPDATE) AS o\n"
@@ -181,7 +189,7 @@ def finish_sql(kind: Kind, stage: str, columns: tuple[str, ...] = ()) -> str:
     return (
         f"UPDATE {_table(kind)} AS t\n"
         "SET state = $3, attempts = 0, next_attempt_at = NULL, last_error = NULL,\n"
-        f"    updated_at = now(){sets}\n"
+        f"    crashes = 0, updated_at = now(){sets}\n"
         "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $4\n"
         "RETURNING t.id"
     )

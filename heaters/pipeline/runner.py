@@ -10,6 +10,13 @@ and turns any failure into the ``*_failed`` state
 (retried with backoff when transient), anything else as an internal error (retried like a
 transient one).
 
+**Crashes are capped.** A worker that dies holding an item (killed, out of memory, a
+segfault in a decoder) leaves it running; the stalled job is retried and its claim counts a
+crash (``crashes``, :mod:`heaters.db.lifecycle`). Once the item's count reaches
+``HEATERS_MAX_CRASHES`` (3) the stage is not run again: the item fails for good with ``the
+worker died 3 times on this item``, so an input that kills its worker is not retried for
+ever (an operator's ``heaters retry`` starts the count over).
+
 Two failures are not the item's and spend no attempt:
 
 - **A lost claim.** The claim returns a fencing token (``claim_token``) that the finish and
@@ -200,6 +207,8 @@ async def run_stage(
     slog.info("stage_start", stage=transition.stage, kind=kind, item_id=item_id, attempt=attempt)
     outcome, error = "done", None
     try:
+        if row["crashes"] >= rt.settings.max_crashes:
+            raise WorkerDied(row["crashes"], rt.settings.max_crashes)
         if await work(row) == "noop":
             outcome = "noop"
     except lifecycle.ClaimLost as lost:
@@ -240,6 +249,18 @@ async def run_stage(
         rt, transition, kind, item_id, attempt, outcome, error, started, time.monotonic() - t0
     )
     return outcome
+
+
+class WorkerDied(HeatersError):
+    """The crash budget is spent: workers died (or were cut off) this many times holding the
+    item in this stage (``crashes``, counted by the claim), so it is given up instead of
+    being redone once more: an input that kills its worker is not retried for ever."""
+
+    def __init__(self, crashes: int, limit: int) -> None:
+        super().__init__(
+            f"the worker died {crashes} times on this item (HEATERS_MAX_CRASHES={limit}): "
+            "given up, 'heaters retry' tries again"
+        )
 
 
 def _lost(kind: Kind, item_id: int, *, taken_over: bool = True) -> Outcome:
