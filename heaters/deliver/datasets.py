@@ -890,7 +890,13 @@ async def _write_parquet(
     def write() -> list[int]:
         sizes: list[int] = []
         pairs = list(zip(rows, files, strict=True))
-        with pq.ParquetWriter(part, schema, compression="zstd") as writer:
+        # The clip bytes are H.264 already: stored as they are (no zstd, no dictionary, no
+        # min/max statistics); every other column zstd-compressed.
+        others = [f.name for f in schema if f.name != "mp4"]
+        codecs = {name: "zstd" for name in others} | ({} if in_files else {"mp4": "none"})
+        with pq.ParquetWriter(
+            part, schema, compression=codecs, use_dictionary=others, write_statistics=others
+        ) as writer:
             for start in range(0, len(pairs), ROW_GROUP_ROWS):
                 table, got = group(pairs[start : start + ROW_GROUP_ROWS])
                 writer.write_table(table)
