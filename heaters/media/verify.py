@@ -2,7 +2,7 @@
 
 The fast detector (:mod:`heaters.media.scenes`) gives every boundary a confidence and keeps
 the candidates its rules rejected as suggestions. :func:`second_opinion` sends only the
-uncertain items to TransNetV2 (:func:`heaters.media.transnet.verify`, which decodes just the
+uncertain items to TransNetV2 (:func:`heaters.media.transnet_windows.verify`, which decodes just the
 frames near them and runs the network once per window of up to 50 frames, ~0.65 s of one CPU
 core each) and decides on them with conservative rules: by default it only adds cuts
 (suggestions the network calls a cut) and raises confidences; dropping cuts it is silent on
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from heaters.media import transnet
+from heaters.media import transnet, transnet_windows
 from heaters.media.boundaries import SceneResult, Suggestion, Transition, TransitionKind
 
 __all__ = [
@@ -140,7 +140,7 @@ class VerifyReport:
     windows : tuple of (int, int)
         The merged ``[start, end)`` frame windows sent to the network (sorted).
     runs : int
-        Network runs of 100 frames those windows cost (:func:`transnet.verify_runs`).
+        Network runs of 100 frames those windows cost (:func:`transnet_windows.verify_runs`).
     seconds : float
         Wall seconds spent in the network call (decoding near the windows included).
     checked_cuts, checked_suggestions, checked_spans : int
@@ -251,7 +251,7 @@ def second_opinion(
 ) -> tuple[SceneResult, VerifyReport]:
     """Check the fast detector's uncertain boundaries of ``video`` with TransNetV2.
 
-    One :func:`transnet.verify` call over the merged windows of the uncertain items (module
+    One :func:`transnet_windows.verify` call over the merged windows of the uncertain items (module
     docstring; windows joined when their union fits one network run), then, with ``p`` the
     network's highest single-frame probability (0–1) over an item's frames:
 
@@ -319,7 +319,7 @@ def second_opinion(
     t0 = time.perf_counter()
     probs = np.full(result.frame_count, np.nan, np.float32)
     if windows:
-        for (a, b), got in zip(windows, transnet.verify(video, windows), strict=True):
+        for (a, b), got in zip(windows, transnet_windows.verify(video, windows), strict=True):
             probs[a:b] = got
     seconds = time.perf_counter() - t0
 
@@ -388,7 +388,7 @@ def second_opinion(
     )
     report = VerifyReport(
         windows=tuple(windows),
-        runs=transnet.verify_runs(windows),
+        runs=transnet_windows.verify_runs(windows),
         seconds=round(seconds, 3),
         checked_cuts=sum(x.kind == "cut" for x in items),
         checked_suggestions=sum(x.kind == "suggestion" for x in items),

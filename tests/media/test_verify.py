@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from heaters.media import scenes, transnet, verify
+from heaters.media import scenes, transnet, transnet_windows, verify
 from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from tests.conftest import SAMPLE, ffmpeg
 from tests.test_transnet import _seg
@@ -129,7 +129,7 @@ def test_the_report_and_the_result(
     assert result.frame_count == doubted.frame_count
     assert list(result.cuts) == sorted(result.cuts)
     assert report.windows == tuple(verify.uncertain_windows(doubted))
-    assert report.runs == transnet.verify_runs(report.windows) == 2
+    assert report.runs == transnet_windows.verify_runs(report.windows) == 2
     assert report.checked_cuts == 2 and report.checked_suggestions == 1
     assert report.checked_spans == 1
 
@@ -139,7 +139,7 @@ def test_unseen_spans_and_cuts_stay_by_default(
 ) -> None:
     monkeypatch.setattr(transnet, "available", lambda: True)
     monkeypatch.setattr(
-        transnet, "verify", lambda _v, ws: [np.zeros(b - a, np.float32) for a, b in ws]
+        transnet_windows, "verify", lambda _v, ws: [np.zeros(b - a, np.float32) for a, b in ws]
     )
     result, report = verify.second_opinion(clip, doubted)
     assert report.spans_unseen == (FAKE_SPAN,) and report.spans_changed == ()
@@ -172,7 +172,7 @@ def test_nothing_uncertain_needs_no_network_run(
     def boom(*_a: object, **_k: object) -> None:
         raise AssertionError("no network run expected")
 
-    monkeypatch.setattr(transnet, "verify", boom)
+    monkeypatch.setattr(transnet_windows, "verify", boom)
     empty = SceneResult(detector="heaters-fast/3", frame_count=FRAMES, fps=Fraction(24),
                         cuts=(), cut_confidence=())  # fmt: skip
     result, report = verify.second_opinion(clip, empty)
