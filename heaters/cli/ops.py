@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -248,3 +249,101 @@ def db_url_command() -> None:
     from heaters.db.connection import database_url
 
     out_console().print(database_url(), highlight=False)
+
+
+class _Duration(click.ParamType[timedelta]):
+    """A length of time: ``90s``, ``30m``, ``1h``, ``2d`` or a number of seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(text[-1:])
+        number = text[:-1] if unit else text
+        try:
+            seconds = float(number) * (unit or 1)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration (e.g. 90s, 30m, 1h, 2d)", param, ctx)
+        if seconds < 0:
+            self.fail(f"{value!r} is negative", param, ctx)
+        return timedelta(seconds=seconds)
+
+
+@db_group.command("reconcile-storage")
+@click.option(
+    "--delete", is_flag=True,
+    help="Delete the orphans last modified longer ago than --older-than (never the objects "
+    "of a stage at work now).",
+)  # fmt: skip
+@click.option(
+    "--older-than", type=_Duration(), default="1h", show_default=True,
+    help="Grace period of --delete: a younger orphan may be a write whose commit is coming.",
+)  # fmt: skip
+@json_option
+def db_reconcile_storage_command(delete: bool, older_than: timedelta, json_output: bool) -> None:
+    """Compare the storage with the rows: list the objects no row names (orphans: what a
+    worker wrote before dying ahead of its commit, a killed write's .part file, an upload
+    whose submit died) and the rows whose objects are missing.
+
+    Only Heaters' prefixes (videos/, clips/, uploads/) are looked at. Orphans are deleted
+    only with --delete; missing objects are reported, never "fixed" (retry or delete the
+    item). Exit status 1 when rows name missing objects, or orphans remain (not deleted).
+    """
+    from rich.markup import escape
+
+    setup_logging()
+    report = run(_reconcile_storage(delete, older_than))
+    data = report.as_json()
+    if json_output:
+        print_json(data)
+    else:
+        kept = len(report.orphans) - len(report.deleted)
+        out_console().print(
+            f"{report.objects} objects; {len(report.orphans)} orphans "
+            f"({data['orphan_bytes']:,} bytes), {len(report.deleted)} deleted, {kept} kept; "
+            f"{len(report.missing)} missing",
+            highlight=False,
+        )
+        lines = [
+            f"{_orphan_label(report, o.key)}: {escape(o.key)} ({o.size:,} bytes, "
+            f"{o.modified:%Y-%m-%d %H:%M} UTC)"
+            for o in report.orphans
+        ]
+        lines += [
+            f"missing: {escape(m.key)} ({m.kind} {m.item_id}, {m.column})" for m in report.missing
+        ]
+        for line in lines:
+            out_console().print(line, highlight=False, soft_wrap=True)
+    if report.missing or len(report.orphans) > len(report.deleted):
+        raise SystemExit(1)
+
+
+def _orphan_label(report: Any, key: str) -> str:
+    if key in report.deleted:
+        return "deleted"
+    return "kept: a stage at work" if key in report.kept_in_flight else "orphan"
+
+
+async def _reconcile_storage(delete: bool, older_than: timedelta) -> Any:
+    import asyncio
+
+    from heaters.config import get_settings
+    from heaters.db import Database
+    from heaters.db.migrate import ensure_schema
+    from heaters.pipeline.reconcile import reconcile_storage
+    from heaters.storage import storage_from_url
+
+    s = get_settings()
+    await asyncio.to_thread(ensure_schema)
+    storage = storage_from_url(s.storage_url or f"file://{s.storage_root}")
+    try:
+        async with Database.connect(max_size=2) as db:
+            return await reconcile_storage(db, storage, delete=delete, older_than=older_than)
+    finally:
+        aclose = getattr(storage, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -86,6 +86,11 @@ class Queries(Protocol):
 
     async def create_token(self, conn: Any, *, name: Any, token_hash: Any) -> Any: ...
 
+    def current_claim_tags(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """The key tags (12 hex digits, heaters.storage.keys.claim_tag) of every item's latest claim:
+        objects carrying one may belong to a stage at work now, before its commit names them."""
+        ...
+
     def cut_clips(self, conn: Any, *, video_id: Any, states: Any) -> AsyncIterator[asyncpg.Record]:
         """The live clips of a video in frame order; :states NULL for every state."""
         ...
@@ -448,6 +453,12 @@ class Queries(Protocol):
     async def mark_event_labelled(self, conn: Any, *, id: Any) -> str: ...
 
     async def mark_event_undone(self, conn: Any, *, id: Any) -> str: ...
+
+    def named_storage_keys(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every storage key a row names: the item kind and id, the column, the key. The lifecycle
+        tables' object columns, an upload waiting for its download, and clip artifacts (sprites,
+        keyframes)."""
+        ...
 
     def nearest_clips(
         self, conn: Any, *, vec: Any, model_name: Any, strategy: Any, k: Any

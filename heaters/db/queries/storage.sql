@@ -1,0 +1,29 @@
+-- Storage reconciliation (heaters/pipeline/reconcile.py, heaters db reconcile-storage).
+
+-- name: named_storage_keys
+-- Every storage key a row names: the item kind and id, the column, the key. The lifecycle
+-- tables' object columns, an upload waiting for its download, and clip artifacts (sprites,
+-- keyframes).
+SELECT 'video' AS kind, v.id, c.what, c.key
+FROM source_videos v
+CROSS JOIN LATERAL (VALUES ('original_path', v.original_path), ('master_path', v.master_path),
+                           ('proxy_path', v.proxy_path), ('source_key', v.source_key))
+    AS c(what, key)
+WHERE c.key IS NOT NULL
+UNION ALL
+SELECT 'segment', s.id, c.what, c.key
+FROM video_segments s
+CROSS JOIN LATERAL (VALUES ('proxy_key', s.proxy_key), ('small_key', s.small_key)) AS c(what, key)
+WHERE c.key IS NOT NULL
+UNION ALL
+SELECT 'clip', id, 'clip_path', clip_path FROM clips WHERE clip_path IS NOT NULL
+UNION ALL
+SELECT 'clip', clip_id, 'clip_artifacts.' || kind, storage_key FROM clip_artifacts;
+
+-- name: current_claim_tags
+-- The key tags (12 hex digits, heaters.storage.keys.claim_tag) of every item's latest claim:
+-- objects carrying one may belong to a stage at work now, before its commit names them.
+SELECT DISTINCT left(replace(CAST(claim_token AS text), '-', ''), 12) AS tag
+FROM (SELECT claim_token FROM source_videos UNION ALL SELECT claim_token FROM clips
+      UNION ALL SELECT claim_token FROM video_segments) AS t
+WHERE claim_token IS NOT NULL;

@@ -1,0 +1,84 @@
+"""``heaters db reconcile-storage`` (issue 20, item 4): objects no row names are found, and
+with --delete removed once older than the grace period (never a stage's object at work);
+rows whose objects are gone are listed."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from heaters.pipeline.runtime import open_runtime
+from heaters.pipeline.submit import submit
+from tests.conftest import run_heaters, run_to_detected
+
+HOUR = 3600
+
+
+def _plant(root: Path, key: str, *, age: float) -> None:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * 100)
+    then = time.time() - age
+    os.utime(path, (then, then))
+
+
+async def test_orphans_found_and_removed_missing_objects_listed(
+    db: Any, heaters_env: dict[str, str], small_video: Path, other_video: Path
+) -> None:
+    root = Path(heaters_env["HEATERS_HOME"]) / "storage"
+    vid = (await submit(db, str(small_video))).video_id
+    gone = (await submit(db, str(other_video))).video_id
+    async with open_runtime() as rt:
+        await run_to_detected(rt, vid)
+        await run_to_detected(rt, gone)
+    async with db.acquire() as conn:
+        token = await conn.fetchval("SELECT claim_token FROM source_videos WHERE id=$1", vid)
+        proxy = await conn.fetchval("SELECT proxy_path FROM source_videos WHERE id=$1", gone)
+    (root / proxy).unlink()  # a named object lost
+    clean = run_heaters(heaters_env, "db", "reconcile-storage", "--json")
+    assert json.loads(clean.stdout)["orphans"] == [], clean.stdout
+
+    old = [  # what dead workers left: a put before a commit that never came, a killed write
+        f"videos/{vid}/proxy-0123456789ab.mp4",
+        f"videos/{vid}/segments/00001-0123456789ab.rgb",
+        f"videos/{vid}/.original-0123456789ab.mp4.1f2e.part",
+        "clips/999/clip-ba9876543210.mp4",
+        "uploads/0123456789abcdef0123456789abcdef_lost.mp4",
+    ]
+    young = f"videos/{vid}/proxy-aaaaaaaaaaaa.mp4"  # may be a commit about to come
+    at_work = f"videos/{vid}/master-{token.hex[:12]}.mkv"  # the item's current claim's tag
+    for key in old:
+        _plant(root, key, age=2 * HOUR)
+    _plant(root, young, age=60)
+    _plant(root, at_work, age=2 * HOUR)
+
+    found = run_heaters(heaters_env, "db", "reconcile-storage", "--json")
+    assert found.returncode == 1, found.stderr
+    report = json.loads(found.stdout)
+    assert sorted(o["key"] for o in report["orphans"]) == sorted([*old, young, at_work])
+    assert report["orphan_bytes"] == 700 and report["deleted"] == 0
+    assert [o["key"] for o in report["orphans"] if o["in_flight"]] == [at_work]
+    assert report["missing"] == [
+        {"kind": "video", "id": gone, "column": "proxy_path", "key": proxy}
+    ]
+
+    deleted = run_heaters(heaters_env, "db", "reconcile-storage", "--delete")
+    assert deleted.returncode == 1, deleted.stderr  # the young orphan and the missing proxy
+    lines = deleted.stdout.splitlines()
+    assert lines[0].endswith("7 orphans (700 bytes), 5 deleted, 2 kept; 1 missing"), lines
+    assert f"kept: a stage at work: {at_work}" in deleted.stdout
+    assert f"missing: {proxy} (video {gone}, proxy_path)" in deleted.stdout
+    assert not any((root / key).exists() for key in old)
+    assert (root / young).exists() and (root / at_work).exists()
+    # the committed objects are untouched: the video still reads
+    async with db.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT original_path, proxy_path FROM source_videos WHERE id=$1", vid
+        )
+    assert (root / row["original_path"]).is_file() and (root / row["proxy_path"]).is_file()
+
+    later = run_heaters(heaters_env, "db", "reconcile-storage", "--delete", "--older-than", "0s")
+    assert f"deleted: {young}" in later.stdout and (root / at_work).exists()
