@@ -112,12 +112,15 @@ def check_source(source: str) -> dict[str, Any]:
     out: dict[str, Any] = {"source": source, "kind": "url" if is_url(source) else "file"}
     try:
         if is_url(source):
+            from heaters.config import get_settings
+            from heaters.media.addresses import download_policy
             from heaters.media.download import inspect_url
             from heaters.pipeline.url_check import check_url
 
             # Form and scheme here; addresses when yt-dlp connects (the download's rule).
             asyncio.run(check_url(source, allow_private=True))
-            out |= inspect_url(source)
+            allow = get_settings().api_allow_private_urls
+            out |= inspect_url(source, policy=download_policy(source, allow_private=allow))
         else:
             from pathlib import Path
 

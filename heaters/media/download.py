@@ -6,15 +6,16 @@ the ``imageio-ffmpeg`` binary), then probes the file and normalises it only when
 fails: first a stream-copy remux to MKV, then a full re-encode to H.264/AAC in MKV.
 
 Every connection of a download is checked against the address policy of
-:mod:`heaters.pipeline.url_check` at connect time (the first request, each redirect, each
+:mod:`heaters.media.addresses` at connect time (the first request, each redirect, each
 fragment): a redirect to a loopback, private or link-local address fails permanently with
 the address named. Only yt-dlp's own (Python) downloaders run: a stream it would hand to an
 external program (ffmpeg for a live or unusual HLS stream, rtmpdump), whose connections
 cannot be checked, is refused, with the real reason (a live HLS stream, an encryption only
 ffmpeg reads).
 
-Every download has a byte budget and a deadline (``HEATERS_MAX_DOWNLOAD_BYTES``,
-``HEATERS_DOWNLOAD_TIMEOUT_SECONDS``): every response yt-dlp opens (the page, the media, each
+Every download has a byte budget and a deadline (the download stage passes
+``HEATERS_MAX_DOWNLOAD_BYTES`` and ``HEATERS_DOWNLOAD_TIMEOUT_SECONDS``; this module reads no
+settings): every response yt-dlp opens (the page, the media, each
 fragment, each retry) counts its bytes against the one budget as they are read, a response
 announcing more than is left (``Content-Length``) is refused before its body is read, a
 whole-body read (a web page, a playlist) stops at :data:`PAGE_MAX_BYTES`, and the deadline
@@ -40,16 +41,25 @@ import yt_dlp
 import yt_dlp.utils
 
 from heaters.errors import DownloadError, ProbeError
-from heaters.media.ffmpeg import ffmpeg_exe, run_ffmpeg_sync
-from heaters.media.probe import probe
-from heaters.pipeline.url_check import (
+from heaters.media.addresses import (
     AddressPolicy,
     AddressRefusedError,
     download_policy,
     guard_connections,
 )
+from heaters.media.ffmpeg import ffmpeg_exe, run_ffmpeg_sync
+from heaters.media.probe import probe
 
-__all__ = ["DownloadResult", "copy_local", "download", "inspect_url", "normalise", "sha256_file"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "DownloadResult",
+    "copy_local",
+    "download",
+    "inspect_url",
+    "normalise",
+    "sha256_file",
+]
 
 #: yt-dlp format selection: best video + best audio merged, else the best single file.
 FORMAT = "bestvideo*+bestaudio/best"
@@ -509,23 +519,24 @@ def normalise(path: Path) -> tuple[Path, str | None]:
     raise DownloadError(f"the downloaded file is not a usable video: {first_reason}")
 
 
-def _policy(url: str, policy: AddressPolicy | None) -> AddressPolicy:
-    if policy is not None:
-        return policy
-    from heaters.config import get_settings
+DEFAULT_MAX_BYTES = 20 * 1000**3
+"""Most bytes one download reads unless the caller says otherwise (the download stage passes
+``HEATERS_MAX_DOWNLOAD_BYTES``, whose default this is)."""
 
-    return download_policy(url, allow_private=get_settings().api_allow_private_urls)
+DEFAULT_TIMEOUT_SECONDS = 6 * 3600.0
+"""Most seconds one download takes unless the caller says otherwise (the download stage
+passes ``HEATERS_DOWNLOAD_TIMEOUT_SECONDS``, whose default this is)."""
+
+
+def _policy(url: str, policy: AddressPolicy | None) -> AddressPolicy:
+    return policy if policy is not None else download_policy(url)
 
 
 def _budget(max_bytes: int | None, timeout_seconds: float | None) -> _Budget:
-    if max_bytes is None or timeout_seconds is None:
-        from heaters.config import get_settings
-
-        settings = get_settings()
-        max_bytes = settings.max_download_bytes if max_bytes is None else max_bytes
-        if timeout_seconds is None:
-            timeout_seconds = settings.download_timeout_seconds
-    return _Budget(max_bytes=max_bytes, timeout_seconds=timeout_seconds)
+    return _Budget(
+        max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        timeout_seconds=DEFAULT_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds,
+    )
 
 
 def download(
@@ -553,14 +564,15 @@ def download(
     on_progress
         Called with ``(bytes_done, bytes_total or None)`` while downloading.
     policy
-        The addresses the download may connect to; default: :func:`download_policy` of
-        ``url`` with the ``api_allow_private_urls`` setting.
+        The addresses the download may connect to; default: the strict
+        :func:`heaters.media.addresses.download_policy` of ``url`` (public addresses and the
+        IP literal the URL names).
     max_bytes
-        Most bytes all the download's responses together may bring (default: the
-        ``max_download_bytes`` setting, 20 GB).
+        Most bytes all the download's responses together may bring (default
+        :data:`DEFAULT_MAX_BYTES`, 20 GB).
     timeout_seconds
-        Most seconds the whole download may take (default: the ``download_timeout_seconds``
-        setting, 6 h); a silent server is given up after 30 s.
+        Most seconds the whole download may take (default :data:`DEFAULT_TIMEOUT_SECONDS`,
+        6 h); a silent server is given up after 30 s.
 
     Returns
     -------

@@ -63,13 +63,19 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
     already ingested video (sha256) fails permanently, naming that video.
     """
     from heaters.media import download as dl
+    from heaters.media.addresses import download_policy
     from heaters.media.probe import probe
 
     async def work(row: Row) -> None:
         upload: str | None = row["source_key"]
         with rt.tmp.job_dir(f"download-{video_id}") as tmp:
             if row["source_url"]:
-                result = await rt.run_sync(dl.download, row["source_url"], tmp)
+                url, s = row["source_url"], rt.settings
+                result = await rt.run_sync(
+                    dl.download, url, tmp,
+                    policy=download_policy(url, allow_private=s.api_allow_private_urls),
+                    max_bytes=s.max_download_bytes, timeout_seconds=s.download_timeout_seconds,
+                )  # fmt: skip
             elif upload:
                 result = await _fetch_upload(rt, upload, tmp)
             else:

@@ -234,7 +234,7 @@ def test_a_redirect_to_a_refused_address_fails_permanently_naming_it(
     video server on another loopback port, link-local and private addresses are refused."""
     from urllib.parse import quote
 
-    from heaters.pipeline.url_check import download_policy
+    from heaters.media.addresses import download_policy
 
     origin, server = redirector
     port = server.rsplit(":", 1)[1]
@@ -266,7 +266,7 @@ def test_a_redirect_back_to_the_named_address_is_allowed(
 
 def test_a_name_resolving_to_a_private_address_is_refused(server: str, tmp_path: Path) -> None:
     """``localhost`` names no address: the allowance covers only IP literals in the URL."""
-    from heaters.pipeline.url_check import AddressPolicy
+    from heaters.media.addresses import AddressPolicy
 
     port = int(server.rsplit(":", 1)[1])
     url = f"http://localhost:{port}/clip.mp4"
