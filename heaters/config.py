@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,13 +62,16 @@ class Settings(BaseSettings):
     of how long a stage or a request waits for a pooled connection: an unreachable server
     (a cut link answers nothing) then surfaces as "database unavailable" in seconds, not
     when the operating system gives up on the connection."""
-    stalled_after_seconds: float = 30.0
-    """A running job whose worker has sent no heartbeat for this long is retried."""
+    stalled_after_seconds: float = Field(default=30.0, gt=0)
+    """A running job whose worker has sent no heartbeat for this long is retried; at least
+    three heartbeats (``HEATERS_HEARTBEAT_SECONDS``), else refused at start-up: a worker
+    gives its own jobs up a little before this (its lease), so a shorter value makes it
+    cancel them whenever one heartbeat is late."""
     max_crashes: int = Field(default=3, ge=1)
     """Times a worker may die (killed, out of memory, a crash in a decoder) holding one item
     in one stage before the item fails for good with "the worker died N times on this item"
     (``HEATERS_MAX_CRASHES``): an input that kills its worker is not retried for ever."""
-    heartbeat_seconds: float = 5.0
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
     """How often a worker writes its heartbeat."""
     job_poll_seconds: float = 1.0
     """Polling fallback of workers for scheduled jobs and retries (LISTEN/NOTIFY otherwise)."""
@@ -198,6 +201,17 @@ class Settings(BaseSettings):
     """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
     after its media work and storage writes, so a test can SIGKILL the worker there."""
 
+    @model_validator(mode="after")
+    def _stall_spans_heartbeats(self) -> Settings:
+        least = 3 * self.heartbeat_seconds
+        if self.stalled_after_seconds < least:
+            raise ValueError(
+                f"HEATERS_STALLED_AFTER_SECONDS={self.stalled_after_seconds:g} is too short for "
+                f"HEATERS_HEARTBEAT_SECONDS={self.heartbeat_seconds:g}: use at least {least:g} "
+                "(three heartbeats, so a worker whose heartbeat is late once keeps its jobs)"
+            )
+        return self
+
     @property
     def storage_root(self) -> Path:
         """Local folder of the default storage."""
@@ -214,6 +228,26 @@ class Settings(BaseSettings):
     def pgdata(self) -> Path:
         """Data folder of the embedded Postgres."""
         return self.home / "pgdata"
+
+
+def settings_problems(exc: Exception) -> list[str] | None:
+    """One line per problem of a :class:`Settings` that could not be made, naming the
+    environment variable (``HEATERS_CLAIM_SECONDS='-1': Input should be greater than 0``);
+    None when ``exc`` is not such an error."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or exc.title != Settings.__name__:
+        return None
+    lines = []
+    for err in exc.errors():
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["loc"]:
+            name = str(err["loc"][0])
+            var = "DATABASE_URL" if name == "database_url" else f"HEATERS_{name.upper()}"
+            given = err.get("input")
+            msg = f"{var}={given!r}: {msg}" if isinstance(given, str) else f"{var}: {msg}"
+        lines.append(f"invalid setting {msg}")
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -67,5 +67,15 @@ def app() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``heaters`` console script."""
-    app()
+    """Entry point of the ``heaters`` console script; settings that cannot be used (e.g. a
+    stall timeout shorter than three heartbeats) are one line each, exit status 2."""
+    try:
+        app()
+    except Exception as exc:
+        from heaters.config import settings_problems
+
+        problems = settings_problems(exc)
+        if problems is None:
+            raise
+        click.echo("\n".join(problems), err=True)
+        raise SystemExit(2) from None
