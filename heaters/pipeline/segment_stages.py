@@ -1,0 +1,267 @@
+"""Segmented preprocess: one long video encoded by several workers at once (docs/architecture.md).
+
+A video longer than ``HEATERS_SEGMENT_SECONDS`` is planned by its preprocess job
+(:func:`split_if_long`): keyframe-aligned segments (:func:`heaters.media.segments.plan_for_jobs`)
+become ``video_segments`` rows and the video moves to ``segmenting``. The dispatcher then
+finds each segment for the ``preprocess_segment`` stage (:func:`encode_video_segment`: one
+segment per job, any worker on any machine sharing the database and storage), and, once
+all are encoded, the video for the ``join`` stage (:func:`join_video_segments`), which joins
+the pieces without re-encoding (the proxy is all-I) and ends exactly as the one-pass
+preprocess does (``video_stages.store_preprocessed``: same rows, same ``preprocessed``
+state). Workers never enqueue each other.
+
+Each segment is resumable on its own: its pieces are stored under keys that carry its
+claim's token (:func:`heaters.storage.keys.segment_keys`) before the commit that marks it
+``encoded`` and records them; a job killed mid-way
+leaves it ``encoding`` and the retried job redoes only it; encoded segments are not redone.
+A segment that will not be retried (permanent failure, attempts used up) fails its video
+(``preprocess_failed``, reason ``segment N: …``; ``segments.sql: fail_segment``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from heaters.db import fetch_all, lifecycle
+from heaters.domain import states
+from heaters.errors import PreprocessError
+from heaters.media.segments import Segment, SegmentPlan, segment_paths
+from heaters.pipeline.media_io import local_copy, media_source
+from heaters.pipeline.runner import (
+    Outcome,
+    Row,
+    commit,
+    delete_objects,
+    delete_replaced,
+    pause_point,
+    replaces,
+    run_stage,
+    writes,
+)
+from heaters.pipeline.runtime import Runtime
+from heaters.storage.keys import segment_keys
+
+log = logging.getLogger(__name__)
+
+
+def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
+    """The :class:`SegmentPlan` stored as a video's ``video_segments`` rows (in index order).
+
+    ``has_audio`` is not stored (the join probes the source); it is False here.
+    """
+    first = rows[0]
+    return SegmentPlan(
+        segments=tuple(
+            Segment(
+                index=r["index"],
+                first_frame=r["first_frame"],
+                frame_count=r["frame_count"],
+                start_pts=r["start_pts"],
+                end_pts=r["end_pts"],
+            )
+            for r in rows
+        ),
+        time_base=Fraction(first["time_base_num"], first["time_base_den"]),
+        origin_pts=first["origin_pts"],
+        has_audio=False,
+    )
+
+
+async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
+    """Inside a claimed preprocess job: plan a long video's segments and hand it over.
+
+    True when ``src`` (the local original) is longer than ``HEATERS_SEGMENT_SECONDS`` and
+    splits at keyframes: its ``video_segments`` rows are written (a re-plan keeps segments
+    already encoded under the same plan) and the video moves ``preprocessing`` →
+    ``segmenting`` in one transaction. False (preprocess it in one pass) for a short
+    video, one that cannot be split, an FFV1 master asked for, or segments off (``0``).
+    """
+    from heaters.media.segments import plan_for_jobs
+
+    s = rt.settings
+    if s.segment_seconds <= 0 or s.master == "ffv1":
+        return False
+    plan = await rt.run_sync(plan_for_jobs, src, s.segment_seconds)
+    if plan is None:
+        return False
+    tb = plan.time_base
+    async with rt.db.transaction() as conn:
+        await rt.db.q.plan_segments(
+            conn,
+            [
+                {
+                    "video_id": video_id,
+                    "index": seg.index,
+                    "first_frame": seg.first_frame,
+                    "frame_count": seg.frame_count,
+                    "start_pts": seg.start_pts,
+                    "end_pts": seg.end_pts,
+                    "tb_num": tb.numerator,
+                    "tb_den": tb.denominator,
+                    "origin_pts": plan.origin_pts,
+                }
+                for seg in plan.segments
+            ],
+        )
+        dropped = await fetch_all(
+            rt.db.q.drop_segments_from(conn, video_id=video_id, count=len(plan.segments))
+        )
+        if await rt.db.q.start_segmenting(conn, id=video_id) is None:
+            raise PreprocessError("the video left preprocessing while it was planned")
+    await delete_objects(
+        rt, [k for r in dropped for k in (r["proxy_key"], r["small_key"])], f"video {video_id}"
+    )
+    log.info(
+        "video %s: %d segments of about %.0f s for separate jobs",
+        video_id, len(plan.segments), s.segment_seconds,
+    )  # fmt: skip
+    return True
+
+
+async def encode_video_segment(rt: Runtime, segment_id: int) -> Outcome:
+    """Encode one segment of a video being segmented into its proxy part and small frames.
+
+    ``pending``/``encode_failed`` → ``encoding`` → ``encoded`` (``video_segments``). Reads
+    the original where it is (this disk, or byte ranges of a presigned URL on S3: only the
+    segment's span is fetched), stores both pieces under its claim's
+    :func:`~heaters.storage.keys.segment_keys`, then marks
+    the segment encoded with ``result`` = ``{"frames": N, "seconds": wall time}``.
+    """
+    from heaters.media import scenes
+    from heaters.media.segments import encode_segment
+
+    async def work(row: Row) -> None:
+        started = time.monotonic()
+        video_id, index = row["source_video_id"], row["index"]
+        prev = row["previous_token"]
+        prev_keys = segment_keys(video_id, index, prev) if prev is not None else ()
+        replaces(row, prev_keys, [row["proxy_key"], row["small_key"]])
+        async with rt.db.acquire() as conn:
+            rows = await fetch_all(rt.db.q.segments_of(conn, video_id=video_id))
+        plan = plan_from_rows(rows)
+        s = rt.settings
+        with rt.tmp.job_dir(f"segment-{segment_id}") as tmp:
+            src = await media_source(rt, row["original_path"], tmp)
+            work_dir = tmp / "pieces"
+            await asyncio.to_thread(work_dir.mkdir)
+            frames = await rt.run_sync(
+                encode_segment,
+                src,
+                plan,
+                index,
+                work_dir,
+                small_size=scenes.ANALYSIS_SIZE,
+                crf=s.proxy_crf,
+                preset=s.proxy_preset,
+                proxy_height=s.proxy_height,
+            )
+            keys = segment_keys(video_id, index, row["claim_token"])
+            writes(row, *keys)
+            for path, key in zip(segment_paths(work_dir, index), keys, strict=True):
+                await rt.storage.put_file(path, key, move=True)
+        await pause_point(rt, "preprocess_segment")
+        await pause_point(rt, f"preprocess_segment:{index}")
+        async with commit(rt, row) as conn:
+            # a segment that left encoding meanwhile (or was claimed again) raises ClaimLost
+            await lifecycle.finish(
+                conn, "segment", states.ENCODE_SEGMENT, segment_id, token=row["claim_token"],
+                proxy_key=keys[0], small_key=keys[1],
+                result={"frames": frames, "seconds": round(time.monotonic() - started, 3)},
+            )  # fmt: skip
+        await delete_replaced(
+            rt, [row["proxy_key"], row["small_key"], *prev_keys], keys,
+            f"video {video_id} segment {index}",
+        )  # fmt: skip
+
+    return await run_stage(rt, "segment", segment_id, states.ENCODE_SEGMENT, work)
+
+
+async def _fetch_piece(rt: Runtime, key: str, dest: Path) -> None:
+    """Put the object ``key`` at ``dest``: a symlink to the storage's own file when it is on
+    this disk, else a download."""
+    local = rt.storage.local_path(key)
+    if local is not None and await asyncio.to_thread(local.exists):
+        await asyncio.to_thread(os.symlink, local, dest)
+    else:
+        await rt.storage.get_file(key, dest)
+
+
+async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
+    """Join a segmented video's encoded pieces and finish its preprocess.
+
+    ``segmenting``/``join_failed`` → ``joining`` → ``preprocessed`` (the finder only offers
+    a video whose segments are all encoded). Encodes the audio once, joins the pieces
+    without re-encoding, indexes the proxy, checks the original as a master (FFV1 fallback
+    as in one pass), then stores exactly what the one-pass path stores; the segment rows go
+    in the same commit and their objects after it.
+    """
+    from heaters.media.probe import probe
+    from heaters.media.segments import encode_audio, finish_segmented
+    from heaters.pipeline.video_stages import replaces_media, store_preprocessed
+
+    async def work(row: Row) -> str | None:
+        replaces_media(video_id, row)
+        async with rt.db.acquire() as conn:
+            rows = await fetch_all(rt.db.q.segments_of(conn, video_id=video_id))
+        if not rows or any(r["state"] != states.SegmentState.ENCODED for r in rows):
+            # A stale job: the segments are not all encoded. Give the video back to them.
+            async with rt.db.acquire() as conn:
+                await rt.db.q.back_to_segmenting(conn, id=video_id)
+            log.warning("video %s: join found segments not encoded yet", video_id)
+            return "noop"
+        plan = plan_from_rows(rows)
+        with rt.tmp.job_dir(f"join-{video_id}") as tmp:
+            src = await local_copy(rt, row["original_path"], tmp)
+            pieces = tmp / "pieces"
+            await asyncio.to_thread(pieces.mkdir)
+            info = await rt.run_sync(probe, src)
+            audio = tmp / "audio.m4a" if info.has_audio else None
+
+            async def fetch_all_pieces() -> None:
+                for r in rows:
+                    for key, dest in zip(
+                        (r["proxy_key"], r["small_key"]),
+                        segment_paths(pieces, r["index"]),
+                        strict=True,
+                    ):
+                        await _fetch_piece(rt, key, dest)
+
+            await asyncio.gather(
+                fetch_all_pieces(),
+                encode_audio(src, audio) if audio is not None else asyncio.sleep(0),
+            )
+            master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
+            result = await finish_segmented(
+                src, plan, pieces, master, proxy, small, audio, info, executor=rt.executor
+            )
+            forgotten: list[str | None] = []
+
+            async def forget(conn: Any) -> None:
+                for r in await fetch_all(rt.db.q.forget_segments(conn, video_id=video_id)):
+                    forgotten.extend((r["proxy_key"], r["small_key"]))
+
+            await store_preprocessed(
+                rt, video_id, row, result, master=master, proxy=proxy, small=small,
+                transition=states.JOIN, pause="join", in_commit=forget,
+            )  # fmt: skip
+        await delete_objects(rt, forgotten, f"video {video_id}")
+        log.info("video %s: %d segments joined", video_id, len(rows))
+        return None
+
+    return await run_stage(rt, "video", video_id, states.JOIN, work)
+
+
+__all__ = [
+    "encode_video_segment",
+    "join_video_segments",
+    "plan_from_rows",
+    "segment_keys",
+    "split_if_long",
+]
