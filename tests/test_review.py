@@ -12,6 +12,7 @@ import pytest
 
 from heaters import review
 from heaters.db import fetch_all
+from heaters.domain import states
 from heaters.review import ClipNotFound, InvalidEdit, ReviewConflict
 
 FPS = 24
@@ -487,3 +488,52 @@ async def test_failed_clips_are_listed_and_retried_together(db: Any) -> None:
             [ids[0], ids[2]],
         )
     assert [(r["attempts"], r["due"]) for r in rows] == [(0, True), (0, True)]
+
+
+async def test_a_settled_decision_is_changed_later_and_undone(db: Any) -> None:
+    """Issue 21, part 2: a decided clip, settled, even past review (exported, embedded,
+    archived), takes another decision with ``change``: a new event, undoable (the clip goes
+    back to where it was); export follows it (a re-approved clip is found by the export
+    finder once settled). Without ``change`` a decided clip is still refused."""
+    _, ids = await _make_video(db, [48, 96, 150])
+    await review.decide(db, ids[0], "skip", "ann", settle_seconds=0)
+    await review.decide(db, ids[1], "approve", "ann", settle_seconds=0)
+    with pytest.raises(ReviewConflict, match="already skipped by ann"):
+        await review.decide(db, ids[0], "approve", "bob")  # a stale page: no change asked
+    r = await review.act(db, ids[0], "approve", "bob", change=True, settle_seconds=0)
+    assert r.message == f"clip {ids[0]} approved (was skipped)"
+    assert await _states(db, ids[:1]) == ["review_approved"]
+    async with db.acquire() as conn:
+        due = [
+            r["id"]
+            for r in await fetch_all(
+                db.q.find_clips(conn, states=list(states.EXPORT.ready), stage="export", limit=10)
+            )
+        ]
+    assert ids[0] in due, "a re-approved clip is exported once its change settles"
+
+    # Past review: an exported-then-embedded clip withdrawn, then the withdrawal undone.
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE clips SET state = 'embedded' WHERE id = $1", ids[1])
+    r = await review.decide(db, ids[1], "skip", "bob", change=True, settle_seconds=LONG)
+    assert r.message == f"clip {ids[1]} skipped (was embedded)"
+    assert await _states(db, ids[1:2]) == ["review_skipped"]
+    u = await review.undo(db, "bob")
+    assert u.clip_ids == (ids[1],)
+    assert await _states(db, ids[1:2]) == ["embedded"]
+    row = await review.get_clip(db, ids[1])
+    assert row.reviewed_by == "ann", "the decision it had, with its reviewer"
+
+    # The refusals: the same decision, group, a clip at work, a pending clip as usual.
+    for clip_id, action, state, why in [
+        (ids[1], "approve", "embedded", "already approved"),
+        (ids[1], "group", "embedded", "changed by approve, skip or archive"),
+        (ids[1], "archive", "exporting", "is exporting right now"),
+    ]:
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE clips SET state = $2 WHERE id = $1", clip_id, state)
+        with pytest.raises(ReviewConflict, match=why):
+            await review.decide(db, clip_id, action, "bob", change=True)  # type: ignore[arg-type]
+    assert review.change_refusal(ids[2], "pending_review", "skip") is not None
+    r = await review.decide(db, ids[2], "archive", "bob", change=True, settle_seconds=LONG)
+    assert r.message == f"clip {ids[2]} archived"

@@ -39,6 +39,7 @@ from heaters.review import (
     QueueOrder,
     ReviewError,
     act,
+    change_refusal,
     claim,
     get_clip,
     next_clip,
@@ -98,6 +99,13 @@ def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, An
     elif clip.state != ClipState.PENDING_REVIEW:
         why_not = f"already {state_label(clip.state)}"
         why_not += ": reopen it first" if pending is not None else ""
+    # Approve / skip / archive also change a decided clip's decision (settled or not); the
+    # decision it has already says to reopen it while it settles.
+    changing = why_not is not None and not readonly and not clip.superseded_by
+    why_each: dict[str, str | None] = {}
+    for a in ("approve", "skip", "archive"):
+        refusal = change_refusal(clip.id, clip.state, a) if changing else why_not
+        why_each[a] = why_not if refusal is not None and pending is not None else refusal
     return {
         "held_by": held_by,
         "readonly": readonly,
@@ -107,6 +115,8 @@ def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, An
         "settles_at": pending.settles_at.isoformat() if pending else None,
         "settling": pending is not None,
         "why_not": why_not,
+        "why_each": why_each,
+        "changing": changing and any(w is None for w in why_each.values()),
         "why_not_move": why_not,
         "can_reopen": not readonly and clip.state in DECIDED and pending is not None,
     }
@@ -228,10 +238,37 @@ async def review_page(request: Request[Any, Any, Any], order: str | None = None)
     return _page(request, await panel_context(request, await _claim_next(request)))
 
 
+AFTER_VIDEO_LOOKAHEAD = 500
+"""How far down the queue ``/review/next?after_video=`` looks for a later video's clip."""
+
+
+async def _claim_after_video(request: Request[Any, Any, Any], video_id: int) -> ClipView | None:
+    """The reviewer's first undecided clip of a later video than ``video_id`` (video order;
+    else of any other video, else the queue's head), claimed."""
+    st = web_state(request)
+    items = await review_queue(st.db, reviewer(request), order="video", limit=AFTER_VIDEO_LOOKAHEAD)
+    later = [i for i in items if i.video_id > video_id] or [
+        i for i in items if i.video_id != video_id
+    ]
+    for item in later[:20]:
+        if await _claim(request, item.id) == reviewer(request):
+            clip = await _maybe_clip(request, item.id)
+            if clip is not None and clip.state == ClipState.PENDING_REVIEW:
+                return clip
+    return await _claim_next(request)
+
+
 @get("/review/next", name="review_next")
-async def review_next(request: Request[Any, Any, Any]) -> Template:
-    """Only the panel of the reviewer's next clip (an empty queue's polling; a stale page)."""
-    ctx = await panel_context(request, await _claim_next(request))
+async def review_next(request: Request[Any, Any, Any], after_video: int | None = None) -> Template:
+    """Only the panel of the reviewer's next clip (claimed): the queue's head (an empty
+    queue's polling; a stale page; the "next undecided" key), or with ``after_video`` the
+    first undecided clip of a later video (↓ on the last clip of a video)."""
+    clip = (
+        await _claim_after_video(request, after_video)
+        if after_video is not None
+        else await _claim_next(request)
+    )
+    ctx = await panel_context(request, clip)
     return Template(template_name="_panel.html", context=ctx)
 
 
@@ -439,7 +476,8 @@ async def _review_action(
     ``merge`` takes an optional ``with_clip_id`` (must be the clip just before);
     ``move_boundary`` needs ``edge`` (``start`` or ``end``) and ``frame`` (the clip's new
     first frame, or its new end, exclusive); ``then`` (optional) is the clip the page shows
-    next, claimed for the reviewer when it is free.
+    next, claimed for the reviewer when it is free; ``change=1`` lets approve / skip /
+    archive replace the decision of a decided clip (settled too; see ``heaters.review.decide``).
     """
     st = web_state(request)
     user = reviewer(request)
@@ -468,6 +506,7 @@ async def _review_action(
             frame=frame,
             edge=edge,
             with_clip_id=_int_field(fields, "with_clip_id", required=False),
+            change=str(fields.get("change", "")).lower() in ("1", "true"),
         )
         if action in EDIT_ACTIONS:
             stay = await _edited_clip(request, result, action, edge)

@@ -18,10 +18,13 @@ touched, old and new), ``live_clip_ids`` (the clips to show next: the decided cl
 clips an edit made / an undo restored, in frame order), ``message``, ``settles_at``.
 
 - ``act(db, clip_id, action, reviewer, *, frame=None, edge=None, with_clip_id=None,
-  settle_seconds=None) -> ActionResult``: one entry point for every action name
+  settle_seconds=None, change=False) -> ActionResult``: one entry point for every action name
   ``approve | skip | archive | group | merge | split | move_boundary`` (InvalidEdit 422 for an
   unknown action or a missing ``frame``/``edge``). The functions it calls:
-- ``decide(db, clip_id, action, reviewer, *, settle_seconds=None)`` approve/skip/archive/group.
+- ``decide(db, clip_id, action, reviewer, *, settle_seconds=None, change=False)``
+  approve/skip/archive/group; ``change=True`` replaces a decided clip's decision (settled
+  too, past review too) by another of approve/skip/archive: a new event, undoable;
+  ``change_refusal(clip_id, state, action)`` says why it cannot (None: it can).
 - ``merge(db, clip_id, reviewer, *, with_clip_id=None, settle_seconds=None)``: the clip and its
   previous clip become one clip at once (new row). The previous clip may be pending or
   approved-and-still-settling; the merged clip takes the previous clip's state (approve 5,
@@ -70,6 +73,7 @@ from heaters.review._base import (
     EditScheduler,
     JobCanceller,
     QueueOrder,
+    change_refusal,
 )
 from heaters.review.decisions import act, decide
 from heaters.review.edits import commit_edit, merge, move_boundary, split
@@ -106,6 +110,7 @@ __all__ = [
     "ReviewError",
     "SuggestionView",
     "act",
+    "change_refusal",
     "claim",
     "clip_suggestions",
     "commit_edit",

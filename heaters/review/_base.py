@@ -34,6 +34,23 @@ DECISIONS: dict[str, ClipState] = {
 }
 PENDING = ClipState.PENDING_REVIEW
 SUPERSEDED = (ClipState.MERGED, ClipState.SPLIT)
+#: The decision a clip's state comes from, for every state past review (a decision that
+#: changes it must be another one).
+DECIDED_BY: dict[str, str] = {
+    **{s: "approve" for s in (
+        ClipState.REVIEW_APPROVED, ClipState.EXPORTING, ClipState.EXPORTED,
+        ClipState.EXPORT_FAILED, ClipState.KEYFRAMING, ClipState.KEYFRAMED,
+        ClipState.KEYFRAME_FAILED, ClipState.EMBEDDING, ClipState.EMBEDDED,
+        ClipState.EMBEDDING_FAILED,
+    )},
+    ClipState.REVIEW_SKIPPED: "skip",
+    **{s: "archive" for s in (
+        ClipState.REVIEW_ARCHIVED, ClipState.ARCHIVING, ClipState.ARCHIVED,
+        ClipState.ARCHIVE_FAILED,
+    )},
+}  # fmt: skip
+#: States in which a worker is processing the clip: its decision changes once it is done.
+WORKING = (ClipState.EXPORTING, ClipState.KEYFRAMING, ClipState.EMBEDDING, ClipState.ARCHIVING)
 PAST = {
     "approve": "approved", "skip": "skipped", "archive": "archived", "group": "grouped",
     "merge": "merged", "split": "split", "move_boundary": "moved",
@@ -135,6 +152,23 @@ def require_pending(clip: Any, what: str = "clip") -> None:
         raise ReviewConflict(
             f"{what} {clip['id']} is already {state_label(clip['state'])}{by}; nothing was changed"
         )
+
+
+def change_refusal(cid: int, state: str, action: str) -> str | None:
+    """Why decision ``action`` cannot replace the decision of clip ``cid`` in ``state``, or
+    None when it can: the clip was decided (its state comes from approve, skip or archive,
+    past review too), no worker is processing it right now, and ``action`` is another of
+    approve / skip / archive."""
+    decided = DECIDED_BY.get(state)
+    if decided is None:
+        return f"clip {cid} is {state_label(state)}: only a decided clip's decision changes"
+    if action not in ("approve", "skip", "archive"):
+        return f"a decision is changed by approve, skip or archive, not {action}"
+    if state in WORKING:
+        return f"clip {cid} is {state_label(state)} right now: change it once that is done"
+    if decided == action:
+        return f"clip {cid} is already {PAST[action]}"
+    return None
 
 
 async def insert_event(

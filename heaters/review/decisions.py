@@ -14,9 +14,11 @@ from heaters.review._base import (
     EDGES,
     PAST,
     PENDING,
+    SUPERSEDED,
     ActionResult,
     Decision,
     Edge,
+    change_refusal,
     insert_event,
     live_order,
     lock_clip,
@@ -40,9 +42,19 @@ async def decide(
     reviewer: str,
     *,
     settle_seconds: float | None = None,
+    change: bool = False,
 ) -> ActionResult:
     """Apply approve / skip / archive / group to ``clip_id`` at once, undoable until it
     settles (``settle_seconds``, default ``HEATERS_REVIEW_SETTLE_SECONDS``).
+
+    ``change=True`` replaces the decision of a decided clip (approved, skipped or archived,
+    settled or not, also past review: exported, embedded, archived…) by another of approve,
+    skip or archive: a new event, undoable like any other (undo puts the clip back in the
+    state it had, e.g. ``embedded``). Export and archive follow the new state once it
+    settles: a re-approved clip is exported, a clip no longer approved leaves the next
+    dataset version (datasets take clips by state). Without ``change`` a decided clip is
+    refused (a double click, a stale page). A clip a worker is exporting, keyframing,
+    embedding or archiving right now is refused; a pending clip is decided as usual.
 
     ``group`` approves the clip and links it to its previous clip (same video, adjacent;
     ``grouped_with_clip_id``); a pending previous clip is approved too; an approved one (even
@@ -53,8 +65,9 @@ async def decide(
     ClipNotFound
         No such clip.
     ReviewConflict
-        The clip (or, for group, the previous one) is not in a state the action applies to,
-        or another reviewer holds it.
+        The clip (or, for group, the previous one) is not in a state the action applies to
+        (with ``change``: the reason from :func:`~heaters.review._base.change_refusal`), or
+        another reviewer holds it.
     InvalidEdit
         An unknown action; group on the first clip of a video.
     """
@@ -64,7 +77,13 @@ async def decide(
     window = settle_window(settle_seconds)
     async with review_transaction(db) as conn:
         clip = await lock_clip(db, conn, clip_id, reviewer)
-        require_pending(clip)
+        changing = change and clip["state"] != PENDING and clip["state"] not in SUPERSEDED
+        if changing:
+            why = change_refusal(clip_id, clip["state"], action)
+            if why is not None:
+                raise ReviewConflict(why + "; nothing was changed")
+        else:
+            require_pending(clip)
         require_free(clip)
         ids = [clip_id]
         before = [snapshot(clip)]
@@ -104,6 +123,8 @@ async def decide(
             payload={"before": before, "after": after}, settle_seconds=window,
         )  # fmt: skip
     msg = f"clip {clip_id} {PAST[action]}"
+    if changing:
+        msg += f" (was {state_label(clip['state'])})"
     if action == "group":
         msg += f" with clip {ids[1]}"
     log.info("%s: %s (event %s)", reviewer, msg, ev["id"])
@@ -124,17 +145,20 @@ async def act(
     edge: str | None = None,
     with_clip_id: int | None = None,
     settle_seconds: float | None = None,
+    change: bool = False,
 ) -> ActionResult:
     """Any review action by name (``ACTIONS``): the one entry point of pages and API.
 
     ``split`` needs ``frame``; ``move_boundary`` needs ``edge`` and ``frame``; ``merge`` takes
-    ``with_clip_id``. Raises InvalidEdit for an unknown action or a missing field, and what
+    ``with_clip_id``; a decision takes ``change`` (replace a decided clip's decision, see
+    :func:`decide`). Raises InvalidEdit for an unknown action or a missing field, and what
     the action raises.
     """
     if action in DECISIONS:
         return await decide(
-            db, clip_id, cast(Decision, action), reviewer, settle_seconds=settle_seconds
-        )
+            db, clip_id, cast(Decision, action), reviewer, settle_seconds=settle_seconds,
+            change=change,
+        )  # fmt: skip
     if action == "merge":
         return await merge(
             db, clip_id, reviewer, with_clip_id=with_clip_id, settle_seconds=settle_seconds

@@ -7,7 +7,8 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,20 @@ def wait_flash(page: Any, text: str) -> str:
     page.wait_for_function("t => document.querySelector('#flash').innerText.includes(t)", arg=text)
     wait_idle(page)
     return str(page.inner_text("#flash"))
+
+
+@contextmanager
+def export_worker(stack: Stack) -> Iterator[None]:
+    """A worker on the cpu queue (export, sprites) for the length of a test."""
+    from tests.conftest import heaters_cmd
+
+    proc = subprocess.Popen(
+        heaters_cmd("worker", "--queues", "cpu"),
+        env=stack.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        _stop(proc)

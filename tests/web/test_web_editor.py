@@ -4,17 +4,13 @@ Postgres and Chromium; every wait is on a condition."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from tests.conftest import heaters_cmd
 from tests.web.helpers import (
     SETTLE,
     Stack,
-    _stop,
     clips_of,
+    export_worker,
     login,
     panel_clip,
     wait_flash,
@@ -38,26 +34,11 @@ def _live(stack: Stack, video_id: int) -> list[tuple[int, int, int, str]]:
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-@contextmanager
-def _export_worker(stack: Stack) -> Iterator[None]:
-    """A worker on the cpu queue (export, sprites) for the length of a test."""
-    proc = subprocess.Popen(
-        heaters_cmd("worker", "--queues", "cpu"),
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield
-    finally:
-        _stop(proc)
-
-
 def test_approve_then_group_next_then_undo_both(browser: Any, fresh: Stack) -> None:
     """The most natural flow, with a worker that exports: approve a clip, group the next one
     into it while the approval settles, then take both back with two undos."""
     first, second = clips_of(fresh)[:2]
-    with _export_worker(fresh):
+    with export_worker(fresh):
         page = login(browser, fresh, "alice")
         assert panel_clip(page) == first["id"]
         page.keyboard.press("a")

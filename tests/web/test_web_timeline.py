@@ -11,6 +11,7 @@ from typing import Any
 from tests.web.helpers import (
     Stack,
     clips_of,
+    export_worker,
     login,
     panel_clip,
     wait_flash,
@@ -176,3 +177,53 @@ def test_read_only_page_updates_when_the_holder_lets_go(browser: Any, fresh: Sta
     wait_flash(bob, f"clip {first['id']} approved")
     alice.context.close()
     bob.context.close()
+
+
+def test_settled_decision_changed_and_export_follows(browser: Any, fresh: Stack) -> None:
+    """Part 2: a settled skip is changed to approve from the clip page (a new decision,
+    undoable), and once that settles the worker exports the clip; ↓ on a video's last clip
+    goes on to the next video's undecided clips; N is the next undecided clip."""
+    first = clips_of(fresh)[0]
+    page = login(browser, fresh, "alice")
+    page.keyboard.press("s")
+    wait_flash(page, f"clip {first['id']} skipped")
+    fresh.sql("UPDATE review_events SET settles_at = now() - interval '1 second'")
+    page.goto(f"{fresh.url}/review/clips/{first['id']}")
+    assert page.get_attribute("#panel", "data-changing") == "true"
+    assert "change the decision" in page.inner_text("#panel .notice.change")
+    assert page.is_disabled("[data-action=skip]"), "already skipped"
+    assert not page.is_disabled("[data-action=approve]")
+    page.keyboard.press("a")
+    wait_flash(page, f"clip {first['id']} approved (was skipped)")
+    assert fresh.clip(first["id"])["state"] == "review_approved"
+    page.keyboard.press("u")
+    wait_flash(page, "undid approve")
+    assert fresh.clip(first["id"])["state"] == "review_skipped"
+    page.goto(f"{fresh.url}/review/clips/{first['id']}")
+    page.keyboard.press("a")
+    wait_flash(page, f"clip {first['id']} approved (was skipped)")
+    fresh.sql("UPDATE review_events SET settles_at = now() - interval '1 second'")
+    with export_worker(fresh):
+        fresh.wait_for(
+            lambda: fresh.clip(first["id"])["clip_path"] is not None,
+            timeout=60,
+            what="the re-approved clip to be exported",
+        )
+
+    # ↓ on the last clip of the first video: the second video's first undecided clip.
+    last = clips_of(fresh)[-1]
+    page.goto(f"{fresh.url}/review/clips/{last['id']}")
+    wait_idle(page)
+    page.keyboard.press("ArrowDown")
+    second_video = fresh.videos[1]["id"]
+    page.wait_for_function(
+        "v => document.querySelector('#panel').dataset.videoId === String(v)", arg=second_video
+    )
+    wait_idle(page)
+    # N: the next undecided clip after this one.
+    here = panel_clip(page)
+    page.keyboard.press("n")
+    after = wait_panel_change(page, here)
+    assert after is not None and fresh.clip(after)["state"] == "pending_review"
+    assert fresh.clip(after)["start_frame"] > fresh.clip(here)["start_frame"]
+    page.context.close()

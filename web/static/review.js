@@ -332,6 +332,7 @@
       pts: JSON.parse(d.pts || "[]"),
       proxy: d.proxy || "",
       state: d.state,
+      changing: d.changing === "true", // decided: approve / skip / archive change the decision
       prevId: num(d.prevId),
       nextId: num(d.nextId),
       nextPending: num(d.nextPending),
@@ -511,10 +512,12 @@
     }
   }
 
-  // The reviewer's next clip from the server's queue (claimed there).
-  async function gotoNext(opts) {
+  // The reviewer's next clip from the server's queue (claimed there); with `afterVideo`,
+  // the first undecided clip of a later video.
+  async function gotoNext(opts, afterVideo) {
     const seq = ++R.seq;
-    const r = await fetch("/review/next", { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" });
+    const url = afterVideo ? `/review/next?after_video=${afterVideo}` : "/review/next";
+    const r = await fetch(url, { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" });
     if (r.ok && seq === R.seq) swapPanel(await r.text(), { ...(opts || {}), noClaim: true });
   }
 
@@ -629,6 +632,7 @@
     }
     const predicted = nextGuess(c);
     const optimistic = predicted !== null;
+    const change = c.changing; // the clip was shown decided: this replaces its decision
     c.state = "deciding";
     markTimelineState(c.id, action === "skip" ? "review_skipped" : action === "archive" ? "review_archived" : "review_approved");
     if (optimistic) {
@@ -637,7 +641,7 @@
     }
     const seq = R.seq;
     enqueue(async () => {
-      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "" });
+      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "", change: change ? 1 : "" });
       const d = await answered(r, action);
       // A decision changes only its own clips: the other prefetched panels stay usable.
       if (d) {
@@ -1413,6 +1417,17 @@
         e.preventDefault();
         if (!e.repeat) reopen();
         return;
+      case "n": {
+        // The next undecided clip: after this one in its video, else in a later video.
+        e.preventDefault();
+        if (e.repeat) return;
+        const c = R.clip;
+        if (c && c.nextPending) {
+          startMetric("undecided", e, c.nextPending);
+          goto(c.nextPending);
+        } else gotoNext({}, c ? c.videoId : null);
+        return;
+      }
       default:
     }
     if (!R.clip) return;
@@ -1463,8 +1478,13 @@
       case "ArrowDown": {
         e.preventDefault();
         const id = key === "ArrowUp" ? c.prevId : c.nextId;
+        if (!id && key === "ArrowDown") {
+          flash("the last clip of the video: on to the next video's undecided clips");
+          gotoNext({}, c.videoId);
+          return;
+        }
         if (!id) {
-          flash(key === "ArrowUp" ? "this is the first clip of the video" : "this is the last clip of the video", "error");
+          flash("this is the first clip of the video", "error");
           return;
         }
         startMetric(key === "ArrowUp" ? "prev" : "next", e, id);
