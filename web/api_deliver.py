@@ -38,6 +38,7 @@ CutFormatParam = Literal["csv", "edl", "otio", "chapters", "ffmetadata", "json"]
 CutStateParam = Literal["all", "approved", "pending", "skipped", "archived"]
 DatasetFormat = Literal["webdataset", "parquet"]
 DatasetState = Literal["approved", "embedded"]
+DatasetMedia = Literal["bytes", "files"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 #: A folder name under HEATERS_HOME/datasets, or an s3:// URL.
 TARGET_PATTERN = (
@@ -98,7 +99,9 @@ class DatasetIn(msgspec.Struct):
     """An export of a dataset's next version. Only ``name`` is needed for a dataset that
     exists (its format, target, selection and shard size are kept; given ones change the
     selection and shard size). ``target``: a folder name under ``HEATERS_HOME/datasets``
-    (default: the dataset's name) or ``s3://bucket/prefix``."""
+    (default: the dataset's name) or ``s3://bucket/prefix``. ``media`` (Parquet, fixed by
+    the first export): ``bytes`` (default) keeps each clip in its row's ``mp4`` column,
+    ``files`` writes the clips as mp4 files beside each Parquet file."""
 
     name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     format: DatasetFormat | None = None
@@ -106,6 +109,7 @@ class DatasetIn(msgspec.Struct):
     state: DatasetState | None = None
     video_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] | None = None
     shard_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+    media: DatasetMedia | None = None
 
 
 @dataclass
@@ -186,12 +190,12 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
     Raises
     ------
     DeliverError
-        Bad name, shard size, a new dataset's target, or a format/target other than the
-        existing dataset's.
+        Bad name, shard size, a new dataset's target, a format/target/media other than the
+        existing dataset's, media ``files`` for a WebDataset.
     procrastinate.exceptions.AlreadyEnqueued
         An export of this dataset is waiting already.
     """
-    from heaters.deliver.datasets import target_url, validate_name
+    from heaters.deliver.datasets import check_media, dataset_media, target_url, validate_name
     from workers.deliver import defer_dataset_export
 
     validate_name(body.name)
@@ -207,13 +211,18 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
             raise DeliverError(f"dataset {body.name} is {ds['format']}, not {body.format}")
         if target is not None and target != ds["target"]:
             raise DeliverError(f"dataset {body.name} lives at {ds['target']}, not {target}")
+        if body.media is not None and body.media != dataset_media(ds):
+            raise DeliverError(
+                f"dataset {body.name} keeps its clips as {dataset_media(ds)}, not {body.media}"
+            )
+    check_media(body.format or (ds["format"] if ds is not None else "webdataset"), body.media)
     video_ids = None
     if body.video_ids:
         # Ids past bigint match no video anyway; none left selects nothing (id 0 is no video).
         video_ids = [v for v in body.video_ids if -(2**63) <= v < 2**63] or [0]
     job_id = await defer_dataset_export(
         body.name, format=body.format, target=target, state=body.state,
-        video_ids=video_ids, shard_size=body.shard_size,
+        video_ids=video_ids, shard_size=body.shard_size, media=body.media,
     )  # fmt: skip
     return DatasetJobOut(body.name, job_id, f"/api/datasets/{body.name}")
 

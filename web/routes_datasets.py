@@ -57,14 +57,17 @@ async def create_dataset(
     request: Request[Any, Any, Any],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
-    """Queue the first export of a new dataset (name, format, state, folder or s3:// URL)."""
+    """Queue the first export of a new dataset (name, format, Parquet media, state, folder or
+    s3:// URL)."""
     fmt = data.get("format") or "webdataset"
     state = data.get("state") or "approved"
+    media = data.get("media") if fmt == "parquet" else None
     body = DatasetIn(
         name=(data.get("name") or "").strip(),
         format=fmt if fmt in ("webdataset", "parquet") else None,  # type: ignore[arg-type]
         target=(data.get("target") or "").strip() or None,
         state=state if state in ("approved", "embedded") else None,  # type: ignore[arg-type]
+        media=media if media in ("bytes", "files") else None,  # type: ignore[arg-type]
     )
     return await _start(request, body)
 

@@ -155,6 +155,19 @@ def target_url(target: str) -> str:
     return f"file://{Path(target).expanduser().resolve()}"
 
 
+def check_media(fmt: str, media: str | None) -> None:
+    """Refuse media ``files`` for a format other than Parquet (a WebDataset sample holds its
+    clip).
+
+    Raises
+    ------
+    DeliverError
+        Saying so.
+    """
+    if fmt != "parquet" and media not in (None, "bytes"):
+        raise DeliverError(f"media {media} is for Parquet: a {fmt} sample holds its clip")
+
+
 def dataset_media(ds: Any) -> str:
     """Where a dataset row's clips go: ``bytes`` (in the samples or rows) or ``files``."""
     return str(ds["settings"].get("media") or "bytes")
@@ -352,8 +365,7 @@ async def _dataset_row(
                     f"no dataset {name} yet: give its target (-o DIR or s3://bucket/prefix)"
                 )
             fmt = format or "webdataset"
-            if fmt != "parquet" and media not in (None, "bytes"):
-                raise DeliverError(f"media {media} is for Parquet: a {fmt} sample holds its clip")
+            check_media(fmt, media)
             selection = {
                 "state": state or "approved",
                 "video_ids": sorted(set(video_ids)) if video_ids else None,
@@ -974,6 +986,7 @@ __all__ = [
     "ROW_GROUP_ROWS",
     "ExportResult",
     "Progress",
+    "check_media",
     "clip_caption",
     "clip_metadata",
     "dataset_media",
