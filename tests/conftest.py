@@ -219,18 +219,18 @@ async def run_to_detected(rt: Any, video_id: int) -> int:
     asserted ``"done"``; a video split into segment jobs (``HEATERS_SEGMENT_SECONDS``) has
     its segments encoded and joined in between, as workers would. Returns how many segment
     jobs ran (0: one pass)."""
-    from heaters.pipeline import segment_stages, video_stages
+    from heaters.pipeline import preprocess_stages, video_stages
 
     assert await video_stages.download_video(rt, video_id) == "done"
-    assert await video_stages.preprocess_video(rt, video_id) == "done"
+    assert await preprocess_stages.preprocess_video(rt, video_id) == "done"
     async with rt.db.acquire() as conn:
         segments = await conn.fetch(
             "SELECT id FROM video_segments WHERE source_video_id = $1 ORDER BY index", video_id
         )
     for seg in segments:
-        assert await segment_stages.encode_video_segment(rt, seg["id"]) == "done"
+        assert await preprocess_stages.encode_video_segment(rt, seg["id"]) == "done"
     if segments:
-        assert await segment_stages.join_video_segments(rt, video_id) == "done"
+        assert await preprocess_stages.join_video_segments(rt, video_id) == "done"
     assert await video_stages.detect_video(rt, video_id) == "done"
     return len(segments)
 

@@ -23,7 +23,7 @@ from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.states import Transition
 from heaters.errors import HeatersError
-from heaters.pipeline import runner, video_stages
+from heaters.pipeline import preprocess_stages, runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import run_to_detected
@@ -245,7 +245,7 @@ async def test_a_detect_whose_claim_is_taken_over_commits_no_clips(
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
         assert await video_stages.download_video(rt, vid) == "done"
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
 
         async def other_worker(rt_: Any, stage: str) -> None:
             if stage == "detect":

@@ -19,9 +19,10 @@ import pytest
 from heaters import review
 from heaters.config import get_settings
 from heaters.domain import states
-from heaters.pipeline import clip_stages, keys, runner, video_stages
+from heaters.pipeline import clip_stages, preprocess_stages, runner, video_stages
 from heaters.pipeline.runtime import Runtime, open_runtime
 from heaters.pipeline.submit import submit
+from heaters.storage import keys
 from tests.conftest import detected_video
 
 NAMED = (
@@ -90,7 +91,7 @@ async def test_a_stale_preprocess_writing_after_the_new_owner_committed_changes_
         assert await video_stages.download_video(rt, vid) == "done"
 
         async def new_owner() -> str:
-            outcome = await video_stages.preprocess_video(rt, vid)
+            outcome = await preprocess_stages.preprocess_video(rt, vid)
             row = await _video(db, vid)
             committed.update(row=row, proxy=_digest(storage / row["proxy_path"]))
             if master == "ffv1":
@@ -98,7 +99,7 @@ async def test_a_stale_preprocess_writing_after_the_new_owner_committed_changes_
             return outcome
 
         late = _late_put(rt, monkeypatch, ".mp4" if master == "original" else ".mkv", new_owner)
-        assert await video_stages.preprocess_video(rt, vid) == "lost"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "lost"
     row = await _video(db, vid)
     assert late and late[0] not in (row["proxy_path"], row["master_path"])
     assert late[0].startswith(f"videos/{vid}/{'proxy' if master == 'original' else 'master'}-")
@@ -176,9 +177,9 @@ async def test_a_redo_after_a_crash_deletes_the_crashed_claims_objects_once_it_c
         async def crash(rt_: Any, stage: str) -> None:
             raise Crash
 
-        monkeypatch.setattr(video_stages, "pause_point", crash)
+        monkeypatch.setattr(preprocess_stages, "pause_point", crash)
         with pytest.raises(Crash):
-            await video_stages.preprocess_video(rt, vid)
+            await preprocess_stages.preprocess_video(rt, vid)
         crashed = await _video(db, vid)
         assert crashed["state"] == states.PREPROCESS.running and crashed["proxy_path"] is None
         left = {
@@ -191,8 +192,8 @@ async def test_a_redo_after_a_crash_deletes_the_crashed_claims_objects_once_it_c
         async def before_commit(rt_: Any, stage: str) -> None:
             seen_before_commit.append(_stored(storage))
 
-        monkeypatch.setattr(video_stages, "pause_point", before_commit)
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        monkeypatch.setattr(preprocess_stages, "pause_point", before_commit)
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
     assert seen_before_commit and left <= seen_before_commit[0], "kept until the redo commits"
     row = await _video(db, vid)
     assert row["proxy_path"] == keys.proxy_key(vid, row["claim_token"])
@@ -216,16 +217,16 @@ async def test_a_failed_stage_deletes_what_it_and_the_crashed_claim_before_it_wr
         async def crash(rt_: Any, stage: str) -> None:
             raise Crash
 
-        monkeypatch.setattr(video_stages, "pause_point", crash)
+        monkeypatch.setattr(preprocess_stages, "pause_point", crash)
         with pytest.raises(Crash):
-            await video_stages.preprocess_video(rt, vid)
+            await preprocess_stages.preprocess_video(rt, vid)
         crashed = (await _video(db, vid))["claim_token"]
         assert keys.proxy_key(vid, crashed) in _stored(storage)
 
         async def broken(rt_: Any, stage: str) -> None:
             raise RuntimeError("the commit could not be written")
 
-        monkeypatch.setattr(video_stages, "pause_point", broken)
-        assert await video_stages.preprocess_video(rt, vid) == "failed"
+        monkeypatch.setattr(preprocess_stages, "pause_point", broken)
+        assert await preprocess_stages.preprocess_video(rt, vid) == "failed"
     assert _stored(storage) == before == await _named(db)
     assert runner._written == {} and runner._replaced == {}

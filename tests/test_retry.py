@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from heaters.db import fetch_all
-from heaters.pipeline import video_stages
+from heaters.pipeline import preprocess_stages, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import json_lines, run_heaters, wait_until
@@ -102,7 +102,7 @@ async def test_each_stage_has_its_own_attempt_budget(
         assert (v["attempts"], v["next_attempt_at"], v["last_error"]) == (0, None, None), (
             "a success resets the budget"
         )
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         assert (await _video(db, vid))["attempts"] == 0, "preprocess had its own budget"
         for attempt in range(1, rt.settings.max_attempts + 1):
             assert await run_stage(rt, "video", vid, states.DETECT, flaky_detect) == "failed"

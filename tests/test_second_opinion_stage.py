@@ -12,7 +12,7 @@ import pytest
 from heaters.config import get_settings
 from heaters.media import transnet
 from heaters.media.boundaries import SceneResult, Suggestion
-from heaters.pipeline import video_stages
+from heaters.pipeline import preprocess_stages, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 
@@ -43,7 +43,7 @@ async def test_second_opinion_promotes_a_confirmed_suggestion(
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
         assert rt.settings.detect_second_opinion
-        for fn in (video_stages.download_video, video_stages.preprocess_video,
+        for fn in (video_stages.download_video, preprocess_stages.preprocess_video,
                    video_stages.detect_video):  # fmt: skip
             assert await fn(rt, vid) == "done"
     async with db.acquire() as conn:

@@ -57,7 +57,7 @@ async def test_segmented_preprocess_equals_one_pass(
     from heaters.config import get_settings
     from heaters.media import scenes
     from heaters.media.preprocess import preprocess
-    from heaters.pipeline import segment_stages, video_stages
+    from heaters.pipeline import preprocess_stages, video_stages
     from heaters.pipeline.dispatcher import dispatch
     from heaters.pipeline.runtime import open_runtime
     from heaters.pipeline.stages import Stage
@@ -79,7 +79,7 @@ async def test_segmented_preprocess_equals_one_pass(
     vid = (await submit(db, str(keyed_video))).video_id
     async with open_runtime() as rt:
         assert await video_stages.download_video(rt, vid) == "done"
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         async with db.acquire() as conn:
             assert await conn.fetchval("SELECT state FROM source_videos") == "segmenting"
             segs = await conn.fetch("SELECT * FROM video_segments ORDER BY index")
@@ -95,15 +95,15 @@ async def test_segmented_preprocess_equals_one_pass(
 
         # Two at a time, as two workers would; a second run of an encoded one is a no-op.
         results = await asyncio.gather(
-            *(segment_stages.encode_video_segment(rt, i) for i in seg_jobs)
+            *(preprocess_stages.encode_video_segment(rt, i) for i in seg_jobs)
         )
         assert results == ["done"] * 4
-        assert await segment_stages.encode_video_segment(rt, seg_jobs[0]) == "noop"
+        assert await preprocess_stages.encode_video_segment(rt, seg_jobs[0]) == "noop"
 
         deferred.clear()
         await dispatch(rt.db, defer)
         assert ("join", vid) in deferred
-        assert await segment_stages.join_video_segments(rt, vid) == "done"
+        assert await preprocess_stages.join_video_segments(rt, vid) == "done"
         assert await video_stages.detect_video(rt, vid) == "done"
 
         async with db.acquire() as conn:
@@ -243,7 +243,7 @@ async def test_a_segment_given_up_fails_its_video_and_a_retry_keeps_the_encoded_
     video fails with the segment's reason. Once the original is back, an operator's retry
     re-plans it, keeps segments 1–3 encoded, and encodes only segment 0."""
     from heaters.config import get_settings
-    from heaters.pipeline import segment_stages, video_stages
+    from heaters.pipeline import preprocess_stages, video_stages
     from heaters.pipeline.runtime import open_runtime
     from heaters.pipeline.submit import submit
 
@@ -253,18 +253,18 @@ async def test_a_segment_given_up_fails_its_video_and_a_retry_keeps_the_encoded_
     vid = (await submit(db, str(keyed_video))).video_id
     async with open_runtime() as rt:
         assert await video_stages.download_video(rt, vid) == "done"
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         async with db.acquire() as conn:
             ids = [
                 r["id"] for r in await conn.fetch("SELECT id FROM video_segments ORDER BY index")
             ]
             original = await conn.fetchval("SELECT original_path FROM source_videos")
         for i in ids[1:]:
-            assert await segment_stages.encode_video_segment(rt, i) == "done"
+            assert await preprocess_stages.encode_video_segment(rt, i) == "done"
         path = rt.storage.local_path(original)
         assert path is not None
         path.rename(path.with_name("away"))
-        assert await segment_stages.encode_video_segment(rt, ids[0]) == "failed"
+        assert await preprocess_stages.encode_video_segment(rt, ids[0]) == "failed"
         async with db.acquire() as conn:
             v = await conn.fetchrow("SELECT state, last_error, next_attempt_at FROM source_videos")
             segs = await conn.fetch("SELECT state, attempts FROM video_segments ORDER BY index")
@@ -272,18 +272,18 @@ async def test_a_segment_given_up_fails_its_video_and_a_retry_keeps_the_encoded_
         assert v["last_error"].startswith("segment 0: "), v["last_error"]
         assert [s["state"] for s in segs] == ["encode_failed", "encoded", "encoded", "encoded"]
         # Nothing more for the segments of a failed video.
-        assert await segment_stages.encode_video_segment(rt, ids[0]) == "noop"
+        assert await preprocess_stages.encode_video_segment(rt, ids[0]) == "noop"
 
         path.with_name("away").rename(path)
         async with db.acquire() as conn:
             assert await db.q.retry_video(conn, id=vid) is not None
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         async with db.acquire() as conn:
             segs = await conn.fetch("SELECT id, state FROM video_segments ORDER BY index")
         assert [s["id"] for s in segs] == ids, "the same segments, re-planned in place"
         assert [s["state"] for s in segs] == ["pending", "encoded", "encoded", "encoded"]
-        assert await segment_stages.encode_video_segment(rt, ids[0]) == "done"
-        assert await segment_stages.join_video_segments(rt, vid) == "done"
+        assert await preprocess_stages.encode_video_segment(rt, ids[0]) == "done"
+        assert await preprocess_stages.join_video_segments(rt, vid) == "done"
         async with db.acquire() as conn:
             assert await conn.fetchval("SELECT state FROM source_videos") == "preprocessed"
             runs = await conn.fetch(

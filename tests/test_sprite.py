@@ -24,7 +24,7 @@ from heaters.media.sprite import (
     make_sprite,
     tile_size,
 )
-from heaters.pipeline import artifact_stages, video_stages
+from heaters.pipeline import artifact_stages, preprocess_stages, video_stages
 from heaters.pipeline.dispatcher import dispatch
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.stages import Stage
@@ -207,7 +207,7 @@ async def _detected_video(rt: Any, db: Any, video: Path) -> int:
     vid = (await submit(db, str(video))).video_id
     for fn in (
         video_stages.download_video,
-        video_stages.preprocess_video,
+        preprocess_stages.preprocess_video,
         video_stages.detect_video,
     ):
         assert await fn(rt, vid) == "done"

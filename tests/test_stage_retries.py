@@ -23,7 +23,7 @@ from heaters.config import get_settings
 from heaters.domain import states
 from heaters.domain.states import Transition
 from heaters.errors import StorageError
-from heaters.pipeline import artifact_stages, clip_stages, video_stages
+from heaters.pipeline import artifact_stages, clip_stages, preprocess_stages, video_stages
 from heaters.pipeline.runtime import Runtime, open_runtime
 from heaters.pipeline.stages import stage_named
 from heaters.pipeline.submit import submit
@@ -161,10 +161,10 @@ async def test_each_stage_after_the_first_retries_with_backoff_up_to_the_limit(
 
         # preprocess: the original cannot be read.
         await _fails_with_backoff_up_to_the_limit(
-            db, rt, video_stages.preprocess_video, states.PREPROCESS, vid
+            db, rt, preprocess_stages.preprocess_video, states.PREPROCESS, vid
         )
         await _retry(db, "video", vid)
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         assert await _attempts(db, "source_videos", vid) == (0, None, None)
 
         # detect: its stored features are gone, and the proxy cannot be read.

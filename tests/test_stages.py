@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from heaters.media import scenes
-from heaters.pipeline import video_stages
+from heaters.pipeline import preprocess_stages, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import run_to_detected
@@ -44,7 +44,7 @@ async def test_each_stage_is_idempotent(
     async with open_runtime() as rt:
         assert await video_stages.download_video(rt, vid) == "done"
         assert await video_stages.download_video(rt, vid) == "noop", "already downloaded"
-        assert await video_stages.preprocess_video(rt, vid) == "done"
+        assert await preprocess_stages.preprocess_video(rt, vid) == "done"
         assert await video_stages.detect_video(rt, vid) == "done"
         assert await video_stages.detect_video(rt, vid) == "noop"
         done = await _snapshot(db, home)
@@ -53,7 +53,7 @@ async def test_each_stage_is_idempotent(
         # A re-run from each in-progress state (what a crashed worker leaves) changes nothing.
         for stage, state, fn in [
             ("download", "downloading", video_stages.download_video),
-            ("preprocess", "preprocessing", video_stages.preprocess_video),
+            ("preprocess", "preprocessing", preprocess_stages.preprocess_video),
             ("detect", "detecting", video_stages.detect_video),
         ]:
             await _set_state(db, vid, state)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from heaters.media.boundaries import SceneResult, Suggestion
-from heaters.pipeline import video_stages
+from heaters.pipeline import preprocess_stages, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 
@@ -49,7 +49,7 @@ async def test_detect_stores_suggestions_and_a_redo_replaces_them(
     monkeypatch.setattr(scenes, "result_from_features", with_suggestions)
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:
-        for fn in (video_stages.download_video, video_stages.preprocess_video):
+        for fn in (video_stages.download_video, preprocess_stages.preprocess_video):
             assert await fn(rt, vid) == "done"
         async with db.acquire() as conn:
             pts = list((await conn.fetchrow(

@@ -26,7 +26,7 @@ class VideoState(StrEnum):
 
 
 class SegmentState(StrEnum):
-    """``video_segments.state`` (segmented preprocess, ``pipeline/segment_stages.py``)."""
+    """``video_segments.state`` (segmented preprocess, ``pipeline/preprocess_stages.py``)."""
 
     PENDING = "pending"
     ENCODING = "encoding"

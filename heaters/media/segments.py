@@ -1,5 +1,5 @@
 """Preprocess split into keyframe-aligned segments, each encoded by its own job (long videos,
-``heaters/pipeline/segment_stages.py``): the plan (:func:`plan_for_jobs`), one segment's
+``heaters/pipeline/preprocess_stages.py``): the plan (:func:`plan_for_jobs`), one segment's
 encode (:func:`encode_segment`), the audio (:func:`encode_audio`) and the join
 (:func:`join_segments`, :func:`finish_segmented`), whose result is that of the one-pass
 :func:`heaters.media.preprocess.preprocess`: the same frame count, frame index and small-frames

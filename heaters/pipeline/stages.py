@@ -22,7 +22,7 @@ from heaters.pipeline import (
     clip_stages,
     edit_stages,
     labels,
-    segment_stages,
+    preprocess_stages,
     video_stages,
 )
 from heaters.pipeline.runtime import Runtime
@@ -122,9 +122,9 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage.of(states.DOWNLOAD,   VIDEOS, video_stages.download_video,   "io"),
-    Stage.of(states.PREPROCESS, VIDEOS, video_stages.preprocess_video, "cpu"),
-    Stage.of(states.ENCODE_SEGMENT, SEGMENTS, segment_stages.encode_video_segment, "cpu"),
-    Stage.of(states.JOIN,       JOINABLE_VIDEOS, segment_stages.join_video_segments, "cpu"),
+    Stage.of(states.PREPROCESS, VIDEOS, preprocess_stages.preprocess_video, "cpu"),
+    Stage.of(states.ENCODE_SEGMENT, SEGMENTS, preprocess_stages.encode_video_segment, "cpu"),
+    Stage.of(states.JOIN,       JOINABLE_VIDEOS, preprocess_stages.join_video_segments, "cpu"),
     Stage.of(states.DETECT,     VIDEOS, video_stages.detect_video,     "cpu"),
     Stage.of(states.SPRITE,     CLIPS_MISSING_SPRITE, artifact_stages.make_clip_sprite, "cpu"),
     Stage.of(states.EXPORT,     CLIPS,  clip_stages.export_clip,       "cpu"),

@@ -1,4 +1,5 @@
-"""Video stages: download, preprocess, detect (one video each; docs/architecture.md).
+"""Video stages: download and detect (one video each; docs/architecture.md; preprocess is
+:mod:`heaters.pipeline.preprocess_stages`).
 
 A service claims the item (state → ``*ing``; nothing to do → ``"noop"``), runs the media
 function (CPU-bound Python in the process pool, ffmpeg as an asyncio subprocess), writes its
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
+from heaters.pipeline.features import store_features, stored_features, video_features
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import (
     Outcome,
@@ -37,16 +38,14 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
-from heaters.storage.keys import master_key, original_key, proxy_key, upload_name
+from heaters.storage.keys import original_key, upload_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from uuid import UUID
 
     from heaters.db.pool import Connection
     from heaters.media.boundaries import SceneResult
     from heaters.media.download import DownloadResult
-    from heaters.media.preprocess import PreprocessResult
 
 log = logging.getLogger(__name__)
 
@@ -153,183 +152,7 @@ async def _forget_upload(rt: Runtime, key: str) -> None:
         log.warning("could not delete the stored upload %s: %s", key, exc)
 
 
-# --- preprocess ---------------------------------------------------------------------------
-
-
-def analysis_features(raw: Path) -> np.ndarray:
-    """The detector's per-frame features, float32 (N, F), from the small frames preprocess
-    wrote (process pool; no decode)."""
-    from heaters.media import scenes
-
-    return scenes.features_from_raw(raw)
-
-
-def video_features(video: Path) -> np.ndarray:
-    """The detector's per-frame features, float32 (N, F), decoding ``video`` (used when no
-    analysis frames exist, or they came from another detector)."""
-    from heaters.media import scenes
-
-    return scenes.decode_features(video)
-
-
-async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
-    """Make the all-I-frame proxy, the frame index and the change scores (and an FFV1 master
-    when configured or needed).
-
-    One ffmpeg decode of the original writes the proxy and small analysis frames (for the
-    scene detector, so detection never decodes again). The original is the master
-    (``master_path`` = its key, ``master_kind`` = ``original``) unless ``HEATERS_MASTER=ffv1``
-    or the original cannot be read frame-exactly by seeking: then an FFV1 master is stored
-    under :func:`master_key` and ``master_reason`` says why.
-    ``downloaded``/``preprocess_failed`` → ``preprocessing`` → ``preprocessed``.
-    """
-    from heaters.media import scenes
-    from heaters.media.preprocess import preprocess
-    from heaters.pipeline.segment_stages import split_if_long
-
-    async def work(row: Row) -> None:
-        replaces_media(video_id, row)
-        with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
-            src = await local_copy(rt, row["original_path"], tmp)
-            if await split_if_long(rt, video_id, src):
-                return  # a long video: its segments are encoded by separate jobs
-            master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
-            s = rt.settings
-            result = await preprocess(
-                src,
-                master,
-                proxy,
-                small_frames=small,
-                small_size=scenes.ANALYSIS_SIZE,
-                executor=rt.executor,
-                crf=s.proxy_crf,
-                preset=s.proxy_preset,
-                proxy_height=s.proxy_height,
-                master_mode=s.master,
-            )
-            await store_preprocessed(
-                rt, video_id, row, result, master=master, proxy=proxy, small=small
-            )
-
-    return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
-
-
-def _media_keys(video_id: int, token: UUID | None) -> list[str]:
-    """The master and proxy keys a claim with ``token`` writes (none for no token)."""
-    return [master_key(video_id, token), proxy_key(video_id, token)] if token else []
-
-
-def replaces_media(video_id: int, row: Row) -> None:
-    """Preprocess or join: note the master and proxy the claim this one replaced may have
-    written (:func:`heaters.pipeline.runner.replaces`), less those the row names."""
-    replaces(
-        row, _media_keys(video_id, row["previous_token"]),
-        [row["master_path"], row["proxy_path"], row["original_path"]],
-    )  # fmt: skip
-
-
-async def store_preprocessed(
-    rt: Runtime,
-    video_id: int,
-    row: Row,
-    result: PreprocessResult,
-    *,
-    master: Path,
-    proxy: Path,
-    small: Path,
-    transition: states.Transition = states.PREPROCESS,
-    pause: str = "preprocess",
-    in_commit: Callable[[Connection], Awaitable[None]] | None = None,
-) -> None:
-    """What preprocess ends with, in one pass or joined from segments: the change scores
-    from the small frames, the proxy (and an FFV1 master) stored, then the frame index,
-    features and the finish of ``transition`` (``PREPROCESS``, or the ``JOIN`` of a
-    segmented video: both end ``preprocessed`` with the same columns) in one transaction,
-    with ``in_commit`` run first inside it (the join forgets its segments)."""
-    features = await rt.run_sync(analysis_features, small)
-    if len(features) != result.frame_count:
-        # Decoder and demuxer disagree on the count: score the proxy itself.
-        features = await rt.run_sync(video_features, proxy)
-    token = row["claim_token"]
-    proxy_path = proxy_key(video_id, token)
-    if result.master_kind == "ffv1":
-        master_path = master_key(video_id, token)
-        writes(row, master_path)
-        await rt.storage.put_file(master, master_path, move=True)
-    else:
-        master_path = row["original_path"]
-    writes(row, proxy_path)
-    await rt.storage.put_file(proxy, proxy_path, move=True)
-    await pause_point(rt, pause)
-    idx = result.frame_index
-    async with commit(rt, row) as conn:
-        if in_commit is not None:
-            await in_commit(conn)
-        await rt.db.q.upsert_frame_index(
-            conn,
-            id=video_id,
-            pts_seconds=list(idx.pts_seconds),
-            byte_offsets=list(idx.byte_offsets),
-        )
-        await _store_features(rt, conn, video_id, features)
-        # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless
-        # copy, master_reason says why).
-        await lifecycle.finish(
-            conn,
-            "video",
-            transition,
-            video_id,
-            token=token,
-            master_path=master_path,
-            master_kind=result.master_kind,
-            master_reason=result.master_reason,
-            proxy_path=proxy_path,
-            fps_num=result.fps.numerator,
-            fps_den=result.fps.denominator,
-            time_base_num=result.time_base.numerator,
-            time_base_den=result.time_base.denominator,
-            frame_count=result.frame_count,
-            duration_seconds=result.duration_seconds,
-            width=result.width,
-            height=result.height,
-            is_vfr=result.is_vfr,
-            has_audio=result.has_audio,
-        )
-    # The master and proxy the row named before (a redo), and those the claim this one
-    # replaced wrote (a crashed or stale worker), unless the row names them now.
-    await delete_replaced(
-        rt, [row["master_path"], row["proxy_path"], *_media_keys(video_id, row["previous_token"])],
-        [master_path, proxy_path, row["original_path"]], f"video {video_id}",
-    )  # fmt: skip
-
-
 # --- detect -------------------------------------------------------------------------------
-
-
-async def _store_features(rt: Runtime, conn: Any, video_id: int, features: np.ndarray) -> None:
-    """Keep the default detector's per-frame features, under its name (thresholds can then
-    be re-applied without decoding; another detector never reuses them)."""
-    from heaters.media import scenes
-
-    f = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
-    await rt.db.q.upsert_scene_scores(
-        conn,
-        id=video_id,
-        detector=scenes.DETECTOR_NAME,
-        params={"analysis_size": list(scenes.ANALYSIS_SIZE)},
-        feature_count=max(1, f.shape[1]),
-        scores=f.ravel().tolist(),
-    )
-
-
-async def _stored_features(rt: Runtime, conn: Any, video_id: int, frames: int) -> np.ndarray | None:
-    """The default detector's stored features for ``frames`` frames, (N, F), or None."""
-    from heaters.media import scenes
-
-    row = await rt.db.q.stored_scene_scores(conn, id=video_id, detector=scenes.DETECTOR_NAME)
-    if row is None or len(row["scores"]) != frames * row["feature_count"]:
-        return None
-    return np.asarray(row["scores"], dtype=np.float32).reshape(frames, row["feature_count"])
 
 
 async def _second_opinion(rt: Runtime, video_id: int, row: Row, result: Any) -> Any:
@@ -417,7 +240,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
             profile = await params_for_video(rt.db, conn, video_id)
             features: np.ndarray | None = None
             if index is not None:
-                features = await _stored_features(rt, conn, video_id, len(index["pts_seconds"]))
+                features = await stored_features(rt, conn, video_id, len(index["pts_seconds"]))
         if index is None:
             raise DetectError("no frame index: preprocess the video again")
         pts = list(index["pts_seconds"])
@@ -427,7 +250,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
                 features = await rt.run_sync(video_features, proxy)
             if len(features) == len(pts):
                 async with rt.db.acquire() as conn:
-                    await _store_features(rt, conn, video_id, features)
+                    await store_features(rt, conn, video_id, features)
         fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
         result = scenes.result_from_features(features, fps, detector_params(rt, profile))
         if rt.settings.detect_second_opinion:

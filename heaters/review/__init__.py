@@ -66,7 +66,6 @@ Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdi
 
 from heaters.review._base import (
     ACTIONS,
-    DECIDED_BY,
     Action,
     ActionResult,
     Decision,
@@ -94,7 +93,6 @@ from heaters.review.views import (
 
 __all__ = [
     "ACTIONS",
-    "DECIDED_BY",
     "Action",
     "ActionResult",
     "Claim",

@@ -321,7 +321,7 @@ def _keyframed(src: Path, out: Path, *, seconds: float, gop: int = 24) -> Path:
 async def _segmented(
     src: Path, out: Path, work: Path, segments: int, *, small: bool = True
 ) -> PreprocessResult:
-    """What the segment jobs do for ``src`` (``heaters/pipeline/segment_stages.py``), in this
+    """What the segment jobs do for ``src`` (``heaters/pipeline/preprocess_stages.py``), in this
     process: plan, encode each segment (those already in ``work`` are kept), the audio, then
     join into ``out/p.mp4`` (and ``out/s.rgb``); the segment files are removed after."""
     plan = plan_segments(src, segments)

@@ -1,4 +1,4 @@
--- Segmented preprocess (heaters/pipeline/segment_stages.py, migration 0011): a long video's
+-- Segmented preprocess (heaters/pipeline/preprocess_stages.py, migration 0011): a long video's
 -- keyframe-aligned segments, each encoded by its own job, then joined. A segment's claim,
 -- finish and fail are heaters.db.lifecycle's (its guard: the video is still segmenting; a
 -- segment given up fails its video).

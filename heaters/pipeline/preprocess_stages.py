@@ -1,20 +1,22 @@
-"""Segmented preprocess: one long video encoded by several workers at once (docs/architecture.md).
+"""Preprocess stages (docs/architecture.md, "Preprocess"): one video's master check, review
+proxy, frame index and analysis features, in one pass or, for a long video, in segments that
+several workers encode at once.
 
-A video longer than ``HEATERS_SEGMENT_SECONDS`` is planned by its preprocess job
-(:func:`split_if_long`): keyframe-aligned segments (:func:`heaters.media.segments.plan_for_jobs`)
-become ``video_segments`` rows and the video moves to ``segmenting``. The dispatcher then
-finds each segment for the ``preprocess_segment`` stage (:func:`encode_video_segment`: one
-segment per job, any worker on any machine sharing the database and storage), and, once
-all are encoded, the video for the ``join`` stage (:func:`join_video_segments`), which joins
-the pieces without re-encoding (the proxy is all-I) and ends exactly as the one-pass
-preprocess does (``video_stages.store_preprocessed``: same rows, same ``preprocessed``
-state). Workers never enqueue each other.
+- :func:`preprocess_video` (stage ``preprocess``): one pass for a short video; a video longer
+  than ``HEATERS_SEGMENT_SECONDS`` is planned instead (:func:`split_if_long`):
+  keyframe-aligned segments (:func:`heaters.media.segments.plan_for_jobs`) become
+  ``video_segments`` rows and the video moves to ``segmenting``.
+- :func:`encode_video_segment` (stage ``preprocess_segment``): one segment per job, any
+  worker on any machine sharing the database and storage.
+- :func:`join_video_segments` (stage ``join``): once all are encoded, the pieces are joined
+  without re-encoding (the proxy is all-I) and the video ends exactly as the one-pass
+  preprocess does (:func:`store_preprocessed`: same rows, same ``preprocessed`` state).
 
-Each segment is resumable on its own: its pieces are stored under keys that carry its
-claim's token (:func:`heaters.storage.keys.segment_keys`) before the commit that marks it
-``encoded`` and records them; a job killed mid-way
-leaves it ``encoding`` and the retried job redoes only it; encoded segments are not redone.
-A segment that will not be retried (permanent failure, attempts used up) fails its video
+Workers never enqueue each other. Each segment is resumable on its own: its pieces are stored
+under keys that carry its claim's token (:func:`heaters.storage.keys.segment_keys`) before the
+commit that marks it ``encoded`` and records them; a job killed mid-way leaves it
+``encoding`` and the retried job redoes only it; encoded segments are not redone. A segment
+that will not be retried (permanent failure, attempts used up) fails its video
 (``preprocess_failed``, reason ``segment N: …``; ``segments.sql: fail_segment``).
 """
 
@@ -24,15 +26,16 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
 from heaters.errors import PreprocessError
 from heaters.media.segments import Segment, SegmentPlan, segment_paths
+from heaters.pipeline.features import analysis_features, store_features, video_features
 from heaters.pipeline.media_io import local_copy, media_source
 from heaters.pipeline.runner import (
     Outcome,
@@ -46,9 +49,148 @@ from heaters.pipeline.runner import (
     writes,
 )
 from heaters.pipeline.runtime import Runtime
-from heaters.storage.keys import segment_keys
+from heaters.storage.keys import master_key, proxy_key, segment_keys
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from heaters.db.pool import Connection
+    from heaters.media.preprocess import PreprocessResult
 
 log = logging.getLogger(__name__)
+
+
+async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
+    """Make the all-I-frame proxy, the frame index and the change scores (and an FFV1 master
+    when configured or needed).
+
+    One ffmpeg decode of the original writes the proxy and small analysis frames (for the
+    scene detector, so detection never decodes again). The original is the master
+    (``master_path`` = its key, ``master_kind`` = ``original``) unless ``HEATERS_MASTER=ffv1``
+    or the original cannot be read frame-exactly by seeking: then an FFV1 master is stored
+    under :func:`master_key` and ``master_reason`` says why.
+    ``downloaded``/``preprocess_failed`` → ``preprocessing`` → ``preprocessed``.
+    """
+    from heaters.media import scenes
+    from heaters.media.preprocess import preprocess
+
+    async def work(row: Row) -> None:
+        replaces_media(video_id, row)
+        with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
+            src = await local_copy(rt, row["original_path"], tmp)
+            if await split_if_long(rt, video_id, src):
+                return  # a long video: its segments are encoded by separate jobs
+            master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
+            s = rt.settings
+            result = await preprocess(
+                src,
+                master,
+                proxy,
+                small_frames=small,
+                small_size=scenes.ANALYSIS_SIZE,
+                executor=rt.executor,
+                crf=s.proxy_crf,
+                preset=s.proxy_preset,
+                proxy_height=s.proxy_height,
+                master_mode=s.master,
+            )
+            await store_preprocessed(
+                rt, video_id, row, result, master=master, proxy=proxy, small=small
+            )
+
+    return await run_stage(rt, "video", video_id, states.PREPROCESS, work)
+
+
+def _media_keys(video_id: int, token: UUID | None) -> list[str]:
+    """The master and proxy keys a claim with ``token`` writes (none for no token)."""
+    return [master_key(video_id, token), proxy_key(video_id, token)] if token else []
+
+
+def replaces_media(video_id: int, row: Row) -> None:
+    """Preprocess or join: note the master and proxy the claim this one replaced may have
+    written (:func:`heaters.pipeline.runner.replaces`), less those the row names."""
+    replaces(
+        row, _media_keys(video_id, row["previous_token"]),
+        [row["master_path"], row["proxy_path"], row["original_path"]],
+    )  # fmt: skip
+
+
+async def store_preprocessed(
+    rt: Runtime,
+    video_id: int,
+    row: Row,
+    result: PreprocessResult,
+    *,
+    master: Path,
+    proxy: Path,
+    small: Path,
+    transition: states.Transition = states.PREPROCESS,
+    pause: str = "preprocess",
+    in_commit: Callable[[Connection], Awaitable[None]] | None = None,
+) -> None:
+    """What preprocess ends with, in one pass or joined from segments: the change scores
+    from the small frames, the proxy (and an FFV1 master) stored, then the frame index,
+    features and the finish of ``transition`` (``PREPROCESS``, or the ``JOIN`` of a
+    segmented video: both end ``preprocessed`` with the same columns) in one transaction,
+    with ``in_commit`` run first inside it (the join forgets its segments)."""
+    features = await rt.run_sync(analysis_features, small)
+    if len(features) != result.frame_count:
+        # Decoder and demuxer disagree on the count: score the proxy itself.
+        features = await rt.run_sync(video_features, proxy)
+    token = row["claim_token"]
+    proxy_path = proxy_key(video_id, token)
+    if result.master_kind == "ffv1":
+        master_path = master_key(video_id, token)
+        writes(row, master_path)
+        await rt.storage.put_file(master, master_path, move=True)
+    else:
+        master_path = row["original_path"]
+    writes(row, proxy_path)
+    await rt.storage.put_file(proxy, proxy_path, move=True)
+    await pause_point(rt, pause)
+    idx = result.frame_index
+    async with commit(rt, row) as conn:
+        if in_commit is not None:
+            await in_commit(conn)
+        await rt.db.q.upsert_frame_index(
+            conn,
+            id=video_id,
+            pts_seconds=list(idx.pts_seconds),
+            byte_offsets=list(idx.byte_offsets),
+        )
+        await store_features(rt, conn, video_id, features)
+        # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless
+        # copy, master_reason says why).
+        await lifecycle.finish(
+            conn,
+            "video",
+            transition,
+            video_id,
+            token=token,
+            master_path=master_path,
+            master_kind=result.master_kind,
+            master_reason=result.master_reason,
+            proxy_path=proxy_path,
+            fps_num=result.fps.numerator,
+            fps_den=result.fps.denominator,
+            time_base_num=result.time_base.numerator,
+            time_base_den=result.time_base.denominator,
+            frame_count=result.frame_count,
+            duration_seconds=result.duration_seconds,
+            width=result.width,
+            height=result.height,
+            is_vfr=result.is_vfr,
+            has_audio=result.has_audio,
+        )
+    # The master and proxy the row named before (a redo), and those the claim this one
+    # replaced wrote (a crashed or stale worker), unless the row names them now.
+    await delete_replaced(
+        rt, [row["master_path"], row["proxy_path"], *_media_keys(video_id, row["previous_token"])],
+        [master_path, proxy_path, row["original_path"]], f"video {video_id}",
+    )  # fmt: skip
+
+
+# --- segments ----------------------------------------------------------------------------
 
 
 def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
@@ -204,7 +346,6 @@ async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
     """
     from heaters.media.probe import probe
     from heaters.media.segments import encode_audio, finish_segmented
-    from heaters.pipeline.video_stages import replaces_media, store_preprocessed
 
     async def work(row: Row) -> str | None:
         replaces_media(video_id, row)
