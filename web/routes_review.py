@@ -32,6 +32,7 @@ from heaters.db import fetch_all
 from heaters.domain.states import ClipState
 from heaters.review import (
     ACTIONS,
+    DECIDED_BY,
     ActionResult,
     ClipNotFound,
     ClipView,
@@ -122,11 +123,56 @@ def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, An
     }
 
 
-def queue_order(request: Request[Any, Any, Any]) -> QueueOrder:
-    """The reviewer's queue order (kept in the session): ``video`` or ``confidence``."""
+def _session_order(request: Request[Any, Any, Any]) -> str | None:
     session = request.scope.get("session")
     order = session.get(ORDER_KEY) if isinstance(session, dict) else None
-    return "confidence" if order == "confidence" else "video"
+    return order if isinstance(order, str) else None
+
+
+def queue_order(request: Request[Any, Any, Any]) -> QueueOrder:
+    """The reviewer's queue order (kept in the session): ``video`` or ``confidence``."""
+    return "confidence" if _session_order(request) == "confidence" else "video"
+
+
+WEAK_CUT = 0.5
+"""The confidence below which a cut is weak (the ``low_confidence`` queue; the timeline's
+``weak`` cuts)."""
+
+BROWSE: dict[str, tuple[list[str], float | None]] = {
+    "skipped": ([s for s, d in DECIDED_BY.items() if d == "skip"], None),
+    "archived": ([s for s, d in DECIDED_BY.items() if d == "archive"], None),
+    "approved": ([s for s, d in DECIDED_BY.items() if d == "approve"], None),
+    "low_confidence": ([ClipState.PENDING_REVIEW, *DECIDED_BY], WEAK_CUT),
+}
+"""The queues of clips to look at again, by name: (states, confidence below), in video order.
+``approved`` takes the clips past review that an approval led to (exported, embedded…);
+``archived`` the ones an archive led to."""
+
+
+def browse_kind(request: Request[Any, Any, Any]) -> str | None:
+    """The queue of decided clips the reviewer browses (kept in the session), or None: the
+    queue of undecided clips."""
+    order = _session_order(request)
+    return order if order in BROWSE else None
+
+
+async def browse_next(
+    request: Request[Any, Any, Any], kind: str, after: ClipView | None
+) -> ClipView | None:
+    """The clip of queue ``kind`` (:data:`BROWSE`) after ``after`` in video order, from the
+    first one again past the last; None when the queue is empty."""
+    st = web_state(request)
+    states, below = BROWSE[kind]
+    starts = [(after.video_id, after.start_frame)] if after is not None else []
+    async with st.db.acquire() as conn:
+        for video_id, start_frame in [*starts, (0, -1)]:
+            row = await st.db.q.browse_next(
+                conn, states=list(states), max_confidence=below,
+                video_id=video_id, start_frame=start_frame,
+            )  # fmt: skip
+            if row is not None:
+                return await _maybe_clip(request, int(row["id"]))
+    return None
 
 
 async def _next_pending(request: Request[Any, Any, Any], clip: ClipView) -> int | None:
@@ -157,7 +203,8 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
         "next_pending": None,
         "settle_seconds": settle_seconds(request),
         "claim_seconds": claim_seconds(request),
-        "queue_order": queue_order(request),
+        "queue_order": _session_order(request) if browse_kind(request) else queue_order(request),
+        "browse": browse_kind(request),
     }
     if clip is not None:
         ctx["status"] = clip_status(request, clip)
@@ -228,13 +275,19 @@ async def review_page(request: Request[Any, Any, Any], order: str | None = None)
     """The next pending clip for the signed-in reviewer (claimed), with its neighbours.
 
     ``order`` (``video`` or ``confidence``: low-confidence cuts first) sets the reviewer's
-    queue order, kept in the session.
+    queue order, kept in the session; one of :data:`BROWSE` (``skipped``, ``archived``,
+    ``approved``, ``low_confidence``) makes the page go through those clips instead (their
+    first one here; **N** the next), to look at them again or change their decision.
     """
-    if order in ("video", "confidence"):
+    if order in ("video", "confidence", *BROWSE):
         session = request.scope.get("session")
         data = dict(session) if isinstance(session, dict) else {}
         data[ORDER_KEY] = order
         request.set_session(data)
+        request.scope["session"] = data
+    kind = browse_kind(request)
+    if kind is not None:
+        return _page(request, await panel_context(request, await browse_next(request, kind, None)))
     return _page(request, await panel_context(request, await _claim_next(request)))
 
 
@@ -270,6 +323,21 @@ async def review_next(request: Request[Any, Any, Any], after_video: int | None =
     )
     ctx = await panel_context(request, clip)
     return Template(template_name="_panel.html", context=ctx)
+
+
+@get("/review/browse", name="review_browse")
+async def review_browse(
+    request: Request[Any, Any, Any], kind: str, after: int | None = None
+) -> Template:
+    """The panel of the next clip of queue ``kind`` (:data:`BROWSE`) after clip ``after``
+    (from the first one again past the last), claiming nothing; 404 when the queue is empty
+    or ``kind`` unknown."""
+    if kind not in BROWSE:
+        raise NotFoundException(f"no queue {kind!r}: use {', '.join(BROWSE)}")
+    clip = await browse_next(request, kind, await _maybe_clip(request, after))
+    if clip is None:
+        raise NotFoundException(f"no {kind.replace('_', '-')} clips")
+    return Template(template_name="_panel.html", context=await panel_context(request, clip))
 
 
 @get("/review/clips/{clip_id:int}", name="review_clip")
@@ -476,7 +544,8 @@ async def _review_action(
     ``merge`` takes an optional ``with_clip_id`` (must be the clip just before);
     ``move_boundary`` needs ``edge`` (``start`` or ``end``) and ``frame`` (the clip's new
     first frame, or its new end, exclusive); ``then`` (optional) is the clip the page shows
-    next, claimed for the reviewer when it is free; ``change=1`` lets approve / skip /
+    next, claimed for the reviewer when it is free (``browse=1``: none, the page browses a
+    queue of decided clips and shows its next itself); ``change=1`` lets approve / skip /
     archive replace the decision of a decided clip (settled too; see ``heaters.review.decide``).
     """
     st = web_state(request)
@@ -510,6 +579,8 @@ async def _review_action(
         )
         if action in EDIT_ACTIONS:
             stay = await _edited_clip(request, result, action, edge)
+        elif fields.get("browse"):  # a page going through decided clips picks its next itself
+            stay = await _maybe_clip(request, clip_id)
     elif action == "reopen":
         result = await reopen(st.db, clip_id, user)
         stay = await _first_pending(request, _live_ids(result)) or await _maybe_clip(
@@ -595,6 +666,7 @@ async def review_release(request: Request[Any, Any, Any]) -> None:
 review_routes = [
     review_page,
     review_next,
+    review_browse,
     review_clip,
     review_clip_panel,
     review_timeline,

@@ -38,6 +38,15 @@ class Queries(Protocol):
         """A join job that found segments not all encoded (a stale job) gives the video back."""
         ...
 
+    async def browse_next(
+        self, conn: Any, *, states: Any, max_confidence: Any, video_id: Any, start_frame: Any
+    ) -> asyncpg.Record | None:
+        """The live clip after (:video_id, :start_frame) in video order (video, start frame) whose state
+        is one of :states and, with :max_confidence, whose starting cut's confidence is below it:
+        the review page's queues of decided clips (skipped, archived, approved) and of weak cuts.
+        NULL past the last one."""
+        ...
+
     async def claim_holder(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """Who holds a clip now (claimed_by NULL when nobody does, or the lease expired)."""
         ...

@@ -29,7 +29,7 @@ WebDataset (``webdataset`` package conventions): tar shards ``000000.tar`` …, 
 clip keyed ``%010d`` by clip id: ``KEY.mp4`` (the clip file), ``KEY.json`` (its metadata),
 ``KEY.txt`` (its caption), ``KEY.TAG.jpg`` per distinct keyframe (``p25``, ``p50``…: a
 keyframe at the position of an earlier one, ``mid`` = ``p50``, is not stored twice),
-``KEY.npy`` (its embedding, float32, when it has one). Parquet (pyarrow):
+``KEY.npy`` (its embedding, float32; empty when it has none). Parquet (pyarrow):
 ``part-000000.parquet`` …, one row per clip with its metadata, caption, the clip's bytes in
 the binary column ``mp4`` (media ``bytes``, the default) or the path of the clip file written
 beside it in ``mp4_path`` (media ``files``: ``v000001/part-000000/KEY.mp4``, relative to the
@@ -785,10 +785,12 @@ async def _write_tar(
             "json": json.dumps(md, sort_keys=True, default=str).encode(),
             "txt": md["caption"].encode(),
         }
-        if row["embedding"] is not None:
-            buf = io.BytesIO()
-            np.save(buf, np.asarray(row["embedding"], dtype=np.float32))
-            fixed["npy"] = buf.getvalue()
+        # Every sample has its npy (empty without an embedding): Hugging Face's webdataset
+        # loader refuses shards whose first samples have different fields.
+        buf = io.BytesIO()
+        emb = row["embedding"]
+        np.save(buf, np.asarray([] if emb is None else emb, dtype=np.float32))
+        fixed["npy"] = buf.getvalue()
         files = {"mp4": await _local_file(source, row["clip_path"], work)}
         for fld, key in keyframe_fields(row["keyframes"]).items():
             files[fld] = await _local_file(source, key, work)

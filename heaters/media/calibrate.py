@@ -15,10 +15,12 @@ boundary that matches no label is a false one only where the labels say there is
 (``not_cut`` frames, ``tol`` frames of slack); elsewhere nobody has looked, so it is not
 counted.
 
-The search (:func:`fit`) is coordinate descent over :data:`SEARCH_SPACE` from a starting
-point (the defaults, or the collection's active profile): one threshold at a time, each of
-its values tried, the best kept only when it raises the pooled F1 of the training videos (a
-tie keeps the starting value), for at most ``rounds`` passes. The dissolve/wipe search of
+The search (:func:`fit`) starts from the collection's active profile (or the defaults) and,
+separately, from the defaults: the adaptive cut rule's two thresholds on their joint grid
+(:data:`JOINT`), then coordinate descent over :data:`SEARCH_SPACE`, one threshold at a time,
+each of its values tried, a change kept only when it raises the pooled F1 of the training
+videos (or keeps it with fewer errors; a tie keeps the value), for at most ``rounds``
+passes; the better end point wins. The dissolve/wipe search of
 ``scenes`` is memoised while it runs on its own inputs, so trying a cut threshold does not
 redo it (:func:`_memo_gradual`).
 """
@@ -301,6 +303,54 @@ def _better(a: Counts, b: Counts) -> bool:
     return abs(a.f1 - b.f1) <= 1e-9 and a.fp + a.fn < b.fp + b.fn
 
 
+JOINT: tuple[tuple[str, str], ...] = (("threshold", "min_content"),)
+"""Threshold pairs searched together on their grid first: the adaptive cut rule needs both
+(a cut the defaults miss under a loose ratio may still be under the content floor), so one
+at a time the search would stall on a plateau."""
+
+
+def _with(params: DetectorParams, **values: float | int) -> DetectorParams | None:
+    try:
+        return replace(params, **values)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def _descend(
+    ev: Evaluator,
+    units: Sequence[Unit],
+    start: DetectorParams,
+    space: Mapping[str, Sequence[float | int]],
+    rounds: int,
+) -> tuple[DetectorParams, Counts]:
+    current = start
+    best = ev.counts(current, units)
+
+    def consider(cand: DetectorParams | None) -> bool:
+        nonlocal current, best
+        if cand is None or cand == current:
+            return False
+        got = ev.counts(cand, units)
+        if _better(got, best):
+            current, best = cand, got
+            return True
+        return False
+
+    for a, b in JOINT:
+        if a in space and b in space:
+            for x in space[a]:
+                for y in space[b]:
+                    consider(_with(current, **{a: x, b: y}))
+    for _ in range(rounds):
+        moved = False
+        for name, values in space.items():
+            for value in values:
+                moved |= consider(_with(current, **{name: value}))
+        if not moved:
+            break
+    return current, best
+
+
 def fit(
     ev: Evaluator,
     units: Sequence[Unit],
@@ -308,27 +358,19 @@ def fit(
     *,
     space: Mapping[str, Sequence[float | int]] = SEARCH_SPACE,
     rounds: int = 2,
+    starts: Sequence[DetectorParams] = (),
 ) -> tuple[DetectorParams, Counts]:
-    """Coordinate descent from ``base`` on the pooled counts of ``units`` (module
-    docstring). Returns the best parameters and their counts on ``units``."""
-    current = base
-    best = ev.counts(current, units)
-    for _ in range(rounds):
-        moved = False
-        for name, values in space.items():
-            for value in values:
-                if getattr(current, name) == value:
-                    continue
-                try:
-                    cand = replace(current, **{name: value})  # type: ignore[arg-type]
-                except ValueError:
-                    continue
-                got = ev.counts(cand, units)
-                if _better(got, best):
-                    current, best, moved = cand, got, True
-        if not moved:
-            break
-    return current, best
+    """The search (module docstring) from ``base`` and from each of ``starts`` (the shipped
+    defaults, say, when ``base`` is a profile): the :data:`JOINT` pairs on their grid, then
+    coordinate descent over ``space``, on the pooled counts of ``units``. Returns the best
+    end point (a tie: the earlier start, ``base`` first) and its counts on ``units``."""
+    found: tuple[DetectorParams, Counts] | None = None
+    for start in dict.fromkeys((base, *starts)):
+        got = _descend(ev, units, start, space, rounds)
+        if found is None or _better(got[1], found[1]):
+            found = got
+    assert found is not None
+    return found
 
 
 # --------------------------------------------------------------------------- calibration
@@ -445,6 +487,7 @@ def calibrate(
     if not any(v.labelled for v in videos):
         raise ValueError("no labelled boundary to calibrate on: review some clips first")
     ev = evaluator if evaluator is not None else Evaluator(videos, tol=tol)
+    starts = (DetectorParams(),)  # a profile gone wrong is not a trap: the defaults compete
     units = split_units(units) if units is not None else units_of(videos)
     k = min(folds, len(units))
     out: list[Fold] = []
@@ -454,7 +497,7 @@ def calibrate(
         groups = [units[i::k] for i in range(k)]
         for held in groups:
             train = [u for u in units if u not in held]
-            fitted, _ = fit(ev, train, base, space=space, rounds=rounds)
+            fitted, _ = fit(ev, train, base, space=space, rounds=rounds, starts=starts)
             b, a = ev.counts(base, held), ev.counts(fitted, held)
             before, after = before + b, after + a
             defaults += ev.counts(default_params, held)
@@ -465,7 +508,7 @@ def calibrate(
                     b, a, changed_fields(fitted, base),
                 )
             )  # fmt: skip
-    params, in_sample = fit(ev, units, base, space=space, rounds=rounds)
+    params, in_sample = fit(ev, units, base, space=space, rounds=rounds, starts=starts)
     if k < 2:
         before, after = ev.counts(base, units), in_sample
         defaults = ev.counts(default_params, units)

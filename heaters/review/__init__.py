@@ -66,6 +66,7 @@ Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdi
 
 from heaters.review._base import (
     ACTIONS,
+    DECIDED_BY,
     Action,
     ActionResult,
     Decision,
@@ -93,6 +94,7 @@ from heaters.review.views import (
 
 __all__ = [
     "ACTIONS",
+    "DECIDED_BY",
     "Action",
     "ActionResult",
     "Claim",

@@ -521,6 +521,26 @@
     if (r.ok && seq === R.seq) swapPanel(await r.text(), { ...(opts || {}), noClaim: true });
   }
 
+  // The queue of decided clips the page goes through (skipped, archived, approved,
+  // low_confidence), or "" for the undecided clips (the session's queue choice).
+  function browsing() {
+    const l = layout();
+    return l ? l.dataset.browse || "" : "";
+  }
+
+  // The next clip of that queue after `c` (from the first again past the last).
+  async function gotoBrowse(c, opts) {
+    const kind = browsing();
+    const seq = ++R.seq;
+    const after = c ? `&after=${c.id}` : "";
+    const r = await fetch(`/review/browse?kind=${kind}${after}`, { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" });
+    if (!r.ok) {
+      flash(`no ${kind.replace("_", "-")} clips left`, "error");
+      return;
+    }
+    if (seq === R.seq) swapPanel(await r.text(), opts);
+  }
+
   function refreshPanel() {
     if (!R.clip) return Promise.resolve();
     R.cache.delete(R.clip.id);
@@ -630,7 +650,7 @@
       flash(why, "error");
       return;
     }
-    const predicted = nextGuess(c);
+    const predicted = browsing() ? null : nextGuess(c);
     const optimistic = predicted !== null;
     const change = c.changing; // the clip was shown decided: this replaces its decision
     c.state = "deciding";
@@ -641,7 +661,7 @@
     }
     const seq = R.seq;
     enqueue(async () => {
-      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "", change: change ? 1 : "" });
+      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "", change: change ? 1 : "", browse: browsing() ? 1 : "" });
       const d = await answered(r, action);
       // A decision changes only its own clips: the other prefetched panels stay usable.
       if (d) {
@@ -658,7 +678,9 @@
       if (!d) return;
       const show = d.show_clip_id;
       const onScreen = R.clip && R.clip.id;
-      if (seq === R.seq && show !== onScreen) {
+      if (browsing() && seq === R.seq) {
+        await gotoBrowse(c, { keepTimeline: true }); // looking again: the queue's next clip
+      } else if (seq === R.seq && show !== onScreen) {
         if (show) {
           if (!optimistic) startMetric(action, e, show);
           await goto(show, { noClaim: true, fresh: true });
@@ -1422,7 +1444,8 @@
         e.preventDefault();
         if (e.repeat) return;
         const c = R.clip;
-        if (c && c.nextPending) {
+        if (browsing()) gotoBrowse(c);
+        else if (c && c.nextPending) {
           startMetric("undecided", e, c.nextPending);
           goto(c.nextPending);
         } else gotoNext({}, c ? c.videoId : null);
@@ -1478,6 +1501,10 @@
       case "ArrowDown": {
         e.preventDefault();
         const id = key === "ArrowUp" ? c.prevId : c.nextId;
+        if (!id && key === "ArrowDown" && browsing()) {
+          gotoBrowse(c);
+          return;
+        }
         if (!id && key === "ArrowDown") {
           flash("the last clip of the video: on to the next video's undecided clips");
           gotoNext({}, c.videoId);

@@ -247,3 +247,16 @@ RETURNING id;
 
 -- name: get_user^
 SELECT * FROM users WHERE name = :name;
+
+-- name: browse_next^
+-- The live clip after (:video_id, :start_frame) in video order (video, start frame) whose state
+-- is one of :states and, with :max_confidence, whose starting cut's confidence is below it:
+-- the review page's queues of decided clips (skipped, archived, approved) and of weak cuts.
+-- NULL past the last one.
+SELECT c.id FROM clips c
+WHERE c.superseded_by IS NULL AND c.state = ANY(:states)
+  AND (CAST(:max_confidence AS double precision) IS NULL
+       OR c.boundary_confidence < :max_confidence)
+  AND (c.source_video_id, c.start_frame) > (:video_id, :start_frame)
+ORDER BY c.source_video_id, c.start_frame
+LIMIT 1;
