@@ -4,16 +4,18 @@ instead of being redone for ever; a success or an operator's retry starts the co
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from heaters.db import lifecycle
 from heaters.domain import states
-from heaters.pipeline import video_stages
+from heaters.pipeline import runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import json_lines, run_heaters
@@ -90,3 +92,34 @@ async def test_the_count_starts_over_after_a_retry_and_a_success(
             assert await db.q.retry_video(conn, id=vid) is not None
         assert await video_stages.download_video(rt, vid) == "done"
         assert await crashes() == 0
+
+
+async def test_a_cancelled_stage_redone_in_its_process_counts_no_crash(
+    db: Any, small_video: Path
+) -> None:
+    """A worker whose heartbeat lease ran out in a database outage cancels its stages; the
+    retried job, in the same process, resumes the claim: no attempt, no crash. Another
+    process's redo is a crash (it cannot tell a death from a stall)."""
+    vid = (await submit(db, str(small_video))).video_id
+
+    async def cancelled(row: Any) -> None:
+        raise asyncio.CancelledError
+
+    async def state() -> tuple[Any, ...]:
+        async with db.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT state, attempts, crashes FROM source_videos WHERE id=$1", vid
+            )
+        return tuple(row)
+
+    async with open_runtime() as rt:
+        for _ in range(2):
+            with pytest.raises(asyncio.CancelledError):
+                await runner.run_stage(rt, "video", vid, states.DOWNLOAD, cancelled)
+            assert await state() == ("downloading", 1, 0)
+        runner._resume.clear()  # the job's retry lands in another process
+        with pytest.raises(asyncio.CancelledError):
+            await runner.run_stage(rt, "video", vid, states.DOWNLOAD, cancelled)
+        assert await state() == ("downloading", 2, 1)
+        assert await video_stages.download_video(rt, vid) == "done"
+        assert await state() == ("downloaded", 0, 0)

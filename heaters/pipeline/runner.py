@@ -37,7 +37,9 @@ second: a committed row never names them); after its commit a stage deletes, wit
   12: database unavailable in preprocessing (connection refused): retried once it is back,
   no attempt spent``), no traceback and nothing written: the job is retried
   (``workers/app.py``) once the database is back and redoes the stage from its inputs; its
-  claim, in the same process, resumes the lost one without counting an attempt.
+  claim, in the same process, resumes the lost one without counting an attempt. A stage
+  cancelled (its worker's heartbeat lease ran out in an outage, or the worker stops) is
+  resumed the same way by a redo in the same process: no attempt, no crash.
 """
 
 from __future__ import annotations
@@ -235,9 +237,14 @@ async def run_stage(
         log.exception("%s %s: internal error in %s", kind, item_id, transition.running)
         error = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         outcome = await _fail(rt, kind, item_id, transition, token, error, transient=True)
-    except BaseException:
-        # cancelled (the worker stops) or dying: its objects may be committed, so they stay
-        # (a redo, which replaces this claim, deletes them)
+    except BaseException as exc:
+        # cancelled (the worker stops, or gave its jobs up when its heartbeat lease ran out
+        # in a database outage) or dying: its objects may be committed, so they stay (a redo,
+        # which replaces this claim, deletes them)
+        if isinstance(exc, asyncio.CancelledError):
+            # not the item's fault: a redo in this process resumes the claim, spending no
+            # attempt and counting no crash
+            _resume[(kind, item_id)] = token
         _written.pop(token, None)
         _replaced.pop(token, None)
         raise
