@@ -36,6 +36,11 @@ async def test_orphans_found_and_removed_missing_objects_listed(
         token = await conn.fetchval("SELECT claim_token FROM source_videos WHERE id=$1", vid)
         proxy = await conn.fetchval("SELECT proxy_path FROM source_videos WHERE id=$1", gone)
     (root / proxy).unlink()  # a named object lost
+    async with db.acquire() as conn:  # as if uploaded: the upload is gone once downloaded
+        await conn.execute(
+            "UPDATE source_videos SET source_key = 'uploads/00000000000000000000000000000000_a.mp4'"
+            " WHERE id = $1", vid,
+        )  # fmt: skip
 
     old = [  # what dead workers left: a put before a commit that never came, a killed write
         f"videos/{vid}/proxy-0123456789ab.mp4",

@@ -465,8 +465,8 @@ class Queries(Protocol):
 
     def named_storage_keys(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
         """Every storage key a row names: the item kind and id, the column, the key. The lifecycle
-        tables' object columns, an upload waiting for its download, and clip artifacts (sprites,
-        keyframes)."""
+        tables' object columns, an upload waiting for its download (once downloaded, the upload
+        is deleted: its source_key names nothing), and clip artifacts (sprites, keyframes)."""
         ...
 
     def nearest_clips(

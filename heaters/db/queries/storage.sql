@@ -2,12 +2,13 @@
 
 -- name: named_storage_keys
 -- Every storage key a row names: the item kind and id, the column, the key. The lifecycle
--- tables' object columns, an upload waiting for its download, and clip artifacts (sprites,
--- keyframes).
+-- tables' object columns, an upload waiting for its download (once downloaded, the upload
+-- is deleted: its source_key names nothing), and clip artifacts (sprites, keyframes).
 SELECT 'video' AS kind, v.id, c.what, c.key
 FROM source_videos v
 CROSS JOIN LATERAL (VALUES ('original_path', v.original_path), ('master_path', v.master_path),
-                           ('proxy_path', v.proxy_path), ('source_key', v.source_key))
+                           ('proxy_path', v.proxy_path),
+                           ('source_key', CASE WHEN v.original_path IS NULL THEN v.source_key END))
     AS c(what, key)
 WHERE c.key IS NOT NULL
 UNION ALL
