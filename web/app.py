@@ -42,7 +42,7 @@ from litestar.types import (
 from heaters import __version__
 from heaters.config import get_settings
 from web.api import api_router
-from web.api_deliver import deliver_api_router
+from web.api.deliver import deliver_api_router
 from web.auth import (
     csrf_config,
     current_user,

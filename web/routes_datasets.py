@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from heaters.deliver import DeliverError
 from web.api import MAX_ID
-from web.api_deliver import DatasetIn, dataset_out, manifest_response, start_dataset_export
+from web.api.deliver import DatasetIn, dataset_out, manifest_response, start_dataset_export
 from web.state import flash_later, pop_flashes, web_state
 
 

@@ -1,6 +1,6 @@
 """The JSON API (``/api``): submit and inspect videos and clips, review them; OpenAPI at
-``/schema``. One module per resource: ``videos``, ``clips``, ``review`` (and ``deliver`` beside
-this package, ``web/api_deliver.py``); ``_common`` holds the guard and what they share.
+``/schema``. One module per resource: ``videos``, ``clips``, ``review`` (and ``deliver``: cut
+lists and datasets, its own router); ``_common`` holds the guard and what they share.
 
 Every route needs ``Authorization: Bearer <token>`` (``heaters token create NAME``); a
 missing or wrong token gets 401. Submissions follow the CLI's rules: a source already

@@ -7,7 +7,7 @@
   versions and its latest export jobs; ``GET /api/datasets/{name}/versions/{n}/manifest``:
   a complete version's ``dataset.json``.
 
-Same bearer token as the rest of ``/api`` (:func:`web.api.require_token`). Over the API a
+Same bearer token as the rest of ``/api`` (:func:`web.api._common.require_token`). Over the API a
 dataset's folder is under ``HEATERS_HOME/datasets`` (a bare name, the default being the
 dataset's name) or an ``s3://`` URL: a client never picks a path on the server's disk.
 """
@@ -31,7 +31,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.params import Parameter
 
 from heaters.deliver import DeliverError
-from web.api import MAX_ID, require_token
+from web.api._common import MAX_ID, require_token
 from web.state import web_state
 
 CutFormatParam = Literal["csv", "edl", "otio", "chapters", "ffmetadata", "json"]
