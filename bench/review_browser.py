@@ -23,8 +23,16 @@ draw alone, bytes in memory) against the page's one ``<video>`` seeking to the f
 until ``requestVideoFrameCallback`` reports it presented.
 
 How it gets 100 clips: the committed 59 s sample (24 hand-labelled cuts) is concatenated
-``--copies`` times (default 5, ffmpeg's concat demuxer, stream copy: no re-encode), which
-gives ~125 shots; ``heaters ingest --wait`` downloads, preprocesses and detects it. Everything
+``--copies`` times (default 6: 354 s, over five minutes, so it is preprocessed in segments
+and joined; ffmpeg's concat demuxer, stream copy: no re-encode), which gives ~150 shots; the
+sample itself is a second, short video (one pass), so the queue jumps between videos;
+``heaters ingest --wait`` downloads, preprocesses and detects both.
+
+The reviewer decides with A / S / X, moves with ↓ and ↑ (↑ then ↓ back), and jumps with N
+(the next undecided clip; at the end of a video the next video's); a clip found decided is
+left with N. With ``--second-reviewer`` (default) another reviewer approves a clip in a
+second page after every third key of the first, from the same queue: the first reviewer's
+guesses of its next clip are decided meanwhile, as with a colleague at work. Everything
 runs in a throw-away ``HEATERS_HOME`` (its own embedded Postgres), with the real processes:
 ``heaters worker`` (all queues: sprites, and exports once decisions settle), ``heaters web``,
 and Debian's Chromium driven by Playwright. The reviewer looks at each clip for ``--dwell-ms``
@@ -35,8 +43,9 @@ Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p
 
 Usage::
 
-    python bench/review_browser.py [--clips 100] [--copies 5] [--dwell-ms 400]
-                                   [--loop-seconds 12] [--chromium /usr/bin/chromium] [--keep]
+    python bench/review_browser.py [--clips 100] [--copies 6] [--dwell-ms 400]
+                                   [--loop-seconds 12] [--no-second-reviewer]
+                                   [--chromium /usr/bin/chromium] [--keep]
 """
 
 from __future__ import annotations
@@ -221,10 +230,40 @@ def _plain_stats(metric: str, values: list[float]) -> dict[str, Any]:
     }
 
 
+KEYS = ["a", "a", "ArrowDown", "s", "ArrowUp", "ArrowDown", "a", "n", "x", "a"]
+"""The first reviewer's keys, in turn (mostly decisions; moves and jumps between them)."""
+
+
+def _sign_in(browser: Any, base: str, name: str, watch: Any = None) -> Any:
+    """A page signed in as ``name`` on /review (``watch(page)`` first: its listeners)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    if watch is not None:
+        watch(page)
+    page.goto(f"{base}/review")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#panel")
+    return page
+
+
+def _key_for(state: dict[str, Any], key: str) -> str:
+    """``key``, or N where it would not move or not apply: ↑ on a video's first clip, a
+    decision on a clip that is decided already (a colleague's, or one passed with ↓)."""
+    if key == "ArrowUp" and not state.get("prevId"):
+        return "n"
+    if key in ("a", "s", "x") and state.get("state") != "pending_review":
+        return "n"
+    return key
+
+
 def review(
     base: str, args: argparse.Namespace, compare: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """Sign in and review ``args.clips`` clips; returns the printed results."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     aborted: list[str] = []
@@ -235,24 +274,24 @@ def review(
             executable_path=args.chromium,
             args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
         )
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.on(
-            "requestfailed",
-            lambda r: aborted.append(r.url) if "ERR_ABORTED" in (r.failure or "") else None,
-        )
-        page.on(
-            "request", lambda r: proxy_requests.append(r.url) if PROXY_URL.search(r.url) else None
-        )
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{base}/review")
-        page.fill("#name", "bench")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+
+        def watch(page: Any) -> None:
+            page.on(
+                "requestfailed",
+                lambda r: aborted.append(r.url) if "ERR_ABORTED" in (r.failure or "") else None,
+            )
+            page.on(
+                "request",
+                lambda r: proxy_requests.append(r.url) if PROXY_URL.search(r.url) else None,
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page = _sign_in(browser, base, "bench", watch)
+        second = _sign_in(browser, base, "bench2") if args.second_reviewer else None
         page.wait_for_selector("#panel[data-clip-id]")
-        keys = ["a", "a", "a", "s"]  # mostly approve, every fourth skipped
         done = 0
+        second_done = 0
+        stuck = 0
         while done < args.clips:
             page.wait_for_function(  # the clip is on screen and nothing is in flight
                 "() => heatersReview.state() && heatersReview.state().presented !== null "
@@ -261,14 +300,26 @@ def review(
             if args.dwell_ms:
                 page.wait_for_timeout(args.dwell_ms)
             before = page.evaluate("() => heatersReview.metrics().length")
-            clip = page.evaluate("() => heatersReview.state().clipId")
-            page.keyboard.press(keys[done % len(keys)])
-            page.wait_for_function(  # measured, or (a refusal, the end) answered and moved on
-                "([n, id]) => heatersReview.metrics().length > n || (heatersReview.busy() === 0 "
-                "&& (heatersReview.state() === null || heatersReview.state().clipId !== id))",
-                arg=[before, clip],
-            )
+            state = page.evaluate("() => heatersReview.state()")
+            clip = state["clipId"]
+            page.keyboard.press(_key_for(state, KEYS[done % len(KEYS)]))
+            try:
+                page.wait_for_function(  # measured, or (a refusal, the end) answered and moved
+                    "([n, id]) => heatersReview.metrics().length > n || (heatersReview.busy() "
+                    "=== 0 && (heatersReview.state() === null || heatersReview.state().clipId "
+                    "!== id))",
+                    arg=[before, clip],
+                )
+            except PlaywrightTimeout:
+                stuck += 1  # nowhere left to go (the last undecided clip is this one)
+                break
             done += 1
+            if second is not None and done % 3 == 0:
+                other = second.evaluate("() => heatersReview.state()")
+                if other is not None:
+                    second.keyboard.press(_key_for(other, "a"))
+                    second_done += 1
+                    second.wait_for_function("() => heatersReview.busy() === 0")
             if page.evaluate("() => heatersReview.state() === null"):
                 break  # the queue ran dry
         page.wait_for_function("() => heatersReview.busy() === 0")
@@ -315,6 +366,8 @@ def review(
             "bench": "review_browser",
             "metric": "counts",
             "actions": done,
+            "second_reviewer_actions": second_done,
+            "stuck": stuck,
             "measured": len(metrics),
             "aborted_requests": aborted_in_review,
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
@@ -330,12 +383,16 @@ def review(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=100)
-    ap.add_argument("--copies", type=int, default=5)
+    ap.add_argument("--copies", type=int, default=6)
     ap.add_argument("--dwell-ms", type=int, default=400)
     ap.add_argument(
         "--chromium", default=os.environ.get("HEATERS_TEST_CHROMIUM", "/usr/bin/chromium")
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary HEATERS_HOME")
+    ap.add_argument(
+        "--second-reviewer", action=argparse.BooleanOptionalAction, default=True,
+        help="a second reviewer approves a clip after every third key of the first",
+    )  # fmt: skip
     ap.add_argument(
         "--loop-seconds", type=int, default=12,
         help="after the review, let one clip loop this long and count the proxy requests (0: no)",
@@ -376,25 +433,30 @@ def main() -> None:
             video = concat_sample(args.copies, home / f"bbb_x{args.copies}.mp4")
             t0 = time.monotonic()
             done = subprocess.run(
-                _heaters("ingest", str(video), "--wait", "--json"),
+                _heaters("ingest", str(video), str(SAMPLE), "--wait", "--json"),
                 env=env, capture_output=True, text=True, cwd=ROOT,
             )  # fmt: skip
             if done.returncode != 0:
                 raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
-            info = next(json.loads(line) for line in done.stdout.splitlines() if line.strip())
-            shots = [c for c in info["clips"] if not c.get("is_transition")]
+            infos = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+            clips = [c for info in infos for c in info["clips"]]
+            shots = [c for c in clips if not c.get("is_transition")]
             print(
                 json.dumps({
-                    "bench": "review_browser", "metric": "setup", "frames": info["frame_count"],
-                    "clips": len(info["clips"]), "reviewable": len(shots),
+                    "bench": "review_browser", "metric": "setup",
+                    "videos_seconds": [info["duration_seconds"] for info in infos],
+                    "frames": sum(info["frame_count"] for info in infos),
+                    "clips": len(clips), "reviewable": len(shots),
                     "ingest_seconds": round(time.monotonic() - t0, 1),
                 }),
                 flush=True,
             )  # fmt: skip
-        subprocess.run(  # (again: the same password)
-            _heaters("user", "add", "bench", "--password-stdin"),
-            input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, cwd=ROOT,
-        )  # fmt: skip
+        for user in ("bench", "bench2"):
+            subprocess.run(  # (again: the same password)
+                _heaters("user", "add", user, "--password-stdin"),
+                input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True,
+                cwd=ROOT,
+            )  # fmt: skip
         worker = subprocess.Popen(
             _heaters("worker"), env=env, cwd=ROOT,
             stdout=(logs / "worker.out").open("wb"), stderr=(logs / "worker.err").open("wb"),
