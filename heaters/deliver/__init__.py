@@ -5,7 +5,7 @@
   pure formatting from rows.
 - :mod:`heaters.deliver.datasets`: versioned, incremental datasets of reviewed clips for
   training (WebDataset tar shards or Parquet, a ``dataset.json`` manifest with sha256s), to a
-  folder or an S3 prefix.
+  folder or an S3 prefix; :mod:`heaters.deliver.shards` writes one shard of them.
 - :mod:`heaters.deliver.states`: which clip states a ``--state`` filter means.
 
 Submodules import their libraries (OpenTimelineIO, pyarrow, webdataset) only when used.
