@@ -197,7 +197,8 @@ def _ranges(otio_json: str) -> list[tuple[str, int, int]]:
 async def test_scene_lists_are_export_cuts(db: Any, small_video: Path, tmp_path: Path) -> None:
     """No database for `heaters detect --scene-list`, yet the same EDL events and OTIO ranges
     as `heaters export cuts` of the ingested video, at the frame index's times."""
-    from heaters.deliver.cutlists import load_cut_list, render
+    from heaters.deliver.cut_source import load_cut_list
+    from heaters.deliver.cutlists import render
 
     vid, _ = await detected_video(db, small_video)
     cl = await load_cut_list(db, vid)

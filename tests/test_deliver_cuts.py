@@ -287,7 +287,7 @@ def test_export_commands_explain_themselves_and_load_lightly() -> None:
 
 
 def test_media_reference_of_each_kind_of_source() -> None:
-    from heaters.deliver.cutlists import media_url_of
+    from heaters.deliver.cut_source import media_url_of
 
     assert media_url_of("https://example.org/a.mp4", None, "a") == "https://example.org/a.mp4"
     assert media_url_of(None, "/data/film.mov", "film") == "file:///data/film.mov"

@@ -109,7 +109,8 @@ async def _cuts(
 
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
-    from heaters.deliver.cutlists import load_cut_list, render
+    from heaters.deliver.cut_source import load_cut_list
+    from heaters.deliver.cutlists import render
 
     await asyncio.to_thread(ensure_schema)
     async with Database.connect(max_size=2) as db:

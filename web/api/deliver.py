@@ -79,7 +79,8 @@ async def video_cuts(
 ) -> Response[str]:
     """The cut list as a download (``Content-Disposition: attachment``); 404 for an unknown
     video or one with no clips yet. Times come from the frame index (PTS)."""
-    from heaters.deliver.cutlists import FORMATS, load_cut_list, render
+    from heaters.deliver.cut_source import load_cut_list
+    from heaters.deliver.cutlists import FORMATS, render
 
     try:
         cl = await load_cut_list(web_state(request).db, video_id, state_filter)
