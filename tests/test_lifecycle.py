@@ -50,4 +50,4 @@ def test_a_finish_sets_only_its_stages_columns() -> None:
     with pytest.raises(ValueError, match="cannot set clip_path"):
         lifecycle.finish_sql("clip", states.KEYFRAME.stage, ("clip_path",))
     with pytest.raises(ValueError, match="no lifecycle table"):
-        lifecycle.claim_sql("edit", "commit_edits")  # type: ignore[arg-type]
+        lifecycle.claim_sql("edit", "label_reviews")  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The settle window with a real worker: export and archive wait until a decision settles,
 an undo inside the window leaves nothing for the worker, and an edit logged before issue 12
-(waiting for its commit job) is still committed by the commit_edits stage."""
+(waiting for a commit job) is closed by migration 0018."""
 
 from __future__ import annotations
 
@@ -114,12 +114,19 @@ async def test_approve_then_join_the_next_then_undo_both_while_the_worker_runs(
     assert await _runs_on(db, [ids[0], ids[1], merged]) == []
 
 
-async def test_an_edit_logged_before_issue_12_is_committed_by_its_stage(
+async def test_edits_logged_before_issue_12_are_closed_by_migration_0018(
     db: Any, heaters_env: dict[str, str]
 ) -> None:
-    """A merge logged by the former code (waiting for a commit job that was lost) is found by
-    the commit_edits stage once its window is over, and committed."""
+    """Merges logged by the former code (waiting for a commit job, no ``after`` snapshot) are
+    committed by migration 0018 as the removed commit_edits stage did, or dropped (marked
+    undone) when their clips moved on; nothing else changes."""
+    from alembic import command
+
+    from heaters.db.migrate import alembic_config, upgrade
+
     vid, ids = await _make_video(db, [60, 130], proxy=None)
+    url = heaters_env["DATABASE_URL"]
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0017")
     async with db.acquire() as conn:
         legacy = await conn.fetchval(
             "INSERT INTO review_events (clip_ids, action, reviewer, payload, settles_at)"
@@ -127,11 +134,22 @@ async def test_an_edit_logged_before_issue_12_is_committed_by_its_stage(
             [ids[0], ids[1]],
             {"before": [], "spans": [[0, 130]]},
         )
-    async with _worker():
-        await _wait_for(
-            db, "SELECT committed_at IS NOT NULL FROM review_events WHERE id = $1", legacy
+        await conn.execute("UPDATE clips SET state = 'review_approved' WHERE id = $1", ids[2])
+        dropped = await conn.fetchval(
+            "INSERT INTO review_events (clip_ids, action, reviewer, payload, settles_at)"
+            " VALUES ($1, 'merge', 'bob', $2, now()) RETURNING id",
+            [ids[1], ids[2]],
+            {"before": [], "spans": [[60, 240]]},
         )
-    live = [(c["start_frame"], c["end_frame"]) for c in await review.video_clips(db, vid)
+    await asyncio.to_thread(upgrade, url)
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM review_events WHERE id = ANY($1)", [legacy, dropped]
+        )
+    events = {r["id"]: (r["committed_at"] is not None, r["undone_at"] is not None) for r in rows}
+    assert events == {legacy: (True, False), dropped: (False, True)}
+    live = [(c["start_frame"], c["end_frame"], c["state"]) for c in await review.video_clips(db, vid)
             if c["superseded_by"] is None]  # fmt: skip
-    assert live == [(0, 130), (130, 240)]
-    assert await review.commit_edit(db, legacy) == "noop", "idempotent"
+    assert live == [(0, 130, "pending_review"), (130, 240, "review_approved")]
+    merged = next(c for c in await review.video_clips(db, vid) if c["id"] == ids[0])
+    assert merged["state"] == "merged" and len(merged["superseded_by"]) == 1

@@ -103,7 +103,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     from heaters.db.migrate import ensure_schema
     from heaters.storage import storage_from_url
     from workers.app import app as jobs
-    from workers.app import cancel_job, defer_dispatch, schedule_edit_commit
+    from workers.app import cancel_job, defer_dispatch
 
     settings = get_settings()
     async with AsyncExitStack() as opened:
@@ -125,7 +125,6 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             settings=settings,
             db=db,
             storage=storage,
-            schedule=schedule_edit_commit,
             cancel=cancel_job,
             dispatch=defer_dispatch,
         )

@@ -642,7 +642,6 @@ async def _review_undo(request: Request[Any, Any, Any]) -> Response[Any] | Templ
         st.db,
         reviewer(request),
         event_id=_int_field(fields, "event_id", required=False),
-        cancel=st.cancel,
     )
     show = None
     if is_htmx(request) or request.headers.get(PANEL_HEADER) == "1":

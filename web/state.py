@@ -3,6 +3,7 @@ get at it, plus the small request helpers every route shares."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,6 @@ from litestar.connection import ASGIConnection
 
 from heaters.config import Settings
 from heaters.db import Database
-from heaters.review import EditScheduler, JobCanceller
 from heaters.storage import Storage
 
 
@@ -19,15 +19,14 @@ from heaters.storage import Storage
 class WebState:
     """Opened by the app's lifespan, kept in ``app.state.web``.
 
-    ``schedule`` / ``cancel`` / ``dispatch`` are the procrastinate hooks (``workers.app``);
+    ``cancel`` / ``dispatch`` are the procrastinate hooks (``workers.app``);
     they are attributes so tests and benchmarks can swap them.
     """
 
     settings: Settings
     db: Database
     storage: Storage
-    schedule: EditScheduler
-    cancel: JobCanceller
+    cancel: Callable[[int], Awaitable[bool]]  # a job id -> cancelled (False: it ran)
     dispatch: Any  # () -> Awaitable[None]
 
 

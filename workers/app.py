@@ -19,7 +19,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from heaters.config import Settings, get_settings
 from heaters.db.connection import database_url
 from heaters.pipeline.dispatcher import dispatch, stages_off
-from heaters.pipeline.stages import STAGES, Stage, stage_named
+from heaters.pipeline.stages import STAGES, Stage
 from workers.resilient import DatabaseGate, DatabaseUnavailable, ResilientWorker, unavailable
 from workers.runtime import get_runtime
 
@@ -80,23 +80,6 @@ async def defer_stage(stage: Stage, item_id: int) -> bool:
     except AlreadyEnqueued:
         return False
     return True
-
-
-async def schedule_edit_commit(event_id: int, delay_seconds: float) -> int:
-    """Schedule the commit of review edit ``event_id`` in ``delay_seconds``; returns the job id.
-
-    It is the ``commit_edits`` stage's own task, under the stage's queueing lock, so the
-    dispatcher does not queue it again while it waits.
-    """
-    stage = stage_named("commit_edits")
-    job_id: int = await app.configure_task(
-        stage.task_name,
-        queueing_lock=stage.queueing_lock(event_id),
-        lock=stage.lock(event_id),
-        queue=stage.queue,
-        schedule_in={"seconds": delay_seconds},
-    ).defer_async(item_id=event_id)
-    return job_id
 
 
 async def cancel_job(job_id: int) -> bool:
@@ -354,5 +337,4 @@ __all__ = [
     "defer_dispatch",
     "defer_stage",
     "run_worker",
-    "schedule_edit_commit",
 ]

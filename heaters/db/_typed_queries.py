@@ -22,8 +22,6 @@ class Queries(Protocol):
         transaction); nothing when there is no such version."""
         ...
 
-    def active_jobs(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
-
     async def active_profile(self, conn: Any, *, collection: Any) -> asyncpg.Record | None:
         """The active detector profile of :collection (None: the detector's defaults)."""
         ...
@@ -207,12 +205,6 @@ class Queries(Protocol):
         clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
         attempts are used up or the failure was permanent. :states are the sprite stage's ready
         states (states.SPRITE: pending_review)."""
-        ...
-
-    def find_due_edits(self, conn: Any, *, stage: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:
-        """Merges/splits logged before migration 0007 (they waited for a commit job) whose window
-        has passed, not committed, with no waiting or running job: the commit_edits stage commits
-        them. Edits logged since are applied when logged (committed_at set at once)."""
         ...
 
     async def find_duplicate(
@@ -457,8 +449,6 @@ class Queries(Protocol):
         """A settled, not undone, not yet labelled review event, locked (None: nothing to do)."""
         ...
 
-    async def mark_event_committed(self, conn: Any, *, id: Any) -> str: ...
-
     async def mark_event_labelled(self, conn: Any, *, id: Any) -> str: ...
 
     async def mark_event_undone(self, conn: Any, *, id: Any) -> str: ...
@@ -597,8 +587,6 @@ class Queries(Protocol):
     async def set_clip_decision(
         self, conn: Any, *, state: Any, reviewer: Any, grouped_with: Any, id: Any
     ) -> str: ...
-
-    async def set_event_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 
     async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 

@@ -20,7 +20,6 @@ from heaters.embeddings.availability import available as embeddings_available
 from heaters.pipeline import (
     artifact_stages,
     clip_stages,
-    edit_stages,
     labels,
     preprocess_stages,
     video_stages,
@@ -55,7 +54,6 @@ CLIPS_MISSING_SPRITE = Finder("clip", lambda q: q.find_clips_missing_sprite)
 """Clips in review whose video has a proxy and that have no sprite; one whose last attempt
 failed once its backoff is due, never after the attempts are used up or a permanent failure
 (``clips.last_error`` stays set)."""
-DUE_EDITS = Finder("edit", lambda q: q.find_due_edits)
 """Merges/splits logged before migration 0007 (when edits still waited for a commit job)
 whose window has passed and whose job was lost. Edits made since apply at once."""
 SEGMENTS = Finder("segment", lambda q: q.find_segments)
@@ -73,8 +71,8 @@ class Stage:
     """A pipeline stage: ``finds`` the work, ``task`` does it on one item, on ``queue``.
 
     Made from its :class:`~heaters.domain.states.Transition` with :meth:`of` (its name and
-    the states its finder looks in are the transition's); only ``commit_edits`` and
-    ``label_reviews`` (review events: no item state) are made directly.
+    the states its finder looks in are the transition's); only ``label_reviews`` (review
+    events: no item state) is made directly.
     """
 
     name: str
@@ -85,7 +83,7 @@ class Stage:
     """``(on, reason)``: can the stage run here (its model installed)? None: always. An off
     stage is given no work by the dispatcher; its items wait in the previous stage's state."""
     transition: Transition | None = None
-    """What the stage does to its item's state (None: ``commit_edits``, ``label_reviews``)."""
+    """What the stage does to its item's state (None: ``label_reviews``)."""
 
     @classmethod
     def of(
@@ -131,12 +129,8 @@ STAGES: tuple[Stage, ...] = (
     Stage.of(states.KEYFRAME,   CLIPS,  clip_stages.extract_clip_keyframes, "cpu"),
     Stage.of(states.EMBED,      CLIPS,  clip_stages.embed_clip,        "ml", enabled=embeddings_available),
     Stage.of(states.ARCHIVE,    CLIPS,  clip_stages.archive_clip,      "io"),
-    Stage("commit_edits",       DUE_EDITS, edit_stages.commit_edit,    "default"),
     Stage("label_reviews",      SETTLED_EVENTS, labels.label_event,    "default"),
 )  # fmt: skip
-
-QUEUES: tuple[str, ...] = ("default", "io", "cpu", "ml")
-"""Queues by cost: ``default`` (dispatch, edits), ``io``, ``cpu``, ``ml`` (embeddings)."""
 
 
 def stage_named(name: str) -> Stage:

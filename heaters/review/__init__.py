@@ -37,7 +37,7 @@ clips an edit made / an undo restored, in frame order), ``message``, ``settles_a
   (exclusive, as ``end_frame`` everywhere: an "out at the current frame f" key sends f + 1).
   Both clips are replaced by two new ``pending_review`` clips (sprites remade by the
   dispatcher).
-- ``undo(db, reviewer, *, event_id=None, cancel=None)``: undo ``event_id``, or the
+- ``undo(db, reviewer, *, event_id=None)``: undo ``event_id``, or the
   reviewer's latest own not-yet-settled event (repeatable: undo, undo, undo). 409 once
   settled, or when a later event touches the same clips (undo that first).
 - ``reopen(db, clip_id, reviewer)``: undo the unsettled event that decided ``clip_id``; 409
@@ -71,13 +71,11 @@ from heaters.review._base import (
     ActionResult,
     Decision,
     Edge,
-    EditScheduler,
-    JobCanceller,
     QueueOrder,
     change_refusal,
 )
 from heaters.review.decisions import act, decide
-from heaters.review.edits import commit_edit, merge, move_boundary, split
+from heaters.review.edits import merge, move_boundary, split
 from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
 from heaters.review.failures import failed_clips, retry_failed_clips
 from heaters.review.leases import Claim, QueueItem, claim, next_clip, release, review_queue
@@ -102,9 +100,7 @@ __all__ = [
     "ClipView",
     "Decision",
     "Edge",
-    "EditScheduler",
     "InvalidEdit",
-    "JobCanceller",
     "PendingDecision",
     "QueueItem",
     "QueueOrder",
@@ -115,7 +111,6 @@ __all__ = [
     "change_refusal",
     "claim",
     "clip_suggestions",
-    "commit_edit",
     "decide",
     "failed_clips",
     "get_clip",

@@ -3,7 +3,7 @@ transaction whose deadlock is a 409, row locks, the checks before a change, the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,11 +56,6 @@ PAST = {
     "merge": "merged", "split": "split", "move_boundary": "moved",
 }  # fmt: skip
 
-#: Schedules the commit of edit event ``event_id`` in ``delay`` seconds; returns the job id.
-#: (Edits are applied when logged since issue 12; only edits logged before wait for a job.)
-EditScheduler = Callable[[int, float], Awaitable[int]]
-#: Cancels a scheduled job by id; returns True when it was cancelled.
-JobCanceller = Callable[[int], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,6 @@ class ActionResult:
     the event touched (for an edit, the old clips then the new ones). ``live_clip_ids``: the
     clips to show now, in frame order (the decided clips, the clips an edit made, the clips an
     undo restored). ``settles_at``: until when the action can be undone (None for an undo).
-    ``job_id``: only for the undo of an edit logged before issue 12 (its cancelled job).
     """
 
     event_id: int
@@ -80,7 +74,6 @@ class ActionResult:
     message: str
     settles_at: datetime | None = None
     live_clip_ids: tuple[int, ...] = ()
-    job_id: int | None = None
 
 
 def settle_window(settle_seconds: float | None) -> float:

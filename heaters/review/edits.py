@@ -317,32 +317,3 @@ async def move_boundary(
         f"({frame - cut:+d} frames): now clips {new_ids[0]} and {new_ids[1]}"
     )
     return _edit_result("move_boundary", old, new_ids, ev, msg)
-
-
-async def commit_edit(db: Database, event_id: int) -> str:
-    """Commit a merge or split logged before issue 12 (it waited for this job): ``"committed"``
-    or ``"noop"``. Edits logged since are applied when logged, so this is a no-op for them.
-
-    Re-checks the event under a row lock (undone or already committed → no-op), creates the
-    new clips at ``pending_review`` and supersedes the old ones. Idempotent.
-    """
-    async with review_transaction(db) as conn:
-        ev = await db.q.lock_event(conn, id=event_id)
-        if ev is None or ev["undone_at"] is not None or ev["committed_at"] is not None:
-            return "noop"
-        if ev["action"] not in ("merge", "split"):
-            return "noop"
-        clips = [await lock_clip(db, conn, cid, None) for cid in sorted(ev["clip_ids"])]
-        if any(c["state"] != PENDING for c in clips):
-            await db.q.mark_event_undone(conn, id=event_id)
-            log.warning("edit %s dropped: its clips are no longer pending review", event_id)
-            return "noop"
-        by_start = {c["start_frame"]: c for c in clips}
-        parts = []
-        for start, end in ev["payload"]["spans"]:
-            origin = by_start.get(start) or clips[0]
-            parts.append(_Part(start, end, origin))
-        new_ids = await _apply_edit(db, conn, clips, parts)
-        await db.q.mark_event_committed(conn, id=event_id)
-    log.info("committed %s %s: clips %s → %s", ev["action"], event_id, ev["clip_ids"], new_ids)
-    return "committed"

@@ -11,7 +11,6 @@ from heaters.review._base import (
     PENDING,
     SUPERSEDED,
     ActionResult,
-    JobCanceller,
     clips_text,
     clock,
     insert_event,
@@ -32,15 +31,13 @@ async def undo(
     reviewer: str,
     *,
     event_id: int | None = None,
-    cancel: JobCanceller | None = None,
 ) -> ActionResult:
     """Undo ``event_id``, or else ``reviewer``'s latest own event still settling (so undo,
     undo, undo takes back one decision after the other).
 
     The clips come back as the event found them (an edit's new clips are superseded by them
     again). An event can be undone until it settles, and only when no later event (not undone)
-    touched its clips: undo that one first. ``cancel`` cancels the commit job of an edit logged
-    before issue 12.
+    touched its clips: undo that one first.
 
     Raises
     ------
@@ -49,7 +46,6 @@ async def undo(
         has moved on since (e.g. archived by an operator) or that another reviewer holds.
         Status 404 for an unknown ``event_id``.
     """
-    job_id = None
     async with review_transaction(db) as conn:
         if event_id is None:
             event_id = await db.q.last_settling_event_of(conn, reviewer=reviewer)
@@ -78,45 +74,41 @@ async def undo(
         payload = ev["payload"]
         live: list[Any] = []
         if "after" not in payload:
-            # An edit logged before issue 12, still waiting for its commit job.
-            job_id = ev["job_id"]
-        else:
-            for a in payload["after"]:
-                clip = await lock_clip(db, conn, a["id"], reviewer)
-                if clip["state"] != a["state"]:
-                    raise ReviewConflict(
-                        f"clip {clip['id']} has moved on to {state_label(clip['state'])}: "
-                        f"{what} can no longer be undone"
-                    )
-                require_free(clip)
-                if any(a["id"] == s["id"] for s in payload["before"]):
-                    live.append(clip)
-            for snap in payload["before"]:
-                await db.q.restore_clip(
-                    conn, id=snap["id"], state=snap["state"],
-                    reviewed_at=datetime.fromisoformat(snap["reviewed_at"])
-                    if snap["reviewed_at"] else None,
-                    reviewed_by=snap["reviewed_by"], grouped_with=snap["grouped_with_clip_id"],
-                )  # fmt: skip
-            restored = [s["id"] for s in payload["before"]]
-            for new_id in payload.get("new", ()):
-                await db.q.supersede_clip(
-                    conn, id=new_id, state=superseded_state(len(restored)), new_ids=restored
+            raise ReviewConflict(f"{what} was logged before issue 12 and can no longer be undone")
+        for a in payload["after"]:
+            clip = await lock_clip(db, conn, a["id"], reviewer)
+            if clip["state"] != a["state"]:
+                raise ReviewConflict(
+                    f"clip {clip['id']} has moved on to {state_label(clip['state'])}: "
+                    f"{what} can no longer be undone"
                 )
+            require_free(clip)
+            if any(a["id"] == s["id"] for s in payload["before"]):
+                live.append(clip)
+        for snap in payload["before"]:
+            await db.q.restore_clip(
+                conn, id=snap["id"], state=snap["state"],
+                reviewed_at=datetime.fromisoformat(snap["reviewed_at"])
+                if snap["reviewed_at"] else None,
+                reviewed_by=snap["reviewed_by"], grouped_with=snap["grouped_with_clip_id"],
+            )  # fmt: skip
+        restored = [s["id"] for s in payload["before"]]
+        for new_id in payload.get("new", ()):
+            await db.q.supersede_clip(
+                conn, id=new_id, state=superseded_state(len(restored)), new_ids=restored
+            )
         await db.q.mark_event_undone(conn, id=ev["id"])
         await insert_event(
             db, conn, clip_ids=list(ev["clip_ids"]), action="undo", reviewer=reviewer,
             payload={"undid": ev["id"], "action": ev["action"]}, settle_seconds=0,
         )  # fmt: skip
-    if job_id is not None and cancel is not None:
-        await cancel(job_id)
     ids = tuple(ev["clip_ids"])
     shown = live or []
     msg = f"undid {ev['action']} of {clips_text(ids)}"
     log.info("%s: %s", reviewer, msg)
     return ActionResult(
         event_id=ev["id"], action="undo", clip_ids=ids, message=msg,
-        live_clip_ids=live_order(shown), job_id=job_id,
+        live_clip_ids=live_order(shown),
     )  # fmt: skip
 
 

@@ -26,10 +26,6 @@ WHERE c.state = ANY(:states)
 ORDER BY c.id
 LIMIT :limit;
 
--- name: active_jobs
-SELECT queueing_lock, status FROM procrastinate_jobs
-WHERE status IN ('todo', 'doing') AND queueing_lock IS NOT NULL;
-
 -- name: find_clips_missing_sprite
 -- Clips in pending_review (originals, and the clips a merge/split made) whose video has a
 -- proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.

@@ -160,9 +160,6 @@ VALUES (:clip_ids, :action, :reviewer, :payload,
         CASE WHEN CAST(:applied AS boolean) THEN now() END)
 RETURNING id, settles_at;
 
--- name: set_event_job!
-UPDATE review_events SET job_id = :job_id WHERE id = :id;
-
 -- name: lock_event^
 -- An event, locked, with settling: true while v_settling_events holds it.
 SELECT e.*, EXISTS (SELECT 1 FROM v_settling_events s WHERE s.id = e.id) AS settling
@@ -182,9 +179,6 @@ ORDER BY id LIMIT 1;
 
 -- name: mark_event_undone!
 UPDATE review_events SET undone_at = now() WHERE id = :id;
-
--- name: mark_event_committed!
-UPDATE review_events SET committed_at = now() WHERE id = :id;
 
 -- name: insert_edit_clip<!
 -- A clip made by a merge, split or boundary move, in :state. If the same span existed before
@@ -208,19 +202,6 @@ RETURNING id;
 UPDATE clips SET state = :state, superseded_by = :new_ids, claimed_by = NULL,
        claimed_at = NULL, claim_expires_at = NULL, updated_at = now()
 WHERE id = :id;
-
--- name: find_due_edits
--- Merges/splits logged before migration 0007 (they waited for a commit job) whose window
--- has passed, not committed, with no waiting or running job: the commit_edits stage commits
--- them. Edits logged since are applied when logged (committed_at set at once).
-SELECT e.id FROM review_events e
-WHERE e.action IN ('merge', 'split') AND e.settles_at < now()
-  AND e.committed_at IS NULL AND e.undone_at IS NULL
-  AND NOT EXISTS (
-      SELECT 1 FROM procrastinate_jobs j
-      WHERE j.queueing_lock = :stage || ':' || e.id AND j.status IN ('todo', 'doing'))
-ORDER BY e.id
-LIMIT :limit;
 
 -- name: video_clip_list
 SELECT c.id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds, c.state,
