@@ -29,6 +29,9 @@ def test_submissions_join_the_collection_given(
 
         bad = c.post("/api/videos", json={"url": f"{http_server}/page.html", "collection": "a b"})
         assert bad.status_code == 400 and "invalid collection name" in bad.text
+        for empty in ("", None):  # absent means default; empty or null is refused
+            r = c.post("/api/videos", json={"url": f"{http_server}/page.html", "collection": empty})
+            assert r.status_code == 400, r.text
 
         with small_video.open("rb") as f:
             up = c.post(

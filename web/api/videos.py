@@ -139,10 +139,13 @@ _COLLECTION_SCHEMA = Schema(
 )
 
 
-def _collection(value: Any) -> str:
-    """The submitted ``collection`` field, checked (400 when invalid); 'default' when absent."""
-    if value is None or value == "":
+def _collection(fields: Any) -> str:
+    """The submitted ``collection`` field of ``fields`` (the JSON body or the form), checked:
+    400 unless it is a valid name (an empty one or a JSON null too, as the schema says);
+    'default' when absent."""
+    if "collection" not in fields:
         return DEFAULT_COLLECTION
+    value = fields["collection"]
     if not isinstance(value, str):
         raise ClientException("'collection' must be a string")
     try:
@@ -217,7 +220,7 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ClientException("send the video as the multipart field 'file'")
-        collection = _collection(form.get("collection"))
+        collection = _collection(form)
         return await _submitted(request, await _store_upload(request, upload), collection)
     try:
         body = await request.json()
@@ -226,7 +229,7 @@ async def submit_video(request: Request[Any, Any, Any]) -> Response[VideoOut]:
     url = body.get("url") if isinstance(body, dict) else None
     if not isinstance(url, str) or not url:
         raise ClientException("the JSON body needs a 'url' string")
-    collection = _collection(body.get("collection"))
+    collection = _collection(body)
     try:
         await check_url(url, allow_private=state.settings.api_allow_private_urls)
         sub = await submit(state.db, url)
