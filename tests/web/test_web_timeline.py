@@ -227,3 +227,37 @@ def test_settled_decision_changed_and_export_follows(browser: Any, fresh: Stack)
     assert after is not None and fresh.clip(after)["state"] == "pending_review"
     assert fresh.clip(after)["start_frame"] > fresh.clip(here)["start_frame"]
     page.context.close()
+
+
+def test_queues_of_decided_clips(browser: Any, fresh: Stack) -> None:
+    """The queue menu goes through skipped / archived clips (N: the next one) to look at them
+    again and change their decision; the next clip is the queue's, not a pending one."""
+    first, second, third = clips_of(fresh)[:3]
+    page = login(browser, fresh, "alice")
+    page.keyboard.press("s")
+    wait_flash(page, f"clip {first['id']} skipped")
+    page.keyboard.press("x")
+    wait_flash(page, f"clip {second['id']} archived")
+    page.keyboard.press("s")
+    wait_flash(page, f"clip {third['id']} skipped")
+    fresh.sql("UPDATE review_events SET settles_at = now() - interval '1 second'")
+    page.goto(f"{fresh.url}/review?order=skipped")
+    assert page.get_attribute("#review", "data-browse") == "skipped"
+    assert panel_clip(page) == first["id"]
+    wait_idle(page)
+    page.keyboard.press("n")
+    assert wait_panel_change(page, first["id"]) == third["id"]
+    wait_idle(page)
+    page.keyboard.press("a")  # a change: then the queue's next skipped clip (the first)
+    wait_flash(page, f"clip {third['id']} approved (was skipped)")
+    page.wait_for_function(
+        "id => document.querySelector('#panel').dataset.clipId === String(id)", arg=first["id"]
+    )
+    assert fresh.clip(third["id"])["state"] == "review_approved"
+    assert fresh.sql("SELECT count(*) FROM clips WHERE claimed_by = 'alice'") == [(0,)]
+    page.goto(f"{fresh.url}/review?order=archived")
+    assert panel_clip(page) == second["id"]
+    page.goto(f"{fresh.url}/review?order=video")
+    assert page.get_attribute("#review", "data-browse") == ""
+    assert fresh.clip(panel_clip(page) or 0)["state"] == "pending_review"
+    page.context.close()
