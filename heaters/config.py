@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     the model loaded once per worker process). Off by default: on the development set it
     promoted two real cuts in fast pans of the transition suite, found nothing on the dev
     set, and cost ~4× the detector's CPU time (``docs/detection.md``)."""
+    calibrate_every: int = Field(default=0, ge=0)
+    """Calibrate a collection's detector profile by itself (the ``calibrate`` stage, as
+    ``heaters detect calibrate`` does) once this many boundary labels settled since its
+    last profile; 0 (default): only by hand."""
 
     # --- after review -------------------------------------------------------------------
     export_mode: Literal["copy", "master"] = "master"

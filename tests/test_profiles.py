@@ -167,3 +167,37 @@ def test_cli_round_trip(small_video: Path, heaters_env: dict[str, str]) -> None:
     assert line["video_id"] == vid and line["kept"] == count and line["replaced"] == 0
 
     assert "no reviewed video" in heaters("detect", "calibrate", "-c", "empty", code=1).output
+
+
+async def test_the_calibrate_stage_runs_after_n_new_labels(
+    db: Any, small_video: Path, monkeypatch: Any
+) -> None:
+    """HEATERS_CALIBRATE_EVERY: off by default; on, a collection with that many labels since
+    its last profile is calibrated once by the ``calibrate`` stage."""
+    from heaters.config import get_settings
+    from heaters.pipeline.dispatcher import dispatch
+    from heaters.pipeline.runtime import open_runtime
+    from heaters.pipeline.stages import Stage, stage_named
+
+    async def found() -> list[int]:
+        got: list[int] = []
+
+        async def defer(stage: Stage, item: int) -> bool:
+            got.append(item)
+            return True
+
+        await dispatch(db, defer, stages=[stage_named("calibrate")])
+        return got
+
+    vid, clips = await detected_video(db, small_video)
+    for c in clips:
+        await review.decide(db, c["id"], "approve", "ann", settle_seconds=0)
+    await _labelled(db)
+    assert await found() == []  # off by default
+    monkeypatch.setenv("HEATERS_CALIBRATE_EVERY", "3")
+    get_settings.cache_clear()
+    assert await found() == [vid]
+    async with open_runtime() as rt:
+        assert await stage_named("calibrate").task(rt, vid) == "done"
+    assert [p.version for p in await profiles.list_profiles(db)] == [1]
+    assert await found() == []  # no label since that profile

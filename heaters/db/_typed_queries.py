@@ -207,6 +207,14 @@ class Queries(Protocol):
         states (states.SPRITE: pending_review)."""
         ...
 
+    def find_collections_to_calibrate(
+        self, conn: Any, *, every: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Collections with at least :every boundary labels written since their latest detector
+        profile (any, when none), as the id of their first video (the calibrate stage's item: one
+        job per collection at a time); none when :every is 0 (HEATERS_CALIBRATE_EVERY off)."""
+        ...
+
     async def find_duplicate(
         self, conn: Any, *, source_url: Any, sha256: Any
     ) -> asyncpg.Record | None: ...

@@ -13,6 +13,8 @@ profile to the collection's new videos (:func:`params_for_video`).
   the next version, and activates it only when its held-out F1 beats the active one's
   (measured on the same held-out videos); otherwise it is kept, inactive, and reported.
 - :func:`activate` rolls back or forward to any stored version.
+- :func:`calibrate_stage` runs calibration by itself, as the ``calibrate`` stage, once
+  ``HEATERS_CALIBRATE_EVERY`` labels settled in a collection since its last profile.
 - :func:`rerun_collection` re-applies the active profile to the collection's detected
   videos from their stored features: the clips a reviewer decided, an edit made, a
   settling decision touched, or someone holds keep their boundaries; the others are
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from heaters.db.pool import Connection
     from heaters.media.calibrate import Calibration, LabelledVideo
     from heaters.media.scenes import DetectorParams
+    from heaters.pipeline.runtime import Runtime
     from heaters.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -296,6 +299,22 @@ async def calibrate_collection(
     assert not activate_it or (stored is not None and stored["id"] == row["id"])
     log.info("collection %s: profile version %s: %s", collection, profile.version, reason)
     return CalibrationReport(profile, activate_it, reason, previous, cal)
+
+
+async def calibrate_stage(rt: Runtime, video_id: int) -> str:
+    """The ``calibrate`` stage (``HEATERS_CALIBRATE_EVERY``): :func:`calibrate_collection` on
+    the collection of video ``video_id`` (its first video: the finder's item). ``"done"``,
+    or ``"noop"`` when there is nothing to calibrate on (said in the log)."""
+    async with rt.db.acquire() as conn:
+        collection = await rt.db.q.video_collection(conn, id=video_id)
+    if collection is None:
+        return "noop"
+    try:
+        await calibrate_collection(rt.db, collection)
+    except ProfileError as exc:
+        log.info("collection %s: no calibration: %s", collection, exc)
+        return "noop"
+    return "done"
 
 
 async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:

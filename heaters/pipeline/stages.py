@@ -8,12 +8,14 @@ on by two jobs at once. Workers register one procrastinate task per entry.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 
+from heaters.config import get_settings
 from heaters.domain import states
 from heaters.domain.states import Transition
 from heaters.embeddings.availability import available as embeddings_available
@@ -22,6 +24,7 @@ from heaters.pipeline import (
     clip_stages,
     labels,
     preprocess_stages,
+    profiles,
     video_stages,
 )
 from heaters.pipeline.runtime import Runtime
@@ -29,7 +32,7 @@ from heaters.pipeline.runtime import Runtime
 if TYPE_CHECKING:
     from heaters.db._typed_queries import Queries
 
-ItemKind = Literal["video", "clip", "edit", "segment"]
+ItemKind = Literal["video", "clip", "edit", "segment", "collection"]
 Service = Callable[[Runtime, int], Awaitable[str]]
 #: A finder's named query, called as ``query(conn, states=…, stage=…, limit=…)``.
 FinderQuery = Callable[..., AsyncIterator[asyncpg.Record]]
@@ -59,6 +62,14 @@ whose window has passed and whose job was lost. Edits made since apply at once."
 SEGMENTS = Finder("segment", lambda q: q.find_segments)
 """Segments (``video_segments``, ``queries/segments.sql``) in the stage's ready states, of
 videos being segmented."""
+COLLECTIONS_TO_CALIBRATE = Finder(
+    "collection",
+    lambda q: functools.partial(
+        q.find_collections_to_calibrate, every=get_settings().calibrate_every
+    ),
+)
+"""Collections with ``HEATERS_CALIBRATE_EVERY`` new labels since their last detector profile,
+as their first video's id (none while the setting is 0); lock ``collection:{id}``."""
 SETTLED_EVENTS = Finder("edit", lambda q: q.find_unlabelled_events)
 """Review events settled and never undone whose boundary labels are not written yet
 (``queries/dispatch.sql``; issue 22)."""
@@ -72,7 +83,7 @@ class Stage:
 
     Made from its :class:`~heaters.domain.states.Transition` with :meth:`of` (its name and
     the states its finder looks in are the transition's); only ``label_reviews`` (review
-    events: no item state) is made directly.
+    events) and ``calibrate`` (collections), with no item state, are made directly.
     """
 
     name: str
@@ -83,7 +94,7 @@ class Stage:
     """``(on, reason)``: can the stage run here (its model installed)? None: always. An off
     stage is given no work by the dispatcher; its items wait in the previous stage's state."""
     transition: Transition | None = None
-    """What the stage does to its item's state (None: ``label_reviews``)."""
+    """What the stage does to its item's state (None: ``label_reviews``, ``calibrate``)."""
 
     @classmethod
     def of(
@@ -130,6 +141,7 @@ STAGES: tuple[Stage, ...] = (
     Stage.of(states.EMBED,      CLIPS,  clip_stages.embed_clip,        "ml", enabled=embeddings_available),
     Stage.of(states.ARCHIVE,    CLIPS,  clip_stages.archive_clip,      "io"),
     Stage("label_reviews",      SETTLED_EVENTS, labels.label_event,    "default"),
+    Stage("calibrate",          COLLECTIONS_TO_CALIBRATE, profiles.calibrate_stage, "cpu"),
 )  # fmt: skip
 
 

@@ -76,3 +76,22 @@ WHERE e.labelled_at IS NULL AND e.undone_at IS NULL AND e.action <> 'undo'
       WHERE j.queueing_lock = :stage || ':' || e.id AND j.status IN ('todo', 'doing'))
 ORDER BY e.id
 LIMIT :limit;
+
+-- name: find_collections_to_calibrate
+-- Collections with at least :every boundary labels written since their latest detector
+-- profile (any, when none), as the id of their first video (the calibrate stage's item: one
+-- job per collection at a time); none when :every is 0 (HEATERS_CALIBRATE_EVERY off).
+SELECT min(v.id) AS id FROM source_videos v
+WHERE CAST(:every AS integer) > 0
+GROUP BY v.collection
+HAVING (SELECT count(*) FROM boundary_labels l
+        JOIN source_videos lv ON lv.id = l.source_video_id
+        WHERE lv.collection = v.collection
+          AND l.created_at > coalesce((SELECT max(p.created_at) FROM detector_profiles p
+                                       WHERE p.collection = v.collection), '-infinity'))
+       >= CAST(:every AS integer)
+   AND NOT EXISTS (
+       SELECT 1 FROM procrastinate_jobs j
+       WHERE j.queueing_lock = :stage || ':' || min(v.id) AND j.status IN ('todo', 'doing'))
+ORDER BY 1
+LIMIT :limit;
