@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     proxy_height: int | None = Field(default=720, ge=2)
     """Most lines of the proxy; taller sources are scaled down, keeping the aspect (unset
     with an empty value: the source's height)."""
+    detector: Literal["fast", "transnetv2"] = "fast"
+    """Which shot-boundary detector the detect stage runs (:mod:`heaters.media.detectors`):
+    ``fast`` (default), the feature rules (no model; its features come from preprocess's
+    analysis frames, no second decode); ``transnetv2``, the TransNetV2 network (the
+    ``neural`` extra; the detect stage decodes the proxy for it; about 4× the fast
+    detector's CPU time, and on the development set it found fewer transitions:
+    ``docs/detection.md``). The threshold overrides and calibrated profiles below apply to
+    ``fast`` only."""
     detect_threshold: float | None = None
     """Override of the detector's adaptive threshold (None: the detector's default)."""
     detect_min_scene_len: int | None = None

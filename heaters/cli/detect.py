@@ -18,6 +18,7 @@ import click
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from heaters.cli.shots import Progress, build_shots, output_options, write_outputs
+from heaters.media import detectors
 from heaters.media.scenes import DetectorParams, SceneResult
 
 _DEFAULTS = DetectorParams()
@@ -67,7 +68,7 @@ _DETECTION_OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--detector",
-        type=click.Choice(["fast", "transnetv2"]),
+        type=click.Choice(sorted(detectors.DETECTORS)),
         default="fast",
         show_default=True,
         help="fast: the default feature detector (no model); transnetv2: the TransNetV2 network "
@@ -338,19 +339,16 @@ def _second_opinion(video: Path, result: SceneResult) -> SceneResult:
 
 
 def _run(video: Path, params: DetectorParams, detector: str, show_progress: bool) -> SceneResult:
-    """Run the chosen detector, with a rich progress bar on stderr when asked."""
-    from heaters.media import scenes
-
+    """Run the chosen detector (:mod:`heaters.media.detectors`), with a rich progress bar
+    on stderr when asked."""
     def call(on_progress: Callable[[int], None] | None) -> SceneResult:
-        if detector == "fast":
-            return scenes.detect(video, params, on_progress=on_progress)
-        from heaters.media import transnet
-
-        try:
-            return transnet.detect_transnet(video, on_progress=on_progress)
-        except transnet.NeuralUnavailable as exc:
-            click.echo(f"heaters detect: {exc}", err=True)
-            raise SystemExit(2) from None
+        chosen = detectors.get_detector(detector)
+        ok, why = chosen.available()
+        if not ok:
+            click.echo(f"heaters detect: {why}", err=True)
+            raise SystemExit(2)
+        own = params if chosen.key == "fast" else None  # the thresholds are the fast detector's
+        return detectors.detect_video(chosen, video, own, on_progress=on_progress)
 
     if not show_progress:
         return call(None)

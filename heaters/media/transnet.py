@@ -66,6 +66,7 @@ __all__ = [
     "boundaries_from_features",
     "boundaries_from_predictions",
     "detect_transnet",
+    "result_from_features",
     "weights_path",
 ]
 
@@ -328,10 +329,14 @@ def detect_transnet(
     finally:
         container.close()
     features = np.column_stack([single, many, luma]).astype(np.float32)
-    return _result(features, fps, threshold)
+    return result_from_features(features, fps, threshold)
 
 
-def _result(features: FloatArray, fps: Fraction, threshold: float) -> SceneResult:
+def result_from_features(
+    features: FloatArray, fps: Fraction, threshold: float = DEFAULT_THRESHOLD
+) -> SceneResult:
+    """Boundaries from this detector's stored features (:data:`FEATURE_COLUMNS`, float32
+    (N, 4)) at ``threshold``, as :func:`detect_transnet` gives them (no network run)."""
     cuts, confidence, transitions = boundaries_from_features(features, threshold)
     return SceneResult(
         detector=DETECTOR_NAME,

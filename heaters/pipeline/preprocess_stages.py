@@ -133,10 +133,11 @@ async def store_preprocessed(
     features and the finish of ``transition`` (``PREPROCESS``, or the ``JOIN`` of a
     segmented video: both end ``preprocessed`` with the same columns) in one transaction,
     with ``in_commit`` run first inside it (the join forgets its segments)."""
-    features = await rt.run_sync(analysis_features, small)
-    if len(features) != result.frame_count:
+    detector = rt.settings.detector
+    features = await rt.run_sync(analysis_features, small, detector)
+    if features is not None and len(features) != result.frame_count:
         # Decoder and demuxer disagree on the count: score the proxy itself.
-        features = await rt.run_sync(video_features, proxy)
+        features = await rt.run_sync(video_features, proxy, detector)
     token = row["claim_token"]
     proxy_path = proxy_key(video_id, token)
     if result.master_kind == "ffv1":
@@ -158,7 +159,8 @@ async def store_preprocessed(
             pts_seconds=list(idx.pts_seconds),
             byte_offsets=list(idx.byte_offsets),
         )
-        await store_features(rt, conn, video_id, features)
+        if features is not None:  # else the detect stage decodes the proxy for its detector
+            await store_features(rt, conn, video_id, features, detector)
         # master_kind: 'original' (the downloaded file is the master) or 'ffv1' (a lossless
         # copy, master_reason says why).
         await lifecycle.finish(

@@ -231,29 +231,37 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
     """
     from fractions import Fraction
 
-    from heaters.media import scenes
+    from heaters.media.detectors import get_detector
     from heaters.pipeline.profiles import params_for_video
 
+    detector = get_detector(rt.settings.detector)
+    fast = detector.key == "fast"
+
     async def work(row: Row) -> None:
+        ok, why = detector.available()
+        if not ok:
+            raise DetectError(f"HEATERS_DETECTOR={detector.key}: {why}")
         async with rt.db.acquire() as conn:
             index = await rt.db.q.get_frame_index(conn, id=video_id)
-            profile = await params_for_video(rt.db, conn, video_id)
+            profile = await params_for_video(rt.db, conn, video_id) if fast else None
             features: np.ndarray | None = None
             if index is not None:
-                features = await stored_features(rt, conn, video_id, len(index["pts_seconds"]))
+                frames = len(index["pts_seconds"])
+                features = await stored_features(rt, conn, video_id, frames, detector.key)
         if index is None:
             raise DetectError("no frame index: preprocess the video again")
         pts = list(index["pts_seconds"])
         if features is None:
             with rt.tmp.job_dir(f"detect-{video_id}") as tmp:
                 proxy = await local_copy(rt, row["proxy_path"], tmp)
-                features = await rt.run_sync(video_features, proxy)
+                features = await rt.run_sync(video_features, proxy, detector.key)
             if len(features) == len(pts):
                 async with rt.db.acquire() as conn:
-                    await store_features(rt, conn, video_id, features)
+                    await store_features(rt, conn, video_id, features, detector.key)
         fps = Fraction(row["fps_num"], row["fps_den"]) if row["fps_num"] else Fraction(25)
-        result = scenes.result_from_features(features, fps, detector_params(rt, profile))
-        if rt.settings.detect_second_opinion:
+        params = detector_params(rt, profile) if fast else None
+        result = detector.decide(features, fps, params)
+        if fast and rt.settings.detect_second_opinion:
             result = await _second_opinion(rt, video_id, row, result)
         cuts = result.cuts
         spans = spans_from_boundaries(
