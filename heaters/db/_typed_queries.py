@@ -28,8 +28,9 @@ class Queries(Protocol):
 
     async def add_user(self, conn: Any, *, name: Any, password_hash: Any) -> Any: ...
 
-    async def archive_video_clips(self, conn: Any, *, video_id: Any) -> Any:
-        """Every clip of the video that is not being worked on becomes review_archived."""
+    async def archive_video_clips(self, conn: Any, *, video_id: Any, states: Any) -> Any:
+        """Every clip of the video in one of :states (not being worked on: heaters.domain.states)
+        becomes review_archived."""
         ...
 
     async def back_to_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
@@ -127,8 +128,9 @@ class Queries(Protocol):
         """Every version of a dataset, newest first (without the clip lists)."""
         ...
 
-    async def dataset_waiting(self, conn: Any, *, video_ids: Any) -> Any:
-        """Clips that match the selection but have no file yet (approved, not exported)."""
+    async def dataset_waiting(self, conn: Any, *, states: Any, video_ids: Any) -> Any:
+        """Clips that match the selection but have no file yet (approved, not exported: :states, the
+        export stage's, heaters.domain.states.EXPORT)."""
         ...
 
     async def deactivate_profiles(self, conn: Any, *, collection: Any) -> str:

@@ -63,6 +63,7 @@ from heaters.deliver.shards import (
     write_tar,
 )
 from heaters.deliver.states import DATASET_STATE_FILTERS, DeliverError
+from heaters.domain.states import EXPORT
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +293,11 @@ async def export_dataset(
                     await db.q.delete_version(conn, id=open_v["id"])
                     open_v = None
                 waiting = int(
-                    await db.q.dataset_waiting(conn, video_ids=ds["selection"].get("video_ids"))
+                    await db.q.dataset_waiting(
+                        conn,
+                        video_ids=ds["selection"].get("video_ids"),
+                        states=list(EXPORT.claimable),
+                    )
                 )
             resumed = open_v is not None
             if open_v is None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from heaters.domain.states import ClipState
+from heaters.domain.states import APPROVED_STATES, ARCHIVED_STATES, ClipState
 from heaters.errors import HeatersError
 
-_APPROVED = (
-    ClipState.REVIEW_APPROVED, ClipState.EXPORTING, ClipState.EXPORTED, ClipState.EXPORT_FAILED,
-    ClipState.KEYFRAMING, ClipState.KEYFRAMED, ClipState.KEYFRAME_FAILED, ClipState.EMBEDDING,
-    ClipState.EMBEDDED, ClipState.EMBEDDING_FAILED,
-)  # fmt: skip
+_APPROVED = APPROVED_STATES
 
 #: Cut lists: ``all`` (None: every live clip), or the states of a review outcome.
 CUT_STATE_FILTERS: dict[str, tuple[str, ...] | None] = {
@@ -17,12 +13,7 @@ CUT_STATE_FILTERS: dict[str, tuple[str, ...] | None] = {
     "approved": _APPROVED,
     "pending": (ClipState.PENDING_REVIEW,),
     "skipped": (ClipState.REVIEW_SKIPPED,),
-    "archived": (
-        ClipState.REVIEW_ARCHIVED,
-        ClipState.ARCHIVING,
-        ClipState.ARCHIVED,
-        ClipState.ARCHIVE_FAILED,
-    ),
+    "archived": ARCHIVED_STATES,
 }
 
 #: Datasets: approved clips whose file is stored and whose stages are not running

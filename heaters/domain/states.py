@@ -156,6 +156,32 @@ SPRITE = Transition(
     failed=ClipState.PENDING_REVIEW,
 )
 
+
+
+def states_of(*transitions: Transition) -> tuple[str, ...]:
+    """Every state ``transitions`` pick work from, run in, end in or fail in, in that order,
+    each once."""
+    out: dict[str, None] = {}
+    for t in transitions:
+        out.update(dict.fromkeys((*t.ready, t.running, t.done, t.failed)))
+    return tuple(out)
+
+
+APPROVED_STATES = states_of(EXPORT, KEYFRAME, EMBED)
+"""A clip approved in review, wherever it is after it: ``review_approved`` through export,
+keyframes and embedding (their running and failed states too)."""
+
+ARCHIVED_STATES = states_of(ARCHIVE)
+"""A clip archived in review, wherever the archive stage has it."""
+
+ARCHIVABLE_STATES = (
+    ClipState.PENDING_REVIEW,
+    ClipState.REVIEW_SKIPPED,
+    *(s for s in APPROVED_STATES if s not in (EXPORT.running, KEYFRAME.running, EMBED.running)),
+)
+"""Clip states an operator may archive a video's clips from: any decision, or none yet, but
+not while a stage works on the clip's files."""
+
 #: Video states from which no stage of the main job moves on by itself.
 VIDEO_DONE_STATES = frozenset({VideoState.DETECTED})
 

@@ -30,7 +30,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 
 from heaters.config import get_settings
-from heaters.domain.states import VideoState
+from heaters.domain.states import ARCHIVABLE_STATES, VideoState
 from heaters.errors import StorageError
 from heaters.pipeline.profiles import (
     DEFAULT_COLLECTION,
@@ -374,6 +374,8 @@ async def archive_video(
     async with state.db.transaction() as conn:
         if await state.db.q.video_state(conn, id=video_id) is None:
             raise NotFoundException(f"no video {video_id}")
-        n = await state.db.q.archive_video_clips(conn, video_id=video_id)
+        n = await state.db.q.archive_video_clips(
+            conn, video_id=video_id, states=list(ARCHIVABLE_STATES)
+        )
     await state.dispatch()
     return ArchiveOut(video_id, int(n))

@@ -26,14 +26,12 @@ SELECT * FROM clips WHERE id = :id;
 SELECT state FROM source_videos WHERE id = :id;
 
 -- name: archive_video_clips$
--- Every clip of the video that is not being worked on becomes review_archived.
+-- Every clip of the video in one of :states (not being worked on: heaters.domain.states)
+-- becomes review_archived.
 WITH changed AS (
     UPDATE clips SET state = 'review_archived', updated_at = now(),
            claimed_by = NULL, claimed_at = NULL
-    WHERE source_video_id = :video_id
-      AND state IN ('pending_review', 'review_approved', 'review_skipped',
-                    'exported', 'keyframed', 'embedded', 'export_failed',
-                    'keyframe_failed', 'embedding_failed')
+    WHERE source_video_id = :video_id AND state = ANY(:states)
     RETURNING 1)
 SELECT count(*) FROM changed;
 

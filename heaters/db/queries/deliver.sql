@@ -29,10 +29,11 @@ WHERE clip_path IS NOT NULL AND NOT is_transition
 ORDER BY id;
 
 -- name: dataset_waiting$
--- Clips that match the selection but have no file yet (approved, not exported).
+-- Clips that match the selection but have no file yet (approved, not exported: :states, the
+-- export stage's, heaters.domain.states.EXPORT).
 SELECT count(*) FROM clips
 WHERE clip_path IS NULL AND NOT is_transition AND superseded_by IS NULL
-  AND state IN ('review_approved', 'exporting', 'export_failed')
+  AND state = ANY(:states)
   AND (CAST(:video_ids AS bigint[]) IS NULL OR source_video_id = ANY(:video_ids));
 
 -- name: dataset_clip_rows
