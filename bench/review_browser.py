@@ -251,10 +251,11 @@ def _sign_in(browser: Any, base: str, name: str, watch: Any = None) -> Any:
 
 def _key_for(state: dict[str, Any], key: str) -> str:
     """``key``, or N where it would not move or not apply: ↑ on a video's first clip, a
-    decision on a clip that is decided already (a colleague's, or one passed with ↓)."""
+    decision on a clip that is decided already (a colleague's, or one passed with ↓) or that
+    the colleague holds (read-only)."""
     if key == "ArrowUp" and not state.get("prevId"):
         return "n"
-    if key in ("a", "s", "x") and state.get("state") != "pending_review":
+    if key in ("a", "s", "x") and (state.get("state") != "pending_review" or state["readonly"]):
         return "n"
     return key
 
