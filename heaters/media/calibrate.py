@@ -22,18 +22,14 @@ each of its values tried, a change kept only when it raises the pooled F1 of the
 videos (or keeps it with fewer errors; a tie keeps the value), for at most ``rounds``
 passes; the better end point wins. The dissolve/wipe search of
 ``scenes`` is memoised while it runs on its own inputs, so trying a cut threshold does not
-redo it (:func:`_memo_gradual`).
+redo it (:class:`heaters.media.gradual.GradualCache`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
-import inspect
 import itertools
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -43,6 +39,7 @@ import numpy.typing as npt
 
 from heaters.media import scenes
 from heaters.media.boundaries import SceneResult
+from heaters.media.gradual import GradualCache
 from heaters.media.scenes import DetectorParams
 
 LABELS: tuple[str, ...] = ("cut", "not_cut", "gradual")
@@ -270,7 +267,7 @@ class Evaluator:
         self.videos = list(videos)
         self.tol = tol
         self._results: dict[tuple[int, DetectorParams], SceneResult] = {}
-        self._gradual: dict[tuple[Any, ...], Any] = {}
+        self._gradual = GradualCache()
 
     def result(self, i: int, params: DetectorParams) -> SceneResult:
         """``result_from_features`` of video ``i`` under ``params`` (cached)."""
@@ -280,8 +277,7 @@ class Evaluator:
             if len(self._results) > 20_000:
                 self._results.clear()
             v = self.videos[i]
-            with _memo_gradual(self._gradual):
-                got = scenes.result_from_features(v.features, v.fps, params)
+            got = scenes.result_from_features(v.features, v.fps, params, cache=self._gradual)
             self._results[key] = got
         return got
 
@@ -533,63 +529,3 @@ def _unit_name(videos: Sequence[LabelledVideo], u: Unit) -> Any:
     if u.lo == 0 and u.hi == v.frame_count:
         return v.key
     return f"{v.key}[{u.lo}:{u.hi}]"
-
-
-# --------------------------------------------------------------------------- memo
-
-
-def _gradual_fields() -> tuple[str, ...] | None:
-    """The ``DetectorParams`` fields ``scenes._find_gradual`` reads, from its source (so the
-    memo's key follows the detector as it changes); None when that cannot be told."""
-    fn = getattr(scenes, "_find_gradual", None)
-    if fn is None:
-        return None
-    try:
-        src = inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
-    head = re.search(r"\)\s*->[^\n]*:\n", src)  # the end of the signature
-    body = src[head.end() :] if head else src
-    uses = re.findall(r"\bparams\b(?:\.(\w+))?", body)
-    if not uses or any(not name for name in uses):
-        return None  # params handed on whole to something else: every field may matter
-    names = set(uses)
-    return tuple(sorted(names))
-
-
-_GRADUAL_FIELDS = _gradual_fields()
-
-
-@contextlib.contextmanager
-def _memo_gradual(cache: dict[tuple[Any, ...], Any]) -> Iterator[None]:
-    """Inside, ``scenes._find_gradual`` (the dissolve/wipe search, nearly all of
-    ``result_from_features``'s time) answers repeated calls from ``cache``, keyed on its
-    actual inputs: the features, the parameter fields it reads, its exclusion mask and its
-    tests. Not done when the fields it reads cannot be told from its source."""
-    fields = _GRADUAL_FIELDS
-    original: Callable[..., Any] | None = getattr(scenes, "_find_gradual", None)
-    if fields is None or original is None or getattr(original, "memo", False):
-        yield
-        return
-
-    def digest(a: Any) -> bytes:
-        a = np.ascontiguousarray(a)
-        return hashlib.blake2b(a.tobytes(), digest_size=16).digest() + str(a.shape).encode()
-
-    def memo(f: Any, params: DetectorParams, ex: Any, tests: Any = None) -> Any:
-        # the features by content: result_from_features hands on a fresh float64 copy
-        key = (digest(f), tuple(getattr(params, n) for n in fields), digest(ex), tests)
-        got = cache.get(key)
-        if got is None:
-            if len(cache) > 50_000:
-                cache.clear()
-            got = original(f, params, ex, tests)
-            cache[key] = got
-        return got
-
-    memo.memo = True  # type: ignore[attr-defined]
-    scenes._find_gradual = memo
-    try:
-        yield
-    finally:
-        scenes._find_gradual = original

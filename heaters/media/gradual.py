@@ -4,8 +4,10 @@ rising progress and a large total change. Pure: per-frame features in, spans out
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +16,7 @@ from heaters.media.boundaries import Transition, TransitionKind
 from heaters.media.detector_params import DetectorParams, FloatArray
 from heaters.media.scores import COL, thumbnails
 
-__all__ = ["GradualTests", "find_gradual", "search_gradual"]
+__all__ = ["PARAMS_READ", "GradualCache", "GradualTests", "find_gradual", "search_gradual"]
 
 
 _SIDE = 8
@@ -113,6 +115,8 @@ def search_gradual(
     ex: npt.NDArray[np.bool_],
     tests: GradualTests | None = None,
 ) -> list[tuple[Transition, _Candidate]]:
+    """:func:`find_gradual`'s search with each span's candidate (change, excess, deviation),
+    under ``tests`` (default: the strict ones of ``params``)."""
     if tests is None:
         tests = GradualTests(params.gradual_max_excess, _MAX_DEV, 2.0)
     n = f.shape[0]
@@ -218,3 +222,52 @@ def _gradual_kind(t: FloatArray, s: int, e: int) -> TransitionKind:
     if not shares:
         return "dissolve"
     return "wipe" if float(np.mean(shares)) >= 0.6 else "dissolve"
+
+
+PARAMS_READ: tuple[str, ...] = (
+    "gradual_max_excess",
+    "gradual_min_change",
+    "gradual_min_structure",
+    "gradual_ref_contrast",
+    "max_gradual",
+)
+"""The :class:`DetectorParams` fields :func:`search_gradual` reads (a test holds this against
+its source): two parameter sets that agree on these find the same spans."""
+
+
+class GradualCache:
+    """Answers repeated :func:`search_gradual` calls from memory, keyed on what they depend
+    on: the features and exclusion mask (by content), the fields of :data:`PARAMS_READ` and
+    the tests. The dissolve/wipe search is nearly all of
+    :func:`heaters.media.scenes.result_from_features`'s time, so re-fitting the other
+    thresholds over one video (:mod:`heaters.media.calibrate`) runs it once per distinct
+    key. Holds at most ``max_entries`` results (then starts over)."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._results: dict[tuple[Any, ...], list[tuple[Transition, Any]]] = {}
+
+    @staticmethod
+    def _digest(a: npt.ArrayLike) -> bytes:
+        arr = np.ascontiguousarray(a)
+        return hashlib.blake2b(arr.tobytes(), digest_size=16).digest() + str(arr.shape).encode()
+
+    def search(
+        self,
+        f: FloatArray,
+        params: DetectorParams,
+        ex: npt.NDArray[np.bool_],
+        tests: GradualTests | None = None,
+    ) -> list[tuple[Transition, Any]]:
+        """:func:`search_gradual`, from memory when it was asked the same before."""
+        key = (
+            self._digest(f), tuple(getattr(params, n) for n in PARAMS_READ), self._digest(ex),
+            tests,
+        )  # fmt: skip
+        got = self._results.get(key)
+        if got is None:
+            if len(self._results) >= self.max_entries:
+                self._results.clear()
+            got = search_gradual(f, params, ex, tests)
+            self._results[key] = got
+        return got

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +52,7 @@ from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from heaters.media.detector_params import DetectorParams, FloatArray
 from heaters.media.fades import find_fades, scan_fades
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
-from heaters.media.gradual import GradualTests, find_gradual, search_gradual
+from heaters.media.gradual import GradualCache, GradualTests, find_gradual, search_gradual
 from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, scan_cuts
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 
@@ -76,16 +77,16 @@ DETECTOR_NAME = "heaters-fast/3"
 (:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
 features would change, so old ones are never mixed with new."""
 
-_find_gradual = search_gradual
-"""The dissolve/wipe search as :func:`result_from_features` calls it: a module attribute,
-so that :mod:`heaters.media.calibrate` can memoize it over many parameter sets."""
-
 
 # --------------------------------------------------------------------------- the whole rule
 
 
 def result_from_features(
-    features: npt.ArrayLike, fps: Fraction, params: DetectorParams = DetectorParams()
+    features: npt.ArrayLike,
+    fps: Fraction,
+    params: DetectorParams = DetectorParams(),
+    *,
+    cache: GradualCache | None = None,
 ) -> SceneResult:
     """Cuts and transitions from per-frame features (pure, no I/O; re-applies thresholds).
 
@@ -102,6 +103,10 @@ def result_from_features(
         The video's average frame rate, copied into the result.
     params : DetectorParams
         The thresholds.
+    cache : GradualCache, optional
+        Answers the dissolve/wipe search from memory when it was asked the same before (the
+        same features and gradual thresholds: re-fitting the other thresholds, as
+        :mod:`heaters.media.calibrate` does).
 
     Returns
     -------
@@ -124,7 +129,8 @@ def result_from_features(
     for t in fades.transitions:
         inside[t.start_frame : t.end_frame] = True
     flashes = flash_edges(f, params)
-    gradual = [t for t, _ in _find_gradual(f, params, inside | flashes.strong)]
+    search = cache.search if cache is not None else search_gradual
+    gradual = [t for t, _ in search(f, params, inside | flashes.strong)]
     transitions: list[Transition] = sorted(
         [*fades.transitions, *gradual], key=lambda t: t.start_frame
     )
@@ -137,7 +143,7 @@ def result_from_features(
         blocked[k] = False
     found, rejected = scan_cuts(f, params, blocked[:n], flashes.edges)
     cuts = dict(found)
-    for k in _fallback_cuts(f, params, inside | flashes.strong, transitions, cuts):
+    for k in _fallback_cuts(f, params, inside | flashes.strong, transitions, cuts, search):
         cuts[k] = 0.5
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
@@ -178,6 +184,7 @@ def _fallback_cuts(
     ex: npt.NDArray[np.bool_],
     transitions: list[Transition],
     cuts: dict[int, float],
+    search: Callable[..., list[tuple[Transition, Any]]] = search_gradual,
 ) -> list[int]:
     """A cut at the largest single change of each span whose sides clearly differ (every
     test of a dissolve or wipe but the strictest ones, relaxed to :data:`_FALLBACK`) and
@@ -190,7 +197,7 @@ def _fallback_cuts(
     taken += [(k - params.min_scene_len, k + params.min_scene_len) for k in cuts]
     out: list[int] = []
     corr1 = f[:, COL["corr_lag1"]]
-    for span, _ in _find_gradual(f, params, ex, _FALLBACK):
+    for span, _ in search(f, params, ex, _FALLBACK):
         lo, hi = span.start_frame, span.end_frame
         if any(lo <= b and hi >= a for a, b in taken):
             continue

@@ -49,10 +49,27 @@ def test_score_counts_only_what_the_labels_judge() -> None:
     assert got.as_dict()["f1"] == round(2 * (2 / 3) * (2 / 3) / (4 / 3), 4)
 
 
-def test_the_gradual_memo_follows_the_detector() -> None:
-    """The memo key is the fields ``_find_gradual`` reads, read from its source."""
-    fields = calibrate._gradual_fields()
-    assert fields is not None and "gradual_min_change" in fields and "threshold" not in fields
+def test_the_gradual_cache_keys_on_what_the_search_reads() -> None:
+    """``gradual.PARAMS_READ`` is every DetectorParams field ``search_gradual`` reads (from
+    its code, so the cache key follows the detector as it changes), and it never hands
+    ``params`` on whole (then every field could matter)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from heaters.media import gradual
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(gradual.search_gradual)))
+    read = {
+        n.attr for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "params"
+    }  # fmt: skip
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "params"]
+    assert len(uses) == sum(
+        1 for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "params"
+    ), "params handed on whole"  # fmt: skip
+    assert read == set(gradual.PARAMS_READ)
 
 
 def test_fit_recovers_from_a_blind_start(devset_features: tuple[np.ndarray, list[int]]) -> None:
