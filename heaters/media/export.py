@@ -348,6 +348,8 @@ def encode_clip_exact(
                     continue
                 if first_pts is None:
                     first_pts = frame.pts
+                    if frame.rotation:  # a phone video's display matrix: the clip keeps it
+                        vout.set_display_rotation(frame.rotation)
                 assert first_pts is not None
                 picture = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
                 # After the first frame, frames count in decode order (an FFV1 master made

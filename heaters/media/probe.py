@@ -74,7 +74,8 @@ class ProbeResult:
     Attributes
     ----------
     width, height
-        Coded picture size in pixels (int).
+        Picture size in pixels (int) as it is shown: the coded size, turned by a quarter
+        turn's display matrix (a phone's portrait video coded 1920×1080 is 1080×1920).
     fps
         Average frame rate in frames per second, as an exact rational (``Fraction``), e.g.
         ``Fraction(24000, 1001)``.
@@ -107,6 +108,10 @@ class ProbeResult:
     video_codec: str
     has_audio: bool
     format_name: str
+    rotation: int = 0
+    """The display matrix's rotation, degrees counter-clockwise (0, 90, 180 or 270), as
+    ``VideoFrame.rotation`` reads it: the ffmpeg CLI turns such frames upright by itself (the
+    one-pass proxy), PyAV's re-encodes keep the matrix instead (segments, exports)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +217,18 @@ def _reason(exc: BaseException) -> str:
     """One-line text of a PyAV/OS error (the FFmpeg message without errno or path)."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return str(text).splitlines()[0].strip()
+
+
+def _rotation(path: Path) -> int:
+    """The first frame's display rotation (0, 90, 180, 270; 0 when nothing decodes): the
+    matrix is stream side data PyAV reads only from decoded frames."""
+    try:
+        with av.open(str(path)) as c:
+            for frame in c.decode(video=0):
+                return round(frame.rotation or 0) % 360
+    except av.FFmpegError:
+        return 0
+    return 0
 
 
 def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
@@ -329,9 +346,12 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
                 else Fraction(0)
             )
 
+        rotation = _rotation(path)
+        quarter = rotation in (90, 270)
         return ProbeResult(
-            width=int(ctx.width),
-            height=int(ctx.height),
+            width=int(ctx.height if quarter else ctx.width),
+            height=int(ctx.width if quarter else ctx.height),
+            rotation=rotation,
             fps=fps,
             time_base=time_base,
             frame_count=frame_count,

@@ -271,6 +271,9 @@ def encode_segment(
                     break
                 if last is not None and frame.pts <= last:
                     raise PreprocessError(f"segment {index}: PTS not increasing")
+                if last is None and frame.rotation:
+                    # a phone video's display matrix: kept, as players and browsers honour it
+                    vout.set_display_rotation(frame.rotation)
                 last = frame.pts
                 picture = frame.reformat(width=w, height=h, format="yuv420p")
                 # From 0 in each segment (an MP4 starting later keeps its start only to
@@ -320,6 +323,9 @@ def join_segments(plan: SegmentPlan, work: Path, proxy: Path, small_frames: Path
             first_path, _ = segment_paths(work, 0)
             with av.open(str(first_path)) as first:
                 vout = out.add_stream_from_template(first.streams.video[0])
+                rotation = next(first.decode(video=0)).rotation
+                if rotation:  # the segments' display matrix (encode_segment kept the source's)
+                    vout.set_display_rotation(rotation)
             aud = stack.enter_context(av.open(str(audio))) if audio is not None else None
             aout = (
                 out.add_stream_from_template(aud.streams.audio[0])

@@ -481,3 +481,37 @@ async def test_proxies_interleave_and_start_with_their_index(
         boxes = _top_level_boxes(proxy)
         assert boxes.index("moov") < boxes.index("mdat"), (proxy, boxes)
         assert _interleave_lag(proxy) <= 1.0, proxy
+
+
+def _shown(path: Path) -> tuple[int, int, int]:
+    """(width, height, rotation) of the first frame as a player shows it."""
+    with av.open(str(path)) as c:
+        f = next(c.decode(video=0))
+    rot = round(f.rotation or 0) % 360
+    return (f.height, f.width, rot) if rot in (90, 270) else (f.width, f.height, rot)
+
+
+async def test_a_phone_video_stays_upright(media: MediaFiles, tmp_path: Path) -> None:
+    """A video whose display matrix turns it a quarter (a phone held upright) is 180×320 as
+    shown: the probe says so, the one-pass proxy is turned upright by ffmpeg, and the
+    segmented proxy and a frame-exact export keep the matrix, so players show them upright
+    too (they came out sideways)."""
+    from heaters.media.export import encode_clip_exact
+
+    src = _keyframed(media.small, tmp_path / "src.mp4", seconds=4)
+    phone = tmp_path / "phone.mp4"
+    run_ffmpeg_cli("-display_rotation:v:0", "90", "-i", str(src), "-c", "copy", str(phone))
+    info = probe(phone)
+    assert (info.width, info.height, info.rotation) == (180, 320, 90)
+    one = tmp_path / "one"
+    r = await preprocess(phone, one / "m.mkv", one / "p.mp4")
+    assert _shown(one / "p.mp4") == (180, 320, 0), "ffmpeg turned the pixels"
+    await _segmented(phone, tmp_path / "seg", tmp_path / "work", 3, small=False)
+    assert _shown(tmp_path / "seg" / "p.mp4") == (180, 320, 90), "the matrix kept"
+    pts = r.frame_index.pts_seconds
+    encode_clip_exact(
+        phone, tmp_path / "clip.mp4", start_seconds=pts[10], frame_count=24,
+        duration_seconds=pts[34] - pts[10], prev_seconds=pts[9], next_seconds=pts[35],
+        preset="ultrafast",
+    )  # fmt: skip
+    assert _shown(tmp_path / "clip.mp4") == (180, 320, 90)
