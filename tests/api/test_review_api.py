@@ -147,6 +147,13 @@ def test_review_refusals_through_the_api(api: Api) -> None:
         _refused(c.post(f"/api/clips/{ids[1]}/move_boundary", json={"edge": "end", "frame": 128}),
                  409, f"next clip {ids[2]} is held by bob")  # fmt: skip
         assert [q["id"] for q in _ok(c.get("/api/review/queue"))["items"]] == ids[:2]
+        # A decided clip takes another decision only when asked to change it (issue 21).
+        _ok(c.post(f"/api/clips/{ids[0]}/approve"))
+        _refused(c.post(f"/api/clips/{ids[0]}/skip"), 409, f"clip {ids[0]} is already approved")
+        _refused(c.post(f"/api/clips/{ids[0]}/approve", json={"change": True}), 409,
+                 "already approved")  # fmt: skip
+        changed = _ok(c.post(f"/api/clips/{ids[0]}/skip", json={"change": True}))
+        assert changed["message"] == f"clip {ids[0]} skipped (was approved)"
 
 
 def test_retry_failed_clips_through_the_api(api: Api) -> None:

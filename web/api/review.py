@@ -33,11 +33,13 @@ class ActionIn(msgspec.Struct):
     """The body of a review action: ``split`` needs ``frame`` (the first frame of the second
     part); ``move_boundary`` needs ``edge`` and ``frame`` (the clip's new ``start_frame``, or
     its new ``end_frame``, exclusive); ``merge`` takes ``with_clip_id`` (must be the clip just
-    before). Other actions need no body."""
+    before); ``approve`` / ``skip`` / ``archive`` take ``change`` (true: replace the decision
+    of a decided clip, settled too, by this one). Other actions need no body."""
 
     frame: Annotated[int, msgspec.Meta(le=MAX_FRAME)] | None = None
     edge: Literal["start", "end"] | None = None
     with_clip_id: Annotated[int, msgspec.Meta(le=MAX_ID)] | None = None
+    change: bool = False
 
 
 @dataclass
@@ -194,7 +196,7 @@ async def review_clip(
     else:
         result = await review.act(
             state.db, clip_id, action, reviewer_of(request), frame=body.frame, edge=body.edge,
-            with_clip_id=body.with_clip_id,
+            with_clip_id=body.with_clip_id, change=body.change,
         )  # fmt: skip
     await dispatch_now(request)
     return _action_out(result)
