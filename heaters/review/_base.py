@@ -14,7 +14,15 @@ import asyncpg
 from heaters.config import get_settings
 from heaters.db import Database
 from heaters.db.pool import Connection
-from heaters.domain.states import ClipState
+from heaters.domain.states import (
+    APPROVED_STATES,
+    ARCHIVE,
+    ARCHIVED_STATES,
+    EMBED,
+    EXPORT,
+    KEYFRAME,
+    ClipState,
+)
 from heaters.review.errors import ClipNotFound, ReviewConflict
 
 Decision = Literal["approve", "skip", "archive", "group"]
@@ -35,27 +43,19 @@ DECISIONS: dict[str, ClipState] = {
 PENDING = ClipState.PENDING_REVIEW
 SUPERSEDED = (ClipState.MERGED, ClipState.SPLIT)
 #: The decision a clip's state comes from, for every state past review (a decision that
-#: changes it must be another one).
+#: changes it must be another one): the states of ``APPROVED_STATES`` and
+#: ``ARCHIVED_STATES`` (heaters.domain.states), and ``review_skipped``.
 DECIDED_BY: dict[str, str] = {
-    **{s: "approve" for s in (
-        ClipState.REVIEW_APPROVED, ClipState.EXPORTING, ClipState.EXPORTED,
-        ClipState.EXPORT_FAILED, ClipState.KEYFRAMING, ClipState.KEYFRAMED,
-        ClipState.KEYFRAME_FAILED, ClipState.EMBEDDING, ClipState.EMBEDDED,
-        ClipState.EMBEDDING_FAILED,
-    )},
+    **dict.fromkeys(APPROVED_STATES, "approve"),
     ClipState.REVIEW_SKIPPED: "skip",
-    **{s: "archive" for s in (
-        ClipState.REVIEW_ARCHIVED, ClipState.ARCHIVING, ClipState.ARCHIVED,
-        ClipState.ARCHIVE_FAILED,
-    )},
-}  # fmt: skip
+    **dict.fromkeys(ARCHIVED_STATES, "archive"),
+}
 #: States in which a worker is processing the clip: its decision changes once it is done.
-WORKING = (ClipState.EXPORTING, ClipState.KEYFRAMING, ClipState.EMBEDDING, ClipState.ARCHIVING)
+WORKING = tuple(t.running for t in (EXPORT, KEYFRAME, EMBED, ARCHIVE))
 PAST = {
     "approve": "approved", "skip": "skipped", "archive": "archived", "group": "grouped",
     "merge": "merged", "split": "split", "move_boundary": "moved",
 }  # fmt: skip
-
 
 
 @dataclass(frozen=True)
