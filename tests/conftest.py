@@ -275,3 +275,30 @@ def torch_one_thread() -> Iterator[Any]:
     torch.set_num_threads(1)
     yield torch
     torch.set_num_threads(before)
+
+
+#: Test modules that start real workers, browsers, clusters, crashes or whole-film media;
+#: ``pytest -m "not slow"`` leaves them out for a quick subset while working (CI runs all).
+SLOW_MODULES = frozenset({
+    "tests/web",  # Chromium (Playwright) on a live server
+    "tests/storage",  # moto's S3 server
+    "tests/test_cluster.py", "tests/test_scale_out.py",  # several hosts / workers
+    "tests/test_crash.py", "tests/test_crash_clips.py", "tests/test_crash_orphans.py",
+    "tests/test_crash_budget.py", "tests/test_worker_db_loss.py",  # killed processes
+    "tests/api/test_schemathesis.py", "tests/api/test_db_down.py",
+    "tests/api/test_slow_clients.py", "tests/api/test_first_run.py",  # real servers
+    "tests/media/test_devset.py", "tests/test_transnet.py",  # the dev set, the network
+    "tests/test_second_opinion_stage.py", "tests/test_detectors.py",
+    "tests/test_embeddings.py", "tests/test_main_job.py", "tests/test_review_jobs.py",
+    "tests/test_stage_off.py", "tests/test_deliver_datasets.py", "tests/test_bad_inputs.py",
+    "tests/test_profiles.py", "tests/test_segments.py",
+})  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`SLOW_MODULES` ``slow``."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        rel = Path(str(item.path)).relative_to(root).as_posix()
+        if rel in SLOW_MODULES or any(rel.startswith(m + "/") for m in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
