@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_web_is_ready_when_it_says_so_and_logs_requests(
     finally:
         proc.terminate()
         proc.wait(30)
-    access = [x for x in err.read_text().splitlines() if "uvicorn.access" in x]
+    # stderr is no terminal: JSON lines (HEATERS_LOG_FORMAT=auto), the access log among them
+    lines = [json.loads(x) for x in err.read_text().splitlines() if x.startswith("{")]
+    access = [e["event"] for e in lines if e.get("logger") == "uvicorn.access"]
     assert any('"GET /login HTTP/1.1" 200' in e for e in access), access
     assert any("/no-such-page" in e for e in access), access

@@ -62,7 +62,7 @@ from heaters.deliver.shards import (
     write_parquet,
     write_tar,
 )
-from heaters.deliver.states import DATASET_STATE_FILTERS, DeliverError
+from heaters.deliver.states import DATASET_STATE_FILTERS, DeliverConflict, DeliverError
 from heaters.domain.states import EXPORT
 
 log = logging.getLogger(__name__)
@@ -164,11 +164,11 @@ def check_media(fmt: str, media: str | None) -> None:
 
     Raises
     ------
-    DeliverError
+    DeliverConflict
         Saying so.
     """
     if fmt != "parquet" and media not in (None, "bytes"):
-        raise DeliverError(f"media {media} is for Parquet: a {fmt} sample holds its clip")
+        raise DeliverConflict(f"media {media} is for Parquet: a {fmt} sample holds its clip")
 
 
 def dataset_media(ds: Any) -> str:

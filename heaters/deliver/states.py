@@ -48,9 +48,15 @@ class DeliverError(HeatersError):
     """A cut list or dataset cannot be made; the text says why, in one line."""
 
 
+class DeliverConflict(DeliverError):
+    """A dataset request whose settings contradict each other or the dataset's (media
+    ``files`` for a WebDataset): 409 over the API."""
+
+
 __all__ = [
     "CUT_STATE_FILTERS",
     "DATASET_STATE_FILTERS",
+    "DeliverConflict",
     "DeliverError",
     "review_outcome",
 ]

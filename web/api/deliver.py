@@ -233,15 +233,25 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
     status_code=202,
     summary="Export the next version of a dataset (a job)",
     raises=[ClientException, NotAuthorizedException],
-    responses={409: ResponseSpec(None, description="An export of the dataset is waiting")},
+    responses={
+        409: ResponseSpec(
+            None,
+            description="An export of the dataset is waiting, or the settings contradict "
+            "each other (media files for a WebDataset)",
+        )
+    },
 )
 async def create_dataset_version(request: Request[Any, Any, Any], data: DatasetIn) -> DatasetJobOut:
-    """Defer the export job (202); 400 for a bad request, 409 when one is waiting already.
-    Follow it at ``status_url``."""
+    """Defer the export job (202); 400 for a bad request, 409 when one is waiting already or
+    the settings contradict each other. Follow it at ``status_url``."""
     from procrastinate.exceptions import AlreadyEnqueued
+
+    from heaters.deliver.states import DeliverConflict
 
     try:
         return await start_dataset_export(web_state(request), data)
+    except DeliverConflict as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
     except DeliverError as exc:
         raise ClientException(str(exc)) from None
     except AlreadyEnqueued:
