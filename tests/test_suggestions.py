@@ -142,11 +142,11 @@ def test_cli_json_and_csv_carry_the_suggestions(
     from click.testing import CliRunner
 
     from heaters.cli import app
-    from heaters.media import scenes
+    from heaters.media import detectors
 
     video = tmp_path / "v.mp4"
     video.write_bytes(b"not read: the detector is replaced")
-    monkeypatch.setattr(scenes, "detect", lambda *a, **kw: _fixed_result())
+    monkeypatch.setattr(detectors, "detect_video", lambda *a, **kw: _fixed_result())
     runner = CliRunner()
     res = runner.invoke(app, ["detect", str(video), "--json", "--no-progress"])
     assert res.exit_code == 0, res.output
