@@ -64,10 +64,9 @@ async def dashboard_retry(
     state = web_state(request)
     if kind not in ("video", "clip"):
         raise ClientException("kind is video or clip")
-    async with state.db.transaction() as conn:
-        query = state.db.q.retry_video if kind == "video" else state.db.q.retry_clip
-        row = await query(conn, id=item_id)
-    if row is None:
+    from heaters.review import retry_item
+
+    if await retry_item(state.db, "video" if kind == "video" else "clip", item_id) is None:
         raise NotFoundException(f"{kind} {item_id} is not failed (or does not exist)")
     await state.dispatch()
     return Template("_dashboard_panels.html", context=await _dashboard_data(request))

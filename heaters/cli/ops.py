@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -177,34 +177,34 @@ def retry_command(item_id: int | None, clip: bool, failed_clips: bool, json_outp
         raise click.UsageError(
             "give ITEM_ID (a video id, or a clip id with --clip), or --failed-clips"
         )
-    kind = "clip" if clip else "video"
-    row = run(_retry(item_id, kind))
+    kind: Literal["video", "clip"] = "clip" if clip else "video"
+    state = run(_retry(item_id, kind))
     if json_output:
-        print_json({"id": item_id, "retried": row is not None, "state": row and row["state"]})
-    if row is None:
+        print_json({"id": item_id, "retried": state is not None, "state": state})
+    if state is None:
         err_console().print(
             f"[red]{kind} {item_id} is not in a failed state (or does not exist)[/]"
         )
         raise SystemExit(1)
     if not json_output:
-        out_console().print(f"{kind} {item_id} ({row['state']}) will be retried by a worker")
+        out_console().print(f"{kind} {item_id} ({state}) will be retried by a worker")
 
 
-async def _retry(item_id: int, kind: str) -> Any:
+async def _retry(item_id: int, kind: Literal["video", "clip"]) -> str | None:
     import asyncio
 
     from heaters.db import Database
     from heaters.db.migrate import ensure_schema
+    from heaters.review import retry_item
     from workers.app import app, defer_dispatch
 
     await asyncio.to_thread(ensure_schema)
-    async with Database.connect() as db, db.transaction() as conn:
-        retry = db.q.retry_clip if kind == "clip" else db.q.retry_video
-        row = await retry(conn, id=item_id)
-    if row is not None:
+    async with Database.connect() as db:
+        state = await retry_item(db, kind, item_id)
+    if state is not None:
         async with app.open_async():
             await defer_dispatch()
-    return row
+    return state
 
 
 async def _retry_failed_clips() -> list[int]:

@@ -58,7 +58,9 @@ clips an edit made / an undo restored, in frame order), ``message``, ``settles_a
   settles_at)`` or None; ``suggestions``: the detector's rejected candidate cuts strictly
   inside it, ``SuggestionView``). ``clip_suggestions(db, clip_ids)`` the same for many
   clips. ``video_clips``, ``history`` as before.
-- ``retry_failed_clips(db) -> list[int]`` (heaters.review.failures): every failed clip due now.
+- ``retry_item(db, kind, item_id) -> str | None``, ``retry_failed_clips(db) -> list[int]``
+  (heaters.review.failures): an operator's retry of one failed video or clip, or of every
+  failed clip.
 
 Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdit`` (422).
 """
@@ -77,7 +79,7 @@ from heaters.review._base import (
 from heaters.review.decisions import act, decide
 from heaters.review.edits import merge, move_boundary, split
 from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
-from heaters.review.failures import failed_clips, retry_failed_clips
+from heaters.review.failures import failed_clips, retry_failed_clips, retry_item
 from heaters.review.leases import Claim, QueueItem, claim, next_clip, release, review_queue
 from heaters.review.undo import reopen, undo
 from heaters.review.views import (
@@ -121,6 +123,7 @@ __all__ = [
     "release",
     "reopen",
     "retry_failed_clips",
+    "retry_item",
     "review_queue",
     "split",
     "undo",

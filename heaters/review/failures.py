@@ -1,11 +1,29 @@
-"""Failed clips: list them with their reasons, retry them all at once (``heaters status``,
-the dashboard's bulk retry, ``POST /api/clips/retry-failed``)."""
+"""Failed items: list failed clips with their reasons, retry one video or clip, or every
+failed clip at once. The one code path of ``heaters retry``, the dashboard's buttons and the
+API's retry routes."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
 from heaters.db import Database, fetch_all
+
+log = logging.getLogger(__name__)
+
+
+async def retry_item(db: Database, kind: Literal["video", "clip"], item_id: int) -> str | None:
+    """An operator's retry of one failed item: it becomes due now with a fresh attempt
+    budget (a clip in review whose sprite failed too). Returns its state (``*_failed``), or
+    None when it is not failed or does not exist; the caller then asks for a dispatcher run
+    so a worker picks it up."""
+    async with db.transaction() as conn:
+        query = db.q.retry_video if kind == "video" else db.q.retry_clip
+        row = await query(conn, id=item_id)
+    if row is None:
+        return None
+    log.info("%s %s (%s) made due again by an operator", kind, item_id, row["state"])
+    return str(row["state"])
 
 
 async def failed_clips(db: Database, *, limit: int = 100) -> list[dict[str, Any]]:

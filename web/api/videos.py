@@ -347,13 +347,15 @@ async def retry_video(
     request: Request[Any, Any, Any], video_id: int = Parameter(ge=1, le=MAX_ID)
 ) -> RetryOut:
     """404 for an unknown video, 409 when it is not in a failed state."""
+    from heaters.review import retry_item
+
     state = web_state(request)
-    async with state.db.transaction() as conn:
-        row = await state.db.q.retry_video(conn, id=video_id)
+    retried = await retry_item(state.db, "video", video_id)
+    async with state.db.acquire() as conn:
         current = await state.db.q.video_state(conn, id=video_id)
     if current is None:
         raise NotFoundException(f"no video {video_id}")
-    if row is None:
+    if retried is None:
         raise HTTPException(status_code=409, detail=f"video {video_id} is {current}, not failed")
     await state.dispatch()
     return RetryOut(video_id, current, True)
