@@ -216,12 +216,16 @@ def seek_to_keyframe(container: Any, stream: Any, target: int) -> None:
     means before its DTS: a seek to its PTS − 1 lands on it again when its DTS is earlier
     (a keyframe just after a cut, a few frames of B-frame delay).
     """
+    start = stream.start_time or 0
     aim = target
     for _ in range(64):
+        # never before the stream's start: some demuxers (GIF) refuse a negative timestamp
+        # with EPERM where MP4 clamps it
+        aim = max(aim, start)
         container.seek(aim, stream=stream, backward=True, any_frame=False)
         for packet in container.demux(stream):
             if packet.size and packet.is_keyframe and packet.pts is not None:
-                if packet.pts <= target or aim <= (stream.start_time or 0):
+                if packet.pts <= target or aim <= start:
                     container.seek(aim, stream=stream, backward=True, any_frame=False)
                     return
                 dts = packet.dts if packet.dts is not None else packet.pts

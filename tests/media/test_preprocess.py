@@ -515,3 +515,23 @@ async def test_a_phone_video_stays_upright(media: MediaFiles, tmp_path: Path) ->
         preset="ultrafast",
     )  # fmt: skip
     assert _shown(tmp_path / "clip.mp4") == (180, 320, 90)
+
+
+async def test_an_animated_gif_exports_its_first_clip(tmp_path: Path) -> None:
+    """A GIF is its own master (every frame a keyframe, seekable), and its first clip
+    exports: the GIF demuxer refuses a seek before the stream's start (EPERM) where MP4
+    clamps it, and the first clip's seek aims half a frame before frame 0."""
+    from heaters.media.export import encode_clip_exact
+
+    gif = tmp_path / "anim.gif"
+    run_ffmpeg_cli("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=3", str(gif))
+    r = await preprocess(gif, tmp_path / "m.mkv", tmp_path / "p.mp4")
+    assert (r.frame_count, r.master_kind) == (30, "original")
+    pts = r.frame_index.pts_seconds
+    clip = tmp_path / "first.mp4"
+    encode_clip_exact(
+        gif, clip, start_seconds=pts[0], frame_count=10, duration_seconds=pts[10] - pts[0],
+        next_seconds=pts[10], preset="ultrafast",
+    )  # fmt: skip
+    with av.open(str(clip)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 10
