@@ -26,9 +26,10 @@ from web.state import web_state
 async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
     from heaters.pipeline.dispatcher import stages_off
 
-    db = web_state(request).db
+    state = web_state(request)
+    db = state.db
     async with db.acquire() as conn:
-        return {
+        data: dict[str, Any] = {
             "stages_off": stages_off(),
             "states": await fetch_all(db.q.item_states(conn)),
             "throughput": await fetch_all(db.q.stage_throughput(conn, hours=24)),
@@ -36,7 +37,16 @@ async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "queues": await fetch_all(db.q.queues(conn)),
             "progress": await fetch_all(db.q.review_progress(conn)),
             "failed_jobs": await fetch_all(db.q.failed_jobs(conn, limit=50)),
+            "workers": await fetch_all(db.q.workers(conn)),
         }
+    # A worker is alive while its heartbeat is younger than the stall limit (after which its
+    # jobs are given to others: workers.app); none alive while jobs wait is a banner.
+    limit = float(state.settings.stalled_after_seconds)
+    data["alive_after"] = limit
+    workers: list[Any] = data["workers"]
+    data["alive"] = [w for w in workers if w["silent_seconds"] < limit]
+    data["waiting"] = sum(int(q["waiting"]) for q in data["queues"])
+    return data
 
 
 @get("/dashboard", name="dashboard")

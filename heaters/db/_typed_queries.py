@@ -742,3 +742,8 @@ class Queries(Protocol):
     def video_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """Every suggestion of the videos :ids, by video and frame."""
         ...
+
+    def workers(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """procrastinate's workers (one row per running ``heaters worker`` process, deleted when it
+        stops cleanly) with the age of their last heartbeat, and the jobs each is running."""
+        ...

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -70,3 +71,31 @@ def test_dashboard_and_metrics_match_the_views(api: Api, small_video: Path, tmp_
     assert (attempts, due) == (0, True)
     anonymous = c.__class__(base_url=api.url).get("/dashboard")  # type: ignore[attr-defined]
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
+
+
+def test_the_dashboard_lists_workers_and_says_when_none_is_alive(api: Api) -> None:
+    """Workers with their heartbeats; a worker silent past the stall limit is gone; no
+    worker alive while jobs wait is a banner (issue 23, part 3, in part)."""
+    c: Any = _login(api)
+    url = api.env["DATABASE_URL"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args)"
+            " VALUES ('cpu', 'heaters.stage.export', '{}')"
+        )
+    page = c.get("/dashboard/panels").text
+    assert 'id="no-worker"' in page and "1 job wait" in page and "no worker has started" in page
+    with psycopg.connect(url, autocommit=True) as conn:
+        (wid,) = conn.execute(
+            "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
+        ).fetchone()  # type: ignore[misc]
+    page = c.get("/dashboard/panels").text
+    assert 'id="no-worker"' not in page
+    assert re.search(rf"<td>{wid}</td>.*?<td>alive</td>", page, re.S), page
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"
+            " WHERE id = %s", (wid,),
+        )  # fmt: skip
+    page = c.get("/dashboard/panels").text
+    assert 'id="no-worker"' in page and re.search(rf"<td>{wid}</td>.*?<td>gone", page, re.S)
