@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from heaters.pipeline.dispatcher import dispatch
 from heaters.pipeline.stages import STAGES
 from heaters.pipeline.submit import submit
@@ -104,3 +106,28 @@ async def test_tick_retries_stalled_jobs_even_when_a_dispatcher_copy_waits(
     assert status[stage_job.id] == "todo", "the stalled stage job is queued again"
     assert status[dispatch_job.id] == "failed", "the redundant dispatcher run is closed"
     assert sorted(status.values()).count("todo") == 2
+
+
+async def test_a_paused_queue_gets_no_work_until_resumed(db: Any, tmp_path: Path) -> None:
+    """Pausing ``io`` withdraws its waiting download jobs and defers none; the videos stay
+    ``new`` (nothing lost); resuming hands them out again."""
+    from heaters.pipeline.dispatcher import pause_queue, resume_queue
+    from workers.app import app, defer_stage
+
+    ids = []
+    for i in range(3):
+        f = tmp_path / f"v{i}.mp4"
+        f.write_bytes(b"x" * (i + 1))
+        ids.append((await submit(db, str(f))).video_id)
+    async with app.open_async():
+        assert (await dispatch(db, defer_stage)).deferred == {"download": ids}
+        assert await pause_queue(db, "io", by="ops") == 3
+        assert await _jobs(db) == []
+        assert (await dispatch(db, defer_stage)).total == 0
+        async with db.acquire() as conn:
+            states = await conn.fetch("SELECT state FROM source_videos ORDER BY id")
+        assert [r["state"] for r in states] == ["new"] * 3
+        assert await resume_queue(db, "io") and not await resume_queue(db, "io")
+        assert (await dispatch(db, defer_stage)).deferred == {"download": ids}
+    with pytest.raises(ValueError, match="unknown queue 'nope'"):
+        await pause_queue(db, "nope")

@@ -20,11 +20,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from heaters.db import fetch_all
+from web.auth import reviewer
 from web.state import web_state
 
 
 async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    from heaters.pipeline.dispatcher import stages_off
+    from heaters.pipeline.dispatcher import STAGE_QUEUES, stages_off
 
     state = web_state(request)
     db = state.db
@@ -38,6 +39,7 @@ async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "progress": await fetch_all(db.q.review_progress(conn)),
             "failed_jobs": await fetch_all(db.q.failed_jobs(conn, limit=50)),
             "workers": await fetch_all(db.q.workers(conn)),
+            "paused": {r["queue"]: r for r in await fetch_all(db.q.paused_queues(conn))},
         }
     # A worker is alive while its heartbeat is younger than the stall limit (after which its
     # jobs are given to others: workers.app); none alive while jobs wait is a banner.
@@ -46,6 +48,7 @@ async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
     workers: list[Any] = data["workers"]
     data["alive"] = [w for w in workers if w["silent_seconds"] < limit]
     data["waiting"] = sum(int(q["waiting"]) for q in data["queues"])
+    data["stage_queues"] = STAGE_QUEUES
     return data
 
 
@@ -79,6 +82,26 @@ async def dashboard_retry(
     if await retry_item(state.db, "video" if kind == "video" else "clip", item_id) is None:
         raise NotFoundException(f"{kind} {item_id} is not failed (or does not exist)")
     await state.dispatch()
+    return Template("_dashboard_panels.html", context=await _dashboard_data(request))
+
+
+@post("/dashboard/queues/{queue:str}/{action:str}", name="dashboard-queue", status_code=200)
+async def dashboard_queue(request: Request[Any, Any, Any], queue: str, action: str) -> Template:
+    """Pause a queue (its waiting stage jobs withdrawn, no new ones deferred) or resume it,
+    then redraw the panels."""
+    from heaters.pipeline.dispatcher import pause_queue, resume_queue
+
+    state = web_state(request)
+    if action == "pause":
+        try:
+            await pause_queue(state.db, queue, by=reviewer(request))
+        except ValueError as exc:
+            raise NotFoundException(str(exc)) from None
+    elif action == "resume":
+        await resume_queue(state.db, queue)
+        await state.dispatch()
+    else:
+        raise ClientException("action is pause or resume")
     return Template("_dashboard_panels.html", context=await _dashboard_data(request))
 
 
@@ -162,4 +185,4 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
 
-ops_routes = [dashboard, dashboard_panels, dashboard_retry, dashboard_cancel]
+ops_routes = [dashboard, dashboard_panels, dashboard_retry, dashboard_queue, dashboard_cancel]

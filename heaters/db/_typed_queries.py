@@ -490,6 +490,10 @@ class Queries(Protocol):
         self, conn: Any, *, state: Any, limit: Any, offset: Any
     ) -> AsyncIterator[asyncpg.Record]: ...
 
+    async def pause_queue(self, conn: Any, *, queue: Any, paused_by: Any) -> str: ...
+
+    def paused_queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
     async def plan_segments(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
         """One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
         segment already encoded when its plan is unchanged; every other one starts again pending
@@ -544,6 +548,8 @@ class Queries(Protocol):
     ) -> str:
         """Undo: a clip back to the snapshot an event logged (live again: superseded_by NULL)."""
         ...
+
+    async def resume_queue(self, conn: Any, *, queue: Any) -> Any: ...
 
     async def retry_clip(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """An operator's retry: a failed clip becomes due now, with a fresh attempt budget (a clip
@@ -741,6 +747,11 @@ class Queries(Protocol):
 
     def video_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """Every suggestion of the videos :ids, by video and frame."""
+        ...
+
+    async def withdraw_waiting_jobs(self, conn: Any, *, queue: Any, tasks: Any) -> Any:
+        """The stage jobs (:tasks) waiting in :queue, deleted: their items stay in their ready
+        states, and the dispatcher defers them again once the queue is resumed."""
         ...
 
     def workers(self, conn: Any) -> AsyncIterator[asyncpg.Record]:

@@ -4,6 +4,8 @@ It is the only place that enqueues stage jobs (workers never enqueue workers). I
 periodic procrastinate task and is deferred again whenever a job ends or a user acts, so the
 pipeline reacts in LISTEN/NOTIFY time. A stage that is off here (its model is not installed:
 :attr:`Stage.enabled`) is given no work; its items wait in the previous stage's done state.
+Nor is a stage whose queue an operator paused (:func:`pause_queue`, table ``paused_queues``):
+its items wait in their ready states until :func:`resume_queue`.
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ async def dispatch(
         At most this many items per stage and run (the next run takes the rest).
     """
     report = DispatchReport()
+    async with db.acquire() as conn:
+        paused = {r["queue"] for r in await fetch_all(db.q.paused_queues(conn))}
     for stage in stages:
-        if not stage_status(stage)[0]:
+        if not stage_status(stage)[0] or stage.queue in paused:
             continue
         finder = stage.finds
         async with db.acquire() as conn:
@@ -88,3 +92,31 @@ async def dispatch(
     if report.total:
         log.info("dispatched %s", {k: len(v) for k, v in report.deferred.items()})
     return report
+
+
+#: The queues that stage jobs run in (what can be paused).
+STAGE_QUEUES: tuple[str, ...] = tuple(sorted({s.queue for s in STAGES}))
+
+
+async def pause_queue(db: Database, queue: str, by: str | None = None) -> int:
+    """Pause ``queue``: the dispatcher defers no stage job to it, and the stage jobs waiting
+    in it are withdrawn (their items stay in their ready states; jobs already running
+    finish). Returns how many were withdrawn. Raises ValueError for an unknown queue."""
+    if queue not in STAGE_QUEUES:
+        raise ValueError(f"unknown queue {queue!r} (queues: {', '.join(STAGE_QUEUES)})")
+    tasks = [s.task_name for s in STAGES if s.queue == queue]
+    async with db.transaction() as conn:
+        await db.q.pause_queue(conn, queue=queue, paused_by=by)
+        withdrawn = int(await db.q.withdraw_waiting_jobs(conn, queue=queue, tasks=tasks))
+    log.info("queue %s paused by %s: %d waiting jobs withdrawn", queue, by or "?", withdrawn)
+    return withdrawn
+
+
+async def resume_queue(db: Database, queue: str) -> bool:
+    """Resume ``queue`` (the next dispatcher run defers its work again); False when it was
+    not paused."""
+    async with db.acquire() as conn:
+        resumed = await db.q.resume_queue(conn, queue=queue) is not None
+    if resumed:
+        log.info("queue %s resumed", queue)
+    return resumed

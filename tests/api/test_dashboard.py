@@ -99,3 +99,15 @@ def test_the_dashboard_lists_workers_and_says_when_none_is_alive(api: Api) -> No
         )  # fmt: skip
     page = c.get("/dashboard/panels").text
     assert 'id="no-worker"' in page and re.search(rf"<td>{wid}</td>.*?<td>gone", page, re.S)
+
+
+def test_a_queue_is_paused_and_resumed_from_the_dashboard(api: Api) -> None:
+    c: Any = _login(api)
+    csrf = {"x-csrftoken": c.cookies["heaters_csrf"]}
+    page = c.post("/dashboard/queues/cpu/pause", headers=csrf).text
+    assert 'id="paused-cpu"' in page and "cpu: paused by ops" in page and "Resume cpu" in page
+    with psycopg.connect(api.env["DATABASE_URL"]) as conn:
+        assert conn.execute("SELECT queue FROM paused_queues").fetchall() == [("cpu",)]
+    page = c.post("/dashboard/queues/cpu/resume", headers=csrf).text
+    assert 'id="paused-cpu"' not in page and "Pause cpu" in page
+    assert c.post("/dashboard/queues/nope/pause", headers=csrf).status_code == 404

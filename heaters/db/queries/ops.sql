@@ -31,3 +31,22 @@ SELECT w.id, w.last_heartbeat,
        (SELECT count(*) FROM procrastinate_jobs j
         WHERE j.worker_id = w.id AND j.status = 'doing') AS running
 FROM procrastinate_workers w ORDER BY w.id;
+
+-- name: paused_queues
+SELECT queue, paused_by, paused_at FROM paused_queues ORDER BY queue;
+
+-- name: pause_queue!
+INSERT INTO paused_queues (queue, paused_by) VALUES (:queue, :paused_by)
+ON CONFLICT (queue) DO NOTHING;
+
+-- name: withdraw_waiting_jobs$
+-- The stage jobs (:tasks) waiting in :queue, deleted: their items stay in their ready
+-- states, and the dispatcher defers them again once the queue is resumed.
+WITH gone AS (
+    DELETE FROM procrastinate_jobs
+    WHERE queue_name = :queue AND status = 'todo' AND task_name = ANY(:tasks)
+    RETURNING 1)
+SELECT count(*) FROM gone;
+
+-- name: resume_queue$
+DELETE FROM paused_queues WHERE queue = :queue RETURNING queue;
