@@ -21,7 +21,7 @@ import pytest
 
 from heaters.db import lifecycle
 from heaters.domain import states
-from heaters.domain.states import Transition
+from heaters.domain.states import ItemKind, Transition
 from heaters.errors import HeatersError
 from heaters.pipeline import preprocess_stages, runner, video_stages
 from heaters.pipeline.runtime import open_runtime
@@ -29,14 +29,14 @@ from heaters.pipeline.submit import submit
 from tests.conftest import run_to_detected
 
 # (kind, transition, the state the item is made ready in, a column the finish sets)
-CASES: list[tuple[lifecycle.Kind, Transition, str, str | None]] = [
+CASES: list[tuple[ItemKind, Transition, str, str | None]] = [
     ("video", states.DETECT, str(states.VideoState.PREPROCESSED), None),
     ("clip", states.EXPORT, str(states.ClipState.REVIEW_APPROVED), "clip_path"),
     ("segment", states.ENCODE_SEGMENT, str(states.SegmentState.PENDING), "proxy_key"),
 ]
 
 
-async def _item(db: Any, kind: lifecycle.Kind, state: str) -> int:
+async def _item(db: Any, kind: ItemKind, state: str) -> int:
     """A fresh item of ``kind`` in ``state`` (a segment's video is being segmented)."""
     async with db.transaction() as conn:
         video_state = "segmenting" if kind == "segment" else "detected"
@@ -70,7 +70,7 @@ async def _item(db: Any, kind: lifecycle.Kind, state: str) -> int:
         )
 
 
-async def _row(db: Any, kind: lifecycle.Kind, item_id: int) -> asyncpg.Record:
+async def _row(db: Any, kind: ItemKind, item_id: int) -> asyncpg.Record:
     async with db.acquire() as conn:
         row: asyncpg.Record | None = await conn.fetchrow(
             f"SELECT * FROM {lifecycle.TABLES[kind]} WHERE id = $1", item_id
@@ -79,14 +79,14 @@ async def _row(db: Any, kind: lifecycle.Kind, item_id: int) -> asyncpg.Record:
     return row
 
 
-async def _claim(db: Any, kind: lifecycle.Kind, t: Transition, item_id: int) -> asyncpg.Record:
+async def _claim(db: Any, kind: ItemKind, t: Transition, item_id: int) -> asyncpg.Record:
     async with db.transaction() as conn:
         row = await lifecycle.claim(conn, kind, t, item_id)
     assert row is not None
     return row
 
 
-async def _fail(db: Any, kind: lifecycle.Kind, t: Transition, item_id: int, token: Any) -> Any:
+async def _fail(db: Any, kind: ItemKind, t: Transition, item_id: int, token: Any) -> Any:
     async with db.transaction() as conn:
         return await lifecycle.fail(
             conn, kind, t, item_id, token=token, error="A's failure", transient=True,
@@ -103,7 +103,7 @@ def _columns(column: str | None, value: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("kind", "t", "ready", "column"), CASES, ids=[c[0] for c in CASES])
 async def test_a_stale_claim_can_neither_finish_nor_fail(
-    db: Any, kind: lifecycle.Kind, t: Transition, ready: str, column: str | None
+    db: Any, kind: ItemKind, t: Transition, ready: str, column: str | None
 ) -> None:
     item = await _item(db, kind, ready)
     a = await _claim(db, kind, t, item)
@@ -156,7 +156,7 @@ async def test_a_stale_claim_can_neither_finish_nor_fail(
 
 @pytest.mark.parametrize(("kind", "t", "ready", "column"), CASES, ids=[c[0] for c in CASES])
 async def test_the_current_claim_fails_under_its_token(
-    db: Any, kind: lifecycle.Kind, t: Transition, ready: str, column: str | None
+    db: Any, kind: ItemKind, t: Transition, ready: str, column: str | None
 ) -> None:
     item = await _item(db, kind, ready)
     a = await _claim(db, kind, t, item)
@@ -188,7 +188,7 @@ async def test_the_sprite_claim_takes_a_new_token_though_its_attempts_do_not_cou
 
 
 async def _run_taken_over(
-    db: Any, kind: lifecycle.Kind, t: Transition, item: int, then: Callable[[Any], Awaitable[Any]]
+    db: Any, kind: ItemKind, t: Transition, item: int, then: Callable[[Any], Awaitable[Any]]
 ) -> tuple[str, asyncpg.Record]:
     """run_stage on ``item`` whose work sees the item claimed again (by "B") and then does
     ``then(row)``; returns the outcome and B's claim."""

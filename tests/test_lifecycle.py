@@ -23,7 +23,7 @@ def test_no_sql_file_writes_the_lifecycle_again() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(lifecycle.TABLES))
-def test_one_template_per_table(kind: lifecycle.Kind) -> None:
+def test_one_template_per_table(kind: states.ItemKind) -> None:
     table = lifecycle.TABLES[kind]
     claim = lifecycle.claim_sql(kind, "any")
     finish = lifecycle.finish_sql(kind, "any")

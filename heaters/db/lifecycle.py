@@ -40,18 +40,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Final, Literal
+from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
 
-from heaters.domain.states import Transition, VideoState
-
-Kind = Literal["video", "clip", "segment"]
+from heaters.domain.states import ItemKind, Transition, VideoState
 
 #: The tables whose rows have the lifecycle columns, by item kind (a closed set: the SQL
 #: below is generated for these names only).
-TABLES: Final[Mapping[Kind, str]] = {
+TABLES: Final[Mapping[ItemKind, str]] = {
     "video": "source_videos",
     "clip": "clips",
     "segment": "video_segments",
@@ -67,7 +65,7 @@ _PREPROCESS_COLUMNS = frozenset(
 
 #: The columns a stage's finish may set besides the lifecycle ones, by (kind, stage name).
 #: A stage not listed sets none.
-FINISH_COLUMNS: Final[Mapping[tuple[Kind, str], frozenset[str]]] = {
+FINISH_COLUMNS: Final[Mapping[tuple[ItemKind, str], frozenset[str]]] = {
     ("video", "download"): frozenset({"original_path", "sha256", "title"}),
     ("video", "preprocess"): _PREPROCESS_COLUMNS,
     ("video", "join"): _PREPROCESS_COLUMNS,
@@ -78,7 +76,7 @@ FINISH_COLUMNS: Final[Mapping[tuple[Kind, str], frozenset[str]]] = {
 
 #: Extra conditions of a stage's claim, by (kind, stage name), on the claimed row ``t``: the
 #: claim returns nothing (the job is a no-op) unless they hold.
-CLAIM_GUARDS: Final[Mapping[tuple[Kind, str], str]] = {
+CLAIM_GUARDS: Final[Mapping[tuple[ItemKind, str], str]] = {
     # The sprite: a clip whose video has a proxy and that has no sprite yet.
     ("clip", "sprite"): (
         "NOT EXISTS (SELECT 1 FROM clip_artifacts a WHERE a.clip_id = t.id AND a.kind = 'sprite')"
@@ -93,7 +91,7 @@ CLAIM_GUARDS: Final[Mapping[tuple[Kind, str], str]] = {
 }
 
 #: Extra values a claim returns besides the item's columns, by kind (from related rows).
-CLAIM_RETURNS: Final[Mapping[Kind, str]] = {
+CLAIM_RETURNS: Final[Mapping[ItemKind, str]] = {
     # A segment's job reads its video's original.
     "segment": (
         "(SELECT v.original_path FROM source_videos v WHERE v.id = t.source_video_id)"
@@ -103,7 +101,7 @@ CLAIM_RETURNS: Final[Mapping[Kind, str]] = {
 
 #: Run in the fail's transaction when the item is given up (``next_attempt_at`` NULL), by
 #: kind; ``$1`` is the item id, ``$2`` the reason. A segment given up fails its video.
-GIVE_UP: Final[Mapping[Kind, str]] = {
+GIVE_UP: Final[Mapping[ItemKind, str]] = {
     "segment": (
         f"UPDATE source_videos v SET state = '{VideoState.PREPROCESS_FAILED}',"
         " next_attempt_at = NULL, updated_at = now(),"
@@ -122,7 +120,7 @@ class ClaimLost(Exception):
     state (a reviewer decided, an operator acted), so no other worker writes its objects.
     """
 
-    def __init__(self, kind: Kind, item_id: int, *, taken_over: bool = True) -> None:
+    def __init__(self, kind: ItemKind, item_id: int, *, taken_over: bool = True) -> None:
         why = "to another worker (stale token)" if taken_over else "(it left its running state)"
         super().__init__(f"{kind} {item_id}: claim lost {why}")
         self.kind = kind
@@ -130,7 +128,7 @@ class ClaimLost(Exception):
         self.taken_over = taken_over
 
 
-def _table(kind: Kind) -> str:
+def _table(kind: ItemKind) -> str:
     try:
         return TABLES[kind]
     except KeyError:
@@ -138,7 +136,7 @@ def _table(kind: Kind) -> str:
 
 
 @cache
-def claim_sql(kind: Kind, stage: str) -> str:
+def claim_sql(kind: ItemKind, stage: str) -> str:
     """The claim of ``stage`` on a ``kind`` item.
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` claimable (text[]), ``$5``
@@ -173,7 +171,7 @@ def claim_sql(kind: Kind, stage: str) -> str:
 
 
 @cache
-def finish_sql(kind: Kind, stage: str, columns: tuple[str, ...] = ()) -> str:
+def finish_sql(kind: ItemKind, stage: str, columns: tuple[str, ...] = ()) -> str:
     """The finish of ``stage`` on a ``kind`` item, also setting ``columns`` (in this order).
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` done, ``$4`` the claim's token, then one per
@@ -196,7 +194,7 @@ def finish_sql(kind: Kind, stage: str, columns: tuple[str, ...] = ()) -> str:
 
 
 @cache
-def fail_sql(kind: Kind) -> str:
+def fail_sql(kind: ItemKind) -> str:
     """The fail of a stage on a ``kind`` item.
 
     Parameters: ``$1`` id, ``$2`` running, ``$3`` failed, ``$4`` reason, ``$5`` transient,
@@ -216,7 +214,7 @@ def fail_sql(kind: Kind) -> str:
 
 
 async def claim(
-    conn: Any, kind: Kind, transition: Transition, item_id: int, *, resume: UUID | None = None
+    conn: Any, kind: ItemKind, transition: Transition, item_id: int, *, resume: UUID | None = None
 ) -> asyncpg.Record | None:
     """Claim item ``item_id`` of ``kind`` for ``transition`` (see the module doc); ``resume``
     is the token of this process's own earlier claim, when its stage lost the database (the
@@ -240,7 +238,7 @@ async def claim(
 
 async def finish(
     conn: Any,
-    kind: Kind,
+    kind: ItemKind,
     transition: Transition,
     item_id: int,
     *,
@@ -273,7 +271,7 @@ async def finish(
 
 async def fail(
     conn: Any,
-    kind: Kind,
+    kind: ItemKind,
     transition: Transition,
     item_id: int,
     *,

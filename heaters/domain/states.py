@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+ItemKind = Literal["video", "clip", "segment"]
+"""What has a state and a lifecycle: a video (``source_videos``), a clip (``clips``), a
+segment of a long video being preprocessed (``video_segments``); the SQL that moves each is
+``heaters.db.lifecycle``'s."""
 
 
 class VideoState(StrEnum):
@@ -155,7 +161,6 @@ SPRITE = Transition(
     done=ClipState.PENDING_REVIEW,
     failed=ClipState.PENDING_REVIEW,
 )
-
 
 
 def states_of(*transitions: Transition) -> tuple[str, ...]:

@@ -61,7 +61,7 @@ import structlog
 
 from heaters.db import lifecycle
 from heaters.db.errors import stage_lost_database
-from heaters.domain.states import Transition
+from heaters.domain.states import ItemKind, Transition
 from heaters.errors import HeatersError
 from heaters.pipeline.runtime import Runtime
 
@@ -73,12 +73,11 @@ slog = structlog.get_logger("heaters.stage")
 
 Outcome = str  # "done" | "failed" | "noop" | "lost"
 Row: TypeAlias = asyncpg.Record
-Kind = lifecycle.Kind
 
 #: The claim tokens of items whose stage this process left for a lost database, by item:
 #: the retried job's claim resumes such a claim (no attempt counted); a claim by another
 #: process counts on, as a redo after a crash does.
-_resume: dict[tuple[Kind, int], UUID] = {}
+_resume: dict[tuple[ItemKind, int], UUID] = {}
 
 #: The storage objects each claim (by token) wrote and has not committed yet.
 _written: dict[UUID, list[str]] = {}
@@ -159,7 +158,7 @@ def _worker_name() -> str:
 async def _record(
     rt: Runtime,
     transition: Transition,
-    kind: Kind,
+    kind: ItemKind,
     item_id: int,
     attempt: int | None,
     outcome: Outcome,
@@ -185,7 +184,7 @@ async def _record(
 
 async def run_stage(
     rt: Runtime,
-    kind: Kind,
+    kind: ItemKind,
     item_id: int,
     transition: Transition,
     work: Callable[[Row], Awaitable[Any]],
@@ -270,7 +269,7 @@ class WorkerDied(HeatersError):
         )
 
 
-def _lost(kind: Kind, item_id: int, *, taken_over: bool = True) -> Outcome:
+def _lost(kind: ItemKind, item_id: int, *, taken_over: bool = True) -> Outcome:
     why = "to another worker (stale token)" if taken_over else "(it left its running state)"
     log.warning("%s %s: claim lost %s, result discarded", kind, item_id, why)
     return "lost"
@@ -278,7 +277,7 @@ def _lost(kind: Kind, item_id: int, *, taken_over: bool = True) -> Outcome:
 
 async def _fail(
     rt: Runtime,
-    kind: Kind,
+    kind: ItemKind,
     item_id: int,
     transition: Transition,
     token: UUID,

@@ -17,7 +17,7 @@ import asyncpg
 
 from heaters.config import get_settings
 from heaters.domain import states
-from heaters.domain.states import Transition
+from heaters.domain.states import ItemKind, Transition
 from heaters.embeddings.availability import available as embeddings_available
 from heaters.pipeline import (
     artifact_stages,
@@ -32,7 +32,10 @@ from heaters.pipeline.runtime import Runtime
 if TYPE_CHECKING:
     from heaters.db._typed_queries import Queries
 
-ItemKind = Literal["video", "clip", "edit", "segment", "collection"]
+#: What a stage's job works on, and its lock's namespace (``{kind}:{id}``): an item with a
+#: lifecycle (:data:`~heaters.domain.states.ItemKind`), or one with no state of its own: a
+#: review event (``edit``, the labels stage) or a collection (``calibrate``).
+WorkKind = ItemKind | Literal["edit", "collection"]
 Service = Callable[[Runtime, int], Awaitable[str]]
 #: A finder's named query, called as ``query(conn, states=…, stage=…, limit=…)``.
 FinderQuery = Callable[..., AsyncIterator[asyncpg.Record]]
@@ -44,7 +47,7 @@ class Finder:
     stage's ready states (``*_failed`` ones once their backoff is due), its name (items with a
     waiting or running job of the stage are skipped) and a limit."""
 
-    kind: ItemKind
+    kind: WorkKind
     query: Callable[[Queries], FinderQuery]
     """The query, picked from ``db.q`` (typed: mypy checks the name)."""
 
@@ -57,8 +60,6 @@ CLIPS_MISSING_SPRITE = Finder("clip", lambda q: q.find_clips_missing_sprite)
 """Clips in review whose video has a proxy and that have no sprite; one whose last attempt
 failed once its backoff is due, never after the attempts are used up or a permanent failure
 (``clips.last_error`` stays set)."""
-"""Merges/splits logged before migration 0007 (when edits still waited for a commit job)
-whose window has passed and whose job was lost. Edits made since apply at once."""
 SEGMENTS = Finder("segment", lambda q: q.find_segments)
 """Segments (``video_segments``, ``queries/segments.sql``) in the stage's ready states, of
 videos being segmented."""
