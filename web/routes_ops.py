@@ -1,13 +1,15 @@
 """Operations: the dashboard (htmx, refreshing, built on the SQL views) and ``/metrics``.
 
-Every number on the dashboard is a row of a view (``v_item_states``, ``v_stage_throughput``,
-``v_failures``, ``v_queues``, ``v_review_progress``), so ``SELECT * FROM v_queues`` in psql
-shows exactly what the page shows. ``/metrics`` renders the same views in the Prometheus text
-format (prometheus-client), computed at scrape time.
+Every number on the dashboard's panels is a row of a view (``v_item_states``,
+``v_stage_throughput``, ``v_failures``, ``v_queues``, ``v_review_progress``) or a named query
+(``queries/ops.sql``, ``queries/dashboard.sql``: workers, job search and detail, the last
+hour's charts), so psql shows exactly what the page shows. ``/metrics`` renders the same views
+in the Prometheus text format (prometheus-client), computed at scrape time.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +40,7 @@ async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "queues": await fetch_all(db.q.queues(conn)),
             "progress": await fetch_all(db.q.review_progress(conn)),
             "failed_jobs": await fetch_all(db.q.failed_jobs(conn, limit=50)),
-            "workers": await fetch_all(db.q.workers(conn)),
+            "workers": await fetch_all(db.q.worker_list(conn)),
             "paused": {r["queue"]: r for r in await fetch_all(db.q.paused_queues(conn))},
         }
     # A worker is alive while its heartbeat is younger than the stall limit (after which its
@@ -185,4 +187,133 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
 
-ops_routes = [dashboard, dashboard_panels, dashboard_retry, dashboard_queue, dashboard_cancel]
+CHART_MINUTES = 60
+"""The charts' span: the last hour, one slot per minute."""
+
+
+def _stage_tasks() -> dict[str, tuple[str, str]]:
+    """Each stage's task name → ``(stage name, item kind)``."""
+    from heaters.pipeline.stages import STAGES
+
+    return {st.task_name: (st.name, st.finds.kind) for st in STAGES}
+
+
+@get("/dashboard/charts", name="dashboard-charts")
+async def dashboard_charts(request: Request[Any, Any, Any]) -> Template:
+    """The last hour's charts as server-rendered SVG: stage runs finished per minute by
+    stage, p50 / p95 of the stage jobs' wait (due → started) and run time, in seconds."""
+    from web.charts import bar_chart, line_chart
+
+    db = web_state(request).db
+    minutes = CHART_MINUTES
+    async with db.acquire() as conn:
+        now = await conn.fetchval("SELECT now()")
+        runs = await fetch_all(db.q.runs_per_minute(conn, minutes=minutes))
+        run_s = await fetch_all(db.q.run_seconds_per_minute(conn, minutes=minutes))
+        wait_s = await fetch_all(
+            db.q.wait_seconds_per_minute(conn, minutes=minutes, tasks=list(_stage_tasks()))
+        )
+    charts = [
+        bar_chart(runs, now=now, minutes=minutes, title="Stage runs finished per minute",
+                  unit="runs"),
+        line_chart(wait_s, now=now, minutes=minutes, title="Wait (due → started), s",
+                   unit="s"),
+        line_chart(run_s, now=now, minutes=minutes, title="Run time, s", unit="s"),
+    ]  # fmt: skip
+    return Template("_dashboard_charts.html", context={"charts": charts})
+
+
+JOB_STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
+"""procrastinate's job statuses (waiting, running, and the four ends)."""
+
+_ITEM = re.compile(r"^\s*(?:(video|clip|segment)\s*[:#]?\s*)?#?(\d+)\s*$", re.I)
+
+
+def parse_item(text: str) -> tuple[str | None, int]:
+    """``"video 12"``, ``"clip:7"``, ``"12"`` → ``(kind or None, id)``; raises
+    ClientException for anything else."""
+    m = _ITEM.match(text)
+    if m is None:
+        raise ClientException(f"item {text!r}: give an id, or video/clip/segment and an id")
+    return (m.group(1).lower() if m.group(1) else None), int(m.group(2))
+
+
+@get("/dashboard/jobs", name="dashboard-jobs")
+async def dashboard_jobs(
+    request: Request[Any, Any, Any],
+    status: str | None = None,
+    stage: str | None = None,
+    queue: str | None = None,
+    item: str | None = None,
+    limit: int = Parameter(default=100, ge=1, le=1000),
+) -> Template:
+    """Job search: procrastinate's jobs by status, stage (a stage's name or any task name),
+    queue and item (``video 12``, ``clip 7`` or an id), newest first. The whole page, or
+    the result table alone for htmx."""
+    tasks = _stage_tasks()
+    status = status or None
+    if status is not None and status not in JOB_STATUSES:
+        raise ClientException(f"status is one of {', '.join(JOB_STATUSES)}")
+    wanted: list[str] | None = None
+    if stage:
+        wanted = [t for t, (name, _) in tasks.items() if name == stage] or [stage]
+    kind, item_id = parse_item(item) if item else (None, None)
+    if kind is not None:
+        of_kind = [t for t, (_, k) in tasks.items() if k == kind]
+        wanted = [t for t in (wanted or of_kind) if t in of_kind]
+    db = web_state(request).db
+    async with db.acquire() as conn:
+        jobs = await fetch_all(db.q.search_jobs(
+            conn, status=status, tasks=wanted, queue=queue or None, item_id=item_id,
+            limit=limit,
+        ))  # fmt: skip
+    context = {
+        "jobs": [dict(j) | {"stage": tasks.get(j["task_name"], (j["task_name"], None))[0],
+                            "kind": tasks.get(j["task_name"], (None, None))[1]}
+                 for j in jobs],
+        "query": {"status": status or "", "stage": stage or "", "queue": queue or "",
+                  "item": item or ""},
+        "statuses": JOB_STATUSES, "stages": sorted({n for n, _ in tasks.values()}),
+        "queues": sorted({q for q in _stage_queues()}), "limit": limit,
+    }  # fmt: skip
+    partial = request.headers.get("hx-request") == "true"
+    return Template("_job_rows.html" if partial else "jobs.html", context=context)
+
+
+def _stage_queues() -> list[str]:
+    from heaters.pipeline.dispatcher import STAGE_QUEUES
+
+    return [*STAGE_QUEUES, "default"]
+
+
+@get("/dashboard/jobs/{job_id:int}", name="dashboard-job")
+async def dashboard_job(request: Request[Any, Any, Any], job_id: int = Parameter(ge=1)) -> Template:
+    """A job's detail: its row, its history (procrastinate's events: deferred, started,
+    retried, succeeded or failed…), its item's state and failure reason, and every stage run
+    recorded on its item (each attempt, its outcome and error)."""
+    db = web_state(request).db
+    async with db.acquire() as conn:
+        job = await db.q.job_detail(conn, id=job_id)
+        if job is None:
+            raise NotFoundException(f"job {job_id} does not exist (or was pruned)")
+        events = await fetch_all(db.q.job_events(conn, id=job_id))
+        stage, kind = _stage_tasks().get(job["task_name"], (None, None))
+        args = job["args"] if isinstance(job["args"], dict) else {}
+        item_id = args.get("item_id")
+        item = runs = None
+        if kind in ("video", "clip", "segment") and isinstance(item_id, int):
+            item = await db.q.item_lifecycle(conn, kind=kind, id=item_id)
+            runs = await fetch_all(db.q.item_runs(conn, kind=kind, item_id=item_id, limit=200))
+    steps = []
+    for i, e in enumerate(events):
+        after = (e["at"] - events[i - 1]["at"]).total_seconds() if i else None
+        steps.append({"type": e["type"], "at": e["at"], "after": after})
+    context = {"job": job, "events": steps, "stage": stage, "kind": kind, "item_id": item_id,
+               "item": item, "runs": runs or []}  # fmt: skip
+    return Template("job.html", context=context)
+
+
+ops_routes = [
+    dashboard, dashboard_panels, dashboard_retry, dashboard_queue, dashboard_cancel,
+    dashboard_charts, dashboard_jobs, dashboard_job,
+]  # fmt: skip

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import signal
+import socket
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
@@ -267,6 +270,9 @@ async def run_worker(
                 stalled_worker_timeout=s.stalled_after_seconds,
                 rescue=rescue_stalled_jobs,
                 rescue_every=float(s.dispatch_period_seconds),
+                on_registered=functools.partial(
+                    _record_worker, queues, concurrency or s.worker_concurrency
+                ),
                 install_signal_handlers=False,
                 wait=wait,
                 name=name or "worker",
@@ -307,6 +313,25 @@ class _OneLineOutage(logging.Filter):
             record.args = None
             record.exc_info = None
         return True
+
+
+async def _record_worker(queues: list[str] | None, concurrency: int, worker_id: int) -> None:
+    """Note this process's host, pid, concurrency and queues beside procrastinate's worker
+    row (``worker_info``, shown by the dashboard). A failure costs only the dashboard's
+    facts: one line, and the worker runs on."""
+
+    async def write() -> None:
+        async with rt.db.acquire() as conn:
+            await rt.db.q.record_worker(
+                conn, worker_id=worker_id, host=socket.gethostname(), pid=os.getpid(),
+                concurrency=concurrency, queues=queues or None,
+            )  # fmt: skip
+
+    try:
+        rt = await get_runtime()
+        await asyncio.wait_for(write(), 10)
+    except Exception as exc:
+        log.warning("worker %s: its host and pid were not recorded (%s)", worker_id, exc)
 
 
 def lease_seconds(settings: Settings) -> float:

@@ -201,6 +201,8 @@ class ResilientWorker(Worker):
 
     ``lease_seconds``: how long it may go without a written heartbeat before it assumes its
     jobs are being retried elsewhere (less than the ``stalled_after`` other workers use).
+    ``on_registered``: awaited with procrastinate's worker id each time it registers (its
+    host, pid and concurrency are recorded for the dashboard: ``workers.app``).
     """
 
     def __init__(
@@ -210,9 +212,11 @@ class ResilientWorker(Worker):
         lease_seconds: float,
         rescue: Callable[[], Awaitable[int]] | None = None,
         rescue_every: float = 10.0,
+        on_registered: Callable[[int], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.on_registered = on_registered
         self.gate = gate
         self.lease_seconds = lease_seconds
         self.rescue = rescue
@@ -232,6 +236,8 @@ class ResilientWorker(Worker):
 
     async def _run_loop(self) -> None:
         log.info("worker %s registered, heartbeat lease %.1f s", self.worker_id, self.lease_seconds)
+        if self.on_registered is not None and self.worker_id is not None:
+            await self.on_registered(self.worker_id)
         await super()._run_loop()  # type: ignore[no-untyped-call]
 
     async def _shutdown(self, side_tasks: list[asyncio.Task[Any]]) -> None:

@@ -28,13 +28,15 @@ class Queries(Protocol):
 
     async def add_user(self, conn: Any, *, name: Any, password_hash: Any) -> Any: ...
 
+    def archivable_clip_ids(
+        self, conn: Any, *, video_id: Any, states: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """The live clips of a video in :states (heaters.domain.states.ARCHIVABLE_STATES), by id."""
+        ...
+
     async def archive_video_clips(self, conn: Any, *, video_id: Any, states: Any) -> Any:
         """Every clip of the video in one of :states (not being worked on: heaters.domain.states)
         becomes review_archived."""
-        ...
-
-    async def back_to_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """A join job that found segments not all encoded (a stale job) gives the video back."""
         ...
 
     async def browse_next(
@@ -75,6 +77,14 @@ class Queries(Protocol):
         clip and frame: a split there is a reviewer's accepting it."""
         ...
 
+    def clip_tag_ids(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """The tag ids of each clip of :ids (clips without tags are left out)."""
+        ...
+
+    async def clip_tag_names(self, conn: Any, *, clip_id: Any) -> Any:
+        """The names of a clip's tags, sorted."""
+        ...
+
     async def clip_view(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
 
     async def clip_with_video(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
@@ -108,9 +118,10 @@ class Queries(Protocol):
         ...
 
     def dataset_candidates(
-        self, conn: Any, *, states: Any, video_ids: Any
+        self, conn: Any, *, states: Any, video_ids: Any, tags: Any
     ) -> AsyncIterator[asyncpg.Record]:
-        """Ids of the live clips with a stored file in :states, of :video_ids (NULL: every video)."""
+        """Ids of the live clips with a stored file in :states, of :video_ids (NULL: every video),
+        carrying any of the tags named :tags (NULL: any clip)."""
         ...
 
     def dataset_clip_rows(
@@ -152,6 +163,8 @@ class Queries(Protocol):
         ...
 
     async def delete_failed_job(self, conn: Any, *, id: Any) -> Any: ...
+
+    async def delete_tag(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
 
     async def delete_unreviewed_clips(self, conn: Any, *, video_id: Any) -> str:
         """Before detection writes a video's clips: drop clips of an earlier run nobody has reviewed."""
@@ -198,17 +211,6 @@ class Queries(Protocol):
         until it settles, so export and archive never race the reviewer)."""
         ...
 
-    def find_clips_missing_sprite(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
-        proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
-        A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
-        clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
-        attempts are used up or the failure was permanent. :states are the sprite stage's ready
-        states (states.SPRITE: pending_review)."""
-        ...
-
     def find_collections_to_calibrate(
         self, conn: Any, *, every: Any, stage: Any, limit: Any
     ) -> AsyncIterator[asyncpg.Record]:
@@ -220,20 +222,6 @@ class Queries(Protocol):
     async def find_duplicate(
         self, conn: Any, *, source_url: Any, sha256: Any
     ) -> asyncpg.Record | None: ...
-
-    def find_joinable_videos(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
-        segments are all encoded, with no waiting or running job."""
-        ...
-
-    def find_segments(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Finder of the preprocess_segment stage: segments in :states of a video being segmented
-        (an encode_failed one once its backoff is due), with no waiting or running job."""
-        ...
 
     def find_unlabelled_events(
         self, conn: Any, *, stage: Any, limit: Any
@@ -264,6 +252,8 @@ class Queries(Protocol):
     async def get_dataset(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
 
     async def get_frame_index(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    async def get_tag(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
 
     async def get_user(self, conn: Any, *, name: Any) -> asyncpg.Record | None: ...
 
@@ -364,6 +354,10 @@ class Queries(Protocol):
         Each mapping has the keys: video_id, frame, seconds, confidence, reason, detector."""
         ...
 
+    async def insert_tag(self, conn: Any, *, name: Any, key: Any) -> asyncpg.Record | None:
+        """A new tag; NULL when the name exists already."""
+        ...
+
     async def insert_version(
         self,
         conn: Any,
@@ -391,7 +385,24 @@ class Queries(Protocol):
         API upload); a repeat (same URL or same sha256) returns nothing."""
         ...
 
+    async def item_lifecycle(self, conn: Any, *, kind: Any, id: Any) -> asyncpg.Record | None:
+        """A video, clip or segment's lifecycle columns (its state and our own failure reason)."""
+        ...
+
+    def item_runs(
+        self, conn: Any, *, kind: Any, item_id: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Every stage run recorded on one item (each attempt of each stage, its outcome and error),
+        newest first."""
+        ...
+
     def item_states(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def job_detail(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
+
+    def job_events(self, conn: Any, *, id: Any) -> AsyncIterator[asyncpg.Record]:
+        """A job's history: every status change procrastinate recorded, oldest first."""
+        ...
 
     def label_event_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """The clips an event names (old and new rows: edits keep the rows they supersede), with the
@@ -424,12 +435,21 @@ class Queries(Protocol):
         """Every profile, by collection, newest version first."""
         ...
 
+    def list_tags(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every tag with its key (1–9 or NULL) and how many live clips carry it, by key then name."""
+        ...
+
     def list_videos(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:
         """An API upload (a storage key) shows as 'upload: <the name it was sent with>'."""
         ...
 
     async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
         """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""
+        ...
+
+    def lock_clips(self, conn: Any, *, reviewer: Any, ids: Any) -> AsyncIterator[asyncpg.Record]:
+        """Clips of :ids, locked in id order (two batches on overlapping clips never deadlock), with
+        held_by: the other reviewer holding each (NULL: free or :reviewer's)."""
         ...
 
     async def lock_collection_profiles(self, conn: Any, *, collection: Any) -> str:
@@ -526,6 +546,12 @@ class Queries(Protocol):
         duration_ms: Any,
     ) -> str: ...
 
+    async def record_worker(
+        self, conn: Any, *, worker_id: Any, host: Any, pid: Any, concurrency: Any, queues: Any
+    ) -> str:
+        """A worker process's facts beside procrastinate's row of it (workers/app.py, at registration)."""
+        ...
+
     async def release_claim(self, conn: Any, *, id: Any, reviewer: Any) -> Any: ...
 
     async def release_claims(self, conn: Any, *, reviewer: Any, keep: Any) -> str:
@@ -589,6 +615,23 @@ class Queries(Protocol):
 
     async def revoke_token(self, conn: Any, *, name: Any) -> Any: ...
 
+    def run_seconds_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
+        """p50 / p95 of the stage runs' run time (seconds) per minute over the last :minutes."""
+        ...
+
+    def runs_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
+        """Stage runs that did work (no no-ops) finished per minute and stage over the last :minutes,
+        with their run time percentiles in seconds."""
+        ...
+
+    def search_jobs(
+        self, conn: Any, *, status: Any, tasks: Any, queue: Any, item_id: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Jobs, newest first, by status (NULL: any), task names (NULL: any), queue (NULL: any) and
+        the item in their arguments (NULL: any); with when each was deferred, last started and
+        finished (procrastinate_events)."""
+        ...
+
     def segments_of(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
         """A video's segments in order."""
         ...
@@ -604,6 +647,14 @@ class Queries(Protocol):
         self, conn: Any, *, state: Any, reviewer: Any, grouped_with: Any, id: Any
     ) -> str: ...
 
+    async def set_clip_note(self, conn: Any, *, note: Any, id: Any) -> str: ...
+
+    async def set_clip_tags(self, conn: Any, *, clip_id: Any, tag_ids: Any) -> str:
+        """A clip's tags become exactly :tag_ids (tags deleted meanwhile are skipped)."""
+        ...
+
+    async def set_tag_key(self, conn: Any, *, key: Any, name: Any) -> asyncpg.Record | None: ...
+
     async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 
     async def set_video_collection(self, conn: Any, *, collection: Any, id: Any) -> Any:
@@ -611,7 +662,8 @@ class Queries(Protocol):
         ...
 
     async def settling_event_for(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """The latest event still settling that touched the clip (its pending decision), or NULL."""
+        """The latest event still settling that touched the clip (its pending decision), or NULL.
+        A change of its tags or note (migration 0021) is no decision."""
         ...
 
     async def sprite_source(self, conn: Any, *, kind: Any, clip_id: Any) -> asyncpg.Record | None:
@@ -638,6 +690,12 @@ class Queries(Protocol):
         ...
 
     async def supersede_clip(self, conn: Any, *, state: Any, new_ids: Any, id: Any) -> str: ...
+
+    async def tag_by_key(self, conn: Any, *, key: Any) -> asyncpg.Record | None: ...
+
+    def tag_keys(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+        """Every tag's name and key, keyed ones first (the review page's tag row; no counts)."""
+        ...
 
     async def take_claim(
         self, conn: Any, *, reviewer: Any, claim_seconds: Any, id: Any
@@ -749,12 +807,21 @@ class Queries(Protocol):
         """Every suggestion of the videos :ids, by video and frame."""
         ...
 
+    def wait_seconds_per_minute(
+        self, conn: Any, *, minutes: Any, tasks: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """p50 / p95 of the stage jobs' (:tasks) wait per minute over the last :minutes: from the job
+        being due (deferred, retried, or its scheduled time) to a worker starting it, in seconds."""
+        ...
+
     async def withdraw_waiting_jobs(self, conn: Any, *, queue: Any, tasks: Any) -> Any:
         """The stage jobs (:tasks) waiting in :queue, deleted: their items stay in their ready
         states, and the dispatcher defers them again once the queue is resumed."""
         ...
 
-    def workers(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
+    def worker_list(self, conn: Any) -> AsyncIterator[asyncpg.Record]:
         """procrastinate's workers (one row per running ``heaters worker`` process, deleted when it
-        stops cleanly) with the age of their last heartbeat, and the jobs each is running."""
+        stops cleanly or is pruned as stalled) with their host, pid, concurrency and queues (NULL
+        for a worker that did not record them), the age of their last heartbeat in seconds, and
+        the jobs each is running."""
         ...

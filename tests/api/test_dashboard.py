@@ -71,6 +71,57 @@ def test_dashboard_and_metrics_match_the_views(api: Api, small_video: Path, tmp_
     assert (attempts, due) == (0, True)
     anonymous = c.__class__(base_url=api.url).get("/dashboard")  # type: ignore[attr-defined]
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
+    _job_search_detail_and_charts(c, url, done.stdout, vid)
+
+
+def _job_search_detail_and_charts(c: Any, url: str, stdout: str, failed_vid: int) -> None:
+    """Job search by state, stage and item; a job's detail with its history, its item's
+    reason and runs; the last hour's charts (issue 23, part 3)."""
+    import json
+
+    vid = next(v["id"] for v in map(json.loads, stdout.splitlines()) if v["state"] == "detected")
+    with psycopg.connect(url) as conn:
+        jobs = dict(conn.execute(
+            "SELECT task_name, id FROM procrastinate_jobs WHERE args->>'item_id' = %s"
+            " AND task_name IN ('heaters.download', 'heaters.preprocess', 'heaters.detect')",
+            (str(vid),),
+        ).fetchall())  # fmt: skip
+        (failed_job,) = conn.execute(
+            "SELECT id FROM procrastinate_jobs WHERE task_name = 'heaters.download'"
+            " AND args->>'item_id' = %s", (str(failed_vid),),
+        ).fetchone()  # fmt: skip
+    assert set(jobs) == {"heaters.download", "heaters.preprocess", "heaters.detect"}
+    page = c.get("/dashboard/jobs", params={"stage": "preprocess", "item": f"video {vid}",
+                                            "status": "succeeded"}).text  # fmt: skip
+    assert re.findall(r'data-job="(\d+)"', page) == [str(jobs["heaters.preprocess"])], page
+    assert '<form id="job-search"' in page  # the whole page
+    rows = c.get("/dashboard/jobs", params={"item": str(vid)}, headers={"HX-Request": "true"}).text
+    assert "<form" not in rows  # htmx gets the rows alone
+    assert {int(j) for j in re.findall(r'data-job="(\d+)"', rows)} >= set(jobs.values())
+    assert (
+        'data-job="'
+        not in c.get("/dashboard/jobs", params={"status": "failed", "item": f"video {vid}"}).text
+    )
+    assert c.get("/dashboard/jobs", params={"item": "frame 3"}).status_code == 400
+    assert c.get("/dashboard/jobs", params={"status": "sleeping"}).status_code == 400
+
+    detail = c.get(f"/dashboard/jobs/{jobs['heaters.detect']}").text
+    events = re.findall(r"<tr><td>(\w+)</td><td>", detail.split('id="job-events"')[1])
+    assert events[0] == "deferred" and events[-2:] == ["started", "succeeded"], events
+    assert '<td id="job-status">succeeded' in detail and "<td>detected</td>" in detail
+    assert re.search(r'class="this-stage"><td>detect</td><td class="num">1</td><td>done</td>',
+                     detail), detail  # fmt: skip
+    failed = c.get(f"/dashboard/jobs/{failed_job}").text
+    assert '<td id="item-error">file is empty (0 bytes)</td>' in failed
+    assert re.search(r"<td>download</td>.*?<td>failed</td><td>file is empty \(0 bytes\)</td>",
+                     failed, re.S), failed  # fmt: skip
+    assert c.get("/dashboard/jobs/999999").status_code == 404
+
+    charts = c.get("/dashboard/charts").text
+    for stage in ("download", "preprocess", "detect"):
+        assert re.search(rf"<title>\d\d:\d\d {stage}: \d+ runs</title>", charts), stage
+    assert charts.count("<svg viewBox") == 3 and "no jobs in the last hour" not in charts
+    assert re.search(r"<title>\d\d:\d\d p95: [\d.e+-]+ s</title>", charts)
 
 
 def test_the_dashboard_lists_workers_and_says_when_none_is_alive(api: Api) -> None:
@@ -89,9 +140,18 @@ def test_the_dashboard_lists_workers_and_says_when_none_is_alive(api: Api) -> No
         (wid,) = conn.execute(
             "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
         ).fetchone()  # type: ignore[misc]
+        conn.execute(
+            "INSERT INTO worker_info (worker_id, host, pid, concurrency, queues)"
+            " VALUES (%s, 'box-7', 4242, 3, '{io,cpu}')", (wid,),
+        )  # fmt: skip
     page = c.get("/dashboard/panels").text
     assert 'id="no-worker"' not in page
     assert re.search(rf"<td>{wid}</td>.*?<td>alive</td>", page, re.S), page
+    assert re.search(
+        rf'data-pid="4242"><td>{wid}</td><td>box-7</td><td class="num">4242</td>'
+        r'<td>io, cpu</td><td class="num"><a [^>]*>0</a> / 3</td>',
+        page,
+    ), page
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"

@@ -23,15 +23,6 @@ WHERE status = 'failed' ORDER BY id DESC LIMIT :limit;
 SELECT stage, outcome, count(*) AS runs, coalesce(sum(duration_ms), 0) / 1000.0 AS seconds
 FROM stage_runs GROUP BY stage, outcome;
 
--- name: workers
--- procrastinate's workers (one row per running ``heaters worker`` process, deleted when it
--- stops cleanly) with the age of their last heartbeat, and the jobs each is running.
-SELECT w.id, w.last_heartbeat,
-       extract(epoch FROM now() - w.last_heartbeat)::float AS silent_seconds,
-       (SELECT count(*) FROM procrastinate_jobs j
-        WHERE j.worker_id = w.id AND j.status = 'doing') AS running
-FROM procrastinate_workers w ORDER BY w.id;
-
 -- name: paused_queues
 SELECT queue, paused_by, paused_at FROM paused_queues ORDER BY queue;
 
