@@ -51,6 +51,7 @@ class Tick:
 
     pos: float
     label: str
+    anchor: str = "middle"
 
 
 @dataclass
@@ -97,7 +98,9 @@ def _frame(chart: Chart, start: datetime, minutes: int, top_value: float) -> Non
     step = max(1, minutes // 6)
     for m in range(0, minutes + 1, step):
         when = start + timedelta(minutes=m)
-        chart.xticks.append(Tick(left + (right - left) * m / minutes, when.strftime("%H:%M")))
+        anchor = "start" if m == 0 else "end" if m == minutes else "middle"
+        x = left + (right - left) * m / minutes
+        chart.xticks.append(Tick(x, when.strftime("%H:%M"), anchor))
 
 
 def _slot(start: datetime, minute: datetime) -> int:
