@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: logging, the event loop, consoles, JSON output."""
+"""Shared CLI plumbing: logging, the event loop, consoles, JSON output (the shared click
+options: :mod:`heaters.cli.options`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
+# Re-exported for the commands that still import them from here.
+from heaters.cli.options import json_option as json_option
+from heaters.cli.options import verbose_option as verbose_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,14 +55,3 @@ def print_json(obj: Any) -> None:
     """One JSON object on one line of stdout."""
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
     sys.stdout.flush()
-
-
-verbose_option = click.option(
-    "--verbose", "-v", count=True, help="More logging (-v: info, -vv: debug)."
-)
-"""The ``-v/--verbose`` counter shared by the long-running commands."""
-
-json_option = click.option(
-    "--json", "json_output", is_flag=True, help="Print JSON (one object per line) for scripts."
-)
-"""The ``--json`` flag of the commands that print results."""

@@ -17,15 +17,8 @@ from typing import Any
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    json_option,
-    out_console,
-    print_json,
-    run,
-    setup_logging,
-    verbose_option,
-)
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli.options import json_option, verbose_option
 
 _FALLBACK = "heaters.cli.detect:detect_command"
 

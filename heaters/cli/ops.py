@@ -7,15 +7,8 @@ from typing import Any, Literal
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    json_option,
-    out_console,
-    print_json,
-    run,
-    setup_logging,
-    verbose_option,
-)
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli.options import json_option, verbose_option
 
 
 @click.command("worker")

@@ -6,14 +6,8 @@ from typing import Any
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    json_option,
-    out_console,
-    print_json,
-    run,
-    setup_logging,
-)
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli.options import json_option
 
 _k_option = click.option(
     "-k", type=click.IntRange(min=1), default=10, show_default=True, help="How many clips."

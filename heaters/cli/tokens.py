@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    json_option,
-    out_console,
-    print_json,
-    run,
-    setup_logging,
-)
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli.options import json_option
 
 
 @click.group("token")

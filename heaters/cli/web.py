@@ -12,14 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    out_console,
-    print_json,
-    run,
-    setup_logging,
-    verbose_option,
-)
+from heaters.cli._common import err_console, out_console, print_json, run, setup_logging
+from heaters.cli.options import verbose_option
 
 if TYPE_CHECKING:
     from heaters.db import Database
