@@ -24,8 +24,8 @@ byte ranges it seeks to (the MP4/MKV index, then the clip's packets), not the wh
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +35,7 @@ import av
 
 from heaters.errors import MediaError
 from heaters.media.ffmpeg import run_ffmpeg
+from heaters.media.files import written_whole
 
 ExportMode = Literal["copy", "master"]
 
@@ -53,8 +54,15 @@ class ExportResult:
     duration_seconds: float
 
 
-def _part(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part")
+@contextmanager
+def _exporting(out: Path, failure: str) -> Iterator[Path]:
+    """The path to write the clip ``out`` at (:func:`~heaters.media.files.written_whole`); a
+    PyAV error in the block becomes ``ExportError("{failure}: {error}")``."""
+    with written_whole(out) as part:
+        try:
+            yield part
+        except av.FFmpegError as exc:
+            raise ExportError(f"{failure}: {exc}") from None
 
 
 NETWORK_TIMEOUT_US = 30_000_000
@@ -87,8 +95,7 @@ def remux_clip(
     ExportError
         If the proxy cannot be read or the packets found do not match ``frame_count``.
     """
-    part = _part(out)
-    try:
+    with _exporting(out, "cannot remux the clip from the proxy") as part:
         options = {"rw_timeout": str(NETWORK_TIMEOUT_US)} if is_url(proxy) else None
         with av.open(str(proxy), options=options) as src:
             vin = src.streams.video[0]
@@ -143,11 +150,6 @@ def remux_clip(
                 f"the proxy gave {frames} frames for a clip of {frame_count} frames "
                 f"({start_seconds:.3f}–{end_seconds:.3f} s)"
             )
-        os.replace(part, out)
-    except av.FFmpegError as exc:
-        raise ExportError(f"cannot remux the clip from the proxy: {exc}") from None
-    finally:
-        part.unlink(missing_ok=True)
     return ExportResult(out, "copy", frames, end_seconds - start_seconds)
 
 
@@ -306,86 +308,79 @@ def encode_clip_exact(
         if g is not None and g > 0
     ]
     half = min(gaps) / 2 if gaps else 0.001
-    part = _part(out)
     options = {"rw_timeout": str(NETWORK_TIMEOUT_US)} if is_url(master) else None
     frames = 0
-    try:
-        with (
-            av.open(str(master), options=options) as src,
-            av.open(
-                str(part), "w", format="mp4",
-                options={"movflags": "+faststart"} if faststart else {},
-            ) as dst,
-        ):  # fmt: skip
-            vin = src.streams.video[0]
-            vin.thread_type = "AUTO"
-            if vin.time_base is None:
-                raise ExportError("the master's video stream has no time base")
-            vtb = Fraction(vin.time_base)
-            origin = (src.start_time or 0) / 1_000_000  # seconds; the frame index's zero
-            lo = Fraction(start_seconds + origin - half)
-            vout: Any = dst.add_stream(codec, rate=vin.average_rate or 25)
-            vout.width = _even(int(vin.codec_context.width))
-            vout.height = _even(int(vin.codec_context.height))
-            vout.pix_fmt = "yuv420p"
-            otb = Fraction(1, OUTPUT_TICKS_PER_SECOND)
-            vout.time_base = otb
-            vout.codec_context.time_base = otb
-            if vin.average_rate:
-                # The encoder's nominal rate (x264 reads it; timestamps still rule).
-                vout.codec_context.framerate = vin.average_rate
-            vout.bit_rate = 0  # PyAV presets 1 Mb/s, which would override the CRF
-            vout.thread_type = "FRAME"  # as the ffmpeg CLI (PyAV would slice each frame)
-            for tag in ("color_range", "colorspace", "color_primaries", "color_trc"):
-                # The source's colour tags (a limited-range file must not read as full).
-                with contextlib.suppress(AttributeError, ValueError, TypeError):
-                    setattr(vout.codec_context, tag, getattr(vin.codec_context, tag))
-            vout.options = {"crf": str(crf), "preset": preset}
-            aout = _audio_stream(src, dst) if audio and src.streams.audio else None
-            seek_to_keyframe(src, vin, int(lo / vtb))
-            first_pts: int | None = None
-            last_pts: int | None = None
-            for frame in src.decode(vin):
-                if frame.pts is None:
-                    raise ExportError("the master has a frame without PTS")
-                if frame.pts * vtb < lo:
-                    continue
-                if first_pts is None:
-                    first_pts = frame.pts
-                    if frame.rotation:  # a phone video's display matrix: the clip keeps it
-                        vout.set_display_rotation(frame.rotation)
-                assert first_pts is not None
-                picture = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
-                # After the first frame, frames count in decode order (an FFV1 master made
-                # for broken timestamps may repeat a PTS); output PTS must increase.
-                out_pts = round((frame.pts - first_pts) * vtb / otb)
-                if last_pts is not None and out_pts <= last_pts:
-                    out_pts = last_pts + 1
-                picture.pts = out_pts
-                picture.time_base = otb
-                # Forget the decoder's picture type: the encoder would take it as an order
-                # (an FFV1 master's every frame an I-frame).
-                picture.pict_type = av.video.frame.PictureType.NONE
-                dst.mux(vout.encode(picture))
-                last_pts = out_pts
-                frames += 1
-                if frames == frame_count:
-                    break
-            if frames != frame_count:
-                raise ExportError(
-                    f"the master gave {frames} frames for a clip of {frame_count} frames "
-                    f"(from {start_seconds:.3f} s)"
-                )
-            dst.mux(vout.encode(None))
-            if aout is not None:
-                _copy_audio_span(
-                    master, options, dst, aout, start_seconds + origin, duration_seconds
-                )
-        os.replace(part, out)
-    except av.FFmpegError as exc:
-        raise ExportError(f"cannot export the clip from the master: {exc}") from None
-    finally:
-        part.unlink(missing_ok=True)
+    with (
+        _exporting(out, "cannot export the clip from the master") as part,
+        av.open(str(master), options=options) as src,
+        av.open(
+            str(part), "w", format="mp4", options={"movflags": "+faststart"} if faststart else {},
+        ) as dst,
+    ):  # fmt: skip
+        vin = src.streams.video[0]
+        vin.thread_type = "AUTO"
+        if vin.time_base is None:
+            raise ExportError("the master's video stream has no time base")
+        vtb = Fraction(vin.time_base)
+        origin = (src.start_time or 0) / 1_000_000  # seconds; the frame index's zero
+        lo = Fraction(start_seconds + origin - half)
+        vout: Any = dst.add_stream(codec, rate=vin.average_rate or 25)
+        vout.width = _even(int(vin.codec_context.width))
+        vout.height = _even(int(vin.codec_context.height))
+        vout.pix_fmt = "yuv420p"
+        otb = Fraction(1, OUTPUT_TICKS_PER_SECOND)
+        vout.time_base = otb
+        vout.codec_context.time_base = otb
+        if vin.average_rate:
+            # The encoder's nominal rate (x264 reads it; timestamps still rule).
+            vout.codec_context.framerate = vin.average_rate
+        vout.bit_rate = 0  # PyAV presets 1 Mb/s, which would override the CRF
+        vout.thread_type = "FRAME"  # as the ffmpeg CLI (PyAV would slice each frame)
+        for tag in ("color_range", "colorspace", "color_primaries", "color_trc"):
+            # The source's colour tags (a limited-range file must not read as full).
+            with contextlib.suppress(AttributeError, ValueError, TypeError):
+                setattr(vout.codec_context, tag, getattr(vin.codec_context, tag))
+        vout.options = {"crf": str(crf), "preset": preset}
+        aout = _audio_stream(src, dst) if audio and src.streams.audio else None
+        seek_to_keyframe(src, vin, int(lo / vtb))
+        first_pts: int | None = None
+        last_pts: int | None = None
+        for frame in src.decode(vin):
+            if frame.pts is None:
+                raise ExportError("the master has a frame without PTS")
+            if frame.pts * vtb < lo:
+                continue
+            if first_pts is None:
+                first_pts = frame.pts
+                if frame.rotation:  # a phone video's display matrix: the clip keeps it
+                    vout.set_display_rotation(frame.rotation)
+            assert first_pts is not None
+            picture = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
+            # After the first frame, frames count in decode order (an FFV1 master made
+            # for broken timestamps may repeat a PTS); output PTS must increase.
+            out_pts = round((frame.pts - first_pts) * vtb / otb)
+            if last_pts is not None and out_pts <= last_pts:
+                out_pts = last_pts + 1
+            picture.pts = out_pts
+            picture.time_base = otb
+            # Forget the decoder's picture type: the encoder would take it as an order
+            # (an FFV1 master's every frame an I-frame).
+            picture.pict_type = av.video.frame.PictureType.NONE
+            dst.mux(vout.encode(picture))
+            last_pts = out_pts
+            frames += 1
+            if frames == frame_count:
+                break
+        if frames != frame_count:
+            raise ExportError(
+                f"the master gave {frames} frames for a clip of {frame_count} frames "
+                f"(from {start_seconds:.3f} s)"
+            )
+        dst.mux(vout.encode(None))
+        if aout is not None:
+            _copy_audio_span(
+                master, options, dst, aout, start_seconds + origin, duration_seconds
+            )
     return ExportResult(out, "master", frames, duration_seconds)
 
 
@@ -504,8 +499,7 @@ async def encode_clip_from_master(
         first - prev_seconds if prev_seconds is not None else None,
     ) if g is not None and g > 0]  # fmt: skip
     half = min(gaps) / 2 if gaps else 0.01
-    part = _part(out)
-    try:
+    with _exporting(out, "cannot read the exported clip") as part:
         await run_ffmpeg(
             master_export_args(
                 master,
@@ -528,9 +522,4 @@ async def encode_clip_from_master(
                 f"the master gave {got} frames for a clip of {frame_count} frames "
                 f"(from {first:.3f} s)"
             )
-        os.replace(part, out)
-    except av.FFmpegError as exc:
-        raise ExportError(f"cannot read the exported clip: {exc}") from None
-    finally:
-        part.unlink(missing_ok=True)
     return ExportResult(out, "master", frame_count, duration_seconds)

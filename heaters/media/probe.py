@@ -27,6 +27,7 @@ import av
 import av.error
 
 from heaters.errors import ProbeError
+from heaters.media.files import av_reason, open_video
 
 __all__ = ["ProbeResult", "corruption_reason", "packet_times", "probe", "vfr_from_deltas"]
 
@@ -196,7 +197,7 @@ def _demux_video(container: av.container.InputContainer, stream: av.VideoStream)
             elif packet.duration:
                 durations.append(int(packet.duration))
     except (av.error.FFmpegError, OSError) as exc:
-        error = _reason(exc)
+        error = av_reason(exc)
     span: float | None = None
     tb = stream.time_base
     if pts:
@@ -211,12 +212,6 @@ def _demux_video(container: av.container.InputContainer, stream: av.VideoStream)
     return _Demuxed(
         count=count, pts_span_seconds=span, is_vfr=vfr, error=error, discarded=discarded
     )
-
-
-def _reason(exc: BaseException) -> str:
-    """One-line text of a PyAV/OS error (the FFmpeg message without errno or path)."""
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).splitlines()[0].strip()
 
 
 def _rotation(path: Path) -> int:
@@ -291,7 +286,7 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             raise ProbeError(
                 "file is truncated or corrupt: the MP4 index (moov atom) is missing"
             ) from None
-        raise ProbeError(f"not a video file: ffmpeg cannot read it ({_reason(exc)})") from None
+        raise ProbeError(f"not a video file: ffmpeg cannot read it ({av_reason(exc)})") from None
 
     with container:
         if not container.streams.video:
@@ -371,14 +366,7 @@ def packet_times(path: Path) -> list[float]:
     ProbeError
         When the file cannot be opened or has no video stream.
     """
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, OSError) as exc:
-        raise ProbeError(f"cannot read {Path(path).name}: {_reason(exc)}") from None
-    with container:
-        if not container.streams.video:
-            raise ProbeError("no video stream")
-        stream = container.streams.video[0]
+    with open_video(path, ProbeError, Path(path).name) as (container, stream):
         tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         pts: list[int] = []
         try:

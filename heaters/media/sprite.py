@@ -21,7 +21,6 @@ left; cells after the last tile are black. Sheet size in pixels:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from heaters.errors import MediaError
+from heaters.media.files import av_reason, open_video, written_whole
 
 __all__ = ["SpriteError", "SpriteResult", "choose_frames", "grid_shape", "make_sprite", "tile_size"]
 
@@ -115,11 +115,6 @@ def tile_size(width: int, height: int, tile_width: int, sar: Fraction = Fraction
     """
     display_width = width * sar
     return max(2, 2 * round(tile_width * height / display_width / 2))
-
-
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).splitlines()[0].strip()
 
 
 def _stream_pts(container: Any, stream: Any) -> list[int]:
@@ -207,14 +202,7 @@ def make_sprite(
         raise ValueError(f"quality must be within 1..100, not {quality}")
     frames = choose_frames(start_frame, end_frame, max_tiles)
     name = proxy.name
-    try:
-        container = av.open(str(proxy), mode="r")
-    except (av.error.FFmpegError, OSError) as exc:
-        raise SpriteError(f"cannot read the proxy {name}: {_reason(exc)}") from None
-    with container:
-        if not container.streams.video:
-            raise SpriteError(f"the proxy {name} has no video stream")
-        stream = container.streams.video[0]
+    with open_video(proxy, SpriteError, f"the proxy {name}") as (container, stream):
         if stream.time_base is None:
             raise SpriteError(f"the proxy {name} has no time base")
         tb = Fraction(stream.time_base)
@@ -244,7 +232,7 @@ def make_sprite(
                     ).to_ndarray()
                 )
         except av.error.FFmpegError as exc:
-            raise SpriteError(f"cannot decode the proxy {name}: {_reason(exc)}") from None
+            raise SpriteError(f"cannot decode the proxy {name}: {av_reason(exc)}") from None
 
     cols, rows = grid_shape(len(tiles))
     sheet = np.zeros((rows * tile_height, cols * tile_width, 3), dtype=np.uint8)
@@ -254,12 +242,8 @@ def make_sprite(
     ok, jpeg = cv2.imencode(".jpg", sheet, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise SpriteError(f"cannot encode the sprite of {name} as JPEG")
-    part = out.with_name(f".{out.name}.part")
-    try:
+    with written_whole(out) as part:
         part.write_bytes(jpeg.tobytes())
-        os.replace(part, out)
-    finally:
-        part.unlink(missing_ok=True)
     return SpriteResult(
         path=out,
         cols=cols,
