@@ -371,6 +371,7 @@ async def preprocess(
     small_size: tuple[int, int] = (64, 36),
     executor: Executor | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_probe: Callable[[ProbeResult], None] | None = None,
     crf: int = DEFAULT_PROXY_CRF,
     preset: str = "veryfast",
     proxy_height: int | None = DEFAULT_PROXY_HEIGHT,
@@ -406,7 +407,10 @@ async def preprocess(
     executor
         Where the synchronous probe and index run (e.g. a ``ProcessPoolExecutor``).
     on_progress
-        Called with the number of frames encoded so far (int).
+        Called with the number of frames encoded so far (int), about twice a second.
+    on_probe
+        Called once with the source's probe (``frame_count``: the frames to expect) before
+        the decode starts.
     crf, preset
         x264 quality and speed of the proxy.
     proxy_height
@@ -439,6 +443,8 @@ async def preprocess(
         info: ProbeResult = await loop.run_in_executor(executor, probe, src)
     except ProbeError as exc:
         raise PreprocessError(str(exc)) from exc
+    if on_probe is not None:
+        on_probe(info)
 
     finals = [proxy] + ([small] if small is not None else []) + [master]
     parts = [part_path(p) for p in finals]

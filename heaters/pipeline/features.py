@@ -5,6 +5,7 @@ thresholds can be re-applied without decoding (another detector never reuses the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,14 @@ def analysis_features(raw: Path, detector: str) -> np.ndarray | None:
     return get_detector(detector).features_from_raw(raw)
 
 
-def video_features(video: Path, detector: str) -> np.ndarray:
+def video_features(
+    video: Path, detector: str, on_progress: Callable[[int], None] | None = None
+) -> np.ndarray:
     """Detector ``detector``'s per-frame features, float32 (N, F), decoding ``video``
-    (process pool). Raises DetectError, or NeuralUnavailable for a model not installed."""
-    return get_detector(detector).features(video)
+    (process pool; ``on_progress``: frames measured so far, picklable, e.g.
+    :class:`heaters.pipeline.progress.FileCounter`). Raises DetectError, or
+    NeuralUnavailable for a model not installed."""
+    return get_detector(detector).features(video, on_progress=on_progress)
 
 
 async def store_features(

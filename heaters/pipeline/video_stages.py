@@ -25,6 +25,7 @@ from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
+from heaters.pipeline import progress
 from heaters.pipeline.features import store_features, stored_features, video_features
 from heaters.pipeline.media_io import local_copy
 from heaters.pipeline.runner import (
@@ -251,10 +252,14 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         if index is None:
             raise DetectError("no frame index: preprocess the video again")
         pts = list(index["pts_seconds"])
+        shown = progress.start("detect", "video", video_id, total=len(pts))
         if features is None:
             with rt.tmp.job_dir(f"detect-{video_id}") as tmp:
                 proxy = await local_copy(rt, row["proxy_path"], tmp)
-                features = await rt.run_sync(video_features, proxy, detector.key)
+                async with progress.relayed(shown, tmp) as on_progress:
+                    features = await rt.run_sync(
+                        video_features, proxy, detector.key, on_progress=on_progress
+                    )
             if len(features) == len(pts):
                 async with rt.db.acquire() as conn:
                     await store_features(rt, conn, video_id, features, detector.key)
@@ -263,6 +268,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         result = detector.decide(features, fps, params)
         if fast and rt.settings.detect_second_opinion:
             result = await _second_opinion(rt, video_id, row, result)
+        shown.update(len(pts))
         cuts = result.cuts
         spans = spans_from_boundaries(
             result.cuts, result.cut_confidence, result.transitions, pts,
