@@ -84,83 +84,29 @@ class Transition:
         return (*self.ready, self.running)
 
 
-DOWNLOAD = Transition(
-    stage="download",
-    ready=(VideoState.NEW, VideoState.DOWNLOAD_FAILED),
-    running=VideoState.DOWNLOADING,
-    done=VideoState.DOWNLOADED,
-    failed=VideoState.DOWNLOAD_FAILED,
-)
-PREPROCESS = Transition(
-    stage="preprocess",
-    ready=(VideoState.DOWNLOADED, VideoState.PREPROCESS_FAILED),
-    running=VideoState.PREPROCESSING,
-    done=VideoState.PREPROCESSED,
-    failed=VideoState.PREPROCESS_FAILED,
-)
+_V, _S, _C = VideoState, SegmentState, ClipState
+
+# fmt: off
+# The transitions, a stage a row. ``ready``: from the previous stage's end, or a retry of the
+# stage's own failure.
+#                     stage             ready                                    running            done               failed
+DOWNLOAD = Transition("download",       (_V.NEW, _V.DOWNLOAD_FAILED),            _V.DOWNLOADING,    _V.DOWNLOADED,     _V.DOWNLOAD_FAILED)
+PREPROCESS = Transition("preprocess",   (_V.DOWNLOADED, _V.PREPROCESS_FAILED),   _V.PREPROCESSING,  _V.PREPROCESSED,   _V.PREPROCESS_FAILED)
 # A video longer than HEATERS_SEGMENT_SECONDS leaves PREPROCESS for ``segmenting``
 # instead: each segment is encoded by its own job (ENCODE_SEGMENT), then JOIN ends where
 # PREPROCESS does. A segment that will not be retried fails its video (preprocess_failed).
-ENCODE_SEGMENT = Transition(
-    stage="preprocess_segment",
-    ready=(SegmentState.PENDING, SegmentState.ENCODE_FAILED),
-    running=SegmentState.ENCODING,
-    done=SegmentState.ENCODED,
-    failed=SegmentState.ENCODE_FAILED,
-)
-JOIN = Transition(
-    stage="join",
-    ready=(VideoState.SEGMENTING, VideoState.JOIN_FAILED),
-    running=VideoState.JOINING,
-    done=VideoState.PREPROCESSED,
-    failed=VideoState.JOIN_FAILED,
-)
-DETECT = Transition(
-    stage="detect",
-    ready=(VideoState.PREPROCESSED, VideoState.DETECT_FAILED),
-    running=VideoState.DETECTING,
-    done=VideoState.DETECTED,
-    failed=VideoState.DETECT_FAILED,
-)
-
-EXPORT = Transition(
-    stage="export",
-    ready=(ClipState.REVIEW_APPROVED, ClipState.EXPORT_FAILED),
-    running=ClipState.EXPORTING,
-    done=ClipState.EXPORTED,
-    failed=ClipState.EXPORT_FAILED,
-)
-KEYFRAME = Transition(
-    stage="keyframe",
-    ready=(ClipState.EXPORTED, ClipState.KEYFRAME_FAILED),
-    running=ClipState.KEYFRAMING,
-    done=ClipState.KEYFRAMED,
-    failed=ClipState.KEYFRAME_FAILED,
-)
-EMBED = Transition(
-    stage="embed",
-    ready=(ClipState.KEYFRAMED, ClipState.EMBEDDING_FAILED),
-    running=ClipState.EMBEDDING,
-    done=ClipState.EMBEDDED,
-    failed=ClipState.EMBEDDING_FAILED,
-)
-ARCHIVE = Transition(
-    stage="archive",
-    ready=(ClipState.REVIEW_ARCHIVED, ClipState.ARCHIVE_FAILED),
-    running=ClipState.ARCHIVING,
-    done=ClipState.ARCHIVED,
-    failed=ClipState.ARCHIVE_FAILED,
-)
-#: The sprite sheet of a clip in review changes no state: the clip stays ``pending_review``
-#: while the stage runs, and after it (its failures are counted in ``attempts`` and kept in
-#: ``last_error``; ``heaters.db.lifecycle`` then counts attempts on only after a failure).
-SPRITE = Transition(
-    stage="sprite",
-    ready=(ClipState.PENDING_REVIEW,),
-    running=ClipState.PENDING_REVIEW,
-    done=ClipState.PENDING_REVIEW,
-    failed=ClipState.PENDING_REVIEW,
-)
+ENCODE_SEGMENT = Transition("preprocess_segment", (_S.PENDING, _S.ENCODE_FAILED), _S.ENCODING,   _S.ENCODED,        _S.ENCODE_FAILED)
+JOIN = Transition("join",               (_V.SEGMENTING, _V.JOIN_FAILED),         _V.JOINING,        _V.PREPROCESSED,   _V.JOIN_FAILED)
+DETECT = Transition("detect",           (_V.PREPROCESSED, _V.DETECT_FAILED),     _V.DETECTING,      _V.DETECTED,       _V.DETECT_FAILED)
+EXPORT = Transition("export",           (_C.REVIEW_APPROVED, _C.EXPORT_FAILED),  _C.EXPORTING,      _C.EXPORTED,       _C.EXPORT_FAILED)
+KEYFRAME = Transition("keyframe",       (_C.EXPORTED, _C.KEYFRAME_FAILED),       _C.KEYFRAMING,     _C.KEYFRAMED,      _C.KEYFRAME_FAILED)
+EMBED = Transition("embed",             (_C.KEYFRAMED, _C.EMBEDDING_FAILED),     _C.EMBEDDING,      _C.EMBEDDED,       _C.EMBEDDING_FAILED)
+ARCHIVE = Transition("archive",         (_C.REVIEW_ARCHIVED, _C.ARCHIVE_FAILED), _C.ARCHIVING,      _C.ARCHIVED,       _C.ARCHIVE_FAILED)
+# The sprite sheet of a clip in review changes no state: the clip stays ``pending_review``
+# while the stage runs, and after it (its failures are counted in ``attempts`` and kept in
+# ``last_error``; ``heaters.db.lifecycle`` then counts attempts on only after a failure).
+SPRITE = Transition("sprite",           (_C.PENDING_REVIEW,),                    _C.PENDING_REVIEW, _C.PENDING_REVIEW, _C.PENDING_REVIEW)
+# fmt: on
 
 
 def states_of(*transitions: Transition) -> tuple[str, ...]:
