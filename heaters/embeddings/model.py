@@ -22,11 +22,12 @@ Nothing here touches the database.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, runtime_checkable
 
 import cv2
 import numpy as np
@@ -64,6 +65,7 @@ Float32Array = npt.NDArray[np.float32]
 """float32 array (the embedders' output type)."""
 UInt8Array = npt.NDArray[np.uint8]
 """uint8 array (frames: ``(height, width, 3)`` RGB)."""
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -131,6 +133,26 @@ def _import_torch() -> Any:
     return torch
 
 
+_NO_EFFICIENTNET = "efficientnet-lite-pytorch is not installed: pip install 'heaters[embed]'"
+_NO_OPEN_CLIP = (
+    "open_clip is not installed (pip install open_clip_torch, which also installs torchvision); "
+    "the default model is efficientnet-lite0"
+)
+
+
+def _import_for(batch_size: int, module: str, missing: str) -> tuple[Any, Any]:
+    """``(torch, module)``, what an embedder needs before it loads its model, once
+    ``batch_size`` is checked. Raises EmbeddingError for a batch size under 1, without torch,
+    or (``missing``) without ``module``."""
+    if batch_size < 1:
+        raise EmbeddingError(f"batch_size must be ≥ 1, got {batch_size}")
+    torch = _import_torch()
+    try:
+        return torch, importlib.import_module(module)
+    except ImportError as exc:
+        raise EmbeddingError(missing) from exc
+
+
 def _set_threads(num_threads: int | None) -> None:
     """Set torch's intra-op thread count (process-wide): default, one per available CPU."""
     import torch
@@ -139,6 +161,17 @@ def _set_threads(num_threads: int | None) -> None:
     if threads < 1:
         raise EmbeddingError(f"num_threads must be ≥ 1, got {threads}")
     torch.set_num_threads(threads)
+
+
+def _in_batches(
+    items: Sequence[T], batch_size: int, dim: int, embed: Callable[[Sequence[T]], Float32Array]
+) -> Float32Array:
+    """``embed`` run on ``items`` ``batch_size`` at a time: float32 ``(len(items), dim)``."""
+    out = np.empty((len(items), dim), dtype=np.float32)
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        out[start : start + len(chunk)] = embed(chunk)
+    return out
 
 
 def _check_images(images: Sequence[UInt8Array]) -> list[UInt8Array]:
@@ -240,15 +273,7 @@ class EfficientNetLite0Embedder:
         num_threads: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        torch = _import_torch()
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError as exc:
-            raise EmbeddingError(
-                "efficientnet-lite-pytorch is not installed: pip install 'heaters[embed]'"
-            ) from exc
-        if batch_size < 1:
-            raise EmbeddingError(f"batch_size must be ≥ 1, got {batch_size}")
+        torch, efficientnet = _import_for(batch_size, "efficientnet_lite_pytorch", _NO_EFFICIENTNET)
         if weights is None:
             weights = efficientnet_lite0_weights_path()
             if _sha256(weights) != EFFICIENTNET_LITE0_SHA256:
@@ -258,7 +283,7 @@ class EfficientNetLite0Embedder:
         _set_threads(num_threads)
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
-            model = EfficientNet.from_name("efficientnet-lite0")
+            model = efficientnet.EfficientNet.from_name("efficientnet-lite0")
             model.load_state_dict(state, strict=True)
         except Exception as exc:  # pickle, zip or shape errors: all mean "unusable file"
             raise EmbeddingError(
@@ -304,11 +329,10 @@ class EfficientNetLite0Embedder:
             direction; not seen on real frames, even uniform black or white ones).
         """
         frames = _check_images(images)
-        out = np.empty((len(frames), self.dim), dtype=np.float32)
-        for start in range(0, len(frames), self.batch_size):
-            chunk = frames[start : start + self.batch_size]
-            batch = np.stack([self.preprocess(frame) for frame in chunk])
-            out[start : start + len(chunk)] = self._forward(batch)
+        out = _in_batches(
+            frames, self.batch_size, self.dim,
+            lambda chunk: self._forward(np.stack([self.preprocess(frame) for frame in chunk])),
+        )  # fmt: skip
         norms = np.linalg.norm(out, axis=1)
         if len(frames) and not np.all(np.abs(norms - 1.0) < 1e-3):
             bad = int(np.argmax(np.abs(norms - 1.0)))
@@ -370,16 +394,7 @@ class OpenClipEmbedder:
         num_threads: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        torch = _import_torch()
-        try:
-            import open_clip
-        except ImportError as exc:
-            raise EmbeddingError(
-                "open_clip is not installed (pip install open_clip_torch, which also installs "
-                "torchvision); the default model is efficientnet-lite0"
-            ) from exc
-        if batch_size < 1:
-            raise EmbeddingError(f"batch_size must be ≥ 1, got {batch_size}")
+        torch, open_clip = _import_for(batch_size, "open_clip", _NO_OPEN_CLIP)
         if ":" in architecture:
             raise EmbeddingError(
                 f"open_clip architecture {architecture!r}: use a built-in name such as ViT-B-32 "
@@ -446,16 +461,14 @@ class OpenClipEmbedder:
         """Embed RGB uint8 frames of any size: float32 ``(N, dim)``, unit L2 rows."""
         import torch
 
-        frames = _check_images(images)
-        out = np.empty((len(frames), self.dim), dtype=np.float32)
-        for start in range(0, len(frames), self.batch_size):
-            chunk = frames[start : start + self.batch_size]
+        def embed(chunk: Sequence[UInt8Array]) -> Float32Array:
             batch = torch.from_numpy(np.stack([self.preprocess(frame) for frame in chunk]))
             with torch.inference_mode():
                 vectors = self._model.encode_image(batch)
-                unit = torch.nn.functional.normalize(vectors.float(), dim=-1)
-            out[start : start + len(chunk)] = unit.numpy()
-        return out
+                unit: Float32Array = torch.nn.functional.normalize(vectors.float(), dim=-1).numpy()
+            return unit
+
+        return _in_batches(_check_images(images), self.batch_size, self.dim, embed)
 
     def embed_text(self, texts: Sequence[str]) -> Float32Array:
         """Embed text queries: float32 ``(N, dim)``, unit L2 rows, comparable to image rows."""
@@ -464,15 +477,14 @@ class OpenClipEmbedder:
         items = list(texts)
         if not all(isinstance(text, str) for text in items):
             raise EmbeddingError("embed_text takes strings")
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        for start in range(0, len(items), self.batch_size):
-            chunk = items[start : start + self.batch_size]
+
+        def embed(chunk: Sequence[str]) -> Float32Array:
             with torch.inference_mode():
-                tokens = self._tokenizer(chunk)
-                vectors = self._model.encode_text(tokens)
-                unit = torch.nn.functional.normalize(vectors.float(), dim=-1)
-            out[start : start + len(chunk)] = unit.numpy()
-        return out
+                vectors = self._model.encode_text(self._tokenizer(chunk))
+                unit: Float32Array = torch.nn.functional.normalize(vectors.float(), dim=-1).numpy()
+            return unit
+
+        return _in_batches(items, self.batch_size, self.dim, embed)
 
 
 _CACHE: dict[tuple[str, str | None], ImageEmbedder] = {}
