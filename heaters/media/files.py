@@ -4,13 +4,11 @@ functions share (each raises its own error type, with the same wording)."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import av
-import av.error
 
 
 def av_reason(exc: BaseException) -> str:
@@ -30,6 +28,9 @@ def open_video(
     ``error("{what} has no video stream")`` when it has none (``what``: how the message names
     the file, e.g. ``"the proxy clip.mp4"``).
     """
+    import av  # here: the storage uses this module too, and needs no PyAV
+    import av.error
+
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError) as exc:
@@ -41,11 +42,12 @@ def open_video(
 
 
 @contextmanager
-def written_whole(out: Path) -> Iterator[Path]:
+def written_whole(out: Path, *, unique: bool = False) -> Iterator[Path]:
     """The path to write ``out`` at: a hidden ``.{name}.part`` beside it, moved onto ``out``
     when the block ends without an error and removed in any case, so ``out`` is never seen
-    half-written."""
-    part = out.with_name(f".{out.name}.part")
+    half-written. ``unique``: ``.{name}.{random hex}.part``, for a file that several writers
+    may make at once (a storage object)."""
+    part = out.with_name(f".{out.name}.{uuid.uuid4().hex}.part" if unique else f".{out.name}.part")
     try:
         yield part
         os.replace(part, out)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from heaters.errors import StorageError
+from heaters.media.files import written_whole
 
 
 class LocalStorage:
@@ -35,18 +35,14 @@ class LocalStorage:
 
         def _put() -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-            try:
-                if move:
-                    try:
-                        os.replace(local, dest)
-                        return
-                    except OSError:
-                        pass
+            if move:
+                try:
+                    os.replace(local, dest)
+                    return
+                except OSError:
+                    pass
+            with written_whole(dest, unique=True) as part:
                 shutil.copyfile(local, part)
-                os.replace(part, dest)
-            finally:
-                part.unlink(missing_ok=True)
 
         try:
             await asyncio.to_thread(_put)
@@ -76,17 +72,13 @@ class LocalStorage:
             if not src.is_file():
                 raise FileNotFoundError(src)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-            try:
+            with written_whole(dest, unique=True) as part:
                 try:
                     os.link(src, part)
                 except OSError as exc:
                     if isinstance(exc, FileNotFoundError):
                         raise
                     shutil.copyfile(src, part)
-                os.replace(part, dest)
-            finally:
-                part.unlink(missing_ok=True)
 
         try:
             await asyncio.to_thread(_copy)
