@@ -31,6 +31,20 @@ of the thumbnail cells' change is at least this share of their mean (labelled di
 wipes of the suite in every look: 0.42+; a title, an object or a shadow over part of a still
 picture: near 0)."""
 
+_CAMERA_MOVE = 0.5
+"""A dissolve or wipe changes the picture in place: over its frames, the luma change left
+after motion compensation (``mc_diff``) is at least this share of the change before it
+(``luma_diff``). Labelled dissolves and wipes of the development split, shaking night
+footage included: 0.62–1.0; a camera pan over a still from texture to a flat wall and a
+shake in a night shot, both taken for dissolves before: 0.38–0.39. Spans whose frames do
+not change at all (``luma_diff`` summing to ~0: features without these columns) pass."""
+
+_CAMERA_LEFT = 1.3
+"""... unless what the motion compensation leaves inside the span (``mc_diff`` per frame) is
+more than this many times what it leaves over the ``_SIDE`` frames on either side: a blend
+of two moving shots cannot be aligned by one shift, a single moving shot can (the two
+camera moves above: 0.99–1.01)."""
+
 _MAX_DEV = 0.25
 """Largest departure of a dissolve/wipe's progress from a straight line (0 → 1)."""
 """Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
@@ -69,7 +83,9 @@ def find_gradual(
       blend or a partial wipe of A and B adds up exactly; motion and flashes do not);
     * the progress ``p_m = d(m, A) / (d(m, A) + d(m, B))`` is near a straight line from 0 to
       1 (no frame farther than 0.25 from ``(m - s + 1) / (L + 1)``) and some frame has
-      0.2 <= p <= 0.8 (a hard cut followed by motion has none).
+      0.2 <= p <= 0.8 (a hard cut followed by motion has none);
+    * no camera move: from ``s`` to ``e`` the frames' change after motion compensation is at
+      least :data:`_CAMERA_MOVE` of their change (``mc_diff`` against ``luma_diff``).
 
     Overlapping candidates are one transition: the one with the largest
     ``d(A, B) * (1 - deviation from the straight line)`` wins (a longer span adds frames
@@ -132,6 +148,8 @@ def search_gradual(
     # gradual_ref_contrast (a night grade keeps the shape of a dissolve at a third of the
     # levels), never below 0.4 of gradual_min_change
     contrast = f[:, COL["luma_std"]]
+    cplain = np.concatenate([[0.0], np.cumsum(f[:, COL["luma_diff"]])])
+    cmoved = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_diff"]])])
     w = _SIDE
     first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
     run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
@@ -186,6 +204,15 @@ def search_gradual(
         good = excess <= tests.max_excess
         good &= dev <= tests.max_dev
         good &= ((progress >= 0.2) & (progress <= 0.8)).any(axis=1)
+        # a camera move: the frames' change is explained by shifting them, and what the
+        # shift leaves is no more than the shot leaves on either side
+        plain = cplain[e + 1] - cplain[s]
+        left = cmoved[e + 1] - cmoved[s]
+        inside = left / (length + 1)
+        around = np.maximum(cmoved[s] - cmoved[s - w], cmoved[e + 1 + w] - cmoved[e + 1]) / w
+        camera = (plain >= 1e-6) & (left < _CAMERA_MOVE * plain)
+        camera &= inside <= _CAMERA_LEFT * around
+        good &= ~camera
         for i in np.nonzero(good)[0].tolist():
             found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
                                     float(dev[i])))  # fmt: skip

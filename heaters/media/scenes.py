@@ -72,7 +72,7 @@ __all__ = [
     "result_from_features",
 ]
 
-DETECTOR_NAME = "heaters-fast/3"
+DETECTOR_NAME = "heaters-fast/4"
 """Names the feature definition (:data:`heaters.media.scores.FEATURES`) and the analysis size
 (:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
 features would change, so old ones are never mixed with new."""

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +68,9 @@ FEATURES: tuple[str, ...] = (
     "cr_mean",
     *(f"corr_lag{j}" for j in range(1, LAGS + 1)),
     *(f"thumb_{i}" for i in range(THUMB_SIZE[0] * THUMB_SIZE[1])),
+    "luma_diff",
+    "mc_diff",
+    "mc_corr",
 )
 """Names of the feature columns, in order:
 
@@ -84,6 +88,20 @@ FEATURES: tuple[str, ...] = (
     0 where ``k < J``. A flat frame (std < 0.5) correlates with nothing (1).
 ``thumb_I``
     The luma thumbnail (:data:`THUMB_SIZE`, row-major), 0–255.
+``luma_diff``
+    Mean absolute luma difference from frame ``k - 1`` (0–255), over the part of the picture
+    that frame ``k - 1`` still covers once shifted by the camera motion (below); 0 for frame 0.
+``mc_diff``
+    The same after *motion compensation*: frame ``k - 1`` shifted by the global translation
+    that best maps it onto frame ``k`` (OpenCV ``phaseCorrelate``, sub-pixel, at most a
+    quarter of the picture; bilinear ``warpAffine``), never above ``luma_diff``. A pan, a
+    tilt or camera shake moves the picture and leaves little after the shift; a dissolve, a
+    wipe or a cut changes it in place and the shift explains nothing.
+``mc_corr``
+    ``1 - r`` of frame ``k`` and the shifted frame ``k - 1`` over the same part (as
+    ``corr_lag1`` but after motion compensation): ~0 inside a moving shot, high at a cut
+    between two framings of one moving picture; 0 when either is flat (std < 0.5); for two
+    flat fields (std < :data:`FLAT_STD`) their colour distance, as ``corr_lag1``.
 """
 
 COL = {name: i for i, name in enumerate(FEATURES)}
@@ -186,7 +204,49 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     thumbs = [cv2.resize(ys[i], (tw, th), interpolation=cv2.INTER_AREA) for i in range(n)]
     first = COL["thumb_0"]
     out[:, first : first + tw * th] = np.stack(thumbs).reshape(n, -1)
+    lum = y.reshape(total, h, w).astype(np.float32)
+    for i, k in enumerate(rows.tolist()):
+        if k >= 1:
+            out[i, _MOTION] = _motion_compensated(lum[k - 1], lum[k])
+            if low[k] and low[k - 1]:  # two flat fields: their colour distance, as corr_lag1
+                out[i, COL["mc_corr"]] = out[i, COL["corr_lag1"]]
     return out
+
+
+_MOTION = [COL["luma_diff"], COL["mc_diff"], COL["mc_corr"]]
+
+_WINDOWS: dict[tuple[int, int], Any] = {}
+
+
+def _motion_compensated(before: FloatArray, now: FloatArray) -> tuple[float, float, float]:
+    """(``luma_diff``, ``mc_diff``, ``mc_corr``) of two luma frames (H, W) float32 (see
+    :data:`FEATURES`)."""
+    import cv2
+
+    h, w = now.shape
+    if h < 8 or w < 8:
+        d = float(np.abs(now - before).mean()) if now.size else 0.0
+        return d, d, 0.0
+    win = _WINDOWS.get((h, w))
+    if win is None:
+        win = _WINDOWS.setdefault((h, w), cv2.createHanningWindow((w, h), cv2.CV_32F))
+    (dx, dy), _ = cv2.phaseCorrelate(before, now, win)
+    dx = float(np.clip(dx, -w / 4, w / 4))
+    dy = float(np.clip(dy, -h / 4, h / 4))
+    shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    moved = cv2.warpAffine(before, shift, (w, h), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    mx, my = int(np.ceil(abs(dx))) + 1, int(np.ceil(abs(dy))) + 1
+    a = now[my : h - my, mx : w - mx]
+    b = moved[my : h - my, mx : w - mx]
+    c = before[my : h - my, mx : w - mx]
+    plain = float(np.abs(a - c).mean())
+    mc = min(float(np.abs(a - b).mean()), plain)
+    sa, sb = float(a.std()), float(b.std())
+    if sa < 0.5 or sb < 0.5:
+        return plain, mc, 0.0
+    r = float(((a - a.mean()) * (b - b.mean())).mean()) / (sa * sb)
+    return plain, mc, 1.0 - r
 
 
 class _Measurer:
