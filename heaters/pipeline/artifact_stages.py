@@ -14,17 +14,9 @@ import time
 
 from heaters.db import lifecycle
 from heaters.domain import states
+from heaters.pipeline import runner
 from heaters.pipeline.media_io import local_copy
-from heaters.pipeline.runner import (
-    Outcome,
-    Row,
-    commit,
-    delete_objects,
-    pause_point,
-    replaces,
-    run_stage,
-    writes,
-)
+from heaters.pipeline.runner import Outcome, Row, pause_point
 from heaters.pipeline.runtime import Runtime
 from heaters.storage.keys import sprite_key
 
@@ -54,7 +46,7 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
         # A sprite a crashed or stale claim wrote is named by no row (the claim's guard: the
         # clip had no sprite).
         prev_keys = [sprite_key(clip_id, prev)] if prev is not None else []
-        replaces(claimed, prev_keys, [])
+        runner.replaces(claimed, prev_keys, [])
         async with rt.db.acquire() as conn:
             row = await rt.db.q.sprite_source(conn, clip_id=clip_id, kind="sprite")
         if row is None:  # deleted since the claim (detection redone)
@@ -70,10 +62,10 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
                 tmp / "sprite.jpg",
                 pts_seconds=list(pts) if pts else None,
             )
-            writes(claimed, key)
+            runner.writes(claimed, key)
             await rt.storage.put_file(result.path, key, move=True)
         await pause_point(rt, "sprite")
-        async with commit(rt, claimed) as conn:
+        async with runner.commit(rt, claimed) as conn:
             stored = await rt.db.q.upsert_clip_artifact(
                 conn,
                 clip_id=clip_id,
@@ -106,9 +98,9 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
         if stored is None:
             # The clip was deleted meanwhile (detection redone): DB first, storage second.
             log.info("clip %s: gone before its sprite was recorded", clip_id)
-            await delete_objects(rt, [key], f"clip {clip_id}")
+            await runner.delete_objects(rt, [key], f"clip {clip_id}")
             return "noop"
-        await delete_objects(rt, prev_keys, f"clip {clip_id}")
+        await runner.delete_objects(rt, prev_keys, f"clip {clip_id}")
         log.info(
             "clip %s: sprite %dx%d tiles in %.2f s",
             clip_id,
@@ -118,4 +110,4 @@ async def make_clip_sprite(rt: Runtime, clip_id: int) -> Outcome:
         )
         return "done"
 
-    return await run_stage(rt, "clip", clip_id, states.SPRITE, work)
+    return await runner.run_stage(rt, "clip", clip_id, states.SPRITE, work)

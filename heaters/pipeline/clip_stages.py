@@ -19,17 +19,9 @@ import numpy as np
 from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.errors import HeatersError, MediaError
+from heaters.pipeline import runner
 from heaters.pipeline.media_io import check_source, local_copy, media_source
-from heaters.pipeline.runner import (
-    Outcome,
-    Row,
-    commit,
-    delete_replaced,
-    pause_point,
-    replaces,
-    run_stage,
-    writes,
-)
+from heaters.pipeline.runner import Outcome, Row, pause_point
 from heaters.pipeline.runtime import Runtime
 from heaters.storage.keys import clip_key, keyframe_key
 
@@ -66,7 +58,7 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
     async def work(row: Row) -> None:
         prev = row["previous_token"]
         prev_keys = [clip_key(clip_id, prev)] if prev is not None else []
-        replaces(row, prev_keys, [row["clip_path"]])
+        runner.replaces(row, prev_keys, [row["clip_path"]])
         clip = await _clip(rt, clip_id)
         first = max(0, clip["start_frame"] - 1)  # the frame before too: the seek's margin
         async with rt.db.acquire() as conn:
@@ -111,17 +103,19 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
                     raise ExportError(reason, transient=exc.transient) from None
                 raise
             out_key = clip_key(clip_id, row["claim_token"])
-            writes(row, out_key)
+            runner.writes(row, out_key)
             await rt.storage.put_file(out, out_key, move=True)
         await pause_point(rt, "export")
-        async with commit(rt, row) as conn:
+        async with runner.commit(rt, row) as conn:
             await lifecycle.finish(
                 conn, "clip", states.EXPORT, clip_id, token=row["claim_token"],
                 clip_path=out_key, is_virtual=False,
             )  # fmt: skip
-        await delete_replaced(rt, [row["clip_path"], *prev_keys], [out_key], f"clip {clip_id}")
+        await runner.delete_replaced(
+            rt, [row["clip_path"], *prev_keys], [out_key], f"clip {clip_id}"
+        )
 
-    return await run_stage(rt, "clip", clip_id, states.EXPORT, work)
+    return await runner.run_stage(rt, "clip", clip_id, states.EXPORT, work)
 
 
 # --- keyframes ----------------------------------------------------------------------------
@@ -159,7 +153,7 @@ async def extract_clip_keyframes(rt: Runtime, clip_id: int) -> Outcome:
                 )  # fmt: skip
             await lifecycle.finish(conn, "clip", states.KEYFRAME, clip_id, token=row["claim_token"])
 
-    return await run_stage(rt, "clip", clip_id, states.KEYFRAME, work)
+    return await runner.run_stage(rt, "clip", clip_id, states.KEYFRAME, work)
 
 
 # --- embeddings ---------------------------------------------------------------------------
@@ -210,7 +204,7 @@ async def embed_clip(rt: Runtime, clip_id: int) -> Outcome:
             )  # fmt: skip
             await lifecycle.finish(conn, "clip", states.EMBED, clip_id, token=row["claim_token"])
 
-    return await run_stage(rt, "clip", clip_id, states.EMBED, work)
+    return await runner.run_stage(rt, "clip", clip_id, states.EMBED, work)
 
 
 # --- archive ------------------------------------------------------------------------------
@@ -242,4 +236,4 @@ async def archive_clip(rt: Runtime, clip_id: int) -> Outcome:
             )  # fmt: skip
         log.info("clip %s: deleted %d storage objects", clip_id, len(keys))
 
-    return await run_stage(rt, "clip", clip_id, states.ARCHIVE, work)
+    return await runner.run_stage(rt, "clip", clip_id, states.ARCHIVE, work)

@@ -25,19 +25,10 @@ from heaters.db import lifecycle
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
-from heaters.pipeline import progress
+from heaters.pipeline import progress, runner
 from heaters.pipeline.features import store_features, stored_features, video_features
 from heaters.pipeline.media_io import local_copy
-from heaters.pipeline.runner import (
-    Outcome,
-    Row,
-    commit,
-    delete_replaced,
-    pause_point,
-    replaces,
-    run_stage,
-    writes,
-)
+from heaters.pipeline.runner import Outcome, Row, pause_point
 from heaters.pipeline.runtime import Runtime
 from heaters.storage.keys import original_key, upload_name
 
@@ -92,18 +83,18 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
             suffix = result.path.suffix
             prev = row["previous_token"]
             prev_keys = [original_key(video_id, suffix, prev)] if prev is not None else []
-            replaces(row, prev_keys, [row["original_path"], row["master_path"]])
+            runner.replaces(row, prev_keys, [row["original_path"], row["master_path"]])
             if row["original_path"] and row["sha256"] == sha256:
                 key = row["original_path"]  # a redo of a committed download: the same bytes
             else:
                 key = original_key(video_id, suffix, row["claim_token"])
-                writes(row, key)
+                runner.writes(row, key)
                 if upload:
                     await rt.storage.copy(upload, key)  # inside the storage, kept until the commit
                 else:
                     await rt.storage.put_file(result.path, key, move=True)
             await pause_point(rt, "download")
-            async with commit(rt, row) as conn:
+            async with runner.commit(rt, row) as conn:
                 try:
                     await lifecycle.finish(
                         conn, "video", states.DOWNLOAD, video_id, token=row["claim_token"],
@@ -116,7 +107,7 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
                     ) from exc
         # What the row named before, and what the claim this one replaced wrote (a crashed
         # or stale download of the same source: the same suffix).
-        await delete_replaced(
+        await runner.delete_replaced(
             rt, [row["original_path"], *prev_keys], [key, row["master_path"]], f"video {video_id}"
         )
         # An API upload has served its purpose once its original is committed (a user's own
@@ -129,7 +120,7 @@ async def download_video(rt: Runtime, video_id: int) -> Outcome:
         if source and Path(source).parent == rt.settings.home.resolve() / "uploads":
             await asyncio.to_thread(Path(source).unlink, missing_ok=True)
 
-    return await run_stage(rt, "video", video_id, states.DOWNLOAD, work)
+    return await runner.run_stage(rt, "video", video_id, states.DOWNLOAD, work)
 
 
 async def _fetch_upload(rt: Runtime, key: str, tmp: Path) -> DownloadResult:
@@ -301,4 +292,4 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
             result.detector,
         )  # fmt: skip
 
-    return await run_stage(rt, "video", video_id, states.DETECT, work)
+    return await runner.run_stage(rt, "video", video_id, states.DETECT, work)
