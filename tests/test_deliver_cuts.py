@@ -19,6 +19,7 @@ import pytest
 
 from heaters import review
 from heaters.deliver.cutlists import (
+    CSV_ANNOTATIONS,
     CSV_HEADER,
     CutClip,
     CutList,
@@ -123,18 +124,18 @@ def test_csv_is_pyscenedetects() -> None:
 
     cl = CutList(_video(Fraction(24)), CLIPS)
     rows = list(csv.reader(io.StringIO(render(cl, "csv"))))
-    assert rows[1] == list(CSV_HEADER)
+    assert rows[1] == [*CSV_HEADER, *CSV_ANNOTATIONS], "PySceneDetect's columns, then ours"
     assert rows[0] == ["Timecode List:", "00:00:05.000", "00:00:12.500", "00:00:14.583"]
     body = rows[2:]
     assert [r[0] for r in body] == ["1", "2", "3", "4"], "transitions are not shots"
     assert body[1] == [
         "2", "121", "00:00:05.000", "5.000", "300", "00:00:12.500", "12.500", "180",
-        "00:00:07.500", "7.500",
+        "00:00:07.500", "7.500", "", "",
     ]  # fmt: skip
     with_t = list(
         csv.reader(io.StringIO(render(cl, "csv", transitions=True, include_cut_list=False)))
     )
-    assert with_t[0] == list(CSV_HEADER) and len(with_t) == 1 + 5
+    assert with_t[0] == [*CSV_HEADER, *CSV_ANNOTATIONS] and len(with_t) == 1 + 5
     assert with_t[2][1:3] == ["101", "00:00:04.167"]
 
 
@@ -224,7 +225,7 @@ async def test_export_cuts_of_a_real_video(
     assert [i.metadata["heaters"]["clip_id"] for i in timeline.tracks[0]] == [r["id"] for r in live]
 
     rows = list(csv.reader(io.StringIO(out["csv"])))
-    assert rows[1] == list(CSV_HEADER)
+    assert rows[1] == [*CSV_HEADER, *CSV_ANNOTATIONS]
     assert [int(r[1]) - 1 for r in rows[2:]] == starts
 
     data = json.loads(out["json"])

@@ -53,6 +53,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
         "similar": "heaters.cli.search:similar_command",
         "search": "heaters.cli.search:search_command",
         "token": "heaters.cli.tokens:token_group",
+        "tag": "heaters.cli.tags:tag_group",
         "web": "heaters.cli.web:web_command",
         "user": "heaters.cli.web:user_group",
         "split": "heaters.cli.split:split_command",

@@ -131,6 +131,11 @@ async def _cuts(
     help="Only clips of this video (repeat for more; default: every video).",
 )  # fmt: skip
 @click.option(
+    "--tag", "tags", multiple=True,
+    help="Only clips with this tag (repeat: clips with any of them; kept by later exports "
+    "until given again). Tags: heaters tag list.",
+)  # fmt: skip
+@click.option(
     "--format", "fmt", type=click.Choice(("webdataset", "parquet")), default=None,
     help="webdataset: tar shards (mp4, json, txt, jpg, npy per clip); parquet: one row per "
     "clip with its mp4 bytes. Default webdataset; fixed by the first export.",
@@ -156,6 +161,7 @@ def dataset_command(
     name: str,
     state: str | None,
     video_ids: tuple[int, ...],
+    tags: tuple[str, ...],
     fmt: str | None,
     media: str | None,
     target: str | None,
@@ -179,7 +185,17 @@ def dataset_command(
     show = err_console().is_terminal and not json_output
     try:
         result = run(
-            _dataset(name, state, list(video_ids), fmt, target, shard_size, show, media=media)
+            _dataset(
+                name,
+                state,
+                list(video_ids),
+                fmt,
+                target,
+                shard_size,
+                show,
+                media=media,
+                tags=[t.strip().lower() for t in tags],
+            )
         )
     except (DeliverError, StorageError) as exc:
         err_console().print(f"[red]{exc}[/]")
@@ -212,6 +228,7 @@ async def _dataset(
     show_progress: bool,
     *,
     media: str | None = None,
+    tags: list[str] | None = None,
 ) -> Any:
     import asyncio
     import contextlib
@@ -256,7 +273,7 @@ async def _dataset(
             return await export_dataset(
                 db, source, name, format=fmt, target=target, state=state,
                 video_ids=video_ids or None, shard_size=shard_size, media=media,
-                progress=callback,
+                tags=tags or None, progress=callback,
             )  # fmt: skip
     finally:
         stack.close()

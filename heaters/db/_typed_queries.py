@@ -17,12 +17,16 @@ class Queries(Protocol):
     """``Database.q``: one method per named query; the connection first, then the query's
     parameters by name."""
 
-    async def activate_profile(self, conn: Any, *, collection: Any, version: Any) -> Any:
+    async def activate_profile(
+        self, conn: Any, *, collection: Any, version: Any
+    ) -> Any:
         """Make version :version of :collection active (after deactivate_profiles, in one
         transaction); nothing when there is no such version."""
         ...
 
-    async def active_profile(self, conn: Any, *, collection: Any) -> asyncpg.Record | None:
+    async def active_profile(
+        self, conn: Any, *, collection: Any
+    ) -> asyncpg.Record | None:
         """The active detector profile of :collection (None: the detector's defaults)."""
         ...
 
@@ -34,13 +38,18 @@ class Queries(Protocol):
         """The live clips of a video in :states (heaters.domain.states.ARCHIVABLE_STATES), by id."""
         ...
 
-    async def archive_video_clips(self, conn: Any, *, video_id: Any, states: Any) -> Any:
-        """Every clip of the video in one of :states (not being worked on: heaters.domain.states)
-        becomes review_archived."""
+    async def back_to_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
+        """A join job that found segments not all encoded (a stale job) gives the video back."""
         ...
 
     async def browse_next(
-        self, conn: Any, *, states: Any, max_confidence: Any, video_id: Any, start_frame: Any
+        self,
+        conn: Any,
+        *,
+        states: Any,
+        max_confidence: Any,
+        video_id: Any,
+        start_frame: Any,
     ) -> asyncpg.Record | None:
         """The live clip after (:video_id, :start_frame) in video order (video, start frame) whose state
         is one of :states and, with :max_confidence, whose starting cut's confidence is below it:
@@ -68,7 +77,9 @@ class Queries(Protocol):
         """PTS (seconds) of the frames [start_frame, end_frame] (the end one too, where it exists)."""
         ...
 
-    def clip_storage_keys(self, conn: Any, *, clip_id: Any) -> AsyncIterator[asyncpg.Record]:
+    def clip_storage_keys(
+        self, conn: Any, *, clip_id: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Every storage object of a clip: its exported file and its artifacts."""
         ...
 
@@ -99,7 +110,14 @@ class Queries(Protocol):
     async def count_videos(self, conn: Any, *, state: Any) -> Any: ...
 
     async def create_dataset(
-        self, conn: Any, *, name: Any, format: Any, target: Any, selection: Any, settings: Any
+        self,
+        conn: Any,
+        *,
+        name: Any,
+        format: Any,
+        target: Any,
+        selection: Any,
+        settings: Any,
     ) -> asyncpg.Record | None: ...
 
     async def create_token(self, conn: Any, *, name: Any, token_hash: Any) -> Any: ...
@@ -109,7 +127,9 @@ class Queries(Protocol):
         objects carrying one may belong to a stage at work now, before its commit names them."""
         ...
 
-    def cut_clips(self, conn: Any, *, video_id: Any, states: Any) -> AsyncIterator[asyncpg.Record]:
+    def cut_clips(
+        self, conn: Any, *, video_id: Any, states: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """The live clips of a video in frame order; :states NULL for every state."""
         ...
 
@@ -131,11 +151,15 @@ class Queries(Protocol):
         keyframes (storage keys by strategy/tag) and its newest embedding of :model_name."""
         ...
 
-    def dataset_jobs(self, conn: Any, *, name: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:
+    def dataset_jobs(
+        self, conn: Any, *, name: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """The latest export jobs of a dataset (waiting, running, done, failed), newest first."""
         ...
 
-    def dataset_versions(self, conn: Any, *, dataset_id: Any) -> AsyncIterator[asyncpg.Record]:
+    def dataset_versions(
+        self, conn: Any, *, dataset_id: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Every version of a dataset, newest first (without the clip lists)."""
         ...
 
@@ -156,7 +180,9 @@ class Queries(Protocol):
 
     async def delete_clip_embeddings(self, conn: Any, *, clip_id: Any) -> str: ...
 
-    def delete_clips_returning_keys(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+    def delete_clips_returning_keys(
+        self, conn: Any, *, ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Delete the clips :ids (a rerun's replaced ones); returns their artifacts' storage keys,
         deleted from the storage after the commit.
         (A data-modifying CTE always runs; the SELECT sees the rows as they were before it.)"""
@@ -188,7 +214,9 @@ class Queries(Protocol):
         when there is no such user."""
         ...
 
-    def event_history(self, conn: Any, *, limit: Any, offset: Any) -> AsyncIterator[asyncpg.Record]:
+    def event_history(
+        self, conn: Any, *, limit: Any, offset: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Review events, newest first; pending: still settling (undoable)."""
         ...
 
@@ -198,7 +226,9 @@ class Queries(Protocol):
         """Failed clips with their reasons (v_failures), newest first, with their video."""
         ...
 
-    def failed_jobs(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
+    def failed_jobs(
+        self, conn: Any, *, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]: ...
 
     def failures(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
 
@@ -209,6 +239,17 @@ class Queries(Protocol):
         backoff is due, never one with a waiting or running job of this stage, and never one a
         review event still settling touched (v_settling_events: an approve/archive is undoable
         until it settles, so export and archive never race the reviewer)."""
+        ...
+
+    def find_clips_missing_sprite(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
+        proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
+        A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
+        clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
+        attempts are used up or the failure was permanent. :states are the sprite stage's ready
+        states (states.SPRITE: pending_review)."""
         ...
 
     def find_collections_to_calibrate(
@@ -222,6 +263,20 @@ class Queries(Protocol):
     async def find_duplicate(
         self, conn: Any, *, source_url: Any, sha256: Any
     ) -> asyncpg.Record | None: ...
+
+    def find_joinable_videos(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
+        segments are all encoded, with no waiting or running job."""
+        ...
+
+    def find_segments(
+        self, conn: Any, *, states: Any, stage: Any, limit: Any
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Finder of the preprocess_segment stage: segments in :states of a video being segmented
+        (an encode_failed one once its backoff is due), with no waiting or running job."""
+        ...
 
     def find_unlabelled_events(
         self, conn: Any, *, stage: Any, limit: Any
@@ -243,7 +298,9 @@ class Queries(Protocol):
         self, conn: Any, *, manifest: Any, id: Any
     ) -> asyncpg.Record | None: ...
 
-    def forget_segments(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+    def forget_segments(
+        self, conn: Any, *, video_id: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Inside the join's commit: the segment rows go; returns their keys (deleted after it)."""
         ...
 
@@ -265,12 +322,16 @@ class Queries(Protocol):
 
     def get_videos(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def give_back_login_attempts(self, conn: Any, *, keys: Any, window_starts: Any) -> str:
+    async def give_back_login_attempts(
+        self, conn: Any, *, keys: Any, window_starts: Any
+    ) -> str:
         """A sign-in succeeded: its own attempt no longer counts against its keys, in the window it
         was counted in (earlier failures still count: a success does not reset a key)."""
         ...
 
-    async def insert_clips(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+    async def insert_clips(
+        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
+    ) -> None:
         """Virtual clips are keyed by clip_identifier ({video}_{start}_{end}): a re-run inserts nothing.
         A transition's frames are a clip of their own (is_transition, with its kind).
         Each mapping has the keys: video_id, clip_identifier, start_frame, end_frame, start_seconds, end_seconds, transition_kind, confidence."""
@@ -312,7 +373,9 @@ class Queries(Protocol):
         :applied marks an edit as applied (committed_at) when it is logged."""
         ...
 
-    async def insert_labels(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+    async def insert_labels(
+        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
+    ) -> None:
         """An event's labels; a redo of the stage writes nothing twice.
         Each mapping has the keys: video_id, start_frame, end_frame, label, event_id, reviewer, settled_at."""
         ...
@@ -354,7 +417,9 @@ class Queries(Protocol):
         Each mapping has the keys: video_id, frame, seconds, confidence, reason, detector."""
         ...
 
-    async def insert_tag(self, conn: Any, *, name: Any, key: Any) -> asyncpg.Record | None:
+    async def insert_tag(
+        self, conn: Any, *, name: Any, key: Any
+    ) -> asyncpg.Record | None:
         """A new tag; NULL when the name exists already."""
         ...
 
@@ -385,7 +450,9 @@ class Queries(Protocol):
         API upload); a repeat (same URL or same sha256) returns nothing."""
         ...
 
-    async def item_lifecycle(self, conn: Any, *, kind: Any, id: Any) -> asyncpg.Record | None:
+    async def item_lifecycle(
+        self, conn: Any, *, kind: Any, id: Any
+    ) -> asyncpg.Record | None:
         """A video, clip or segment's lifecycle columns (its state and our own failure reason)."""
         ...
 
@@ -404,7 +471,9 @@ class Queries(Protocol):
         """A job's history: every status change procrastinate recorded, oldest first."""
         ...
 
-    def label_event_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+    def label_event_clips(
+        self, conn: Any, *, ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """The clips an event names (old and new rows: edits keep the rows they supersede), with the
         live transition clips right before and after each (their shared frame is a transition's
         edge, not a cut) and their video's frame count."""
@@ -421,7 +490,9 @@ class Queries(Protocol):
         """The reviewer's latest own event that is still settling (what "undo" takes back)."""
         ...
 
-    async def later_event_on(self, conn: Any, *, id: Any, clip_ids: Any) -> asyncpg.Record | None:
+    async def later_event_on(
+        self, conn: Any, *, id: Any, clip_ids: Any
+    ) -> asyncpg.Record | None:
         """The first event after :id, not undone, that touched any of :clip_ids (undo that first)."""
         ...
 
@@ -443,11 +514,15 @@ class Queries(Protocol):
         """An API upload (a storage key) shows as 'upload: <the name it was sent with>'."""
         ...
 
-    async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
+    async def lock_clip(
+        self, conn: Any, *, reviewer: Any, id: Any
+    ) -> asyncpg.Record | None:
         """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""
         ...
 
-    def lock_clips(self, conn: Any, *, reviewer: Any, ids: Any) -> AsyncIterator[asyncpg.Record]:
+    def lock_clips(
+        self, conn: Any, *, reviewer: Any, ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Clips of :ids, locked in id order (two batches on overlapping clips never deadlock), with
         held_by: the other reviewer holding each (NULL: free or :reviewer's)."""
         ...
@@ -468,7 +543,9 @@ class Queries(Protocol):
         self, conn: Any, *, reviewer: Any, video_id: Any, start_frame: Any
     ) -> asyncpg.Record | None: ...
 
-    def lock_rerun_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+    def lock_rerun_clips(
+        self, conn: Any, *, video_id: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """A video's live clips (not merged or split away), locked (review actions lock the clips
         they change, so a rerun and a reviewer never cross), with ``kept``: a rerun keeps the
         clips a reviewer decided, a review event touched (an edit made it, a decision of it is
@@ -495,7 +572,9 @@ class Queries(Protocol):
         """Nearest clips by cosine distance to :vec, through the HNSW index (vector_cosine_ops)."""
         ...
 
-    async def open_version(self, conn: Any, *, dataset_id: Any) -> asyncpg.Record | None:
+    async def open_version(
+        self, conn: Any, *, dataset_id: Any
+    ) -> asyncpg.Record | None:
         """The version being written (or left by a crash, or failed), if any."""
         ...
 
@@ -514,7 +593,9 @@ class Queries(Protocol):
 
     def paused_queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def plan_segments(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
+    async def plan_segments(
+        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
+    ) -> None:
         """One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
         segment already encoded when its plan is unchanged; every other one starts again pending
         with a fresh attempt budget.
@@ -527,7 +608,9 @@ class Queries(Protocol):
 
     def queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def record_file(self, conn: Any, *, file: Any, id: Any) -> asyncpg.Record | None:
+    async def record_file(
+        self, conn: Any, *, file: Any, id: Any
+    ) -> asyncpg.Record | None:
         """A file of the version is stored under its final name: keep its name, sha256 and size."""
         ...
 
@@ -547,7 +630,14 @@ class Queries(Protocol):
     ) -> str: ...
 
     async def record_worker(
-        self, conn: Any, *, worker_id: Any, host: Any, pid: Any, concurrency: Any, queues: Any
+        self,
+        conn: Any,
+        *,
+        worker_id: Any,
+        host: Any,
+        pid: Any,
+        concurrency: Any,
+        queues: Any,
     ) -> str:
         """A worker process's facts beside procrastinate's row of it (workers/app.py, at registration)."""
         ...
@@ -615,17 +705,28 @@ class Queries(Protocol):
 
     async def revoke_token(self, conn: Any, *, name: Any) -> Any: ...
 
-    def run_seconds_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
+    def run_seconds_per_minute(
+        self, conn: Any, *, minutes: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """p50 / p95 of the stage runs' run time (seconds) per minute over the last :minutes."""
         ...
 
-    def runs_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
+    def runs_per_minute(
+        self, conn: Any, *, minutes: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Stage runs that did work (no no-ops) finished per minute and stage over the last :minutes,
         with their run time percentiles in seconds."""
         ...
 
     def search_jobs(
-        self, conn: Any, *, status: Any, tasks: Any, queue: Any, item_id: Any, limit: Any
+        self,
+        conn: Any,
+        *,
+        status: Any,
+        tasks: Any,
+        queue: Any,
+        item_id: Any,
+        limit: Any,
     ) -> AsyncIterator[asyncpg.Record]:
         """Jobs, newest first, by status (NULL: any), task names (NULL: any), queue (NULL: any) and
         the item in their arguments (NULL: any); with when each was deferred, last started and
@@ -636,7 +737,9 @@ class Queries(Protocol):
         """A video's segments in order."""
         ...
 
-    async def session_user(self, conn: Any, *, user_id: Any, epoch: Any) -> asyncpg.Record | None:
+    async def session_user(
+        self, conn: Any, *, user_id: Any, epoch: Any
+    ) -> asyncpg.Record | None:
         """The signed-in reviewer of a session cookie (web/auth.py), which names a user id and the
         session epoch it was issued under (users.session_epoch, migration 0016): the user's name
         while the row exists with that epoch, else no row (signed out, new password, revoked or
@@ -653,7 +756,9 @@ class Queries(Protocol):
         """A clip's tags become exactly :tag_ids (tags deleted meanwhile are skipped)."""
         ...
 
-    async def set_tag_key(self, conn: Any, *, key: Any, name: Any) -> asyncpg.Record | None: ...
+    async def set_tag_key(
+        self, conn: Any, *, key: Any, name: Any
+    ) -> asyncpg.Record | None: ...
 
     async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 
@@ -666,7 +771,9 @@ class Queries(Protocol):
         A change of its tags or note (migration 0021) is no decision."""
         ...
 
-    async def sprite_source(self, conn: Any, *, kind: Any, clip_id: Any) -> asyncpg.Record | None:
+    async def sprite_source(
+        self, conn: Any, *, kind: Any, clip_id: Any
+    ) -> asyncpg.Record | None:
         """What the sprite stage needs for one clip: the clip, its video's proxy key, the video's
         frame index up to the clip's end (pts[k + 1] = PTS seconds of frame k: absolute indexing)
         and whether the clip already has a sprite. (The slice is spaced so aiosql does not read
@@ -677,7 +784,9 @@ class Queries(Protocol):
         """Counters for /metrics: runs and seconds per stage and outcome since the beginning."""
         ...
 
-    def stage_throughput(self, conn: Any, *, hours: Any) -> AsyncIterator[asyncpg.Record]: ...
+    def stage_throughput(
+        self, conn: Any, *, hours: Any
+    ) -> AsyncIterator[asyncpg.Record]: ...
 
     async def start_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """The preprocess job hands a planned video over to the segment jobs."""
@@ -689,7 +798,9 @@ class Queries(Protocol):
         """The features :detector stored for a video (None when that detector stored none)."""
         ...
 
-    async def supersede_clip(self, conn: Any, *, state: Any, new_ids: Any, id: Any) -> str: ...
+    async def supersede_clip(
+        self, conn: Any, *, state: Any, new_ids: Any, id: Any
+    ) -> str: ...
 
     async def tag_by_key(self, conn: Any, *, key: Any) -> asyncpg.Record | None: ...
 
@@ -713,7 +824,9 @@ class Queries(Protocol):
         when the window started, and the whole seconds until it ends (the Retry-After)."""
         ...
 
-    def timeline_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
+    def timeline_clips(
+        self, conn: Any, *, video_id: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """The live clips of a video in frame order: state, transition, the confidence of the cut the
         clip starts on, who holds it (a live lease), its sprite sheet, and its latest event still
         settling (v_settling_events) with when it settles."""
@@ -734,7 +847,9 @@ class Queries(Protocol):
         countdowns; undo takes them back, newest first)."""
         ...
 
-    async def timeline_video(self, conn: Any, *, video_id: Any) -> asyncpg.Record | None: ...
+    async def timeline_video(
+        self, conn: Any, *, video_id: Any
+    ) -> asyncpg.Record | None: ...
 
     async def update_dataset(
         self, conn: Any, *, selection: Any, settings: Any, id: Any
@@ -778,7 +893,14 @@ class Queries(Protocol):
     ) -> str: ...
 
     async def upsert_scene_scores(
-        self, conn: Any, *, id: Any, detector: Any, params: Any, feature_count: Any, scores: Any
+        self,
+        conn: Any,
+        *,
+        id: Any,
+        detector: Any,
+        params: Any,
+        feature_count: Any,
+        scores: Any,
     ) -> str:
         """A detector's per-frame features (frame_count × feature_count, flattened row-major), one row
         per (video, detector): features of another detector are never overwritten nor reused."""
@@ -786,7 +908,9 @@ class Queries(Protocol):
 
     async def use_token(self, conn: Any, *, token_hash: Any) -> Any: ...
 
-    def video_clip_list(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]: ...
+    def video_clip_list(
+        self, conn: Any, *, video_id: Any
+    ) -> AsyncIterator[asyncpg.Record]: ...
 
     def video_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
@@ -803,7 +927,9 @@ class Queries(Protocol):
 
     def video_states(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    def video_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
+    def video_suggestions(
+        self, conn: Any, *, ids: Any
+    ) -> AsyncIterator[asyncpg.Record]:
         """Every suggestion of the videos :ids, by video and frame."""
         ...
 

@@ -96,6 +96,8 @@ async def load_cut_list(db: Any, video_id: int, state_filter: str = "all") -> Cu
             reviewed_by=r["reviewed_by"],
             reviewed_at=r["reviewed_at"],
             group=r["grouped_with_clip_id"],
+            tags=tuple(r["tags"] or ()),
+            note=r["note"],
         )
         for r in rows
     )

@@ -8,14 +8,16 @@ Formats (:data:`FORMATS`):
 
 - ``csv``: PySceneDetect's scene list (``scenedetect list-scenes``): the same columns, the
   same 1-based start frame / inclusive end frame, ``HH:MM:SS.nnn`` timecodes, and its first
-  ``Timecode List:`` row (``include_cut_list=False`` drops it, like ``--skip-cuts``). Shots
-  only, unless ``transitions=True``.
+  ``Timecode List:`` row (``include_cut_list=False`` drops it, like ``--skip-cuts``), then two
+  columns of ours after PySceneDetect's (:data:`CSV_ANNOTATIONS`: the clip's tags, ``;``
+  between them, and its note). Shots only, unless ``transitions=True``.
 - ``edl``: CMX 3600 through OpenTimelineIO's ``cmx_3600`` adapter, SMPTE timecodes at the
   video's edit rate (drop-frame ``;`` at 29.97 and 59.94, with an ``FCM`` line); a
-  transition between two listed shots is a dissolve event.
+  transition between two listed shots is a dissolve event; a clip's tags and note are
+  comments under its event (``* TAGS: a, b``, ``* NOTE: …``).
 - ``otio``: an OpenTimelineIO timeline (``otio_json``): one video track, one clip per shot
-  with the review facts in ``metadata["heaters"]``, gradual transitions between two listed
-  shots as ``Transition`` objects, gaps where clips are not listed.
+  with the review facts (tags and note too) in ``metadata["heaters"]``, gradual transitions
+  between two listed shots as ``Transition`` objects, gaps where clips are not listed.
 - ``chapters`` (WebVTT) and ``ffmetadata`` (ffmpeg's chapter file): one chapter per shot.
 - ``json``: ours: frames, PTS seconds, timecodes, state, confidence, the transitions.
 
@@ -67,6 +69,8 @@ CSV_HEADER = (
     "End Timecode", "End Time (seconds)", "Length (frames)", "Length (timecode)",
     "Length (seconds)",
 )  # fmt: skip
+#: Our columns after PySceneDetect's: the clip's tags (``;`` between them) and its note.
+CSV_ANNOTATIONS = ("Tags", "Note")
 
 #: The SMPTE rates an EDL can carry (OpenTimelineIO's valid timecode rates).
 SMPTE_RATES: tuple[Fraction, ...] = (
@@ -104,7 +108,8 @@ class CutVideo:
 @dataclass(frozen=True)
 class CutClip:
     """A live clip: frames ``[start_frame, end_frame)`` (end exclusive), its state, and for a
-    gradual transition its kind; ``confidence`` 0–1 of the boundary it starts on."""
+    gradual transition its kind; ``confidence`` 0–1 of the boundary it starts on; ``tags``
+    (names, sorted) and ``note`` from review."""
 
     id: int
     start_frame: int
@@ -115,6 +120,8 @@ class CutClip:
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
     group: int | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
 
     @property
     def is_transition(self) -> bool:
@@ -237,10 +244,11 @@ def to_csv(cl: CutList, *, include_cut_list: bool = True, transitions: bool = Fa
     """PySceneDetect's scene-list CSV of the listed shots (and transitions when asked).
 
     Row 1 (unless ``include_cut_list`` is False): ``Timecode List:`` and the start timecode
-    of every row after the first; then :data:`CSV_HEADER`; then one row per clip: number,
-    start frame (1-based), start timecode, start seconds, end frame (1-based, inclusive),
-    end timecode, end seconds, length in frames, timecode and seconds. Seconds are media
-    times from the frame index (3 decimals).
+    of every row after the first; then :data:`CSV_HEADER` and :data:`CSV_ANNOTATIONS`; then
+    one row per clip: number, start frame (1-based), start timecode, start seconds, end frame
+    (1-based, inclusive), end timecode, end seconds, length in frames, timecode and seconds,
+    tags (``;`` between them), note. Seconds are media times from the frame index (3
+    decimals).
     """
     rows = cl.shots if not transitions else [*cl.shots, *cl.transitions]
     rows.sort(key=lambda c: (c.start_frame, c.end_frame))
@@ -248,14 +256,14 @@ def to_csv(cl: CutList, *, include_cut_list: bool = True, transitions: bool = Fa
     writer = csv.writer(out, delimiter=",", lineterminator="\n")
     if include_cut_list:
         writer.writerow(["Timecode List:", *[_hms(cl.seconds(c.start_frame)) for c in rows[1:]]])
-    writer.writerow(CSV_HEADER)
+    writer.writerow([*CSV_HEADER, *CSV_ANNOTATIONS])
     for i, c in enumerate(rows):
         start, end = cl.seconds(c.start_frame), cl.seconds(c.end_frame)
         writer.writerow(
             [
                 f"{i + 1:d}", f"{c.start_frame + 1:d}", _hms(start), f"{start:.3f}",
                 f"{c.end_frame:d}", _hms(end), f"{end:.3f}", f"{c.end_frame - c.start_frame:d}",
-                _hms(end - start), f"{end - start:.3f}",
+                _hms(end - start), f"{end - start:.3f}", ";".join(c.tags), c.note or "",
             ]
         )  # fmt: skip
     return out.getvalue()
@@ -280,7 +288,18 @@ def _clip_metadata(cl: CutList, c: CutClip) -> dict[str, Any]:
         "group": c.group,
         "is_transition": c.is_transition,
         "transition_kind": c.transition_kind,
+        "tags": list(c.tags),
+        "note": c.note,
     }
+
+
+def edl_comments(c: CutClip) -> list[str]:
+    """A clip's tags and note as EDL comment lines (without the ``* ``; one line each: a
+    note's line breaks become spaces)."""
+    out = [f"TAGS: {', '.join(c.tags)}"] if c.tags else []
+    if c.note:
+        out.append("NOTE: " + " ".join(c.note.split()))
+    return out
 
 
 def reel_name(video_id: int) -> str:
@@ -370,6 +389,8 @@ def to_timeline(cl: CutList) -> otio.schema.Timeline:
         )
         clip.metadata["heaters"] = _clip_metadata(cl, c)
         clip.metadata["cmx_3600"] = {"reel": reel_name(video.id)}
+        if edl_comments(c):  # written under the event by the cmx_3600 adapter
+            clip.metadata["cmx_3600"]["comments"] = edl_comments(c)
         track.append(clip)
         cursor = end
     return timeline
@@ -487,7 +508,8 @@ def to_dict(cl: CutList) -> dict[str, Any]:
     [...]}``; each clip: ``id, start_frame, end_frame`` (end exclusive), ``frames``,
     ``start_seconds, end_seconds`` (media time), ``start_pts, end_pts`` (PTS seconds of the
     frame index), ``start_timecode, end_timecode`` (SMPTE at the edit rate), ``state,
-    review, confidence, reviewed_by, reviewed_at, group``; each transition also ``kind``.
+    review, confidence, reviewed_by, reviewed_at, group, tags, note``; each transition also
+    ``kind``.
     """
 
     def item(c: CutClip) -> dict[str, Any]:
@@ -508,6 +530,8 @@ def to_dict(cl: CutList) -> dict[str, Any]:
             "reviewed_by": c.reviewed_by,
             "reviewed_at": c.reviewed_at.isoformat() if c.reviewed_at else None,
             "group": c.group,
+            "tags": list(c.tags),
+            "note": c.note,
         }
         if c.is_transition:
             d["kind"] = c.transition_kind
@@ -612,6 +636,7 @@ def cut_list_from_spans(
 
 
 __all__ = [
+    "CSV_ANNOTATIONS",
     "CSV_HEADER",
     "FORMATS",
     "CutClip",

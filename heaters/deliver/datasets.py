@@ -64,6 +64,7 @@ from heaters.deliver.shards import (
 )
 from heaters.deliver.states import DATASET_STATE_FILTERS, DeliverConflict, DeliverError
 from heaters.domain.states import EXPORT
+from heaters.domain.tags import TAG_NAME
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ async def export_dataset(
     video_ids: Sequence[int] | None = None,
     shard_size: int | None = None,
     media: str | None = None,
+    tags: Sequence[str] | None = None,
     embedding_model: str | None = None,
     job_id: int | None = None,
     progress: ProgressFn | None = None,
@@ -239,6 +241,11 @@ async def export_dataset(
         Parquet only: ``bytes`` (default: each row holds its clip in the ``mp4`` column) or
         ``files`` (the clips as mp4 files beside the Parquet file, ``mp4_path`` relative to
         the target). Fixed by the first export, like the format.
+    tags
+        Keep only the clips carrying any of these tags (names; None: the dataset's, at
+        first every clip). Part of the selection: later exports keep it until given again.
+        A sample's ``tags`` / ``note`` / ``caption`` are those of its clip when its shard was
+        written (a shard kept from an earlier version keeps them).
     embedding_model
         Whose embeddings go in (default: the ``HEATERS_EMBEDDING_MODEL`` setting).
     job_id
@@ -278,11 +285,14 @@ async def export_dataset(
         raise DeliverError("the shard size must be at least 1")
     if media is not None and media not in MEDIA:
         raise DeliverError(f"unknown media {media!r} (one of {', '.join(MEDIA)})")
+    for t in tags or ():
+        if not TAG_NAME.match(t):
+            raise DeliverError(f"bad tag name {t!r}")
     report = progress or (lambda p: None)
     async with _dataset_lock(db, name):
         ds = await _dataset_row(
             db, name, format=format, target=target, state=state, video_ids=video_ids,
-            shard_size=shard_size, media=media,
+            shard_size=shard_size, media=media, tags=tags,
         )  # fmt: skip
         fmt: str = ds["format"]
         store = target_storage or storage_from_url(ds["target"])
@@ -351,6 +361,7 @@ async def _dataset_row(
     video_ids: Sequence[int] | None,
     shard_size: int | None,
     media: str | None,
+    tags: Sequence[str] | None = None,
 ) -> Any:
     url = target_url(target) if target else None
     async with db.transaction() as conn:
@@ -365,6 +376,7 @@ async def _dataset_row(
             selection = {
                 "state": state or "approved",
                 "video_ids": sorted(set(video_ids)) if video_ids else None,
+                "tags": sorted(set(tags)) if tags else None,
             }
             kind = f"{fmt}-files" if media == "files" else fmt
             ds_settings: dict[str, Any] = {"shard_size": shard_size or DEFAULT_SHARD_SIZE[kind]}
@@ -393,6 +405,8 @@ async def _dataset_row(
             selection["state"] = state
         if video_ids:
             selection["video_ids"] = sorted(set(video_ids))
+        if tags:
+            selection["tags"] = sorted(set(tags))
         if shard_size is not None:
             ds_settings["shard_size"] = shard_size
         if selection != ds["selection"] or ds_settings != ds["settings"]:
@@ -410,7 +424,9 @@ async def _new_version(db: Any, ds: Any, job_id: int | None) -> Any:
     states = list(DATASET_STATE_FILTERS[sel.get("state") or "approved"])
     async with db.transaction() as conn:
         rows = await fetch_all(
-            db.q.dataset_candidates(conn, states=states, video_ids=sel.get("video_ids"))
+            db.q.dataset_candidates(
+                conn, states=states, video_ids=sel.get("video_ids"), tags=sel.get("tags")
+            )
         )
         last = await db.q.latest_complete_version(conn, dataset_id=ds["id"])
         now_ids = [r["id"] for r in rows]
@@ -546,6 +562,7 @@ async def _finish(db: Any, store: Any, ds: Any, v: Any, model: str) -> dict[str,
         "settings": {
             "state": ds["selection"].get("state"),
             "video_ids": ds["selection"].get("video_ids"),
+            "tags": ds["selection"].get("tags"),
             "shard_size": fresh["plan"]["shard_size"],
             "embedding_model": model,
         },

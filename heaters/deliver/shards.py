@@ -91,8 +91,8 @@ def sha256_size(path: Path) -> tuple[str, int]:
 
 def clip_caption(row: Any) -> str:
     """A clip's caption (``caption`` / ``KEY.txt``): its note, then its tags joined by ``, ``
-    on a line of their own; ``""`` when it has neither (clips have no notes or tags yet: the
-    field is there for every loader, empty until they do)."""
+    on a line of their own; ``""`` when it has neither (the field is there for every loader,
+    empty until a reviewer tags or notes the clip)."""
     get = getattr(row, "get", None)
     note = str((get("note") if get else None) or "").strip()
     tags = [str(t).strip() for t in ((get("tags") if get else None) or []) if str(t).strip()]
@@ -107,9 +107,11 @@ def clip_metadata(row: Any, dataset: str, version: int) -> dict[str, Any]:
     end_seconds`` (PTS), ``duration, fps, width, height, state, review, reviewed_by,
     reviewed_at`` (ISO 8601), ``group`` (the clip it is grouped with), ``detector,
     confidence, embedding_model, embedding_strategy, clip_key`` (the clip's storage key in
-    the exporting project: provenance only, the clip itself is in the sample), ``caption``
-    (:func:`clip_caption`), ``keyframes`` (``[{strategy, tag, frame, field}]``: ``frame``
-    clip-relative, ``field`` the sample field holding its image, see :func:`keyframe_fields`).
+    the exporting project: provenance only, the clip itself is in the sample), ``tags``
+    (names, sorted), ``note`` (the reviewer's note or None), ``caption``
+    (:func:`clip_caption`: note and tags as text), ``keyframes`` (``[{strategy, tag, frame,
+    field}]``: ``frame`` clip-relative, ``field`` the sample field holding its image, see
+    :func:`keyframe_fields`).
     """
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else None
     conf = row["boundary_confidence"]
@@ -140,6 +142,8 @@ def clip_metadata(row: Any, dataset: str, version: int) -> dict[str, Any]:
         "embedding_model": row["embedding_model"],
         "embedding_strategy": row["embedding_strategy"],
         "clip_key": row["clip_path"],
+        "tags": list(row["tags"] or ()),
+        "note": row["note"],
         "caption": clip_caption(row),
         "keyframes": [
             {"strategy": k["strategy"], "tag": k["tag"], "frame": k["frame"], "field": field}
@@ -292,7 +296,8 @@ def parquet_schema(dim: int, media: str = "bytes") -> Any:
             ("reviewed_by", pa.string()), ("reviewed_at", pa.string()), ("group", pa.int64()),
             ("detector", pa.string()), ("confidence", pa.float32()),
             ("embedding_model", pa.string()), ("embedding_strategy", pa.string()),
-            ("clip_key", pa.string()), ("caption", pa.string()),
+            ("clip_key", pa.string()), ("tags", pa.list_(pa.string())), ("note", pa.string()),
+            ("caption", pa.string()),
             ("keyframe_tags", pa.list_(pa.string())), ("keyframe_frames", pa.list_(pa.int32())),
             ("embedding", pa.list_(pa.float32(), dim)),
             ("mp4_bytes", pa.int64()), ("mp4_sha256", pa.string()),

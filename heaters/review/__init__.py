@@ -4,7 +4,8 @@ review queue, users.
 Where things live: ``_base`` (action names, ``ActionResult``, the transaction, locks and
 checks every action shares), ``views`` (clips as the pages show them, history),
 ``leases`` (claims and the queue), ``decisions`` (approve / skip / archive / group and
-``act``), ``edits`` (merge, split, move a cut), ``undo`` (undo, reopen), ``users``,
+``act``), ``edits`` (merge, split, move a cut), ``undo`` (undo, reopen), ``annotations``
+(tags, notes), ``batch`` (many clips in one event, a video's archive), ``users``,
 ``failures``.
 
 The service API (pages and the JSON API call these; one code path)
@@ -58,13 +59,23 @@ clips an edit made / an undo restored, in frame order), ``message``, ``settles_a
   settles_at)`` or None; ``suggestions``: the detector's rejected candidate cuts strictly
   inside it, ``SuggestionView``). ``clip_suggestions(db, clip_ids)`` the same for many
   clips. ``video_clips``, ``history`` as before.
+- Tags and notes (``annotations``, issue 21): ``list_tags(db) -> list[Tag]``,
+  ``add_tag(db, name, *, key=None)``, ``set_tag_key``, ``remove_tag(db, name)`` (the
+  project's tags; ``key`` 1–9 toggles one on the review page); ``tag_clip(db, clip_id,
+  reviewer, *, name=None, key=None, on=None)`` (on / off / toggle) and ``set_note(db,
+  clip_id, note, reviewer)``: ``tag`` / ``note`` events, undoable like decisions, no
+  decision themselves (the clip keeps its state). ``ClipView.tags`` / ``.note``.
+- ``decide_many(db, clip_ids, action, reviewer, *, tag=None, key=None, on=None,
+  take_held=False) -> ActionResult`` (``batch``): approve / skip / archive / tag many clips
+  in ONE event (one undo restores all); clips it cannot apply to are left out and named in
+  the message. ``archive_video(db, video_id, reviewer)``: every archivable clip of a video
+  in one ``archive`` event (the operator's "archive this video"; None when there is none).
 - ``retry_item(db, kind, item_id) -> str | None``, ``retry_failed_clips(db) -> list[int]``
   (heaters.review.failures): an operator's retry of one failed video or clip, or of every
   failed clip.
 
 Errors: ``ClipNotFound`` (404), ``ReviewConflict`` (409, says why), ``InvalidEdit`` (422).
 """
-
 
 from heaters.review._base import (
     ACTIONS,
@@ -76,6 +87,19 @@ from heaters.review._base import (
     QueueOrder,
     change_refusal,
 )
+from heaters.review.annotations import (
+    NOTE_MAX,
+    Tag,
+    TagNotFound,
+    add_tag,
+    check_tag_name,
+    clip_tags,
+    list_tags,
+    remove_tag,
+    set_note,
+    set_tag_key,
+)
+from heaters.review.batch import BATCH_ACTIONS, BATCH_MAX, archive_video, decide_many, tag_clip
 from heaters.review.decisions import act, decide
 from heaters.review.edits import merge, move_boundary, split
 from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
@@ -94,7 +118,10 @@ from heaters.review.views import (
 
 __all__ = [
     "ACTIONS",
+    "BATCH_ACTIONS",
+    "BATCH_MAX",
     "DECIDED_BY",
+    "NOTE_MAX",
     "Action",
     "ActionResult",
     "Claim",
@@ -109,23 +136,35 @@ __all__ = [
     "ReviewConflict",
     "ReviewError",
     "SuggestionView",
+    "Tag",
+    "TagNotFound",
     "act",
+    "add_tag",
+    "archive_video",
     "change_refusal",
+    "check_tag_name",
     "claim",
     "clip_suggestions",
+    "clip_tags",
     "decide",
+    "decide_many",
     "failed_clips",
     "get_clip",
     "history",
+    "list_tags",
     "merge",
     "move_boundary",
     "next_clip",
     "release",
+    "remove_tag",
     "reopen",
     "retry_failed_clips",
     "retry_item",
     "review_queue",
+    "set_note",
+    "set_tag_key",
     "split",
+    "tag_clip",
     "undo",
     "video_clips",
 ]

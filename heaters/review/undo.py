@@ -20,6 +20,7 @@ from heaters.review._base import (
     review_transaction,
     state_label,
 )
+from heaters.review.annotations import restore_annotations
 from heaters.review.edits import superseded_state
 from heaters.review.errors import ClipNotFound, ReviewConflict
 
@@ -36,8 +37,9 @@ async def undo(
     undo, undo takes back one decision after the other).
 
     The clips come back as the event found them (an edit's new clips are superseded by them
-    again). An event can be undone until it settles, and only when no later event (not undone)
-    touched its clips: undo that one first.
+    again; a ``tag`` or ``note`` event's clips get their tags or note back; a batch's clips
+    all come back at once). An event can be undone until it settles, and only when no later
+    event (not undone) touched its clips: undo that one first.
 
     Raises
     ------
@@ -92,6 +94,7 @@ async def undo(
                 if snap["reviewed_at"] else None,
                 reviewed_by=snap["reviewed_by"], grouped_with=snap["grouped_with_clip_id"],
             )  # fmt: skip
+            await restore_annotations(db, conn, snap)
         restored = [s["id"] for s in payload["before"]]
         for new_id in payload.get("new", ()):
             await db.q.supersede_clip(

@@ -55,7 +55,8 @@ class ClipView:
     ``claim_expires_at``. ``pending`` is the latest decision on it still settling.
     ``boundary_confidence`` (0–1 or None) is the detector's confidence in the cut the clip
     starts on; ``is_transition`` marks a gradual transition's frames (``transition_kind``).
-    ``suggestions``: the candidate cuts strictly inside the clip, in frame order.
+    ``suggestions``: the candidate cuts strictly inside the clip, in frame order. ``tags``:
+    the names of its tags, sorted; ``note``: its free-text note (None: none).
     """
 
     id: int
@@ -85,6 +86,8 @@ class ClipView:
     transition_kind: str | None = None
     boundary_confidence: float | None = None
     suggestions: tuple[SuggestionView, ...] = ()
+    tags: tuple[str, ...] = ()
+    note: str | None = None
 
     @property
     def frame_count(self) -> int:
@@ -106,6 +109,7 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
         )
         ev = await db.q.settling_event_for(conn, id=clip_id)
         inside = await _suggestions_in(db, conn, [clip_id])
+        tags = await db.q.clip_tag_names(conn, clip_id=clip_id)
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else 25.0
     confidence = row["boundary_confidence"]
     return ClipView(
@@ -138,6 +142,8 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
         transition_kind=row["transition_kind"],
         boundary_confidence=None if confidence is None else float(confidence),
         suggestions=tuple(inside.get(clip_id, ())),
+        tags=tuple(tags or ()),
+        note=row["note"],
     )
 
 

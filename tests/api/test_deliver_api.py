@@ -12,7 +12,7 @@ from typing import Any
 import opentimelineio as otio
 import pytest
 
-from heaters.deliver.cutlists import CSV_HEADER
+from heaters.deliver.cutlists import CSV_ANNOTATIONS, CSV_HEADER
 from tests.api.conftest import Api
 from tests.api.test_dashboard import _login
 
@@ -44,7 +44,7 @@ async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> No
         r = c.get(f"/api/videos/{vid}/cuts", params={"format": "csv", "state": "approved"})
         assert r.headers["content-type"] == "text/csv; charset=utf-8", "one charset"
         rows = list(csv.reader(io.StringIO(r.text)))
-        assert rows[1] == list(CSV_HEADER) and len(rows) == 2 + 2
+        assert rows[1] == [*CSV_HEADER, *CSV_ANNOTATIONS] and len(rows) == 2 + 2
         r = c.get(f"/api/videos/{vid}/cuts", params={"format": "json"})
         assert [x["id"] for x in r.json()["clips"]] == ids
         assert c.get("/api/videos/999999/cuts").status_code == 404

@@ -1,6 +1,7 @@
 """The JSON API (``/api``): submit and inspect videos and clips, review them; OpenAPI at
-``/schema``. One module per resource: ``videos``, ``clips``, ``review`` (and ``deliver``: cut
-lists and datasets, its own router); ``_common`` holds the guard and what they share.
+``/schema``. One module per resource: ``videos``, ``clips``, ``review``, ``tags`` (tags, notes,
+batch actions) (and ``deliver``: cut lists and datasets, its own router); ``_common`` holds the
+guard and what they share.
 
 Every route needs ``Authorization: Bearer <token>`` (``heaters token create NAME``); a
 missing or wrong token gets 401. Submissions follow the CLI's rules: a source already
@@ -25,6 +26,7 @@ from web.api.review import (
     undo_event,
     undo_latest,
 )
+from web.api.tags import tag_routes
 from web.api.videos import archive_video, get_video, list_videos, retry_video, submit_video
 
 __all__ = ["MAX_FRAME", "MAX_ID", "ErrorOut", "api_router", "require_token"]
@@ -43,6 +45,7 @@ api_router = Router(
         undo_event,
         undo_latest,
         retry_failed_clips,
+        *tag_routes,
     ],
     guards=[require_token],
     tags=["api"],

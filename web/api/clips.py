@@ -81,6 +81,7 @@ class ClipDetail(ClipOut):
     (null once settled). ``superseded_by``: the clips that replaced it (merged or split).
     ``prev_clip_id`` / ``next_clip_id``: its live neighbours in the video.
     ``suggestions``: the detector's rejected candidate cuts strictly inside the clip.
+    ``tags``: the names of its tags (sorted); ``note``: its note (null: none).
     """
 
     source_video_id: int = 0
@@ -97,6 +98,8 @@ class ClipDetail(ClipOut):
     prev_clip_id: int | None = None
     next_clip_id: int | None = None
     suggestions: list[SuggestionOut] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
 
 
 def suggestions_out(items: Any) -> list[SuggestionOut]:
@@ -133,4 +136,5 @@ async def get_clip(
         pending=PendingOut(p.event_id, p.action, p.reviewer, p.settles_at) if p else None,
         superseded_by=list(view.superseded_by), prev_clip_id=view.prev_clip_id,
         next_clip_id=view.next_clip_id, suggestions=suggestions_out(view.suggestions),
+        tags=list(view.tags), note=view.note,
     )  # fmt: skip

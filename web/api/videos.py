@@ -8,6 +8,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 
 from heaters.config import get_settings
-from heaters.domain.states import ARCHIVABLE_STATES, VideoState
+from heaters.domain.states import VideoState
 from heaters.errors import StorageError
 from heaters.pipeline.profiles import (
     DEFAULT_COLLECTION,
@@ -42,7 +43,7 @@ from heaters.pipeline.report import video_reports
 from heaters.pipeline.submit import Submission, SubmitError, is_url, submit, submit_upload
 from heaters.pipeline.tmp import TempRoot
 from heaters.pipeline.url_check import MAX_URL_LENGTH, check_url
-from web.api._common import MAX_ID
+from web.api._common import MAX_ID, reviewer_of
 from web.api.clips import ClipOut, SuggestionOut, TransitionOut
 from web.state import web_state
 
@@ -91,10 +92,13 @@ class RetryOut:
 
 @dataclass
 class ArchiveOut:
-    """How many of the video's clips were marked for archiving."""
+    """How many of the video's clips were marked for archiving, by review event
+    ``event_id`` (null when none was left to archive), undoable until ``settles_at``."""
 
     id: int
     archived_clips: int
+    event_id: int | None = None
+    settles_at: datetime | None = None
 
 
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{32}_")
@@ -370,14 +374,18 @@ async def retry_video(
 async def archive_video(
     request: Request[Any, Any, Any], video_id: int = Parameter(ge=1, le=MAX_ID)
 ) -> ArchiveOut:
-    """Marks every clip of the video that is not being worked on ``review_archived``; the
-    archive stage then deletes their files (the rows stay). 404 for an unknown video."""
+    """Archives every clip of the video that is not being worked on, as one review event
+    by the token's name (``event_id``; undoable until ``settles_at`` with ``POST
+    /api/review/undo/{event_id}``, like any decision); the archive stage then deletes their
+    files (the rows stay). 404 for an unknown video."""
+    from heaters.review import archive_video as archive_clips
+
     state = web_state(request)
-    async with state.db.transaction() as conn:
+    async with state.db.acquire() as conn:
         if await state.db.q.video_state(conn, id=video_id) is None:
             raise NotFoundException(f"no video {video_id}")
-        n = await state.db.q.archive_video_clips(
-            conn, video_id=video_id, states=list(ARCHIVABLE_STATES)
-        )
+    result = await archive_clips(state.db, video_id, reviewer_of(request))
     await state.dispatch()
-    return ArchiveOut(video_id, int(n))
+    if result is None:
+        return ArchiveOut(video_id, 0)
+    return ArchiveOut(video_id, len(result.clip_ids), result.event_id, result.settles_at)

@@ -25,15 +25,5 @@ SELECT * FROM clips WHERE id = :id;
 -- name: video_state$
 SELECT state FROM source_videos WHERE id = :id;
 
--- name: archive_video_clips$
--- Every clip of the video in one of :states (not being worked on: heaters.domain.states)
--- becomes review_archived.
-WITH changed AS (
-    UPDATE clips SET state = 'review_archived', updated_at = now(),
-           claimed_by = NULL, claimed_at = NULL
-    WHERE source_video_id = :video_id AND state = ANY(:states)
-    RETURNING 1)
-SELECT count(*) FROM changed;
-
 -- name: delete_failed_job$
 DELETE FROM procrastinate_jobs WHERE id = :id AND status = 'failed' RETURNING id;

@@ -13,7 +13,9 @@ WHERE v.id = :video_id;
 -- name: cut_clips
 -- The live clips of a video in frame order; :states NULL for every state.
 SELECT id, start_frame, end_frame, start_seconds, end_seconds, state, is_transition,
-       transition_kind, boundary_confidence, reviewed_by, reviewed_at, grouped_with_clip_id
+       transition_kind, boundary_confidence, reviewed_by, reviewed_at, grouped_with_clip_id,
+       note, ARRAY(SELECT t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id
+                   WHERE ct.clip_id = clips.id ORDER BY t.name) AS tags
 FROM clips
 WHERE source_video_id = :video_id
   AND superseded_by IS NULL AND state NOT IN ('merged', 'split')
@@ -21,11 +23,15 @@ WHERE source_video_id = :video_id
 ORDER BY start_frame, end_frame;
 
 -- name: dataset_candidates
--- Ids of the live clips with a stored file in :states, of :video_ids (NULL: every video).
+-- Ids of the live clips with a stored file in :states, of :video_ids (NULL: every video),
+-- carrying any of the tags named :tags (NULL: any clip).
 SELECT id FROM clips
 WHERE clip_path IS NOT NULL AND NOT is_transition
   AND superseded_by IS NULL AND state = ANY(:states)
   AND (CAST(:video_ids AS bigint[]) IS NULL OR source_video_id = ANY(:video_ids))
+  AND (CAST(:tags AS text[]) IS NULL OR EXISTS (
+       SELECT 1 FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id
+       WHERE ct.clip_id = clips.id AND t.name = ANY(:tags)))
 ORDER BY id;
 
 -- name: dataset_waiting$
@@ -41,7 +47,9 @@ WHERE clip_path IS NULL AND NOT is_transition AND superseded_by IS NULL
 -- keyframes (storage keys by strategy/tag) and its newest embedding of :model_name.
 SELECT c.id, c.source_video_id, c.start_frame, c.end_frame, c.start_seconds, c.end_seconds,
        c.state, c.clip_path, c.reviewed_by, c.reviewed_at, c.grouped_with_clip_id,
-       c.boundary_confidence, c.is_transition, c.transition_kind,
+       c.boundary_confidence, c.is_transition, c.transition_kind, c.note,
+       ARRAY(SELECT t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id
+             WHERE ct.clip_id = c.id ORDER BY t.name) AS tags,
        v.source_url, v.source_path, v.title, v.fps_num, v.fps_den, v.width, v.height,
        s.detector,
        COALESCE((SELECT jsonb_agg(jsonb_build_object(

@@ -139,14 +139,16 @@ WHERE id = :id;
 
 -- name: settling_event_for^
 -- The latest event still settling that touched the clip (its pending decision), or NULL.
+-- A change of its tags or note (migration 0021) is no decision.
 SELECT id, action, reviewer, settles_at, clip_ids FROM v_settling_events
-WHERE clip_ids @> ARRAY[CAST(:id AS bigint)]
+WHERE clip_ids @> ARRAY[CAST(:id AS bigint)] AND action NOT IN ('tag', 'note')
 ORDER BY id DESC LIMIT 1;
 
 -- name: deciding_event_for$
 -- The latest event, not undone, that decided the clip (in its "before") or made it ("new").
 SELECT id FROM review_events
-WHERE clip_ids @> ARRAY[CAST(:id AS bigint)] AND undone_at IS NULL AND action <> 'undo'
+WHERE clip_ids @> ARRAY[CAST(:id AS bigint)] AND undone_at IS NULL
+  AND action NOT IN ('undo', 'tag', 'note')
   AND (payload -> 'before' @> jsonb_build_array(jsonb_build_object('id', CAST(:id AS bigint)))
        OR payload -> 'new' @> to_jsonb(CAST(:id AS bigint)))
 ORDER BY id DESC LIMIT 1;

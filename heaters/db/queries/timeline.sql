@@ -21,7 +21,7 @@ LEFT JOIN LATERAL (
 ) s ON true
 LEFT JOIN LATERAL (
     SELECT ev.id, ev.action, ev.settles_at FROM v_settling_events ev
-    WHERE ev.clip_ids @> ARRAY[c.id] AND ev.action <> 'undo'
+    WHERE ev.clip_ids @> ARRAY[c.id] AND ev.action NOT IN ('undo', 'tag', 'note')
     ORDER BY ev.id DESC LIMIT 1
 ) e ON true
 WHERE c.source_video_id = :video_id AND c.superseded_by IS NULL
