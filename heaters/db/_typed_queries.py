@@ -17,16 +17,12 @@ class Queries(Protocol):
     """``Database.q``: one method per named query; the connection first, then the query's
     parameters by name."""
 
-    async def activate_profile(
-        self, conn: Any, *, collection: Any, version: Any
-    ) -> Any:
+    async def activate_profile(self, conn: Any, *, collection: Any, version: Any) -> Any:
         """Make version :version of :collection active (after deactivate_profiles, in one
         transaction); nothing when there is no such version."""
         ...
 
-    async def active_profile(
-        self, conn: Any, *, collection: Any
-    ) -> asyncpg.Record | None:
+    async def active_profile(self, conn: Any, *, collection: Any) -> asyncpg.Record | None:
         """The active detector profile of :collection (None: the detector's defaults)."""
         ...
 
@@ -43,13 +39,7 @@ class Queries(Protocol):
         ...
 
     async def browse_next(
-        self,
-        conn: Any,
-        *,
-        states: Any,
-        max_confidence: Any,
-        video_id: Any,
-        start_frame: Any,
+        self, conn: Any, *, states: Any, max_confidence: Any, video_id: Any, start_frame: Any
     ) -> asyncpg.Record | None:
         """The live clip after (:video_id, :start_frame) in video order (video, start frame) whose state
         is one of :states and, with :max_confidence, whose starting cut's confidence is below it:
@@ -77,9 +67,7 @@ class Queries(Protocol):
         """PTS (seconds) of the frames [start_frame, end_frame] (the end one too, where it exists)."""
         ...
 
-    def clip_storage_keys(
-        self, conn: Any, *, clip_id: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def clip_storage_keys(self, conn: Any, *, clip_id: Any) -> AsyncIterator[asyncpg.Record]:
         """Every storage object of a clip: its exported file and its artifacts."""
         ...
 
@@ -110,14 +98,7 @@ class Queries(Protocol):
     async def count_videos(self, conn: Any, *, state: Any) -> Any: ...
 
     async def create_dataset(
-        self,
-        conn: Any,
-        *,
-        name: Any,
-        format: Any,
-        target: Any,
-        selection: Any,
-        settings: Any,
+        self, conn: Any, *, name: Any, format: Any, target: Any, selection: Any, settings: Any
     ) -> asyncpg.Record | None: ...
 
     async def create_token(self, conn: Any, *, name: Any, token_hash: Any) -> Any: ...
@@ -127,9 +108,7 @@ class Queries(Protocol):
         objects carrying one may belong to a stage at work now, before its commit names them."""
         ...
 
-    def cut_clips(
-        self, conn: Any, *, video_id: Any, states: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def cut_clips(self, conn: Any, *, video_id: Any, states: Any) -> AsyncIterator[asyncpg.Record]:
         """The live clips of a video in frame order; :states NULL for every state."""
         ...
 
@@ -151,15 +130,11 @@ class Queries(Protocol):
         keyframes (storage keys by strategy/tag) and its newest embedding of :model_name."""
         ...
 
-    def dataset_jobs(
-        self, conn: Any, *, name: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def dataset_jobs(self, conn: Any, *, name: Any, limit: Any) -> AsyncIterator[asyncpg.Record]:
         """The latest export jobs of a dataset (waiting, running, done, failed), newest first."""
         ...
 
-    def dataset_versions(
-        self, conn: Any, *, dataset_id: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def dataset_versions(self, conn: Any, *, dataset_id: Any) -> AsyncIterator[asyncpg.Record]:
         """Every version of a dataset, newest first (without the clip lists)."""
         ...
 
@@ -180,9 +155,7 @@ class Queries(Protocol):
 
     async def delete_clip_embeddings(self, conn: Any, *, clip_id: Any) -> str: ...
 
-    def delete_clips_returning_keys(
-        self, conn: Any, *, ids: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def delete_clips_returning_keys(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """Delete the clips :ids (a rerun's replaced ones); returns their artifacts' storage keys,
         deleted from the storage after the commit.
         (A data-modifying CTE always runs; the SELECT sees the rows as they were before it.)"""
@@ -214,9 +187,7 @@ class Queries(Protocol):
         when there is no such user."""
         ...
 
-    def event_history(
-        self, conn: Any, *, limit: Any, offset: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def event_history(self, conn: Any, *, limit: Any, offset: Any) -> AsyncIterator[asyncpg.Record]:
         """Review events, newest first; pending: still settling (undoable)."""
         ...
 
@@ -226,9 +197,7 @@ class Queries(Protocol):
         """Failed clips with their reasons (v_failures), newest first, with their video."""
         ...
 
-    def failed_jobs(
-        self, conn: Any, *, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]: ...
+    def failed_jobs(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
 
     def failures(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]: ...
 
@@ -298,9 +267,7 @@ class Queries(Protocol):
         self, conn: Any, *, manifest: Any, id: Any
     ) -> asyncpg.Record | None: ...
 
-    def forget_segments(
-        self, conn: Any, *, video_id: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def forget_segments(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
         """Inside the join's commit: the segment rows go; returns their keys (deleted after it)."""
         ...
 
@@ -322,16 +289,12 @@ class Queries(Protocol):
 
     def get_videos(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def give_back_login_attempts(
-        self, conn: Any, *, keys: Any, window_starts: Any
-    ) -> str:
+    async def give_back_login_attempts(self, conn: Any, *, keys: Any, window_starts: Any) -> str:
         """A sign-in succeeded: its own attempt no longer counts against its keys, in the window it
         was counted in (earlier failures still count: a success does not reset a key)."""
         ...
 
-    async def insert_clips(
-        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
-    ) -> None:
+    async def insert_clips(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
         """Virtual clips are keyed by clip_identifier ({video}_{start}_{end}): a re-run inserts nothing.
         A transition's frames are a clip of their own (is_transition, with its kind).
         Each mapping has the keys: video_id, clip_identifier, start_frame, end_frame, start_seconds, end_seconds, transition_kind, confidence."""
@@ -373,9 +336,7 @@ class Queries(Protocol):
         :applied marks an edit as applied (committed_at) when it is logged."""
         ...
 
-    async def insert_labels(
-        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
-    ) -> None:
+    async def insert_labels(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
         """An event's labels; a redo of the stage writes nothing twice.
         Each mapping has the keys: video_id, start_frame, end_frame, label, event_id, reviewer, settled_at."""
         ...
@@ -417,9 +378,7 @@ class Queries(Protocol):
         Each mapping has the keys: video_id, frame, seconds, confidence, reason, detector."""
         ...
 
-    async def insert_tag(
-        self, conn: Any, *, name: Any, key: Any
-    ) -> asyncpg.Record | None:
+    async def insert_tag(self, conn: Any, *, name: Any, key: Any) -> asyncpg.Record | None:
         """A new tag; NULL when the name exists already."""
         ...
 
@@ -450,9 +409,7 @@ class Queries(Protocol):
         API upload); a repeat (same URL or same sha256) returns nothing."""
         ...
 
-    async def item_lifecycle(
-        self, conn: Any, *, kind: Any, id: Any
-    ) -> asyncpg.Record | None:
+    async def item_lifecycle(self, conn: Any, *, kind: Any, id: Any) -> asyncpg.Record | None:
         """A video, clip or segment's lifecycle columns (its state and our own failure reason)."""
         ...
 
@@ -471,9 +428,7 @@ class Queries(Protocol):
         """A job's history: every status change procrastinate recorded, oldest first."""
         ...
 
-    def label_event_clips(
-        self, conn: Any, *, ids: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def label_event_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """The clips an event names (old and new rows: edits keep the rows they supersede), with the
         live transition clips right before and after each (their shared frame is a transition's
         edge, not a cut) and their video's frame count."""
@@ -490,9 +445,7 @@ class Queries(Protocol):
         """The reviewer's latest own event that is still settling (what "undo" takes back)."""
         ...
 
-    async def later_event_on(
-        self, conn: Any, *, id: Any, clip_ids: Any
-    ) -> asyncpg.Record | None:
+    async def later_event_on(self, conn: Any, *, id: Any, clip_ids: Any) -> asyncpg.Record | None:
         """The first event after :id, not undone, that touched any of :clip_ids (undo that first)."""
         ...
 
@@ -514,15 +467,11 @@ class Queries(Protocol):
         """An API upload (a storage key) shows as 'upload: <the name it was sent with>'."""
         ...
 
-    async def lock_clip(
-        self, conn: Any, *, reviewer: Any, id: Any
-    ) -> asyncpg.Record | None:
+    async def lock_clip(self, conn: Any, *, reviewer: Any, id: Any) -> asyncpg.Record | None:
         """A clip, locked, with held_by: the other reviewer holding it (NULL: free or :reviewer's)."""
         ...
 
-    def lock_clips(
-        self, conn: Any, *, reviewer: Any, ids: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def lock_clips(self, conn: Any, *, reviewer: Any, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """Clips of :ids, locked in id order (two batches on overlapping clips never deadlock), with
         held_by: the other reviewer holding each (NULL: free or :reviewer's)."""
         ...
@@ -543,9 +492,7 @@ class Queries(Protocol):
         self, conn: Any, *, reviewer: Any, video_id: Any, start_frame: Any
     ) -> asyncpg.Record | None: ...
 
-    def lock_rerun_clips(
-        self, conn: Any, *, video_id: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def lock_rerun_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
         """A video's live clips (not merged or split away), locked (review actions lock the clips
         they change, so a rerun and a reviewer never cross), with ``kept``: a rerun keeps the
         clips a reviewer decided, a review event touched (an edit made it, a decision of it is
@@ -572,9 +519,7 @@ class Queries(Protocol):
         """Nearest clips by cosine distance to :vec, through the HNSW index (vector_cosine_ops)."""
         ...
 
-    async def open_version(
-        self, conn: Any, *, dataset_id: Any
-    ) -> asyncpg.Record | None:
+    async def open_version(self, conn: Any, *, dataset_id: Any) -> asyncpg.Record | None:
         """The version being written (or left by a crash, or failed), if any."""
         ...
 
@@ -593,9 +538,7 @@ class Queries(Protocol):
 
     def paused_queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def plan_segments(
-        self, conn: Any, parameters: Sequence[Mapping[str, Any]], /
-    ) -> None:
+    async def plan_segments(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
         """One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
         segment already encoded when its plan is unchanged; every other one starts again pending
         with a fresh attempt budget.
@@ -608,9 +551,7 @@ class Queries(Protocol):
 
     def queues(self, conn: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def record_file(
-        self, conn: Any, *, file: Any, id: Any
-    ) -> asyncpg.Record | None:
+    async def record_file(self, conn: Any, *, file: Any, id: Any) -> asyncpg.Record | None:
         """A file of the version is stored under its final name: keep its name, sha256 and size."""
         ...
 
@@ -630,14 +571,7 @@ class Queries(Protocol):
     ) -> str: ...
 
     async def record_worker(
-        self,
-        conn: Any,
-        *,
-        worker_id: Any,
-        host: Any,
-        pid: Any,
-        concurrency: Any,
-        queues: Any,
+        self, conn: Any, *, worker_id: Any, host: Any, pid: Any, concurrency: Any, queues: Any
     ) -> str:
         """A worker process's facts beside procrastinate's row of it (workers/app.py, at registration)."""
         ...
@@ -705,28 +639,17 @@ class Queries(Protocol):
 
     async def revoke_token(self, conn: Any, *, name: Any) -> Any: ...
 
-    def run_seconds_per_minute(
-        self, conn: Any, *, minutes: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def run_seconds_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
         """p50 / p95 of the stage runs' run time (seconds) per minute over the last :minutes."""
         ...
 
-    def runs_per_minute(
-        self, conn: Any, *, minutes: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def runs_per_minute(self, conn: Any, *, minutes: Any) -> AsyncIterator[asyncpg.Record]:
         """Stage runs that did work (no no-ops) finished per minute and stage over the last :minutes,
         with their run time percentiles in seconds."""
         ...
 
     def search_jobs(
-        self,
-        conn: Any,
-        *,
-        status: Any,
-        tasks: Any,
-        queue: Any,
-        item_id: Any,
-        limit: Any,
+        self, conn: Any, *, status: Any, tasks: Any, queue: Any, item_id: Any, limit: Any
     ) -> AsyncIterator[asyncpg.Record]:
         """Jobs, newest first, by status (NULL: any), task names (NULL: any), queue (NULL: any) and
         the item in their arguments (NULL: any); with when each was deferred, last started and
@@ -737,9 +660,7 @@ class Queries(Protocol):
         """A video's segments in order."""
         ...
 
-    async def session_user(
-        self, conn: Any, *, user_id: Any, epoch: Any
-    ) -> asyncpg.Record | None:
+    async def session_user(self, conn: Any, *, user_id: Any, epoch: Any) -> asyncpg.Record | None:
         """The signed-in reviewer of a session cookie (web/auth.py), which names a user id and the
         session epoch it was issued under (users.session_epoch, migration 0016): the user's name
         while the row exists with that epoch, else no row (signed out, new password, revoked or
@@ -756,9 +677,7 @@ class Queries(Protocol):
         """A clip's tags become exactly :tag_ids (tags deleted meanwhile are skipped)."""
         ...
 
-    async def set_tag_key(
-        self, conn: Any, *, key: Any, name: Any
-    ) -> asyncpg.Record | None: ...
+    async def set_tag_key(self, conn: Any, *, key: Any, name: Any) -> asyncpg.Record | None: ...
 
     async def set_version_job(self, conn: Any, *, job_id: Any, id: Any) -> str: ...
 
@@ -771,9 +690,7 @@ class Queries(Protocol):
         A change of its tags or note (migration 0021) is no decision."""
         ...
 
-    async def sprite_source(
-        self, conn: Any, *, kind: Any, clip_id: Any
-    ) -> asyncpg.Record | None:
+    async def sprite_source(self, conn: Any, *, kind: Any, clip_id: Any) -> asyncpg.Record | None:
         """What the sprite stage needs for one clip: the clip, its video's proxy key, the video's
         frame index up to the clip's end (pts[k + 1] = PTS seconds of frame k: absolute indexing)
         and whether the clip already has a sprite. (The slice is spaced so aiosql does not read
@@ -784,9 +701,7 @@ class Queries(Protocol):
         """Counters for /metrics: runs and seconds per stage and outcome since the beginning."""
         ...
 
-    def stage_throughput(
-        self, conn: Any, *, hours: Any
-    ) -> AsyncIterator[asyncpg.Record]: ...
+    def stage_throughput(self, conn: Any, *, hours: Any) -> AsyncIterator[asyncpg.Record]: ...
 
     async def start_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """The preprocess job hands a planned video over to the segment jobs."""
@@ -798,9 +713,7 @@ class Queries(Protocol):
         """The features :detector stored for a video (None when that detector stored none)."""
         ...
 
-    async def supersede_clip(
-        self, conn: Any, *, state: Any, new_ids: Any, id: Any
-    ) -> str: ...
+    async def supersede_clip(self, conn: Any, *, state: Any, new_ids: Any, id: Any) -> str: ...
 
     async def tag_by_key(self, conn: Any, *, key: Any) -> asyncpg.Record | None: ...
 
@@ -824,9 +737,7 @@ class Queries(Protocol):
         when the window started, and the whole seconds until it ends (the Retry-After)."""
         ...
 
-    def timeline_clips(
-        self, conn: Any, *, video_id: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def timeline_clips(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]:
         """The live clips of a video in frame order: state, transition, the confidence of the cut the
         clip starts on, who holds it (a live lease), its sprite sheet, and its latest event still
         settling (v_settling_events) with when it settles."""
@@ -847,9 +758,7 @@ class Queries(Protocol):
         countdowns; undo takes them back, newest first)."""
         ...
 
-    async def timeline_video(
-        self, conn: Any, *, video_id: Any
-    ) -> asyncpg.Record | None: ...
+    async def timeline_video(self, conn: Any, *, video_id: Any) -> asyncpg.Record | None: ...
 
     async def update_dataset(
         self, conn: Any, *, selection: Any, settings: Any, id: Any
@@ -893,14 +802,7 @@ class Queries(Protocol):
     ) -> str: ...
 
     async def upsert_scene_scores(
-        self,
-        conn: Any,
-        *,
-        id: Any,
-        detector: Any,
-        params: Any,
-        feature_count: Any,
-        scores: Any,
+        self, conn: Any, *, id: Any, detector: Any, params: Any, feature_count: Any, scores: Any
     ) -> str:
         """A detector's per-frame features (frame_count × feature_count, flattened row-major), one row
         per (video, detector): features of another detector are never overwritten nor reused."""
@@ -908,9 +810,7 @@ class Queries(Protocol):
 
     async def use_token(self, conn: Any, *, token_hash: Any) -> Any: ...
 
-    def video_clip_list(
-        self, conn: Any, *, video_id: Any
-    ) -> AsyncIterator[asyncpg.Record]: ...
+    def video_clip_list(self, conn: Any, *, video_id: Any) -> AsyncIterator[asyncpg.Record]: ...
 
     def video_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
@@ -927,9 +827,7 @@ class Queries(Protocol):
 
     def video_states(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    def video_suggestions(
-        self, conn: Any, *, ids: Any
-    ) -> AsyncIterator[asyncpg.Record]:
+    def video_suggestions(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
         """Every suggestion of the videos :ids, by video and frame."""
         ...
 
