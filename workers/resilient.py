@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from procrastinate import periodic, utils
@@ -212,7 +212,7 @@ class ResilientWorker(Worker):
         lease_seconds: float,
         rescue: Callable[[], Awaitable[int]] | None = None,
         rescue_every: float = 10.0,
-        on_registered: Callable[[int], Awaitable[None]] | None = None,
+        on_registered: Callable[[int], Coroutine[Any, Any, None]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -236,9 +236,15 @@ class ResilientWorker(Worker):
 
     async def _run_loop(self) -> None:
         log.info("worker %s registered, heartbeat lease %.1f s", self.worker_id, self.lease_seconds)
+        # Beside the loop, not before it: the heartbeat starts with the loop's side tasks.
+        noted: asyncio.Task[None] | None = None
         if self.on_registered is not None and self.worker_id is not None:
-            await self.on_registered(self.worker_id)
-        await super()._run_loop()  # type: ignore[no-untyped-call]
+            noted = asyncio.create_task(self.on_registered(self.worker_id), name="registered")
+        try:
+            await super()._run_loop()  # type: ignore[no-untyped-call]
+        finally:
+            if noted is not None and not noted.done():
+                noted.cancel()
 
     async def _shutdown(self, side_tasks: list[asyncio.Task[Any]]) -> None:
         try:
