@@ -153,6 +153,13 @@ def _import_for(batch_size: int, module: str, missing: str) -> tuple[Any, Any]:
         raise EmbeddingError(missing) from exc
 
 
+def _frozen(model: Any) -> Any:
+    """``model`` ready for inference: eval mode, no gradients."""
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
 def _set_threads(num_threads: int | None) -> None:
     """Set torch's intra-op thread count (process-wide): default, one per available CPU."""
     import torch
@@ -289,9 +296,7 @@ class EfficientNetLite0Embedder:
             raise EmbeddingError(
                 f"cannot load EfficientNet-Lite0 weights from {weights}: {exc}"
             ) from exc
-        model.eval()
-        model.requires_grad_(False)
-        self._model: _FeatureExtractor = model
+        self._model: _FeatureExtractor = _frozen(model)
         self.weights = weights
         self.batch_size = batch_size
         self.name = DEFAULT_MODEL
@@ -410,9 +415,7 @@ class OpenClipEmbedder:
             raise EmbeddingError(
                 f"cannot load open_clip {architecture} from {checkpoint}: {exc}"
             ) from exc
-        model.eval()
-        model.requires_grad_(False)
-        self._model: Any = model
+        self._model: Any = _frozen(model)
         self._tokenizer: Any = tokenizer
         cfg: dict[str, Any] = dict(getattr(model.visual, "preprocess_cfg", None) or {})
         size = cfg.get("size", getattr(model.visual, "image_size", 224))
