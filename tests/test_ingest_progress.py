@@ -84,3 +84,21 @@ def test_only_watched_items_are_kept_and_the_pool_reports_through_a_file(tmp_pat
     finally:
         progress.unwatch("video", 77)
     assert progress.of("video", 77) == {}
+
+
+def test_a_segmented_preprocess_is_shown_by_its_encoded_segments() -> None:
+    lines: list[str] = []
+    clock = Clock()
+    plain = PlainProgress(lines.append, every=5.0, clock=clock)
+    seg = _run("segments", 500, 2000, 5.0)
+    plain.update(3, "segmenting", {"segments": seg})
+    clock.now += 5
+    plain.update(3, "segmenting", {"segments": seg})
+    seg.done, seg.updated = 2000, 20.0
+    plain.update(3, "preprocessed", {"segments": seg})
+    assert lines == [
+        "video 3: encoding segments",
+        "video 3: segments 500/2000 frames (25%), 100.0 fps, ETA 15 s",
+        "video 3: segments done: 2000 frames in 20.0 s, 100.0 fps",
+        "video 3: preprocessed",
+    ]

@@ -262,6 +262,7 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool, plain: bool = 
         PlainProgress(lambda text: err_console().print(text, highlight=False)) if plain else None
     )
     tasks = {vid: bars.add_task("queued", total=3, vid=vid, frames="") for vid in videos}
+    segmented: dict[int, StageProgress] = {}
     try:
         with bars:
             while True:
@@ -271,6 +272,12 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool, plain: bool = 
                 for row in rows:
                     done, label = _STEPS.get(row["state"], (0, row["state"]))
                     runs = stage_progress.of("video", row["id"])
+                    if row["state"] in (VideoState.SEGMENTING, VideoState.JOINING):
+                        runs["segments"] = await _segments_progress(db, row["id"], segmented)
+                    elif row["id"] in segmented:  # joined: every segment was encoded
+                        runs["segments"] = seg = segmented[row["id"]]
+                        if seg.total and seg.done < seg.total:
+                            seg.update(seg.total)
                     running = runs.get(_FRAMES_STAGE.get(row["state"], ""))
                     bars.update(tasks[row["id"]], completed=done, description=label,
                                 frames=frames_text(running) if running else "")  # fmt: skip
@@ -296,6 +303,25 @@ async def _run_until_done(db: Any, ids: list[int], *, show: bool, plain: bool = 
             stage_progress.unwatch("video", vid)
 
 
+async def _segments_progress(
+    db: Any, vid: int, segmented: dict[int, StageProgress]
+) -> StageProgress:
+    """A segmented video's preprocess (its segments are jobs of their own, maybe on other
+    workers): the frames of its encoded segments of all its frames, from the database."""
+    from heaters.db import fetch_all
+    from heaters.domain.states import SegmentState
+    from heaters.pipeline.progress import Progress
+
+    async with db.acquire() as conn:
+        rows = await fetch_all(db.q.segments_of(conn, video_id=vid))
+    p = segmented.setdefault(vid, Progress("segments", "video", vid))
+    p.set_total(sum(r["frame_count"] or 0 for r in rows) or None)
+    done = sum(r["frame_count"] or 0 for r in rows if r["state"] == SegmentState.ENCODED)
+    if done != p.done:
+        p.update(done)
+    return p
+
+
 PLAIN_EVERY = 5.0
 """Seconds between two plain progress lines of one running stage (output not a terminal)."""
 
@@ -303,9 +329,10 @@ PLAIN_EVERY = 5.0
 #: ``_STEPS``) a video has reached once the stage is done.
 _FRAMES_STAGE: dict[str, str] = {
     VideoState.PREPROCESSING: "preprocess",
+    VideoState.SEGMENTING: "segments",
     VideoState.DETECTING: "detect",
 }
-_DONE_AT_STEP = {"preprocess": 2, "detect": 3}
+_DONE_AT_STEP = {"preprocess": 2, "segments": 2, "detect": 3}
 
 
 def _plain_line(text: str) -> None:
