@@ -111,13 +111,15 @@ def test_a_paused_queue_holds_its_jobs_until_resumed(
         page.goto(f"{ops.url}/dashboard/jobs?item=video+{vid}&status=succeeded")
         stages = page.locator("#jobs tbody tr[data-job] td:nth-child(3)").all_inner_texts()
         assert {"download", "preprocess", "detect"} <= set(stages), stages
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
         page.click("#jobs tbody tr[data-job] a >> nth=-1")  # the oldest: the download
         page.wait_for_selector("#job-events")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
         events = page.locator("#job-events tbody td:first-child").all_inner_texts()
         assert events[0] == "deferred" and events[-1] == "succeeded", events
         page.goto(f"{ops.url}/dashboard")
         page.wait_for_selector("#charts rect")
-        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     finally:
         _stop(worker)
