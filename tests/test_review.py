@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from heaters import review
-from heaters.db import fetch_all
+from heaters.db import fetch_all, ready
 from heaters.domain import states
 from heaters.review import ClipNotFound, InvalidEdit, ReviewConflict
 
@@ -279,9 +279,7 @@ async def test_move_boundary_by_frames_and_undo(db: Any) -> None:
     # The new clips lack sprites: the sprite stage's finder finds them.
     async with db.acquire() as conn:
         found = await fetch_all(
-            db.q.find_clips_missing_sprite(
-                conn, states=["pending_review"], stage="sprite", limit=100
-            )
+            ready.finder("sprite")(conn, states=["pending_review"], stage="sprite", limit=100)
         )
     assert {left, right} <= {r["id"] for r in found}
     # Nudge again (the end of the right clip, -1), then undo both, newest first.

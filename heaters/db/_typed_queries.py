@@ -210,17 +210,6 @@ class Queries(Protocol):
         until it settles, so export and archive never race the reviewer)."""
         ...
 
-    def find_clips_missing_sprite(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Clips in pending_review (originals, and the clips a merge/split made) whose video has a
-        proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
-        A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
-        clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
-        attempts are used up or the failure was permanent. :states are the sprite stage's ready
-        states (states.SPRITE: pending_review)."""
-        ...
-
     def find_collections_to_calibrate(
         self, conn: Any, *, every: Any, stage: Any, limit: Any
     ) -> AsyncIterator[asyncpg.Record]:
@@ -232,20 +221,6 @@ class Queries(Protocol):
     async def find_duplicate(
         self, conn: Any, *, source_url: Any, sha256: Any
     ) -> asyncpg.Record | None: ...
-
-    def find_joinable_videos(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
-        segments are all encoded, with no waiting or running job."""
-        ...
-
-    def find_segments(
-        self, conn: Any, *, states: Any, stage: Any, limit: Any
-    ) -> AsyncIterator[asyncpg.Record]:
-        """Finder of the preprocess_segment stage: segments in :states of a video being segmented
-        (an encode_failed one once its backoff is due), with no waiting or running job."""
-        ...
 
     def find_unlabelled_events(
         self, conn: Any, *, stage: Any, limit: Any

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import asyncpg
 
 from heaters.config import get_settings
+from heaters.db import ready
 from heaters.domain import states
 from heaters.domain.states import ItemKind, Transition
 from heaters.embeddings.availability import available as embeddings_available
@@ -51,18 +52,23 @@ class Finder:
     query: Callable[[Queries], FinderQuery]
     """The query, picked from ``db.q`` (typed: mypy checks the name)."""
 
+    @classmethod
+    def ready(cls, stage: str) -> Finder:
+        """The finder :mod:`heaters.db.ready` makes for ``stage``, from the guard its claim
+        checks."""
+        return cls(ready.FINDERS[stage].kind, lambda _q: ready.finder(stage))
+
 
 VIDEOS = Finder("video", lambda q: q.find_videos)
 """Videos in the stage's ready states (``queries/dispatch.sql``)."""
 CLIPS = Finder("clip", lambda q: q.find_clips)
 """Clips in the stage's ready states, untouched by a review event still settling."""
-CLIPS_MISSING_SPRITE = Finder("clip", lambda q: q.find_clips_missing_sprite)
+CLIPS_MISSING_SPRITE = Finder.ready("sprite")
 """Clips in review whose video has a proxy and that have no sprite; one whose last attempt
 failed once its backoff is due, never after the attempts are used up or a permanent failure
 (``clips.last_error`` stays set)."""
-SEGMENTS = Finder("segment", lambda q: q.find_segments)
-"""Segments (``video_segments``, ``queries/segments.sql``) in the stage's ready states, of
-videos being segmented."""
+SEGMENTS = Finder.ready("preprocess_segment")
+"""Segments (``video_segments``) in the stage's ready states, of videos being segmented."""
 COLLECTIONS_TO_CALIBRATE = Finder(
     "collection",
     lambda q: functools.partial(
@@ -74,8 +80,8 @@ as their first video's id (none while the setting is 0); lock ``collection:{id}`
 SETTLED_EVENTS = Finder("edit", lambda q: q.find_unlabelled_events)
 """Review events settled and never undone whose boundary labels are not written yet
 (``queries/dispatch.sql``; issue 22)."""
-JOINABLE_VIDEOS = Finder("video", lambda q: q.find_joinable_videos)
-"""Videos in the stage's ready states whose segments are all encoded (``queries/segments.sql``)."""
+JOINABLE_VIDEOS = Finder.ready("join")
+"""Videos in the stage's ready states whose segments are all encoded."""
 
 
 @dataclass(frozen=True)

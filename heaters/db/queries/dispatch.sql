@@ -26,25 +26,6 @@ WHERE c.state = ANY(:states)
 ORDER BY c.id
 LIMIT :limit;
 
--- name: find_clips_missing_sprite
--- Clips in pending_review (originals, and the clips a merge/split made) whose video has a
--- proxy and that have no 'sprite' artifact yet, nor a waiting or running job of this stage.
--- A failed attempt leaves clips.last_error set (heaters.db.lifecycle's fail): such a
--- clip is due again only once next_attempt_at has passed; that is NULL (never due) once the
--- attempts are used up or the failure was permanent. :states are the sprite stage's ready
--- states (states.SPRITE: pending_review).
-SELECT c.id FROM clips c JOIN source_videos v ON v.id = c.source_video_id
-WHERE c.state = ANY(:states)
-  AND v.proxy_path IS NOT NULL
-  AND (c.last_error IS NULL OR c.next_attempt_at <= now())
-  AND NOT EXISTS (
-      SELECT 1 FROM clip_artifacts a WHERE a.clip_id = c.id AND a.kind = 'sprite')
-  AND NOT EXISTS (
-      SELECT 1 FROM procrastinate_jobs j
-      WHERE j.queueing_lock = :stage || ':' || c.id AND j.status IN ('todo', 'doing'))
-ORDER BY c.id
-LIMIT :limit;
-
 -- name: retry_failed_clips
 -- An operator's bulk retry: every failed clip (v_failures) becomes due now, with a fresh
 -- attempt budget.

@@ -1,7 +1,8 @@
 -- Segmented preprocess (heaters/pipeline/preprocess_stages.py, migration 0011): a long video's
 -- keyframe-aligned segments, each encoded by its own job, then joined. A segment's claim,
 -- finish and fail are heaters.db.lifecycle's (its guard: the video is still segmenting; a
--- segment given up fails its video).
+-- segment given up fails its video); the finders of the segment and join stages are
+-- heaters.db.ready's.
 
 -- name: plan_segments*!
 -- One row per planned segment. A re-plan (an operator's retry of a failed video) keeps a
@@ -39,34 +40,6 @@ UPDATE source_videos
 SET state = 'segmenting', last_error = NULL, updated_at = now()
 WHERE id = :id AND state = 'preprocessing'
 RETURNING id;
-
--- name: find_segments
--- Finder of the preprocess_segment stage: segments in :states of a video being segmented
--- (an encode_failed one once its backoff is due), with no waiting or running job.
-SELECT s.id FROM video_segments s JOIN source_videos v ON v.id = s.source_video_id
-WHERE v.state = 'segmenting'
-  AND s.state = ANY(:states)
-  AND (s.state NOT LIKE '%\_failed' OR s.next_attempt_at <= now())
-  AND NOT EXISTS (
-      SELECT 1 FROM procrastinate_jobs j
-      WHERE j.queueing_lock = :stage || ':' || s.id AND j.status IN ('todo', 'doing'))
-ORDER BY s.source_video_id, s.index
-LIMIT :limit;
-
--- name: find_joinable_videos
--- Finder of the join stage: videos in :states (join_failed once its backoff is due) whose
--- segments are all encoded, with no waiting or running job.
-SELECT v.id FROM source_videos v
-WHERE v.state = ANY(:states)
-  AND (v.state NOT LIKE '%\_failed' OR v.next_attempt_at <= now())
-  AND EXISTS (SELECT 1 FROM video_segments s WHERE s.source_video_id = v.id)
-  AND NOT EXISTS (
-      SELECT 1 FROM video_segments s WHERE s.source_video_id = v.id AND s.state <> 'encoded')
-  AND NOT EXISTS (
-      SELECT 1 FROM procrastinate_jobs j
-      WHERE j.queueing_lock = :stage || ':' || v.id AND j.status IN ('todo', 'doing'))
-ORDER BY v.id
-LIMIT :limit;
 
 -- name: segments_of
 -- A video's segments in order.
