@@ -64,6 +64,7 @@ from web.routes_media import media_routes
 from web.routes_ops import metrics, ops_routes
 from web.routes_pages import page_routes, state_label
 from web.routes_review import review_routes
+from web.routes_tags import tag_page_routes
 from web.state import WebState
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,14 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
     quiet_driver_tracebacks()
     protected = Router(
         path="/",
-        route_handlers=[*review_routes, *page_routes, *media_routes, *ops_routes, *dataset_routes],
+        route_handlers=[
+            *review_routes,
+            *tag_page_routes,
+            *page_routes,
+            *media_routes,
+            *ops_routes,
+            *dataset_routes,
+        ],
         guards=[require_login],
         include_in_schema=False,
     )

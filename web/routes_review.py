@@ -43,6 +43,7 @@ from heaters.review import (
     change_refusal,
     claim,
     get_clip,
+    list_tags,
     next_clip,
     release,
     reopen,
@@ -191,7 +192,7 @@ async def _next_pending(request: Request[Any, Any, Any], clip: ClipView) -> int 
 
 async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) -> dict[str, Any]:
     """What ``_panel.html`` needs: the clip, its neighbours, its status, the PTS list, the
-    boundary suggestions inside the clip."""
+    boundary suggestions inside the clip, the project's tags."""
     ctx: dict[str, Any] = {
         "clip": clip,
         "prev": None,
@@ -208,6 +209,7 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
     }
     if clip is not None:
         ctx["status"] = clip_status(request, clip)
+        ctx["tags"] = await list_tags(web_state(request).db, counts=False)  # routes_tags
         (
             ctx["prev"],
             ctx["next"],

@@ -141,11 +141,14 @@ def stack(
 
 @pytest.fixture
 def fresh(stack: Stack) -> Stack:
-    """The stack with every detected clip pending review again, no events, edits or claims."""
+    """The stack with every detected clip pending review again, no events, edits, claims, tags
+    or notes."""
     originals = [c["id"] for v in stack.videos for c in v["clips"]]
     stack.sql(
         """
         DELETE FROM review_events;
+        DELETE FROM tags;
+        UPDATE clips SET note = NULL WHERE note IS NOT NULL;
         """
     )
     stack.sql("DELETE FROM clips WHERE NOT (id = ANY(%s))", (originals,))

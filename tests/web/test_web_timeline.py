@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.web.helpers import (
     Stack,
+    api_post,
     clips_of,
     export_worker,
     login,
@@ -260,4 +261,75 @@ def test_queues_of_decided_clips(browser: Any, fresh: Stack) -> None:
     page.goto(f"{fresh.url}/review?order=video")
     assert page.get_attribute("#review", "data-browse") == ""
     assert fresh.clip(panel_clip(page) or 0)["state"] == "pending_review"
+    page.context.close()
+
+
+def test_tag_keys_a_note_and_a_batch_of_ten_undone_at_once(browser: Any, fresh: Stack) -> None:
+    """Issue 21, parts 3-4: keys 1-9 toggle tags, the note saves, and ten clips shift-clicked
+    on the timeline are approved in one decision that one U takes back."""
+    from tests.conftest import run_heaters
+
+    for name, key in (("night", "1"), ("rain", "2")):
+        made = run_heaters(fresh.env, "tag", "add", name, "--key", key)
+        assert made.returncode == 0, made.stderr
+    video = fresh.videos[0]["id"]
+    live = (
+        "SELECT id, start_frame, end_frame FROM clips WHERE source_video_id = %s"
+        " AND superseded_by IS NULL ORDER BY start_frame"
+    )
+    page = login(browser, fresh, "alice")
+    while len(rows := fresh.sql(live, (video,))) < 11:  # split the longest clip in two
+        cid, start, end = max(rows, key=lambda r: r[2] - r[1])
+        r = api_post(page, fresh, f"/review/clips/{cid}/split", {"frame": (start + end) // 2})
+        assert r.ok and r.json()["ok"], r.text()
+    ids = [r[0] for r in fresh.sql(live, (video,))]
+    page.goto(f"{fresh.url}/review/clips/{ids[0]}")
+    wait_video_ready(page)
+    page.wait_for_function("n => (heatersReview.timeline() || {clips: []}).clips.length >= n",
+                           arg=len(ids))  # fmt: skip
+
+    def tags() -> list[str]:
+        return [r[0] for r in fresh.sql("SELECT t.name FROM clip_tags ct JOIN tags t ON "
+                                        "t.id = ct.tag_id WHERE ct.clip_id = %s ORDER BY 1",
+                                        (ids[0],))]  # fmt: skip
+
+    # 1 puts night on, 2 rain, 2 takes rain off again: each a review event.
+    page.keyboard.press("1")
+    page.wait_for_selector('#panel .tag-chip.on[data-tag="night"]')
+    wait_flash(page, f"tag night put on clip {ids[0]}")
+    page.keyboard.press("2")
+    wait_flash(page, f"tag rain put on clip {ids[0]}")
+    page.keyboard.press("2")
+    wait_flash(page, f"tag rain taken off clip {ids[0]}")
+    assert tags() == ["night"]
+    assert page.get_attribute('#panel .tag-chip[data-tag="rain"]', "aria-pressed") == "false"
+
+    # The note saves with Ctrl+Enter; U takes it back.
+    page.fill("#clip-note", "rain on the lens")
+    page.press("#clip-note", "Control+Enter")
+    wait_flash(page, f"note of clip {ids[0]} saved")
+    assert fresh.clip(ids[0])["note"] == "rain on the lens"
+    page.press("#clip-note", "Escape")  # focus off the note: keys act on the page again
+    page.keyboard.press("u")
+    wait_flash(page, "undid note")
+    assert fresh.clip(ids[0])["note"] is None
+
+    # Shift+click on the tenth clip selects ten; A approves them in one decision; one U
+    # restores all ten.
+    page.click(f'#timeline .tl-clip[data-clip-id="{ids[9]}"]', modifiers=["Shift"])
+    page.wait_for_function("() => heatersBatch.selection().length === 10")
+    assert "10 clips selected" in page.inner_text("#batch-bar")
+    assert page.locator("#timeline .tl-clip.tl-selected").count() == 10
+    page.keyboard.press("a")
+    wait_flash(page, "approved")
+    states = "SELECT state FROM clips WHERE id = ANY(%s) ORDER BY start_frame"
+    assert [r[0] for r in fresh.sql(states, (ids,))] == ["review_approved"] * 10 + [
+        "pending_review"
+    ] * (len(ids) - 10)
+    events = fresh.sql("SELECT count(*) FROM review_events WHERE action = 'approve'")
+    assert events == [(1,)], "one decision for the ten"
+    page.keyboard.press("u")
+    wait_flash(page, "undid approve")
+    assert {r[0] for r in fresh.sql(states, (ids,))} == {"pending_review"}
+    assert page.locator("#batch-bar").is_hidden()
     page.context.close()

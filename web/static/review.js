@@ -1769,5 +1769,20 @@
     timeline: () => R.timeline,
     view: () => ({ start: viewStart(), span: viewSpan(), frames: frameCount() }),
     busy: () => R.busy + R.inflight.size,
+    // For review_batch.js (tags, notes, batch actions): the page's own paths, so its
+    // actions queue behind the decisions and update the same countdowns and panels.
+    flash: (message, kind) => flash(message, kind),
+    post: (url, fields) => post(url, fields),
+    enqueue: (fn) => enqueue(fn),
+    settle: (events) => setSettling(events),
+    changed: (ids, videoId) => {
+      forget(ids);
+      if (videoId) loadTimeline(videoId, true);
+    },
+    refresh: () => refreshPanel(),
+    frameAt: (clientX) => {
+      const tl = document.getElementById("timeline");
+      return tl ? frameAtX(tl, clientX) : null;
+    },
   };
 })();
