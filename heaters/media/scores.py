@@ -15,6 +15,7 @@ exactly.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -231,22 +232,20 @@ def _motion_compensated(before: FloatArray, now: FloatArray) -> tuple[float, flo
     if win is None:
         win = _WINDOWS.setdefault((h, w), cv2.createHanningWindow((w, h), cv2.CV_32F))
     (dx, dy), _ = cv2.phaseCorrelate(before, now, win)
-    dx = float(np.clip(dx, -w / 4, w / 4))
-    dy = float(np.clip(dy, -h / 4, h / 4))
+    dx = min(max(dx, -w / 4), w / 4)
+    dy = min(max(dy, -h / 4), h / 4)
     shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     moved = cv2.warpAffine(before, shift, (w, h), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    mx, my = int(np.ceil(abs(dx))) + 1, int(np.ceil(abs(dy))) + 1
+    mx, my = math.ceil(abs(dx)) + 1, math.ceil(abs(dy)) + 1
     a = now[my : h - my, mx : w - mx]
     b = moved[my : h - my, mx : w - mx]
     c = before[my : h - my, mx : w - mx]
-    plain = float(np.abs(a - c).mean())
-    mc = min(float(np.abs(a - b).mean()), plain)
-    sa, sb = float(a.std()), float(b.std())
-    if sa < 0.5 or sb < 0.5:
+    plain = float(cv2.norm(a, c, cv2.NORM_L1)) / a.size
+    mc = min(float(cv2.norm(a, b, cv2.NORM_L1)) / a.size, plain)
+    if float(cv2.meanStdDev(a)[1][0, 0]) < 0.5 or float(cv2.meanStdDev(b)[1][0, 0]) < 0.5:
         return plain, mc, 0.0
-    r = float(((a - a.mean()) * (b - b.mean())).mean()) / (sa * sb)
-    return plain, mc, 1.0 - r
+    return plain, mc, 1.0 - float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED)[0, 0])
 
 
 class _Measurer:
