@@ -135,7 +135,9 @@ async def ddb(deliver_env: dict[str, str]) -> AsyncIterator[Any]:
 async def db_facts(db: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
     async with db.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT c.id, c.start_frame, c.end_frame, c.source_video_id, c.clip_path, e.embedding "
+            "SELECT c.id, c.start_frame, c.end_frame, c.source_video_id, c.clip_path, e.embedding, "
+            "c.note, ARRAY(SELECT t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+            "WHERE ct.clip_id = c.id ORDER BY t.name) AS tags "
             "FROM clips c LEFT JOIN clip_embeddings e ON e.clip_id = c.id WHERE c.id = ANY($1)",
             ids,
         )
@@ -201,7 +203,9 @@ def check_samples(
             assert emb.shape == (0,) and meta["embedding_model"] is None, "exported, not embedded"
         else:
             assert np.array_equal(emb, np.asarray(clip["embedding"], np.float32))
-        assert s["txt"] == b"" and meta["caption"] == "", "no note or tags yet: empty caption"
+        caption = "\n".join(p for p in (clip["note"] or "", ", ".join(clip["tags"])) if p)
+        assert (meta["tags"], meta["note"]) == (list(clip["tags"]), clip["note"])
+        assert s["txt"].decode() == meta["caption"] == caption, "note, then tags; empty if none"
         jpgs = [k for k in s if k.endswith(".jpg")]
         # tag/mid is percentage/p50's frame (both at 50 %): stored once, as p50.jpg.
         assert sorted(jpgs) == ["first.jpg", "last.jpg", "p25.jpg", "p50.jpg", "p75.jpg"]
@@ -338,6 +342,47 @@ async def test_parquet_embeddings_and_removal(
 
     r3 = await _dataset("bar", "embedded", [vid], "parquet", str(tmp_path / "bar"), 1, True)
     assert (r3.version, r3.clips, len(r3.files)) == (1, len(ids) - 1, len(ids) - 1)
+
+
+async def test_tags_select_the_clips_and_fill_every_sample(
+    ddb: Any, deliver_env: dict[str, str], prepared: Prepared, tmp_path: Path
+) -> None:
+    """Issue 21: ``--tag`` keeps the clips with the tag; every WebDataset sample and Parquet
+    row holds the clip's tags, note and the caption made of them; untagging removes a clip
+    from the next version."""
+    import pyarrow.parquet as pq
+
+    from heaters.deliver.datasets import export_dataset
+    from heaters.storage import LocalStorage
+
+    db, ids = ddb, prepared.ids[:-1]
+    for name in ("night", "wide"):
+        assert run_heaters(deliver_env, "tag", "add", name).returncode == 0
+    await review.set_note(db, ids[0], "rain on the lens", "ann")
+    await review.decide_many(db, ids[:2], "tag", "ann", tag="night")
+    await review.tag_clip(db, ids[1], "ann", name="wide")
+    out = tmp_path / "nights"
+    p = run_heaters(deliver_env, "export", "dataset", "nights", "-o", str(out), "--tag", "night",
+                    "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["clips"] == 2
+    m1 = check_manifest(out, 1)
+    assert m1["settings"]["tags"] == ["night"]
+    facts = await db_facts(db, ids[:2])
+    assert (facts[ids[0]]["note"], facts[ids[1]]["tags"]) == ("rain on the lens", ["night", "wide"])
+    check_samples(load_webdataset(out, m1), facts, "nights")
+
+    source = LocalStorage(Path(deliver_env["HEATERS_HOME"]) / "storage")
+    r = await export_dataset(db, source, "rows", format="parquet", target=str(tmp_path / "pq"),
+                             tags=["wide"])  # fmt: skip
+    table = pq.read_table([str(tmp_path / "pq" / f) for f in r.files_written]).to_pylist()
+    assert [(x["clip_id"], x["tags"], x["note"], x["caption"]) for x in table] == [
+        (ids[1], ["night", "wide"], None, "night, wide")
+    ]
+
+    await review.tag_clip(db, ids[1], "ann", name="night", on=False)
+    again = await export_dataset(db, source, "nights")
+    assert (again.version, again.added, again.removed) == (2, [], [ids[1]])
 
 
 def no_path_into(home: Path, value: Any) -> None:
