@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.web.helpers import (
+    ARTIFACTS,
     Stack,
     api_post,
     clips_of,
@@ -320,6 +321,7 @@ def test_tag_keys_a_note_and_a_batch_of_ten_undone_at_once(browser: Any, fresh: 
     page.wait_for_function("() => heatersBatch.selection().length === 10")
     assert "10 clips selected" in page.inner_text("#batch-bar")
     assert page.locator("#timeline .tl-clip.tl-selected").count() == 10
+    page.screenshot(path=str(ARTIFACTS / "review-tags-batch.png"))
     page.keyboard.press("a")
     wait_flash(page, "approved")
     states = "SELECT state FROM clips WHERE id = ANY(%s) ORDER BY start_frame"
