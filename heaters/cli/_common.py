@@ -10,10 +10,6 @@ import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-# Re-exported for the commands that still import them from here.
-from heaters.cli.options import json_option as json_option
-from heaters.cli.options import verbose_option as verbose_option
-
 if TYPE_CHECKING:
     from rich.console import Console
 

@@ -10,14 +10,8 @@ from typing import Any
 
 import click
 
-from heaters.cli._common import (
-    err_console,
-    json_option,
-    print_json,
-    run,
-    setup_logging,
-    verbose_option,
-)
+from heaters.cli._common import err_console, print_json, run, setup_logging
+from heaters.cli.options import json_option, verbose_option
 
 _CUT_FORMATS = ("csv", "edl", "otio", "chapters", "ffmetadata", "json")
 _CUT_STATES = ("all", "approved", "pending", "skipped", "archived")
