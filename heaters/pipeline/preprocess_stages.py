@@ -35,6 +35,7 @@ from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
 from heaters.errors import PreprocessError
 from heaters.media.segments import Segment, SegmentPlan, segment_paths
+from heaters.pipeline import progress
 from heaters.pipeline.features import analysis_features, store_features, video_features
 from heaters.pipeline.media_io import local_copy, media_source
 from heaters.pipeline.runner import (
@@ -82,6 +83,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 return  # a long video: its segments are encoded by separate jobs
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             s = rt.settings
+            shown = progress.start("preprocess", "video", video_id)
             result = await preprocess(
                 src,
                 master,
@@ -89,6 +91,8 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
                 small_frames=small,
                 small_size=scenes.ANALYSIS_SIZE,
                 executor=rt.executor,
+                on_progress=shown.update,
+                on_probe=lambda info: shown.set_total(info.frame_count),
                 crf=s.proxy_crf,
                 preset=s.proxy_preset,
                 proxy_height=s.proxy_height,

@@ -102,3 +102,23 @@ def test_ingest_says_what_to_do_next(heaters_env: dict[str, str], small_video: P
     p = run_heaters(heaters_env, "ingest", str(small_video), "--json")
     assert p.returncode == 0 and "next steps" not in p.stdout + p.stderr
     assert json.loads(p.stdout)["existing"] is True
+
+
+def test_ingest_wait_prints_plain_progress_off_a_terminal(
+    heaters_env: dict[str, str], small_video: Path
+) -> None:
+    """Not on a terminal (here: a pipe), ``heaters ingest --wait`` prints plain progress
+    lines on stderr: the states reached and each counting stage's frames, time and fps
+    (issue 23, part 4); ``--json`` prints none."""
+    p = run_heaters(heaters_env, "ingest", str(small_video), "--wait")
+    assert p.returncode == 0, p.stderr
+    vid = int(re.search(r"^\+ .*: video (\d+)$", p.stderr, re.M).group(1))  # type: ignore[union-attr]
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith(f"video {vid}: ")]
+    pre = next(i for i, ln in enumerate(lines) if ln.startswith(f"video {vid}: preprocess done:"))
+    det = next(i for i, ln in enumerate(lines) if ln.startswith(f"video {vid}: detect done:"))
+    assert re.fullmatch(rf"video {vid}: preprocess done: 192 frames in [\d.]+ s, [\d.]+ fps",
+                        lines[pre]), lines  # fmt: skip
+    assert re.fullmatch(rf"video {vid}: detect done: 192 frames in [\d.]+ s(, [\d.]+ fps)?",
+                        lines[det]), lines  # fmt: skip
+    assert pre < det < len(lines) - 1 and lines[-1] == f"video {vid}: detected", lines
+    assert len(lines) == len(set(lines)), lines  # a state, or a stage done, is said once
