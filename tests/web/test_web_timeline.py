@@ -334,4 +334,13 @@ def test_tag_keys_a_note_and_a_batch_of_ten_undone_at_once(browser: Any, fresh: 
     wait_flash(page, "undid approve")
     assert {r[0] for r in fresh.sql(states, (ids,))} == {"pending_review"}
     assert page.locator("#batch-bar").is_hidden()
+
+    # Shift+↓ twice selects the clip on screen and the two after it; Esc clears.
+    wait_idle(page)
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowDown")
+    page.wait_for_function("() => heatersBatch.selection().length === 3")
+    assert "3 clips selected" in page.inner_text("#batch-bar")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => heatersBatch.selection().length === 0")
     page.context.close()

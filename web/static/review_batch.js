@@ -5,11 +5,12 @@
 //
 // Keys 1–9 toggle the tag on that key on the clip on screen; the note saves with its button,
 // Ctrl+Enter, or when it loses focus changed. Shift+click on the timeline selects the clips
-// from the current one (or the last shift-clicked) to the clicked one; while a selection is
-// on, A / S / X / 1–9 apply to all of it in ONE decision (one undo restores all); Esc clears.
+// from the current one (or the last shift-clicked) to the clicked one, Shift+↑ / Shift+↓
+// move the selection's far end by a clip; while a selection is on, A / S / X / 1–9 apply to
+// all of it in ONE decision (one undo restores all); Esc clears.
 
 const H = () => window.heatersReview;
-const sel = { anchor: null, ids: [], videoId: null };
+const sel = { anchor: null, end: null, ids: [], videoId: null };
 
 function typing(e) {
   const t = e.target;
@@ -103,13 +104,27 @@ function selectTo(clipId) {
   if (b < 0) return;
   const [lo, hi] = a < 0 ? [b, b] : [Math.min(a, b), Math.max(a, b)];
   sel.anchor = a < 0 ? clipId : anchor;
+  sel.end = clipId;
   sel.ids = clips.slice(lo, hi + 1).map((c) => c.id);
   sel.videoId = H().timeline().video.id;
   renderSelection();
 }
 
+// Shift+↑ / Shift+↓: the selection's far end one clip earlier / later (from the clip on
+// screen when nothing is selected).
+function extendSelection(delta) {
+  const clips = clipsOfTimeline();
+  const st = H().state();
+  const from = sel.end !== null ? sel.end : st ? st.clipId : null;
+  const i = clips.findIndex((c) => c.id === from);
+  if (i < 0) return;
+  const j = Math.max(0, Math.min(clips.length - 1, i + delta));
+  selectTo(clips[j].id);
+}
+
 function clearSelection() {
   sel.anchor = null;
+  sel.end = null;
   sel.ids = [];
   renderSelection();
 }
@@ -166,6 +181,11 @@ document.addEventListener(
     if (help && help.open) return;
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     const digit = /^[1-9]$/.test(e.key) ? Number(e.key) : null;
+    if (e.shiftKey && (key === "ArrowUp" || key === "ArrowDown")) {
+      e.preventDefault(); // review.js would move to the previous / next clip
+      extendSelection(key === "ArrowUp" ? -1 : 1);
+      return;
+    }
     if (sel.ids.length) {
       if (key === "Escape") {
         e.preventDefault();
