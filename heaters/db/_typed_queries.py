@@ -678,10 +678,6 @@ class Queries(Protocol):
 
     def stage_throughput(self, conn: Any, *, hours: Any) -> AsyncIterator[asyncpg.Record]: ...
 
-    async def start_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """The preprocess job hands a planned video over to the segment jobs."""
-        ...
-
     async def stored_scene_scores(
         self, conn: Any, *, id: Any, detector: Any
     ) -> asyncpg.Record | None:

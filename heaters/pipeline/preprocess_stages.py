@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
-from heaters.errors import PreprocessError
 from heaters.media.segments import Segment, SegmentPlan, segment_paths
 from heaters.pipeline import progress
 from heaters.pipeline.features import analysis_features, store_features, video_features
@@ -79,7 +78,7 @@ async def preprocess_video(rt: Runtime, video_id: int) -> Outcome:
         replaces_media(video_id, row)
         with rt.tmp.job_dir(f"preprocess-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)
-            if await split_if_long(rt, video_id, src):
+            if await split_if_long(rt, video_id, row["claim_token"], src):
                 return  # a long video: its segments are encoded by separate jobs
             master, proxy, small = tmp / "master.mkv", tmp / "proxy.mp4", tmp / "analysis.rgb"
             s = rt.settings
@@ -222,13 +221,15 @@ def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
     )
 
 
-async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
+async def split_if_long(rt: Runtime, video_id: int, token: UUID, src: Path) -> bool:
     """Inside a claimed preprocess job: plan a long video's segments and hand it over.
 
     True when ``src`` (the local original) is longer than ``HEATERS_SEGMENT_SECONDS`` and
     splits at keyframes: its ``video_segments`` rows are written (a re-plan keeps segments
     already encoded under the same plan) and the video moves ``preprocessing`` →
-    ``segmenting`` in one transaction. False (preprocess it in one pass) for a short
+    ``segmenting`` (the finish of :data:`~heaters.domain.states.PREPROCESS_IN_SEGMENTS`
+    under the claim's ``token``; :class:`~heaters.db.lifecycle.ClaimLost` when it was taken
+    over) in one transaction. False (preprocess it in one pass) for a short
     video, one that cannot be split, an FFV1 master asked for, or segments off (``0``).
     """
     from heaters.media.segments import plan_for_jobs
@@ -261,8 +262,7 @@ async def split_if_long(rt: Runtime, video_id: int, src: Path) -> bool:
         dropped = await fetch_all(
             rt.db.q.drop_segments_from(conn, video_id=video_id, count=len(plan.segments))
         )
-        if await rt.db.q.start_segmenting(conn, id=video_id) is None:
-            raise PreprocessError("the video left preprocessing while it was planned")
+        await lifecycle.finish(conn, "video", states.PREPROCESS_IN_SEGMENTS, video_id, token=token)
     await delete_objects(
         rt, [k for r in dropped for k in (r["proxy_key"], r["small_key"])], f"video {video_id}"
     )

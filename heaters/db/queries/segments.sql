@@ -34,13 +34,6 @@ DELETE FROM video_segments
 WHERE source_video_id = :video_id AND index >= :count
 RETURNING proxy_key, small_key;
 
--- name: start_segmenting^
--- The preprocess job hands a planned video over to the segment jobs.
-UPDATE source_videos
-SET state = 'segmenting', last_error = NULL, updated_at = now()
-WHERE id = :id AND state = 'preprocessing'
-RETURNING id;
-
 -- name: segments_of
 -- A video's segments in order.
 SELECT * FROM video_segments WHERE source_video_id = :video_id ORDER BY index;
