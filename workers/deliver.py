@@ -32,6 +32,7 @@ async def defer_dataset_export(
     video_ids: list[int] | None = None,
     shard_size: int | None = None,
     media: str | None = None,
+    tags: list[str] | None = None,
 ) -> int:
     """Defer an export of the next version of dataset ``name``; returns the job id.
 
@@ -42,7 +43,7 @@ async def defer_dataset_export(
     """
     args: dict[str, Any] = {
         "name": name, "format": format, "target": target, "state": state,
-        "video_ids": video_ids, "shard_size": shard_size, "media": media,
+        "video_ids": video_ids, "shard_size": shard_size, "media": media, "tags": tags,
     }  # fmt: skip
     deferrer = app.configure_task(EXPORT_TASK, queueing_lock=export_lock(name), queue="default")
     job_id: int = await deferrer.defer_async(**args)
@@ -59,6 +60,7 @@ async def export_dataset_task(
     video_ids: list[int] | None = None,
     shard_size: int | None = None,
     media: str | None = None,
+    tags: list[str] | None = None,
 ) -> dict[str, Any]:
     """Export the next version of dataset ``name`` (or resume a crashed one); returns the
     summary :meth:`heaters.deliver.datasets.ExportResult.summary` gives."""
@@ -68,7 +70,7 @@ async def export_dataset_task(
     job_id = context.job.id if context.job is not None else None
     result = await export_dataset(
         rt.db, rt.storage, name, format=format, target=target, state=state,
-        video_ids=video_ids, shard_size=shard_size, media=media, job_id=job_id,
+        video_ids=video_ids, shard_size=shard_size, media=media, tags=tags, job_id=job_id,
     )  # fmt: skip
     return result.summary()
 

@@ -191,6 +191,10 @@ class Queries(Protocol):
         """Review events, newest first; pending: still settling (undoable)."""
         ...
 
+    async def existing_tag_names(self, conn: Any, *, names: Any) -> Any:
+        """Which of the names :names are tags (a dataset's --tag must name one)."""
+        ...
+
     async def fail_version(self, conn: Any, *, error: Any, id: Any) -> str: ...
 
     def failed_clips(self, conn: Any, *, limit: Any) -> AsyncIterator[asyncpg.Record]:

@@ -262,7 +262,8 @@ async def export_dataset(
     Raises
     ------
     DeliverError
-        Bad name or options, no clips to export, another export of the dataset running,
+        Bad name or options (an unknown tag too), no clips to export, another export of the
+        dataset running,
         a clip file missing (the version is marked failed; the next run starts it again).
     StorageError
         When the source or target storage fails (the version stays ``writing``: run again
@@ -288,6 +289,11 @@ async def export_dataset(
     for t in tags or ():
         if not TAG_NAME.match(t):
             raise DeliverError(f"bad tag name {t!r}")
+    if tags:
+        async with db.acquire() as conn:
+            known = set(await db.q.existing_tag_names(conn, names=list(tags)))
+        if unknown := sorted(set(tags) - known):
+            raise DeliverError(f"no tag {unknown[0]} (heaters tag list shows them)")
     report = progress or (lambda p: None)
     async with _dataset_lock(db, name):
         ds = await _dataset_row(

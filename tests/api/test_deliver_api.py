@@ -103,3 +103,18 @@ async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> No
         (1, "complete", 2, 2),
     ]
     assert "dataset.json" in web.get("/datasets").text
+
+    # A dataset of the clips with a tag (issue 21); an unknown tag is a 404.
+    from heaters import review
+
+    with api.client() as c:
+        assert c.post("/api/datasets", json={"name": "tagged", "tags": ["nope"]}).status_code == 404
+        assert c.post("/api/tags", json={"name": "night"}).status_code == 201
+        await review.tag_clip(db, ids[1], "ann", name="night")
+        r = c.post("/api/datasets", json={"name": "tagged", "tags": ["night"]})
+        assert r.status_code == 202, r.text
+    await _run_jobs()
+    with api.client() as c:
+        d = c.get("/api/datasets/tagged").json()
+    assert d["selection"]["tags"] == ["night"]
+    assert [(v["state"], v["clips"]) for v in d["versions"]] == [("complete", 1)]

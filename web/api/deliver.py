@@ -102,7 +102,9 @@ class DatasetIn(msgspec.Struct):
     selection and shard size). ``target``: a folder name under ``HEATERS_HOME/datasets``
     (default: the dataset's name) or ``s3://bucket/prefix``. ``media`` (Parquet, fixed by
     the first export): ``bytes`` (default) keeps each clip in its row's ``mp4`` column,
-    ``files`` writes the clips as mp4 files beside each Parquet file."""
+    ``files`` writes the clips as mp4 files beside each Parquet file. ``tags``: only the
+    clips carrying any of these tags (``GET /api/tags``; kept by later exports until given
+    again)."""
 
     name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     format: DatasetFormat | None = None
@@ -111,6 +113,7 @@ class DatasetIn(msgspec.Struct):
     video_ids: Annotated[list[int], msgspec.Meta(max_length=10_000)] | None = None
     shard_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     media: DatasetMedia | None = None
+    tags: Annotated[list[str], msgspec.Meta(max_length=100)] | None = None
 
 
 @dataclass
@@ -195,6 +198,8 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
         existing dataset's, media ``files`` for a WebDataset.
     procrastinate.exceptions.AlreadyEnqueued
         An export of this dataset is waiting already.
+    NotFoundException
+        A tag in ``tags`` that does not exist.
     """
     from heaters.deliver.datasets import check_media, dataset_media, target_url, validate_name
     from workers.deliver import defer_dataset_export
@@ -204,6 +209,9 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
         raise DeliverError("shard_size is 1 to 1000000")
     async with state.db.acquire() as conn:
         ds = await state.db.q.get_dataset(conn, name=body.name)
+        known = set(await state.db.q.existing_tag_names(conn, names=list(body.tags or ())))
+    if unknown := sorted(set(body.tags or ()) - known):
+        raise NotFoundException(f"no tag {unknown[0]!r}")
     target = None
     if ds is None or body.target is not None:
         target = target_url(api_target(body.target, body.name, state.settings.home))
@@ -224,6 +232,7 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
     job_id = await defer_dataset_export(
         body.name, format=body.format, target=target, state=body.state,
         video_ids=video_ids, shard_size=body.shard_size, media=body.media,
+        tags=sorted(set(body.tags)) if body.tags else None,
     )  # fmt: skip
     return DatasetJobOut(body.name, job_id, f"/api/datasets/{body.name}")
 
@@ -232,7 +241,7 @@ async def start_dataset_export(state: Any, body: DatasetIn) -> DatasetJobOut:
     "/datasets",
     status_code=202,
     summary="Export the next version of a dataset (a job)",
-    raises=[ClientException, NotAuthorizedException],
+    raises=[ClientException, NotAuthorizedException, NotFoundException],
     responses={
         409: ResponseSpec(
             None,

@@ -67,3 +67,7 @@ ORDER BY id;
 -- name: tag_keys
 -- Every tag's name and key, keyed ones first (the review page's tag row; no counts).
 SELECT name, key FROM tags ORDER BY key NULLS LAST, name;
+
+-- name: existing_tag_names$
+-- Which of the names :names are tags (a dataset's --tag must name one).
+SELECT COALESCE(array_agg(name ORDER BY name), '{}') FROM tags WHERE name = ANY(:names);
