@@ -156,3 +156,21 @@ async def test_cut_lists_carry_tags_and_notes(db: Any) -> None:
     assert [[x for x in e if x.startswith("* TAGS")] for e in events] == [
         ["* TAGS: night"], ["* TAGS: night, wide"], []
     ]  # fmt: skip
+
+
+async def test_edits_carry_tags_and_notes_to_the_clips_they_make(db: Any) -> None:
+    _, ids = await _make_video(db, [40, 80])
+    await review.add_tag(db, "night", key=1)
+    await review.add_tag(db, "wide")
+    await review.tag_clip(db, ids[0], "ann", name="night", settle_seconds=LONG)
+    await review.set_note(db, ids[0], "rain", "ann", settle_seconds=LONG)
+    await review.tag_clip(db, ids[1], "ann", name="wide", settle_seconds=LONG)
+    parts = (await review.split(db, ids[0], 20, "ann", settle_seconds=LONG)).live_clip_ids
+    views = [await review.get_clip(db, i) for i in parts]
+    assert [(v.tags, v.note) for v in views] == [(("night",), "rain")] * 2
+    merged = await review.merge(db, ids[1], "ann", settle_seconds=LONG)
+    (one,) = merged.live_clip_ids
+    view = await review.get_clip(db, one)
+    assert (view.tags, view.note) == (("night", "wide"), "rain"), "the union, one note once"
+    await review.undo(db, "ann")
+    assert (await review.get_clip(db, ids[1])).tags == ("wide",)

@@ -47,6 +47,11 @@ class Queries(Protocol):
         NULL past the last one."""
         ...
 
+    async def carry_annotations(self, conn: Any, *, clip_id: Any, old_ids: Any) -> str:
+        """A clip a merge, split or cut move made (:clip_id) takes the tags of the clips it comes
+        from (:old_ids) and, when it has no note, their notes (distinct ones, one per line)."""
+        ...
+
     async def claim_holder(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
         """Who holds a clip now (claimed_by NULL when nobody does, or the lease expired)."""
         ...

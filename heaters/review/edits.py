@@ -57,7 +57,8 @@ async def _apply_edit(
     grouped_with: int | None = None,
 ) -> list[int]:
     """Replace the (locked) clips ``old`` by clips on ``parts`` (cut points only, no media
-    work): new rows, or earlier rows of the same span brought back. Returns the new ids."""
+    work): new rows, or earlier rows of the same span brought back, each with the tags and
+    notes of the old clips it overlaps. Returns the new ids."""
     video_id = old[0]["source_video_id"]
     lo = min(p.start for p in parts)
     hi = max(p.end for p in parts)
@@ -86,6 +87,8 @@ async def _apply_edit(
         )  # fmt: skip
         if new_id is None:
             raise ReviewConflict(f"a live clip already covers frames {p.start}–{p.end - 1}")
+        from_ids = [c["id"] for c in old if c["start_frame"] < p.end and p.start < c["end_frame"]]
+        await db.q.carry_annotations(conn, clip_id=new_id, old_ids=from_ids)
         new_ids.append(new_id)
     superseded = superseded_state(len(new_ids))
     for c in old:

@@ -71,3 +71,16 @@ SELECT name, key FROM tags ORDER BY key NULLS LAST, name;
 -- name: existing_tag_names$
 -- Which of the names :names are tags (a dataset's --tag must name one).
 SELECT COALESCE(array_agg(name ORDER BY name), '{}') FROM tags WHERE name = ANY(:names);
+
+-- name: carry_annotations!
+-- A clip a merge, split or cut move made (:clip_id) takes the tags of the clips it comes
+-- from (:old_ids) and, when it has no note, their notes (distinct ones, one per line).
+WITH tagged AS (
+    INSERT INTO clip_tags (clip_id, tag_id)
+    SELECT DISTINCT CAST(:clip_id AS bigint), tag_id FROM clip_tags WHERE clip_id = ANY(:old_ids)
+    ON CONFLICT DO NOTHING
+)
+UPDATE clips SET note = COALESCE(note, (
+    SELECT string_agg(DISTINCT o.note, E'\n' ORDER BY o.note) FROM clips o
+    WHERE o.id = ANY(:old_ids) AND o.note IS NOT NULL))
+WHERE id = :clip_id;
