@@ -108,8 +108,18 @@ def test_a_paused_queue_holds_its_jobs_until_resumed(
                             (vid,)),
             timeout=120, what=f"video {vid} detected after the resume",
         )  # fmt: skip
-        page.goto(f"{ops.url}/dashboard/jobs?item=video+{vid}&status=succeeded")
+        page.click("text=Search jobs")
+        page.fill("#job-search input[name=item]", f"video {vid}")
+        page.select_option("#job-search select[name=status]", "succeeded")  # htmx: rows only
+        page.wait_for_url(re.compile(r".*/dashboard/jobs\?.*status=succeeded.*"))
+        page.wait_for_function(  # the rows of the search: only succeeded jobs of the video
+            "() => { const s = [...document.querySelectorAll("
+            "'#jobs tbody tr[data-job] td:nth-child(2)')].map(td => td.innerText);"
+            " return s.length >= 3 && s.every(x => x === 'succeeded'); }"
+        )
         stages = page.locator("#jobs tbody tr[data-job] td:nth-child(3)").all_inner_texts()
+        items = page.locator("#jobs tbody tr[data-job] td:nth-child(5)").all_inner_texts()
+        assert set(items) == {f"video {vid}"}, items
         assert {"download", "preprocess", "detect"} <= set(stages), stages
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
