@@ -119,6 +119,7 @@ def scan_cuts(
         hsv[0] = 0.0
     corr1 = f[:, COL["corr_lag1"]]
     thumbs = thumbnails(f)
+    unexplained = _unexplained(f)
     frames, ratios = _adaptive(hsv, params)
     ratio_of = dict(zip(frames.tolist(), ratios.tolist(), strict=True))
     # second route: a new picture among moving frames of one picture (fast pans)
@@ -144,7 +145,7 @@ def scan_cuts(
     for k, ratio in zip(*(x.tolist() for x in _adaptive(hsv, weak_params)), strict=True):
         if k in ratio_of or ex[k] or flash[k] or corr1[k] <= params.same_picture:
             continue
-        if _change_spread(thumbs, k) < _LOCAL:
+        if _change_spread(thumbs, k, unexplained) < _LOCAL:
             continue
         conf = min(0.49, 0.5 * ratio / params.threshold)
         rejected.append(Suggestion(int(k), round(conf, 4), "weak"))
@@ -155,7 +156,7 @@ def scan_cuts(
         if flash[k]:
             rejected.append(Suggestion(int(k), 0.25, "flash"))
             continue
-        spread = _change_spread(thumbs, k)
+        spread = _change_spread(thumbs, k, unexplained)
         if spread < _LOCAL:
             conf = 0.5 * spread / _LOCAL
             rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "local"))
@@ -193,13 +194,26 @@ Labelled cuts of the suite in every look: 0.33–1.1 (a cut changes the picture 
 a lower third or a subtitle line over a still shot: 0.0."""
 
 
-def _change_spread(thumbs: FloatArray, k: int) -> float:
+def _unexplained(f: FloatArray) -> FloatArray:
+    """Per frame, the share of its change from the frame before that camera motion does not
+    explain (``mc_diff / luma_diff``, 0–1; 1 where nothing changed or the features have no
+    motion columns filled)."""
+    plain = f[:, COL["luma_diff"]]
+    moved = f[:, COL["mc_diff"]]
+    out: FloatArray = np.where(plain > 1e-6, np.clip(moved / np.maximum(plain, 1e-6), 0, 1), 1.0)
+    return out
+
+
+def _change_spread(thumbs: FloatArray, k: int, unexplained: FloatArray | None = None) -> float:
     """Median over mean, across thumbnail cells, of the change from frame ``k - 1`` to ``k``
     beyond each cell's own change between the frames around (the largest of ``k - 2 → k -
-    1`` and ``k → k + 1``): ~1 when the whole picture changes, ~0 when a part does."""
+    1`` and ``k → k + 1``, each scaled by the share of it that camera motion does not explain,
+    ``unexplained``: a shake just after a cut moves every cell, and is no part of the
+    picture's own change): ~1 when the whole picture changes, ~0 when a part does."""
     n = thumbs.shape[0]
     d = np.abs(thumbs[k] - thumbs[k - 1])
-    around = [np.abs(thumbs[j] - thumbs[j - 1]) for j in (k - 1, k + 1) if 1 <= j < n]
+    share = np.ones(n) if unexplained is None else unexplained
+    around = [np.abs(thumbs[j] - thumbs[j - 1]) * share[j] for j in (k - 1, k + 1) if 1 <= j < n]
     if around:
         d = np.maximum(d - np.max(around, axis=0), 0.0)
     # cells black in both frames (a night sky, bars the box kept) say nothing either way
