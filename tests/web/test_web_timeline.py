@@ -343,4 +343,9 @@ def test_tag_keys_a_note_and_a_batch_of_ten_undone_at_once(browser: Any, fresh: 
     assert "3 clips selected" in page.inner_text("#batch-bar")
     page.keyboard.press("Escape")
     page.wait_for_function("() => heatersBatch.selection().length === 0")
+
+    # The history names them: the tag and whether it went on, the batch and its size.
+    page.goto(f"{fresh.url}/history")
+    text = page.inner_text("table")
+    assert "night on" in text and "rain off" in text and "(batch of 10)" in text
     page.context.close()
