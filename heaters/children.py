@@ -31,7 +31,14 @@ import psutil
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MARK_ENV", "die_with_parent", "kill_orphans", "mark_worker", "preexec_for_child"]
+__all__ = [
+    "MARK_ENV",
+    "die_with_parent",
+    "kill_orphans",
+    "mark_worker",
+    "pool_child",
+    "preexec_for_child",
+]
 
 #: Environment variable holding the PID of the worker process a process belongs to.
 MARK_ENV = "HEATERS_WORKER"
@@ -67,6 +74,17 @@ def die_with_parent(parent_pid: int | None = None) -> None:
     prctl = _prctl()
     if prctl is not None:
         _pdeathsig(prctl, parent_pid)
+
+
+def pool_child(parent_pid: int | None = None) -> None:
+    """The initializer of a worker's process-pool processes: :func:`die_with_parent`, and
+    SIGINT ignored. A Ctrl-C reaches the whole process group; the worker itself handles it (a
+    clean stop that puts its items back), and an idle pool process would otherwise die of
+    ``KeyboardInterrupt`` with a traceback. The pool goes with the worker (its shutdown, or
+    the parent-death signal)."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # started with it blocked
 
 
 def preexec_for_child() -> Callable[[], None] | None:

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     (``HEATERS_MAX_CRASHES``): an input that kills its worker is not retried for ever."""
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     """How often a worker writes its heartbeat."""
+    storage_check_every: float = Field(default=3600.0, ge=0)
+    """Seconds between the workers' periodic storage checks (one worker runs each): the
+    report of ``heaters db reconcile-storage`` (objects no row names, rows whose objects are
+    missing), its counts stored and shown on ``/metrics``; 0: off."""
+    storage_check_delete: bool = False
+    """Whether the periodic storage check also deletes the orphans older than
+    ``HEATERS_STORAGE_CHECK_OLDER_THAN_SECONDS`` (as ``--delete``); off: it only reports."""
+    storage_check_older_than_seconds: float = Field(default=3600.0, ge=0)
+    """The grace period of the periodic check's deletes (``--older-than``)."""
     job_poll_seconds: float = 1.0
     """Polling fallback of workers for scheduled jobs and retries (LISTEN/NOTIFY otherwise)."""
     worker_concurrency: int = 4
@@ -212,6 +221,9 @@ class Settings(BaseSettings):
     test_pause_before_commit: str | None = None
     """Crash tests only: the named stage (e.g. ``preprocess``) sleeps just before its commit,
     after its media work and storage writes, so a test can SIGKILL the worker there."""
+    test_kill_worker_on: str | None = None
+    """Crash tests only: a worker SIGKILLs itself when it claims a stage of a video whose
+    title contains this text (an input that kills its worker: the crash budget)."""
 
     @model_validator(mode="after")
     def _stall_spans_heartbeats(self) -> Settings:

@@ -285,6 +285,7 @@ SLOW_MODULES = frozenset({
     "tests/test_cluster.py", "tests/test_scale_out.py",  # several hosts / workers
     "tests/test_crash.py", "tests/test_crash_clips.py", "tests/test_crash_orphans.py",
     "tests/test_crash_budget.py", "tests/test_worker_db_loss.py",  # killed processes
+    "tests/test_worker_stop.py",
     "tests/api/test_schemathesis.py", "tests/api/test_db_down.py",
     "tests/api/test_slow_clients.py", "tests/api/test_first_run.py",  # real servers
     "tests/media/test_devset.py", "tests/test_transnet.py",  # the dev set, the network

@@ -81,3 +81,42 @@ async def test_orphans_found_and_removed_missing_objects_listed(
 
     later = run_heaters(heaters_env, "db", "reconcile-storage", "--delete", "--older-than", "0s")
     assert f"deleted: {young}" in later.stdout and (root / at_work).exists()
+
+
+async def test_the_periodic_check_records_its_counts_for_metrics(
+    db: Any, heaters_env: dict[str, str], monkeypatch: Any
+) -> None:
+    """HEATERS_STORAGE_CHECK_EVERY: the workers' check runs when due, only reports (the
+    orphan stays), stores its counts, and /metrics' collector renders the last one; 0: off."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from heaters.config import get_settings
+    from heaters.pipeline.reconcile import periodic_storage_check
+    from web.storage_metrics import storage_check_collector
+
+    root = Path(heaters_env["HEATERS_HOME"]) / "storage"
+    orphan = "clips/7/clip-0123456789ab.mp4"
+    _plant(root, orphan, age=2 * HOUR)
+
+    async def render() -> str:
+        registry = CollectorRegistry()
+        registry.register(await storage_check_collector(db))
+        return generate_latest(registry).decode()
+
+    assert "heaters_storage" not in await render()  # no check yet: no gauge
+    monkeypatch.setenv("HEATERS_STORAGE_CHECK_EVERY", "0")
+    get_settings.cache_clear()
+    async with open_runtime() as rt:
+        assert await periodic_storage_check(rt.db, rt.storage, get_settings()) is None  # off
+        monkeypatch.setenv("HEATERS_STORAGE_CHECK_EVERY", "3600")
+        get_settings.cache_clear()
+        report = await periodic_storage_check(rt.db, rt.storage, get_settings())
+        assert report is not None and [o.key for o in report.orphans] == [orphan]
+        assert report.deleted == [] and (root / orphan).exists()  # a report, nothing deleted
+        assert await periodic_storage_check(rt.db, rt.storage, get_settings()) is None  # not due
+    get_settings.cache_clear()
+    text = await render()
+    assert "heaters_storage_orphans 1.0" in text
+    assert "heaters_storage_orphan_bytes 100.0" in text
+    assert "heaters_storage_missing 0.0" in text
+    assert "heaters_storage_orphans_deleted 0.0" in text

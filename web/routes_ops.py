@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from heaters.db import fetch_all
 from web.auth import reviewer
 from web.state import web_state
+from web.storage_metrics import storage_check_collector
 
 
 async def _dashboard_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -182,6 +183,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         }  # fmt: skip
     registry = CollectorRegistry()
     registry.register(_Snapshot(data))
+    registry.register(await storage_check_collector(db))  # the last storage check's counts
     # Litestar adds "; charset=utf-8" to a text/ type itself (prometheus_client's
     # CONTENT_TYPE_LATEST has it already: it would be there twice).
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
@@ -206,8 +208,8 @@ async def dashboard_charts(request: Request[Any, Any, Any]) -> Template:
 
     db = web_state(request).db
     minutes = CHART_MINUTES
+    now = datetime.now(UTC)  # the slots' end (the database's clock stamps the rows)
     async with db.acquire() as conn:
-        now = await conn.fetchval("SELECT now()")
         runs = await fetch_all(db.q.runs_per_minute(conn, minutes=minutes))
         run_s = await fetch_all(db.q.run_seconds_per_minute(conn, minutes=minutes))
         wait_s = await fetch_all(

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
@@ -21,6 +22,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from heaters.config import Settings, get_settings
 from heaters.db.connection import database_url
+from heaters.pipeline import runner
 from heaters.pipeline.dispatcher import dispatch, stages_off
 from heaters.pipeline.stages import STAGES, Stage
 from workers.resilient import DatabaseGate, DatabaseUnavailable, ResilientWorker, unavailable
@@ -111,7 +113,9 @@ async def dispatch_task() -> int:
 #: be written) is retried as a job once the database is back: the item may be left in its
 #: running state, which only a job of the stage moves on (``RetryStrategy`` waits 1 s, then
 #: the worker's persist of the retry waits for the database).
-_DB_RETRY = RetryStrategy(retry_exceptions={DatabaseUnavailable}, wait=1)
+#: A stage interrupted by the worker's stop (its item put back, ``runner.Interrupted``) is
+#: retried the same way, by whichever worker runs next.
+_DB_RETRY = RetryStrategy(retry_exceptions={DatabaseUnavailable, runner.Interrupted}, wait=1)
 
 
 async def _after_job() -> None:
@@ -129,8 +133,8 @@ def _register(stage: Stage) -> None:
         rt = await get_runtime()
         try:
             result = await stage.task(rt, item_id)
-        except asyncio.CancelledError:
-            raise  # cancelled (shutdown, lost lease): no dispatcher run from here
+        except (asyncio.CancelledError, runner.Interrupted):
+            raise  # stopped, lost lease: retried (_DB_RETRY) or rescued; no dispatcher run
         except Exception as exc:
             reason = unavailable(exc)
             if reason is None:
@@ -157,8 +161,12 @@ for _stage in STAGES:
 #: the statement that retries or closes it, under the row's lock, so two rescuers (every
 #: worker has one) never retry one job twice, and a job a live worker picked up again
 #: meanwhile is left alone. (procrastinate's ``retry_job`` checks only ``status = 'doing'``.)
+#: Nor within ``secs`` of a Postgres start: every heartbeat lapsed while it was down, which
+#: says nothing of the workers (their leases are extended by the outage; a worker that gave
+#: its jobs up puts their items back first, ``runner.put_back_abandoned``).
 _STILL_STALLED = """
     j.id = %(id)s AND j.status = 'doing'
+    AND pg_postmaster_start_time() < now() - make_interval(secs => %(secs)s)
     AND NOT EXISTS (SELECT 1 FROM procrastinate_workers w WHERE w.id = j.worker_id
                     AND w.last_heartbeat >= now() - make_interval(secs => %(secs)s))"""
 _RETRY_STALLED = f"""
@@ -171,12 +179,17 @@ WHERE {_STILL_STALLED} RETURNING j.id"""
 
 async def rescue_stalled_jobs() -> int:
     """Retry the running jobs whose worker wrote no heartbeat for ``stalled_after_seconds``
-    (killed, or cut off: such a worker gives its jobs up itself, see workers/resilient.py);
+    (killed, or cut off: such a worker gives its jobs up itself, see workers/resilient.py),
+    none within that time of this process's own outage or of a Postgres start;
     returns how many were retried or closed. A job whose queueing lock a waiting job of the
     same kind holds (a dispatcher run, say) is closed instead: that one does the work."""
     import psycopg
 
     secs = get_settings().stalled_after_seconds
+    if _back_at is not None and time.monotonic() - _back_at < secs:
+        # this process was cut off too: others' heartbeats lapsed in the same outage, and
+        # a worker that gave its jobs up is putting their items back now
+        return 0
     stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=secs))
     pool = app.connector.pool  # type: ignore[attr-defined]
     done = 0
@@ -208,6 +221,38 @@ async def tick(context: JobContext, timestamp: int) -> None:
     so a rescue never waits for a free job slot (this job queues behind busy slots)."""
     await rescue_stalled_jobs()
     await defer_dispatch()
+
+
+@app.task(name="heaters.storage_check", queue="default", queueing_lock="storage_check",
+          pass_context=True)  # fmt: skip
+async def storage_check(context: JobContext, timestamp: int) -> None:
+    """The periodic storage check (``heaters.pipeline.reconcile.periodic_storage_check``):
+    run when due, by whichever worker takes this job; a storage or database it cannot reach
+    costs one line (the next run tries again)."""
+    from heaters.errors import HeatersError
+    from heaters.pipeline.reconcile import periodic_storage_check
+
+    rt = await get_runtime()
+    try:
+        await periodic_storage_check(rt.db, rt.storage, rt.settings)
+    except HeatersError as exc:
+        log.warning("storage check failed: %s", exc)
+    except Exception as exc:
+        reason = unavailable(exc)
+        if reason is None:
+            raise
+        log.info("storage check skipped (database unavailable: %s)", reason)
+
+
+def _storage_check_cron(every: float) -> str:
+    """Every minute (the check itself runs when due); every ``every`` seconds below that."""
+    return "* * * * *" if every >= 60 else f"* * * * * */{max(1, int(every))}"
+
+
+if get_settings().storage_check_every > 0:
+    app.periodic(
+        cron=_storage_check_cron(get_settings().storage_check_every), periodic_id="storage_check"
+    )(storage_check)
 
 
 @app.periodic(cron="0 17 * * *", periodic_id="prune")
@@ -248,14 +293,21 @@ async def run_worker(
     current: list[ResilientWorker] = []
 
     def on_signal() -> None:
+        if stop.is_set():
+            return  # a second Ctrl-C: the stop is under way (its put-backs must not be cut)
         stop.set()
         for w in current:
             w.stop()  # type: ignore[no-untyped-call]
+            _interrupt_stages(w)
 
     loop = asyncio.get_running_loop()
+    runner.clear_stop()
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
+            # and at once, before the loop handles anything else (a child killed by the same
+            # signal, as Ctrl-C or systemd kill the whole group): stages end as interrupted
+            signal.signal(sig, _stop_requested)
     abandoned: list[int] = []
     try:
         while not stop.is_set():
@@ -294,12 +346,56 @@ async def run_worker(
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             if not waiter.done():
                 waiter.cancel()
-            abandoned = await _forget_workers(abandoned)
+            if waiter.done() and await _put_back_abandoned():
+                abandoned = await _forget_workers(abandoned)
     finally:
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+        runner.clear_stop()
         await gate.close()
+
+
+def _stop_requested(signum: int, frame: object) -> None:
+    """The Python-level SIGINT/SIGTERM handler: runs in the main thread before the event loop
+    handles the events that woke it (the loop's own callback, ``on_signal``, comes later)."""
+    runner.request_stop()
+
+
+#: The procrastinate task names of the stages (their jobs are interrupted by a stop).
+_STAGE_TASKS = frozenset(stage.task_name for stage in STAGES)
+
+
+def _interrupt_stages(worker: ResilientWorker) -> None:
+    """Cancel ``worker``'s running stage jobs (a stop): each puts its item back as its claim
+    found it and is retried by the next worker (``runner.Interrupted``); other jobs (the
+    dispatcher, a dataset export) are waited for, as procrastinate does."""
+    running = [(t, c) for t, c in worker._running_jobs.items() if c.job.task_name in _STAGE_TASKS]
+    if running:
+        log.warning("stopping: interrupting %d stage job(s), their items are put back",
+                    len(running))  # fmt: skip
+    for task, _ in running:
+        task.cancel()
+
+
+#: When this process's last outage ended (monotonic): its rescue waits a stalled-after time.
+_back_at: float | None = None
+
+
+async def _put_back_abandoned() -> bool:
+    """Once the database answers after this worker gave its jobs up: put their items back
+    (``runner.put_back_abandoned``) before its old registration is dropped (only then may
+    others retry those jobs). False when the database went away again (tried next time)."""
+    global _back_at
+    _back_at = time.monotonic()
+    try:
+        rt = await get_runtime()
+        await asyncio.wait_for(runner.put_back_abandoned(rt), 30)
+    except Exception as exc:
+        if unavailable(exc) is None:
+            raise
+        return False
+    return True
 
 
 class _OneLineOutage(logging.Filter):
@@ -308,7 +404,7 @@ class _OneLineOutage(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, DatabaseUnavailable):
+        if isinstance(exc, (DatabaseUnavailable, runner.Interrupted)):
             record.msg = f"{record.getMessage()}: {exc}"
             record.args = None
             record.exc_info = None

@@ -429,6 +429,10 @@ class Queries(Protocol):
         """The reviewer's latest own event that is still settling (what "undo" takes back)."""
         ...
 
+    async def last_storage_check(self, conn: Any) -> asyncpg.Record | None:
+        """The last periodic check: when, and its counts; nothing before the first."""
+        ...
+
     async def later_event_on(self, conn: Any, *, id: Any, clip_ids: Any) -> asyncpg.Record | None:
         """The first event after :id, not undone, that touched any of :clip_ids (undo that first)."""
         ...
@@ -553,6 +557,20 @@ class Queries(Protocol):
         started_at: Any,
         duration_ms: Any,
     ) -> str: ...
+
+    async def record_storage_check(
+        self,
+        conn: Any,
+        *,
+        objects: Any,
+        orphans: Any,
+        orphan_bytes: Any,
+        deleted: Any,
+        missing: Any,
+        seconds: Any,
+    ) -> asyncpg.Record | None:
+        """One periodic check's counts (checks older than 30 days are dropped)."""
+        ...
 
     async def record_worker(
         self, conn: Any, *, worker_id: Any, host: Any, pid: Any, concurrency: Any, queues: Any
@@ -686,6 +704,10 @@ class Queries(Protocol):
         ...
 
     def stage_throughput(self, conn: Any, *, hours: Any) -> AsyncIterator[asyncpg.Record]: ...
+
+    async def storage_check_due(self, conn: Any, *, every: Any) -> Any:
+        """Whether the periodic storage check is due: no check recorded in the last :every seconds."""
+        ...
 
     async def stored_scene_scores(
         self, conn: Any, *, id: Any, detector: Any

@@ -24,6 +24,9 @@ and generated for each table of the closed set :data:`TABLES`:
 - **fail**: ``running → failed`` with a one-line reason; when the failure is transient and
   attempts remain, the item is due again at ``now() + base × 2^(attempts − 1)`` seconds,
   else ``next_attempt_at`` is NULL (given up, until an operator's retry).
+- **put back**: ``running →`` the row as the claim found it (state, attempts, crash count,
+  due time, token), for work stopped for a reason not the item's (the worker stops, or gave
+  its jobs up in a database outage): the next claim, in any process, counts what this one did.
 
 A finish or a fail changes the row only while it carries the token of the caller's claim:
 a worker whose claim was taken over since (its event loop stalled past the stalled-after
@@ -144,8 +147,10 @@ def claim_sql(kind: ItemKind, stage: str) -> str:
     token of a claim this one resumes (or NULL): a redo of an item still held under that
     token (its stage lost the database) keeps its attempt count. Returns the
     claimed row (``*``, with its new ``claim_token``, ``previous_token``: the token it
-    replaced, whose objects a redo deletes once it commits, and :data:`CLAIM_RETURNS` for its
-    kind) or nothing.
+    replaced, whose objects a redo deletes once it commits, ``previous_state``,
+    ``previous_attempts``, ``previous_crashes``, ``previous_next_attempt_at``: the row as the
+    claim found it, which :func:`put_back` restores, and :data:`CLAIM_RETURNS` for its kind)
+    or nothing.
     """
     guard = CLAIM_GUARDS.get((kind, stage))
     extra = CLAIM_RETURNS.get(kind)
@@ -162,11 +167,13 @@ def claim_sql(kind: ItemKind, stage: str) -> str:
         "                   WHEN t.state = $3 AND t.attempts > 0 THEN t.crashes ELSE 0 END,\n"
         "    next_attempt_at = NULL, claim_token = gen_random_uuid(), updated_at = now()\n"
         # the row locked first, so ``o`` holds the token this claim replaces
-        f"FROM (SELECT id, claim_token FROM {_table(kind)} WHERE id = $1 FOR UPDATE) AS o\n"
+        f"FROM (SELECT id, claim_token, state, attempts, crashes, next_attempt_at"
+        f" FROM {_table(kind)} WHERE id = $1 FOR UPDATE) AS o\n"
         "WHERE t.id = $1 AND o.id = t.id AND t.state = ANY($4::text[])"
         + (f"\n  AND {guard}" if guard else "")
-        + "\nRETURNING t.*, o.claim_token AS previous_token"
-        + (f", {extra}" if extra else "")
+        + "\nRETURNING t.*, o.claim_token AS previous_token, o.state AS previous_state,"
+        " o.attempts AS previous_attempts, o.crashes AS previous_crashes,"
+        " o.next_attempt_at AS previous_next_attempt_at" + (f", {extra}" if extra else "")
     )
 
 
@@ -210,6 +217,23 @@ def fail_sql(kind: ItemKind) -> str:
         "    END\n"
         "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $8\n"
         "RETURNING t.id, t.state, t.attempts, t.next_attempt_at"
+    )
+
+
+@cache
+def put_back_sql(kind: ItemKind) -> str:
+    """Undo a claim that did no work of the item's own (:func:`put_back`).
+
+    Parameters: ``$1`` id, ``$2`` running, ``$3`` the claim's token, then the row as the claim
+    found it: ``$4`` state, ``$5`` attempts, ``$6`` crashes, ``$7`` next_attempt_at, ``$8``
+    claim_token. Returns the id, or nothing when the item is no longer held by that claim.
+    """
+    return (
+        f"UPDATE {_table(kind)} AS t\n"
+        "SET state = $4, attempts = $5, crashes = $6, next_attempt_at = $7, claim_token = $8,\n"
+        "    updated_at = now()\n"
+        "WHERE t.id = $1 AND t.state = $2 AND t.claim_token = $3\n"
+        "RETURNING t.id"
     )
 
 
@@ -303,3 +327,26 @@ async def fail(
     if row is not None and row["next_attempt_at"] is None and kind in GIVE_UP:
         await conn.execute(GIVE_UP[kind], item_id, error)
     return row
+
+
+async def put_back(
+    conn: Any, kind: ItemKind, transition: Transition, item_id: int, claimed: asyncpg.Record
+) -> bool:
+    """Undo the claim that returned ``claimed`` (the row :func:`claim` returned): the item
+    gets back the state, attempts, crash count, due time and token it had before that claim,
+    as if the claim had never been made, so the stage's next claim (in any process) counts
+    exactly what this one did. For work that stopped for a reason not the item's: the worker
+    was stopped (SIGINT/SIGTERM), or it gave its jobs up in a database outage. Only while the
+    item is still held by that claim; returns whether it was."""
+    row = await conn.fetchrow(
+        put_back_sql(kind),
+        item_id,
+        str(transition.running),
+        claimed["claim_token"],
+        claimed["previous_state"],
+        claimed["previous_attempts"],
+        claimed["previous_crashes"],
+        claimed["previous_next_attempt_at"],
+        claimed["previous_token"],
+    )
+    return row is not None

@@ -14,18 +14,28 @@ Two lists:
 
 Deleting is DB first, storage second everywhere else; here the rows are read again just
 before the delete, so a key a commit named meanwhile is kept.
+
+The workers also run it periodically (:func:`periodic_storage_check`, every
+``HEATERS_STORAGE_CHECK_EVERY`` seconds, one worker each time): a report, deleting only when
+``HEATERS_STORAGE_CHECK_DELETE`` says so; its counts are stored (``storage_checks``) and shown
+on ``/metrics``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from heaters.config import Settings
 from heaters.db import Database
 from heaters.storage.base import Storage
 from heaters.storage.inventory import MANAGED_PREFIXES, StoredObject, list_objects
+
+log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"-([0-9a-f]{12})\.[^/]*$")
 
@@ -139,4 +149,41 @@ async def reconcile_storage(
     return report
 
 
-__all__ = ["MissingObject", "StorageReport", "reconcile_storage"]
+async def periodic_storage_check(
+    db: Database, storage: Storage, settings: Settings
+) -> StorageReport | None:
+    """The workers' periodic check: when ``settings.storage_check_every`` is not 0 and no
+    check was recorded for that many seconds, run :func:`reconcile_storage` (deleting only
+    with ``storage_check_delete``, past ``storage_check_older_than_seconds``), record its
+    counts in ``storage_checks`` and log one line. Returns the report, or None when off or
+    not due. Raises what the listing or the database raises (the next run tries again)."""
+    every = settings.storage_check_every
+    if every <= 0:
+        return None
+    async with db.acquire() as conn:
+        if not await db.q.storage_check_due(conn, every=float(every)):
+            return None
+    t0 = time.monotonic()
+    report = await reconcile_storage(
+        db, storage, delete=settings.storage_check_delete,
+        older_than=timedelta(seconds=settings.storage_check_older_than_seconds),
+    )  # fmt: skip
+    seconds = time.monotonic() - t0
+    orphan_bytes = sum(o.size for o in report.orphans)
+    async with db.acquire() as conn:
+        await db.q.record_storage_check(
+            conn, objects=report.objects, orphans=len(report.orphans), orphan_bytes=orphan_bytes,
+            deleted=len(report.deleted), missing=len(report.missing), seconds=seconds,
+        )  # fmt: skip
+    found = bool(report.orphans or report.missing)
+    log.log(
+        logging.WARNING if found else logging.INFO,
+        "storage check: %d objects, %d orphans (%d bytes, %d deleted), %d missing in %.1f s%s",
+        report.objects, len(report.orphans), orphan_bytes, len(report.deleted),
+        len(report.missing), seconds,
+        ": 'heaters db reconcile-storage' lists them" if found else "",
+    )  # fmt: skip
+    return report
+
+
+__all__ = ["MissingObject", "StorageReport", "periodic_storage_check", "reconcile_storage"]

@@ -38,8 +38,17 @@ second: a committed row never names them); after its commit a stage deletes, wit
   no attempt spent``), no traceback and nothing written: the job is retried
   (``workers/app.py``) once the database is back and redoes the stage from its inputs; its
   claim, in the same process, resumes the lost one without counting an attempt. A stage
-  cancelled (its worker's heartbeat lease ran out in an outage, or the worker stops) is
-  resumed the same way by a redo in the same process: no attempt, no crash.
+  cancelled because its worker's heartbeat lease ran out in an outage is resumed the same way
+  by a redo in the same process, and once the database answers the worker puts every claim
+  it gave up back (:func:`put_back_abandoned`), before any other worker may retry its jobs,
+  so a redo anywhere spends nothing either.
+- **A stop.** SIGINT or SIGTERM (Ctrl-C, systemd, a ``kill`` of the process group, which
+  also kills the stage's ffmpeg and pool processes) makes the worker call
+  :func:`request_stop` and cancel its stages: whatever a stage then ends with (cancelled, a
+  child killed by the same signal), the item is put back as its claim found it (state,
+  attempts, crash count: :func:`heaters.db.lifecycle.put_back`), one line ``video 12: put
+  back in downloaded (the worker stops): no attempt spent``, and :class:`Interrupted` is
+  raised (the worker retries the job).
 """
 
 from __future__ import annotations
@@ -48,12 +57,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -78,6 +88,39 @@ Row: TypeAlias = asyncpg.Record
 #: the retried job's claim resumes such a claim (no attempt counted); a claim by another
 #: process counts on, as a redo after a crash does.
 _resume: dict[tuple[ItemKind, int], UUID] = {}
+
+#: The claims this process gave up without an outcome (its lease ran out in a database
+#: outage, or the database was lost mid-stage), by token: put back once the database answers
+#: (:func:`put_back_abandoned`), so a redo in any process spends nothing.
+_abandoned: dict[UUID, tuple[ItemKind, int, Transition, Row, list[str]]] = {}
+
+#: Set by :func:`request_stop` (the worker's SIGINT/SIGTERM handler): stages that end now were
+#: interrupted, not failed.
+_stopping = False
+
+
+def request_stop() -> None:
+    """Say that this process is stopping (SIGINT/SIGTERM): from now on a stage that ends
+    without its commit is put back, not failed. Safe to call from a signal handler."""
+    global _stopping
+    _stopping = True
+
+
+def stop_requested() -> bool:
+    """Whether :func:`request_stop` was called (and not :func:`clear_stop` since)."""
+    return _stopping
+
+
+def clear_stop() -> None:
+    """Forget a stop request (a worker started again in this process, tests)."""
+    global _stopping
+    _stopping = False
+
+
+class Interrupted(Exception):
+    """The stage was interrupted by the worker's stop and its item put back as its claim
+    found it: the job is to be retried, spending nothing."""
+
 
 #: The storage objects each claim (by token) wrote and has not committed yet.
 _written: dict[UUID, list[str]] = {}
@@ -151,6 +194,15 @@ async def pause_point(rt: Runtime, stage: str) -> None:
         await asyncio.sleep(3600)
 
 
+def _test_kill_point(rt: Runtime, kind: ItemKind, row: Row) -> None:
+    """Crash tests: die here, holding the claim, on a video whose title contains
+    ``HEATERS_TEST_KILL_WORKER_ON`` (an input that kills its worker)."""
+    marker = rt.settings.test_kill_worker_on
+    if marker and kind == "video" and marker in (row["title"] or ""):
+        log.warning("video %s: killing this worker (HEATERS_TEST_KILL_WORKER_ON)", row["id"])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -205,13 +257,27 @@ async def run_stage(
         await _record(rt, transition, kind, item_id, None, "noop", None, started, 0.0)
         return "noop"
     attempt, token = row["attempts"], row["claim_token"]
+    for t, held in list(_abandoned.items()):
+        if held[:2] == (kind, item_id):  # redone here first: resumed, nothing to put back
+            del _abandoned[t]
     slog.info("stage_start", stage=transition.stage, kind=kind, item_id=item_id, attempt=attempt)
     outcome, error = "done", None
     try:
         if row["crashes"] >= rt.settings.max_crashes:
             raise WorkerDied(row["crashes"], rt.settings.max_crashes)
-        if await work(row) == "noop":
+        _test_kill_point(rt, kind, row)
+        try:
+            result = await work(row)
+        except lifecycle.ClaimLost:
+            raise
+        except BaseException as exc:
+            if not _stopping:
+                raise
+            await _interrupted(rt, kind, item_id, transition, row, exc)
+        if result == "noop":
             outcome = "noop"
+    except Interrupted:
+        raise
     except lifecycle.ClaimLost as lost:
         outcome = _lost(kind, item_id, taken_over=lost.taken_over)
     except HeatersError as exc:
@@ -229,8 +295,8 @@ async def run_stage(
             )  # fmt: skip
             _resume[(kind, item_id)] = token
             # its commit may have gone through: its objects stay (the redo, which replaces
-            # this claim, deletes them)
-            _written.pop(token, None)
+            # this claim, or the put-back, deletes them)
+            _abandoned[token] = (kind, item_id, transition, row, _written.pop(token, []))
             _replaced.pop(token, None)
             raise
         log.exception("%s %s: internal error in %s", kind, item_id, transition.running)
@@ -240,11 +306,13 @@ async def run_stage(
         # cancelled (the worker stops, or gave its jobs up when its heartbeat lease ran out
         # in a database outage) or dying: its objects may be committed, so they stay (a redo,
         # which replaces this claim, deletes them)
+        written = _written.pop(token, [])
         if isinstance(exc, asyncio.CancelledError):
-            # not the item's fault: a redo in this process resumes the claim, spending no
-            # attempt and counting no crash
+            # not the item's fault: a redo in this process resumes the claim, and once the
+            # database answers the worker puts it back (put_back_abandoned), spending no
+            # attempt and counting no crash wherever the redo lands
             _resume[(kind, item_id)] = token
-        _written.pop(token, None)
+            _abandoned[token] = (kind, item_id, transition, row, written)
         _replaced.pop(token, None)
         raise
     # not committed (lost, failed, nothing to do): named by no row, so deleted
@@ -255,6 +323,84 @@ async def run_stage(
         rt, transition, kind, item_id, attempt, outcome, error, started, time.monotonic() - t0
     )
     return outcome
+
+
+async def _put_back(
+    rt: Runtime,
+    kind: ItemKind,
+    item_id: int,
+    transition: Transition,
+    row: Row,
+    written: Iterable[str],
+    why: str,
+) -> bool:
+    """Put the item back as the claim of ``row`` found it (:func:`lifecycle.put_back`) and
+    delete the objects that claim wrote (named by no row: its commit did not go through, or
+    the item would not be held by it any more). Returns whether the item was held."""
+    async with rt.db.transaction() as conn:
+        held = await lifecycle.put_back(conn, kind, transition, item_id, row)
+    if held:
+        log.warning(
+            "%s %s: put back in %s (%s): no attempt spent",
+            kind, item_id, row["previous_state"], why,
+        )  # fmt: skip
+        await delete_objects(rt, written, f"{kind} {item_id}")
+    return held
+
+
+async def _interrupted(
+    rt: Runtime,
+    kind: ItemKind,
+    item_id: int,
+    transition: Transition,
+    row: Row,
+    exc: BaseException,
+) -> NoReturn:
+    """The stage ended (``exc``) while this process stops: put its item back, raise
+    :class:`Interrupted`. The put-back runs to its end even when the stop's cancel reaches
+    this task only now (the stage ended first, its ffmpeg killed by the same signal)."""
+    task = asyncio.current_task()
+    if isinstance(exc, asyncio.CancelledError) and task is not None:
+        task.uncancel()  # the stop's cancel was taken
+    token = row["claim_token"]
+    written = _written.pop(token, [])
+    _replaced.pop(token, None)  # the previous claim's, whose token the item gets back
+    put = asyncio.ensure_future(
+        asyncio.wait_for(
+            _put_back(rt, kind, item_id, transition, row, written, "the worker stops"),
+            rt.settings.stalled_after_seconds,
+        )
+    )
+    while not put.done():
+        try:
+            await asyncio.shield(put)
+        except asyncio.CancelledError:
+            if task is not None:
+                task.uncancel()  # the stop's cancel, arriving late: the put-back goes on
+    try:
+        put.result()
+    except Exception as failed:
+        if stage_lost_database(failed) is None and not isinstance(failed, TimeoutError):
+            raise
+        log.warning("%s %s: not put back (database unavailable): a redo counts it", kind, item_id)
+    raise Interrupted(f"{kind} {item_id}: interrupted by the worker's stop") from None
+
+
+async def put_back_abandoned(rt: Runtime) -> int:
+    """Put back the items of the claims this process gave up in a database outage (its stages
+    cancelled when its heartbeat lease ran out, or lost the database mid-run) and that no redo
+    here has taken since: called by the worker once the database answers, before its old
+    registration is dropped (only then do other workers retry those jobs). Returns how many
+    were still held. Raises what the database raises (the caller retries later)."""
+    done = 0
+    for token, (kind, item_id, transition, row, written) in list(_abandoned.items()):
+        held = await _put_back(rt, kind, item_id, transition, row, written,
+                               "given up in a database outage")  # fmt: skip
+        _abandoned.pop(token, None)
+        if _resume.get((kind, item_id)) == token:
+            del _resume[(kind, item_id)]
+        done += held
+    return done
 
 
 class WorkerDied(HeatersError):

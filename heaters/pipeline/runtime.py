@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from heaters.children import die_with_parent, mark_worker
+from heaters.children import mark_worker, pool_child
 from heaters.config import Settings, get_settings
 from heaters.db import Database
 from heaters.pipeline.tmp import TempRoot
@@ -37,16 +38,31 @@ class Runtime:
         return await loop.run_in_executor(self.executor, partial(fn, *args, **kwargs))
 
 
+class _Pool(ProcessPoolExecutor):
+    """A process pool whose processes are started with SIGINT blocked: one still starting
+    (importing, before :func:`heaters.children.pool_child` ignores SIGINT) when a Ctrl-C
+    reaches the process group would otherwise die of ``KeyboardInterrupt`` with a traceback.
+    The signal stays pending in it until ignored; in this process it is delivered once the
+    start is done."""
+
+    def _spawn_process(self) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super()._spawn_process()  # type: ignore[misc]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def make_process_pool(size: int | None) -> ProcessPoolExecutor:
     """A ``spawn`` process pool (no forked event loop or DB connections in the children).
 
-    Each pool process is killed by the kernel when this process dies, even by SIGKILL
-    (:func:`heaters.children.die_with_parent`).
+    Each pool process is killed by the kernel when this process dies, even by SIGKILL, and
+    ignores SIGINT (:func:`heaters.children.pool_child`).
     """
-    return ProcessPoolExecutor(
+    return _Pool(
         max_workers=size,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=die_with_parent,
+        initializer=pool_child,
         initargs=(os.getpid(),),
     )
 

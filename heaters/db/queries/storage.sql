@@ -28,3 +28,21 @@ SELECT DISTINCT left(replace(CAST(claim_token AS text), '-', ''), 12) AS tag
 FROM (SELECT claim_token FROM source_videos UNION ALL SELECT claim_token FROM clips
       UNION ALL SELECT claim_token FROM video_segments) AS t
 WHERE claim_token IS NOT NULL;
+
+-- name: storage_check_due$
+-- Whether the periodic storage check is due: no check recorded in the last :every seconds.
+SELECT NOT EXISTS (
+    SELECT 1 FROM storage_checks WHERE checked_at > now() - make_interval(secs => :every)
+);
+
+-- name: record_storage_check^
+-- One periodic check's counts (checks older than 30 days are dropped).
+WITH old AS (DELETE FROM storage_checks WHERE checked_at < now() - interval '30 days')
+INSERT INTO storage_checks (objects, orphans, orphan_bytes, deleted, missing, seconds)
+VALUES (:objects, :orphans, :orphan_bytes, :deleted, :missing, :seconds)
+RETURNING id, checked_at;
+
+-- name: last_storage_check^
+-- The last periodic check: when, and its counts; nothing before the first.
+SELECT checked_at, objects, orphans, orphan_bytes, deleted, missing, seconds
+FROM storage_checks ORDER BY checked_at DESC LIMIT 1;
