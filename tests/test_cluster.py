@@ -12,7 +12,11 @@ through a bridge. Twelve videos are uploaded through the API, then:
    machine coming back), so the cluster has three workers for the next faults.
 2. Postgres is restarted (``pg_ctl restart -m fast``, same address) while jobs run: every
    worker waits, reconnects and goes on; none exits.
-3. The clips are approved through the API, and the link of a host caught mid-export (``w2`` or
+3. A poison is uploaded: a video that kills every worker that takes it
+   (``HEATERS_TEST_KILL_WORKER_ON``); each dead worker is started again, as systemd would, and
+   after :data:`MAX_CRASHES` deaths the video fails with "the worker died 2 times on this
+   item" instead of killing workers for ever.
+4. The clips are approved through the API, and the link of a host caught mid-export (``w2`` or
    ``w3``) is cut for :data:`PARTITION_SECONDS`: its jobs are retried by the others, and the
    cut-off worker, past its heartbeat lease, cancels them instead of finishing them late.
 
@@ -66,6 +70,12 @@ TICK = 1.0
 #: old; this much more is allowed for the tick's own run on a busy 2-core machine.
 RESCUE_SLACK = 4.0
 VIDEOS = 12
+#: HEATERS_MAX_CRASHES of the cluster: the poison's deaths before it is given up (the default
+#: is 3; 2 keeps the test short).
+MAX_CRASHES = 2
+#: The title of the poison video (HEATERS_TEST_KILL_WORKER_ON) and its worker's last line.
+POISON = "poison"
+POISON_KILL = "killing this worker (HEATERS_TEST_KILL_WORKER_ON)"
 BUCKET = "heaters-cluster"
 PREFIX = "c"
 WORKERS = ("w1", "w2", "w3")
@@ -95,6 +105,7 @@ class Cluster:
     procs: dict[str, Proc] = field(default_factory=dict)
     api: str = ""
     token: str = ""
+    revived: Counter[str] = field(default_factory=Counter)
 
     @property
     def url(self) -> str:
@@ -116,6 +127,14 @@ class Cluster:
                      logs=self.logs, cwd=REPO, prefix=self.net.exec_prefix(host))  # fmt: skip
         self.procs[host] = proc
         return proc
+
+    def revive_poisoned(self) -> None:
+        """Start again a worker the poison killed (as systemd's ``Restart=`` would)."""
+        for host in WORKERS:
+            proc = self.procs.get(host)
+            if proc and not proc.alive() and proc.text().count(POISON_KILL) > self.revived[host]:
+                self.revived[host] += 1
+                self.start_worker(host)
 
     def worker_ids(self, host: str) -> list[int]:
         """The procrastinate worker ids ``host`` registered, in order (from its log)."""
@@ -173,6 +192,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             "HEATERS_PROCESS_POOL_SIZE": "1",
             "HEATERS_RETRY_BACKOFF_SECONDS": "1",
             "HEATERS_REVIEW_SETTLE_SECONDS": "1",
+            "HEATERS_MAX_CRASHES": str(MAX_CRASHES),
+            "HEATERS_TEST_KILL_WORKER_ON": POISON,
             "PYTHONUNBUFFERED": "1",
         }
         c = Cluster(net=net, pg=pg, env=env, logs=tmp_path)
@@ -322,15 +343,18 @@ def test_three_worker_hosts_survive_a_power_loss_a_partition_and_a_postgres_rest
     }  # fmt: skip
 
     # --- every video detected; approve the shots through the API ----------------------
+    poison_id = 0  # uploaded once the others are detected
+
     def states() -> Counter[str]:
-        return Counter(s for (s,) in c.sql("SELECT state FROM source_videos"))
+        return Counter(s for (s,) in c.sql("SELECT state FROM source_videos WHERE id <> %s",
+                                           poison_id))  # fmt: skip
 
     def given_up() -> None:
         """Fail at once when an item failed for good (a transient failure is retried)."""
         rows = c.sql("SELECT 'video', id, state, last_error FROM source_videos WHERE state LIKE"
-                     " '%%\\_failed' AND next_attempt_at IS NULL UNION ALL SELECT 'clip', id,"
-                     " state, last_error FROM clips WHERE state LIKE '%%\\_failed'"
-                     " AND next_attempt_at IS NULL")  # fmt: skip
+                     " '%%\\_failed' AND next_attempt_at IS NULL AND id <> %s UNION ALL SELECT"
+                     " 'clip', id, state, last_error FROM clips WHERE state LIKE '%%\\_failed'"
+                     " AND next_attempt_at IS NULL", poison_id)  # fmt: skip
         if rows:
             pytest.fail(f"items failed for good: {rows}")
 
@@ -339,6 +363,36 @@ def test_three_worker_hosts_survive_a_power_loss_a_partition_and_a_postgres_rest
     wait_until(lambda: c.one("SELECT count(*) FROM clips c WHERE NOT EXISTS (SELECT 1 FROM"
                              " clip_artifacts a WHERE a.clip_id = c.id AND a.kind = 'sprite')") == 0,
                "every sprite", 180, every=0.5)  # fmt: skip
+
+    # --- a poison: an input that kills every worker that takes it -----------------------
+    # (uploaded while the cluster is idle, so no other item is held by a dying worker)
+    poison = tmp_path / "videos" / f"{POISON}.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x90:rate=24:duration=1", "-c:v", "libx264",
+           "-preset", "ultrafast", str(poison))  # fmt: skip
+    t_poison = time.monotonic()
+    with httpx.Client(base_url=c.api, headers=headers, timeout=60) as http, poison.open("rb") as f:
+        r = http.post("/api/videos", files={"file": (poison.name, f, "video/mp4")})
+    assert r.status_code == 201, r.text
+    poison_id = r.json()["id"]
+    reason = f"the worker died {MAX_CRASHES} times on this item"
+
+    def poisoned() -> bool:
+        c.revive_poisoned()
+        error = c.one("SELECT last_error FROM source_videos WHERE id = %s AND state ="
+                      " 'download_failed' AND next_attempt_at IS NULL", poison_id)  # fmt: skip
+        return bool(error and error.startswith(reason))
+
+    given_up_s = wait_until(lambda: poisoned() and time.monotonic() - t_poison,
+                            "the poison given up", 30 + MAX_CRASHES * 3 * STALLED_AFTER)  # fmt: skip
+    deaths = sum(c.procs[h].text().count(POISON_KILL) for h in WORKERS)
+    assert deaths == MAX_CRASHES, deaths
+    wait_until(lambda: c.revive_poisoned() or all(
+                   c.procs[h].alive() and c.worker_ids(h)[-1:] and c.one(
+                       "SELECT count(*) FROM procrastinate_workers WHERE id = %s",
+                       c.worker_ids(h)[-1]) for h in WORKERS),
+               "the killed workers back", 90)  # fmt: skip
+    recovery["poison"] = {"worker_deaths": deaths, "given_up_after_s": round(given_up_s, 2)}
+
     shots = [i for (i,) in c.sql("SELECT id FROM clips WHERE NOT is_transition"
                                  " AND state = 'pending_review' ORDER BY id")]  # fmt: skip
     assert len(shots) >= 2 * VIDEOS, shots
@@ -428,9 +482,11 @@ def test_three_worker_hosts_survive_a_power_loss_a_partition_and_a_postgres_rest
 
     # videos and clips
     assert states() == Counter({"detected": VIDEOS})
-    stuck = c.sql("SELECT 'video', id, state FROM source_videos WHERE state LIKE '%%ing'"
-                  " OR state LIKE '%%_failed' UNION ALL SELECT 'clip', id, state FROM clips"
-                  " WHERE state LIKE '%%ing' OR state LIKE '%%_failed'")  # fmt: skip
+    stuck = c.sql("SELECT 'video', id, state FROM source_videos WHERE (state LIKE '%%ing'"
+                  " OR state LIKE '%%_failed') AND id <> %s UNION ALL SELECT 'clip', id, state"
+                  " FROM clips WHERE state LIKE '%%ing' OR state LIKE '%%_failed'",
+                  poison_id)  # fmt: skip
+    assert c.one("SELECT state FROM source_videos WHERE id = %s", poison_id) == "download_failed"
     assert not stuck, stuck
     for vid in ids:
         frames = c.one("SELECT frame_count FROM source_videos WHERE id = %s", vid)
@@ -472,7 +528,8 @@ def test_three_worker_hosts_survive_a_power_loss_a_partition_and_a_postgres_rest
     expected = {k for (k,) in c.sql(
         "SELECT original_path FROM source_videos UNION SELECT master_path FROM source_videos"
         " UNION SELECT proxy_path FROM source_videos UNION SELECT clip_path FROM clips"
-        " UNION SELECT storage_key FROM clip_artifacts") if k}  # fmt: skip
+        " UNION SELECT storage_key FROM clip_artifacts"
+        " UNION SELECT source_key FROM source_videos WHERE original_path IS NULL") if k}  # fmt: skip
     listed = _bucket_keys(c)
     assert listed == expected, {"stray": sorted(listed - expected)[:20],
                                 "missing": sorted(expected - listed)[:20]}  # fmt: skip
