@@ -34,10 +34,6 @@ class Queries(Protocol):
         """The live clips of a video in :states (heaters.domain.states.ARCHIVABLE_STATES), by id."""
         ...
 
-    async def back_to_segmenting(self, conn: Any, *, id: Any) -> asyncpg.Record | None:
-        """A join job that found segments not all encoded (a stale job) gives the video back."""
-        ...
-
     async def browse_next(
         self, conn: Any, *, states: Any, max_confidence: Any, video_id: Any, start_frame: Any
     ) -> asyncpg.Record | None:

@@ -48,7 +48,7 @@ from uuid import UUID
 
 import asyncpg
 
-from heaters.domain.states import ItemKind, Transition, VideoState
+from heaters.domain.states import VIDEO_IN_SEGMENTS, ItemKind, SegmentState, Transition
 
 #: The tables whose rows have the lifecycle columns, by item kind (a closed set: the SQL
 #: below is generated for these names only).
@@ -89,7 +89,13 @@ CLAIM_GUARDS: Final[Mapping[tuple[ItemKind, str], str]] = {
     # A segment of a video still being segmented (one failed meanwhile has nothing to encode).
     ("segment", "preprocess_segment"): (
         "EXISTS (SELECT 1 FROM source_videos v"
-        f" WHERE v.id = t.source_video_id AND v.state = '{VideoState.SEGMENTING}')"
+        f" WHERE v.id = t.source_video_id AND v.state = '{VIDEO_IN_SEGMENTS.running}')"
+    ),
+    # The join: a video whose segments are all encoded (a stale job claims nothing).
+    ("video", "join"): (
+        "EXISTS (SELECT 1 FROM video_segments s WHERE s.source_video_id = t.id)"
+        " AND NOT EXISTS (SELECT 1 FROM video_segments s"
+        f" WHERE s.source_video_id = t.id AND s.state <> '{SegmentState.ENCODED}')"
     ),
 }
 
@@ -106,11 +112,12 @@ CLAIM_RETURNS: Final[Mapping[ItemKind, str]] = {
 #: kind; ``$1`` is the item id, ``$2`` the reason. A segment given up fails its video.
 GIVE_UP: Final[Mapping[ItemKind, str]] = {
     "segment": (
-        f"UPDATE source_videos v SET state = '{VideoState.PREPROCESS_FAILED}',"
+        f"UPDATE source_videos v SET state = '{VIDEO_IN_SEGMENTS.failed}',"
         " next_attempt_at = NULL, updated_at = now(),"
         " last_error = left('segment ' || s.index || ': ' || $2, 500)"
         " FROM video_segments s"
-        f" WHERE s.id = $1 AND v.id = s.source_video_id AND v.state = '{VideoState.SEGMENTING}'"
+        " WHERE s.id = $1 AND v.id = s.source_video_id"
+        f" AND v.state = '{VIDEO_IN_SEGMENTS.running}'"
     ),
 }
 

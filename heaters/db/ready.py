@@ -5,11 +5,12 @@ lifecycle").
 A stage looks for work in its transition's ready states (``Transition.ready``). Some stages
 also need something of related rows: that condition is written once, as SQL on the item row
 ``t``, in :data:`heaters.db.lifecycle.CLAIM_GUARDS` (the sprite: its video has a proxy and
-it has no sprite yet; a segment: its video is still ``segmenting``). The claim checks it, so
+it has no sprite yet; a segment: its video is still ``segmenting``; the join: all the
+video's segments are encoded). The claim checks it, so
 a job whose item stopped meeting it before the job ran claims nothing (a no-op), and
 :func:`find_sql` makes the stage's finder from it: ready state, due, the guard, the
-finder's own condition (:data:`FINDERS`; the join: all the video's segments encoded), no
-waiting or running job of the stage.
+finder's own condition (:data:`FINDERS`; none at present), no waiting or running job of
+the stage.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Final
 import asyncpg
 
 from heaters.db.lifecycle import CLAIM_GUARDS, TABLES
-from heaters.domain.states import ItemKind, SegmentState
+from heaters.domain.states import ItemKind
 
 #: Due now: not in a failed state, or its backoff has passed.
 DUE_UNLESS_FAILED: Final = r"(t.state NOT LIKE '%\_failed' OR t.next_attempt_at <= now())"
@@ -46,12 +47,7 @@ class Finding:
 FINDERS: Final[Mapping[str, Finding]] = {
     "sprite": Finding("clip", due=DUE_UNLESS_LAST_FAILED),
     "preprocess_segment": Finding("segment", order_by="t.source_video_id, t.index"),
-    "join": Finding(
-        "video",
-        when="EXISTS (SELECT 1 FROM video_segments s WHERE s.source_video_id = t.id)"
-        " AND NOT EXISTS (SELECT 1 FROM video_segments s"
-        f" WHERE s.source_video_id = t.id AND s.state <> '{SegmentState.ENCODED}')",
-    ),
+    "join": Finding("video"),
 }
 """The stages whose finders are made here, by stage name."""
 

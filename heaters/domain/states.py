@@ -94,9 +94,10 @@ DOWNLOAD = Transition("download",       (_V.NEW, _V.DOWNLOAD_FAILED),           
 PREPROCESS = Transition("preprocess",   (_V.DOWNLOADED, _V.PREPROCESS_FAILED),   _V.PREPROCESSING,  _V.PREPROCESSED,   _V.PREPROCESS_FAILED)
 # A video longer than HEATERS_SEGMENT_SECONDS: its preprocess hands it over to its segments
 # (PREPROCESS_IN_SEGMENTS, the preprocess job's finish: ``segmenting``), each encoded by its
-# own job (ENCODE_SEGMENT); JOIN then ends where PREPROCESS does. A segment that will not be
-# retried fails its video (preprocess_failed).
+# own job (ENCODE_SEGMENT) while the video waits (VIDEO_IN_SEGMENTS: a segment that will not
+# be retried fails it, ``preprocess_failed``); JOIN then ends where PREPROCESS does.
 PREPROCESS_IN_SEGMENTS = Transition("preprocess", (_V.DOWNLOADED, _V.PREPROCESS_FAILED), _V.PREPROCESSING, _V.SEGMENTING, _V.PREPROCESS_FAILED)
+VIDEO_IN_SEGMENTS = Transition("preprocess_segment", (_V.SEGMENTING,),  _V.SEGMENTING,     _V.SEGMENTING,     _V.PREPROCESS_FAILED)
 ENCODE_SEGMENT = Transition("preprocess_segment", (_S.PENDING, _S.ENCODE_FAILED), _S.ENCODING,   _S.ENCODED,        _S.ENCODE_FAILED)
 JOIN = Transition("join",               (_V.SEGMENTING, _V.JOIN_FAILED),         _V.JOINING,        _V.PREPROCESSED,   _V.JOIN_FAILED)
 DETECT = Transition("detect",           (_V.PREPROCESSED, _V.DETECT_FAILED),     _V.DETECTING,      _V.DETECTED,       _V.DETECT_FAILED)

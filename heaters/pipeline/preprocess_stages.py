@@ -17,7 +17,8 @@ under keys that carry its claim's token (:func:`heaters.storage.keys.segment_key
 commit that marks it ``encoded`` and records them; a job killed mid-way leaves it
 ``encoding`` and the retried job redoes only it; encoded segments are not redone. A segment
 that will not be retried (permanent failure, attempts used up) fails its video
-(``preprocess_failed``, reason ``segment N: …``; ``segments.sql: fail_segment``).
+(``preprocess_failed``, reason ``segment N: …``: :data:`heaters.db.lifecycle.GIVE_UP`, the
+failure of :data:`~heaters.domain.states.VIDEO_IN_SEGMENTS`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from heaters.db import fetch_all, lifecycle
 from heaters.domain import states
+from heaters.errors import PreprocessError
 from heaters.media.segments import Segment, SegmentPlan, segment_paths
 from heaters.pipeline import progress
 from heaters.pipeline.features import analysis_features, store_features, video_features
@@ -344,8 +346,9 @@ async def _fetch_piece(rt: Runtime, key: str, dest: Path) -> None:
 async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
     """Join a segmented video's encoded pieces and finish its preprocess.
 
-    ``segmenting``/``join_failed`` → ``joining`` → ``preprocessed`` (the finder only offers
-    a video whose segments are all encoded). Encodes the audio once, joins the pieces
+    ``segmenting``/``join_failed`` → ``joining`` → ``preprocessed``, for a video whose
+    segments are all encoded (its claim's guard, which its finder uses too: a stale job
+    claims nothing). Encodes the audio once, joins the pieces
     without re-encoding, indexes the proxy, checks the original as a master (FFV1 fallback
     as in one pass), then stores exactly what the one-pass path stores; the segment rows go
     in the same commit and their objects after it.
@@ -358,11 +361,9 @@ async def join_video_segments(rt: Runtime, video_id: int) -> Outcome:
         async with rt.db.acquire() as conn:
             rows = await fetch_all(rt.db.q.segments_of(conn, video_id=video_id))
         if not rows or any(r["state"] != states.SegmentState.ENCODED for r in rows):
-            # A stale job: the segments are not all encoded. Give the video back to them.
-            async with rt.db.acquire() as conn:
-                await rt.db.q.back_to_segmenting(conn, id=video_id)
-            log.warning("video %s: join found segments not encoded yet", video_id)
-            return "noop"
+            # The claim's guard found them all encoded, and no segment job claims one of a
+            # joining video: only an edit by hand gets here.
+            raise PreprocessError("the video's segments changed while it was joined")
         plan = plan_from_rows(rows)
         with rt.tmp.job_dir(f"join-{video_id}") as tmp:
             src = await local_copy(rt, row["original_path"], tmp)

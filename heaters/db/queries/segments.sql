@@ -42,9 +42,3 @@ SELECT * FROM video_segments WHERE source_video_id = :video_id ORDER BY index;
 -- Inside the join's commit: the segment rows go; returns their keys (deleted after it).
 DELETE FROM video_segments WHERE source_video_id = :video_id
 RETURNING proxy_key, small_key;
-
--- name: back_to_segmenting^
--- A join job that found segments not all encoded (a stale job) gives the video back.
-UPDATE source_videos SET state = 'segmenting', updated_at = now()
-WHERE id = :id AND state = 'joining'
-RETURNING id;
