@@ -1087,6 +1087,10 @@ def _classify(
 # --------------------------------------------------------------------------- build
 
 
+LOOKS_WANTED: set[str] = set()
+"""Looks ``--looks`` asks for (empty: all)."""
+
+
 def recipes(subset: str, available: set[str]) -> list[Recipe]:
     """The videos of ``subset`` (ci | dev | heldout | all), drawn from each split's seed."""
     out: list[Recipe] = []
@@ -1096,6 +1100,8 @@ def recipes(subset: str, available: set[str]) -> list[Recipe]:
         pl = Planner(split, ci, available)
         size = (160, 90) if ci else (640, 360)
         for look in LOOKS:
+            if LOOKS_WANTED and look not in LOOKS_WANTED:
+                continue
             for i in range(1 if ci else COUNTS[look]):
                 r = plan(look, i + 1, pl, size)
                 if ci:
@@ -1184,6 +1190,13 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=fetch.CACHE)
     ap.add_argument("--jobs", type=int, default=2, help="videos rendered at a time")
     ap.add_argument(
+        "--seed",
+        type=int,
+        help="draw --subset dev with this seed instead of its own: another dev draw from the "
+        "dev sources (more development data; never the held-out sources)",
+    )
+    ap.add_argument("--looks", help="comma-separated looks to render (default: all)")
+    ap.add_argument(
         "--labels",
         action="store_true",
         help="also write bench/devset/labels.json (labels_ci.json for --subset ci)",
@@ -1192,6 +1205,17 @@ def main() -> None:
         "--check", action="store_true", help="fail unless the committed labels are reproduced"
     )
     args = ap.parse_args()
+    if args.seed is not None:
+        if args.subset != "dev" or args.labels or args.check:
+            raise SystemExit("--seed draws --subset dev only, and has no committed labels")
+        SEEDS["dev"] = args.seed
+    if args.looks:
+        unknown = set(args.looks.split(",")) - set(LOOKS)
+        if unknown:
+            raise SystemExit(f"unknown looks: {', '.join(sorted(unknown))}")
+        if args.labels or args.check:
+            raise SystemExit("--looks renders part of a subset, which has no committed labels")
+        LOOKS_WANTED.update(args.looks.split(","))
     manifest = build(args.out, args.subset, args.cache, jobs=args.jobs)
     got = labels_only(manifest)
     committed = LABELS_CI if args.subset == "ci" else LABELS
