@@ -51,3 +51,14 @@ def test_a_finish_sets_only_its_stages_columns() -> None:
         lifecycle.finish_sql("clip", states.KEYFRAME.stage, ("clip_path",))
     with pytest.raises(ValueError, match="no lifecycle table"):
         lifecycle.claim_sql("edit", "label_reviews")  # type: ignore[arg-type]
+
+
+def test_a_guarded_stage_finds_what_its_claim_accepts() -> None:
+    """Each claim guard is written once: the stage's finder (db/ready.py) is made from it."""
+    from heaters.db import ready
+    from heaters.pipeline.stages import stage_named
+
+    for (kind, stage), guard in lifecycle.CLAIM_GUARDS.items():
+        assert ready.FINDERS[stage].kind == kind == stage_named(stage).finds.kind
+        assert f"  AND {guard}\n" in ready.find_sql(stage)
+        assert f"\n  AND {guard}" in lifecycle.claim_sql(kind, stage)
