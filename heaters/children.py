@@ -76,15 +76,20 @@ def die_with_parent(parent_pid: int | None = None) -> None:
         _pdeathsig(prctl, parent_pid)
 
 
+def _exit_on_sigint(signum: int, frame: object) -> None:
+    os._exit(128 + signum)
+
+
 def pool_child(parent_pid: int | None = None) -> None:
     """The initializer of a worker's process-pool processes: :func:`die_with_parent`, and
-    SIGINT ignored. A Ctrl-C reaches the whole process group; the worker itself handles it (a
-    clean stop that puts its items back), and an idle pool process would otherwise die of
-    ``KeyboardInterrupt`` with a traceback. The pool goes with the worker (its shutdown, or
-    the parent-death signal)."""
+    SIGINT ends the process at once, quietly. A Ctrl-C reaches the whole process group: the
+    worker handles it (a clean stop that puts its items back), a pool process just goes (it
+    would otherwise print a ``KeyboardInterrupt`` traceback, or, ignoring it, keep the
+    worker's exit waiting for its task). The pool starts its processes with SIGINT blocked
+    (``heaters.pipeline.runtime``), unblocked here once handled."""
     die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # started with it blocked
+    signal.signal(signal.SIGINT, _exit_on_sigint)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def preexec_for_child() -> Callable[[], None] | None:

@@ -40,9 +40,9 @@ class Runtime:
 
 class _Pool(ProcessPoolExecutor):
     """A process pool whose processes are started with SIGINT blocked: one still starting
-    (importing, before :func:`heaters.children.pool_child` ignores SIGINT) when a Ctrl-C
+    (importing, before :func:`heaters.children.pool_child` handles SIGINT) when a Ctrl-C
     reaches the process group would otherwise die of ``KeyboardInterrupt`` with a traceback.
-    The signal stays pending in it until ignored; in this process it is delivered once the
+    The signal stays pending in it until handled; in this process it is delivered once the
     start is done."""
 
     def _spawn_process(self) -> None:
@@ -57,7 +57,7 @@ def make_process_pool(size: int | None) -> ProcessPoolExecutor:
     """A ``spawn`` process pool (no forked event loop or DB connections in the children).
 
     Each pool process is killed by the kernel when this process dies, even by SIGKILL, and
-    ignores SIGINT (:func:`heaters.children.pool_child`).
+    exits quietly on SIGINT (:func:`heaters.children.pool_child`).
     """
     return _Pool(
         max_workers=size,
