@@ -3,6 +3,7 @@ transaction whose deadlock is a 409, row locks, the checks before a change, the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -183,3 +184,37 @@ async def insert_event(
 
 def live_order(rows: Sequence[Any]) -> tuple[int, ...]:
     return tuple(r["id"] for r in sorted(rows, key=lambda r: (r["start_frame"], r["id"])))
+
+
+def event_result(
+    log: logging.Logger,
+    ev: Any,
+    action: str,
+    clip_ids: Sequence[int],
+    message: str,
+    live_clip_ids: Sequence[int],
+    *,
+    reviewer: str | None = None,
+) -> ActionResult:
+    """The result of an action that logged event ``ev`` (its row: ``id``, ``settles_at``),
+    logged on ``log`` as ``"<reviewer>: <message> (event <id>)"`` (no prefix without
+    ``reviewer``: an edit's message names its clips)."""
+    if reviewer is None:
+        log.info("%s (event %s)", message, ev["id"])
+    else:
+        log.info("%s: %s (event %s)", reviewer, message, ev["id"])
+    return ActionResult(
+        event_id=ev["id"], action=action, clip_ids=tuple(clip_ids), message=message,
+        settles_at=ev["settles_at"], live_clip_ids=tuple(live_clip_ids),
+    )  # fmt: skip
+
+
+def clip_fields(row: Any) -> dict[str, Any]:
+    """A clip row's identity and span, as keyword arguments of a view (``ClipView``,
+    ``QueueItem``): ``id``, ``video_id`` (from ``source_video_id``), ``start_frame``,
+    ``end_frame`` (frames, end exclusive), ``start_seconds``, ``end_seconds``."""
+    return {
+        "id": row["id"],
+        "video_id": row["source_video_id"],
+        **{k: row[k] for k in ("start_frame", "end_frame", "start_seconds", "end_seconds")},
+    }

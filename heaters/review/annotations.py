@@ -12,7 +12,7 @@ Tagging a clip, or many at once, is :func:`heaters.review.batch.decide_many` wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from heaters.db.pool import Connection
 from heaters.domain.tags import NOTE_MAX, TAG_NAME
 from heaters.review._base import (
     ActionResult,
+    event_result,
     insert_event,
     live_order,
     lock_clip,
@@ -86,10 +87,7 @@ async def add_tag(db: Database, name: str, *, key: int | None = None) -> Tag:
     or another tag has the key.
     """
     check_tag_name(name)
-    check_key(key)
-    async with db.transaction() as conn:
-        await _free_key(db, conn, key, name)
-        row = await db.q.insert_tag(conn, name=name, key=key)
+    row = await _write_keyed(db, name, key, lambda conn: db.q.insert_tag(conn, name=name, key=key))
     if row is None:
         raise ReviewConflict(f"tag {name} exists already")
     log.info("tag %s added (key %s)", name, key)
@@ -99,21 +97,26 @@ async def add_tag(db: Database, name: str, *, key: int | None = None) -> Tag:
 async def set_tag_key(db: Database, name: str, key: int | None) -> Tag:
     """Put tag ``name`` on ``key`` (None: no key). TagNotFound; ReviewConflict when another
     tag has the key."""
-    check_key(key)
-    async with db.transaction() as conn:
-        await _free_key(db, conn, key, name)
-        row = await db.q.set_tag_key(conn, name=name, key=key)
+    row = await _write_keyed(db, name, key, lambda conn: db.q.set_tag_key(conn, name=name, key=key))
     if row is None:
         raise TagNotFound(f"no tag {name}")
     return Tag(row["name"], row["key"])
 
 
-async def _free_key(db: Database, conn: Connection, key: int | None, name: str) -> None:
-    if key is None:
-        return
-    other = await db.q.tag_by_key(conn, key=key)
-    if other is not None and other["name"] != name:
-        raise ReviewConflict(f"key {key} is tag {other['name']}'s: remove or move that first")
+async def _write_keyed(
+    db: Database, name: str, key: int | None, write: Callable[[Connection], Awaitable[Any]]
+) -> Any:
+    """Check ``key`` (1–9 or None), then, in one transaction, make sure no other tag than
+    ``name`` has it and run ``write``; its row (None when it found nothing to write)."""
+    check_key(key)
+    async with db.transaction() as conn:
+        if key is not None:
+            other = await db.q.tag_by_key(conn, key=key)
+            if other is not None and other["name"] != name:
+                raise ReviewConflict(
+                    f"key {key} is tag {other['name']}'s: remove or move that first"
+                )
+        return await write(conn)
 
 
 async def remove_tag(db: Database, name: str) -> Tag:
@@ -188,11 +191,7 @@ async def set_note(
             settle_seconds=settle_window(settle_seconds),
         )  # fmt: skip
     msg = f"note of clip {clip_id} " + ("saved" if text else "removed")
-    log.info("%s: %s (event %s)", reviewer, msg, ev["id"])
-    return ActionResult(
-        event_id=ev["id"], action="note", clip_ids=(clip_id,), message=msg,
-        settles_at=ev["settles_at"], live_clip_ids=live_order([clip]),
-    )  # fmt: skip
+    return event_result(log, ev, "note", [clip_id], msg, live_order([clip]), reviewer=reviewer)
 
 
 async def restore_annotations(db: Database, conn: Connection, snap: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from heaters.review._base import (
     ActionResult,
     change_refusal,
     clips_text,
+    event_result,
     insert_event,
     live_order,
     review_transaction,
@@ -137,11 +138,7 @@ async def decide_many(
     else:
         what = f"{clips_text(done)} {PAST[action]}"
     msg = what if not left_out else f"{what} ({len(left_out)} left out: {left_out[0]}…)"
-    log.info("%s: %s (event %s)", reviewer, msg, ev["id"])
-    return ActionResult(
-        event_id=ev["id"], action=action, clip_ids=tuple(done), message=msg,
-        settles_at=ev["settles_at"], live_clip_ids=live_order(ok),
-    )  # fmt: skip
+    return event_result(log, ev, action, done, msg, live_order(ok), reviewer=reviewer)
 
 
 def _refusal(clip: Any, action: str, take_held: bool) -> str | None:

@@ -19,6 +19,7 @@ from heaters.review._base import (
     Decision,
     Edge,
     change_refusal,
+    event_result,
     insert_event,
     live_order,
     lock_clip,
@@ -127,12 +128,7 @@ async def decide(
         msg += f" (was {state_label(clip['state'])})"
     if action == "group":
         msg += f" with clip {ids[1]}"
-    log.info("%s: %s (event %s)", reviewer, msg, ev["id"])
-    return ActionResult(
-        event_id=ev["id"], action=action, clip_ids=tuple(ids),
-        message=msg,
-        settles_at=ev["settles_at"], live_clip_ids=live_order(shown),
-    )  # fmt: skip
+    return event_result(log, ev, action, ids, msg, live_order(shown), reviewer=reviewer)
 
 
 async def act(

@@ -18,6 +18,7 @@ from heaters.review._base import (
     ActionResult,
     Edge,
     Edit,
+    event_result,
     insert_event,
     lock_clip,
     require_free,
@@ -124,13 +125,7 @@ async def _log_edit(
 def _edit_result(
     action: Edit, old: Sequence[Any], new_ids: Sequence[int], ev: Any, message: str
 ) -> ActionResult:
-    log.info("%s (event %s)", message, ev["id"])
-    return ActionResult(
-        event_id=ev["id"], action=action,
-        clip_ids=(*(c["id"] for c in old), *new_ids),
-        message=message,
-        settles_at=ev["settles_at"], live_clip_ids=tuple(new_ids),
-    )  # fmt: skip
+    return event_result(log, ev, action, [*(c["id"] for c in old), *new_ids], message, new_ids)
 
 
 async def merge(

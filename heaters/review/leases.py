@@ -9,7 +9,7 @@ from typing import Any
 
 from heaters.config import get_settings
 from heaters.db import Database, fetch_all
-from heaters.review._base import PENDING, QUEUE_ORDERS, QueueOrder, clock
+from heaters.review._base import PENDING, QUEUE_ORDERS, QueueOrder, clip_fields, clock
 from heaters.review.errors import ClipNotFound, InvalidEdit
 from heaters.review.views import ClipView, get_clip
 
@@ -79,12 +79,7 @@ async def review_queue(
         rows = [own, *(r for r in rows if r["id"] != own["id"])][:limit]
     return [
         QueueItem(
-            id=r["id"],
-            video_id=r["source_video_id"],
-            start_frame=r["start_frame"],
-            end_frame=r["end_frame"],
-            start_seconds=r["start_seconds"],
-            end_seconds=r["end_seconds"],
+            **clip_fields(r),
             is_transition=r["is_transition"],
             transition_kind=r["transition_kind"],
             boundary_confidence=None

@@ -10,6 +10,7 @@ from typing import Any
 
 from heaters.db import Database, fetch_all
 from heaters.db.pool import Connection
+from heaters.review._base import clip_fields
 from heaters.review.errors import ClipNotFound
 
 
@@ -113,14 +114,9 @@ async def get_clip(db: Database, clip_id: int) -> ClipView:
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else 25.0
     confidence = row["boundary_confidence"]
     return ClipView(
-        id=row["id"],
-        video_id=row["source_video_id"],
+        **clip_fields(row),
         video_title=row["video_title"],
         source=row["source_url"] or row["source_path"],
-        start_frame=row["start_frame"],
-        end_frame=row["end_frame"],
-        start_seconds=row["start_seconds"],
-        end_seconds=row["end_seconds"],
         state=row["state"],
         grouped_with_clip_id=row["grouped_with_clip_id"],
         reviewed_by=row["reviewed_by"],
