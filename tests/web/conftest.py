@@ -53,14 +53,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="module")
+def stack_videos(small_video: Path, other_video: Path) -> list[Path]:
+    """The videos :func:`stack` ingests, in order (a module may override this fixture)."""
+    return [small_video, other_video]
+
+
+@pytest.fixture(scope="module")
 def stack(
     pg_server: str,
     template_db: str,
-    small_video: Path,
-    other_video: Path,
+    stack_videos: list[Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    """A fresh database with two processed videos, the web server, a worker, two users."""
+    """A fresh database with the processed :func:`stack_videos` (two by default), the web
+    server, a worker, two users."""
     import psycopg
 
     name = f"w{os.getpid()}_{next(_db_counter)}"
@@ -76,7 +82,7 @@ def stack(
     }
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        done = run_heaters(env, "ingest", str(small_video), str(other_video), "--wait", "--json")
+        done = run_heaters(env, "ingest", *map(str, stack_videos), "--wait", "--json")
         assert done.returncode == 0, done.stderr
         videos = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         assert all(v["state"] == "detected" for v in videos), videos
