@@ -282,17 +282,16 @@ def torch_one_thread() -> Iterator[Any]:
 SLOW_MODULES = frozenset({
     "tests/web",  # Chromium (Playwright) on a live server
     "tests/storage",  # moto's S3 server
-    "tests/test_cluster.py", "tests/test_scale_out.py",  # several hosts / workers
-    "tests/test_crash.py", "tests/test_crash_clips.py", "tests/test_crash_orphans.py",
-    "tests/test_crash_budget.py", "tests/test_worker_db_loss.py",  # killed processes
-    "tests/test_worker_stop.py",
+    "tests/cluster",  # several hosts / workers, killed processes
+    "tests/pipeline/test_worker_db_loss.py", "tests/pipeline/test_worker_stop.py",
     "tests/api/test_schemathesis.py", "tests/api/test_db_down.py",
     "tests/api/test_slow_clients.py", "tests/api/test_first_run.py",  # real servers
-    "tests/media/test_devset.py", "tests/test_transnet.py",  # the dev set, the network
-    "tests/test_second_opinion_stage.py", "tests/test_detectors.py",
-    "tests/test_embeddings.py", "tests/test_main_job.py", "tests/test_review_jobs.py",
-    "tests/test_stage_off.py", "tests/test_deliver_datasets.py", "tests/test_bad_inputs.py",
-    "tests/test_profiles.py", "tests/test_segments.py",
+    "tests/media/test_devset.py", "tests/media/test_transnet.py",  # the dev set, the network
+    "tests/pipeline/test_second_opinion_stage.py", "tests/media/test_detectors.py",
+    "tests/embeddings/test_embeddings.py", "tests/cli/test_main_job.py",
+    "tests/review/test_review_jobs.py", "tests/pipeline/test_stage_off.py",
+    "tests/deliver/test_deliver_datasets.py", "tests/cli/test_bad_inputs.py",
+    "tests/pipeline/test_profiles.py", "tests/pipeline/test_segments.py",
 })  # fmt: skip
 
 

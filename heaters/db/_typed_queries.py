@@ -2,7 +2,7 @@
 """The named queries of ``queries/*.sql`` as a typed Protocol (generated: do not edit).
 
 Regenerate with ``python -m heaters.db.gen_queries`` after changing a ``.sql`` file
-(``tests/test_typed_queries.py`` fails while this file is stale).
+(``tests/db/test_typed_queries.py`` fails while this file is stale).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ async def _run_jobs() -> None:
 
 
 async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> None:
-    from tests.test_deliver_datasets import prepared_clips
+    from tests.deliver.test_deliver_datasets import prepared_clips
 
     vid, ids = await prepared_clips(db, small_video, approve=2)
     with api.client() as c, api.client(token=None) as anon:
@@ -87,7 +87,7 @@ async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> No
 
     # Approve one more clip (exported, keyframed, embedded), then "New version" on the page.
     from heaters.pipeline.runtime import open_runtime
-    from tests.test_deliver_datasets import approve_and_process
+    from tests.deliver.test_deliver_datasets import approve_and_process
 
     async with open_runtime() as rt:
         await approve_and_process(db, rt, ids[2])

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Api
-from tests.test_review import _make_video
+from tests.review.test_review import _make_video
 
 T = TypeVar("T")
 

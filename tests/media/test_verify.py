@@ -21,7 +21,7 @@ import pytest
 from heaters.media import scenes, transnet, transnet_windows, verify
 from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from tests.conftest import SAMPLE, ffmpeg
-from tests.test_transnet import _seg
+from tests.media.test_transnet import _seg
 
 CUTS = (48, 78)
 FRAMES = 118

@@ -25,7 +25,7 @@ async def test_dataset_to_s3(
     s3_storage: Any,
     s3_prefix: str,
 ) -> None:
-    from tests.test_deliver_datasets import (
+    from tests.deliver.test_deliver_datasets import (
         check_manifest,
         check_samples,
         db_facts,

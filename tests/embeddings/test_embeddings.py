@@ -43,7 +43,7 @@ from heaters.embeddings import (
     load_embedder,
 )
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "big_buck_bunny_action_59s.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "big_buck_bunny_action_59s.mp4"
 SHOTS: dict[str, tuple[int, int]] = {
     "tree": (40, 200),
     "glide": (460, 520),

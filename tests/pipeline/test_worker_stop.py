@@ -25,7 +25,7 @@ from heaters.errors import HeatersError
 from heaters.pipeline import runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.cluster_harness import Postgres, free_port, wait_until
+from tests.cluster.cluster_harness import Postgres, free_port, wait_until
 from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters
-from tests.test_review import _make_video
+from tests.review.test_review import _make_video
 
 
 async def test_status_lists_failing_clips_with_their_reasons(

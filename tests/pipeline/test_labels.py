@@ -11,7 +11,7 @@ from heaters.pipeline import labels
 from heaters.pipeline.dispatcher import dispatch
 from heaters.pipeline.labels import ClipFacts, Label, labels_of_event
 from heaters.pipeline.stages import Stage, stage_named
-from tests.test_review import LONG, _make_video
+from tests.review.test_review import LONG, _make_video
 
 
 async def _labels(db: Any, vid: int) -> list[tuple[int, int, str, str]]:

@@ -110,7 +110,7 @@ async def test_every_reason_the_detector_names_can_be_stored(db: Any) -> None:
     import asyncpg
 
     from heaters.media.boundaries import SUGGESTION_REASONS
-    from tests.test_review import _make_video
+    from tests.review.test_review import _make_video
 
     vid, _ = await _make_video(db, [100])
     insert = (

@@ -47,7 +47,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.cluster_harness import (
+from tests.cluster.cluster_harness import (
     Network,
     Postgres,
     Proc,

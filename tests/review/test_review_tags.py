@@ -15,7 +15,7 @@ from heaters import review
 from heaters.deliver.cut_source import load_cut_list
 from heaters.deliver.cutlists import CSV_ANNOTATIONS, CSV_HEADER, to_csv, to_edl, to_otio
 from heaters.review import InvalidEdit, ReviewConflict, TagNotFound
-from tests.test_review import LONG, _make_video, _states
+from tests.review.test_review import LONG, _make_video, _states
 
 
 async def _tags(db: Any, clip_id: int) -> list[str]:

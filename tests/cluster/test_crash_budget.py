@@ -18,8 +18,8 @@ from heaters.domain import states
 from heaters.pipeline import runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
+from tests.cluster.test_crash import _start_worker, _state, _wait_for
 from tests.conftest import json_lines, run_heaters
-from tests.test_crash import _start_worker, _state, _wait_for
 
 REASON = (
     "the worker died 3 times on this item (HEATERS_MAX_CRASHES=3): given up, 'heaters retry' "

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.cluster_harness import Postgres, Proc, free_port, start, wait_until
+from tests.cluster.cluster_harness import Postgres, Proc, free_port, start, wait_until
 from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from heaters import review
-from tests.test_review import LONG, _make_video
+from tests.review.test_review import LONG, _make_video
 
 
 async def _wait_for(db: Any, sql: str, *args: Any, timeout: float = 60) -> Any:

@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.cluster.test_crash import _start_worker, _wait_for
 from tests.conftest import json_lines, run_heaters
-from tests.test_crash import _start_worker, _wait_for
 
 
 def _clip_state(url: str, clip_id: int) -> str:

@@ -1,5 +1,5 @@
 """Scene detection: the pure cut rule, both frame readers, the features, and detect() on a
-real clip (gradual transitions and edge cases: tests/test_transitions.py)."""
+real clip (gradual transitions and edge cases: tests/media/test_transitions.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from heaters.media import scenes, scores
 from heaters.media.boundaries import SceneResult
 from heaters.media.scenes import DetectorParams, cuts_from_scores
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "big_buck_bunny_action_59s.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "big_buck_bunny_action_59s.mp4"
 
 # Three pieces of the sample, each inside one shot (hand-labelled cuts of the sample:
 # bench/ground_truth/big_buck_bunny_action_59s.json): (start frame, frames).

@@ -1,6 +1,6 @@
 """Master export's seek (heaters.media.export.seek_to_keyframe) on an H.264 MP4 with B-frames
 whose keyframes sit just after hard cuts: the keyframe's DTS is before the target and its PTS
-after it, so a seek to its PTS − 1 lands on it again (found by tests/test_cluster.py: every
+after it, so a seek to its PTS − 1 lands on it again (found by tests/cluster/test_cluster.py: every
 clip starting on such a cut failed "cannot seek the master to the keyframe before PTS …")."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import pytest
 
 from heaters.media import scenes, scores
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "big_buck_bunny_action_59s.mp4"
 SIZE = (160, 90)
 
