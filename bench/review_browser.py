@@ -39,7 +39,9 @@ and Debian's Chromium driven by Playwright. The reviewer looks at each clip for 
 (default 400 ms: a quick human look) before the next key; ``--dwell-ms 0`` hammers keys.
 
 Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p50_ms",
-"p95_ms", "max_ms", "target_p95_ms", "ok"}`` and a last line with the counts.
+"p95_ms", "max_ms", "target_p95_ms", "ok"}`` and a last line with the counts (and
+``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
+``video_switch`` for any move that showed another video).
 
 Usage::
 
@@ -291,6 +293,7 @@ def review(
         second = _sign_in(browser, base, "bench2") if args.second_reviewer else None
         page.wait_for_selector("#panel[data-clip-id]")
         done = 0
+        switched: set[int] = set()  # indexes in metrics() of moves to another video
         second_done = 0
         stuck = 0
         while done < args.clips:
@@ -315,6 +318,9 @@ def review(
                 stuck += 1  # nowhere left to go (the last undecided clip is this one)
                 break
             done += 1
+            after = page.evaluate("() => [heatersReview.metrics().length, heatersReview.state()]")
+            if after[0] > before and after[1] and after[1]["videoId"] != state["videoId"]:
+                switched.add(after[0] - 1)  # that measure is a switch to another video
             if second is not None and done % 3 == 0:
                 other = second.evaluate("() => heatersReview.state()")
                 if other is not None:
@@ -350,6 +356,18 @@ def review(
         browser.close()
     panel = [m["panel"] for m in metrics]
     frame = [m["frame"] for m in metrics]
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for i, m in enumerate(metrics):
+        kinds.setdefault("video_switch" if i in switched else m["kind"], []).append(m)
+    by_kind = {
+        kind: {
+            "n": len(ms),
+            "panel_p95_ms": _plain_stats("", [m["panel"] for m in ms])["p95_ms"],
+            "first_frame_p95_ms": _plain_stats("", [m["frame"] for m in ms])["p95_ms"],
+            "first_frame_max_ms": round(max(m["frame"] for m in ms), 1),
+        }
+        for kind, ms in sorted(kinds.items())
+    }
     extra = [
         _plain_stats(f"{name}_ms_per_frame", values)
         for name, values in (
@@ -373,6 +391,7 @@ def review(
             "aborted_requests": aborted_in_review,
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
             "proxy_requests": proxy_in_review,
+            "by_kind": by_kind,
             **looped,
             "page_errors": errors,
             "unmeasured": lost,
