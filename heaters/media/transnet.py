@@ -23,7 +23,7 @@ context on each side). :func:`verify` runs the network only over windows of fram
 for (tiled from each window's start, or on this same grid with ``aligned=True``, which
 reproduces the full run's predictions exactly).
 
-What it sees (measured on clips made with ffmpeg from the sample, ``tests/test_transnet.py``
+What it sees (measured on clips made with ffmpeg from the sample, ``tests/media/test_transnet.py``
 and the issue-11 notes in ``docs/detection.md``): hard cuts frame-exact; cross-dissolves and
 fades of 6–24 frames as spans within a frame or two; wipes and slides not at all (no event);
 a 1-frame white flash no, 2–3-frame flashes as a false cut (peak ~0.6); a brightness ramp up
