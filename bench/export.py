@@ -26,7 +26,12 @@ import time
 from pathlib import Path
 
 from heaters.media import scenes
-from heaters.media.export import encode_clip_exact, master_export_args, remux_clip
+from heaters.media.export import (
+    EncodeOptions,
+    encode_clip_exact,
+    master_export_args,
+    remux_clip,
+)
 from heaters.media.ffmpeg import BASE_ARGS, ffmpeg_exe
 from heaters.media.preprocess import preprocess
 
@@ -43,6 +48,7 @@ def main() -> None:
     ap.add_argument("--preset", default="medium", help="x264 preset of master exports")
     ap.add_argument("--master", choices=["original", "ffv1"], default="original")
     args = ap.parse_args()
+    encode = EncodeOptions(preset=args.preset)
 
     with tempfile.TemporaryDirectory(prefix="heaters-bench-export-") as tmp_s:
         tmp = Path(tmp_s)
@@ -74,7 +80,7 @@ def main() -> None:
                 def ours_master(a: int = a, b: int = b, s0: float = s0, s1: float = s1) -> None:
                     encode_clip_exact(
                         master, tmp / "m.mp4", start_seconds=s0, frame_count=b - a,
-                        duration_seconds=s1 - s0, preset=args.preset,
+                        duration_seconds=s1 - s0, encode=encode,
                         prev_seconds=pts[a - 1] if a else None,
                         next_seconds=pts[a + 1] if a + 1 < len(pts) else None,
                     )  # fmt: skip
@@ -85,7 +91,7 @@ def main() -> None:
                     subprocess.run([ffmpeg_exe(), *BASE_ARGS, *master_export_args(
                         master, tmp / "f.mp4", seek_seconds=max(s0 - half, 0.0),
                         start_seconds=s0, frame_count=b - a, duration_seconds=s1 - s0,
-                        preset=args.preset,
+                        encode=encode,
                     )], check=True)  # fmt: skip
 
                 order = [("copy", ours_copy), ("master", ours_master), ("ffmpeg", plain)]

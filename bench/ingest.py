@@ -138,7 +138,7 @@ def bench_export(video: Path, proxy: Path, clips: int, runs: int, work: Path) ->
                     half = (pts[start + 1] - pts[start]) / 2
                     args = master_export_args(
                         video, out, seek_seconds=pts[start] - half, start_seconds=pts[start],
-                        frame_count=length, duration_seconds=span, audio=True,
+                        frame_count=length, duration_seconds=span,
                     )  # fmt: skip
                     subprocess.run([ffmpeg_exe(), *BASE_ARGS, *args], check=True,
                                    stdin=subprocess.DEVNULL)  # fmt: skip

@@ -205,7 +205,7 @@ def _split_exact(
 ) -> list[Path | None]:
     """Each listed shot re-encoded from ``video`` (:func:`encode_clip_exact`) at the times of
     ``index``; the files, in shot order."""
-    from heaters.media.export import encode_clip_exact
+    from heaters.media.export import EncodeOptions, encode_clip_exact
 
     pts, end = index.pts_seconds, index.end_seconds
     n = len(pts)
@@ -223,8 +223,7 @@ def _split_exact(
                 duration_seconds=(pts[stop] if stop < n else end) - start_s,
                 prev_seconds=pts[first - 1] if first > 0 else None,
                 next_seconds=pts[first + 1] if first + 1 < n else None,
-                crf=crf,
-                preset=preset,
+                encode=EncodeOptions(crf=crf, preset=preset),
             )
             paths.append(path)
             advance(path.name)

@@ -54,6 +54,26 @@ class ExportResult:
     duration_seconds: float
 
 
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How a master-mode export encodes a clip (the ``HEATERS_EXPORT_*`` settings).
+
+    ``codec``: the video encoder (FFmpeg's name, ``-c:v``; yuv420p); ``crf``: its constant
+    rate factor (lower is better and larger; 18 is near transparent for x264); ``preset``: its
+    speed preset (``ultrafast`` … ``veryslow``); ``audio``: keep the master's first audio track
+    (AAC 160 kb/s) when it has one; ``faststart``: put the MP4 index first.
+    """
+
+    crf: int = 18
+    preset: str = "medium"
+    codec: str = "libx264"
+    audio: bool = True
+    faststart: bool = True
+
+
+DEFAULT_ENCODE = EncodeOptions()
+
+
 @contextmanager
 def _exporting(out: Path, failure: str) -> Iterator[Path]:
     """The path to write the clip ``out`` at (:func:`~heaters.media.files.written_whole`); a
@@ -167,11 +187,7 @@ def master_export_args(
     start_seconds: float | None = None,
     frame_count: int,
     duration_seconds: float,
-    crf: int = 18,
-    preset: str = "medium",
-    codec: str = "libx264",
-    audio: bool = True,
-    faststart: bool = True,
+    encode: EncodeOptions = DEFAULT_ENCODE,
 ) -> list[str]:
     """The ffmpeg arguments of a master-mode export (also used by the benchmark's peer).
 
@@ -179,28 +195,29 @@ def master_export_args(
     the keyframe at or before it, decodes from there and drops every frame earlier than
     ``seek_seconds``; pass a time between the previous frame and the clip's first), then
     exactly ``frame_count`` frames are encoded, their timestamps shifted to start at 0 and
-    otherwise kept (a VFR clip stays VFR). With ``audio`` the master is opened a second time
+    otherwise kept (a VFR clip stays VFR). With ``encode.audio`` the master is opened a second time
     at ``start_seconds`` (the first frame's own time; audio needs no frame rounding) for its
     first audio track, cut to ``duration_seconds`` (the clip's span, seconds).
     """
     network = ["-rw_timeout", str(NETWORK_TIMEOUT_US)] if is_url(master) else []
     first = seek_seconds if start_seconds is None else start_seconds
     args = [*network, "-ss", f"{seek_seconds:.6f}", "-i", str(master)]
-    if audio:
+    if encode.audio:
         args += [*network, "-ss", f"{max(first, 0.0):.6f}", "-i", str(master)]
     args += [
         "-map", "0:v:0", "-vf", "setpts=PTS-STARTPTS", "-fps_mode", "passthrough",
         "-frames:v", str(frame_count),
-        "-c:v", codec, "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
+        "-c:v", encode.codec, "-crf", str(encode.crf), "-preset", encode.preset,
+        "-pix_fmt", "yuv420p",
     ]  # fmt: skip
-    if audio:
+    if encode.audio:
         args += [
             "-map", "1:a:0?", "-af", "asetpts=PTS-STARTPTS", "-c:a", "aac", "-b:a", "160k",
         ]  # fmt: skip
     else:
         args += ["-an"]
     args += ["-t", f"{duration_seconds:.6f}"]
-    if faststart:
+    if encode.faststart:
         args += ["-movflags", "+faststart"]
     return [*args, "-f", "mp4", str(out)]
 
@@ -241,6 +258,10 @@ def seek_to_keyframe(container: Any, stream: Any, target: int) -> None:
     raise ExportError(f"cannot seek the master to the keyframe before PTS {target}")
 
 
+def _movflags(encode: EncodeOptions) -> dict[str, str]:
+    return {"movflags": "+faststart"} if encode.faststart else {}
+
+
 def _even(n: int) -> int:
     return max(2, n - n % 2)
 
@@ -254,11 +275,7 @@ def encode_clip_exact(
     duration_seconds: float,
     prev_seconds: float | None = None,
     next_seconds: float | None = None,
-    crf: int = 18,
-    preset: str = "medium",
-    codec: str = "libx264",
-    audio: bool = True,
-    faststart: bool = True,
+    encode: EncodeOptions = DEFAULT_ENCODE,
 ) -> ExportResult:
     """Master mode: re-encode frames ``[start, start + frame_count)`` of the master (sync).
 
@@ -273,7 +290,7 @@ def encode_clip_exact(
     master:
         The master (the original file, or the FFV1 master): a path or an http(s) URL.
     out:
-        The MP4 to write (``codec`` video, yuv420p, even sides; AAC 160 kb/s audio).
+        The MP4 to write (``encode.codec`` video, yuv420p, even sides; AAC 160 kb/s audio).
     start_seconds:
         The clip's first frame's time in seconds from the frame index (relative to the start
         of the master, as the proxy's PTS are: the container's ``start_time`` is added).
@@ -286,12 +303,9 @@ def encode_clip_exact(
         Times of the frames before and after the first (None: none), in the same clock: the
         first frame is the first one decoded at or after ``start − gap/2``, with ``gap`` the
         smaller of the two gaps, so rounding between time bases can never pick a neighbour.
-    crf, preset, codec:
-        Video encoder and its settings.
-    audio:
-        Keep the audio (when the master has some).
-    faststart:
-        Put the MP4 index first.
+    encode:
+        The encoder and its settings (:class:`EncodeOptions`; the audio is kept when the
+        master has some).
 
     Raises
     ------
@@ -313,9 +327,7 @@ def encode_clip_exact(
     with (
         _exporting(out, "cannot export the clip from the master") as part,
         av.open(str(master), options=options) as src,
-        av.open(
-            str(part), "w", format="mp4", options={"movflags": "+faststart"} if faststart else {},
-        ) as dst,
+        av.open(str(part), "w", format="mp4", options=_movflags(encode)) as dst,
     ):  # fmt: skip
         vin = src.streams.video[0]
         vin.thread_type = "AUTO"
@@ -324,7 +336,7 @@ def encode_clip_exact(
         vtb = Fraction(vin.time_base)
         origin = (src.start_time or 0) / 1_000_000  # seconds; the frame index's zero
         lo = Fraction(start_seconds + origin - half)
-        vout: Any = dst.add_stream(codec, rate=vin.average_rate or 25)
+        vout: Any = dst.add_stream(encode.codec, rate=vin.average_rate or 25)
         vout.width = _even(int(vin.codec_context.width))
         vout.height = _even(int(vin.codec_context.height))
         vout.pix_fmt = "yuv420p"
@@ -340,8 +352,8 @@ def encode_clip_exact(
             # The source's colour tags (a limited-range file must not read as full).
             with contextlib.suppress(AttributeError, ValueError, TypeError):
                 setattr(vout.codec_context, tag, getattr(vin.codec_context, tag))
-        vout.options = {"crf": str(crf), "preset": preset}
-        aout = _audio_stream(src, dst) if audio and src.streams.audio else None
+        vout.options = {"crf": str(encode.crf), "preset": encode.preset}
+        aout = _audio_stream(src, dst) if encode.audio and src.streams.audio else None
         seek_to_keyframe(src, vin, int(lo / vtb))
         first_pts: int | None = None
         last_pts: int | None = None
@@ -452,11 +464,7 @@ async def encode_clip_from_master(
     frame_count: int,
     duration_seconds: float,
     prev_seconds: float | None = None,
-    crf: int = 18,
-    preset: str = "medium",
-    codec: str = "libx264",
-    audio: bool = True,
-    faststart: bool = True,
+    encode: EncodeOptions = DEFAULT_ENCODE,
 ) -> ExportResult:
     """Master mode: re-encode one clip from the master, frame-exactly.
 
@@ -470,7 +478,7 @@ async def encode_clip_from_master(
     master:
         The master: a path or an http(s) URL.
     out:
-        The MP4 to write (``codec`` video, yuv420p; AAC audio; ``+faststart`` when asked).
+        The MP4 to write (``encode.codec`` video, yuv420p; AAC audio; ``+faststart`` when asked).
     pts_seconds:
         PTS in seconds of the clip's first frames (at least the first; the second too when
         the clip has one).
@@ -483,10 +491,9 @@ async def encode_clip_from_master(
         PTS in seconds of the frame before the clip (None for a clip at frame 0): the seek
         goes to half the smaller gap before the first frame, so rounding in the master's
         time base can neither drop the first frame nor let the previous one in.
-    crf, preset, codec:
-        Encoder settings (``-c:v``, ``-crf``, ``-preset``).
-    audio:
-        Keep the master's first audio track for the clip's span (when it has one).
+    encode:
+        The encoder and its settings (:class:`EncodeOptions`: ``-c:v``, ``-crf``,
+        ``-preset``; the master's first audio track is cut to the clip's span).
 
     Raises
     ------
@@ -508,11 +515,7 @@ async def encode_clip_from_master(
                 start_seconds=first,
                 frame_count=frame_count,
                 duration_seconds=duration_seconds,
-                crf=crf,
-                preset=preset,
-                codec=codec,
-                audio=audio,
-                faststart=faststart,
+                encode=encode,
             ),
             error=ExportError,
         )

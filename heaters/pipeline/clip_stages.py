@@ -53,7 +53,13 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
     downloaded whole; when such a read fails, one ``exists`` request tells a storage outage
     (transient) or a missing object (permanent) from bad media.
     """
-    from heaters.media.export import ExportError, encode_clip_exact, is_url, remux_clip
+    from heaters.media.export import (
+        EncodeOptions,
+        ExportError,
+        encode_clip_exact,
+        is_url,
+        remux_clip,
+    )
 
     async def work(row: Row) -> None:
         prev = row["previous_token"]
@@ -90,8 +96,10 @@ async def export_clip(rt: Runtime, clip_id: int) -> Outcome:
                         encode_clip_exact, source, out, start_seconds=pts[0], frame_count=n,
                         duration_seconds=clip["end_seconds"] - clip["start_seconds"],
                         prev_seconds=prev, next_seconds=pts[1] if len(pts) > 1 else None,
-                        crf=s.export_crf, preset=s.export_preset, codec=s.export_codec,
-                        audio=s.export_audio, faststart=s.export_faststart,
+                        encode=EncodeOptions(
+                            crf=s.export_crf, preset=s.export_preset, codec=s.export_codec,
+                            audio=s.export_audio, faststart=s.export_faststart,
+                        ),
                     )  # fmt: skip
             except ExportError as exc:
                 if is_url(source):

@@ -18,7 +18,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from heaters.media.export import encode_clip_exact
+from heaters.media.export import EncodeOptions, encode_clip_exact
 from heaters.media.preprocess import PreprocessResult, preprocess
 
 W, H = 192, 108
@@ -117,7 +117,7 @@ async def _export(
         duration_seconds=end_seconds - pts[start],
         prev_seconds=pts[start - 1] if start > 0 else None,
         next_seconds=pts[start + 1] if start + 1 < len(pts) else None,
-        preset="ultrafast", audio=audio,
+        encode=EncodeOptions(preset="ultrafast", audio=audio),
     )  # fmt: skip
     return out
 

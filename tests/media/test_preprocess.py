@@ -496,7 +496,7 @@ async def test_a_phone_video_stays_upright(media: MediaFiles, tmp_path: Path) ->
     shown: the probe says so, the one-pass proxy is turned upright by ffmpeg, and the
     segmented proxy and a frame-exact export keep the matrix, so players show them upright
     too (they came out sideways)."""
-    from heaters.media.export import encode_clip_exact
+    from heaters.media.export import EncodeOptions, encode_clip_exact
 
     src = _keyframed(media.small, tmp_path / "src.mp4", seconds=4)
     phone = tmp_path / "phone.mp4"
@@ -512,7 +512,7 @@ async def test_a_phone_video_stays_upright(media: MediaFiles, tmp_path: Path) ->
     encode_clip_exact(
         phone, tmp_path / "clip.mp4", start_seconds=pts[10], frame_count=24,
         duration_seconds=pts[34] - pts[10], prev_seconds=pts[9], next_seconds=pts[35],
-        preset="ultrafast",
+        encode=EncodeOptions(preset="ultrafast"),
     )  # fmt: skip
     assert _shown(tmp_path / "clip.mp4") == (180, 320, 90)
 
@@ -521,7 +521,7 @@ async def test_an_animated_gif_exports_its_first_clip(tmp_path: Path) -> None:
     """A GIF is its own master (every frame a keyframe, seekable), and its first clip
     exports: the GIF demuxer refuses a seek before the stream's start (EPERM) where MP4
     clamps it, and the first clip's seek aims half a frame before frame 0."""
-    from heaters.media.export import encode_clip_exact
+    from heaters.media.export import EncodeOptions, encode_clip_exact
 
     gif = tmp_path / "anim.gif"
     run_ffmpeg_cli("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=3", str(gif))
@@ -531,7 +531,7 @@ async def test_an_animated_gif_exports_its_first_clip(tmp_path: Path) -> None:
     clip = tmp_path / "first.mp4"
     encode_clip_exact(
         gif, clip, start_seconds=pts[0], frame_count=10, duration_seconds=pts[10] - pts[0],
-        next_seconds=pts[10], preset="ultrafast",
+        next_seconds=pts[10], encode=EncodeOptions(preset="ultrafast"),
     )  # fmt: skip
     with av.open(str(clip)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 10
