@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,78 +18,106 @@ import click
 # first import (below), which in the `heaters` process is this one.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from heaters.cli.shots import Progress, build_shots, output_options, write_outputs
+from heaters.cli.options import grouped
+from heaters.cli.shots import (
+    OutputChoice,
+    Progress,
+    build_shots,
+    output_dir_option,
+    output_options,
+    write_outputs,
+)
 from heaters.media import detectors
 from heaters.media.scenes import DetectorParams, SceneResult
 
 _DEFAULTS = DetectorParams()
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def detection_options(func: F) -> F:
-    """The detector's options (``--threshold`` … ``--second-opinion``, ``--progress``), shared
-    by ``heaters detect`` and ``heaters split``."""
-    for option in reversed(_DETECTION_OPTIONS):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class DetectionChoice:
+    """The detector and its settings as the options of :data:`detection_options` chose them:
+    :class:`DetectorParams`' ``threshold``, ``min_scene_len`` (frames), ``min_content`` (0-255)
+    and ``window`` (frames); ``detector`` (a name of ``detectors.DETECTORS``);
+    ``second_opinion`` (TransNetV2 checks the fast detector); ``progress`` on stderr (None:
+    when stderr is a terminal)."""
+
+    threshold: float
+    min_scene_len: int
+    min_content: float
+    window: int
+    detector: str
+    second_opinion: bool
+    progress: bool | None
+
+    @property
+    def params(self) -> DetectorParams:
+        """The fast detector's parameters."""
+        return DetectorParams(
+            threshold=self.threshold, min_scene_len=self.min_scene_len,
+            min_content=self.min_content, window=self.window,
+        )  # fmt: skip
 
 
-_DETECTION_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option(
-        "--threshold",
-        "-t",
-        type=click.FloatRange(min=0.01),
-        default=_DEFAULTS.threshold,
-        show_default=True,
-        help="Adaptive threshold: a frame is a cut when its change score is at least this many "
-        "times the mean score of its neighbours. Lower finds more cuts.",
-    ),
-    click.option(
-        "--min-scene-len",
-        "-m",
-        type=click.IntRange(min=1),
-        default=_DEFAULTS.min_scene_len,
-        show_default=True,
-        help="Minimum shot length in frames: no cut closer than this to the previous cut "
-        "(or to frame 0).",
-    ),
-    click.option(
-        "--min-content",
-        type=click.FloatRange(min=0.0),
-        default=_DEFAULTS.min_content,
-        show_default=True,
-        help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a cut.",
-    ),
-    click.option(
-        "--window",
-        type=click.IntRange(min=1),
-        default=_DEFAULTS.window,
-        show_default=True,
-        help="Frames on each side averaged for the adaptive threshold.",
-    ),
-    click.option(
-        "--detector",
-        type=click.Choice(sorted(detectors.DETECTORS)),
-        default="fast",
-        show_default=True,
-        help="fast: the default feature detector (no model); transnetv2: the TransNetV2 network "
-        "(needs the `neural` extra; ignores the threshold options above).",
-    ),
-    click.option(
-        "--second-opinion",
-        is_flag=True,
-        help="fast detector only: check its uncertain cuts, suggestions and spans with TransNetV2 "
-        "on windows around them (needs the `neural` extra; about 4x the CPU time). Suggestions "
-        "the network confirms become cuts; nothing is dropped. Off by default: on the development "
-        "set it found no boundary the fast detector missed (docs/detection.md).",
-    ),
-    click.option(
-        "--progress/--no-progress",
-        default=None,
-        help="Progress on stderr: a bar on a terminal; when stderr is not one, a plain line "
-        "per file or step written (detection itself shows no lines there). Default: on.",
-    ),
-]
+def _param_option(field: str, *short: str, type: click.ParamType[Any, Any], help: str) -> Any:
+    """``--FIELD`` (dashes for underscores) for a :class:`DetectorParams` field, its default
+    (shown in ``--help``) the field's."""
+    return click.option(
+        f"--{field.replace('_', '-')}", *short, field, type=type,
+        default=getattr(_DEFAULTS, field), show_default=True, help=help,
+    )  # fmt: skip
+
+
+detection_options = grouped(
+    "detection",
+    DetectionChoice,
+    [
+        _param_option(
+            "threshold", "-t", type=click.FloatRange(min=0.01),
+            help="Adaptive threshold: a frame is a cut when its change score is at least this "
+            "many times the mean score of its neighbours. Lower finds more cuts.",
+        ),
+        _param_option(
+            "min_scene_len", "-m", type=click.IntRange(min=1),
+            help="Minimum shot length in frames: no cut closer than this to the previous cut "
+            "(or to frame 0).",
+        ),
+        _param_option(
+            "min_content", type=click.FloatRange(min=0.0),
+            help="Absolute floor of the change score (mean abs. HSV difference, 0-255) for a "
+            "cut.",
+        ),
+        _param_option(
+            "window", type=click.IntRange(min=1),
+            help="Frames on each side averaged for the adaptive threshold.",
+        ),
+        click.option(
+            "--detector",
+            type=click.Choice(sorted(detectors.DETECTORS)),
+            default="fast",
+            show_default=True,
+            help="fast: the default feature detector (no model); transnetv2: the TransNetV2 "
+            "network (needs the `neural` extra; ignores the threshold options above).",
+        ),
+        click.option(
+            "--second-opinion",
+            is_flag=True,
+            help="fast detector only: check its uncertain cuts, suggestions and spans with "
+            "TransNetV2 on windows around them (needs the `neural` extra; about 4x the CPU "
+            "time). Suggestions the network confirms become cuts; nothing is dropped. Off by "
+            "default: on the development set it found no boundary the fast detector missed "
+            "(docs/detection.md).",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Progress on stderr: a bar on a terminal; when stderr is not one, a plain line "
+            "per file or step written (detection itself shows no lines there). Default: on.",
+        ),
+    ],
+)
+"""The detector's options (``--threshold`` … ``--second-opinion``, ``--progress``), shared
+by ``heaters detect`` and ``heaters split``; the command takes them as ``detection``, a
+:class:`DetectionChoice`."""
 
 
 @click.command("detect")
@@ -119,31 +148,14 @@ _DETECTION_OPTIONS: list[Callable[[Any], Any]] = [
     help='With --json, also include "feature_names" and "features" (one row per frame).',
 )
 @output_options
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="Folder of the --save-images pictures (made if missing).",
-)
+@output_dir_option("Folder of the --save-images pictures (made if missing).")
 def detect_command(
     video: Path,
-    threshold: float,
-    min_scene_len: int,
-    min_content: float,
-    window: int,
-    detector: str,
-    second_opinion: bool,
-    progress: bool | None,
+    detection: DetectionChoice,
     json_output: bool,
     csv: bool,
     features: bool,
-    scene_list: tuple[Path, ...],
-    save_images: int | None,
-    image_format: str,
-    html: Path | None,
-    transitions: bool,
+    outputs: OutputChoice,
     output: Path,
 ) -> None:
     """Detect the shot boundaries of VIDEO: hard cuts and gradual transitions (dissolves,
@@ -166,19 +178,14 @@ def detect_command(
     """
     if json_output and csv:
         raise click.UsageError("--json and --csv are exclusive")
-    result = detect_video(
-        video, threshold=threshold, min_scene_len=min_scene_len, min_content=min_content,
-        window=window, detector=detector, second_opinion=second_opinion, progress=progress,
-        command="detect",
-    )  # fmt: skip
+    result = detect_video(video, detection, command="detect")
     written: dict[str, object] | None = None
-    if scene_list or save_images or html is not None:
+    if outputs.any:
         written = exit_on_error(
             "detect",
             lambda: write_outputs(
-                build_shots(video, result, transitions=transitions), scene_lists=scene_list,
-                save_images_count=save_images, image_format=image_format, html=html,
-                out_dir=output, progress=Progress(progress, "detect"),
+                build_shots(video, result, transitions=outputs.transitions), outputs,
+                out_dir=output, progress=Progress(detection.progress, "detect"),
             ),
         )  # fmt: skip
 
@@ -252,33 +259,21 @@ def exit_on_error(command: str, work: Callable[[], T]) -> T:
         raise SystemExit(2) from None
 
 
-def detect_video(
-    video: Path,
-    *,
-    threshold: float,
-    min_scene_len: int,
-    min_content: float,
-    window: int,
-    detector: str,
-    second_opinion: bool,
-    progress: bool | None,
-    command: str,
-) -> SceneResult:
-    """Run the detector the options of :func:`detection_options` ask for on ``video``.
+def detect_video(video: Path, detection: DetectionChoice, *, command: str) -> SceneResult:
+    """Run the detector ``detection`` (the options of :data:`detection_options`) asks for on
+    ``video``.
 
     A file that cannot be read, or a detector that is not installed, is one line on stderr
     and exit status 2; bad option combinations are click usage errors.
     """
-    if second_opinion and detector != "fast":
+    if detection.second_opinion and detection.detector != "fast":
         raise click.UsageError("--second-opinion checks the fast detector's result")
-    params = DetectorParams(
-        threshold=threshold, min_scene_len=min_scene_len, min_content=min_content, window=window
-    )
+    progress = detection.progress
     show_progress = sys.stderr.isatty() if progress is None else progress
 
     def run() -> SceneResult:
-        result = _run(video, params, detector, show_progress)
-        return _second_opinion(video, result) if second_opinion else result
+        result = _run(video, detection.params, detection.detector, show_progress)
+        return _second_opinion(video, result) if detection.second_opinion else result
 
     return exit_on_error(command, run)
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from heaters.cli.options import grouped
+
 if TYPE_CHECKING:
     from heaters.deliver.cutlists import CutList
     from heaters.domain.cuts import ClipSpan
@@ -35,10 +37,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 SCENE_NAME = "{stem}-Scene-{scene}"
 
 
-def output_options(func: F) -> F:
-    """The options both commands share: ``--scene-list``, ``--save-images``,
-    ``--image-format``, ``--html``, ``--transitions``."""
-    options = [
+@dataclass(frozen=True)
+class OutputChoice:
+    """What ``--scene-list`` (paths), ``--save-images`` (images per shot, or None),
+    ``--image-format`` (``jpg`` or ``webp``), ``--html`` (a path, or None) and
+    ``--transitions`` (transitions as shots of their own) ask a command to write."""
+
+    scene_list: tuple[Path, ...]
+    save_images: int | None
+    image_format: str
+    html: Path | None
+    transitions: bool
+
+    @property
+    def any(self) -> bool:
+        """Whether any file is asked for (``--transitions`` alone writes none)."""
+        return bool(self.scene_list or self.save_images or self.html is not None)
+
+
+output_options = grouped(
+    "outputs",
+    OutputChoice,
+    [
         click.option(
             "--scene-list",
             type=click.Path(path_type=Path, dir_okay=False),
@@ -77,10 +97,19 @@ def output_options(func: F) -> F:
             help="List (and write) the frames of each gradual transition as a shot of its own; "
             "by default they belong to no shot (an EDL/OTIO shows them as dissolves anyway).",
         ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ],
+)
+"""The options ``heaters detect`` and ``heaters split`` share; the command takes them as
+``outputs``, an :class:`OutputChoice`."""
+
+
+def output_dir_option(help: str) -> Callable[[F], F]:
+    """``-o/--output``: the folder a command writes its files into (default ``.``), as the
+    ``output`` parameter (a :class:`~pathlib.Path`)."""
+    return click.option(
+        "--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+        show_default=True, help=help,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -383,17 +412,11 @@ def shot_dicts(shots: Shots, files: Sequence[Path | None] = ()) -> list[dict[str
 
 
 def write_outputs(
-    shots: Shots,
-    *,
-    scene_lists: Sequence[Path],
-    save_images_count: int | None,
-    image_format: str,
-    html: Path | None,
-    out_dir: Path,
-    progress: Progress,
+    shots: Shots, outputs: OutputChoice, *, out_dir: Path, progress: Progress
 ) -> dict[str, Any]:
-    """Write what the options ask for; returns ``{"scene_lists": [paths], "images": count or
-    None, "html": path or None}`` for ``--json``.
+    """Write what ``outputs`` asks for (the images into ``out_dir``); returns
+    ``{"scene_lists": [paths], "images": count or None, "html": path or None}`` for
+    ``--json``.
 
     Raises
     ------
@@ -401,15 +424,15 @@ def write_outputs(
         ``DeliverError`` (scene-list format), ``KeyframeError`` (images): one line each.
     """
     out: dict[str, Any] = {"scene_lists": [], "images": None, "html": None}
-    for path in scene_lists:
+    for path in outputs.scene_list:
         fmt = write_scene_list(shots, path)
         progress.note(f"wrote {len(shots.listed)} shots to {path} ({fmt})")
         out["scene_lists"].append(str(path))
-    if save_images_count:
-        images = save_images(shots, out_dir, save_images_count, image_format, progress)
+    if outputs.save_images:
+        images = save_images(shots, out_dir, outputs.save_images, outputs.image_format, progress)
         out["images"] = sum(len(v) for v in images.values())
-    if html is not None:
-        write_html(shots, html, image_format)
+    if (html := outputs.html) is not None:
+        write_html(shots, html, outputs.image_format)
         progress.note(f"wrote the report of {len(shots.listed)} shots to {html}")
         out["html"] = str(html)
     return out

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from heaters.cli.detect import detect_video, detection_options, exit_on_error
+from heaters.cli.detect import DetectionChoice, detect_video, detection_options, exit_on_error
 from heaters.cli.shots import (
+    OutputChoice,
     Progress,
     Shots,
     build_shots,
+    output_dir_option,
     output_options,
     shot_dicts,
     write_outputs,
@@ -28,15 +30,10 @@ if TYPE_CHECKING:
 
 @click.command("split")
 @click.argument("video", type=click.Path(path_type=Path, dir_okay=False), metavar="VIDEO")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="Folder of the shot files (and of the --save-images pictures); made if missing. "
-    "Files are named VIDEO-Scene-001.mp4… as `scenedetect split-video` names them; existing "
-    "files of the same name are replaced.",
+@output_dir_option(
+    "Folder of the shot files (and of the --save-images pictures); made if missing. Files are "
+    "named VIDEO-Scene-001.mp4… as `scenedetect split-video` names them; existing files of "
+    "the same name are replaced."
 )
 @click.option(
     "--copy",
@@ -77,18 +74,8 @@ def split_command(
     copy: bool,
     crf: int,
     preset: str,
-    threshold: float,
-    min_scene_len: int,
-    min_content: float,
-    window: int,
-    detector: str,
-    second_opinion: bool,
-    progress: bool | None,
-    scene_list: tuple[Path, ...],
-    save_images: int | None,
-    image_format: str,
-    html: Path | None,
-    transitions: bool,
+    detection: DetectionChoice,
+    outputs: OutputChoice,
     json_output: bool,
 ) -> None:
     """Detect the shots of VIDEO and write each shot as its own file into --output, like
@@ -107,13 +94,11 @@ def split_command(
     written.
     """
     started = time.monotonic()
-    result = detect_video(
-        video, threshold=threshold, min_scene_len=min_scene_len, min_content=min_content,
-        window=window, detector=detector, second_opinion=second_opinion, progress=progress,
-        command="split",
-    )  # fmt: skip
-    steps = Progress(progress, "split")
-    shots = exit_on_error("split", lambda: build_shots(video, result, transitions=transitions))
+    result = detect_video(video, detection, command="split")
+    steps = Progress(detection.progress, "split")
+    shots = exit_on_error(
+        "split", lambda: build_shots(video, result, transitions=outputs.transitions)
+    )
     output.mkdir(parents=True, exist_ok=True)
     if copy:
         files = exit_on_error(
@@ -127,10 +112,7 @@ def split_command(
         )  # fmt: skip
     written = exit_on_error(
         "split",
-        lambda: write_outputs(
-            shots, scene_lists=scene_list, save_images_count=save_images,
-            image_format=image_format, html=html, out_dir=output, progress=steps,
-        ),
+        lambda: write_outputs(shots, outputs, out_dir=output, progress=steps),
     )  # fmt: skip
     if not copy:
         files = shot_dicts(shots, paths)  # after the images: each shot lists its own
