@@ -16,22 +16,26 @@ from heaters.domain.states import VideoState
 if TYPE_CHECKING:
     from heaters.pipeline.progress import Progress as StageProgress
 
-# Stage progress of a video: its state → (steps done, label).
+_V = VideoState
+# Stage progress of a video: its state → (steps done, label); the steps in order, each with
+# the labels of the states a video is in at that step.
 _STEPS: dict[str, tuple[int, str]] = {
-    VideoState.NEW: (0, "queued"),
-    VideoState.DOWNLOADING: (0, "downloading"),
-    VideoState.DOWNLOAD_FAILED: (0, "download failed"),
-    VideoState.DOWNLOADED: (1, "downloaded"),
-    VideoState.PREPROCESSING: (1, "preprocessing"),
-    VideoState.PREPROCESS_FAILED: (1, "preprocess failed"),
-    VideoState.SEGMENTING: (1, "encoding segments"),
-    VideoState.JOINING: (1, "joining segments"),
-    VideoState.JOIN_FAILED: (1, "join failed"),
-    VideoState.PREPROCESSED: (2, "preprocessed"),
-    VideoState.DETECTING: (2, "detecting scenes"),
-    VideoState.DETECT_FAILED: (2, "detect failed"),
-    VideoState.DETECTED: (3, "detected"),
-}
+    state: (step, label)
+    for step, labels in enumerate((
+        {_V.NEW: "queued", _V.DOWNLOADING: "downloading", _V.DOWNLOAD_FAILED: "download failed"},
+        {
+            _V.DOWNLOADED: "downloaded", _V.PREPROCESSING: "preprocessing",
+            _V.PREPROCESS_FAILED: "preprocess failed", _V.SEGMENTING: "encoding segments",
+            _V.JOINING: "joining segments", _V.JOIN_FAILED: "join failed",
+        },
+        {
+            _V.PREPROCESSED: "preprocessed", _V.DETECTING: "detecting scenes",
+            _V.DETECT_FAILED: "detect failed",
+        },
+        {_V.DETECTED: "detected"},
+    ))
+    for state, label in labels.items()
+}  # fmt: skip
 
 
 @click.command("ingest")
