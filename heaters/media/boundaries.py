@@ -13,9 +13,9 @@ strictly inside a transition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -31,20 +31,27 @@ __all__ = [
 ]
 
 TransitionKind = Literal["dissolve", "fade_out", "fade_in", "wipe", "unknown"]
-TRANSITION_KINDS: tuple[TransitionKind, ...] = (
-    "dissolve",
-    "fade_out",
-    "fade_in",
-    "wipe",
-    "unknown",
-)
+TRANSITION_KINDS: tuple[TransitionKind, ...] = get_args(TransitionKind)
 """``fade_out``: a shot fading to a flat (black, white, any uniform) frame; ``fade_in``: from a
 flat frame into a shot; ``dissolve``: two shots superimposed; ``wipe``: a moving edge
 replaces one shot by the other; ``unknown``: gradual, but none of these."""
 
 
 @dataclass(frozen=True)
-class Transition:
+class _Finding:
+    """A boundary a detector reports (its fields include a ``confidence``, 0-1)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in their order, ``confidence`` rounded to 4 places (JSON-ready):
+        a transition's ``{"start_frame", "end_frame", "kind", "confidence"}``, a suggestion's
+        ``{"frame", "confidence", "reason"}``."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["confidence"] = round(float(out["confidence"]), 4)
+        return out
+
+
+@dataclass(frozen=True)
+class Transition(_Finding):
     """A gradual transition: frames ``[start_frame, end_frame)`` belong to neither shot.
 
     Attributes
@@ -70,24 +77,9 @@ class Transition:
         if self.kind not in TRANSITION_KINDS:
             raise ValueError(f"unknown transition kind {self.kind!r}")
 
-    def as_dict(self) -> dict[str, Any]:
-        """``{"start_frame", "end_frame", "kind", "confidence"}`` (JSON-ready)."""
-        return {
-            "start_frame": self.start_frame,
-            "end_frame": self.end_frame,
-            "kind": self.kind,
-            "confidence": round(float(self.confidence), 4),
-        }
-
 
 SuggestionReason = Literal["brightness_only", "flash", "local", "too_close", "weak"]
-SUGGESTION_REASONS: tuple[SuggestionReason, ...] = (
-    "brightness_only",
-    "flash",
-    "local",
-    "too_close",
-    "weak",
-)
+SUGGESTION_REASONS: tuple[SuggestionReason, ...] = get_args(SuggestionReason)
 """Why a candidate boundary was not made a cut: ``brightness_only`` (the picture after it
 correlates with the one before it at another brightness or contrast), ``flash`` (a 1–3 frame
 change after which the picture returns), ``too_close`` (within ``min_scene_len`` frames of the
@@ -96,7 +88,7 @@ lower third), ``weak`` (a change that passes some tests of a cut but not all).""
 
 
 @dataclass(frozen=True)
-class Suggestion:
+class Suggestion(_Finding):
     """A candidate boundary a rule rejected: kept, with its reason, for a reviewer to accept.
 
     Attributes
@@ -118,14 +110,6 @@ class Suggestion:
             raise ValueError(f"bad suggestion frame {self.frame}")
         if self.reason not in SUGGESTION_REASONS:
             raise ValueError(f"unknown suggestion reason {self.reason!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """``{"frame", "confidence", "reason"}`` (JSON-ready)."""
-        return {
-            "frame": self.frame,
-            "confidence": round(float(self.confidence), 4),
-            "reason": self.reason,
-        }
 
 
 @dataclass(frozen=True)
