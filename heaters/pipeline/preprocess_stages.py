@@ -28,6 +28,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,10 @@ async def store_preprocessed(
 
 # --- segments ----------------------------------------------------------------------------
 
+_SEGMENT_COLUMNS = tuple(f.name for f in fields(Segment))
+"""The ``video_segments`` columns that hold a :class:`Segment`: its fields, by the same names
+(``index``, ``first_frame``, ``frame_count``, ``start_pts``, ``end_pts``)."""
+
 
 def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
     """The :class:`SegmentPlan` stored as a video's ``video_segments`` rows (in index order).
@@ -207,16 +212,7 @@ def plan_from_rows(rows: Sequence[Any]) -> SegmentPlan:
     """
     first = rows[0]
     return SegmentPlan(
-        segments=tuple(
-            Segment(
-                index=r["index"],
-                first_frame=r["first_frame"],
-                frame_count=r["frame_count"],
-                start_pts=r["start_pts"],
-                end_pts=r["end_pts"],
-            )
-            for r in rows
-        ),
+        segments=tuple(Segment(**{c: r[c] for c in _SEGMENT_COLUMNS}) for r in rows),
         time_base=Fraction(first["time_base_num"], first["time_base_den"]),
         origin_pts=first["origin_pts"],
         has_audio=False,
@@ -249,11 +245,7 @@ async def split_if_long(rt: Runtime, video_id: int, token: UUID, src: Path) -> b
             [
                 {
                     "video_id": video_id,
-                    "index": seg.index,
-                    "first_frame": seg.first_frame,
-                    "frame_count": seg.frame_count,
-                    "start_pts": seg.start_pts,
-                    "end_pts": seg.end_pts,
+                    **{c: getattr(seg, c) for c in _SEGMENT_COLUMNS},
                     "tb_num": tb.numerator,
                     "tb_den": tb.denominator,
                     "origin_pts": plan.origin_pts,
