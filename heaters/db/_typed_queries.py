@@ -274,10 +274,24 @@ class Queries(Protocol):
         was counted in (earlier failures still count: a success does not reset a key)."""
         ...
 
-    async def insert_clips(self, conn: Any, parameters: Sequence[Mapping[str, Any]], /) -> None:
-        """Virtual clips are keyed by clip_identifier ({video}_{start}_{end}): a re-run inserts nothing.
-        A transition's frames are a clip of their own (is_transition, with its kind).
-        Each mapping has the keys: video_id, clip_identifier, start_frame, end_frame, start_seconds, end_seconds, transition_kind, confidence."""
+    def insert_clips(
+        self,
+        conn: Any,
+        *,
+        video_id: Any,
+        clip_identifiers: Any,
+        start_frames: Any,
+        end_frames: Any,
+        start_seconds: Any,
+        end_seconds: Any,
+        transition_kinds: Any,
+        confidences: Any,
+    ) -> AsyncIterator[asyncpg.Record]:
+        """A video's virtual clips, one per element of the arrays (all of one length, in order;
+        heaters.db.clips.insert_clips fills them). Clips are keyed by clip_identifier
+        ({video}_{start}_{end}): one whose key exists already is not inserted (a re-run of detect
+        inserts nothing). A transition's frames are a clip of their own (is_transition, with its
+        kind). Returns the clip_identifier of each clip inserted."""
         ...
 
     async def insert_edit_clip(
@@ -332,23 +346,6 @@ class Queries(Protocol):
         figures: Any,
     ) -> Any:
         """A new version of :collection's profile (versions count from 1 per collection)."""
-        ...
-
-    async def insert_rerun_clip(
-        self,
-        conn: Any,
-        *,
-        video_id: Any,
-        clip_identifier: Any,
-        start_frame: Any,
-        end_frame: Any,
-        start_seconds: Any,
-        end_seconds: Any,
-        transition_kind: Any,
-        confidence: Any,
-    ) -> Any:
-        """A clip a rerun makes (as the detect stage's insert_clips); nothing when a row of the same
-        span exists (then the rerun of the collection is rolled back)."""
         ...
 
     async def insert_suggestions(

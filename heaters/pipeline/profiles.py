@@ -347,6 +347,7 @@ async def rerun_collection(
     carries no boundary confidence there). The artifacts (sprites) of replaced clips are
     deleted from ``storage`` after the commit. Raises ProfileError when a new clip would
     collide with an existing row (nothing is changed then)."""
+    from heaters.db.clips import insert_clips
     from heaters.domain.cuts import last_frame_end, spans_from_boundaries
     from heaters.media import scenes
 
@@ -379,21 +380,15 @@ async def rerun_collection(
                     r["storage_key"]
                     for r in await fetch_all(db.q.delete_clips_returning_keys(conn, ids=gone))
                 ]
-            made = 0
-            for piece in fill_gaps(spans, kept, len(pts), pts):
-                new_id = await db.q.insert_rerun_clip(
-                    conn, video_id=vid, clip_identifier=piece.identifier(vid),
-                    start_frame=piece.start_frame, end_frame=piece.end_frame,
-                    start_seconds=piece.start_seconds, end_seconds=piece.end_seconds,
-                    transition_kind=piece.transition_kind, confidence=piece.confidence,
-                )  # fmt: skip
-                if new_id is None:
+            pieces = fill_gaps(spans, kept, len(pts), pts)
+            made = await insert_clips(db.q, conn, vid, pieces)
+            for piece in pieces:
+                if piece.identifier(vid) not in made:  # the rerun of the collection rolls back
                     raise ProfileError(
                         f"video {vid}: a clip of frames {piece.start_frame}-"
                         f"{piece.end_frame - 1} exists already; nothing was changed"
                     )
-                made += 1
-            out.append(RerunVideo(vid, kept=len(kept), replaced=len(gone), made=made))
+            out.append(RerunVideo(vid, kept=len(kept), replaced=len(gone), made=len(made)))
     if storage is not None and stale_keys:
         try:
             await storage.delete_many(stale_keys)

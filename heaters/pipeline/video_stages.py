@@ -22,6 +22,7 @@ import asyncpg
 import numpy as np
 
 from heaters.db import lifecycle
+from heaters.db.clips import insert_clips
 from heaters.domain import states
 from heaters.domain.cuts import last_frame_end, spans_from_boundaries
 from heaters.errors import DetectError, DownloadError, StorageError
@@ -268,22 +269,7 @@ async def detect_video(rt: Runtime, video_id: int) -> Outcome:
         await pause_point(rt, "detect")
         async with rt.db.transaction() as conn:
             await rt.db.q.delete_unreviewed_clips(conn, video_id=video_id)
-            await rt.db.q.insert_clips(
-                conn,
-                [
-                    {
-                        "video_id": video_id,
-                        "clip_identifier": s.identifier(video_id),
-                        "start_frame": s.start_frame,
-                        "end_frame": s.end_frame,
-                        "start_seconds": s.start_seconds,
-                        "end_seconds": s.end_seconds,
-                        "transition_kind": s.transition_kind,
-                        "confidence": s.confidence,
-                    }
-                    for s in spans
-                ],
-            )
+            await insert_clips(rt.db.q, conn, video_id, spans)
             await store_suggestions(rt, conn, video_id, result, pts)
             await lifecycle.finish(conn, "video", states.DETECT, video_id, token=row["claim_token"])
         log.info(

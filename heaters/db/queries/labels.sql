@@ -127,15 +127,3 @@ FOR UPDATE OF c;
 -- (A data-modifying CTE always runs; the SELECT sees the rows as they were before it.)
 WITH deleted AS (DELETE FROM clips WHERE id = ANY(:ids))
 SELECT a.storage_key FROM clip_artifacts a WHERE a.clip_id = ANY(:ids);
-
--- name: insert_rerun_clip<!
--- A clip a rerun makes (as the detect stage's insert_clips); nothing when a row of the same
--- span exists (then the rerun of the collection is rolled back).
-INSERT INTO clips (source_video_id, clip_identifier, start_frame, end_frame,
-                   start_seconds, end_seconds, is_transition, transition_kind,
-                   boundary_confidence)
-VALUES (:video_id, :clip_identifier, :start_frame, :end_frame, :start_seconds, :end_seconds,
-        CAST(:transition_kind AS text) IS NOT NULL, :transition_kind,
-        CAST(:confidence AS real))
-ON CONFLICT (clip_identifier) DO NOTHING
-RETURNING id;
