@@ -39,9 +39,13 @@ and Debian's Chromium driven by Playwright. The reviewer looks at each clip for 
 (default 400 ms: a quick human look) before the next key; ``--dwell-ms 0`` hammers keys.
 
 Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p50_ms",
-"p95_ms", "max_ms", "target_p95_ms", "ok"}`` and a last line with the counts (and
-``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
-``video_switch`` for any move that showed another video).
+"p95_ms", "max_ms", "target_p95_ms", "ok"}``, a line ``requests`` (the first reviewer's
+requests to the review routes by kind, from the browser's Performance entries: decision,
+claim, panel, timeline, next; each with its count, p50/p95 of the request's duration and of
+the server's own time, the ``Server-Timing`` total where the server sends it) and a last line
+with the counts (``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
+``video_switch`` for any move that showed another video; ``corrected``: moves whose guess of
+the next clip was shown and then replaced by the server's, measured to the right clip).
 
 Usage::
 
@@ -232,6 +236,44 @@ def _plain_stats(metric: str, values: list[float]) -> dict[str, Any]:
     }
 
 
+RESOURCES_JS = """
+() => performance.getEntriesByType("resource")
+  .filter((e) => e.name.includes("/review/"))
+  .map((e) => ({
+    name: new URL(e.name).pathname,
+    ms: e.duration,
+    server: (e.serverTiming.find((t) => t.name === "total") || {}).duration,
+  }))
+"""
+REQUEST_KINDS = [
+    ("decision", re.compile(r"/review/clips/\d+/(approve|skip|archive)$")),
+    ("claim", re.compile(r"/review/clips/\d+/claim$")),
+    ("panel", re.compile(r"/review/clips/\d+/panel$")),
+    ("timeline", re.compile(r"/review/videos/\d+/timeline$")),
+    ("next", re.compile(r"/review/next$")),
+]
+
+
+def request_stats(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The review requests by kind: count, p50/p95 of duration and of server time (ms)."""
+    out: dict[str, Any] = {"bench": "review_browser", "metric": "requests"}
+    for kind, pattern in REQUEST_KINDS:
+        rs = [r for r in resources if pattern.search(r["name"])]
+        if not rs:
+            continue
+        row = {"n": len(rs), **_p50_p95("ms", [r["ms"] for r in rs])}
+        server = [r["server"] for r in rs if r.get("server") is not None]
+        if server:
+            row.update(_p50_p95("server_ms", server))
+        out[kind] = row
+    return out
+
+
+def _p50_p95(name: str, values: list[float]) -> dict[str, float]:
+    stats = _plain_stats("", values)
+    return {f"{name}_p50": stats["p50_ms"], f"{name}_p95": stats["p95_ms"]}
+
+
 KEYS = ["a", "a", "ArrowDown", "s", "ArrowUp", "ArrowDown", "a", "n", "x", "a"]
 """The first reviewer's keys, in turn (mostly decisions; moves and jumps between them)."""
 
@@ -290,6 +332,7 @@ def review(
             page.on("pageerror", lambda e: errors.append(str(e)))
 
         page = _sign_in(browser, base, "bench", watch)
+        page.evaluate("() => performance.setResourceTimingBufferSize(100000)")
         second = _sign_in(browser, base, "bench2") if args.second_reviewer else None
         page.wait_for_selector("#panel[data-clip-id]")
         done = 0
@@ -331,6 +374,7 @@ def review(
                 break  # the queue ran dry
         page.wait_for_function("() => heatersReview.busy() === 0")
         metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
+        resources: list[dict[str, Any]] = page.evaluate(RESOURCES_JS)
         lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
         aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
         looped: dict[str, Any] = {}
@@ -381,6 +425,7 @@ def review(
         _stats("panel", panel),
         _stats("first_frame", frame),
         *extra,
+        request_stats(resources),
         {
             "bench": "review_browser",
             "metric": "counts",
@@ -388,6 +433,7 @@ def review(
             "second_reviewer_actions": second_done,
             "stuck": stuck,
             "measured": len(metrics),
+            "corrected": sum(1 for m in metrics if m.get("corrected")),
             "aborted_requests": aborted_in_review,
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
             "proxy_requests": proxy_in_review,

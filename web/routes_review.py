@@ -21,14 +21,13 @@ import asyncio
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
 
-from heaters.db import fetch_all
 from heaters.domain.states import ClipState
 from heaters.review import (
     ACTIONS,
@@ -51,7 +50,9 @@ from heaters.review import (
     undo,
 )
 from web.auth import reviewer
+from web.review_guess import Timings, render_panel, reserve_for
 from web.routes_pages import state_label
+from web.routes_timeline import _settling, review_settling, review_timeline
 from web.state import flash_later, is_htmx, pop_flashes, wants_json, web_state
 
 log = logging.getLogger(__name__)
@@ -73,17 +74,15 @@ def claim_seconds(request: Request[Any, Any, Any]) -> float:
     return float(web_state(request).settings.claim_seconds)
 
 
-async def _maybe_clip(request: Request[Any, Any, Any], clip_id: int | None) -> ClipView | None:
+async def _maybe_clip(
+    request: Request[Any, Any, Any], clip_id: int | None, *, light: bool = False
+) -> ClipView | None:
     if clip_id is None:
         return None
     try:
-        return await get_clip(web_state(request).db, clip_id)
+        return await get_clip(web_state(request).db, clip_id, light=light)
     except ClipNotFound:
         return None
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None
 
 
 def clip_status(request: Request[Any, Any, Any], clip: ClipView) -> dict[str, Any]:
@@ -216,8 +215,8 @@ async def panel_context(request: Request[Any, Any, Any], clip: ClipView | None) 
             ctx["next_pending"],
             ctx["similar"],
         ) = await asyncio.gather(
-            _maybe_clip(request, clip.prev_clip_id),
-            _maybe_clip(request, clip.next_clip_id),
+            _maybe_clip(request, clip.prev_clip_id, light=True),  # the neighbour cards
+            _maybe_clip(request, clip.next_clip_id, light=True),
             _next_pending(request, clip),
             _similar(request, clip.id),
         )
@@ -250,13 +249,34 @@ async def _claim_next(request: Request[Any, Any, Any]) -> ClipView | None:
     )
 
 
-async def _claim(request: Request[Any, Any, Any], clip_id: int) -> str | None:
+async def _claim(
+    request: Request[Any, Any, Any], clip_id: int, *, guess: bool = False
+) -> str | None:
     """Claim (or renew) ``clip_id`` for the reviewer (their other claims are dropped);
     returns who holds it afterwards: None or the reviewer, else the other reviewer (the page
-    shows the clip read-only)."""
+    shows the clip read-only). ``guess``: the page's guess of its next clip, not taken when
+    another reviewer has reserved it (returns None then)."""
     st = web_state(request)
-    got = await claim(st.db, clip_id, reviewer(request), claim_seconds=claim_seconds(request))
+    got = await claim(
+        st.db, clip_id, reviewer(request), claim_seconds=claim_seconds(request),
+        spare_reserved=guess,
+    )  # fmt: skip
     return reviewer(request) if got.own else got.holder
+
+
+def _video_order(request: Request[Any, Any, Any]) -> bool:
+    """The reviewer goes through undecided clips in video order (the page guesses its next
+    clip; the server reserves it: ``web.review_guess``)."""
+    return queue_order(request) == "video" and browse_kind(request) is None
+
+
+async def _claimed_panel(request: Request[Any, Any, Any], clip: ClipView | None) -> dict[str, Any]:
+    """``panel_context`` of a clip the server just gave the reviewer: its next pending clip
+    is the one reserved for them."""
+    ctx = await panel_context(request, clip)
+    if clip is not None and _video_order(request):
+        ctx["next_pending"] = await reserve_for(request, clip, video_order=True)
+    return ctx
 
 
 def _page(request: Request[Any, Any, Any], ctx: dict[str, Any], status_code: int = 200) -> Template:
@@ -290,7 +310,7 @@ async def review_page(request: Request[Any, Any, Any], order: str | None = None)
     kind = browse_kind(request)
     if kind is not None:
         return _page(request, await panel_context(request, await browse_next(request, kind, None)))
-    return _page(request, await panel_context(request, await _claim_next(request)))
+    return _page(request, await _claimed_panel(request, await _claim_next(request)))
 
 
 AFTER_VIDEO_LOOKAHEAD = 500
@@ -323,7 +343,7 @@ async def review_next(request: Request[Any, Any, Any], after_video: int | None =
         if after_video is not None
         else await _claim_next(request)
     )
-    ctx = await panel_context(request, clip)
+    ctx = await _claimed_panel(request, clip)
     return Template(template_name="_panel.html", context=ctx)
 
 
@@ -358,82 +378,11 @@ async def review_clip(request: Request[Any, Any, Any], clip_id: int) -> Template
 @get("/review/clips/{clip_id:int}/panel", name="review_clip_panel")
 async def review_clip_panel(request: Request[Any, Any, Any], clip_id: int) -> Template:
     """The panel fragment of one clip, claiming nothing (the page prefetches neighbours)."""
+    timings = Timings()
     clip = await get_clip(web_state(request).db, clip_id)
-    return Template(template_name="_panel.html", context=await panel_context(request, clip))
-
-
-@get("/review/videos/{video_id:int}/timeline", name="review_timeline")
-async def review_timeline(request: Request[Any, Any, Any], video_id: int) -> Response[Any]:
-    """The whole video for the timeline: every live clip with its state, transition, the
-    confidence of its starting cut, holder, sprite sheet and settle time."""
-    st = web_state(request)
-    async with st.db.acquire() as conn:
-        video = await st.db.q.timeline_video(conn, video_id=video_id)
-        if video is None:
-            raise NotFoundException(f"no video {video_id}")
-        rows = await fetch_all(st.db.q.timeline_clips(conn, video_id=video_id))
-    fps = video["fps_num"] / video["fps_den"] if video["fps_num"] and video["fps_den"] else None
-    clips = [
-        {
-            "id": r["id"],
-            "start": r["start_frame"],
-            "end": r["end_frame"],
-            "state": r["state"],
-            "transition": r["transition_kind"] if r["is_transition"] else None,
-            "confidence": r["boundary_confidence"],
-            "held_by": r["held_by"],
-            "reviewed_by": r["reviewed_by"],
-            "grouped_with": r["grouped_with_clip_id"],
-            "sprite_url": f"/media/{r['sprite_key']}" if r["sprite_key"] else None,
-            "sprite": r["sprite_meta"],
-            "event_id": r["event_id"],
-            "event_action": r["event_action"],
-            "settles_at": _iso(r["settles_at"]),
-        }
-        for r in rows
-    ]
-    frame_count = video["frame_count"] or (clips[-1]["end"] if clips else 0)
-    return Response(
-        content={
-            "video": {
-                "id": video["id"],
-                "title": video["title"],
-                "frame_count": frame_count,
-                "fps": fps,
-                "state": video["state"],
-            },
-            "clips": clips,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def _settling(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
-    st = web_state(request)
-    async with st.db.acquire() as conn:
-        rows = await fetch_all(
-            st.db.q.timeline_settling_events(conn, reviewer=reviewer(request), limit=20)
-        )
-    return [
-        {
-            "event_id": r["id"],
-            "action": r["action"],
-            "clip_ids": list(r["clip_ids"]),
-            "settles_at": _iso(r["settles_at"]),
-            "seconds_left": float(r["seconds_left"]),
-        }
-        for r in rows
-    ]
-
-
-@get("/review/settling", name="review_settling")
-async def review_settling(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The reviewer's own decisions still in their settle window (the page's countdowns)."""
-    events = await _settling(request)
-    return Response(
-        content={"now": datetime.now().astimezone().isoformat(), "events": events},
-        headers={"Cache-Control": "no-store"},
-    )
+    ctx = await panel_context(request, clip)
+    timings.mark("panel")
+    return Template(template_name="_panel.html", context=ctx, headers=timings.header())
 
 
 async def _fields(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -463,18 +412,20 @@ async def _show_after(
     request: Request[Any, Any, Any], then: int | None, fallback: ClipView | None = None
 ) -> ClipView | None:
     """The clip to show after an action: ``then`` (the page's guess, already on screen) when
-    the reviewer can have it, else ``fallback``, else the reviewer's next clip."""
+    the reviewer can have it (not held, nor reserved by another reviewer), else ``fallback``,
+    else the reviewer's next clip."""
     if then is not None:
-        clip = await _maybe_clip(request, then)
-        if clip is not None and clip.state == ClipState.PENDING_REVIEW:
-            holder = await _claim(request, then)
-            if holder in (None, reviewer(request)):
-                # Read again after the claim: another reviewer's decision may have committed
-                # (and let go of its lease) between the first read and the claim.
-                clip = await _maybe_clip(request, then)
-                if clip is not None and clip.state == ClipState.PENDING_REVIEW:
-                    return clip
-                await release(web_state(request).db, then, reviewer(request))
+        try:
+            holder = await _claim(request, then, guess=True)
+        except ClipNotFound:
+            holder = "?"
+        if holder == reviewer(request):
+            # Read after the claim: another reviewer's decision may have committed (and let
+            # go of its lease) before it.
+            clip = await _maybe_clip(request, then)
+            if clip is not None and clip.state == ClipState.PENDING_REVIEW:
+                return clip
+            await release(web_state(request).db, then, reviewer(request))
     if fallback is not None:
         return fallback
     return await _claim_next(request)
@@ -486,21 +437,43 @@ async def _after_action(
     show: ClipView | None = None,
     *,
     then: int | None = None,
+    shown: bool = False,
     stay: bool = False,
 ) -> Response[Any] | Template | Redirect:
     st = web_state(request)
-    try:
-        await st.dispatch()
-    except Exception:  # the action is committed; the periodic dispatcher catches up
-        log.exception("could not defer the dispatcher after %s", result.action)
+
+    async def dispatch() -> None:
+        try:
+            await st.dispatch()
+        except Exception:  # the action is committed; the periodic dispatcher catches up
+            log.exception("could not defer the dispatcher after %s", result.action)
+
     if wants_json(request):
+        timings = Timings()
         data = asdict(result)
         data["ok"] = True
         if request.headers.get(PANEL_HEADER) == "1":  # the review page's script
             clip = show if stay else await _show_after(request, then, show)
             data["show_clip_id"] = clip.id if clip is not None else None
+            timings.mark("next")
+            data["guess"] = await reserve_for(request, clip, video_order=_video_order(request))
+            timings.mark("reserve")
+            if clip is not None and not stay and (clip.id != then or not shown):
+                # Not on the page's screen yet: its panel comes along (no second request).
+                ctx = await panel_context(request, clip)
+                ctx["next_pending"] = data["guess"] or ctx["next_pending"]
+                data["panel"] = render_panel(request, ctx)
+                timings.mark("panel")
             data["settling"] = await _settling(request)
-        return Response(content=data, status_code=200)
+            timings.mark("settling")
+        # The dispatcher run is asked for once the answer is sent (the reviewer waits on it).
+        return Response(
+            content=data,
+            status_code=200,
+            headers=timings.header(),
+            background=BackgroundTask(dispatch),
+        )
+    await dispatch()
     if not is_htmx(request):
         flash_later(request, result.message)
         return Redirect("/review", status_code=303)
@@ -546,7 +519,9 @@ async def _review_action(
     ``merge`` takes an optional ``with_clip_id`` (must be the clip just before);
     ``move_boundary`` needs ``edge`` (``start`` or ``end``) and ``frame`` (the clip's new
     first frame, or its new end, exclusive); ``then`` (optional) is the clip the page shows
-    next, claimed for the reviewer when it is free (``browse=1``: none, the page browses a
+    next, claimed for the reviewer when it is free and not another reviewer's reserved next
+    clip (``shown=1``: the page shows it already; else the answer carries its ``panel``;
+    ``guess``: the clip reserved as the next one after it; ``browse=1``: none, the page browses a
     queue of decided clips and shows its next itself); ``change=1`` lets approve / skip /
     archive replace the decision of a decided clip (settled too; see ``heaters.review.decide``).
     """
@@ -556,12 +531,16 @@ async def _review_action(
     then = _int_field(fields, "then", required=False)
     if action == "claim":
         holder = await _claim(request, clip_id)
+        guess = None
+        if holder == user and _video_order(request):  # the page's next clip, reserved
+            guess = await reserve_for(request, clip_id, video_order=True)
         return Response(
             content={
                 "clip_id": clip_id,
                 "held_by": holder,
                 "readonly": holder not in (None, user),
                 "claim_seconds": claim_seconds(request),
+                "guess": guess,
             },
             headers={"Cache-Control": "no-store"},
         )
@@ -594,7 +573,8 @@ async def _review_action(
         )
     if stay is not None and stay.state == ClipState.PENDING_REVIEW and wants_json(request):
         await _claim(request, stay.id)
-    return await _after_action(request, result, stay, then=then, stay=stay is not None)
+    shown = str(fields.get("shown", "")) == "1"
+    return await _after_action(request, result, stay, then=then, shown=shown, stay=stay is not None)
 
 
 def _live_ids(result: ActionResult) -> list[int]:

@@ -26,7 +26,8 @@ from litestar.response import Redirect
 from heaters import review
 from heaters.review import ActionResult, InvalidEdit, ReviewError
 from web.auth import reviewer
-from web.routes_review import PANEL_HEADER, _fields, _for_page, _int_field, _settling
+from web.routes_review import PANEL_HEADER, _fields, _for_page, _int_field
+from web.routes_timeline import _settling
 from web.state import flash_later, wants_json, web_state
 
 log = logging.getLogger(__name__)

@@ -571,14 +571,20 @@ class Queries(Protocol):
         """A worker process's facts beside procrastinate's row of it (workers/app.py, at registration)."""
         ...
 
-    async def release_claim(self, conn: Any, *, id: Any, reviewer: Any) -> Any: ...
-
-    async def release_claims(self, conn: Any, *, reviewer: Any, keep: Any) -> str:
-        """Drop a reviewer's claims, except on :keep (a reviewer holds one clip at a time)."""
+    async def release_claim(self, conn: Any, *, reviewer: Any, id: Any) -> Any:
+        """Drop :reviewer's claim on a clip, and their reservation of the next (the page closed)."""
         ...
 
     async def remove_user(self, conn: Any, *, name: Any) -> Any:
         """Delete the user :name (its sessions end with it); returns its id, no row when none."""
+        ...
+
+    async def reserve_next(self, conn: Any, *, reviewer: Any, after_id: Any, seconds: Any) -> Any:
+        """Reserve for :reviewer the clip their page shows when they decide clip :after_id: the next
+        pending shot after it in video order (later videos too) that nobody else holds or has
+        reserved; their previous reservation and expired ones go.
+        Returns the clip id, or NULL when none is left. The insert waits for the delete (it reads
+        its count), so the reviewer's old row never blocks the new one."""
         ...
 
     async def restore_clip(
@@ -622,7 +628,8 @@ class Queries(Protocol):
         video_id: Any,
         limit: Any,
     ) -> AsyncIterator[asyncpg.Record]:
-        """The next clips for :reviewer: pending_review, not held by another reviewer, transition clips
+        """The next clips for :reviewer: pending_review, not held or reserved by another reviewer
+        (clip_reserved_by_other(), migration 0023: another page's next clip), transition clips
         only when :include_transitions, one video when :video_id is set, in :queue_order: 'video'
         (video, start frame) or 'confidence' (the cut a clip starts on, least confident first,
         unknown last). One branch per case, each straight from its index (clips_review_queue_idx,
@@ -717,9 +724,13 @@ class Queries(Protocol):
         ...
 
     async def take_claim(
-        self, conn: Any, *, reviewer: Any, claim_seconds: Any, id: Any
+        self, conn: Any, *, reviewer: Any, claim_seconds: Any, id: Any, spare_reserved: Any
     ) -> asyncpg.Record | None:
-        """Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded)."""
+        """Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded),
+        in one statement with what a take implies: the reviewer's other claims are dropped (one
+        clip at a time) and so is another reviewer's reservation of this clip (a claim wins over
+        a reservation). With :spare_reserved a clip another reviewer has reserved is not taken
+        (the page's guess of its next clip must not take another page's)."""
         ...
 
     def take_login_attempts(
@@ -742,8 +753,9 @@ class Queries(Protocol):
         self, conn: Any, *, video_id: Any, start_frame: Any, reviewer: Any
     ) -> asyncpg.Record | None:
         """The clip a reviewer most likely reviews after (:video_id, :start_frame): the next pending
-        shot of the same video that no other reviewer holds. The page prefetches it and shows it
-        the moment a decision is made; the server then claims it (or the queue's head)."""
+        shot of the same video that no other reviewer holds or has reserved. The page prefetches
+        it and shows it the moment a decision is made; the server then claims it (or the queue's
+        head)."""
         ...
 
     def timeline_settling_events(

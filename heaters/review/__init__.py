@@ -53,7 +53,12 @@ clips an edit made / an undo restored, in frame order), ``message``, ``settles_a
   *, video_id=None, include_transitions=False, order="video", limit=20) -> list[QueueItem]``
   lists the next clips without claiming. ``order``: ``"video"`` (video, start frame) or
   ``"confidence"`` (low-confidence cuts first, nulls last). Both skip transition clips unless
-  asked, and clips other reviewers hold.
+  asked, and clips other reviewers hold or have reserved.
+- ``reserve_next(db, reviewer, after_id, *, seconds=None) -> int | None`` reserves the clip
+  the reviewer's page shows when they decide clip ``after_id`` (the next pending shot in
+  video order that nobody else holds or has reserved; one per reviewer); other queues skip
+  it, a claim takes it. ``claim(..., spare_reserved=True)`` (the page's guess) does not
+  take another reviewer's.
 - ``get_clip(db, clip_id) -> ClipView`` (frames, seconds, PTS, transition facts, holder,
   ``pending``: the latest unsettled decision as ``PendingDecision(event_id, action, reviewer,
   settles_at)`` or None; ``suggestions``: the detector's rejected candidate cuts strictly
@@ -104,7 +109,15 @@ from heaters.review.decisions import act, decide
 from heaters.review.edits import merge, move_boundary, split
 from heaters.review.errors import ClipNotFound, InvalidEdit, ReviewConflict, ReviewError
 from heaters.review.failures import failed_clips, retry_failed_clips, retry_item
-from heaters.review.leases import Claim, QueueItem, claim, next_clip, release, review_queue
+from heaters.review.leases import (
+    Claim,
+    QueueItem,
+    claim,
+    next_clip,
+    release,
+    reserve_next,
+    review_queue,
+)
 from heaters.review.undo import reopen, undo
 from heaters.review.views import (
     ClipView,
@@ -158,6 +171,7 @@ __all__ = [
     "release",
     "remove_tag",
     "reopen",
+    "reserve_next",
     "retry_failed_clips",
     "retry_item",
     "review_queue",

@@ -92,25 +92,37 @@ async def review_queue(
 
 
 async def claim(
-    db: Database, clip_id: int, reviewer: str, *, claim_seconds: float | None = None
+    db: Database,
+    clip_id: int,
+    reviewer: str,
+    *,
+    claim_seconds: float | None = None,
+    spare_reserved: bool = False,
 ) -> Claim:
     """Take or renew ``reviewer``'s lease on ``clip_id`` (``HEATERS_CLAIM_SECONDS`` unless
     ``claim_seconds`` is given) when nobody else holds it; the reviewer's other claims are
-    dropped (one clip at a time). When another reviewer holds it, nothing changes and the
-    answer names them (``own`` False). Raises ClipNotFound.
+    dropped (one clip at a time), and so is another reviewer's reservation of the clip
+    (:func:`reserve_next`). When another reviewer holds it, nothing changes and the answer
+    names them (``own`` False). With ``spare_reserved`` a clip another reviewer has reserved
+    is not taken either (``own`` False, ``holder`` None: a page's guess of its next clip).
+    Raises ClipNotFound.
     """
     lease = get_settings().claim_seconds if claim_seconds is None else claim_seconds
     # The holder can let go between the refused take and the look at who holds it (each
     # statement sees the latest commits): then take it again, a bounded number of times.
     for _ in range(_CLAIM_TRIES):
-        async with db.transaction() as conn:
-            row = await db.q.take_claim(conn, id=clip_id, reviewer=reviewer, claim_seconds=lease)
+        async with db.acquire() as conn:  # one statement: take, drop the others, unreserve
+            row = await db.q.take_claim(
+                conn, id=clip_id, reviewer=reviewer, claim_seconds=lease,
+                spare_reserved=spare_reserved,
+            )  # fmt: skip
             if row is not None:
-                await db.q.release_claims(conn, reviewer=reviewer, keep=[clip_id])
                 return Claim(clip_id, True, reviewer, row["claim_expires_at"])
             now = await db.q.claim_holder(conn, id=clip_id)
         if now is None or now["superseded_by"] is not None or now["claimed_by"] is not None:
             break
+        if spare_reserved:  # free, so reserved by another reviewer (or a race: the same)
+            return Claim(clip_id, False, None, None, f"clip {clip_id} is another page's next")
     if now is None:
         raise ClipNotFound(f"no clip {clip_id}")
     if now["superseded_by"] is not None:
@@ -128,8 +140,26 @@ async def claim(
     )  # fmt: skip
 
 
+async def reserve_next(
+    db: Database, reviewer: str, after_id: int, *, seconds: float | None = None
+) -> int | None:
+    """Reserve for ``reviewer`` the clip their page shows the moment they decide clip
+    ``after_id``:
+    the next pending shot in video order (the next videos' too) that nobody else holds or has
+    reserved, for ``seconds`` (``HEATERS_CLAIM_SECONDS``). One reservation per reviewer (it
+    replaces their previous one); other reviewers' queues and guesses skip it, a claim takes
+    it. Returns its clip id, None when no clip is left (or, rarely, another reviewer reserved
+    the same one at the same moment: the page then waits for the server's answer).
+    """
+    lease = get_settings().claim_seconds if seconds is None else seconds
+    async with db.acquire() as conn:
+        got = await db.q.reserve_next(conn, reviewer=reviewer, after_id=after_id, seconds=lease)
+    return int(got) if got is not None else None
+
+
 async def release(db: Database, clip_id: int, reviewer: str) -> bool:
-    """Drop ``reviewer``'s claim on ``clip_id`` (page closed); False when they held none."""
+    """Drop ``reviewer``'s claim on ``clip_id`` (page closed) and their reservation; False
+    when they held no claim."""
     async with db.acquire() as conn:
         return await db.q.release_claim(conn, id=clip_id, reviewer=reviewer) is not None
 

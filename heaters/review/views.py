@@ -96,21 +96,26 @@ class ClipView:
         return self.end_frame - self.start_frame
 
 
-async def get_clip(db: Database, clip_id: int) -> ClipView:
-    """The clip ``clip_id`` with what the review page and the API need. Raises ClipNotFound."""
+async def get_clip(db: Database, clip_id: int, *, light: bool = False) -> ClipView:
+    """The clip ``clip_id`` with what the review page and the API need. ``light``: the clip's
+    own row only (one query; no PTS, settling decision, suggestions or tags: a neighbour
+    card). Raises ClipNotFound."""
+    pts_row = ev = tags = None
+    inside: dict[int, list[SuggestionView]] = {}
     async with db.acquire() as conn:
         row = await db.q.clip_view(conn, id=clip_id)
         if row is None:
             raise ClipNotFound(f"no clip {clip_id}")
-        pts_row = await db.q.clip_pts(
-            conn,
-            video_id=row["source_video_id"],
-            start_frame=row["start_frame"],
-            end_frame=row["end_frame"],
-        )
-        ev = await db.q.settling_event_for(conn, id=clip_id)
-        inside = await _suggestions_in(db, conn, [clip_id])
-        tags = await db.q.clip_tag_names(conn, clip_id=clip_id)
+        if not light:
+            pts_row = await db.q.clip_pts(
+                conn,
+                video_id=row["source_video_id"],
+                start_frame=row["start_frame"],
+                end_frame=row["end_frame"],
+            )
+            ev = await db.q.settling_event_for(conn, id=clip_id)
+            inside = await _suggestions_in(db, conn, [clip_id])
+            tags = await db.q.clip_tag_names(conn, clip_id=clip_id)
     fps = row["fps_num"] / row["fps_den"] if row["fps_num"] and row["fps_den"] else 25.0
     confidence = row["boundary_confidence"]
     return ClipView(

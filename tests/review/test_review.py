@@ -365,6 +365,30 @@ async def test_hard_claims_between_two_reviewers(db: Any) -> None:
         await review.claim(db, 999999, "ann")
 
 
+async def test_a_reserved_next_clip_is_left_to_its_reviewer(db: Any) -> None:
+    """The page's next clip, reserved (issue 21): other queues and guesses skip it, an
+    explicit claim takes it; one reservation per reviewer, in video order across videos."""
+    _, ids = await _make_video(db, [60, 130, 180], transitions={2: "dissolve"})
+    _, later = await _make_video(db, [100], name="w")
+    assert (await review.claim(db, ids[0], "ann")).own
+    assert await review.reserve_next(db, "ann", ids[0]) == ids[1]
+    # bob's queue, next clip and guess skip ann's clip; the transition is no next clip.
+    assert [q.id for q in await review.review_queue(db, "bob")] == [ids[3], *later]
+    guess = await review.claim(db, ids[1], "bob", spare_reserved=True)
+    assert not guess.own and guess.holder is None
+    assert await review.reserve_next(db, "bob", ids[1]) == ids[3]
+    assert await review.reserve_next(db, "bob", ids[3]) == later[0], "on to the next video"
+    assert await review.reserve_next(db, "ann", ids[0]) == ids[1], "renewed, still hers"
+    # An explicit claim (bob opens it) takes it and ends ann's reservation.
+    assert (await review.claim(db, ids[1], "bob")).own
+    assert await review.reserve_next(db, "ann", ids[0]) == ids[3]
+    assert await review.reserve_next(db, "bob", later[1]) is None, "nothing left after it"
+    assert (await review.claim(db, ids[3], "ann", spare_reserved=True)).own, "her own"
+    assert await review.release(db, ids[3], "ann")
+    # Released with her claim: bob's queue has it again (after his own claim, first).
+    assert [q.id for q in await review.review_queue(db, "bob")] == [ids[1], ids[0], ids[3], *later]
+
+
 async def test_a_lease_expires(db: Any) -> None:
     _, ids = await _make_video(db, [60])
     got = await review.claim(db, ids[0], "ann", claim_seconds=0.5)

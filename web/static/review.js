@@ -44,6 +44,8 @@
     pending: null, // the measurement waiting for its panel / first frame
     busy: 0, // actions sent and not answered yet (or answered, their clip not shown yet)
     renewTimer: 0,
+    guess: null, // {after, id}: the clip the server reserved for this page after clip `after` (id null: none left)
+    onShown: [], // what waits for the clip on screen to show its first frame (whenShown)
   };
 
   // ---------------------------------------------------------------- small helpers
@@ -269,6 +271,7 @@
     // A frame outside the clip (a late frame of the clip before): not ours.
     if (i < 0 || i > c.n) return;
     R.presented = c.start + i;
+    if (R.onShown.length) flushShown();
     // The metric's first frame: the clip's first frame presented after the page seeked there
     // (its first or second frame: requestVideoFrameCallback may skip the seeked frame when
     // playback starts on the same vsync).
@@ -287,6 +290,23 @@
     }
     showFrame(frame);
     if (R.shuttle > 0 && !v.paused && frame === c.end - 1) restartLoop();
+  }
+
+  // Run `fn` once the clip on screen shows a frame (at the latest after 300 ms): the work a
+  // move brings along (the claim, prefetches, the timeline) must not hold up its first frame.
+  function whenShown(fn) {
+    if (R.presented !== null) {
+      setTimeout(fn, 0);
+      return;
+    }
+    R.onShown.push(fn);
+    if (R.onShown.length === 1) setTimeout(flushShown, 300);
+  }
+
+  function flushShown() {
+    const fns = R.onShown;
+    R.onShown = [];
+    for (const fn of fns) setTimeout(fn, 0);
   }
 
   function loadPlayer(c) {
@@ -374,10 +394,12 @@
       history.replaceState(null, "", `/review/clips/${c.id}`);
     }
     renderFilmstrip();
-    loadTimeline(c.videoId, !(opts && opts.keepTimeline));
+    // Loaded again for another video only: a decision reloads it once answered, the poll
+    // follows other reviewers, and a move must not send the server a whole video's clips.
+    loadTimeline(c.videoId, false);
     markCurrent();
     prefetchAround(c);
-    if (!(opts && opts.noClaim)) claim(c);
+    if (!(opts && opts.noClaim)) whenShown(() => R.clip === c && claim(c));
     startRenew();
   }
 
@@ -456,21 +478,43 @@
     return e.html;
   }
 
-  // The clip a decision on `c` shows at once: the server's guess (data-next-pending) when
-  // it still holds, else the timeline's next pending clip after `c` with a usable panel.
+  // The clip the server reserved for this page after clip `after` (the answer to a decision
+  // or a claim: web/review_guess.py): no other reviewer's queue takes it, so a decision on
+  // `after` shows it at once; its panel is fetched now.
+  function takeGuess(after, id) {
+    R.guess = { after, id: id || null };
+    if (id && !cached(id)) fetchPanel(id).catch(() => {});
+  }
+
+  // The reserved clip after `c`: its id, null when none is left, undefined when unknown.
+  function reservedAfter(c) {
+    return R.guess && R.guess.after === c.id ? R.guess.id : undefined;
+  }
+
+  // The timeline's next pending shots after `c` that no other reviewer holds.
+  function pendingAfter(c, n) {
+    if (!R.timeline || R.timeline.video.id !== c.videoId) return [];
+    const mine = (t) => !t.held_by || t.held_by === me();
+    return R.timeline.clips.filter((t) => t.start > c.start && !t.transition && t.state === "pending_review" && mine(t)).slice(0, n);
+  }
+
+  // The clip a decision on `c` shows at once: the clip reserved for this page (when its
+  // panel is here; none when nothing is left), else the panel's guess (data-next-pending)
+  // when it still holds, else the timeline's next pending clip after `c` with a usable panel.
   function nextGuess(c) {
+    const reserved = reservedAfter(c);
+    if (reserved !== undefined) return reserved && guessable(reserved) ? reserved : null;
     if (c.nextPending && guessable(c.nextPending)) return c.nextPending;
-    if (!R.timeline || R.timeline.video.id !== c.videoId) return null;
-    const after = R.timeline.clips.find((t) => t.start > c.start && !t.transition && t.state === "pending_review");
-    return after && guessable(after.id) ? after.id : null;
+    const after = pendingAfter(c, 2).find((t) => guessable(t.id));
+    return after ? after.id : null;
   }
 
   function prefetchAround(c) {
     // The clip a decision leads to, at once (a quick key must find it); the others when idle.
-    if (c.nextPending && !cached(c.nextPending)) fetchPanel(c.nextPending).catch(() => {});
-    const after = R.timeline && R.timeline.video.id === c.videoId &&
-      R.timeline.clips.find((t) => t.start > c.start && !t.transition && t.state === "pending_review");
-    const ids = [after && after.id, c.nextId, c.prevId].filter((x) => x && x !== c.nextPending && !cached(x));
+    const first = reservedAfter(c) || c.nextPending;
+    if (first && !cached(first)) fetchPanel(first).catch(() => {});
+    const after = pendingAfter(c, 1)[0];
+    const ids = [after && after.id, c.nextId, c.prevId].filter((x) => x && x !== first && !cached(x));
     const go = () => {
       for (const id of ids) fetchPanel(id).catch(() => {});
       // The sprite sheets of the clips around (neighbour cards, the next filmstrip).
@@ -479,8 +523,7 @@
         if (tl && tl.sprite_url) new Image().src = tl.sprite_url;
       }
     };
-    if ("requestIdleCallback" in window) requestIdleCallback(go, { timeout: 200 });
-    else setTimeout(go, 50);
+    whenShown(() => ("requestIdleCallback" in window ? requestIdleCallback(go, { timeout: 200 }) : go()));
   }
 
   function swapPanel(html, opts) {
@@ -544,7 +587,7 @@
   function refreshPanel() {
     if (!R.clip) return Promise.resolve();
     R.cache.delete(R.clip.id);
-    return goto(R.clip.id, { fresh: true, keepTimeline: true, noClaim: true });
+    return goto(R.clip.id, { fresh: true, noClaim: true });
   }
 
   function invalidate() {
@@ -565,6 +608,7 @@
     if (!c || c.state !== "pending_review") return;
     const r = await post(`/review/clips/${c.id}/claim`);
     if (!r.ok || R.clip !== c) return;
+    if (!r.data.readonly && r.data.guess !== undefined) takeGuess(c.id, r.data.guess);
     if (r.data.readonly && !c.readonly) {
       flash(`clip ${c.id} is open read-only: ${r.data.held_by} is reviewing it`, "pending");
       refreshPanel();
@@ -576,7 +620,11 @@
     const every = Math.max(5, claimSeconds() / 3) * 1000;
     R.renewTimer = setInterval(() => {
       const c = R.clip;
-      if (c && !c.readonly && c.state === "pending_review") post(`/review/clips/${c.id}/claim`);
+      if (c && !c.readonly && c.state === "pending_review") {
+        post(`/review/clips/${c.id}/claim`).then((r) => {
+          if (r.ok && R.clip === c && !r.data.readonly && r.data.guess !== undefined) takeGuess(c.id, r.data.guess);
+        });
+      }
     }, every);
   }
 
@@ -619,8 +667,17 @@
   function finishMetric() {
     const p = R.pending;
     if (!p || p.panel === null || p.frame === null) return;
-    R.metrics.push({ kind: p.kind, clipId: p.clipId, panel: p.panel - p.t0, frame: p.frame - p.t0 });
+    R.metrics.push({ kind: p.kind, clipId: p.clipId, t0: p.t0, panel: p.panel - p.t0, frame: p.frame - p.t0, corrected: !!p.corrected });
     R.pending = null;
+  }
+
+  // The guess shown at once was not the clip the server gave (taken meanwhile): the measure
+  // of the key runs on until the right clip `to` is shown (a wrong clip on screen is no answer).
+  function retarget(from, to) {
+    let t0 = R.pending && R.pending.clipId === from ? R.pending : null;
+    const last = R.metrics[R.metrics.length - 1];
+    if (!t0 && last && last.clipId === from) t0 = R.metrics.pop();
+    if (t0) R.pending = { kind: t0.kind, t0: t0.t0, clipId: to, panel: null, frame: null, seeked: false, corrected: true };
   }
 
   async function answered(r, what) {
@@ -652,16 +709,20 @@
     }
     const predicted = browsing() ? null : nextGuess(c);
     const optimistic = predicted !== null;
+    // Not shown yet (its panel is still on the way): the server claims it all the same and
+    // answers with its panel.
+    const reserved = optimistic || browsing() ? null : reservedAfter(c) || null;
     const change = c.changing; // the clip was shown decided: this replaces its decision
     c.state = "deciding";
     markTimelineState(c.id, action === "skip" ? "review_skipped" : action === "archive" ? "review_archived" : "review_approved");
     if (optimistic) {
       startMetric(action, e, predicted);
-      goto(predicted, { noClaim: true, keepTimeline: true });
+      goto(predicted, { noClaim: true });
     }
     const seq = R.seq;
     enqueue(async () => {
-      const r = await post(`/review/clips/${c.id}/${action}`, { then: optimistic ? predicted : "", change: change ? 1 : "", browse: browsing() ? 1 : "" });
+      const then = optimistic ? predicted : reserved || "";
+      const r = await post(`/review/clips/${c.id}/${action}`, { then, shown: optimistic ? 1 : "", change: change ? 1 : "", browse: browsing() ? 1 : "" });
       const d = await answered(r, action);
       // A decision changes only its own clips: the other prefetched panels stay usable.
       if (d) {
@@ -674,16 +735,21 @@
           });
         }
       } else invalidate();
-      loadTimeline(c.videoId, true);
+      whenShown(() => loadTimeline(c.videoId, true));
       if (!d) return;
       const show = d.show_clip_id;
       const onScreen = R.clip && R.clip.id;
+      if (show && d.guess !== undefined) takeGuess(show, d.guess);
       if (browsing() && seq === R.seq) {
-        await gotoBrowse(c, { keepTimeline: true }); // looking again: the queue's next clip
+        await gotoBrowse(c); // looking again: the queue's next clip
       } else if (seq === R.seq && show !== onScreen) {
         if (show) {
           if (!optimistic) startMetric(action, e, show);
-          await goto(show, { noClaim: true, fresh: true });
+          else retarget(predicted, show);
+          if (d.panel) {
+            R.seq += 1; // as goto: a later answer must not override it
+            swapPanel(d.panel, { noClaim: true }); // the server sent it with the answer
+          } else await goto(show, { noClaim: true, fresh: true });
         } else {
           await gotoNext();
         }
@@ -897,7 +963,7 @@
     if (!c || c.videoId !== d.video.id || !layout() || R.busy > 0) return;
     const t = byId.get(c.id);
     if (c.readonly && (!t || t.held_by !== c.holder || t.state !== c.state)) {
-      goto(c.id, { fresh: true, keepTimeline: true }); // claims it when it is free
+      goto(c.id, { fresh: true }); // claims it when it is free
     } else if (!c.readonly && c.state === "pending_review" && (!t || t.state !== "pending_review")) {
       refreshPanel();
     }
@@ -1445,9 +1511,10 @@
         if (e.repeat) return;
         const c = R.clip;
         if (browsing()) gotoBrowse(c);
-        else if (c && c.nextPending) {
-          startMetric("undecided", e, c.nextPending);
-          goto(c.nextPending);
+        else if (c && (reservedAfter(c) || c.nextPending)) {
+          const id = reservedAfter(c) || c.nextPending;
+          startMetric("undecided", e, id);
+          goto(id);
         } else gotoNext({}, c ? c.videoId : null);
         return;
       }

@@ -2,7 +2,8 @@
 -- is clip_held_by_other() (migration 0007): the one definition of each.
 
 -- name: review_queue
--- The next clips for :reviewer: pending_review, not held by another reviewer, transition clips
+-- The next clips for :reviewer: pending_review, not held or reserved by another reviewer
+-- (clip_reserved_by_other(), migration 0023: another page's next clip), transition clips
 -- only when :include_transitions, one video when :video_id is set, in :queue_order: 'video'
 -- (video, start frame) or 'confidence' (the cut a clip starts on, least confident first,
 -- unknown last). One branch per case, each straight from its index (clips_review_queue_idx,
@@ -16,7 +17,7 @@ SELECT * FROM (
  FROM clips c
  WHERE :queue_order = 'video' AND NOT CAST(:include_transitions AS boolean)
    AND c.state = 'pending_review' AND NOT c.is_transition
-   AND NOT clip_held_by_other(c, :reviewer)
+   AND NOT clip_held_by_other(c, :reviewer) AND NOT clip_reserved_by_other(c.id, :reviewer)
    AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
  ORDER BY c.source_video_id, c.start_frame
  LIMIT :limit)
@@ -26,7 +27,7 @@ UNION ALL
  FROM clips c
  WHERE :queue_order = 'confidence' AND NOT CAST(:include_transitions AS boolean)
    AND c.state = 'pending_review' AND NOT c.is_transition
-   AND NOT clip_held_by_other(c, :reviewer)
+   AND NOT clip_held_by_other(c, :reviewer) AND NOT clip_reserved_by_other(c.id, :reviewer)
    AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
  ORDER BY c.boundary_confidence NULLS LAST, c.source_video_id, c.start_frame
  LIMIT :limit)
@@ -36,7 +37,7 @@ UNION ALL
  FROM clips c
  WHERE CAST(:include_transitions AS boolean)
    AND c.state = 'pending_review'
-   AND NOT clip_held_by_other(c, :reviewer)
+   AND NOT clip_held_by_other(c, :reviewer) AND NOT clip_reserved_by_other(c.id, :reviewer)
    AND (CAST(:video_id AS bigint) IS NULL OR c.source_video_id = :video_id)
  ORDER BY CASE WHEN :queue_order = 'confidence' THEN c.boundary_confidence END NULLS LAST,
           c.source_video_id, c.start_frame
@@ -58,12 +59,26 @@ WHERE c.claimed_by = :reviewer AND clip_held_by_other(c, NULL)
 ORDER BY c.id DESC LIMIT 1;
 
 -- name: take_claim^
--- Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded).
-UPDATE clips c
-SET claimed_by = :reviewer, claimed_at = now(),
-    claim_expires_at = now() + make_interval(secs => :claim_seconds)
-WHERE c.id = :id AND c.superseded_by IS NULL AND NOT clip_held_by_other(c, :reviewer)
-RETURNING c.id, c.claimed_by, c.claim_expires_at;
+-- Take or renew :reviewer's lease on a clip nobody else holds (a live clip, not superseded),
+-- in one statement with what a take implies: the reviewer's other claims are dropped (one
+-- clip at a time) and so is another reviewer's reservation of this clip (a claim wins over
+-- a reservation). With :spare_reserved a clip another reviewer has reserved is not taken
+-- (the page's guess of its next clip must not take another page's).
+WITH taken AS (
+  UPDATE clips c
+  SET claimed_by = :reviewer, claimed_at = now(),
+      claim_expires_at = now() + make_interval(secs => :claim_seconds)
+  WHERE c.id = :id AND c.superseded_by IS NULL AND NOT clip_held_by_other(c, :reviewer)
+    AND NOT (CAST(:spare_reserved AS boolean) AND clip_reserved_by_other(c.id, :reviewer))
+  RETURNING c.id, c.claimed_by, c.claim_expires_at
+), released AS (
+  UPDATE clips o SET claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL
+  FROM taken WHERE o.claimed_by = :reviewer AND o.id <> taken.id
+), dropped AS (
+  DELETE FROM review_reservations r USING taken
+  WHERE r.clip_id = taken.id AND r.reviewer <> :reviewer
+)
+SELECT id, claimed_by, claim_expires_at FROM taken;
 
 -- name: claim_holder^
 -- Who holds a clip now (claimed_by NULL when nobody does, or the lease expired).
@@ -73,14 +88,35 @@ SELECT c.id, c.superseded_by, c.state,
 FROM clips c WHERE c.id = :id;
 
 -- name: release_claim$
+-- Drop :reviewer's claim on a clip, and their reservation of the next (the page closed).
+WITH dropped AS (DELETE FROM review_reservations WHERE reviewer = :reviewer)
 UPDATE clips SET claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL
 WHERE id = :id AND claimed_by = :reviewer
 RETURNING id;
 
--- name: release_claims!
--- Drop a reviewer's claims, except on :keep (a reviewer holds one clip at a time).
-UPDATE clips SET claimed_by = NULL, claimed_at = NULL, claim_expires_at = NULL
-WHERE claimed_by = :reviewer AND NOT (id = ANY(:keep));
+-- name: reserve_next$
+-- Reserve for :reviewer the clip their page shows when they decide clip :after_id: the next
+-- pending shot after it in video order (later videos too) that nobody else holds or has
+-- reserved; their previous reservation and expired ones go.
+-- Returns the clip id, or NULL when none is left. The insert waits for the delete (it reads
+-- its count), so the reviewer's old row never blocks the new one.
+WITH gone AS (
+  DELETE FROM review_reservations WHERE reviewer = :reviewer OR expires_at <= now()
+  RETURNING 1
+), pick AS (
+  SELECT c.id FROM clips a
+  JOIN clips c ON (c.source_video_id, c.start_frame) > (a.source_video_id, a.start_frame)
+  WHERE a.id = :after_id
+    AND c.state = 'pending_review' AND NOT c.is_transition AND c.id <> :after_id
+    AND NOT clip_held_by_other(c, :reviewer) AND NOT clip_reserved_by_other(c.id, :reviewer)
+  ORDER BY c.source_video_id, c.start_frame
+  LIMIT 1
+)
+INSERT INTO review_reservations (reviewer, clip_id, expires_at)
+SELECT :reviewer, pick.id, now() + make_interval(secs => :seconds)
+FROM pick WHERE (SELECT count(*) FROM gone) >= 0
+ON CONFLICT DO NOTHING
+RETURNING clip_id;
 
 -- name: clip_view^
 SELECT c.*, v.title AS video_title, v.proxy_path, v.fps_num, v.fps_den,

@@ -29,12 +29,13 @@ ORDER BY c.start_frame, c.id;
 
 -- name: timeline_next_candidate^
 -- The clip a reviewer most likely reviews after (:video_id, :start_frame): the next pending
--- shot of the same video that no other reviewer holds. The page prefetches it and shows it
--- the moment a decision is made; the server then claims it (or the queue's head).
+-- shot of the same video that no other reviewer holds or has reserved. The page prefetches
+-- it and shows it the moment a decision is made; the server then claims it (or the queue's
+-- head).
 SELECT c.id FROM clips c
 WHERE c.source_video_id = :video_id AND c.start_frame > :start_frame
   AND c.state = 'pending_review' AND NOT c.is_transition
-  AND NOT clip_held_by_other(c, :reviewer)
+  AND NOT clip_held_by_other(c, :reviewer) AND NOT clip_reserved_by_other(c.id, :reviewer)
 ORDER BY c.start_frame LIMIT 1;
 
 -- name: timeline_settling_events
