@@ -130,8 +130,8 @@ by ``heaters detect`` and ``heaters split``; the command takes them as ``detecti
     help='Print one JSON object: {"video", "detector", "frame_count", "fps", "fps_rational", '
     '"cuts", "cut_confidence", "transitions": [{"start_frame", "end_frame", "kind", '
     '"confidence"}], "suggestions": [{"frame", "confidence", "reason"}]}; suggestions are '
-    "candidate cuts a rule rejected (reason brightness_only, flash, local, too_close or weak; "
-    "none from transnetv2).",
+    "candidate cuts a rule rejected (reason brightness_only, camera_move, flash, local, "
+    "too_close or weak; none from transnetv2).",
 )
 @click.option(
     "--csv",

@@ -78,10 +78,11 @@ class Transition(_Finding):
             raise ValueError(f"unknown transition kind {self.kind!r}")
 
 
-SuggestionReason = Literal["brightness_only", "flash", "local", "too_close", "weak"]
+SuggestionReason = Literal["brightness_only", "camera_move", "flash", "local", "too_close", "weak"]
 SUGGESTION_REASONS: tuple[SuggestionReason, ...] = get_args(SuggestionReason)
 """Why a candidate boundary was not made a cut: ``brightness_only`` (the picture after it
-correlates with the one before it at another brightness or contrast), ``flash`` (a 1–3 frame
+correlates with the one before it at another brightness or contrast), ``camera_move`` (a
+jump of the camera: the frames match once shifted), ``flash`` (a 1–3 frame
 change after which the picture returns), ``too_close`` (within ``min_scene_len`` frames of the
 previous cut), ``local`` (a change confined to part of the picture: a title, subtitle or
 lower third), ``weak`` (a change that passes some tests of a cut but not all)."""
@@ -120,7 +121,7 @@ class SceneResult:
     ----------
     detector : str
         Name and version of the detector that made the result (and ``features``), e.g.
-        ``"heaters-fast/4"`` or ``"transnetv2/1.0.5"``. Stored beside the features so that a
+        ``"heaters-fast/5"`` or ``"transnetv2/1.0.5"``. Stored beside the features so that a
         change of detector never reuses old features.
     frame_count : int
         Frames decoded.

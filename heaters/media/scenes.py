@@ -52,7 +52,14 @@ from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from heaters.media.detector_params import DetectorParams, FloatArray
 from heaters.media.fades import find_fades, scan_fades
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
-from heaters.media.gradual import GradualCache, GradualTests, find_gradual, search_gradual
+from heaters.media.gradual import (
+    GradualCache,
+    GradualTests,
+    colour_progress,
+    colour_vectors,
+    find_gradual,
+    search_gradual,
+)
 from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, scan_cuts
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 
@@ -72,7 +79,7 @@ __all__ = [
     "result_from_features",
 ]
 
-DETECTOR_NAME = "heaters-fast/4"
+DETECTOR_NAME = "heaters-fast/5"
 """Names the feature definition (:data:`heaters.media.scores.FEATURES`) and the analysis size
 (:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
 features would change, so old ones are never mixed with new."""
@@ -171,6 +178,14 @@ suite's shots pass every other relaxed test: excess 0.08–0.46; only their movi
 them from a transition)."""
 
 
+_FALLBACK_MOVING = GradualTests(max_excess=0.35, max_dev=0.4, side_speed=2.0, colour_sides=True)
+"""The fallback's second search, for transitions between two *moving* shots (long wipes and
+dissolves under camera motion, whose thumbnails never hold still beside the span): the
+relaxed tests above with the sides judged by their colours instead
+(:attr:`~heaters.media.gradual.GradualTests.colour_sides`). Its cut falls where the colours
+are half-way from one shot's to the other's."""
+
+
 _FALLBACK_MAX_MOTION = 0.25
 """Most mean ``corr_lag1`` over a fallback span's frames. A blend or a wipe changes each
 frame little from the one before (0.0–0.15 with grain and shake on the suite's looks); a
@@ -197,13 +212,19 @@ def _fallback_cuts(
     taken += [(k - params.min_scene_len, k + params.min_scene_len) for k in cuts]
     out: list[int] = []
     corr1 = f[:, COL["corr_lag1"]]
-    for span, _ in search(f, params, ex, _FALLBACK):
+    colour = colour_vectors(f)
+    found = [(x, False) for x, _ in search(f, params, ex, _FALLBACK)]
+    found += [(x, True) for x, _ in search(f, params, ex, _FALLBACK_MOVING)]
+    for span, moving in found:
         lo, hi = span.start_frame, span.end_frame
         if any(lo <= b and hi >= a for a, b in taken):
             continue
         if float(corr1[lo : hi + 1].mean()) > _FALLBACK_MAX_MOTION:
             continue  # a camera move: consecutive frames decorrelate; a blend's do not
-        k = lo + int(np.argmax(step[lo : hi + 1]))
+        if moving:  # where the colours are half-way (every step of a moving shot is large)
+            k = lo + int(np.argmax(colour_progress(colour, lo, hi) >= 0.5))
+        else:
+            k = lo + int(np.argmax(step[lo : hi + 1]))
         out.append(k)
         taken.append((k - params.min_scene_len, k + params.min_scene_len))
     return out

@@ -61,6 +61,16 @@ cells of 8×9 pixels at 64×36). Gradual transitions are found by comparing thum
 frames apart (up to 60), which the per-frame differences cannot do; 32 values per frame keep
 a 2-hour film's features under 30 MB."""
 
+HIST_LUMA_BINS = 8
+"""Luma bins of the colour histogram kept per frame (``hist_y_*``: 32 levels each)."""
+
+HIST_CHROMA_BINS = 4
+"""Cb and Cr bins each of the chroma histogram kept per frame (``hist_c_*``: 4 × 4 cells of
+64 levels). A histogram does not change when the camera moves over one scene, so it tells a
+transition between two moving shots from the motion inside one
+(:mod:`heaters.media.gradual`); coarse bins keep the 24 values per frame to ~17 MB for a
+2-hour film and blur the grain."""
+
 FEATURES: tuple[str, ...] = (
     "hsv_diff",
     "luma_mean",
@@ -72,6 +82,8 @@ FEATURES: tuple[str, ...] = (
     "luma_diff",
     "mc_diff",
     "mc_corr",
+    *(f"hist_y_{i}" for i in range(HIST_LUMA_BINS)),
+    *(f"hist_c_{i}" for i in range(HIST_CHROMA_BINS**2)),
 )
 """Names of the feature columns, in order:
 
@@ -103,6 +115,11 @@ FEATURES: tuple[str, ...] = (
     ``corr_lag1`` but after motion compensation): ~0 inside a moving shot, high at a cut
     between two framings of one moving picture; 0 when either is flat (std < 0.5); for two
     flat fields (std < :data:`FLAT_STD`) their colour distance, as ``corr_lag1``.
+``hist_y_I``
+    Share of the active picture's pixels whose luma (0–255) falls in bin ``I`` of
+    :data:`HIST_LUMA_BINS` (``I * 32 <= Y < (I + 1) * 32``); the row sums to 1.
+``hist_c_I``
+    Share of its pixels in chroma cell ``I = 4 * (Cr // 64) + Cb // 64``; sums to 1.
 """
 
 COL = {name: i for i, name in enumerate(FEATURES)}
@@ -205,6 +222,7 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     thumbs = [cv2.resize(ys[i], (tw, th), interpolation=cv2.INTER_AREA) for i in range(n)]
     first = COL["thumb_0"]
     out[:, first : first + tw * th] = np.stack(thumbs).reshape(n, -1)
+    out[:, _HIST] = _histograms(ycc[m:])
     lum = y.reshape(total, h, w).astype(np.float32)
     for i, k in enumerate(rows.tolist()):
         if k >= 1:
@@ -215,6 +233,25 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
 
 
 _MOTION = [COL["luma_diff"], COL["mc_diff"], COL["mc_corr"]]
+_HIST = [COL[name] for name in FEATURES if name.startswith("hist_")]
+
+
+def _histograms(ycc: UInt8Array) -> FloatArray:
+    """Luma and chroma histograms (N, 8 + 16), each row part summing to 1, of ``ycc``
+    (N, H, W, 3) OpenCV YCrCb (``hist_y_*``, ``hist_c_*`` of :data:`FEATURES`)."""
+    n = ycc.shape[0]
+    flat = ycc.reshape(n, -1, 3)
+    npix = flat.shape[1]
+    base = np.arange(n)[:, None]
+    yb = flat[..., 0] // (256 // HIST_LUMA_BINS)
+    cb = HIST_CHROMA_BINS
+    cc = (flat[..., 1] // (256 // cb)).astype(np.int64) * cb + flat[..., 2] // (256 // cb)
+    hy = np.bincount((base * HIST_LUMA_BINS + yb).ravel(), minlength=n * HIST_LUMA_BINS)
+    hc = np.bincount((base * cb * cb + cc).ravel(), minlength=n * cb * cb)
+    both = np.concatenate([hy.reshape(n, HIST_LUMA_BINS), hc.reshape(n, cb * cb)], axis=1)
+    out: FloatArray = (both / max(npix, 1)).astype(np.float32)
+    return out
+
 
 _WINDOWS: dict[tuple[int, int], Any] = {}
 

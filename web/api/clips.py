@@ -53,8 +53,9 @@ class TransitionOut:
 class SuggestionOut:
     """A candidate cut the detector rejected (issue 19: "no silent veto"): ``frame`` would be
     the first frame of a new shot, ``seconds`` its PTS, ``confidence`` 0–1 (below 0.5),
-    ``reason`` the rule that rejected it (``brightness_only``, ``flash``, ``local``,
-    ``too_close``, ``weak``). Accept it with ``POST /api/clips/{id}/split`` at ``frame``."""
+    ``reason`` the rule that rejected it (``brightness_only``, ``camera_move``, ``flash``,
+    ``local``, ``too_close``, ``weak``). Accept it with ``POST /api/clips/{id}/split`` at
+    ``frame``."""
 
     frame: int
     seconds: float
