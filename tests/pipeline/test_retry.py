@@ -35,8 +35,14 @@ async def _due(db: Any) -> list[int]:
 
 
 async def test_transient_failure_is_retried_with_backoff_until_the_limit(
-    db: Any, heaters_env: dict[str, str]
+    db: Any, heaters_env: dict[str, str], monkeypatch: Any
 ) -> None:
+    from heaters.config import get_settings
+
+    # A backoff long enough that the check right after a failure runs before it is due; the
+    # test then moves next_attempt_at back by SQL rather than waiting for it.
+    monkeypatch.setenv("HEATERS_RETRY_BACKOFF_SECONDS", "60")
+    get_settings.cache_clear()
     url = f"http://127.0.0.1:{_free_port()}/video.mp4"  # nothing listens there
     vid = (await submit(db, url)).video_id
     async with open_runtime() as rt:
@@ -51,6 +57,13 @@ async def test_transient_failure_is_retried_with_backoff_until_the_limit(
                 delay = (v["next_attempt_at"] - v["updated_at"]).total_seconds()
                 delays.append(round(delay / backoff))
                 assert vid not in await _due(db), "not due before its backoff"
+                async with db.acquire() as conn:  # the backoff passes
+                    await conn.execute(
+                        "UPDATE source_videos SET next_attempt_at = next_attempt_at"
+                        " - make_interval(secs => $2) WHERE id = $1",
+                        vid,
+                        delay,
+                    )
 
                 async def due() -> bool:
                     return vid in await _due(db)

@@ -29,9 +29,9 @@ from heaters.pipeline.stages import stage_named
 from heaters.pipeline.submit import submit
 from tests.conftest import wait_until
 
-BACKOFF = 1.0
+BACKOFF = 60.0
 """Base of the backoff in this test (s): long enough that the check right after a failure
-runs before the item is due, short enough to wait for."""
+runs before the item is due; the test then moves ``next_attempt_at`` back by SQL."""
 
 _TABLE = {"video": "source_videos", "clip": "clips"}
 
@@ -107,6 +107,14 @@ async def _fails_with_backoff_up_to_the_limit(
                 ), where
                 found, waiting = await _found(db, transition.stage, item_id)
                 assert waiting and not found, f"{where}: not found before its backoff is due"
+                # Its backoff passes (moved back by SQL rather than waited for).
+                async with db.acquire() as conn:
+                    await conn.execute(
+                        f"UPDATE {_TABLE[kind]} SET next_attempt_at = next_attempt_at"
+                        " - make_interval(secs => $2) WHERE id = $1",
+                        item_id,
+                        BACKOFF * 2 ** (n - 1),
+                    )
 
                 async def due() -> bool:
                     return (await _found(db, transition.stage, item_id))[0]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, fast_env, heaters_cmd, run_heaters
+from tests.conftest import REPO, create_database_sql, fast_env, heaters_cmd, run_heaters
 from tests.web.helpers import (
     ARTIFACTS,
     CHROMIUM,
@@ -71,7 +71,7 @@ def stack(
 
     name = f"w{os.getpid()}_{next(_db_counter)}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db}")
+        conn.execute(create_database_sql(name, template_db))
     url = pg_server.replace("/postgres?", f"/{name}?", 1)
     home = tmp_path_factory.mktemp("web-home")
     env = {
