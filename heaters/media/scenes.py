@@ -55,8 +55,6 @@ from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
 from heaters.media.gradual import (
     GradualCache,
     GradualTests,
-    colour_progress,
-    colour_vectors,
     find_gradual,
     search_gradual,
 )
@@ -150,8 +148,10 @@ def result_from_features(
         blocked[k] = False
     found, rejected = scan_cuts(f, params, blocked[:n], flashes.edges)
     cuts = dict(found)
-    for k in _fallback_cuts(f, params, inside | flashes.strong, transitions, cuts, search):
+    more_cuts, more_spans = _fallback(f, params, inside | flashes.strong, transitions, cuts, search)
+    for k in more_cuts:
         cuts[k] = 0.5
+    transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}
@@ -182,8 +182,8 @@ _FALLBACK_MOVING = GradualTests(max_excess=0.35, max_dev=0.4, side_speed=2.0, co
 """The fallback's second search, for transitions between two *moving* shots (long wipes and
 dissolves under camera motion, whose thumbnails never hold still beside the span): the
 relaxed tests above with the sides judged by their colours instead
-(:attr:`~heaters.media.gradual.GradualTests.colour_sides`). Its cut falls where the colours
-are half-way from one shot's to the other's."""
+(:attr:`~heaters.media.gradual.GradualTests.colour_sides`). What it finds is a transition
+of confidence 0.5 (the frames are neither shot's)."""
 
 
 _FALLBACK_MAX_MOTION = 0.25
@@ -193,26 +193,30 @@ camera tilt or whip pan that ends on a steady picture decorrelates them (the sam
 to the sky, 552–560: 0.44), and is no boundary."""
 
 
-def _fallback_cuts(
+def _fallback(
     f: FloatArray,
     params: DetectorParams,
     ex: npt.NDArray[np.bool_],
     transitions: list[Transition],
     cuts: dict[int, float],
     search: Callable[..., list[tuple[Transition, Any]]] = search_gradual,
-) -> list[int]:
-    """A cut at the largest single change of each span whose sides clearly differ (every
-    test of a dissolve or wipe but the strictest ones, relaxed to :data:`_FALLBACK`) and
-    which has no boundary yet: a gradual transition may get the wrong kind, never none (two
-    shots in one clip is the worst error a reviewer can be handed)."""
+) -> tuple[list[int], list[Transition]]:
+    """Boundaries for the spans whose sides clearly differ and which have none yet: a
+    gradual transition may get the wrong kind, never none (two shots in one clip is the
+    worst error a reviewer can be handed).
+
+    A span that passes every test of a dissolve or wipe but the strictest ones (relaxed to
+    :data:`_FALLBACK`) gets a cut at its largest single change; a span between two moving
+    shots (:data:`_FALLBACK_MOVING`) is a transition of confidence 0.5. Returns (cut
+    frames, transitions)."""
     t = thumbnails(f)
     step = np.zeros(f.shape[0])
     step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)
     taken = [(x.start_frame - 1, x.end_frame + 1) for x in transitions]
     taken += [(k - params.min_scene_len, k + params.min_scene_len) for k in cuts]
     out: list[int] = []
+    spans: list[Transition] = []
     corr1 = f[:, COL["corr_lag1"]]
-    colour = colour_vectors(f)
     found = [(x, False) for x, _ in search(f, params, ex, _FALLBACK)]
     found += [(x, True) for x, _ in search(f, params, ex, _FALLBACK_MOVING)]
     for span, moving in found:
@@ -221,13 +225,14 @@ def _fallback_cuts(
             continue
         if float(corr1[lo : hi + 1].mean()) > _FALLBACK_MAX_MOTION:
             continue  # a camera move: consecutive frames decorrelate; a blend's do not
-        if moving:  # where the colours are half-way (every step of a moving shot is large)
-            k = lo + int(np.argmax(colour_progress(colour, lo, hi) >= 0.5))
-        else:
-            k = lo + int(np.argmax(step[lo : hi + 1]))
+        if moving:  # its frames are neither shot: a clip of their own, as any transition's
+            spans.append(Transition(lo, hi, span.kind, 0.5))
+            taken.append((lo - 1, hi + 1))
+            continue
+        k = lo + int(np.argmax(step[lo : hi + 1]))
         out.append(k)
         taken.append((k - params.min_scene_len, k + params.min_scene_len))
-    return out
+    return out, spans
 
 
 # --------------------------------------------------------------------------- detection
