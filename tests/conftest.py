@@ -307,10 +307,6 @@ SLOW_MODULES = frozenset({
 })  # fmt: skip
 
 
-#: Tests that share something beyond one module run as one group on one pytest-xdist worker
-#: (``-n N --dist loadgroup``), in collection order: prefix of the test path -> group name.
-XDIST_GROUPS: dict[str, str] = {}
-
 #: Run first under pytest-xdist, longest first, so that no long test starts last and runs alone
 #: at the end (paths as in :data:`SLOW_MODULES`; figures from ``--durations`` of a whole run).
 XDIST_FIRST: tuple[str, ...] = (
@@ -338,11 +334,8 @@ def _module_scoped(item: pytest.Item) -> bool:
 
 
 def _xdist_group(rel: str, item: pytest.Item) -> str | None:
-    """The pytest-xdist group of a test: its group in :data:`XDIST_GROUPS`, else its module
-    when it uses a module-scoped fixture, else none (any worker)."""
-    for prefix, group in XDIST_GROUPS.items():
-        if rel == prefix or rel.startswith(prefix + "/"):
-            return group
+    """The pytest-xdist group of a test: its module when it uses a module-scoped fixture,
+    else none (any worker)."""
     return rel if _module_scoped(item) else None
 
 

@@ -81,7 +81,7 @@ def api(
         env=env, cwd=REPO, stdout=(logs / "out").open("wb"), stderr=(logs / "err").open("wb"),
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a bound for a hung server (a loaded machine: ~60 s)
     while True:
         try:
             httpx.get(f"{url}/schema/openapi.json", timeout=2)
