@@ -523,7 +523,7 @@
         if (tl && tl.sprite_url) new Image().src = tl.sprite_url;
       }
     };
-    whenShown(() => ("requestIdleCallback" in window ? requestIdleCallback(go, { timeout: 200 }) : go()));
+    whenShown(go);
   }
 
   function swapPanel(html, opts) {
