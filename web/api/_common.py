@@ -60,8 +60,6 @@ def reviewer_of(request: Request[Any, Any, Any]) -> str:
     return name
 
 
-
-
 async def dispatch_now(request: Request[Any, Any, Any]) -> None:
     """Ask for a dispatcher run (new clips want sprites); the periodic one catches up if this
     fails, so the action's answer does not depend on it."""
@@ -69,5 +67,3 @@ async def dispatch_now(request: Request[Any, Any, Any]) -> None:
         await web_state(request).dispatch()
     except Exception:
         log.exception("could not defer the dispatcher")
-
-
