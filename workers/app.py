@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import time
+import weakref
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
@@ -128,6 +129,10 @@ async def _after_job() -> None:
         log.info("dispatcher not deferred (database unavailable): the next tick runs it")
 
 
+#: The job tasks whose stage has returned (committed its work); a stop lets them end.
+_stage_ended: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
 def _register(stage: Stage) -> None:
     async def run_stage(item_id: int) -> str:
         rt = await get_runtime()
@@ -144,6 +149,11 @@ def _register(stage: Stage) -> None:
             raise DatabaseUnavailable(
                 f"database unavailable ({reason}): {what} will be retried"
             ) from None
+        # the stage's work is committed: a stop from here on waits for this job rather than
+        # cancelling it (it would be marked aborted, and retried, with nothing left to do)
+        task = asyncio.current_task()
+        if task is not None:
+            _stage_ended.add(task)
         await _after_job()
         return result
 
@@ -219,8 +229,14 @@ async def tick(context: JobContext, timestamp: int) -> None:
 
     Every worker also rescues stalled jobs from a side task of its own, at the same period,
     so a rescue never waits for a free job slot (this job queues behind busy slots)."""
-    await rescue_stalled_jobs()
-    await defer_dispatch()
+    try:
+        await rescue_stalled_jobs()
+        await defer_dispatch()
+    except Exception as exc:
+        reason = unavailable(exc)
+        if reason is None:
+            raise
+        log.info("tick skipped (database unavailable: %s): the next tick runs it", reason)
 
 
 @app.task(name="heaters.storage_check", queue="default", queueing_lock="storage_check",
@@ -370,7 +386,11 @@ def _interrupt_stages(worker: ResilientWorker) -> None:
     """Cancel ``worker``'s running stage jobs (a stop): each puts its item back as its claim
     found it and is retried by the next worker (``runner.Interrupted``); other jobs (the
     dispatcher, a dataset export) are waited for, as procrastinate does."""
-    running = [(t, c) for t, c in worker._running_jobs.items() if c.job.task_name in _STAGE_TASKS]
+    running = [
+        (t, c)
+        for t, c in worker._running_jobs.items()
+        if c.job.task_name in _STAGE_TASKS and t not in _stage_ended
+    ]
     if running:
         log.warning("stopping: interrupting %d stage job(s), their items are put back",
                     len(running))  # fmt: skip
