@@ -22,15 +22,19 @@ index's byte offset, range-fetched from the all-I proxy, drawn on a canvas; and 
 draw alone, bytes in memory) against the page's one ``<video>`` seeking to the frame's PTS
 until ``requestVideoFrameCallback`` reports it presented.
 
-How it gets 100 clips: the committed 59 s sample (24 hand-labelled cuts) is concatenated
-``--copies`` times (default 6: 354 s, over five minutes, so it is preprocessed in segments
-and joined; ffmpeg's concat demuxer, stream copy: no re-encode), which gives ~150 shots; the
-sample itself is a second, short video (one pass), so the queue jumps between videos;
-``heaters ingest --wait`` downloads, preprocesses and detects both.
+How it gets 100 clips and jumps between videos: the committed 59 s sample (24 hand-labelled
+cuts) cut at keyframes into ``--pieces`` short videos (default 5, 11–13 s each; stream copy,
+so each is a file of its own: the duplicate check compares sha256), then the sample itself,
+then the sample concatenated ``--copies`` times (default 6: 354 s, over five minutes, so it
+is preprocessed in segments and joined; ffmpeg's concat demuxer, stream copy), ~150 shots.
+The queue goes in video order and the videos' ids follow the order ``heaters ingest`` is
+given them, so the reviewers go through the short videos first (a switch every few clips),
+then the sample, then the long video; ``heaters ingest --wait`` downloads, preprocesses and
+detects all of them.
 
 The reviewer decides with A / S / X, moves with ↓ and ↑ (↑ then ↓ back), and jumps with N
 (the next undecided clip; at the end of a video the next video's); a clip found decided is
-left with N. With ``--second-reviewer`` (default) another reviewer approves a clip in a
+left with N, and a move at the last clip of a video is N (on to the next video). With ``--second-reviewer`` (default) another reviewer approves a clip in a
 second page after every third key of the first, from the same queue: the first reviewer's
 guesses of its next clip are decided meanwhile, as with a colleague at work. Everything
 runs in a throw-away ``HEATERS_HOME`` (its own embedded Postgres), with the real processes:
@@ -49,7 +53,7 @@ the next clip was shown and then replaced by the server's, measured to the right
 
 Usage::
 
-    python bench/review_browser.py [--clips 100] [--copies 6] [--dwell-ms 400]
+    python bench/review_browser.py [--clips 100] [--pieces 5] [--copies 6] [--dwell-ms 400]
                                    [--loop-seconds 12] [--no-second-reviewer]
                                    [--chromium /usr/bin/chromium] [--keep]
 """
@@ -101,6 +105,39 @@ def concat_sample(copies: int, out: Path) -> Path:
         "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out),
     ]  # fmt: skip
     subprocess.run(cmd, check=True)
+    return out
+
+
+def cut_pieces(pieces: int, out_dir: Path) -> list[Path]:
+    """The sample cut into ``pieces`` videos of about equal length, each from a keyframe to
+    the next piece's (stream copy: no re-encode, so a cut must start on a keyframe)."""
+    import av
+
+    if pieces <= 0:
+        return []
+    with av.open(str(SAMPLE)) as container:
+        stream = container.streams.video[0]
+        duration = float(container.duration or 0) / 1e6
+        base = float(stream.time_base or 0)
+        keys = sorted(
+            pkt.pts * base
+            for pkt in container.demux(stream)
+            if pkt.is_keyframe and pkt.pts is not None
+        )
+    starts = sorted(
+        {min(keys, key=lambda k: abs(k - i * duration / pieces)) for i in range(pieces)}
+    )
+    out: list[Path] = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else duration
+        path = out_dir / f"bbb_piece{i + 1}.mp4"
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+            "-y", "-ss", f"{start:.6f}", "-i", str(SAMPLE), "-t", f"{end - start:.6f}",
+            "-c", "copy", "-avoid_negative_ts", "make_zero", str(path),
+        ]  # fmt: skip
+        subprocess.run(cmd, check=True)
+        out.append(path)
     return out
 
 
@@ -199,7 +236,9 @@ def webcodecs_samples(home: Path, db_url: str, n: int) -> dict[str, Any]:
 
     import av
 
-    key, video_id = _sql(db_url, "SELECT proxy_path, id FROM source_videos ORDER BY id LIMIT 1")[0]
+    key, video_id = _sql(  # the long video
+        db_url, "SELECT proxy_path, id FROM source_videos ORDER BY frame_count DESC, id LIMIT 1"
+    )[0]
     pts, offsets = _sql(
         db_url,
         f"SELECT pts_seconds, byte_offsets FROM frame_indexes WHERE source_video_id = {video_id}",
@@ -220,6 +259,7 @@ def webcodecs_samples(home: Path, db_url: str, n: int) -> dict[str, Any]:
         "codec": codec,
         "desc": base64.b64encode(extradata).decode(),
         "samples": samples,
+        "video_id": video_id,
     }
 
 
@@ -294,11 +334,13 @@ def _sign_in(browser: Any, base: str, name: str, watch: Any = None) -> Any:
 
 
 def _key_for(state: dict[str, Any], key: str) -> str:
-    """``key``, or N where it would not move or not apply: ↑ on a video's first clip, a
-    decision on a clip that is decided already (a colleague's, or one passed with ↓) or that
+    """``key``, or N where it would not move or not apply: ↑ on a video's first clip, ↓ on
+    its last, a decision on a clip that is decided already (a colleague's, or one passed with ↓) or that
     the colleague holds (read-only)."""
     if key == "ArrowUp" and not state.get("prevId"):
         return "n"
+    if key == "ArrowDown" and not state.get("nextId"):
+        return "n"  # the last clip of its video: on to the next video's undecided clips
     if key in ("a", "s", "x") and (state.get("state") != "pending_review" or state["readonly"]):
         return "n"
     return key
@@ -394,7 +436,8 @@ def review(
                 "loop_aborted": len(aborted) - a0,
             }
         compared: dict[str, list[float]] = {}
-        if compare and page.evaluate("() => heatersReview.state() !== null"):
+        on_screen = page.evaluate("() => heatersReview.state() && heatersReview.state().videoId")
+        if compare and on_screen == compare["video_id"]:  # the player holds the long video
             page.keyboard.press("k")  # pause: the comparison seeks the paused player
             compared = page.evaluate(COMPARE_JS, compare)
         browser.close()
@@ -449,6 +492,10 @@ def review(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=100)
+    ap.add_argument(
+        "--pieces", type=int, default=5,
+        help="short videos cut from the sample, reviewed first (jumps between videos)",
+    )  # fmt: skip
     ap.add_argument("--copies", type=int, default=6)
     ap.add_argument("--dwell-ms", type=int, default=400)
     ap.add_argument(
@@ -497,9 +544,10 @@ def main() -> None:
             done_before = _sql(db_url, "SELECT count(*) FROM clips")[0][0]
         if not done_before:
             video = concat_sample(args.copies, home / f"bbb_x{args.copies}.mp4")
+            sources = [*cut_pieces(args.pieces, home), SAMPLE, video]  # the queue's order
             t0 = time.monotonic()
             done = subprocess.run(
-                _heaters("ingest", str(video), str(SAMPLE), "--wait", "--json"),
+                _heaters("ingest", *map(str, sources), "--wait", "--json"),
                 env=env, capture_output=True, text=True, cwd=ROOT,
             )  # fmt: skip
             if done.returncode != 0:
