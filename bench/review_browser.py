@@ -48,8 +48,10 @@ requests to the review routes by kind, from the browser's Performance entries: d
 claim, panel, timeline, next; each with its count, p50/p95 of the request's duration and of
 the server's own time, the ``Server-Timing`` total where the server sends it) and a last line
 with the counts (``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
-``video_switch`` for any move that showed another video; ``corrected``: moves whose guess of
-the next clip was shown and then replaced by the server's, measured to the right clip).
+``video_switch`` for any move that showed another video; ``player_swaps``: how many of them
+the page showed from its standby player, the next video's proxy loaded ahead; ``corrected``:
+moves whose guess of the next clip was shown and then replaced by the server's, measured to
+the right clip; ``aborted_paths``: the paths of the aborted requests).
 
 Usage::
 
@@ -418,6 +420,7 @@ def review(
         metrics: list[dict[str, Any]] = page.evaluate("() => heatersReview.metrics()")
         resources: list[dict[str, Any]] = page.evaluate(RESOURCES_JS)
         lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
+        swaps = page.evaluate("() => heatersReview.swaps ? heatersReview.swaps() : null")
         aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
         looped: dict[str, Any] = {}
         if args.loop_seconds and page.evaluate("() => heatersReview.state() !== null"):
@@ -479,8 +482,10 @@ def review(
             "corrected": sum(1 for m in metrics if m.get("corrected")),
             "aborted_requests": aborted_in_review,
             "aborted_per_action": round(aborted_in_review / max(1, done), 3),
+            "aborted_paths": sorted({re.sub(r"^https?://[^/]+", "", u) for u in aborted})[:10],
             "proxy_requests": proxy_in_review,
             "by_kind": by_kind,
+            "player_swaps": swaps,
             **looped,
             "page_errors": errors,
             "unmeasured": lost,

@@ -129,10 +129,19 @@ def test_long_video_reviewed_without_aborted_requests(browser: Any, fresh: Stack
     act("approve", lambda: page.keyboard.press("a"), ids[ids.index(far) + 1])
     act("timeline, last", lambda: _click_clip(page, ids[-1]), ids[-1], far=True)
     # ↓ on the last clip: the next video's undecided clips; its last approved: back here.
+    # The next video's proxy is loaded ahead in the hidden standby player, so each switch
+    # swaps the two players and loads no source (the long one stays in the standby).
+    page.wait_for_function(
+        "() => { const s = document.querySelector('video.standby'); return s && "
+        "s.readyState >= 1 && s.getAttribute('src') !== heatersReview.state().src; }"
+    )
+    swaps = page.evaluate("() => heatersReview.swaps()")
     act("↓ to the next video", lambda: page.keyboard.press("ArrowDown"))
     assert page.evaluate("() => heatersReview.state().videoId") == short["id"]
+    assert page.evaluate("() => heatersReview.swaps()") == swaps + 1
     while page.evaluate("() => heatersReview.state().videoId") != long["id"]:
         act("approve", lambda: page.keyboard.press("a"))
+    assert page.evaluate("() => heatersReview.swaps()") == swaps + 2
     assert page.evaluate("() => heatersReview.state().clipId") in ids
     assert fresh.clip(ids[1])["state"] == "review_approved"
     assert fresh.clip(ids[2])["state"] == "review_skipped"

@@ -1,7 +1,9 @@
 // Heaters review page: one player, editor keys, the whole video as a timeline.
 //
 // One <video> (#player, outside the swapped #panel) plays every clip of a video from one
-// proxy load: moving to another clip seeks, it never reloads the source. Clip panels are
+// proxy load: moving to another clip seeks, it never reloads the source; a second, hidden
+// <video> loads the next video's proxy ahead, and a move to that video swaps the two
+// elements (the one shown is always #player). Clip panels are
 // HTML fragments the page prefetches (GET /review/clips/{id}/panel) and swaps in at once;
 // a decision moves to the predicted next clip straight away and POSTs in the background
 // (one request at a time, in order); the answer says which clip the server claimed for the
@@ -18,6 +20,9 @@
 
   const R = {
     video: null,
+    standby: null, // the hidden second <video>: the next video's proxy, loaded ahead
+    frameCallback: null, // the player's requestVideoFrameCallback handle
+    swaps: 0, // moves to another video shown by the standby (no source loaded)
     clip: null, // the clip on screen (from #panel's data attributes)
     frame: 0,
     seekTarget: null,
@@ -263,7 +268,7 @@
 
   function onVideoFrame(_now, meta) {
     const v = R.video;
-    v.requestVideoFrameCallback(onVideoFrame);
+    R.frameCallback = v.requestVideoFrameCallback(onVideoFrame);
     const c = R.clip;
     if (!c) return;
     R.mediaTime = meta.mediaTime;
@@ -328,13 +333,109 @@
       if (R.pending && R.pending.clipId === c.id) R.pending.seeked = true;
       if (R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
     };
+    let player = v;
     if (c.proxy && v.getAttribute("src") !== c.proxy) {
-      v.setAttribute("src", c.proxy); // a new video: the only time the source changes
-      v.addEventListener("loadedmetadata", start, { once: true });
-      return;
+      if (R.standby && R.standby.getAttribute("src") === c.proxy) {
+        player = swapPlayers(); // a new video the standby has loaded already
+      } else {
+        v.setAttribute("src", c.proxy); // a new video: the only time the source changes
+        v.addEventListener("loadedmetadata", start, { once: true });
+        return;
+      }
     }
-    if (v.readyState >= 1) start();
-    else v.addEventListener("loadedmetadata", start, { once: true });
+    if (player.readyState >= 1) start();
+    else player.addEventListener("loadedmetadata", start, { once: true });
+  }
+
+  // ---------------------------------------------------------------- the standby player
+
+  // A second <video>, hidden, holds the proxy of the next video the page may show (that of
+  // the clip reserved after this one, when it is in another video), loaded and seeked to
+  // that clip's first frame; a move to that video swaps the two elements instead of loading
+  // a source (issue 21: a new video's proxy was the tail of the keypress → first frame).
+  const STANDBY_STYLE = "position:absolute;inset:0;visibility:hidden;pointer-events:none";
+
+  function makeStandby() {
+    const v = R.video;
+    if (!v || R.standby) return;
+    const s = document.createElement("video");
+    s.muted = true;
+    s.playsInline = true;
+    s.preload = "auto";
+    s.className = "standby";
+    s.style.cssText = STANDBY_STYLE;
+    s.setAttribute("aria-hidden", "true");
+    s.setAttribute("aria-label", v.getAttribute("aria-label") || "");
+    v.after(s);
+    wireVideo(s);
+    R.standby = s;
+  }
+
+  // The standby loads `proxy` (unless the player shows it) and seeks to `pts` (seconds).
+  function warmStandby(proxy, pts) {
+    const s = R.standby;
+    if (!s || !proxy || !R.video || R.video.getAttribute("src") === proxy) return;
+    const seek = () => {
+      if (s.getAttribute("src") === proxy && s !== R.video) s.currentTime = pts;
+    };
+    if (s.getAttribute("src") !== proxy) {
+      s.setAttribute("src", proxy);
+      s.addEventListener("loadedmetadata", seek, { once: true });
+    } else if (s.readyState >= 1 && Math.abs(s.currentTime - pts) > 1e-4) seek();
+  }
+
+  // The panel of the clip a move from the clip on screen most likely shows (the reserved
+  // one, else the panel's next pending clip): in another video, its proxy goes to the standby.
+  function warmNext() {
+    const c = R.clip;
+    const id = c && (reservedAfter(c) || c.nextPending);
+    const e = id && cacheEntry(id);
+    if (e && e.proxy && e.videoId !== c.videoId) warmStandby(e.proxy, e.firstPts);
+  }
+
+  // The standby becomes the player (id "player", shown, sound as the player had it) and the
+  // player the standby; returns the new player.
+  function swapPlayers() {
+    const old = R.video;
+    const v = R.standby;
+    old.pause();
+    if (R.frameCallback !== null && old.cancelVideoFrameCallback) old.cancelVideoFrameCallback(R.frameCallback);
+    R.frameCallback = null;
+    v.muted = old.muted;
+    v.playbackRate = old.playbackRate;
+    old.muted = true;
+    old.removeAttribute("id");
+    old.classList.add("standby");
+    old.style.cssText = STANDBY_STYLE;
+    old.setAttribute("aria-hidden", "true");
+    v.id = "player";
+    v.classList.remove("standby");
+    v.style.cssText = "";
+    v.removeAttribute("aria-hidden");
+    R.video = v;
+    R.standby = old;
+    R.swaps += 1;
+    if ("requestVideoFrameCallback" in v) R.frameCallback = v.requestVideoFrameCallback(onVideoFrame);
+    return v;
+  }
+
+  // Listeners of either element, acting only while it is the player.
+  function wireVideo(el) {
+    if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) {
+      el.addEventListener("timeupdate", () => {
+        const c = R.clip;
+        if (!c || el !== R.video) return;
+        const i = indexAt(c.pts, el.currentTime);
+        if (i >= c.n) seekFrame(c.start);
+        else if (i >= 0) showFrame(c.start + i);
+      });
+    }
+    el.addEventListener("ended", () => {
+      if (el === R.video && R.clip && R.shuttle > 0) {
+        seekFrame(R.clip.start);
+        el.play().catch(() => {});
+      }
+    });
   }
 
   // ---------------------------------------------------------------- panels and moving between clips
@@ -421,7 +522,10 @@
       .then(async (r) => {
         if (!r.ok) throw new Error(`clip ${id}: ${r.status}`);
         const html = await r.text();
-        if (gen === generation(id)) R.cache.set(id, { html, at: Date.now(), ...panelMeta(html) });
+        if (gen === generation(id)) {
+          R.cache.set(id, { html, at: Date.now(), ...panelMeta(html) });
+          warmNext();
+        }
         return html;
       })
       .finally(() => {
@@ -455,7 +559,16 @@
       const m = new RegExp(`data-${name}="([^"]*)"`).exec(tag);
       return m ? m[1] : null;
     };
-    return { state: attr("state"), readonly: attr("readonly") === "true" };
+    const pts = /^\[\s*([0-9.eE+-]+)(?:\s*,\s*([0-9.eE+-]+))?/.exec(attr("pts") || "");
+    const first = pts ? Number(pts[1]) : 0;
+    const step = pts && pts[2] !== undefined ? Number(pts[2]) - first : 0.04;
+    return {
+      state: attr("state"),
+      readonly: attr("readonly") === "true",
+      videoId: Number(attr("video-id")),
+      proxy: (attr("proxy") || "").replace(/&amp;/g, "&"),
+      firstPts: first + Math.min(0.001, step / 4), // as seekFrame: just past the frame's PTS
+    };
   }
 
   function me() {
@@ -484,6 +597,7 @@
   function takeGuess(after, id) {
     R.guess = { after, id: id || null };
     if (id && !cached(id)) fetchPanel(id).catch(() => {});
+    else warmNext();
   }
 
   // The reserved clip after `c`: its id, null when none is left, undefined when unknown.
@@ -556,12 +670,21 @@
   }
 
   // The reviewer's next clip from the server's queue (claimed there); with `afterVideo`,
-  // the first undecided clip of a later video.
-  async function gotoNext(opts, afterVideo) {
+  // the first undecided clip of a later video. With `metric` ({kind, e}: a key) the move
+  // is measured like any other, to the clip the server gives.
+  async function gotoNext(opts, afterVideo, metric) {
     const seq = ++R.seq;
+    if (metric) startMetric(metric.kind, metric.e, null);
+    const pending = R.pending;
     const url = afterVideo ? `/review/next?after_video=${afterVideo}` : "/review/next";
     const r = await fetch(url, { headers: { "X-Heaters-Panel": "1" }, credentials: "same-origin" });
-    if (r.ok && seq === R.seq) swapPanel(await r.text(), { ...(opts || {}), noClaim: true });
+    const html = r.ok && seq === R.seq ? await r.text() : "";
+    const m = /data-clip-id="(\d+)"/.exec(html);
+    if (metric && R.pending === pending && pending) {
+      if (m && seq === R.seq) pending.clipId = Number(m[1]);
+      else R.pending = null; // nothing left, or overtaken by a later key: no measure
+    }
+    if (html && seq === R.seq) swapPanel(html, { ...(opts || {}), noClaim: true });
   }
 
   // The queue of decided clips the page goes through (skipped, archived, approved,
@@ -1515,7 +1638,7 @@
           const id = reservedAfter(c) || c.nextPending;
           startMetric("undecided", e, id);
           goto(id);
-        } else gotoNext({}, c ? c.videoId : null);
+        } else gotoNext({}, c ? c.videoId : null, { kind: "undecided", e });
         return;
       }
       default:
@@ -1574,7 +1697,7 @@
         }
         if (!id && key === "ArrowDown") {
           flash("the last clip of the video: on to the next video's undecided clips");
-          gotoNext({}, c.videoId);
+          gotoNext({}, c.videoId, { kind: "next", e });
           return;
         }
         if (!id) {
@@ -1645,22 +1768,10 @@
       }
       renderMute();
       if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
-        R.video.requestVideoFrameCallback(onVideoFrame);
-      } else {
-        R.video.addEventListener("timeupdate", () => {
-          const c = R.clip;
-          if (!c) return;
-          const i = indexAt(c.pts, R.video.currentTime);
-          if (i >= c.n) seekFrame(c.start);
-          else if (i >= 0) showFrame(c.start + i);
-        });
+        R.frameCallback = R.video.requestVideoFrameCallback(onVideoFrame);
       }
-      R.video.addEventListener("ended", () => {
-        if (R.clip && R.shuttle > 0) {
-          seekFrame(R.clip.start);
-          R.video.play().catch(() => {});
-        }
-      });
+      wireVideo(R.video);
+      if (layout()) makeStandby();
     }
     const scrub = document.getElementById("scrub");
     if (scrub) {
@@ -1831,6 +1942,7 @@
       },
     seekFrame: (f) => seekFrame(f),
     metrics: () => R.metrics.slice(),
+    swaps: () => R.swaps,
     lost: () => R.lost.slice(),
     settling: () => R.settling.map((ev) => ({ event_id: ev.event_id, action: ev.action, clip_ids: ev.clip_ids, seconds_left: secondsLeft(ev.deadline) })),
     timeline: () => R.timeline,
