@@ -23,6 +23,8 @@
     standby: null, // the hidden second <video>: the next video's proxy, loaded ahead
     frameCallback: null, // the player's requestVideoFrameCallback handle
     swaps: 0, // moves to another video shown by the standby (no source loaded)
+    playAfter: null, // the clip that plays once its first frame is presented (playWhenShown)
+    playTimer: 0,
     clip: null, // the clip on screen (from #panel's data attributes)
     frame: 0,
     seekTarget: null,
@@ -206,6 +208,8 @@
   function setShuttle(s) {
     const v = R.video;
     R.shuttle = s;
+    R.playAfter = null; // the reviewer's choice (or the clip's first frame came): no auto-play
+    clearTimeout(R.playTimer);
     stopReverse();
     clearTimeout(R.loopTimer);
     setRateBadge();
@@ -284,6 +288,7 @@
       R.pending.frame = now();
       finishMetric();
     }
+    if (R.playAfter === c && i <= 1) resumePlay(c);
     if (R.seekTarget !== null) {
       if (R.presented === R.seekTarget || !v.paused) R.seekTarget = null;
       else return;
@@ -329,9 +334,12 @@
     }
     const start = () => {
       if (R.clip !== c) return;
+      // Paused while it seeks, so the clip's first frame is presented; it plays from there
+      // (a seek while playing let Chromium drop the first frames of a clip under load).
+      R.video.pause();
       seekFrame(c.start);
       if (R.pending && R.pending.clipId === c.id) R.pending.seeked = true;
-      if (R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
+      if (R.shuttle !== 0) playWhenShown(c);
     };
     let player = v;
     if (c.proxy && v.getAttribute("src") !== c.proxy) {
@@ -345,6 +353,21 @@
     }
     if (player.readyState >= 1) start();
     else player.addEventListener("loadedmetadata", start, { once: true });
+  }
+
+  // Clip `c` plays (at the shuttle's speed) once its first frame is on screen, or after
+  // 300 ms at the latest.
+  function playWhenShown(c) {
+    R.playAfter = c;
+    clearTimeout(R.playTimer);
+    R.playTimer = setTimeout(() => resumePlay(c), 300);
+  }
+
+  function resumePlay(c) {
+    if (R.playAfter !== c) return;
+    R.playAfter = null;
+    clearTimeout(R.playTimer);
+    if (R.clip === c && R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
   }
 
   // ---------------------------------------------------------------- the standby player
@@ -727,8 +750,18 @@
 
   // ---------------------------------------------------------------- hard claims
 
-  async function claim(c) {
-    if (!c || c.state !== "pending_review") return;
+  // Claims go out one at a time, in the order of the moves, and one whose clip is no longer
+  // on screen is dropped: two in flight at once could be answered out of order, and the
+  // later answer (a claim drops the reviewer's other claims) would leave the clip on
+  // screen unclaimed.
+  let claims = Promise.resolve();
+  function claim(c) {
+    claims = claims.then(() => claimNow(c)).catch(() => {});
+    return claims;
+  }
+
+  async function claimNow(c) {
+    if (!c || c.state !== "pending_review" || R.clip !== c) return;
     const r = await post(`/review/clips/${c.id}/claim`);
     if (!r.ok || R.clip !== c) return;
     if (!r.data.readonly && r.data.guess !== undefined) takeGuess(c.id, r.data.guess);
@@ -744,9 +777,12 @@
     R.renewTimer = setInterval(() => {
       const c = R.clip;
       if (c && !c.readonly && c.state === "pending_review") {
-        post(`/review/clips/${c.id}/claim`).then((r) => {
-          if (r.ok && R.clip === c && !r.data.readonly && r.data.guess !== undefined) takeGuess(c.id, r.data.guess);
-        });
+        claims = claims
+          .then(() => (R.clip === c ? post(`/review/clips/${c.id}/claim`) : null))
+          .then((r) => {
+            if (r && r.ok && R.clip === c && !r.data.readonly && r.data.guess !== undefined) takeGuess(c.id, r.data.guess);
+          })
+          .catch(() => {});
       }
     }, every);
   }
