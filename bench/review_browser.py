@@ -51,7 +51,8 @@ with the counts (``by_kind``: the p95s of each kind of move: approve, skip, next
 ``video_switch`` for any move that showed another video; ``player_swaps``: how many of them
 the page showed from its standby player, the next video's proxy loaded ahead; ``corrected``:
 moves whose guess of the next clip was shown and then replaced by the server's, measured to
-the right clip; ``aborted_paths``: the paths of the aborted requests).
+the right clip; ``aborted_paths``: the paths of the aborted requests; ``load_average``:
+the machine's when the review began and ended).
 
 Usage::
 
@@ -379,6 +380,7 @@ def review(
         page.evaluate("() => performance.setResourceTimingBufferSize(100000)")
         second = _sign_in(browser, base, "bench2") if args.second_reviewer else None
         page.wait_for_selector("#panel[data-clip-id]")
+        load_before = os.getloadavg()
         done = 0
         switched: set[int] = set()  # indexes in metrics() of moves to another video
         second_done = 0
@@ -421,6 +423,7 @@ def review(
         resources: list[dict[str, Any]] = page.evaluate(RESOURCES_JS)
         lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
         swaps = page.evaluate("() => heatersReview.swaps ? heatersReview.swaps() : null")
+        load_after = os.getloadavg()
         aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
         looped: dict[str, Any] = {}
         if args.loop_seconds and page.evaluate("() => heatersReview.state() !== null"):
@@ -490,6 +493,10 @@ def review(
             "page_errors": errors,
             "unmeasured": lost,
             "dwell_ms": args.dwell_ms,
+            "load_average": {  # 1, 5, 15 min, when the review began and ended
+                "before": [round(x, 2) for x in load_before],
+                "after": [round(x, 2) for x in load_after],
+            },
         },
     ]
 

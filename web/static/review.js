@@ -332,8 +332,18 @@
       scrub.min = String(c.start);
       scrub.max = String(c.end - 1);
     }
+    let swapped = false;
     const start = () => {
       if (R.clip !== c) return;
+      const at = c.pts.length ? c.pts[0] + epsilon(c, 0) : null;
+      if (swapped && R.shuttle !== 0 && at !== null && Math.abs(R.video.currentTime - at) < 1e-4 && R.video.readyState >= 2) {
+        // The standby has this clip's first frame already: it plays from there (a seek to
+        // where it is would present no new frame).
+        if (R.pending && R.pending.clipId === c.id) R.pending.seeked = true;
+        showFrame(c.start);
+        setShuttle(R.shuttle > 0 ? R.shuttle : 1);
+        return;
+      }
       // Paused while it seeks, so the clip's first frame is presented; it plays from there
       // (a seek while playing let Chromium drop the first frames of a clip under load).
       R.video.pause();
@@ -345,6 +355,7 @@
     if (c.proxy && v.getAttribute("src") !== c.proxy) {
       if (R.standby && R.standby.getAttribute("src") === c.proxy) {
         player = swapPlayers(); // a new video the standby has loaded already
+        swapped = true;
       } else {
         v.setAttribute("src", c.proxy); // a new video: the only time the source changes
         v.addEventListener("loadedmetadata", start, { once: true });
