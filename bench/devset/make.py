@@ -1192,8 +1192,9 @@ def main() -> None:
     ap.add_argument(
         "--seed",
         type=int,
-        help="draw --subset dev with this seed instead of its own: another dev draw from the "
-        "dev sources (more development data; never the held-out sources)",
+        help="draw --subset dev (or heldout) with this seed instead of its own: another draw "
+        "from that split's sources only (dev: more development data; heldout: a fresh check "
+        "that no threshold has seen)",
     )
     ap.add_argument("--looks", help="comma-separated looks to render (default: all)")
     ap.add_argument(
@@ -1206,9 +1207,11 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.seed is not None:
-        if args.subset != "dev" or args.labels or args.check:
-            raise SystemExit("--seed draws --subset dev only, and has no committed labels")
-        SEEDS["dev"] = args.seed
+        if args.subset not in ("dev", "heldout") or args.labels or args.check:
+            raise SystemExit(
+                "--seed draws --subset dev or --subset heldout only, and has no committed labels"
+            )
+        SEEDS[args.subset] = args.seed
     if args.looks:
         unknown = set(args.looks.split(",")) - set(LOOKS)
         if unknown:

@@ -23,6 +23,7 @@ __all__ = [
     "colour_progress",
     "colour_vectors",
     "find_gradual",
+    "gradual_kind",
     "search_gradual",
 ]
 
@@ -299,7 +300,7 @@ def search_gradual(
             taken.append(c)
     out: list[tuple[Transition, _Candidate]] = []
     for c in sorted(taken, key=lambda c: c.start):
-        kind = _gradual_kind(t, c.start, c.end)
+        kind = gradual_kind(t, c.start, c.end)
         margin = min(1.0 - c.excess / tests.max_excess,
                      math.log(c.change / params.gradual_min_change) / math.log(3.0))  # fmt: skip
         conf = 0.5 + 0.5 * min(1.0, max(0.0, margin))
@@ -307,7 +308,7 @@ def search_gradual(
     return out
 
 
-def _gradual_kind(t: FloatArray, s: int, e: int) -> TransitionKind:
+def gradual_kind(t: FloatArray, s: int, e: int) -> TransitionKind:
     """``wipe`` when mid-transition most changing cells are already at A or at B."""
     a, b = t[s - 1], t[e]
     diff = b - a

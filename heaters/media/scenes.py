@@ -60,6 +60,7 @@ from heaters.media.gradual import (
 )
 from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, scan_cuts
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
+from heaters.media.structure import motion_inside_shot, search_structural
 
 __all__ = [
     "ANALYSIS_SIZE",
@@ -135,26 +136,35 @@ def result_from_features(
         inside[t.start_frame : t.end_frame] = True
     flashes = flash_edges(f, params)
     search = cache.search if cache is not None else search_gradual
-    gradual = [t for t, _ in search(f, params, inside | flashes.strong)]
+    found_spans = [t for t, _ in search(f, params, inside | flashes.strong)]
+    # motion inside a shot: no transition (a suggestion at its largest change), and no cut
+    # inside it either (a gradual change all the same)
+    moved = [t for t in found_spans if motion_inside_shot(f, t)]
+    gradual = [t for t in found_spans if t not in moved]
     transitions: list[Transition] = sorted(
         [*fades.transitions, *gradual], key=lambda t: t.start_frame
     )
     blocked = np.zeros(n + 1, bool)
     for t in fades.transitions:
         blocked[t.start_frame : t.end_frame + 1] = True
-    for t in gradual:
+    for t in found_spans:
         blocked[max(0, t.start_frame - 1) : t.end_frame + 2] = True
     for k in fades.allowed_cuts:
         blocked[k] = False
     found, rejected = scan_cuts(f, params, blocked[:n], flashes.edges)
     cuts = dict(found)
-    more_cuts, more_spans = _fallback(f, params, inside | flashes.strong, transitions, cuts, search)
+    more_cuts, more_spans = _fallback(
+        f, params, inside | flashes.strong, [*transitions, *moved], cuts, search
+    )
     for k in more_cuts:
         cuts[k] = 0.5
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}
+    rejected += [
+        Suggestion(_largest_step(f, t.start_frame, t.end_frame), 0.3, "weak") for t in moved
+    ]
     for x in rejected:  # one per frame, the likeliest; none next to a cut
         if x.frame not in near and x.confidence > getattr(suggested.get(x.frame), "confidence", -1):
             suggested[x.frame] = x
@@ -193,6 +203,13 @@ camera tilt or whip pan that ends on a steady picture decorrelates them (the sam
 to the sky, 552–560: 0.44), and is no boundary."""
 
 
+def _largest_step(f: FloatArray, s: int, e: int) -> int:
+    """The frame of ``[s, e]`` whose thumbnail changes most from the one before it."""
+    t = thumbnails(f)
+    step = np.abs(t[s : e + 1] - t[s - 1 : e]).mean(axis=1)
+    return s + int(np.argmax(step))
+
+
 def _fallback(
     f: FloatArray,
     params: DetectorParams,
@@ -219,6 +236,7 @@ def _fallback(
     corr1 = f[:, COL["corr_lag1"]]
     found = [(x, False) for x, _ in search(f, params, ex, _FALLBACK)]
     found += [(x, True) for x, _ in search(f, params, ex, _FALLBACK_MOVING)]
+    found += [(x, True) for x in search_structural(f, params, ex)]
     for span, moving in found:
         lo, hi = span.start_frame, span.end_frame
         if any(lo <= b and hi >= a for a, b in taken):
