@@ -298,6 +298,7 @@ SLOW_MODULES = frozenset({
     "tests/pipeline/test_worker_db_loss.py", "tests/pipeline/test_worker_stop.py",
     "tests/api/test_schemathesis.py", "tests/api/test_db_down.py",
     "tests/api/test_slow_clients.py", "tests/api/test_first_run.py",  # real servers
+    "tests/api/test_throttle.py",  # several uvicorn processes; a sign-in window passing
     "tests/media/test_devset.py", "tests/media/test_transnet.py",  # the dev set, the network
     "tests/pipeline/test_second_opinion_stage.py", "tests/media/test_detectors.py",
     "tests/embeddings/test_embeddings.py", "tests/cli/test_main_job.py",

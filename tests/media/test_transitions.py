@@ -58,6 +58,7 @@ def _iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
+@pytest.mark.slow  # renders the whole labelled suite (~13 s)
 def test_suite_labels_are_the_committed_ones(suite: tuple[Path, dict[str, Any]]) -> None:
     """Same seed, other size: the same cuts, spans and events (labels are read back from the
     frames, so this also checks the generator is deterministic)."""
@@ -94,6 +95,7 @@ def test_suite_cuts_and_spans(suite: tuple[Path, dict[str, Any]]) -> None:
             assert not any(t.start_frame < c < t.end_frame for c in result.cuts)
 
 
+@pytest.mark.slow  # renders the whole labelled suite (~13 s)
 def test_suite_transition_kinds_cover_the_issue(suite: tuple[Path, dict[str, Any]]) -> None:
     _, labels = suite
     kinds = {t["kind"] for v in labels["videos"] for t in v["transitions"]}
