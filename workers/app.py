@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import time
-import weakref
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, builtin_tasks
@@ -129,10 +128,6 @@ async def _after_job() -> None:
         log.info("dispatcher not deferred (database unavailable): the next tick runs it")
 
 
-#: The job tasks whose stage has returned (committed its work); a stop lets them end.
-_stage_ended: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
-
-
 def _register(stage: Stage) -> None:
     async def run_stage(item_id: int) -> str:
         rt = await get_runtime()
@@ -149,11 +144,6 @@ def _register(stage: Stage) -> None:
             raise DatabaseUnavailable(
                 f"database unavailable ({reason}): {what} will be retried"
             ) from None
-        # the stage's work is committed: a stop from here on waits for this job rather than
-        # cancelling it (it would be marked aborted, and retried, with nothing left to do)
-        task = asyncio.current_task()
-        if task is not None:
-            _stage_ended.add(task)
         await _after_job()
         return result
 
@@ -389,7 +379,9 @@ def _interrupt_stages(worker: ResilientWorker) -> None:
     running = [
         (t, c)
         for t, c in worker._running_jobs.items()
-        if c.job.task_name in _STAGE_TASKS and t not in _stage_ended
+        # a stage whose work has returned (committed) is waited for: cancelled now, its job
+        # would end aborted with its item already moved on
+        if c.job.task_name in _STAGE_TASKS and not runner.work_ended(t)
     ]
     if running:
         log.warning("stopping: interrupting %d stage job(s), their items are put back",

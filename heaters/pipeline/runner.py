@@ -60,6 +60,7 @@ import os
 import signal
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -97,6 +98,18 @@ _abandoned: dict[UUID, tuple[ItemKind, int, Transition, Row, list[str]]] = {}
 #: Set by :func:`request_stop` (the worker's SIGINT/SIGTERM handler): stages that end now were
 #: interrupted, not failed.
 _stopping = False
+
+
+#: The tasks whose stage work has returned (its commit through, or none to make): the
+#: worker's stop lets them end rather than cancelling them (see :func:`work_ended`).
+_work_ended: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def work_ended(task: asyncio.Task[Any]) -> bool:
+    """Whether ``task`` runs a stage whose work has returned: what is left (deleting
+    uncommitted objects, recording the run) must not be cut by a stop, or the job would be
+    marked aborted with its item already moved on."""
+    return task in _work_ended
 
 
 def request_stop() -> None:
@@ -268,6 +281,9 @@ async def run_stage(
         _test_kill_point(rt, kind, row)
         try:
             result = await work(row)
+            task = asyncio.current_task()
+            if task is not None:  # its commit is through (or there was none to make)
+                _work_ended.add(task)
         except lifecycle.ClaimLost:
             raise
         except BaseException as exc:
