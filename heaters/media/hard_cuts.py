@@ -137,7 +137,13 @@ def scan_cuts(
     mratio = _ratio(moved, params.window)
     fourth = (mratio >= _MOVED_RATIO) & (moved >= _MOVED_CORR)
     fourth &= f[:, COL["mc_diff"]] >= _MOVED_STEP
-    candidates = sorted(set(ratio_of) | set(np.nonzero(second | third | fourth)[0].tolist()))
+    # fifth route: a textured picture that keeps part of its structure frame to frame (moving
+    # fine texture, a crowd, foliage) and then none of it with any frame before
+    tex_gap = _texture_gap(f)
+    fifth = (tex_gap >= _TEXTURE_GAP) & (hsv >= _TEXTURE_STEP)
+    candidates = sorted(
+        set(ratio_of) | set(np.nonzero(second | third | fourth | fifth)[0].tolist())
+    )
     cuts: list[tuple[int, float]] = []
     rejected: list[Suggestion] = []
     # weak: a spike that reaches _WEAK of the adaptive threshold only, a new picture
@@ -179,8 +185,10 @@ def scan_cuts(
         elif third[k]:
             margin = min(sratio[k] / _LAYOUT_RATIO, tstep[k] / _LAYOUT_STEP,
                          corr1[k] / _LAYOUT_CORR)  # fmt: skip
-        else:
+        elif fourth[k]:
             margin = min(mratio[k] / _MOVED_RATIO, moved[k] / _MOVED_CORR)
+        else:
+            margin = min(tex_gap[k] / _TEXTURE_GAP, hsv[k] / _TEXTURE_STEP)
         conf = 0.5 + 0.5 * min(1.0, max(0.0, math.log(max(margin, 1.0)) / math.log(4.0)))
         if k - last < params.min_scene_len:
             rejected.append(Suggestion(int(k), round(0.4 * conf, 4), "too_close"))
@@ -307,10 +315,51 @@ absolute, 0–255): a second line of text appearing on a title card decorrelates
 cut above changes 15.7. On the development split and four more draws of it every floor from
 8 to 12 found the same cuts and no false one."""
 
+_TEXTURE_CORR = 0.9
+"""Fifth cut route, a new picture in fine texture: the frame is unrelated to each of the
+:data:`~heaters.media.scores.LAGS` frames before it (every ``corr_lagJ`` at least this) ...
+"""
+
+_TEXTURE_GAP = 0.2
+"""... by at least this more than any of its :data:`_TEXTURE_SIDE` neighbours on each side
+is (their smallest ``corr_lagJ``; those after it start :data:`~heaters.media.scores.LAGS`
+frames on, past the lags that reach back over it) ...
+"""
+
+_TEXTURE_SIDE = 6
+"""... (frames each side) ..."""
+
+_TEXTURE_STEP = 10.0
+"""... and its HSV difference is at least this (0–255; ``min_content`` 15 times
+:data:`_WEAK`). Inside a shot of moving fine texture consecutive frames keep
+``corr_lag1`` 0.4–0.8, so the HSV and correlation ratios of the other routes stay under 2
+at a cut to another part of it (changes of 14–16 HSV levels); the frame after a cut is
+unrelated to everything before it (0.94–1.05 at every lag) and its neighbours keep
+0.55–0.73 at most. The flash, local and camera vetoes apply."""
+
 _WEAK = 2.0 / 3.0
 """Share of the adaptive threshold at which a spike that is a new picture becomes a ``weak``
 suggestion (2.0 with PySceneDetect's 3.0: the low end of the range that finds the labelled
 cuts of ``bench/ground_truth`` with no false one)."""
+
+
+def _texture_gap(f: FloatArray) -> FloatArray:
+    """Per frame (N,): ``m[k]`` (the smallest ``corr_lagJ``, J = 1..LAGS: how related frame
+    ``k`` is to the frames before it) minus the largest ``m`` of its :data:`_TEXTURE_SIDE`
+    neighbours each side (after it: from ``k + LAGS + 1``), where ``m[k]`` is at least
+    :data:`_TEXTURE_CORR`; 0 elsewhere and near the ends."""
+    n = f.shape[0]
+    out = np.zeros(n)
+    w = _TEXTURE_SIDE
+    if n < 2 * w + LAGS + 2:
+        return out
+    m = np.min([f[:, COL[f"corr_lag{j}"]] for j in range(1, LAGS + 1)], axis=0)
+    k = np.nonzero(m >= _TEXTURE_CORR)[0]
+    k = k[(k >= w + LAGS) & (k < n - w - LAGS - 1)]
+    for i in k.tolist():
+        around = max(m[i - w : i].max(), m[i + LAGS + 1 : i + LAGS + 1 + w].max())
+        out[i] = m[i] - around
+    return out
 
 
 def _ratio(x: FloatArray, w: int) -> FloatArray:
