@@ -18,17 +18,21 @@ from heaters.media.scores import COL, HIST_CHROMA_BINS, HIST_LUMA_BINS, thumbnai
 
 __all__ = [
     "PARAMS_READ",
+    "SIDE",
     "GradualCache",
     "GradualTests",
+    "camera_explains",
     "colour_progress",
     "colour_vectors",
     "find_gradual",
     "gradual_kind",
+    "motion_sums",
     "search_gradual",
+    "whole_picture",
 ]
 
 
-_SIDE = 8
+SIDE = 8
 """Frames on each side of a dissolve/wipe candidate whose change is compared with its own."""
 
 _DEV_WEIGHT = 1.0
@@ -50,7 +54,7 @@ not change at all (``luma_diff`` summing to ~0: features without these columns) 
 
 _CAMERA_LEFT = 1.3
 """... unless what the motion compensation leaves inside the span (``mc_diff`` per frame) is
-more than this many times what it leaves over the ``_SIDE`` frames on either side: a blend
+more than this many times what it leaves over the ``SIDE`` frames on either side: a blend
 of two moving shots cannot be aligned by one shift, a single moving shot can (the two
 camera moves above: 0.99–1.01)."""
 
@@ -184,6 +188,38 @@ def colour_progress(c: FloatArray, s: int, e: int) -> FloatArray:
     return out
 
 
+def motion_sums(f: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Running sums (N + 1,) of ``luma_diff`` and ``mc_diff`` of features ``f`` (N, F), each
+    with a leading 0: the change of frames ``[s, e]`` is ``sum[e + 1] - sum[s]``."""
+    plain = np.concatenate([[0.0], np.cumsum(f[:, COL["luma_diff"]])])
+    moved = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_diff"]])])
+    return plain, moved
+
+
+def camera_explains(
+    sums: tuple[FloatArray, FloatArray], s: npt.NDArray[np.int64], e: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """True for the spans ``[s, e)`` (arrays of frame numbers, each with :data:`SIDE` frames
+    on either side) that a camera move explains: shifting the frames takes out more than
+    :data:`_CAMERA_MOVE` of their change, and what it leaves is no more than
+    :data:`_CAMERA_LEFT` times what it leaves beside them. ``sums``: :func:`motion_sums`."""
+    cplain, cmoved = sums
+    plain = cplain[e + 1] - cplain[s]
+    left = cmoved[e + 1] - cmoved[s]
+    inside = left / (e - s + 1)
+    around = np.maximum(cmoved[s] - cmoved[s - SIDE], cmoved[e + 1 + SIDE] - cmoved[e + 1]) / SIDE
+    camera: npt.NDArray[np.bool_] = (plain >= 1e-6) & (left < _CAMERA_MOVE * plain)
+    return camera & (inside <= _CAMERA_LEFT * around)
+
+
+def whole_picture(cells: FloatArray) -> npt.NDArray[np.bool_]:
+    """True for the rows of ``cells`` (M, C: each thumbnail cell's change across a span) in
+    which the whole picture changes: their median is at least :data:`_LOCAL_SPAN` of their
+    mean (a title, an object or a shadow over part of a still changes a part)."""
+    ok: npt.NDArray[np.bool_] = np.median(cells, axis=1) >= _LOCAL_SPAN * cells.mean(axis=1)
+    return ok
+
+
 def search_gradual(
     f: FloatArray,
     params: DetectorParams,
@@ -208,9 +244,8 @@ def search_gradual(
     # gradual_ref_contrast (a night grade keeps the shape of a dissolve at a third of the
     # levels), never below 0.4 of gradual_min_change
     contrast = f[:, COL["luma_std"]]
-    cplain = np.concatenate([[0.0], np.cumsum(f[:, COL["luma_diff"]])])
-    cmoved = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_diff"]])])
-    w = _SIDE
+    sums = motion_sums(f)
+    w = SIDE
     first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
     run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
     found: list[_Candidate] = []
@@ -240,8 +275,7 @@ def search_gradual(
         ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
         # the whole picture changes: a title fading in, an object coming into a still
         # frame, a shadow over part of it change a part (median over mean of the cells)
-        whole = np.abs(a - b)
-        ok &= np.median(whole, axis=1) >= _LOCAL_SPAN * whole.mean(axis=1)
+        ok &= whole_picture(np.abs(a - b))
         if tests.colour_sides:
             # the sides keep their colours while the span changes them
             side = min(max(length, _COLOUR_SIDE), _COLOUR_SIDE_MAX)
@@ -280,13 +314,7 @@ def search_gradual(
             good &= np.abs(cp - linear).max(axis=1) <= _COLOUR_DEV
         # a camera move: the frames' change is explained by shifting them, and what the
         # shift leaves is no more than the shot leaves on either side
-        plain = cplain[e + 1] - cplain[s]
-        left = cmoved[e + 1] - cmoved[s]
-        inside = left / (length + 1)
-        around = np.maximum(cmoved[s] - cmoved[s - w], cmoved[e + 1 + w] - cmoved[e + 1]) / w
-        camera = (plain >= 1e-6) & (left < _CAMERA_MOVE * plain)
-        camera &= inside <= _CAMERA_LEFT * around
-        good &= ~camera
+        good &= ~camera_explains(sums, s, e)
         for i in np.nonzero(good)[0].tolist():
             found.append(_Candidate(int(s[i]), int(e[i]), float(dab[i]), float(excess[i]),
                                     float(dev[i])))  # fmt: skip

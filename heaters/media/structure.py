@@ -25,14 +25,14 @@ import numpy.typing as npt
 from heaters.media.boundaries import Transition
 from heaters.media.detector_params import DetectorParams
 from heaters.media.gradual import (
-    _CAMERA_LEFT,
-    _CAMERA_MOVE,
-    _LOCAL_SPAN,
-    _SIDE,
+    SIDE,
+    camera_explains,
     colour_vectors,
     gradual_kind,
+    motion_sums,
+    whole_picture,
 )
-from heaters.media.scores import COL, thumbnails
+from heaters.media.scores import thumbnails
 
 __all__ = ["motion_inside_shot", "search_structural", "structure_vectors"]
 
@@ -142,8 +142,7 @@ def search_structural(
     zstep[1:] = 1.0 - (z[1:] * z[:-1]).sum(axis=1)
     flat = sd < FLAT_THUMB_STD
     cex = np.concatenate([[0], np.cumsum(ex)])
-    cplain = np.concatenate([[0.0], np.cumsum(f[:, COL["luma_diff"]])])
-    cmoved = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_diff"]])])
+    sums = motion_sums(f)
     found: list[tuple[float, int, int]] = []
     run_max = zstep.copy()  # run_max[i]: the largest step of frames i .. i + length
     for length in range(1, STRUCT_MIN_LEN):
@@ -151,7 +150,7 @@ def search_structural(
     for length in range(STRUCT_MIN_LEN, params.max_gradual + 1):
         run_max[: n - length] = np.maximum(run_max[: n - length], zstep[length:])
         w = min(max(length, 8), 24)
-        lead = max(w, _SIDE)
+        lead = max(w, SIDE)
         s = np.arange(lead + 1, n - length - lead - 1)
         if s.size == 0:
             break
@@ -168,7 +167,7 @@ def search_structural(
         s, e, across, side = s[idx], e[idx], across[idx], side[idx]
         # most of the picture changes (a title or a lower third changes a few cells)
         cells = np.abs(z[s - 1] - z[e])
-        ok = np.median(cells, axis=1) >= _LOCAL_SPAN * cells.mean(axis=1)
+        ok = whole_picture(cells)
         progress = np.zeros((s.size, length))
         for j in range(length):
             m = z[s + j]
@@ -193,12 +192,7 @@ def search_structural(
             np.abs(colour[e + w] - colour[e]).sum(axis=1),
         )
         ok &= span_c >= STRUCT_COLOUR_RATIO * side_c
-        plain = cplain[e + 1] - cplain[s]
-        left = cmoved[e + 1] - cmoved[s]
-        around = np.maximum(cmoved[s] - cmoved[s - _SIDE], cmoved[e + 1 + _SIDE] - cmoved[e + 1])
-        camera = (plain >= 1e-6) & (left < _CAMERA_MOVE * plain)
-        camera &= left / (length + 1) <= _CAMERA_LEFT * around / _SIDE
-        ok &= ~camera
+        ok &= ~camera_explains(sums, s, e)
         for i in np.nonzero(ok)[0].tolist():
             found.append((float(across[i] / max(side[i], RANK_FLOOR)), int(s[i]), int(e[i])))
     found.sort(key=lambda x: (-x[0], x[2] - x[1], x[1]))  # the largest ratio, then the shortest
