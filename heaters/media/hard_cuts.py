@@ -399,8 +399,9 @@ def flash_edges(f: FloatArray, params: DetectorParams) -> Flashes:
     edges = np.zeros(n, bool)
     strong = np.zeros(n, bool)
     corr1 = f[:, COL["corr_lag1"]]
+    luma = f[:, COL["luma_mean"]]
     lstep = np.zeros(n)
-    lstep[1:] = np.abs(np.diff(f[:, COL["luma_mean"]]))
+    lstep[1:] = np.abs(np.diff(luma))
     for m in range(1, LAGS):  # flash length: frames k .. k+m-1; k+m is the return
         if n - m <= 1:
             continue
@@ -411,6 +412,13 @@ def flash_edges(f: FloatArray, params: DetectorParams) -> Flashes:
         moving = np.where(k - 1 >= m + 1, 1.5 * back[k - 1] + 0.05, 0.0)
         limit = np.minimum(_FLASH_RETURN_CAP, np.maximum(params.flash_return, moving))
         flash = (back[r] <= limit) & (back[r] <= 0.5 * jump)
+        # a brightness flash over a picture that decorrelates by itself (moving texture):
+        # the light jumps and comes back to its level, and the frames around the flash are
+        # as related as the shot's own frames m + 1 apart
+        before = np.maximum(k - 1, 0)
+        flash |= (k - 1 >= m + 1) & (lstep[k] >= _STRONG_LUMA) & (
+            np.abs(luma[r] - luma[before]) <= _FLASH_LUMA_BACK * lstep[k]
+        ) & (back[r] <= 1.5 * back[before] + 0.05)
         hard = flash & ((jump >= _STRONG_JUMP) | (np.maximum(lstep[k], lstep[r]) >= _STRONG_LUMA))
         for offset in range(m + 1):  # frames k .. k + m
             edges[k[flash] + offset] = True
@@ -427,6 +435,13 @@ _STRONG_LUMA = 12.0
 frame). The weak 'returns' inside a dissolve into a shaking shot (``corr_lag1`` 0.26–0.42,
 luma steps of 1–5 levels) kept two real dissolves of the development split from being
 found."""
+
+_FLASH_LUMA_BACK = 0.1
+"""A flash over moving texture (whose frames decorrelate by themselves, so no correlation
+test can see the picture come back): the mean luma jumps by :data:`_STRONG_LUMA` or more into
+it and comes back within this share of the jump at its end, and the frames around it are no
+less related than the shot's own frames as far apart (1.5× + 0.05, as the moving-shot limit
+above, uncapped)."""
 
 _FLASH_RETURN_CAP = 0.6
 """Most ``1 - r`` between the frames around a flash in a fast-moving shot (the suite's

@@ -57,3 +57,14 @@ def test_moving_texture_alone_is_no_cut() -> None:
     )
     assert result.cuts == ()
     assert not result.transitions
+
+
+def test_a_flash_over_moving_texture_is_no_cut() -> None:
+    frames = _texture(120, seed=5)
+    for k in (60, 90, 91):  # a one-frame flash and a two-frame one, +60 levels
+        frames[k] = np.clip(frames[k].astype(np.int16) + 60, 0, 255).astype(np.uint8)
+    f = frame_features(frames)
+    assert f[61, COL["corr_lag2"]] > 0.35  # the frames around it are no closer than the shot's
+    result = scenes.result_from_features(f, Fraction(24), DetectorParams())
+    assert result.cuts == ()
+    assert not result.transitions
