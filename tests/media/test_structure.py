@@ -88,3 +88,22 @@ def test_motion_inside_a_shot_is_told_from_a_dissolve() -> None:
     f2 = _two_shots()
     assert not structure.motion_inside_shot(f2, Transition(60, 90, "wipe", 0.6))
     assert not structure.motion_inside_shot(f, Transition(50, 62, "fade_in", 0.6))
+
+
+def test_a_cut_swallowed_by_a_span_is_split_out() -> None:
+    """A hard cut just before a wipe, found as one long span with it, comes back as the cut
+    and the wipe; a span that changes evenly stays whole."""
+    n, cut = 120, 52
+    rng = np.random.default_rng(3)
+    a, b, c = (100 + rng.normal(0, 20, CELLS) for _ in range(3))
+    thumbs = np.empty((n, CELLS))
+    for k in range(n):
+        x = np.clip((k - 60) / 30, 0, 1)  # b blends into c over 60 .. 90
+        thumbs[k] = a if k < cut else (1 - x) * b + x * c
+    f = _rows(thumbs, np.zeros(n))
+    f[cut, COL["corr_lag1"]] = 0.95
+    spans, cuts = scenes._split_at_cuts(f, [Transition(50, 91, "dissolve", 0.8)])
+    assert list(cuts) == [cut] and 0.5 <= cuts[cut] <= 1.0
+    assert spans == [Transition(cut + 1, 91, "dissolve", 0.8)]  # 50 .. 51 is too short a part
+    even, none = scenes._split_at_cuts(f, [Transition(60, 91, "dissolve", 0.8)])
+    assert even == [Transition(60, 91, "dissolve", 0.8)] and none == {}
