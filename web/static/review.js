@@ -21,11 +21,14 @@
   const R = {
     video: null,
     standby: null, // the hidden second <video>: the next video's proxy, loaded ahead
+    keeper: null, // a hidden <video> on the player's proxy, parked on the clip before (cache)
+    standbyKeeper: null, // the standby's keeper
     frameCallback: null, // the player's requestVideoFrameCallback handle
     swaps: 0, // moves to another video shown by the standby (no source loaded)
     playAfter: null, // the clip that plays once its first frame is presented (playWhenShown)
     playTimer: 0,
     clip: null, // the clip on screen (from #panel's data attributes)
+    shown: null, // the clip the player last loaded (loadPlayer)
     frame: 0,
     seekTarget: null,
     presented: null,
@@ -322,6 +325,8 @@
   function loadPlayer(c) {
     const v = R.video;
     if (!v) return;
+    const left = R.shown; // the clip the player showed until now
+    R.shown = c;
     stopReverse();
     clearTimeout(R.loopTimer);
     R.seekTarget = null;
@@ -358,10 +363,11 @@
         swapped = true;
       } else {
         v.setAttribute("src", c.proxy); // a new video: the only time the source changes
+        keepWith(R.keeper, v);
         v.addEventListener("loadedmetadata", start, { once: true });
         return;
       }
-    }
+    } else if (left && left.videoId === c.videoId && left.start < c.start) parkKeeper(left);
     if (player.readyState >= 1) start();
     else player.addEventListener("loadedmetadata", start, { once: true });
   }
@@ -381,6 +387,49 @@
     if (R.clip === c && R.shuttle !== 0) setShuttle(R.shuttle > 0 ? R.shuttle : 1);
   }
 
+  // ---------------------------------------------------------------- the keeper
+
+  // Chromium's media cache pins only ~2 MB behind a player's read position and lets the rest
+  // go at once, so ↑ to a clip a few seconds back found its bytes gone: a new range request
+  // there, and both it and the paused read-ahead aborted (issue 21). A second, hidden element
+  // on the same proxy shares that cache and pins the bytes around its own position: parked
+  // on the clip the player left (a move forward), ↑ and the clip's loop find them cached.
+  // It loads its proxy once its player has the file's header (see keepWith).
+  function makeHidden(cls) {
+    const v = R.video;
+    const s = document.createElement("video");
+    s.muted = true;
+    s.playsInline = true;
+    s.preload = "auto";
+    s.className = cls;
+    s.style.cssText = STANDBY_STYLE;
+    s.setAttribute("aria-hidden", "true");
+    s.setAttribute("aria-label", v.getAttribute("aria-label") || "");
+    v.after(s);
+    return s;
+  }
+
+  // Keeper `k` loads the proxy of `el` once `el` has its metadata: then the response (206
+  // with a strong ETag: cacheable) has put the proxy in Chromium's shared media cache and the
+  // keeper reads the header from there. Set at once, both would ask for bytes 0- and Chromium
+  // would drop one of the two requests when it merges them (aborted).
+  function keepWith(k, el) {
+    if (!k) return;
+    const src = el.getAttribute("src");
+    const go = () => {
+      if (el.getAttribute("src") === src && k.getAttribute("src") !== src) k.setAttribute("src", src);
+    };
+    if (el.readyState >= 1) go();
+    else el.addEventListener("loadedmetadata", go, { once: true });
+  }
+
+  // The keeper seeks to `c`'s first frame, where the bytes are cached (a clip just shown).
+  function parkKeeper(c) {
+    const k = R.keeper;
+    if (!k || !c.pts.length || k.getAttribute("src") !== R.video.getAttribute("src") || k.readyState < 1) return;
+    if (Math.abs(k.currentTime - c.pts[0]) > 1e-3) k.currentTime = c.pts[0];
+  }
+
   // ---------------------------------------------------------------- the standby player
 
   // A second <video>, hidden, holds the proxy of the next video the page may show (that of
@@ -392,30 +441,38 @@
   function makeStandby() {
     const v = R.video;
     if (!v || R.standby) return;
-    const s = document.createElement("video");
-    s.muted = true;
-    s.playsInline = true;
-    s.preload = "auto";
-    s.className = "standby";
-    s.style.cssText = STANDBY_STYLE;
-    s.setAttribute("aria-hidden", "true");
-    s.setAttribute("aria-label", v.getAttribute("aria-label") || "");
-    v.after(s);
-    wireVideo(s);
-    R.standby = s;
+    R.keeper = makeHidden("keeper");
+    if (v.getAttribute("src")) keepWith(R.keeper, v);
+    R.standbyKeeper = makeHidden("keeper");
+    R.standby = makeHidden("standby");
+    wireVideo(R.standby);
   }
 
-  // The standby loads `proxy` (unless the player shows it) and seeks to `pts` (seconds).
+  // Whether `el` has read the bytes of `pts` (seconds), with half a second to spare.
+  function covered(el, pts) {
+    const b = el.buffered;
+    for (let i = 0; i < b.length; i += 1) if (b.start(i) <= pts && pts + 0.5 <= b.end(i)) return true;
+    return el.duration > 0 && pts + 0.5 >= el.duration && b.length > 0 && b.end(b.length - 1) >= el.duration - 0.05;
+  }
+
+  // The standby (and its keeper) load `proxy` (unless the player shows it); the standby seeks
+  // to `pts` (seconds) once its first request has read that far: a seek ahead of the bytes
+  // read opens a second request, and Chromium cuts the first short when they meet (aborted).
+  // A clip beyond the read-ahead is sought only when shown.
   function warmStandby(proxy, pts) {
     const s = R.standby;
     if (!s || !proxy || !R.video || R.video.getAttribute("src") === proxy) return;
+    let tries = 0;
     const seek = () => {
-      if (s.getAttribute("src") === proxy && s !== R.video) s.currentTime = pts;
+      if (s.getAttribute("src") !== proxy || s === R.video || Math.abs(s.currentTime - pts) < 1e-4) return;
+      if (covered(s, pts)) s.currentTime = pts;
+      else if (s.networkState === HTMLMediaElement.NETWORK_LOADING && (tries += 1) < 100) setTimeout(seek, 30);
     };
     if (s.getAttribute("src") !== proxy) {
       s.setAttribute("src", proxy);
+      keepWith(R.standbyKeeper, s);
       s.addEventListener("loadedmetadata", seek, { once: true });
-    } else if (s.readyState >= 1 && Math.abs(s.currentTime - pts) > 1e-4) seek();
+    } else if (s.readyState >= 1) seek();
   }
 
   // The panel of the clip a move from the clip on screen most likely shows (the reserved
@@ -448,6 +505,7 @@
     v.removeAttribute("aria-hidden");
     R.video = v;
     R.standby = old;
+    [R.keeper, R.standbyKeeper] = [R.standbyKeeper, R.keeper];
     R.swaps += 1;
     if ("requestVideoFrameCallback" in v) R.frameCallback = v.requestVideoFrameCallback(onVideoFrame);
     return v;
