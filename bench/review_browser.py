@@ -1,4 +1,4 @@
-"""Benchmark: a reviewer in Chromium reviews 100 clips with the keyboard, a worker running.
+"""Benchmark: a reviewer in Chromium makes 100 decisions with the keyboard, a worker running.
 
 What it measures (issue 12, "review at editor speed"): for each key that moves to another
 clip (approve, skip), measured in the page with ``performance.now()``, from the key event's
@@ -9,8 +9,11 @@ clip (approve, skip), measured in the page with ``performance.now()``, from the 
 - **keypress → first frame**: the player presents the next clip's first frame
   (``requestVideoFrameCallback`` reports the frame the page seeked to);
 
-plus the requests Chromium aborted per action (the old page reloaded the proxy on every
-swap: two aborted range requests per action) and how many times the proxy was requested
+both over every measured key and over the decisions alone (``..._decisions``), plus the
+requests Chromium aborted per action (the old page reloaded the proxy on every swap: two
+aborted range requests per action), each put down to the key before it and to the element
+that held that source (``aborted``, ``aborted_by_kind``: ``"ArrowUp:player"``), and how
+many times the proxy was requested
 (its key is ``videos/{id}/proxy-{claim}.mp4``, or ``proxy.mp4`` from before the keys carried
 the claim), and, after the review, the proxy requests while one clip simply loops for
 ``--loop-seconds`` (a proxy whose audio is not interleaved with its video makes the browser
@@ -22,17 +25,19 @@ index's byte offset, range-fetched from the all-I proxy, drawn on a canvas; and 
 draw alone, bytes in memory) against the page's one ``<video>`` seeking to the frame's PTS
 until ``requestVideoFrameCallback`` reports it presented.
 
-How it gets 100 clips and jumps between videos: the committed 59 s sample (24 hand-labelled
-cuts) cut at keyframes into ``--pieces`` short videos (default 5, 11–13 s each; stream copy,
-so each is a file of its own: the duplicate check compares sha256), then the sample itself,
-then the sample concatenated ``--copies`` times (default 6: 354 s, over five minutes, so it
-is preprocessed in segments and joined; ffmpeg's concat demuxer, stream copy), ~150 shots.
+How it gets enough clips and jumps between videos: the committed 59 s sample (24
+hand-labelled cuts) cut at keyframes into ``--pieces`` short videos (default 5, 11–13 s
+each; stream copy, so each is a file of its own: the duplicate check compares sha256), then
+the sample itself, then the sample concatenated ``--copies`` times (default 6: 354 s, over
+five minutes, so it is preprocessed in segments and joined; ffmpeg's concat demuxer, stream
+copy): 200 clips, of which the two reviewers decide about 155 in a default run.
 The queue goes in video order and the videos' ids follow the order ``heaters ingest`` is
 given them, so the reviewers go through the short videos first (a switch every few clips),
 then the sample, then the long video; ``heaters ingest --wait`` downloads, preprocesses and
 detects all of them.
 
-The reviewer decides with A / S / X, moves with ↓ and ↑ (↑ then ↓ back), and jumps with N
+The reviewer decides with A / S / X until it has made ``--decisions`` (default 100; about
+170 keys), moves with ↓ and ↑ (↑ then ↓ back), and jumps with N
 (the next undecided clip; at the end of a video the next video's); a clip found decided is
 left with N, and a move at the last clip of a video is N (on to the next video). With ``--second-reviewer`` (default) another reviewer approves a clip in a
 second page after every third key of the first, from the same queue: the first reviewer's
@@ -42,12 +47,15 @@ runs in a throw-away ``HEATERS_HOME`` (its own embedded Postgres), with the real
 and Debian's Chromium driven by Playwright. The reviewer looks at each clip for ``--dwell-ms``
 (default 400 ms: a quick human look) before the next key; ``--dwell-ms 0`` hammers keys.
 
+``--trace-media`` adds every media event of the page's ``<video>`` elements and every
+proxy request (epoch ms) to the last line, to find what an aborted request came from.
+
 Prints one JSON line per metric: ``{"bench": "review_browser", "metric", "n", "p50_ms",
 "p95_ms", "max_ms", "target_p95_ms", "ok"}``, a line ``requests`` (the first reviewer's
 requests to the review routes by kind, from the browser's Performance entries: decision,
 claim, panel, timeline, next; each with its count, p50/p95 of the request's duration and of
 the server's own time, the ``Server-Timing`` total where the server sends it) and a last line
-with the counts (``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
+with the counts (``decisions``, ``actions``: keys pressed, ``video_switches``; ``by_kind``: the p95s of each kind of move: approve, skip, next, prev, n, and
 ``video_switch`` for any move that showed another video; ``player_swaps``: how many of them
 the page showed from its standby player, the next video's proxy loaded ahead; ``corrected``:
 moves whose guess of the next clip was shown and then replaced by the server's, measured to
@@ -56,9 +64,9 @@ the machine's when the review began and ended).
 
 Usage::
 
-    python bench/review_browser.py [--clips 100] [--pieces 5] [--copies 6] [--dwell-ms 400]
+    python bench/review_browser.py [--decisions 100] [--pieces 5] [--copies 6] [--dwell-ms 400]
                                    [--loop-seconds 12] [--no-second-reviewer]
-                                   [--chromium /usr/bin/chromium] [--keep]
+                                   [--chromium /usr/bin/chromium] [--keep] [--trace-media]
 """
 
 from __future__ import annotations
@@ -170,13 +178,14 @@ def _sql(url: str, query: str) -> list[tuple[Any, ...]]:
         return cur.fetchall() if cur.description else []
 
 
-def _stats(name: str, values: list[float]) -> dict[str, Any]:
-    ordered = sorted(values)
+def _stats(name: str, values: list[float], over: str = "") -> dict[str, Any]:
+    """The line of metric ``keypress_to_{name}`` (``over``: a suffix naming the subset)."""
+    ordered = sorted(values) or [float("nan")]
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     target = TARGETS[name]
     return {
         "bench": "review_browser",
-        "metric": f"keypress_to_{name}",
+        "metric": f"keypress_to_{name}{over}",
         "n": len(values),
         "p50_ms": round(statistics.median(ordered), 1),
         "p95_ms": round(p95, 1),
@@ -267,7 +276,7 @@ def webcodecs_samples(home: Path, db_url: str, n: int) -> dict[str, Any]:
 
 
 def _plain_stats(metric: str, values: list[float]) -> dict[str, Any]:
-    ordered = sorted(values)
+    ordered = sorted(values) or [float("nan")]
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
         "bench": "review_browser",
@@ -319,6 +328,47 @@ def _p50_p95(name: str, values: list[float]) -> dict[str, float]:
 
 KEYS = ["a", "a", "ArrowDown", "s", "ArrowUp", "ArrowDown", "a", "n", "x", "a"]
 """The first reviewer's keys, in turn (mostly decisions; moves and jumps between them)."""
+DECISION_KEYS = {"a": "approve", "s": "skip", "x": "archive"}
+DECISIONS = set(DECISION_KEYS.values())
+"""The page's metric kinds of a decision (the others: next, prev, undecided)."""
+PLAYERS_JS = """
+() => [document.getElementById("player"), document.querySelector("video.standby")]
+  .map((v) => (v ? v.getAttribute("src") : null))
+"""
+MEDIA_TRACE_JS = """
+(() => {
+  window.__mediaTrace = [];
+  const types = ["loadstart", "abort", "emptied", "suspend", "stalled", "seeking", "seeked",
+                 "waiting", "play", "pause", "loadedmetadata"];
+  for (const type of types) {
+    document.addEventListener(type, (e) => {
+      const v = e.target;
+      if (!(v instanceof HTMLVideoElement)) return;
+      window.__mediaTrace.push({ at: Date.now(), type, el: v.id || v.className,
+        src: v.getAttribute("src"), t: Math.round(v.currentTime * 1000) / 1000,
+        network: v.networkState, ready: v.readyState, paused: v.paused,
+        buffered: Array.from({ length: v.buffered.length },
+          (_, i) => [Math.round(v.buffered.start(i) * 10) / 10, Math.round(v.buffered.end(i) * 10) / 10]) });
+    }, true);
+  }
+})();
+"""
+"""``--trace-media``: every media event of both players, with the time (epoch ms)."""
+
+
+def _proxy_key(path: str | None) -> str | None:
+    m = PROXY_URL.search(path or "")
+    return m.group(0) if m else None
+
+
+def _aborted_by_kind(aborted: list[dict[str, Any]]) -> dict[str, int]:
+    """Aborted requests counted by the key that preceded them and the element that held the
+    source (``"a:standby"``: after an approve, the standby player's request)."""
+    out: dict[str, int] = {}
+    for a in aborted:
+        kind = f"{a['key']}:{a['element_before'] or a['element_after'] or 'other'}"
+        out[kind] = out.get(kind, 0) + 1
+    return out
 
 
 def _sign_in(browser: Any, base: str, name: str, watch: Any = None) -> Any:
@@ -352,11 +402,47 @@ def _key_for(state: dict[str, Any], key: str) -> str:
 def review(
     base: str, args: argparse.Namespace, compare: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """Sign in and review ``args.clips`` clips; returns the printed results."""
+    """Sign in and review until ``args.decisions`` decisions are made (at most
+    ``args.max_actions`` keys); returns the printed results."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    aborted: list[str] = []
+    aborted: list[dict[str, Any]] = []
+    # The key being measured and what each player held just before and after it: an
+    # aborted request is put down to that key and to the element whose source it was.
+    at: dict[str, Any] = {"action": 0, "key": None, "t": 0.0, "before": [None, None],
+                          "after": [None, None]}  # fmt: skip
+
+    requested: list[dict[str, Any]] = []  # --trace-media: every proxy request
+
+    def on_request(r: Any) -> None:
+        if not PROXY_URL.search(r.url):
+            return
+        proxy_requests.append(r.url)
+        if args.trace_media:
+            requested.append({
+                "path": _proxy_key(r.url), "range": r.headers.get("range"),
+                "action": at["action"], "at": round(time.time() * 1000),
+            })  # fmt: skip
+
+    def on_failed(r: Any) -> None:
+        if "ERR_ABORTED" not in (r.failure or ""):
+            return
+        key = _proxy_key(r.url)
+        names = ("player", "standby")
+        aborted.append({
+            "path": re.sub(r"^https?://[^/]+", "", r.url),
+            "range": r.headers.get("range"),
+            "action": at["action"],
+            "key": at["key"],
+            "ms_after_key": round((time.monotonic() - at["t"]) * 1000),
+            "element_before": next((n for n, s in zip(names, at["before"], strict=True)
+                                    if key and _proxy_key(s) == key), None),
+            "element_after": next((n for n, s in zip(names, at["after"], strict=True)
+                                   if key and _proxy_key(s) == key), None),
+            "at": round(time.time() * 1000),
+        })  # fmt: skip
+
     proxy_requests: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
@@ -366,14 +452,10 @@ def review(
         )
 
         def watch(page: Any) -> None:
-            page.on(
-                "requestfailed",
-                lambda r: aborted.append(r.url) if "ERR_ABORTED" in (r.failure or "") else None,
-            )
-            page.on(
-                "request",
-                lambda r: proxy_requests.append(r.url) if PROXY_URL.search(r.url) else None,
-            )
+            page.on("requestfailed", on_failed)
+            if args.trace_media:
+                page.add_init_script(MEDIA_TRACE_JS)
+            page.on("request", on_request)
             page.on("pageerror", lambda e: errors.append(str(e)))
 
         page = _sign_in(browser, base, "bench", watch)
@@ -381,11 +463,12 @@ def review(
         second = _sign_in(browser, base, "bench2") if args.second_reviewer else None
         page.wait_for_selector("#panel[data-clip-id]")
         load_before = os.getloadavg()
-        done = 0
+        done = 0  # keys pressed
+        decisions = 0  # of them approve / skip / archive
         switched: set[int] = set()  # indexes in metrics() of moves to another video
         second_done = 0
         stuck = 0
-        while done < args.clips:
+        while decisions < args.decisions and done < args.max_actions:
             page.wait_for_function(  # the clip is on screen and nothing is in flight
                 "() => heatersReview.state() && heatersReview.state().presented !== null "
                 "&& heatersReview.busy() === 0"
@@ -395,7 +478,11 @@ def review(
             before = page.evaluate("() => heatersReview.metrics().length")
             state = page.evaluate("() => heatersReview.state()")
             clip = state["clipId"]
-            page.keyboard.press(_key_for(state, KEYS[done % len(KEYS)]))
+            key = _key_for(state, KEYS[done % len(KEYS)])
+            at.update(action=done, key=key, before=page.evaluate(PLAYERS_JS))
+            at["after"] = at["before"]
+            at["t"] = time.monotonic()
+            page.keyboard.press(key)
             try:
                 page.wait_for_function(  # measured, or (a refusal, the end) answered and moved
                     "([n, id]) => heatersReview.metrics().length > n || (heatersReview.busy() "
@@ -407,6 +494,8 @@ def review(
                 stuck += 1  # nowhere left to go (the last undecided clip is this one)
                 break
             done += 1
+            decisions += key in DECISION_KEYS
+            at["after"] = page.evaluate(PLAYERS_JS)
             after = page.evaluate("() => [heatersReview.metrics().length, heatersReview.state()]")
             if after[0] > before and after[1] and after[1]["videoId"] != state["videoId"]:
                 switched.add(after[0] - 1)  # that measure is a switch to another video
@@ -424,7 +513,9 @@ def review(
         lost: list[dict[str, Any]] = page.evaluate("() => heatersReview.lost()")
         swaps = page.evaluate("() => heatersReview.swaps ? heatersReview.swaps() : null")
         load_after = os.getloadavg()
-        aborted_in_review, proxy_in_review = len(aborted), len(proxy_requests)
+        aborted_in_review, proxy_in_review = list(aborted), len(proxy_requests)
+        trace = page.evaluate("() => window.__mediaTrace || []") if args.trace_media else []
+        at.update(action=done, key="(after the review)", t=time.monotonic())
         looped: dict[str, Any] = {}
         if args.loop_seconds and page.evaluate("() => heatersReview.state() !== null"):
             # One clip looping, nothing else: count the proxy's requests (and aborts).
@@ -449,6 +540,7 @@ def review(
         browser.close()
     panel = [m["panel"] for m in metrics]
     frame = [m["frame"] for m in metrics]
+    decided = [m for m in metrics if m["kind"] in DECISIONS]
     kinds: dict[str, list[dict[str, Any]]] = {}
     for i, m in enumerate(metrics):
         kinds.setdefault("video_switch" if i in switched else m["kind"], []).append(m)
@@ -473,19 +565,25 @@ def review(
     return [
         _stats("panel", panel),
         _stats("first_frame", frame),
+        _stats("panel", [m["panel"] for m in decided], "_decisions"),
+        _stats("first_frame", [m["frame"] for m in decided], "_decisions"),
         *extra,
         request_stats(resources),
         {
             "bench": "review_browser",
             "metric": "counts",
+            "decisions": decisions,
             "actions": done,
+            "video_switches": len(switched),
             "second_reviewer_actions": second_done,
             "stuck": stuck,
             "measured": len(metrics),
+            "measured_decisions": len(decided),
             "corrected": sum(1 for m in metrics if m.get("corrected")),
-            "aborted_requests": aborted_in_review,
-            "aborted_per_action": round(aborted_in_review / max(1, done), 3),
-            "aborted_paths": sorted({re.sub(r"^https?://[^/]+", "", u) for u in aborted})[:10],
+            "aborted_requests": len(aborted_in_review),
+            "aborted_per_action": round(len(aborted_in_review) / max(1, done), 3),
+            "aborted_by_kind": _aborted_by_kind(aborted_in_review),
+            "aborted": aborted_in_review[:20],
             "proxy_requests": proxy_in_review,
             "by_kind": by_kind,
             "player_swaps": swaps,
@@ -493,6 +591,7 @@ def review(
             "page_errors": errors,
             "unmeasured": lost,
             "dwell_ms": args.dwell_ms,
+            **({"media_trace": trace, "proxy_trace": requested} if args.trace_media else {}),
             "load_average": {  # 1, 5, 15 min, when the review began and ended
                 "before": [round(x, 2) for x in load_before],
                 "after": [round(x, 2) for x in load_after],
@@ -503,7 +602,17 @@ def review(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=100)
+    ap.add_argument(
+        "--decisions", type=int, default=100,
+        help="review until the first reviewer has made this many decisions (A / S / X)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--max-actions", type=int, default=400, help="stop after this many keys in any case"
+    )
+    ap.add_argument(
+        "--trace-media", action="store_true",
+        help="print every media event of both players (diagnosing aborted requests)",
+    )  # fmt: skip
     ap.add_argument(
         "--pieces", type=int, default=5,
         help="short videos cut from the sample, reviewed first (jumps between videos)",
