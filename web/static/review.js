@@ -367,7 +367,9 @@
         v.addEventListener("loadedmetadata", start, { once: true });
         return;
       }
-    } else if (left && left.videoId === c.videoId && left.start < c.start) parkKeeper(left);
+    } else if (left && left.videoId === c.videoId && left.start < c.start) {
+      whenShown(() => R.clip === c && parkKeeper(left)); // after the move's first frame (its decode)
+    }
     if (player.readyState >= 1) start();
     else player.addEventListener("loadedmetadata", start, { once: true });
   }
