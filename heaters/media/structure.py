@@ -80,7 +80,9 @@ STRUCT_MIN_RECOLOURED = 0.15
 colours change clearly (:data:`STRUCT_COLOUR_MIN`) and far more than beside it
 (:data:`STRUCT_RECOLOUR`): a dissolve between two shots of one layout (two street corners,
 two faces) whose colours differ keeps 0.15–0.45 of structure change. Every other test still
-applies (the structural ratio :data:`STRUCT_RATIO` included)."""
+applies (the structural ratio :data:`STRUCT_RATIO` included), and the raw thumbnails, not
+only the normalised ones, must change over the whole picture (an object sliding into a still
+shifts every normalised cell)."""
 
 STRUCT_COLOUR_MIN = 0.3
 """... the colour distance across the span (:func:`heaters.media.gradual.colour_vectors`,
@@ -192,6 +194,11 @@ def search_structural(
         # most of the picture changes (a title or a lower third changes a few cells)
         cells = np.abs(z[s - 1] - z[e])
         ok = whole_picture(cells)
+        # a span let through by its colours alone changes the picture everywhere in its
+        # levels too: an object coming into a still shifts every cell of the normalised
+        # thumbnail, but leaves most of its levels as they were
+        faint = across < STRUCT_MIN
+        ok &= ~faint | whole_picture(np.abs(t[s - 1] - t[e]))
         progress = np.zeros((s.size, length))
         for j in range(length):
             m = z[s + j]
