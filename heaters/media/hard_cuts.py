@@ -163,7 +163,10 @@ def scan_cuts(
             rejected.append(Suggestion(int(k), 0.25, "flash"))
             continue
         spread = _change_spread(thumbs, k, unexplained)
-        if spread < _LOCAL:
+        # a frame unrelated to every frame before it is new all over (a title or a subtitle
+        # leaves the rest related): in moving texture every cell changes every frame, so the
+        # change beyond the cells' own says nothing
+        if spread < _LOCAL and not fifth[k]:
             conf = 0.5 * spread / _LOCAL
             rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "local"))
             continue
