@@ -425,11 +425,20 @@
     else el.addEventListener("loadedmetadata", go, { once: true });
   }
 
-  // The keeper seeks to `c`'s first frame, where the bytes are cached (a clip just shown).
+  // The keeper seeks to `c`'s first frame, where the bytes are cached (a clip just shown),
+  // only within what it has buffered itself: a seek beyond would drop its own paused
+  // read-ahead (an aborted request) after a jump far ahead; it stays where it is then.
   function parkKeeper(c) {
     const k = R.keeper;
     if (!k || !c.pts.length || k.getAttribute("src") !== R.video.getAttribute("src") || k.readyState < 1) return;
-    if (Math.abs(k.currentTime - c.pts[0]) > 1e-3) k.currentTime = c.pts[0];
+    const t = c.pts[0];
+    if (Math.abs(k.currentTime - t) <= 1e-3) return;
+    for (let i = 0; i < k.buffered.length; i++) {
+      if (k.buffered.start(i) <= t && t <= k.buffered.end(i)) {
+        k.currentTime = t;
+        return;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- the standby player
