@@ -357,11 +357,10 @@ def _texture_gap(f: FloatArray) -> FloatArray:
     if n < 2 * w + LAGS + 2:
         return out
     m = np.min([f[:, COL[f"corr_lag{j}"]] for j in range(1, LAGS + 1)], axis=0)
-    k = np.nonzero(m >= _TEXTURE_CORR)[0]
-    k = k[(k >= w + LAGS) & (k < n - w - LAGS - 1)]
-    for i in k.tolist():
-        around = max(m[i - w : i].max(), m[i + LAGS + 1 : i + LAGS + 1 + w].max())
-        out[i] = m[i] - around
+    run = np.lib.stride_tricks.sliding_window_view(m, w).max(axis=1)  # run[i]: max m[i:i+w]
+    k = np.arange(w + LAGS, n - w - LAGS - 1)
+    k = k[m[k] >= _TEXTURE_CORR]
+    out[k] = m[k] - np.maximum(run[k - w], run[k + LAGS + 1])
     return out
 
 
@@ -418,10 +417,9 @@ def flash_edges(f: FloatArray, params: DetectorParams) -> Flashes:
         # a brightness flash over a picture that decorrelates by itself (moving texture):
         # the light jumps and comes back to its level, and the frames around the flash are
         # as related as the shot's own frames m + 1 apart
-        before = np.maximum(k - 1, 0)
         flash |= (k - 1 >= m + 1) & (lstep[k] >= _STRONG_LUMA) & (
-            np.abs(luma[r] - luma[before]) <= _FLASH_LUMA_BACK * lstep[k]
-        ) & (back[r] <= 1.5 * back[before] + 0.05)
+            np.abs(luma[r] - luma[k - 1]) <= _FLASH_LUMA_BACK * lstep[k]
+        ) & (back[r] <= 1.5 * back[k - 1] + 0.05)
         hard = flash & ((jump >= _STRONG_JUMP) | (np.maximum(lstep[k], lstep[r]) >= _STRONG_LUMA))
         for offset in range(m + 1):  # frames k .. k + m
             edges[k[flash] + offset] = True
