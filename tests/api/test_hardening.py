@@ -4,6 +4,7 @@ in the storage."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -94,3 +95,26 @@ def test_every_response_carries_the_security_headers(api: Api) -> None:
         assert r.headers.get("x-content-type-options") == "nosniff", path
         assert r.headers.get("x-frame-options") == "DENY", path
         assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), path
+
+
+def test_review_page_modules_are_served_as_javascript(api: Api) -> None:
+    """review.js is an ES module that imports the others under /static/review/: the browser
+    runs a module only when it comes with a JavaScript MIME type (nosniff is on), and the CSP
+    must not restrict scripts to something that leaves them out."""
+    seen: set[str] = set()
+    todo = ["/static/review.js", "/static/review_batch.js"]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        r = httpx.get(f"{api.url}{path}")
+        assert r.status_code == 200, path
+        mime = r.headers["content-type"].split(";")[0]
+        assert mime in ("text/javascript", "application/javascript"), (path, mime)
+        assert "script-src" not in r.headers.get("content-security-policy", ""), path
+        base = path.rsplit("/", 1)[0]
+        for spec in re.findall(r'^import [^;]*? from "(\./[^"]+)";', r.text, re.M):
+            parts = [*base.split("/"), *spec[2:].split("/")]
+            todo.append("/".join(parts))
+    assert len(seen) >= 12, seen  # the entry, its modules and review_batch.js
