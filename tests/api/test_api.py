@@ -88,6 +88,7 @@ def test_processed_video_clips_retry_and_archive(api: Api, small_video: Path) ->
         ("http:///nohost", "no host"),
     ],
 )
+@pytest.mark.slow  # one submission per refused address (~6 s)
 def test_refused_urls_get_a_clear_4xx(api: Api, url: str, reason: str) -> None:
     with api.client() as c:
         r = c.post("/api/videos", json={"url": url})

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from tests.api.conftest import Api
 from tests.conftest import REPO, run_heaters
@@ -31,6 +32,7 @@ def _login(api: Api) -> object:
     return c
 
 
+@pytest.mark.slow  # a pipeline run behind the dashboard (~8 s)
 def test_dashboard_and_metrics_match_the_views(api: Api, small_video: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")

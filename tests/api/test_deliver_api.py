@@ -31,6 +31,7 @@ async def _run_jobs() -> None:
     await close_runtime()
 
 
+@pytest.mark.slow  # a worker runs the cut-list and dataset jobs (~12 s)
 async def test_cuts_and_dataset_jobs(db: Any, api: Api, small_video: Path) -> None:
     from tests.deliver.test_deliver_datasets import prepared_clips
 

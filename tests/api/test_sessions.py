@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
@@ -54,6 +55,7 @@ def _sign_in(api: Api) -> httpx.Client:
     return c
 
 
+@pytest.mark.slow  # several sign-ins, each a password hash (~7 s)
 def test_logout_new_password_and_revoke_end_every_session(api: Api) -> None:
     first = _login(api)
     assert isinstance(first, httpx.Client)
@@ -78,6 +80,7 @@ def test_logout_new_password_and_revoke_end_every_session(api: Api) -> None:
     assert missing.returncode == 1 and "no user named 'nobody'" in missing.stderr
 
 
+@pytest.mark.slow  # several sign-ins, each a password hash (~7 s)
 async def test_a_removed_reviewer_records_no_decision(db: Any, api: Api, small_video: Path) -> None:
     vid = (await submit(db, str(small_video))).video_id
     async with open_runtime() as rt:

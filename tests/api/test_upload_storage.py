@@ -120,6 +120,7 @@ def _post(c: httpx.Client, name: str, body: bytes) -> httpx.Response:
     return c.post("/api/videos", files={"file": (name, body, "video/mp4")})
 
 
+@pytest.mark.slow  # a worker processes uploads, local and S3 (~13 s)
 async def test_an_upload_is_stored_at_once_and_a_worker_elsewhere_processes_it(
     api: Api, backend_name: str, small_video: Path, worker_home: Path, request: Any
 ) -> None:
@@ -190,6 +191,7 @@ async def test_an_upload_is_stored_at_once_and_a_worker_elsewhere_processes_it(
             assert not (web_home / "storage").exists() and not (worker_home / "storage").exists()
 
 
+@pytest.mark.slow  # moto's S3 server and a live API (~5 s)
 async def test_uploads_past_the_limit_or_empty_leave_no_object(api: Api, backend_name: str) -> None:
     stored = Stored(api.env)
     with api.client() as c:

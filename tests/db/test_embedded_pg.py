@@ -75,6 +75,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("command", ["worker", "web"])
+@pytest.mark.slow  # starts and stops embedded Postgres twice (~9 s)
 def test_sigterm_stops_the_embedded_postgres(bare_home: Path, command: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HEATERS_DATABASE_URL")}
     env |= {"HEATERS_HOME": str(bare_home), "HEATERS_JOB_POLL_SECONDS": "0.2"}

@@ -179,6 +179,7 @@ def test_timeline_needs_no_transition_neighbours() -> None:
 # --- the real pipeline --------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the whole pipeline on the sample (~9 s)
 async def test_export_cuts_of_a_real_video(
     db: Any, heaters_env: dict[str, str], small_video: Path, tmp_path: Path
 ) -> None:

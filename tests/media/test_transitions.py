@@ -70,6 +70,7 @@ def test_suite_labels_are_the_committed_ones(suite: tuple[Path, dict[str, Any]])
     ]
 
 
+@pytest.mark.slow  # renders the whole labelled suite (~10 s)
 def test_suite_cuts_and_spans(suite: tuple[Path, dict[str, Any]]) -> None:
     folder, labels = suite
     for video in labels["videos"]:

@@ -20,6 +20,7 @@ from tests.conftest import decoded_frames, detected_video, run_to_detected
 
 
 @pytest.mark.parametrize("mode", ["copy", "master", "master_ffv1", "master_segments"])
+@pytest.mark.slow  # exports every master kind (~9 s)
 async def test_export_has_exactly_the_clips_frames(
     db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch,
     mode: str,
@@ -90,6 +91,7 @@ async def test_export_has_exactly_the_clips_frames(
     assert [(r["state"], r["is_virtual"]) for r in rows] == [("exported", False)] * 2
 
 
+@pytest.mark.slow  # the embedding model on every clip (~5 s)
 async def test_keyframes_embeddings_similar_and_archive(
     db: Any, heaters_env: dict[str, str], small_video: Path
 ) -> None:

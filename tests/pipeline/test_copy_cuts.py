@@ -40,6 +40,7 @@ def _presented_frames(path: Path) -> int:
 
 
 @pytest.mark.parametrize("seconds", [20, 75])
+@pytest.mark.slow  # ingests two stream-copied cuts (~8 s)
 async def test_a_stream_copied_cut_is_ingested_with_its_presented_frames(
     db: Any, long_source: Path, tmp_path: Path, seconds: int
 ) -> None:

@@ -78,6 +78,7 @@ def _late_put(
 
 
 @pytest.mark.parametrize("master", ["original", "ffv1"])
+@pytest.mark.slow  # two preprocesses per case (~5 s)
 async def test_a_stale_preprocess_writing_after_the_new_owner_committed_changes_nothing(
     db: Any, heaters_env: dict[str, str], small_video: Path, monkeypatch: pytest.MonkeyPatch,
     master: str,

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
 from tests.conftest import run_heaters, run_to_detected
@@ -25,6 +27,7 @@ def _plant(root: Path, key: str, *, age: float) -> None:
     os.utime(path, (then, then))
 
 
+@pytest.mark.slow  # a pipeline run, then the reconcile (~5 s)
 async def test_orphans_found_and_removed_missing_objects_listed(
     db: Any, heaters_env: dict[str, str], other_video: Path
 ) -> None:
