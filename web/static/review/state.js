@@ -60,11 +60,6 @@ export function layout() {
   return document.getElementById("review");
 }
 
-function settleSeconds() {
-  const l = layout();
-  return l ? Number(l.dataset.settleSeconds || 60) : 60;
-}
-
 export function claimSeconds() {
   const l = layout();
   return l ? Number(l.dataset.claimSeconds || 600) : 600;
