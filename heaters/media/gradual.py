@@ -248,6 +248,11 @@ def search_gradual(
     w = SIDE
     first = np.arange(w + 1, max(w + 1, n - w - 2))  # every s with full sides (s-1-w >= 0)
     run_max = np.maximum(step[first], step[first + 1])  # max step over s .. e (grows)
+    # d(A, B) is at most the sum of the steps between them (triangle inequality), so spans
+    # whose steps cannot add up to the change the tests below ask for are dropped before
+    # any thumbnail is compared (most of a video; the result is the same)
+    csum = np.concatenate([[0.0], np.cumsum(step)])
+    scale = np.clip(contrast / params.gradual_ref_contrast, 0.4, 1.0)
     found: list[_Candidate] = []
     for length in range(2, params.max_gradual + 1):
         count = n - w - length - (w + 1)  # s from w+1 while e + w <= n - 1
@@ -256,22 +261,26 @@ def search_gradual(
         s = first[:count]
         e = s + length
         run_max = np.maximum(run_max[:count], step[e])
+        least = params.gradual_min_change * np.maximum(scale[s - 1], scale[e])
+        # cheap tests first: a large change, not brightness alone, no hard cut inside,
+        # steady frames just outside, nothing excluded inside; first on the bound
+        bound = (csum[e + 1] - csum[s]) * (1.0 + 1e-9) + 1e-9
+        need = np.maximum(np.maximum(least, 2.5 * run_max),
+                          4.0 * np.maximum(step[s - 1], step[e + 1]))  # fmt: skip
+        idx = np.nonzero((bound >= need) & (cex[e] == cex[s]))[0]
+        if idx.size == 0:
+            continue
+        s, e, least = s[idx], e[idx], least[idx]
         a, b = t[s - 1], t[e]
         dab = np.abs(a - b).mean(axis=1)
-        least = params.gradual_min_change * np.clip(
-            np.maximum(contrast[s - 1], contrast[e]) / params.gradual_ref_contrast, 0.4, 1.0
-        )
-        # cheap tests first: a large change, not brightness alone, no hard cut inside,
-        # steady frames just outside, nothing excluded inside
         ok = dab >= least
-        ok &= run_max <= 0.4 * dab
+        ok &= run_max[idx] <= 0.4 * dab
         ok &= (step[s - 1] <= 0.25 * dab) & (step[e + 1] <= 0.25 * dab)
-        ok &= cex[e] - cex[s] == 0
         idx = np.nonzero(ok)[0]
         if idx.size == 0:
             continue
-        s, e, a, b, dab = s[idx], e[idx], a[idx], b[idx], dab[idx]
-        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= least[idx]
+        s, e, a, b, dab, least = s[idx], e[idx], a[idx], b[idx], dab[idx], least[idx]
+        ok = np.abs(tc[s - 1] - tc[e]).mean(axis=1) >= least
         ok &= np.abs(zt[s - 1] - zt[e]).mean(axis=1) >= params.gradual_min_structure
         # the whole picture changes: a title fading in, an object coming into a still
         # frame, a shadow over part of it change a part (median over mean of the cells)

@@ -455,14 +455,17 @@ def _merge(parts: list[_ChunkFeatures], box: ActiveBox) -> FloatArray:
     return np.concatenate(out) if out else np.zeros((0, len(FEATURES)), np.float32)
 
 
-def _sample_box(decoders: ChunkDecoders, plan: Plan, size: tuple[int, int]) -> ActiveBox:
+def _sample_box(
+    decoders: ChunkDecoders, plan: Plan, size: tuple[int, int], pool: ThreadPoolExecutor
+) -> ActiveBox:
     """The active picture, from the first frame of up to :data:`SAMPLES` chunks spread over
-    the stream (one seek and one keyframe decode each). Raises ChunkMismatch."""
-    picks: list[UInt8Array] = []
-    for i in spread(SAMPLES, len(plan.chunks)):
-        first = next(iter(iter_chunk(decoders, plan.chunks[i], size)), None)
-        if first is not None:
-            picks.append(first)
+    the stream (one seek and one keyframe decode each, on ``pool``'s threads). Raises
+    ChunkMismatch."""
+
+    def first(i: int) -> UInt8Array | None:
+        return next(iter(iter_chunk(decoders, plan.chunks[i], size)), None)
+
+    picks = [x for x in pool.map(first, spread(SAMPLES, len(plan.chunks))) if x is not None]
     if not picks:
         raise ChunkMismatch("no frame at any chunk start")
     return find_active_box(np.stack(picks))
@@ -478,15 +481,11 @@ def _parallel(
     """Measure ``plan``'s chunks on ``workers`` threads, costliest first, inside the active
     picture found first (:func:`_sample_box`); raises ChunkMismatch."""
     decoders = ChunkDecoders(video)
-    try:
-        box = _sample_box(decoders, plan, size)
-    except BaseException:
-        decoders.close()
-        raise
     parts: list[_ChunkFeatures | None] = [None] * len(plan.chunks)
     order = sorted(range(len(plan.chunks)), key=lambda i: -plan.cost(plan.chunks[i]))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heaters-decode")
     try:
+        box = _sample_box(decoders, plan, size, pool)
         futures: dict[Future[_ChunkFeatures], int] = {}
         for i in order:
             futures[pool.submit(_measure_chunk, decoders, plan.chunks[i], size, box)] = i

@@ -165,6 +165,10 @@ def search_structural(
     run_max = zstep.copy()  # run_max[i]: the largest step of frames i .. i + length
     for length in range(1, STRUCT_MIN_LEN):
         run_max[: n - length] = np.maximum(run_max[: n - length], zstep[length:])
+    # each side's distances depend only on the side's width (8-24 frames): measured once per
+    # width for every frame, then looked up for every span length
+    side_z: dict[int, FloatArray] = {}
+    side_colour: dict[int, FloatArray] = {}
     for length in range(STRUCT_MIN_LEN, params.max_gradual + 1):
         run_max[: n - length] = np.maximum(run_max[: n - length], zstep[length:])
         w = min(max(length, 8), 24)
@@ -173,20 +177,29 @@ def search_structural(
         if s.size == 0:
             break
         e = s + length
-        across, side = _sides(z, s, e, w)
-        span_c = np.abs(colour[s - 1] - colour[e]).sum(axis=1)
-        side_c = np.maximum(
-            np.abs(colour[s - 1 - w] - colour[s - 1]).sum(axis=1),
-            np.abs(colour[e + w] - colour[e]).sum(axis=1),
-        )
-        recoloured = (span_c >= STRUCT_COLOUR_MIN) & (span_c >= STRUCT_RECOLOUR * side_c)
-        least = np.where(recoloured, STRUCT_MIN_RECOLOURED, STRUCT_MIN)
-        ok = (across >= least) & (across >= STRUCT_RATIO * np.maximum(side, 0.02))
+        if w not in side_z:
+            side_z[w] = np.zeros(n)
+            side_z[w][w:] = 1.0 - (z[:-w] * z[w:]).sum(axis=1)  # [k]: frames k - w and k
+            side_colour[w] = np.zeros(n)
+            side_colour[w][w:] = np.abs(colour[:-w] - colour[w:]).sum(axis=1)
+        across = 1.0 - (z[s - 1] * z[e]).sum(axis=1)
+        side = np.maximum(side_z[w][s - 1], side_z[w][e + w])
+        # the tests on one number per span first (the least change asked for is the lower
+        # one until the colours are known); the colours then only for the spans left
+        ok = across >= min(STRUCT_MIN, STRUCT_MIN_RECOLOURED)
+        ok &= across >= STRUCT_RATIO * np.maximum(side, 0.02)
         ok &= ~(flat[s - 1] | flat[e] | flat[s - 1 - w] | flat[e + w])
         ok &= cex[e] - cex[s] == 0
         # no hard cut inside: no frame makes more than 0.4 of the change (as search_gradual)
         ok &= run_max[s] <= 0.4 * across
         idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        s, e, across, side = s[idx], e[idx], across[idx], side[idx]
+        span_c = np.abs(colour[s - 1] - colour[e]).sum(axis=1)
+        side_c = np.maximum(side_colour[w][s - 1], side_colour[w][e + w])
+        recoloured = (span_c >= STRUCT_COLOUR_MIN) & (span_c >= STRUCT_RECOLOUR * side_c)
+        idx = np.nonzero(across >= np.where(recoloured, STRUCT_MIN_RECOLOURED, STRUCT_MIN))[0]
         if idx.size == 0:
             continue
         s, e, across, side = s[idx], e[idx], across[idx], side[idx]
