@@ -228,7 +228,11 @@ def create_app(*, lifespan_enabled: bool = True, debug: bool = False) -> Litesta
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure_jinja
         ),
-        middleware=[make_session_config(secret).middleware, allow_header_middleware],
+        middleware=[
+            make_session_config(secret).middleware,
+            allow_header_middleware,
+            static_revalidation_middleware,
+        ],
         before_send=[add_security_headers],
         csrf_config=csrf_config(secret),
         exception_handlers=exception_handlers,
@@ -295,6 +299,70 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         have = {bytes(k).lower() for k, _ in headers}
         headers += [(k, v) for k, v in SECURITY_HEADERS if k not in have]
         message["headers"] = headers
+
+
+STATIC_CACHE_CONTROL = b"no-cache"
+"""``Cache-Control`` of every ``/static`` file: a browser may keep it but asks again before
+using it (answered ``304`` while its ETag holds), so an upgrade never runs the review page's
+new entry module with old modules that a heuristic cache kept for days."""
+
+_NOT_MODIFIED_DROPS = {b"content-length", b"content-type", b"content-disposition"}
+"""Headers of the ``200`` that a ``304`` leaves out (it has no body)."""
+
+
+def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
+    """Whether an ``If-None-Match`` value (``*`` or a list of entity tags) names ``etag``,
+    by the weak comparison that RFC 9110 (13.1.2) asks of it."""
+    value = if_none_match.strip()
+    if value == b"*":
+        return True
+    mine = etag.strip().removeprefix(b"W/")
+    return any(tag.strip().removeprefix(b"W/") == mine for tag in value.split(b","))
+
+
+def static_revalidation_middleware(app: ASGIApp) -> ASGIApp:
+    """Send ``/static`` files with :data:`STATIC_CACHE_CONTROL` and answer a ``GET`` or
+    ``HEAD`` whose ``If-None-Match`` names the file's current ETag (the one Litestar's static
+    router sends: size, mtime and path) with ``304 Not Modified`` and no body.
+
+    Litestar 2.25 sends the ETag but never answers a conditional request with ``304``.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == ScopeType.HTTP else ""
+        if not path.startswith("/static/") or scope.get("method") not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        asked = next(
+            (v for k, v in scope.get("headers", []) if k.lower() == b"if-none-match"), None
+        )
+        not_modified = False
+
+        async def send_revalidated(message: Message) -> None:
+            nonlocal not_modified
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
+                ]
+                etag = next((v for k, v in headers if k.lower() == b"etag"), None)
+                status = message["status"]
+                if status == 200:
+                    headers.append((b"cache-control", STATIC_CACHE_CONTROL))
+                    if asked is not None and etag is not None and _etag_matches(asked, etag):
+                        not_modified, status = True, 304
+                        headers = [
+                            (k, v) for k, v in headers if k.lower() not in _NOT_MODIFIED_DROPS
+                        ]
+                message = {**message, "status": status, "headers": headers}
+            elif message["type"] == "http.response.body" and not_modified:
+                if message.get("more_body", False):
+                    return  # the file's bytes: a 304 sends none
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app(scope, receive, send_revalidated)
+
+    return middleware
 
 
 def allow_header_middleware(app: ASGIApp) -> ASGIApp:

@@ -118,3 +118,26 @@ def test_review_page_modules_are_served_as_javascript(api: Api) -> None:
             parts = [*base.split("/"), *spec[2:].split("/")]
             todo.append("/".join(parts))
     assert len(seen) >= 12, seen  # the entry, its modules and review_batch.js
+
+
+def test_static_files_are_revalidated_and_unchanged_ones_answer_304(api: Api) -> None:
+    """/static files carry ``Cache-Control: no-cache`` and an ETag; asking again with that
+    ETag gets ``304`` and no body (an upgrade is seen on the next page load, an unchanged
+    file costs no bytes); another ETag, or none, gets the whole file."""
+    url = f"{api.url}/static/review.js"
+    first = httpx.get(url)
+    assert first.status_code == 200 and first.content
+    assert first.headers["cache-control"] == "no-cache"
+    etag = first.headers["etag"]
+    for asked in (etag, f'W/{etag}', f'"other", {etag}', "*"):
+        again = httpx.get(url, headers={"If-None-Match": asked})
+        assert again.status_code == 304, (asked, again.status_code)
+        assert again.content == b"" and again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "no-cache"
+        assert again.headers["x-content-type-options"] == "nosniff"
+    head = httpx.head(url, headers={"If-None-Match": etag})
+    assert head.status_code == 304
+    changed = httpx.get(url, headers={"If-None-Match": '"an-older-version"'})
+    assert changed.status_code == 200 and changed.content == first.content
+    missing = httpx.get(f"{api.url}/static/no-such-file.js", headers={"If-None-Match": "*"})
+    assert missing.status_code == 404
