@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from tests.web.helpers import (
-    SETTLE,
     Stack,
     clips_of,
     export_worker,
@@ -70,13 +69,24 @@ def test_approve_then_group_next_then_undo_both(browser: Any, fresh: Stack) -> N
         wait_flash(page, "undid approve")
         assert panel_clip(page) == first["id"], "undo shows the clip it gave back"
         page.wait_for_function("() => heatersReview.settling().length === 0")
-        # Past the window: the undone decisions never reach the exporter.
+        # Past the window (moved there by SQL, not waited for): the undone decisions never
+        # reach the exporter, through a dispatcher run that starts after it.
+        fresh.sql(
+            "UPDATE review_events SET settles_at = now() - interval '1 second'"
+            " WHERE settles_at > now()"
+        )
+        (last,) = fresh.sql(
+            "SELECT coalesce(max(id), 0) FROM procrastinate_jobs"
+            " WHERE task_name = 'heaters.dispatch'"
+        )[0]
         fresh.wait_for(
             lambda: fresh.sql(
-                "SELECT bool_and(settles_at < now()) FROM review_events WHERE action <> 'undo'"
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'heaters.dispatch'"
+                " AND status = 'succeeded' AND id > %s",
+                (last,),
             )[0][0],
-            timeout=SETTLE + 10,
-            what="the settle window to pass",
+            timeout=60,
+            what="a dispatcher run after the settle window",
         )
         for c in (first, second):
             row = fresh.clip(c["id"])
