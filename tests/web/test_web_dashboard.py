@@ -109,6 +109,8 @@ def test_a_paused_queue_holds_its_jobs_until_resumed(
             timeout=120, what=f"video {vid} detected after the resume",
         )  # fmt: skip
         page.click("text=Search jobs")
+        # loaded, so htmx (a deferred script) has bound the form before it is changed
+        page.wait_for_url(re.compile(r".*/dashboard/jobs$"), wait_until="load")
         page.fill("#job-search input[name=item]", f"video {vid}")
         page.select_option("#job-search select[name=status]", "succeeded")  # htmx: rows only
         page.wait_for_url(re.compile(r".*/dashboard/jobs\?.*status=succeeded.*"))
