@@ -136,7 +136,10 @@ def test_a_stage_that_loses_the_database_mid_run_is_redone_once_it_is_back(
                    "the preprocess to lose the database", 120)  # fmt: skip
         assert worker.alive(), worker.text()[-3000:]
         postgres.start()
-        wait_until(lambda: sql("SELECT state FROM source_videos")[0][0] == "detected"
+        # the run is recorded just after the stage commits (runner._record): wait for both
+        wait_until(lambda: (sql("SELECT state FROM source_videos")[0][0] == "detected"
+                            and sql("SELECT 1 FROM stage_runs WHERE stage = 'detect'"
+                                    " AND outcome = 'done'"))
                    or not worker.alive(), "the video detected", 240)  # fmt: skip
         assert worker.alive(), worker.text()[-3000:]
         runs = sql("SELECT stage, outcome, attempt FROM stage_runs WHERE item_kind = 'video'")
