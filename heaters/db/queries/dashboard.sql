@@ -46,8 +46,11 @@ SELECT j.id, j.queue_name, j.task_name, j.status::text AS status, j.attempts, j.
 FROM procrastinate_jobs j WHERE j.id = :id;
 
 -- name: job_events
--- A job's history: every status change procrastinate recorded, oldest first.
-SELECT type::text AS type, at FROM procrastinate_events WHERE job_id = :id ORDER BY at, id;
+-- A job's history: every status change procrastinate recorded, in the order recorded. By id,
+-- not `at`: `at` is now(), the start of the transaction that wrote the event, so events of
+-- one job written by different transactions can sort out of order by it (a CI run showed a
+-- download job's 'started' before its 'deferred'); the ids are drawn as the rows are written.
+SELECT type::text AS type, at FROM procrastinate_events WHERE job_id = :id ORDER BY id;
 
 -- name: item_runs
 -- Every stage run recorded on one item (each attempt of each stage, its outcome and error),
