@@ -402,7 +402,10 @@ class Queries(Protocol):
     async def job_detail(self, conn: Any, *, id: Any) -> asyncpg.Record | None: ...
 
     def job_events(self, conn: Any, *, id: Any) -> AsyncIterator[asyncpg.Record]:
-        """A job's history: every status change procrastinate recorded, oldest first."""
+        """A job's history: every status change procrastinate recorded, in the order recorded. By id,
+        not `at`: `at` is now(), the start of the transaction that wrote the event, so events of
+        one job written by different transactions can sort out of order by it (a CI run showed a
+        download job's 'started' before its 'deferred'); the ids are drawn as the rows are written."""
         ...
 
     def label_event_clips(self, conn: Any, *, ids: Any) -> AsyncIterator[asyncpg.Record]:
