@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,7 +40,7 @@ async def verify_user(db: Database, name: str, password: str) -> bool:
         row = await db.q.get_user(conn, name=name.strip())
     if row is None:
         # Spend the same time as a real check, so names cannot be probed by timing.
-        await asyncio.to_thread(_safe_verify, _DUMMY, password)
+        await asyncio.to_thread(_safe_verify, _dummy_hash(), password)
         return False
     return await asyncio.to_thread(_safe_verify, row["password_hash"], password)
 
@@ -51,7 +52,11 @@ def _safe_verify(hashed: str, password: str) -> bool:
         return False
 
 
-_DUMMY = _hasher.hash("not a real password")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown names; made on first use, not at import (an
+    argon2 hash costs ~0.5 s of CPU, which every process importing the web app paid)."""
+    return _hasher.hash("not a real password")
 
 
 async def end_sessions(db: Database, name: str) -> bool:
