@@ -365,7 +365,9 @@ def _in(rel: str, paths: Iterable[str]) -> bool:
 def _loadgroup(config: pytest.Config) -> bool:
     """True when pytest-xdist runs the tests on workers (``-n N``) with ``--dist loadgroup``
     (pyproject's addopts), in the controller and in each worker."""
-    distributed = bool(getattr(config.option, "tx", None)) or hasattr(config, "workerinput")
+    if hasattr(config, "workerinput"):  # a worker: xdist has set its own dist to "no"
+        return bool(getattr(config.option, "loadgroup", False))
+    distributed = bool(getattr(config.option, "tx", None))
     return distributed and getattr(config.option, "dist", "no") == "loadgroup"
 
 
