@@ -30,7 +30,8 @@ def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> lis
     the frame before them (luma std falls) and a mean closer to ``c``; it starts a fade in
     ``[f1, e)`` when each frame of ``[f1, e)`` has less contrast than the frame after it and a
     mean farther from ``c`` (``e - f1 >= min_fade``). The flat frames belong to the fade out
-    (to the fade in when there is no fade out). A flat run at the very start is a fade in's.
+    (to the fade in when there is no fade out), up to the dip's turning point when there are
+    both (:func:`_hold_end`). A flat run at the very start is a fade in's.
 
     Parameters
     ----------
@@ -119,6 +120,30 @@ def _near_flat(std: FloatArray, params: DetectorParams) -> npt.NDArray[np.bool_]
     return out
 
 
+_HOLD = 2.0
+"""Luma levels (0–255) within which a flat frame of a dip still *holds* at its turning point
+(see :func:`_hold_end`): grain and coding noise move a held black or colour frame by under
+a level; a fade in from black moves 2–8 levels a frame while its contrast is still under
+``flat_std``. On the development split any value from 1 to 5 gave the same spans."""
+
+
+def _hold_end(mean: FloatArray, f0: int, f1: int) -> int:
+    """Where the fade out of a dip through the flat run ``[f0, f1)`` ends and its fade in
+    begins: after the last flat frame that holds (within :data:`_HOLD` levels of luma) at the
+    turning point, the flat frame farthest from the frames just outside the run (the darkest
+    of a dip through black, the brightest of one through white). The flat frames after it
+    already move back toward the next picture: a fade in from black keeps its contrast under
+    ``flat_std`` for its first frames, and they were the fade out's (a development dip through
+    black labelled ``fade_out`` 323–329, ``fade_in`` 329–351 was split at 337). Returns
+    ``f1`` for a run at either end of the video."""
+    if f0 == 0 or f1 >= mean.shape[0]:
+        return f1
+    run = mean[f0:f1]
+    turn = float(run[int(np.argmax(np.abs(run - 0.5 * (mean[f0 - 1] + mean[f1]))))])
+    held = np.nonzero(np.abs(run - turn) <= _HOLD)[0]
+    return f0 + int(held.max()) + 1
+
+
 def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
     n = f.shape[0]
     std = f[:, COL["luma_std"]]
@@ -138,6 +163,7 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
             k += 1
         f1 = k
         c = float(np.median(mean[f0:f1]))
+        hold_end = _hold_end(mean, f0, f1)
         # fade out: frames s..f0-1 each nearer the flat frame than the one before
         s = f0
         while s - 1 > last_end and _fading(std, mean, c, s - 1, s - 2):
@@ -165,11 +191,11 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
             allowed.add(e + 1)
         if has_out:
             conf = _fade_confidence(std, s - 1, f0, params.flat_std)
-            out.append(Transition(s, f1, "fade_out", conf))
+            out.append(Transition(s, hold_end if has_in else f1, "fade_out", conf))
             if not has_in and f1 < n:
                 allowed.add(f1)  # fade out, then a hard cut into the next shot
         if has_in:
-            start = f1 if has_out else f0
+            start = hold_end if has_out else f0
             conf = _fade_confidence(std, f1 - 1, e, params.flat_std)
             out.append(Transition(start, e, "fade_in", conf))
             if not has_out and f0 > 0:
