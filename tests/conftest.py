@@ -292,7 +292,7 @@ def torch_one_thread() -> Iterator[Any]:
 #: Test modules that start real workers, browsers, clusters, crashes or whole-film media;
 #: ``pytest -m "not slow"`` leaves them out for a quick subset while working (CI runs all).
 #: Single tests of 5 s or more elsewhere carry ``@pytest.mark.slow`` themselves (with their
-#: time), so the quick subset stays under 3 minutes on 2 cores (2 min 37 s, 286 tests).
+#: time), so the quick subset stays under 3 minutes on 2 cores (1 min 55 s, 290 tests).
 SLOW_MODULES = frozenset({
     "tests/web",  # Chromium (Playwright) on a live server
     "tests/storage",  # moto's S3 server
