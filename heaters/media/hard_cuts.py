@@ -385,8 +385,9 @@ plus the chroma histograms' L1 distance) is at least this ...
 
 _COLOUR_RATIO = 6.0
 """... and this many times the mean of its :data:`_COLOUR_WINDOW` neighbours on each side,
-and the HSV difference passes one of the adaptive rule's two tests (the spike or
-``min_content``), not both; the vetoes apply as to every route. Under a night grade a cut
+and the HSV difference passes at least one of the adaptive rule's two tests (the spike or
+``min_content``; where it passes both, the first route has the frame already); the vetoes
+apply as to every route. Under a night grade a cut
 between two near-black pictures (luma mean 1–2) spikes (ratio 5.2) but stays small (HSV
 difference 11.8: near-black pixels barely move in HSV), and a cut from a still shot into a
 shaking one is large (15.4) but the shake's own changes next to it hide the spike (ratio
