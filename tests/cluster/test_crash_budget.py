@@ -27,6 +27,13 @@ REASON = (
 )
 
 
+def _download_runs(url: str) -> list[tuple[Any, ...]]:
+    """The (outcome, error) of every recorded run of the download stage."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT outcome, error FROM stage_runs WHERE stage = 'download'")
+        return [tuple(r) for r in rows.fetchall()]
+
+
 def test_a_worker_killed_three_times_on_one_item_fails_it(
     heaters_env: dict[str, str], small_video: Path, tmp_path: Path
 ) -> None:
@@ -50,7 +57,12 @@ def test_a_worker_killed_three_times_on_one_item_fails_it(
         assert _state(url) == "downloading"
     last = _start_worker(heaters_env, log)
     try:
-        _wait_for(lambda: _state(url) == "download_failed", "the item to be given up")
+        # the runner records the run (stage_runs) just after the failure commits: wait for
+        # both before stopping the worker, or a stop in between leaves the record unwritten
+        _wait_for(
+            lambda: _state(url) == "download_failed" and _download_runs(url) != [],
+            "the item to be given up and its run recorded",
+        )
     finally:
         last.send_signal(signal.SIGTERM)
         last.wait(30)
@@ -59,9 +71,7 @@ def test_a_worker_killed_three_times_on_one_item_fails_it(
             "SELECT last_error, crashes, next_attempt_at FROM source_videos WHERE id = %s",
             (video["id"],),
         ).fetchone()
-        runs = conn.execute(
-            "SELECT outcome, error FROM stage_runs WHERE stage = 'download'"
-        ).fetchall()
+    runs = _download_runs(url)
     assert row == (REASON, 3, None), row  # given up: no backoff, waits for an operator
     assert runs == [("failed", REASON)], "the dead workers recorded nothing; the stage never ran"
     assert log.read_text().count("pausing before commit") == 3
