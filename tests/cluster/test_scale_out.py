@@ -45,7 +45,13 @@ def test_three_workers_process_a_dozen_videos_exactly_once(
         while time.monotonic() < deadline:
             with psycopg.connect(url) as conn:
                 states = [r[0] for r in conn.execute("SELECT state FROM source_videos").fetchall()]
-            if states.count("detected") == 12:
+                # each run is recorded (stage_runs) just after its stage commits: wait for the
+                # last detect run's record too before stopping the workers
+                recorded = conn.execute(
+                    "SELECT count(DISTINCT item_id) FROM stage_runs"
+                    " WHERE stage = 'detect' AND outcome = 'done'"
+                ).fetchone()
+            if states.count("detected") == 12 and recorded == (12,):
                 break
             assert all(w.poll() is None for w in workers), "a worker died"
             time.sleep(0.2)
