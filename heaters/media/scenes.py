@@ -50,7 +50,7 @@ from heaters.media import scores
 from heaters.media.bars import find_active_box
 from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from heaters.media.detector_params import DetectorParams, FloatArray
-from heaters.media.fades import find_fades, scan_fades
+from heaters.media.fades import _NEW_PICTURE, find_fades, scan_fades
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
 from heaters.media.gradual import (
     GradualCache,
@@ -196,9 +196,9 @@ under 10."""
 _SPAN_CUT_STEP = 8.0
 """... (luma levels, as the third cut route's floor) ..."""
 
-_SPAN_CUT_CORR = 0.4
-"""... (``1 - r`` with the frame before; the level from which two consecutive frames are two
-pictures, as the third cut route's and ``fades._NEW_PICTURE``). It was 0.9, which left two
+_SPAN_CUT_CORR = _NEW_PICTURE
+"""... (``1 - r`` with the frame before: 0.4, ``fades._NEW_PICTURE``, the level from which two
+consecutive frames are two pictures, as for the third cut route). It was 0.9, which left two
 cuts (0.80 and 0.49: in the dev split's pillarbox look and the grain look of held-out draw
 3006) inside the dissolve found with each; on the development split any floor from 0.3 to
 0.6 finds its cut and changes nothing else."""
