@@ -383,12 +383,23 @@ class GradualCache:
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._results: dict[tuple[Any, ...], list[tuple[Transition, Any]]] = {}
+        self._results: dict[tuple[Any, ...], Any] = {}
 
     @staticmethod
     def _digest(a: npt.ArrayLike) -> bytes:
         arr = np.ascontiguousarray(a)
         return hashlib.blake2b(arr.tobytes(), digest_size=16).digest() + str(arr.shape).encode()
+
+    def remember(self, key: tuple[Any, ...], f: FloatArray, make: Any) -> Any:
+        """``make()``, from memory when asked with the same ``key`` and features before
+        (other per-features results that do not depend on the thresholds: the learned
+        model's probabilities)."""
+        full = (key, self._digest(f))
+        if full not in self._results:
+            if len(self._results) >= self.max_entries:
+                self._results.clear()
+            self._results[full] = make()
+        return self._results[full]
 
     def search(
         self,

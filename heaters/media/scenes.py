@@ -59,6 +59,7 @@ from heaters.media.gradual import (
     search_gradual,
 )
 from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, scan_cuts
+from heaters.media.learned import TreeModel, learned_cuts, load_model, window_features
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 from heaters.media.structure import motion_inside_shot, search_structural
 
@@ -93,6 +94,7 @@ def result_from_features(
     params: DetectorParams = DetectorParams(),
     *,
     cache: GradualCache | None = None,
+    learned: TreeModel | bool = True,
 ) -> SceneResult:
     """Cuts and transitions from per-frame features (pure, no I/O; re-applies thresholds).
 
@@ -163,6 +165,19 @@ def result_from_features(
     for k in more_cuts:
         cuts[k] = 0.5
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
+    model = load_model() if learned is True else (learned or None)
+    if model is not None:
+        taken = np.zeros(n, bool)
+        taken[list(cuts)] = True
+        for t in [*transitions, *moved]:
+            taken[t.start_frame : t.end_frame] = True
+        proba = None
+        if cache is not None:  # re-fitting thresholds: the probabilities do not change
+            proba = cache.remember(
+                ("learned", id(model)), f, lambda: model.predict_proba(window_features(f))
+            )
+        for k in learned_cuts(f, taken, flashes.edges | flashes.strong, model, proba=proba):
+            cuts[k] = 0.5
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}

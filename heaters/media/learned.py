@@ -1,0 +1,391 @@
+"""A learned second look for gradual transitions the rules leave without a boundary.
+
+The rules of :mod:`heaters.media.gradual` and :mod:`heaters.media.structure` ask the frames
+beside a dissolve or wipe to hold still (or keep their colours, or their structure) while the
+span changes. A long wipe or dissolve between two shots that move as fast as it changes them
+fails every one of those tests, and the two shots end up in one clip: the worst error a
+reviewer can be handed (issue 19). No single threshold tells such a span from motion inside
+a shot, but several measures at several time scales together do, and the development set
+makes as many labelled examples of both as wanted. So this module keeps a small model,
+trained on the synthetic edits of the development set's **dev** draws (never the held-out
+ones; ``bench/devset/learn_spans.py`` trains it and says how it was chosen), that scores each
+frame for "inside a gradual transition" from windowed features of the per-frame features
+already computed (no decode). :func:`learned_cuts` turns runs of high scores that no rule
+explains into fallback cuts.
+
+Pure: features in, frame numbers out. The model is gradient-boosted trees (scikit-learn's
+``HistGradientBoostingClassifier`` at training time) stored as plain arrays in
+``transition_model.json`` beside this file and evaluated with numpy: nothing beyond numpy is
+needed at run time, and nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from heaters.media.gradual import (
+    SIDE,
+    camera_explains,
+    colour_vectors,
+    motion_sums,
+    whole_picture,
+)
+from heaters.media.scores import COL, FLAT_STD, thumbnails
+from heaters.media.structure import STRUCT_MIN_RECOLOURED, structure_vectors
+
+__all__ = [
+    "MODEL_PATH",
+    "SCALES",
+    "WINDOW_FEATURES",
+    "TreeModel",
+    "learned_cuts",
+    "load_model",
+    "model_from_json",
+    "window_features",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+MODEL_PATH = Path(__file__).with_name("transition_model.json")
+"""The shipped model (:class:`TreeModel` as JSON)."""
+
+SCALES = (4, 8, 16, 24)
+"""Half-widths ``W`` (frames) of the windows each frame ``k`` is measured over: frames
+``k - W`` and ``k + W`` are the window's sides, ``k - 2W`` and ``k + 2W`` how far the shots
+themselves go on changing beside it. 4 sees a short dissolve, 24 a 48-frame wipe."""
+
+_PER_SCALE = (
+    "struct",  # 1 - r of the z-normalised thumbnails of frames k-W and k+W (0-2)
+    "struct_ratio",  # log of that over the larger of the two sides' (k-2W..k-W, k+W..k+2W)
+    "colour",  # colour distance (gradual.colour_vectors) across the window
+    "colour_ratio",  # log of that over the larger side's
+    "thumb",  # mean absolute thumbnail difference across (levels)
+    "thumb_ratio",  # log of that over the larger side's
+    "whole",  # median over mean of the thumbnail cells' change across (whole picture: ~1)
+    "step_ratio",  # log of the mean frame-to-frame step inside over the larger side's
+    "concentration",  # largest single step inside over the sum of the steps (a cut: ~1)
+    "mc_ratio",  # log of the mean mc_corr inside over the larger side's
+    "corr1",  # mean corr_lag1 inside
+    "excess",  # mean (d(m, A) + d(m, B) - d(A, B)) / d(A, B) of the inside frames
+    "moved_share",  # the change left inside once the camera's shift is taken out (mc_diff
+    # over luma_diff, summed): a pan or shake ~0.3, a blend or a wipe ~1
+)
+
+WINDOW_FEATURES: tuple[str, ...] = (
+    *(f"{name}_{w}" for w in SCALES for name in _PER_SCALE),
+    "luma_std",
+    "least_luma_std",
+    "corr_lag1",
+    "hsv_diff",
+)
+"""Names of the columns of :func:`window_features`, in order (the model stores them too)."""
+
+MIN_RUN = 3
+"""Fewest consecutive frames at or above the threshold (runs closer than :data:`GAP` frames
+are one) that make a boundary: one frame alone is noise."""
+
+GAP = 12
+"""Runs of high scores at most this many frames apart are one transition (one cut)."""
+
+EDGE = 8
+"""Frames at either end of the video never start a learned boundary: their windows are cut
+short by the video's ends."""
+
+CLEAR = 3
+"""A run within this many frames of a boundary the rules found is theirs (no second cut)."""
+
+FLASH_CLEAR = 2
+"""Frames within this many frames of a flash (:func:`heaters.media.hard_cuts.flash_edges`)
+are no learned boundary: a flash changes the picture as much as a short dissolve."""
+
+
+def _rowcorr(za: FloatArray, zb: FloatArray) -> FloatArray:
+    out: FloatArray = 1.0 - (za * zb).mean(axis=1)
+    return out
+
+
+def window_features(features: npt.ArrayLike) -> FloatArray:
+    """Windowed features (N, len(:data:`WINDOW_FEATURES`)) of per-frame features (N, F)
+    (:func:`heaters.media.scores.frame_features`): for each frame ``k`` and each half-width
+    ``W`` of :data:`SCALES`, how much the picture changes across ``[k - W, k + W]`` in
+    structure, colour and levels, against how much it changes beside the window, and how the
+    change inside is spread (see ``_PER_SCALE``); then the frame's own contrast, correlation
+    with the frame before and HSV difference. A window that the video's ends cut
+    short has that scale's columns missing (NaN; the trees send missing values down the
+    branch they learnt for them)."""
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    t = thumbnails(f)
+    zt = (t - t.mean(1, keepdims=True)) / np.maximum(t.std(1, keepdims=True), 1.0)
+    c = colour_vectors(f)
+    step = np.zeros(n)
+    step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)
+    cs = np.concatenate([[0.0], np.cumsum(step)])
+    cm = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_corr"]])])
+    c1s = np.concatenate([[0.0], np.cumsum(f[:, COL["corr_lag1"]])])
+    plain = np.concatenate([[0.0], np.cumsum(f[:, COL["luma_diff"]])])
+    moved = np.concatenate([[0.0], np.cumsum(f[:, COL["mc_diff"]])])
+    k = np.arange(n)
+    eps = 1e-3
+    cols: list[FloatArray] = []
+
+    def mean_over(csum: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
+        # mean of the per-frame values of frames lo+1 .. hi (the steps into them)
+        out: FloatArray = (csum[hi + 1] - csum[lo + 1]) / np.maximum(hi - lo, 1)
+        return out
+
+    for w in SCALES:
+        a, b = np.clip(k - w, 0, n - 1), np.clip(k + w, 0, n - 1)
+        aa, bb = np.clip(k - 2 * w, 0, n - 1), np.clip(k + 2 * w, 0, n - 1)
+        sx = _rowcorr(zt[a], zt[b])
+        s_side = np.maximum(_rowcorr(zt[aa], zt[a]), _rowcorr(zt[b], zt[bb]))
+        cx = np.abs(c[a] - c[b]).sum(axis=1)
+        c_side = np.maximum(np.abs(c[aa] - c[a]).sum(axis=1), np.abs(c[b] - c[bb]).sum(axis=1))
+        cells = np.abs(t[a] - t[b])
+        tx = cells.mean(axis=1)
+        t_side = np.maximum(np.abs(t[aa] - t[a]).mean(axis=1), np.abs(t[b] - t[bb]).mean(axis=1))
+        whole = np.median(cells, axis=1) / np.maximum(tx, 1e-6)
+        st_in = mean_over(cs, a, b)
+        st_side = np.maximum(mean_over(cs, aa, a), mean_over(cs, b, bb))
+        largest = np.zeros(n)
+        for j in range(-w + 1, w + 1):
+            largest = np.maximum(largest, step[np.clip(k + j, 0, n - 1)])
+        concentration = largest / np.maximum(cs[b + 1] - cs[a + 1], 1e-6)
+        mc_in = mean_over(cm, a, b)
+        mc_side = np.maximum(mean_over(cm, aa, a), mean_over(cm, b, bb))
+        excess = np.zeros(n)
+        dab = np.maximum(tx, 1e-3)
+        for j in range(-w + 1, w):
+            m = np.clip(k + j, 0, n - 1)
+            da, db = np.abs(t[m] - t[a]).mean(axis=1), np.abs(t[m] - t[b]).mean(axis=1)
+            excess += (da + db - tx) / dab
+        excess /= 2 * w - 1
+        cols += [
+            sx,
+            np.log((sx + eps) / (s_side + eps)),
+            cx,
+            np.log((cx + 0.02) / (c_side + 0.02)),
+            tx,
+            np.log((tx + 0.5) / (t_side + 0.5)),
+            whole,
+            np.log((st_in + 0.1) / (st_side + 0.1)),
+            concentration,
+            np.log((mc_in + 0.005) / (mc_side + 0.005)),
+            mean_over(c1s, a, b),
+            excess,
+            (moved[b + 1] - moved[a + 1] + 0.1) / (plain[b + 1] - plain[a + 1] + 0.1),
+        ]
+        # a window cut short by the video's ends has no sides: missing, not zero
+        short = (k - 2 * w < 0) | (k + 2 * w > n - 1)
+        for col in cols[-len(_PER_SCALE) :]:
+            col[short] = np.nan
+    std = f[:, COL["luma_std"]]
+    least = std.copy()
+    for j in range(-SCALES[1], SCALES[1] + 1):
+        least = np.minimum(least, std[np.clip(k + j, 0, n - 1)])
+    cols += [std, least, f[:, COL["corr_lag1"]], f[:, COL["hsv_diff"]]]
+    return np.stack(cols, axis=1)
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """Gradient-boosted binary trees as arrays (one row per node of every tree, trees one
+    after another): ``feature`` (int, -1 at a leaf), ``threshold`` (go left when the value
+    is ``<=`` it; NaN goes where ``missing_left`` says), ``left``/``right`` (row numbers),
+    ``value`` (a leaf's raw score), ``roots`` (each tree's first row), ``baseline`` (the raw
+    score before any tree). :meth:`predict_proba` is the sigmoid of the baseline plus every
+    tree's leaf value, as scikit-learn's ``HistGradientBoostingClassifier`` computes it."""
+
+    features: tuple[str, ...]
+    feature: npt.NDArray[np.int64]
+    threshold: FloatArray
+    missing_left: npt.NDArray[np.bool_]
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    value: FloatArray
+    roots: npt.NDArray[np.int64]
+    baseline: float
+    threshold_proba: float
+    meta: dict[str, Any]
+
+    def predict_proba(self, x: npt.ArrayLike) -> FloatArray:
+        """Probability (N,) of class 1 for rows ``x`` (N, len(features))."""
+        xs = np.asarray(x, np.float64)
+        raw = np.full(xs.shape[0], self.baseline)
+        rows = np.arange(xs.shape[0])
+        for root in self.roots.tolist():
+            node = np.full(xs.shape[0], root)
+            while True:
+                feat = self.feature[node]
+                inner = feat >= 0
+                if not inner.any():
+                    break
+                val = xs[rows[inner], feat[inner]]
+                thr = self.threshold[node[inner]]
+                go_left = np.where(np.isnan(val), self.missing_left[node[inner]], val <= thr)
+                node[inner] = np.where(go_left, self.left[node[inner]], self.right[node[inner]])
+            raw += self.value[node]
+        out: FloatArray = 1.0 / (1.0 + np.exp(-raw))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The model as a JSON-able dict (:func:`load_model` reads it back)."""
+        return {
+            "kind": "gradient_boosted_trees",
+            "features": list(self.features),
+            "feature": self.feature.tolist(),
+            "threshold": [round(float(v), 9) for v in self.threshold],
+            "missing_left": self.missing_left.astype(int).tolist(),
+            "left": self.left.tolist(),
+            "right": self.right.tolist(),
+            "value": [round(float(v), 9) for v in self.value],
+            "roots": self.roots.tolist(),
+            "baseline": self.baseline,
+            "threshold_proba": self.threshold_proba,
+            "meta": self.meta,
+        }
+
+
+def model_from_json(data: dict[str, Any]) -> TreeModel:
+    """A :class:`TreeModel` from :meth:`TreeModel.to_json`'s dict.
+
+    Raises
+    ------
+    ValueError
+        The dict is no such model, or it was trained on other window features than
+        :data:`WINDOW_FEATURES`.
+    """
+    if data.get("kind") != "gradient_boosted_trees":
+        raise ValueError("not a gradient-boosted tree model")
+    if tuple(data["features"]) != WINDOW_FEATURES:
+        raise ValueError("the model was trained on other window features")
+    return TreeModel(
+        features=tuple(data["features"]),
+        feature=np.asarray(data["feature"], np.int64),
+        threshold=np.asarray(data["threshold"], np.float64),
+        missing_left=np.asarray(data["missing_left"], bool),
+        left=np.asarray(data["left"], np.int64),
+        right=np.asarray(data["right"], np.int64),
+        value=np.asarray(data["value"], np.float64),
+        roots=np.asarray(data["roots"], np.int64),
+        baseline=float(data["baseline"]),
+        threshold_proba=float(data["threshold_proba"]),
+        meta=dict(data.get("meta", {})),
+    )
+
+
+@functools.cache
+def load_model(path: Path = MODEL_PATH) -> TreeModel | None:
+    """The model at ``path`` (read once per process), or None when there is no file there
+    (the rules then work alone).
+
+    Raises
+    ------
+    ValueError
+        The file is no model of these window features (see :func:`model_from_json`).
+    """
+    if not path.is_file():
+        return None
+    return model_from_json(json.loads(path.read_text()))
+
+
+def learned_cuts(
+    features: npt.ArrayLike,
+    taken: npt.NDArray[np.bool_],
+    flashes: npt.NDArray[np.bool_],
+    model: TreeModel,
+    *,
+    proba: FloatArray | None = None,
+    threshold: float | None = None,
+) -> list[int]:
+    """Fallback cuts where the model sees a gradual transition and the rules found nothing.
+
+    Frames whose probability (:meth:`TreeModel.predict_proba` of :func:`window_features`)
+    is at least the model's threshold form runs (runs up to :data:`GAP` frames apart are
+    one); a run of :data:`MIN_RUN` frames or more, away from the video's ends
+    (:data:`EDGE`), from flashes (:data:`FLASH_CLEAR`) and from every boundary the rules
+    found (:data:`CLEAR`), gets a cut at its frame of largest thumbnail change, unless its
+    frames are flat (median luma std under :data:`heaters.media.scores.FLAT_STD`: the fade
+    rules' ground), a camera move explains its change (the rules' own camera gate,
+    :func:`heaters.media.gradual.camera_explains`) or only part of the picture changes from
+    the frame before the run to the frame after it (the rules' whole-picture test,
+    :func:`heaters.media.gradual.whole_picture`: an object sliding into a still shot) or its
+    structure barely changes (``1 - r`` of those two frames' thumbnails under
+    :data:`heaters.media.structure.STRUCT_MIN_RECOLOURED`, the least any rule accepts: a
+    shadow or a light change over one picture keeps it).
+
+    Parameters
+    ----------
+    features : array-like float (N, F)
+        Per-frame features.
+    taken : bool (N,)
+        Frames that are or are next to a boundary the rules found (cuts, the frames of
+        transitions).
+    flashes : bool (N,)
+        Frames of flash edges.
+    model : TreeModel
+    proba : float (N,), optional
+        The model's probabilities for these features, when already computed.
+    threshold : float, optional
+        In place of the model's own ``threshold_proba`` (to sweep it when training).
+
+    Returns
+    -------
+    list of int
+        Cut frames (first frame of the new shot), sorted.
+    """
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    if n < 2 * EDGE + MIN_RUN:
+        return []
+    if proba is None:
+        proba = model.predict_proba(window_features(f))
+    on = proba >= (model.threshold_proba if threshold is None else threshold)
+    on[:EDGE] = False
+    on[n - EDGE :] = False
+    near_flash = np.convolve(flashes.astype(int), np.ones(2 * FLASH_CLEAR + 1, int), "same") > 0
+    on &= ~near_flash
+    idx = np.nonzero(on)[0]
+    for a, b in zip(idx[:-1].tolist(), idx[1:].tolist(), strict=True):
+        if 1 < b - a <= GAP:
+            on[a:b] = True
+    t = thumbnails(f)
+    step = np.zeros(n)
+    step[1:] = np.abs(t[1:] - t[:-1]).mean(axis=1)
+    std = f[:, COL["luma_std"]]
+    sums = motion_sums(f)
+    z, _ = structure_vectors(f)
+    cuts: list[int] = []
+    k = 0
+
+    def camera(lo: int, hi: int) -> bool:  # the rules' camera gate, where it has sides
+        if lo <= SIDE or hi + SIDE >= n:
+            return False
+        return bool(camera_explains(sums, np.array([lo]), np.array([hi]))[0])
+
+    while k < n:
+        if not on[k]:
+            k += 1
+            continue
+        j = k
+        while j < n and on[j]:
+            j += 1
+        if (
+            j - k >= MIN_RUN
+            and not taken[max(0, k - CLEAR) : j + CLEAR + 1].any()
+            and float(np.median(std[k:j])) >= FLAT_STD
+            and not camera(k, j)
+            and bool(whole_picture(np.abs(t[k - 1] - t[j])[None, :])[0])
+            and 1.0 - float(z[k - 1] @ z[j]) >= STRUCT_MIN_RECOLOURED
+        ):
+            cuts.append(k + int(np.argmax(step[k:j])))
+        k = j
+    return cuts

@@ -1,0 +1,73 @@
+"""The learned second look for transitions (``heaters/media/learned.py``): the shipped model
+loads and is evaluated exactly as stored, its window features are what it was trained on, and
+it never adds a boundary where the rules already have one."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heaters.media import learned, scenes
+from heaters.media.scores import FEATURES
+
+
+def test_the_shipped_model_loads_with_its_threshold() -> None:
+    model = learned.load_model()
+    assert model is not None
+    assert model.features == learned.WINDOW_FEATURES
+    assert 0.5 <= model.threshold_proba < 1.0
+    assert model.meta["threshold_from"].startswith("cross-validation")
+    assert learned.MODEL_PATH.stat().st_size < 400_000
+
+
+def test_json_round_trip_gives_the_same_probabilities() -> None:
+    model = learned.load_model()
+    assert model is not None
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 2, (200, len(learned.WINDOW_FEATURES)))
+    x[::7, 3] = np.nan  # missing values go down their learnt branch
+    again = learned.model_from_json(json.loads(json.dumps(model.to_json())))
+    p = model.predict_proba(x)
+    assert np.array_equal(p, again.predict_proba(x))
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_a_model_of_other_features_is_refused(tmp_path: Path) -> None:
+    model = learned.load_model()
+    assert model is not None
+    data = model.to_json()
+    data["features"] = data["features"][:-1]
+    with pytest.raises(ValueError, match="other window features"):
+        learned.model_from_json(data)
+    assert learned.load_model(tmp_path / "none.json") is None
+
+
+def test_window_features_are_missing_where_the_video_cuts_a_window_short() -> None:
+    rng = np.random.default_rng(1)
+    f = rng.uniform(0, 1, (200, len(FEATURES))).astype(np.float32)
+    x = learned.window_features(f)
+    assert x.shape == (200, len(learned.WINDOW_FEATURES))
+    col = learned.WINDOW_FEATURES.index("struct_24")
+    assert np.isnan(x[:48, col]).all() and np.isnan(x[-48:, col]).all()
+    assert np.isfinite(x[48:152]).all()
+
+
+def test_learned_cuts_only_add_where_the_rules_found_nothing() -> None:
+    """Frames the rules took (``taken``) never get a learned cut, and with the model off
+    the result is the rules' alone."""
+    rng = np.random.default_rng(2)
+    f = rng.uniform(0, 255, (300, len(FEATURES))).astype(np.float32)
+    model = learned.load_model()
+    assert model is not None
+    everything = np.ones(300, bool)
+    no_flash = np.zeros(300, bool)
+    assert learned.learned_cuts(f, everything, no_flash, model) == []
+    assert learned.learned_cuts(f, ~everything, no_flash, model, threshold=1.1) == []
+    with_model = scenes.result_from_features(f, Fraction(25))
+    without = scenes.result_from_features(f, Fraction(25), learned=False)
+    assert set(without.cuts) <= set(with_model.cuts)
+    assert with_model.transitions == without.transitions
