@@ -46,6 +46,7 @@ from heaters.media.hard_cuts import flash_edges  # noqa: E402
 
 PARAMS = scenes.DetectorParams()
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+DOUBTS = (0.05, 0.1, 0.15, 0.2, 0.3)
 FALSE_WEIGHT = 2.0
 """A cut added where no boundary is labelled costs this many transitions found."""
 
@@ -180,6 +181,25 @@ def sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list[dict[
     return out
 
 
+def doubt_sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list[dict[str, Any]]:
+    """Per doubt level: the rules' dissolves and wipes :func:`learned.doubted_spans` takes
+    away that overlap a labelled boundary (lost) and that do not (false spans removed)."""
+    out = []
+    for doubt in DOUBTS:
+        lost = removed = 0
+        for i, p in zip(items, probs, strict=True):
+            lab = i.video.label
+            wins = [(k - 1, k + 1) for k in lab["cuts"]]
+            wins += [(t["start_frame"] - 1, t["end_frame"] + 1) for t in lab["transitions"]]
+            spans = list(i.rules.transitions)
+            for t in learned.doubted_spans(i.f, spans, _dummy(), proba=p, doubt=doubt):
+                hit = any(t.start_frame <= b and t.end_frame - 1 >= a for a, b in wins)
+                lost += hit
+                removed += not hit
+        out.append({"doubt": doubt, "true_spans_doubted": lost, "false_spans_doubted": removed})
+    return out
+
+
 def _dummy() -> learned.TreeModel:
     z = np.zeros(1)
     return learned.TreeModel(learned.WINDOW_FEATURES, z.astype(np.int64) - 1, z, z.astype(bool),
@@ -208,13 +228,18 @@ def report(name: str, items: list[Item], model: learned.TreeModel) -> None:
                     "transitions": s["transitions"],
                     "transitions_with_boundary": s["transitions_with_boundary"],
                     "added": sum(c["added"] for c in cs),
-                    "added_false": sum(c["added_false"] for c in cs)}  # fmt: skip
+                    "added_false": sum(c["added_false"] for c in cs),
+                    "false_spans": s["false_spans"],
+                    "false_spans_per_10min": s["false_spans_per_10min"],
+                    "span_recall": s["span_recall"]}  # fmt: skip
             print(json.dumps(line))
             if look == "pooled":
                 print(f"{name:28s} {label:14s} cut F1 {s['cut_f1']:.3f} (fp {s['cut_fp']}) "
                       f"transitions with a boundary {s['transitions_with_boundary']:.3f} of "
                       f"{s['transitions']}; added {line['added']}, {line['added_false']} where "
-                      "no boundary is", file=sys.stderr)  # fmt: skip
+                      f"no boundary is; false spans {s['false_spans']} "
+                      f"({s['false_spans_per_10min']}/10 min), spans found {s['span_recall']}",
+                      file=sys.stderr)  # fmt: skip
 
 
 def main() -> None:
@@ -236,6 +261,10 @@ def main() -> None:
     for row in cv:
         print(json.dumps({"cross_validation": row}))
     best = max(cv, key=lambda r: (r["score"], r["threshold"]))
+    doubts = doubt_sweep(train, [probs[n] for n in range(len(train))])
+    for row in doubts:
+        print(json.dumps({"cross_validation_doubt": row}))
+    print(f"doubted spans by cross-validation: {doubts}", file=sys.stderr)
     print(f"cross-validation over {len(groups)} training draws: {cv}; chosen {best}",
           file=sys.stderr)  # fmt: skip
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from heaters.media.boundaries import Transition
 from heaters.media.gradual import (
     SIDE,
     camera_explains,
@@ -38,13 +39,14 @@ from heaters.media.gradual import (
     whole_picture,
 )
 from heaters.media.scores import COL, FLAT_STD, thumbnails
-from heaters.media.structure import STRUCT_MIN_RECOLOURED, structure_vectors
+from heaters.media.structure import STRUCT_MIN_RECOLOURED, STRUCT_RATIO, structure_vectors
 
 __all__ = [
     "MODEL_PATH",
     "SCALES",
     "WINDOW_FEATURES",
     "TreeModel",
+    "doubted_spans",
     "learned_cuts",
     "load_model",
     "model_from_json",
@@ -389,3 +391,45 @@ def learned_cuts(
             cuts.append(k + int(np.argmax(step[k:j])))
         k = j
     return cuts
+
+
+DOUBT = 0.15
+"""A dissolve or wipe the rules found whose frames all score under this probability is
+doubted (see :func:`doubted_spans`)."""
+
+
+def doubted_spans(
+    features: npt.ArrayLike,
+    spans: list[Transition],
+    model: TreeModel,
+    *,
+    proba: FloatArray | None = None,
+    doubt: float = DOUBT,
+) -> list[Transition]:
+    """The dissolves and wipes of ``spans`` that the model and the structure both call motion
+    inside a shot: no frame of the span scores :data:`DOUBT` or more, and the structure
+    across the span (``1 - r`` of the thumbnails of the frames before and after it) is less
+    than :data:`heaters.media.structure.STRUCT_RATIO` times the larger of its sides' (each
+    side: the frame at the span's edge against the frame ``min(max(L, 8), 24)`` frames
+    farther out), so the shots beside it do not hold still while it changes them. Fades, and
+    spans too near the video's ends to measure their sides, are never doubted.
+
+    Returns the doubted spans (a subset of ``spans``)."""
+    f = np.asarray(features, np.float64)
+    n = f.shape[0]
+    if proba is None:
+        proba = model.predict_proba(window_features(f))
+    z, _ = structure_vectors(f)
+    out = []
+    for t in spans:
+        if t.kind in ("fade_in", "fade_out"):
+            continue
+        s, e = t.start_frame, t.end_frame
+        w = min(max(e - s, 8), 24)
+        if s - 1 - w < 0 or e + w > n - 1 or float(proba[s:e].max()) >= doubt:
+            continue
+        across = 1.0 - float(z[s - 1] @ z[e])
+        side = max(1.0 - float(z[s - 1 - w] @ z[s - 1]), 1.0 - float(z[e] @ z[e + w]))
+        if across < STRUCT_RATIO * side:
+            out.append(t)
+    return out

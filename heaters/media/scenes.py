@@ -59,7 +59,13 @@ from heaters.media.gradual import (
     search_gradual,
 )
 from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, scan_cuts
-from heaters.media.learned import TreeModel, learned_cuts, load_model, window_features
+from heaters.media.learned import (
+    TreeModel,
+    doubted_spans,
+    learned_cuts,
+    load_model,
+    window_features,
+)
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 from heaters.media.structure import motion_inside_shot, search_structural
 
@@ -167,15 +173,20 @@ def result_from_features(
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
     model = load_model() if learned is True else (learned or None)
     if model is not None:
-        taken = np.zeros(n, bool)
-        taken[list(cuts)] = True
-        for t in [*transitions, *moved]:
-            taken[t.start_frame : t.end_frame] = True
-        proba = None
         if cache is not None:  # re-fitting thresholds: the probabilities do not change
             proba = cache.remember(
                 ("learned", id(model)), f, lambda: model.predict_proba(window_features(f))
             )
+        else:
+            proba = model.predict_proba(window_features(f))
+        # spans the model and the structure both call motion: as motion inside a shot
+        doubted = doubted_spans(f, transitions, model, proba=proba)
+        transitions = [t for t in transitions if t not in doubted]
+        moved += doubted
+        taken = np.zeros(n, bool)
+        taken[list(cuts)] = True
+        for t in [*transitions, *moved]:
+            taken[t.start_frame : t.end_frame] = True
         for k in learned_cuts(f, taken, flashes.edges | flashes.strong, model, proba=proba):
             cuts[k] = 0.5
     frames = sorted(cuts)
