@@ -82,7 +82,8 @@ def find_cuts(
     dropped when it is not a new picture: ``corr_lag1 <= same_picture`` (same picture, other
     brightness), or it starts or ends a flash of ``m`` = 1–3 frames (the frame after the flash
     correlates with the one before it: ``corr_lag{m+1} <= flash_return`` and at most half the
-    jump), or ``exclude[k]``. Then ``min_scene_len`` is applied.
+    jump), or ``exclude[k]``. Then ``min_scene_len`` is applied: of two cuts closer than it
+    the more confident one stays (PySceneDetect keeps the first).
 
     Confidence: ``0.5 + 0.5 * clip(log(margin) / log(4), 0, 1)``, where ``margin`` is the
     smallest of the ratios by which the cut passes its tests (adaptive ratio / ``threshold``,
@@ -207,7 +208,15 @@ def scan_cuts(
             margin = min(tex_gap[k] / _TEXTURE_GAP, hsv[k] / _TEXTURE_STEP)
         conf = 0.5 + 0.5 * min(1.0, max(0.0, math.log(max(margin, 1.0)) / math.log(4.0)))
         if k - last < params.min_scene_len:
-            rejected.append(Suggestion(int(k), round(0.4 * conf, 4), "too_close"))
+            if cuts and cuts[-1][0] == last and conf > cuts[-1][1]:
+                # of two cuts closer than a shot can be, the likelier one stays (a weak
+                # candidate frames before a clear cut is the same change beginning)
+                prev, prev_conf = cuts.pop()
+                rejected.append(Suggestion(prev, round(0.4 * prev_conf, 4), "too_close"))
+                cuts.append((int(k), conf))
+                last = k
+            else:
+                rejected.append(Suggestion(int(k), round(0.4 * conf, 4), "too_close"))
             continue
         cuts.append((int(k), conf))
         last = k
