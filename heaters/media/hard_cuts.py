@@ -275,7 +275,8 @@ def _change_spread(thumbs: FloatArray, k: int, unexplained: FloatArray | None = 
     if around:
         d = np.maximum(d - np.max(around, axis=0), 0.0)
     # cells black in both frames (a night sky, bars the box kept) say nothing either way
-    lit = np.maximum(thumbs[k], thumbs[k - 1]) > _DARK_CELL
+    brightest = np.maximum(thumbs[k], thumbs[k - 1])
+    lit = brightest > min(_DARK_CELL, _DARK_SHARE * float(brightest.max()))
     if int(lit.sum()) < 4:
         return 1.0
     d = d[lit]
@@ -300,6 +301,12 @@ _DARK_CELL = 24.0
 """A thumbnail cell at most this luma (0–255) in both frames is left out of the change
 spread: under a night grade a third of the picture can be black on both sides of a cut, and
 its unchanged cells made the cut look like a local change."""
+
+
+_DARK_SHARE = 0.25
+"""... or at most this share of the brightest cell of the two frames, when that is lower: in a
+dim picture (its brightest cells 40 levels) a lower third drawn over its dark edge left
+fewer than 4 cells over :data:`_DARK_CELL`, and the change counted as the whole picture's."""
 
 
 _LAYOUT_RATIO = 3.0
