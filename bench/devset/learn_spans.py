@@ -51,6 +51,13 @@ FALSE_WEIGHT = 2.0
 """A cut added where no boundary is labelled costs this many transitions found."""
 
 
+def describe(arg: str) -> dict[str, Any]:
+    """A training set by its manifest's seeds and the split taken (not its scratch path)."""
+    folder, _, split = arg.partition(":")
+    man = json.loads((Path(folder) / "manifest.json").read_text())
+    return {"seeds": man.get("seeds"), "split": split or "all", "videos": len(load(arg))}
+
+
 def load(arg: str) -> list[Video]:
     folder, _, split = arg.partition(":")
     return [v for v in load_devset(Path(folder)) if not split or v.split == split]
@@ -270,7 +277,7 @@ def main() -> None:
 
     clf = fit(train)
     meta = {
-        "trained_on": args.train,
+        "trained_on": [describe(a) for a in args.train],
         "videos": len(train),
         "frames": int(sum(len(i.f) for i in train)),
         "transitions": int(sum(len(i.video.label["transitions"]) for i in train)),
