@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -156,11 +157,12 @@ def with_cuts(item: Item, extra: list[int], r: Any = None) -> dict[str, Any]:
     }
 
 
-def added_false(item: Item, extra: list[int]) -> int:
+def added_false(item: Item, extra: list[tuple[int, int]]) -> int:
+    """How many of the spans ``extra`` (``[start, end)``) overlap no labelled boundary."""
     lab = item.video.label
     wins = [(k - 1, k + 1) for k in lab["cuts"]]
     wins += [(t["start_frame"] - 1, t["end_frame"] + 1) for t in lab["transitions"]]
-    return sum(not any(a <= k <= b for a, b in wins) for k in extra)
+    return sum(not any(s <= b and e - 1 >= a for a, b in wins) for s, e in extra)
 
 
 def sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list[dict[str, Any]]:
@@ -173,9 +175,11 @@ def sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list[dict[
         gained = -base
         false = 0
         for i, p in zip(items, probs, strict=True):
-            extra = learned.learned_cuts(i.f, i.taken, i.flashes, model or _dummy(), proba=p,
-                                         threshold=th)  # fmt: skip
-            gained += score_video(with_cuts(i, extra), i.video.label)["transitions_with_boundary"]
+            spans = learned.learned_spans(i.f, i.taken, i.flashes, model or _dummy(), proba=p,
+                                          threshold=th)  # fmt: skip
+            extra = [(x.start_frame, x.end_frame) for x in spans]
+            r = replace(i.rules, transitions=(*i.rules.transitions, *spans))
+            gained += score_video(with_cuts(i, [], r), i.video.label)["transitions_with_boundary"]
             false += added_false(i, extra)
             if th >= 0.8 and added_false(i, extra):
                 print(
@@ -221,7 +225,12 @@ def report(name: str, items: list[Item], model: learned.TreeModel) -> None:
         for i in items:
             # the detector's own result with the model (what users get), against the rules'
             r = scenes.result_from_features(i.f, i.fps, PARAMS, learned=model) if use else None
-            extra = sorted(set(r.cuts) - set(i.rules.cuts)) if r is not None else []
+            before = set(i.rules.transitions)
+            extra = (
+                [(x.start_frame, x.end_frame) for x in r.transitions if x not in before]
+                if r
+                else []
+            )
             c = score_video(with_cuts(i, [], r), i.video.label)
             c["added_false"] = added_false(i, extra)
             c["added"] = len(extra)

@@ -62,7 +62,7 @@ from heaters.media.hard_cuts import cuts_from_scores, find_cuts, flash_edges, sc
 from heaters.media.learned import (
     TreeModel,
     doubted_spans,
-    learned_cuts,
+    learned_spans,
     load_model,
     window_features,
 )
@@ -187,8 +187,8 @@ def result_from_features(
         taken[list(cuts)] = True
         for t in [*transitions, *moved]:
             taken[t.start_frame : t.end_frame] = True
-        for k in learned_cuts(f, taken, flashes.edges | flashes.strong, model, proba=proba):
-            cuts[k] = 0.5
+        second = learned_spans(f, taken, flashes.edges | flashes.strong, model, proba=proba)
+        transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}

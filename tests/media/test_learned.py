@@ -57,21 +57,24 @@ def test_window_features_are_missing_where_the_video_cuts_a_window_short() -> No
     assert np.isfinite(x[48:152]).all()
 
 
-def test_learned_cuts_only_add_where_the_rules_found_nothing() -> None:
-    """Frames the rules took (``taken``) never get a learned cut, and with the model off
-    the result is the rules' alone."""
+def test_learned_spans_only_add_where_the_rules_found_nothing() -> None:
+    """Frames the rules took (``taken``) never get a learned transition, and with the model
+    off the result is the rules' alone."""
     rng = np.random.default_rng(2)
     f = rng.uniform(0, 255, (300, len(FEATURES))).astype(np.float32)
     model = learned.load_model()
     assert model is not None
     everything = np.ones(300, bool)
     no_flash = np.zeros(300, bool)
-    assert learned.learned_cuts(f, everything, no_flash, model) == []
-    assert learned.learned_cuts(f, ~everything, no_flash, model, threshold=1.1) == []
+    assert learned.learned_spans(f, everything, no_flash, model) == []
+    assert learned.learned_spans(f, ~everything, no_flash, model, threshold=1.1) == []
     with_model = scenes.result_from_features(f, Fraction(25))
     without = scenes.result_from_features(f, Fraction(25), learned=False)
-    assert set(without.cuts) <= set(with_model.cuts)
-    assert set(with_model.transitions) <= set(without.transitions)
+    assert with_model.cuts == without.cuts
+    doubted = set(without.transitions) - set(with_model.transitions)
+    added = set(with_model.transitions) - set(without.transitions)
+    assert all(t.kind in ("dissolve", "wipe") for t in doubted)
+    assert all(t.confidence == 0.5 for t in added)
 
 
 def test_doubted_spans_are_dissolves_and_wipes_the_model_and_the_structure_reject() -> None:
