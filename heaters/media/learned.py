@@ -376,20 +376,15 @@ def learned_spans(
     sums = motion_sums(f)
     z, _ = structure_vectors(f)
     spans: list[Transition] = []
-    k = 0
 
     def camera(lo: int, hi: int) -> bool:  # the rules' camera gate, where it has sides
         if lo <= SIDE or hi + SIDE >= n:
             return False
         return bool(camera_explains(sums, np.array([lo]), np.array([hi]))[0])
 
-    while k < n:
-        if not on[k]:
-            k += 1
-            continue
-        j = k
-        while j < n and on[j]:
-            j += 1
+    edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+    for k, j in zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(),
+                    strict=True):  # fmt: skip
         if (
             j - k >= MIN_RUN
             and not blocked[k:j].any()
@@ -406,7 +401,6 @@ def learned_spans(
             if spans and lo <= spans[-1].end_frame:  # two runs in one transition
                 lo = spans.pop().start_frame
             spans.append(Transition(lo, hi, gradual_kind(t, lo, hi), 0.5))
-        k = j
     return spans
 
 
