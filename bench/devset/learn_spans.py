@@ -47,7 +47,7 @@ from heaters.media.hard_cuts import flash_edges  # noqa: E402
 
 PARAMS = scenes.DetectorParams()
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-DOUBTS = (0.05, 0.1, 0.15, 0.2, 0.3)
+DOUBTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FALSE_WEIGHT = 2.0
 """A cut added where no boundary is labelled costs this many transitions found."""
 
