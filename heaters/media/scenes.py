@@ -107,7 +107,10 @@ def result_from_features(
     Fades first (:func:`find_fades`), then dissolves and wipes outside them and outside
     flashes (:func:`find_gradual`), then hard cuts outside all of these (:func:`find_cuts`;
     a hard cut into or out of the flat frames next to a one-sided fade is kept, at the
-    transition's edge).
+    transition's edge), then the fallback for spans with no boundary yet (:func:`_fallback`),
+    then the learned second look (:mod:`heaters.media.learned`): dissolves and wipes it
+    doubts become ``weak`` suggestions, and transitions it finds where nothing else did are
+    added with confidence 0.5.
 
     Parameters
     ----------
