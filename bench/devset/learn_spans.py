@@ -170,12 +170,11 @@ def sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list[dict[
     base = sum(score_video(with_cuts(i, []), i.video.label)["transitions_with_boundary"]
                for i in items)  # fmt: skip
     out = []
-    model = None
     for th in THRESHOLDS:
         gained = -base
         false = 0
         for i, p in zip(items, probs, strict=True):
-            spans = learned.learned_spans(i.f, i.taken, i.flashes, model or _dummy(), proba=p,
+            spans = learned.learned_spans(i.f, i.taken, i.flashes, p,
                                           threshold=th)  # fmt: skip
             extra = [(x.start_frame, x.end_frame) for x in spans]
             r = replace(i.rules, transitions=(*i.rules.transitions, *spans))
@@ -203,19 +202,12 @@ def doubt_sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list
             wins = [(k - 1, k + 1) for k in lab["cuts"]]
             wins += [(t["start_frame"] - 1, t["end_frame"] + 1) for t in lab["transitions"]]
             spans = list(i.rules.transitions)
-            for t in learned.doubted_spans(i.f, spans, _dummy(), proba=p, doubt=doubt):
+            for t in learned.doubted_spans(i.f, spans, p, doubt=doubt):
                 hit = any(t.start_frame <= b and t.end_frame - 1 >= a for a, b in wins)
                 lost += hit
                 removed += not hit
         out.append({"doubt": doubt, "true_spans_doubted": lost, "false_spans_doubted": removed})
     return out
-
-
-def _dummy() -> learned.TreeModel:
-    z = np.zeros(1)
-    return learned.TreeModel(learned.WINDOW_FEATURES, z.astype(np.int64) - 1, z, z.astype(bool),
-                             z.astype(np.int64), z.astype(np.int64), z, z.astype(np.int64), 0.0,
-                             0.5, {})  # fmt: skip
 
 
 def report(name: str, items: list[Item], model: learned.TreeModel) -> None:

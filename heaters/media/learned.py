@@ -310,28 +310,26 @@ def learned_spans(
     features: npt.ArrayLike,
     taken: npt.NDArray[np.bool_],
     flashes: npt.NDArray[np.bool_],
-    model: TreeModel,
-    *,
-    proba: FloatArray | None = None,
-    threshold: float | None = None,
+    proba: FloatArray,
+    threshold: float,
 ) -> list[Transition]:
     """Fallback transitions where the model sees one and the rules found nothing.
 
-    Frames whose probability (:meth:`TreeModel.predict_proba` of :func:`window_features`)
-    is at least the model's threshold form runs (runs up to :data:`GAP` frames apart are
-    one). A run of :data:`MIN_RUN` frames or more, away from the video's ends
-    (:data:`EDGE`), from flashes (:data:`FLASH_CLEAR`) and from every boundary the rules
-    found (:data:`CLEAR`), is a transition of confidence 0.5 over the frames around it that
-    score at least :data:`EXTENT` (never into those same frames), of kind ``wipe`` or
-    ``dissolve`` (:func:`heaters.media.gradual.gradual_kind`), unless the rules' own gates
-    say otherwise: its frames are flat (median luma std under
-    :data:`heaters.media.scores.FLAT_STD`: the fade rules' ground), a camera move explains
-    its change (:func:`heaters.media.gradual.camera_explains`), only part of the picture
-    changes from the frame before the run to the frame after it (the whole-picture test,
+    Frames whose probability (:meth:`TreeModel.predict_proba` of :func:`window_features`) is at
+    least ``threshold`` (the model's ``threshold_proba``) form runs (runs up to :data:`GAP`
+    frames apart are one). A run of :data:`MIN_RUN` frames or more, away from the video's ends
+    (:data:`EDGE`), from flashes (:data:`FLASH_CLEAR`) and from every boundary the rules found
+    (:data:`CLEAR`), is a transition of confidence 0.5 over the frames around it that score at
+    least :data:`EXTENT` (never into those same frames), of kind ``wipe`` or ``dissolve``
+    (:func:`heaters.media.gradual.gradual_kind`), unless the rules' own gates say otherwise:
+    its frames are flat (median luma std under :data:`heaters.media.scores.FLAT_STD`: the fade
+    rules' ground), a camera move explains its change
+    (:func:`heaters.media.gradual.camera_explains`), only part of the picture changes from the
+    frame before the run to the frame after it (the whole-picture test,
     :func:`heaters.media.gradual.whole_picture`: an object sliding into a still shot) or its
     structure barely changes (``1 - r`` of those two frames' thumbnails under
-    :data:`heaters.media.structure.STRUCT_MIN_RECOLOURED`, the least any rule accepts: a
-    shadow or a light change over one picture keeps it).
+    :data:`heaters.media.structure.STRUCT_MIN_RECOLOURED`, the least any rule accepts: a shadow
+    or a light change over one picture keeps it).
 
     Parameters
     ----------
@@ -341,11 +339,11 @@ def learned_spans(
         Frames that are a boundary the rules found (cut frames, the frames of transitions).
     flashes : bool (N,)
         Frames of flash edges.
-    model : TreeModel
-    proba : float (N,), optional
-        The model's probabilities for these features, when already computed.
-    threshold : float, optional
-        In place of the model's own ``threshold_proba`` (to sweep it when training).
+    proba : float (N,)
+        The model's probabilities for these features.
+    threshold : float
+        Least probability of a run's frames (the model's ``threshold_proba``; other values
+        to sweep it when training).
 
     Returns
     -------
@@ -356,9 +354,7 @@ def learned_spans(
     n = f.shape[0]
     if n < 2 * EDGE + MIN_RUN:
         return []
-    if proba is None:
-        proba = model.predict_proba(window_features(f))
-    on = proba >= (model.threshold_proba if threshold is None else threshold)
+    on = proba >= threshold
     on[:EDGE] = False
     on[n - EDGE :] = False
     near_flash = np.convolve(flashes.astype(int), np.ones(2 * FLASH_CLEAR + 1, int), "same") > 0
@@ -412,9 +408,8 @@ doubted (see :func:`doubted_spans`)."""
 def doubted_spans(
     features: npt.ArrayLike,
     spans: list[Transition],
-    model: TreeModel,
+    proba: FloatArray,
     *,
-    proba: FloatArray | None = None,
     doubt: float = DOUBT,
 ) -> list[Transition]:
     """The dissolves and wipes of ``spans`` that the model and the structure both call motion
@@ -428,8 +423,6 @@ def doubted_spans(
     Returns the doubted spans (a subset of ``spans``)."""
     f = np.asarray(features, np.float64)
     n = f.shape[0]
-    if proba is None:
-        proba = model.predict_proba(window_features(f))
     z, _ = structure_vectors(f)
     out = []
     for t in spans:

@@ -183,14 +183,15 @@ def result_from_features(
         else:
             proba = model.predict_proba(window_features(f))
         # spans the model and the structure both call motion: as motion inside a shot
-        doubted = doubted_spans(f, transitions, model, proba=proba)
+        doubted = doubted_spans(f, transitions, proba)
         transitions = [t for t in transitions if t not in doubted]
         moved += doubted
         taken = np.zeros(n, bool)
         taken[list(cuts)] = True
         for t in [*transitions, *moved]:
             taken[t.start_frame : t.end_frame] = True
-        second = learned_spans(f, taken, flashes.edges | flashes.strong, model, proba=proba)
+        flashed = flashes.edges | flashes.strong
+        second = learned_spans(f, taken, flashed, proba, model.threshold_proba)
         transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}

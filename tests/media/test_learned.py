@@ -66,8 +66,9 @@ def test_learned_spans_only_add_where_the_rules_found_nothing() -> None:
     assert model is not None
     everything = np.ones(300, bool)
     no_flash = np.zeros(300, bool)
-    assert learned.learned_spans(f, everything, no_flash, model) == []
-    assert learned.learned_spans(f, ~everything, no_flash, model, threshold=1.1) == []
+    p = model.predict_proba(learned.window_features(f))
+    assert learned.learned_spans(f, everything, no_flash, p, model.threshold_proba) == []
+    assert learned.learned_spans(f, ~everything, no_flash, p, 1.1) == []
     with_model = scenes.result_from_features(f, Fraction(25))
     without = scenes.result_from_features(f, Fraction(25), learned=False)
     assert with_model.cuts == without.cuts
@@ -88,5 +89,5 @@ def test_doubted_spans_are_dissolves_and_wipes_the_model_and_the_structure_rejec
     dissolve = Transition(100, 110, "dissolve", 0.7)
     fade = Transition(100, 110, "fade_out", 0.7)
     low, high = np.zeros(200), np.ones(200)
-    assert learned.doubted_spans(f, [dissolve, fade], model, proba=low) == [dissolve]
-    assert learned.doubted_spans(f, [dissolve], model, proba=high) == []
+    assert learned.doubted_spans(f, [dissolve, fade], low) == [dissolve]
+    assert learned.doubted_spans(f, [dissolve], high) == []
