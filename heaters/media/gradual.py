@@ -27,6 +27,7 @@ __all__ = [
     "find_gradual",
     "gradual_kind",
     "motion_sums",
+    "new_colours",
     "search_gradual",
     "whole_picture",
 ]
@@ -212,6 +213,27 @@ def camera_explains(
     return camera & (inside <= _CAMERA_LEFT * around)
 
 
+def new_colours(
+    colour: FloatArray, s: npt.NDArray[np.int64], e: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """True for the spans ``[s, e)`` (arrays of frame numbers; all of one length ``L``) across
+    which the colours change as between two shots: the colour distance of the frames before
+    and after the span is at least :data:`_COLOUR_MIN` and :data:`_COLOUR_RATIO` times the
+    larger of its sides' (each side ``min(max(L, 16), 24)`` frames, wholly inside the video:
+    :data:`_COLOUR_SIDE`, :data:`_COLOUR_SIDE_MAX`). ``colour``: :func:`colour_vectors` (N, C)."""
+    n = colour.shape[0]
+    side = np.minimum(np.maximum(e - s, _COLOUR_SIDE), _COLOUR_SIDE_MAX)
+    inside = (s - 1 - side >= 0) & (e + side <= n - 1)
+    lo, hi = np.maximum(s - 1 - side, 0), np.minimum(e + side, n - 1)
+    span_c = np.abs(colour[s - 1] - colour[e]).sum(axis=1)
+    side_c = np.maximum(np.abs(colour[lo] - colour[s - 1]).sum(axis=1),
+                        np.abs(colour[hi] - colour[e]).sum(axis=1))  # fmt: skip
+    ok: npt.NDArray[np.bool_] = (
+        inside & (span_c >= _COLOUR_MIN) & (span_c >= _COLOUR_RATIO * np.maximum(side_c, 0.02))
+    )
+    return ok
+
+
 def whole_picture(cells: FloatArray) -> npt.NDArray[np.bool_]:
     """True for the rows of ``cells`` (M, C: each thumbnail cell's change across a span) in
     which the whole picture changes: their median is at least :data:`_LOCAL_SPAN` of their
@@ -287,14 +309,7 @@ def search_gradual(
         ok &= whole_picture(np.abs(a - b))
         if tests.colour_sides:
             # the sides keep their colours while the span changes them
-            side = min(max(length, _COLOUR_SIDE), _COLOUR_SIDE_MAX)
-            ok &= (s - 1 - side >= 0) & (e + side <= n - 1)
-            lo, hi = np.maximum(s - 1 - side, 0), np.minimum(e + side, n - 1)
-            span_c = np.abs(colour[s - 1] - colour[e]).sum(axis=1)
-            side_c = np.maximum(np.abs(colour[lo] - colour[s - 1]).sum(axis=1),
-                                np.abs(colour[hi] - colour[e]).sum(axis=1))  # fmt: skip
-            ok &= span_c >= _COLOUR_MIN
-            ok &= span_c >= _COLOUR_RATIO * np.maximum(side_c, 0.02)
+            ok &= new_colours(colour, s, e)
         else:
             # the sides are steadier than the span: its change per frame is at least twice theirs
             rate = dab / (length + 1)

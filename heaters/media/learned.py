@@ -38,9 +38,10 @@ from heaters.media.gradual import (
     colour_vectors,
     gradual_kind,
     motion_sums,
+    new_colours,
     whole_picture,
 )
-from heaters.media.scores import COL, FLAT_STD, thumbnails
+from heaters.media.scores import COL, FLAT_STD, THUMB_SIZE, thumbnails
 from heaters.media.structure import STRUCT_MIN_RECOLOURED, STRUCT_RATIO, structure_vectors
 
 __all__ = [
@@ -81,6 +82,11 @@ _PER_SCALE = (
     "excess",  # mean (d(m, A) + d(m, B) - d(A, B)) / d(A, B) of the inside frames
     "moved_share",  # the change left inside once the camera's shift is taken out (mc_diff
     # over luma_diff, summed): a pan or shake ~0.3, a blend or a wipe ~1
+    "order",  # how well the thumbnail cells' times of change line up along one direction
+    # across the picture (|r|, 0-1): a wipe's edge crosses them in order (~1), a dissolve or
+    # a cut changes them together, motion in no order
+    "spread",  # the spread of those times (std over the window's length): a wipe ~0.2-0.3,
+    # a dissolve or a cut ~0
 )
 
 WINDOW_FEATURES: tuple[str, ...] = (
@@ -119,6 +125,47 @@ are no learned boundary: a flash changes the picture as much as a short dissolve
 def _rowcorr(za: FloatArray, zb: FloatArray) -> FloatArray:
     out: FloatArray = 1.0 - (za * zb).mean(axis=1)
     return out
+
+
+_CELL_U = (np.arange(THUMB_SIZE[0] * THUMB_SIZE[1]) % THUMB_SIZE[0] + 0.5) / THUMB_SIZE[0]
+_CELL_V = (np.arange(THUMB_SIZE[0] * THUMB_SIZE[1]) // THUMB_SIZE[0] + 0.5) / THUMB_SIZE[1]
+_DIRECTIONS = np.stack([_CELL_U, _CELL_V, _CELL_U + _CELL_V, _CELL_U - _CELL_V])
+"""Where each thumbnail cell lies along the directions a wipe moves in (picture widths and
+heights): left-right, top-bottom and the two diagonals; (4, cells)."""
+
+
+def _change_order(t: FloatArray, a: IntArray, b: IntArray, w: int) -> tuple[FloatArray, FloatArray]:
+    """For each frame, when each thumbnail cell changes inside ``[a, b]`` (a step at the
+    ``i``-th inside frame counts ``i``), weighted by how far the cell goes from ``t[a]`` to
+    ``t[b]``: the largest weighted ``|r|`` of those times with the cells' places along
+    :data:`_DIRECTIONS`, and the weighted std of the times over the ``2w - 1`` inside frames.
+    Float (N,) each."""
+    n = t.shape[0]
+    ta, tb = t[a], t[b]
+    d = tb - ta
+    size = np.maximum(np.abs(d), 1.0)
+    sign = np.where(d >= 0, 1.0, -1.0)
+    late = np.zeros_like(t)
+    k = np.arange(n)
+    for j in range(-w + 1, w):
+        m = t[np.clip(k + j, 0, n - 1)]
+        late += 1.0 - np.clip((m - ta) * sign / size, 0.0, 1.0)
+    late /= 2 * w - 1
+    weight = np.maximum(np.abs(d) - 2.0, 0.0)
+    total = np.maximum(weight.sum(axis=1, keepdims=True), 1e-6)
+    weight = weight / total
+    mean = (weight * late).sum(axis=1, keepdims=True)
+    dev = late - mean
+    var = (weight * dev * dev).sum(axis=1)
+    best = np.zeros(n)
+    for place in _DIRECTIONS:
+        pm = (weight * place).sum(axis=1, keepdims=True)
+        pd = place - pm
+        cov = (weight * dev * pd).sum(axis=1)
+        pv = (weight * pd * pd).sum(axis=1)
+        r = np.abs(cov) / np.sqrt(np.maximum(var * pv, 1e-12))
+        best = np.maximum(best, np.where(var * pv > 1e-9, r, 0.0))
+    return best, np.sqrt(var)
 
 
 def window_features(features: npt.ArrayLike) -> FloatArray:
@@ -191,6 +238,7 @@ def window_features(features: npt.ArrayLike) -> FloatArray:
             mean_over(c1s, a, b),
             excess,
             (moved[b + 1] - moved[a + 1] + 0.1) / (plain[b + 1] - plain[a + 1] + 0.1),
+            *_change_order(t, a, b, w),
         ]
         # a window cut short by the video's ends has no sides: missing, not zero
         short = (k - 2 * w < 0) | (k + 2 * w > n - 1)
@@ -324,7 +372,9 @@ def learned_spans(
     (:func:`heaters.media.gradual.gradual_kind`), unless the rules' own gates say otherwise:
     its frames are flat (median luma std under :data:`heaters.media.scores.FLAT_STD`: the fade
     rules' ground), a camera move explains its change
-    (:func:`heaters.media.gradual.camera_explains`), only part of the picture changes from the
+    (:func:`heaters.media.gradual.camera_explains`; but not where the colours change as
+    between two shots, :func:`heaters.media.gradual.new_colours`, across the transition or
+    up to :data:`GAP` frames beyond it: a wipe into a shaking shot), only part of the picture changes from the
     frame before the run to the frame after it (the whole-picture test,
     :func:`heaters.media.gradual.whole_picture`: an object sliding into a still shot) or its
     structure barely changes (``1 - r`` of those two frames' thumbnails under
@@ -373,10 +423,25 @@ def learned_spans(
     z, _ = structure_vectors(f)
     spans: list[Transition] = []
 
-    def camera(lo: int, hi: int) -> bool:  # the rules' camera gate, where it has sides
-        if lo <= SIDE or hi + SIDE >= n:
+    colour = colour_vectors(f)
+
+    def extent(k: int, j: int) -> tuple[int, int]:  # the frames around the run scoring EXTENT
+        lo, hi = k, j
+        while not blocked[lo - 1] and proba[lo - 1] >= EXTENT:
+            lo -= 1
+        while not blocked[hi] and proba[hi] >= EXTENT:
+            hi += 1
+        return lo, hi
+
+    def camera(k: int, j: int) -> bool:  # the rules' camera gate, where it has sides ...
+        if k <= SIDE or j + SIDE >= n or not camera_explains(sums, np.array([k]), np.array([j]))[0]:
             return False
-        return bool(camera_explains(sums, np.array([lo]), np.array([hi]))[0])
+        # ... unless the colours change as between two shots, across the extent or as much
+        # as GAP frames more on either side (the scores dip inside long transitions)
+        lo, hi = extent(k, j)
+        starts = np.arange(max(lo - GAP, 1), lo + 1)
+        los, his = np.meshgrid(starts, np.arange(hi, min(hi + GAP, n - 1) + 1))
+        return not new_colours(colour, los.ravel(), his.ravel()).any()
 
     edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     for k, j in zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(),
@@ -389,11 +454,7 @@ def learned_spans(
             and bool(whole_picture(np.abs(t[k - 1] - t[j])[None, :])[0])
             and 1.0 - float(z[k - 1] @ z[j]) >= STRUCT_MIN_RECOLOURED
         ):
-            lo, hi = k, j
-            while not blocked[lo - 1] and proba[lo - 1] >= EXTENT:
-                lo -= 1
-            while not blocked[hi] and proba[hi] >= EXTENT:
-                hi += 1
+            lo, hi = extent(k, j)
             if spans and lo <= spans[-1].end_frame:  # two runs in one transition
                 lo = spans.pop().start_frame
             spans.append(Transition(lo, hi, gradual_kind(t, lo, hi), 0.5))

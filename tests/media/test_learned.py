@@ -91,3 +91,29 @@ def test_doubted_spans_are_dissolves_and_wipes_the_model_and_the_structure_rejec
     low, high = np.zeros(200), np.ones(200)
     assert learned.doubted_spans(f, [dissolve, fade], low) == [dissolve]
     assert learned.doubted_spans(f, [dissolve], high) == []
+
+
+def _montage_thumbnails(kind: str, n: int = 120, s: int = 40, e: int = 72) -> np.ndarray:
+    """Features (n, F) whose thumbnails go from one random picture to another over [s, e):
+    ``wipe`` (columns switch left to right) or ``dissolve`` (every cell blends)."""
+    rng = np.random.default_rng(7)
+    w, h = 8, 4
+    a, b = rng.uniform(20, 230, (h, w)), rng.uniform(20, 230, (h, w))
+    f = np.zeros((n, len(FEATURES)))
+    first = FEATURES.index("thumb_0")
+    for k in range(n):
+        p = np.clip((k - s + 1) / (e - s + 1), 0, 1)
+        if kind == "wipe":
+            mix = (np.arange(w) + 0.5 < p * w).astype(float)[None, :].repeat(h, 0)
+        else:
+            mix = np.full((h, w), p)
+        f[k, first : first + w * h] = (a * (1 - mix) + b * mix).ravel()
+    return f
+
+
+def test_a_wipe_changes_the_cells_in_order_and_a_dissolve_all_together() -> None:
+    col = learned.WINDOW_FEATURES.index
+    wipe = learned.window_features(_montage_thumbnails("wipe"))[56]
+    dissolve = learned.window_features(_montage_thumbnails("dissolve"))[56]
+    assert wipe[col("order_16")] > 0.9 and wipe[col("spread_16")] > 0.2
+    assert dissolve[col("spread_16")] < 0.05
