@@ -48,6 +48,7 @@ from heaters.media.hard_cuts import flash_edges  # noqa: E402
 PARAMS = scenes.DetectorParams()
 THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DOUBTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+DOUBT_RATIOS = (6.0, 8.0, 10.0, 12.0, 15.0, 20.0)
 FALSE_WEIGHT = 2.0
 """A cut added where no boundary is labelled costs this many transitions found."""
 
@@ -195,18 +196,20 @@ def doubt_sweep(items: list[Item], probs: list[npt.NDArray[np.float64]]) -> list
     """Per doubt level: the rules' dissolves and wipes :func:`learned.doubted_spans` takes
     away that overlap a labelled boundary (lost) and that do not (false spans removed)."""
     out = []
-    for doubt in DOUBTS:
-        lost = removed = 0
-        for i, p in zip(items, probs, strict=True):
-            lab = i.video.label
-            wins = [(k - 1, k + 1) for k in lab["cuts"]]
-            wins += [(t["start_frame"] - 1, t["end_frame"] + 1) for t in lab["transitions"]]
-            spans = list(i.rules.transitions)
-            for t in learned.doubted_spans(i.f, spans, p, doubt=doubt):
-                hit = any(t.start_frame <= b and t.end_frame - 1 >= a for a, b in wins)
-                lost += hit
-                removed += not hit
-        out.append({"doubt": doubt, "true_spans_doubted": lost, "false_spans_doubted": removed})
+    for ratio in DOUBT_RATIOS:
+        for doubt in DOUBTS:
+            lost = removed = 0
+            for i, p in zip(items, probs, strict=True):
+                lab = i.video.label
+                wins = [(k - 1, k + 1) for k in lab["cuts"]]
+                wins += [(t["start_frame"] - 1, t["end_frame"] + 1) for t in lab["transitions"]]
+                spans = list(i.rules.transitions)
+                for t in learned.doubted_spans(i.f, spans, p, doubt=doubt, ratio=ratio):
+                    hit = any(t.start_frame <= b and t.end_frame - 1 >= a for a, b in wins)
+                    lost += hit
+                    removed += not hit
+            out.append({"doubt": doubt, "ratio": ratio, "true_spans_doubted": lost,
+                        "false_spans_doubted": removed})  # fmt: skip
     return out
 
 

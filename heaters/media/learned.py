@@ -42,7 +42,7 @@ from heaters.media.gradual import (
     whole_picture,
 )
 from heaters.media.scores import COL, FLAT_STD, THUMB_SIZE, thumbnails
-from heaters.media.structure import STRUCT_MIN_RECOLOURED, STRUCT_RATIO, structure_vectors
+from heaters.media.structure import STRUCT_MIN_RECOLOURED, structure_vectors
 
 __all__ = [
     "MODEL_PATH",
@@ -374,8 +374,8 @@ def learned_spans(
     rules' ground), a camera move explains its change
     (:func:`heaters.media.gradual.camera_explains`; but not where the colours change as
     between two shots, :func:`heaters.media.gradual.new_colours`, across the transition or
-    up to :data:`GAP` frames beyond it: a wipe into a shaking shot), only part of the picture changes from the
-    frame before the run to the frame after it (the whole-picture test,
+    up to :data:`GAP` frames beyond it: a wipe into a shaking shot), only part of the picture
+    changes from the frame before the run to the frame after it (the whole-picture test,
     :func:`heaters.media.gradual.whole_picture`: an object sliding into a still shot) or its
     structure barely changes (``1 - r`` of those two frames' thumbnails under
     :data:`heaters.media.structure.STRUCT_MIN_RECOLOURED`, the least any rule accepts: a shadow
@@ -465,6 +465,13 @@ DOUBT = 0.15
 """A dissolve or wipe the rules found whose frames all score under this probability is
 doubted (see :func:`doubted_spans`)."""
 
+DOUBT_RATIO = 8.0
+"""... when its structure changes less than this many times as much across it as beside it.
+Chosen by cross-validation over the training draws (each draw scored by a model fitted on
+the others; ``bench/devset/learn_spans.py`` prints the sweep): at 6 (the rules' own
+:data:`heaters.media.structure.STRUCT_RATIO`) the doubt takes 4 false spans and no true one;
+at 8 to 20, 6 false spans and no true one."""
+
 
 def doubted_spans(
     features: npt.ArrayLike,
@@ -472,11 +479,12 @@ def doubted_spans(
     proba: FloatArray,
     *,
     doubt: float = DOUBT,
+    ratio: float = DOUBT_RATIO,
 ) -> list[Transition]:
     """The dissolves and wipes of ``spans`` that the model and the structure both call motion
     inside a shot: no frame of the span scores :data:`DOUBT` or more, and the structure
     across the span (``1 - r`` of the thumbnails of the frames before and after it) is less
-    than :data:`heaters.media.structure.STRUCT_RATIO` times the larger of its sides' (each
+    than :data:`DOUBT_RATIO` times the larger of its sides' (each
     side: the frame at the span's edge against the frame ``min(max(L, 8), 24)`` frames
     farther out), so the shots beside it do not hold still while it changes them. Fades, and
     spans too near the video's ends to measure their sides, are never doubted.
@@ -495,6 +503,6 @@ def doubted_spans(
             continue
         across = 1.0 - float(z[s - 1] @ z[e])
         side = max(1.0 - float(z[s - 1 - w] @ z[s - 1]), 1.0 - float(z[e] @ z[e + w]))
-        if across < STRUCT_RATIO * side:
+        if across < ratio * side:
             out.append(t)
     return out
