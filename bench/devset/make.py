@@ -71,6 +71,7 @@ LOOKS = (
     "flashes",
     "screen",
     "transitions",
+    "shadow_zoom",
 )
 # videos per look in each split (dev / heldout); ci makes one short video per look
 COUNTS = {
@@ -85,6 +86,7 @@ COUNTS = {
     "flashes": 1,
     "screen": 1,
     "transitions": 2,
+    "shadow_zoom": 2,
 }
 
 # Cut-free frame ranges [a, b) of each fetched source, in decode order (PyAV), 3 frames clear
@@ -367,6 +369,54 @@ def _pan(rng: random.Random, seg: Seg, still: bool) -> None:
     seg.events.append({"kind": "pan", "start": 0, "end": seg.length})
 
 
+def _shadow(rng: random.Random, seg: Seg) -> None:
+    """A shadow (or a light) falls over part of the picture and goes: a side, a band or a
+    corner with a soft edge, its strength ramped in over 8–30 frames, held, ramped out."""
+    n = seg.length
+    ramp = rng.randint(8, min(30, max(8, n // 4)))
+    hold = rng.randint(0, max(0, n - 2 * ramp - 12))
+    at = rng.randint(4, max(4, n - 2 * ramp - hold - 4))
+    end = min(n - 2, at + 2 * ramp + hold)
+    edge = rng.uniform(0.35, 0.65)
+    soft = rng.uniform(0.05, 0.2)
+    region = rng.choice(["left", "right", "top", "bottom", "corner"])
+    coord = {"left": "(X/W)", "right": "(1-X/W)", "top": "(Y/H)", "bottom": "(1-Y/H)",
+             "corner": "((X/W+Y/H)/2)"}[region]  # fmt: skip
+    mask = f"clip(({edge:.3f}-{coord})/{soft:.3f}+0.5,0,1)"
+    up, down = f"(N-{at})/{ramp}", f"({end}-N)/{ramp}"
+    amount = f"clip(min({up},{down}),0,1)"
+    if rng.random() < 0.75:  # a shadow: darker and greyer
+        k = rng.uniform(0.45, 0.75)
+        gain = f"(1-{k:.3f}*{amount}*{mask})"
+        kind = "shadow"
+    else:  # a light: brighter
+        k = rng.uniform(0.3, 0.6)
+        gain = f"(1+{k:.3f}*{amount}*{mask})"
+        kind = "light"
+    seg.effect = (
+        f"geq=lum='clip(lum(X,Y)*{gain},0,255)':cb='128+(cb(X,Y)-128)*min({gain},1)'"
+        f":cr='128+(cr(X,Y)-128)*min({gain},1)'"
+    )
+    seg.events.append({"kind": kind, "start": at, "end": end})
+
+
+def _zoom(rng: random.Random, seg: Seg) -> None:
+    """The camera zooms in (or out) by 1.2–1.6 over 12–50 frames about a point near the
+    centre, held before and after."""
+    n = seg.length
+    dur = rng.randint(12, min(50, max(12, n - 10)))
+    at = rng.randint(3, max(3, n - dur - 3))
+    z = rng.uniform(1.2, 1.6)
+    p = f"clip((n-{at})/{dur},0,1)"
+    f = f"(1+{z - 1:.3f}*{p})" if rng.random() < 0.5 else f"({z:.3f}-{z - 1:.3f}*{p})"
+    cx, cy = rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65)
+    seg.effect = (
+        f"scale=w='2*trunc(iw*{f}/2)':h='2*trunc(ih*{f}/2)':eval=frame:flags=bicubic,"
+        f"crop=w={{W}}:h={{H}}:x='(iw-ow)*{cx:.3f}':y='(ih-oh)*{cy:.3f}'"
+    )
+    seg.events.append({"kind": "zoom", "start": at, "end": min(n, at + dur + 1)})
+
+
 SUBS = [
     "Where were you last night?",
     "I told you, I was at home.",
@@ -430,6 +480,10 @@ def plan(look: str, index: int, pl: Planner, size: tuple[int, int]) -> Recipe:
     elif look == "subtitles":
         joins = [Join("cut") for _ in range((3 if ci else rng.randint(5, 8)) - 1)]
         lo, hi = (40, 60) if ci else (70, 140)
+    elif look == "shadow_zoom":
+        g = 1 if ci else rng.randint(1, 3)
+        joins = _transition_joins(rng, g, (3 if ci else rng.randint(5, 8)) - 1 - g, ci)
+        lo, hi = (40, 60) if ci else (60, 120)
     elif look in ("shake_pan", "flashes"):
         joins = [Join("cut") for _ in range((3 if ci else rng.randint(6, 8)) - 1)]
         lo, hi = (36, 48) if ci else (40, 90)
@@ -460,6 +514,8 @@ def plan(look: str, index: int, pl: Planner, size: tuple[int, int]) -> Recipe:
                 _pan(rng, seg, still=i % 3 == 0)
         elif look == "flashes":
             (_strobe if i % 2 else _flash)(rng, seg)
+        elif look == "shadow_zoom":
+            (_zoom if i % 2 else _shadow)(rng, seg)
         r.segments.append(seg)
     if look == "transitions" and not ci:
         r.head_fade, r.tail_fade = rng.randint(8, 20), rng.randint(10, 24)
@@ -736,7 +792,8 @@ def _segment_chain(
     )
     parts = [head, "format=yuv444p", crop, f"scale={w}:{h}:flags=area"]
     if seg.effect:
-        parts += [seg.effect, f"scale={w}:{h}:flags=area"]
+        effect = seg.effect.replace("{W}", str(w)).replace("{H}", str(h))  # the shot's size
+        parts += [effect, f"scale={w}:{h}:flags=area"]
     return args, ",".join(parts) + ",format=yuv444p"
 
 

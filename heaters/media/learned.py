@@ -39,6 +39,7 @@ from heaters.media.gradual import (
     gradual_kind,
     motion_sums,
     new_colours,
+    relit_span,
     whole_picture,
 )
 from heaters.media.scores import COL, FLAT_STD, THUMB_SIZE, thumbnails
@@ -452,6 +453,7 @@ def learned_spans(
             and float(np.median(std[k:j])) >= FLAT_STD
             and not camera(k, j)
             and bool(whole_picture(np.abs(t[k - 1] - t[j])[None, :])[0])
+            and not bool(relit_span(t, np.array([k]), np.array([j]))[0])
             and 1.0 - float(z[k - 1] @ z[j]) >= STRUCT_MIN_RECOLOURED
         ):
             lo, hi = extent(k, j)

@@ -30,6 +30,7 @@ from heaters.media.gradual import (
     colour_vectors,
     gradual_kind,
     motion_sums,
+    relit_span,
     whole_picture,
 )
 from heaters.media.scores import thumbnails
@@ -212,6 +213,7 @@ def search_structural(
         # thumbnail, but leaves most of its levels as they were
         faint = across < STRUCT_MIN
         ok &= ~faint | whole_picture(np.abs(t[s - 1] - t[e]))
+        ok &= ~relit_span(t, s, e)  # a light or a shadow over a part
         progress = np.zeros((s.size, length))
         for j in range(length):
             m = z[s + j]
