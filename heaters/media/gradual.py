@@ -216,13 +216,17 @@ def camera_explains(
 
 
 def new_colours(
-    colour: FloatArray, s: npt.NDArray[np.int64], e: npt.NDArray[np.int64]
+    colour: FloatArray,
+    s: npt.NDArray[np.int64],
+    e: npt.NDArray[np.int64],
+    ratio: float = _COLOUR_RATIO,
 ) -> npt.NDArray[np.bool_]:
     """True for the spans ``[s, e)`` (arrays of frame numbers; all of one length ``L``) across
     which the colours change as between two shots: the colour distance of the frames before
-    and after the span is at least :data:`_COLOUR_MIN` and :data:`_COLOUR_RATIO` times the
-    larger of its sides' (each side ``min(max(L, 16), 24)`` frames, wholly inside the video:
-    :data:`_COLOUR_SIDE`, :data:`_COLOUR_SIDE_MAX`). ``colour``: :func:`colour_vectors` (N, C)."""
+    and after the span is at least :data:`_COLOUR_MIN` and ``ratio`` (default
+    :data:`_COLOUR_RATIO`) times the larger of its sides' (each side ``min(max(L, 16), 24)``
+    frames, wholly inside the video: :data:`_COLOUR_SIDE`, :data:`_COLOUR_SIDE_MAX`).
+    ``colour``: :func:`colour_vectors` (N, C)."""
     n = colour.shape[0]
     side = np.minimum(np.maximum(e - s, _COLOUR_SIDE), _COLOUR_SIDE_MAX)
     inside = (s - 1 - side >= 0) & (e + side <= n - 1)
@@ -231,7 +235,7 @@ def new_colours(
     side_c = np.maximum(np.abs(colour[lo] - colour[s - 1]).sum(axis=1),
                         np.abs(colour[hi] - colour[e]).sum(axis=1))  # fmt: skip
     ok: npt.NDArray[np.bool_] = (
-        inside & (span_c >= _COLOUR_MIN) & (span_c >= _COLOUR_RATIO * np.maximum(side_c, 0.02))
+        inside & (span_c >= _COLOUR_MIN) & (span_c >= ratio * np.maximum(side_c, 0.02))
     )
     return ok
 
