@@ -264,24 +264,34 @@ _RELIT_ONE_WAY = 0.95
 over the cells that change), at least this share is darker (a shadow) or brighter (a light).
 Of the 386 dissolves and wipes above, none passes all three tests."""
 
-_CELL_X, _CELL_Y = np.meshgrid(np.arange(THUMB_SIZE[0]), np.arange(THUMB_SIZE[1]))
-_DIAGONALS = [_CELL_X + 2 * _CELL_Y, _CELL_X - 2 * _CELL_Y]
-"""Thumbnail cells along the picture's two diagonals (cells are ~square; the picture is
-twice as wide as high in cells): a shadow falling over a corner."""
+def _fits() -> FloatArray:
+    """``I - P`` for the three gain fields :func:`relit` tries, stacked (cells, 3 × cells): P
+    the least-squares projection onto a gain per row plus one per column, one per line along
+    the picture's first diagonal, one per line along its second (cells are ~square; the
+    picture is twice as wide as high in cells: a shadow falling over a corner)."""
+    w, h = THUMB_SIZE
+    grid_x, grid_y = np.meshgrid(np.arange(w), np.arange(h))
+    x, y = grid_x.ravel(), grid_y.ravel()
+    bases = [
+        np.concatenate([np.eye(h)[y], np.eye(w)[x]], axis=1),
+        np.eye(3 * h + w)[x + 2 * y],
+        np.eye(3 * h + w)[x - 2 * y + 2 * (h - 1)],
+    ]
+    eye = np.eye(w * h)
+    out: FloatArray = np.concatenate([eye - b @ np.linalg.pinv(b) for b in bases], axis=1)
+    return out
+
+
+_RESIDUALS = _fits()
 
 
 def _unexplained_gain(r: FloatArray) -> FloatArray:
-    """For log gains ``r`` (M, H, W) less their mean: the least residual (root mean square) of
-    a gain per row plus one per column, or one per diagonal line of either direction."""
-    res = r - r.mean(axis=2, keepdims=True) - r.mean(axis=1, keepdims=True)
-    best: FloatArray = np.sqrt((res * res).mean(axis=(1, 2)))
-    for idx in _DIAGONALS:
-        fit = np.zeros_like(r)
-        for d in np.unique(idx):
-            on = idx == d
-            fit[:, on] = r[:, on].mean(axis=1, keepdims=True)
-        best = np.minimum(best, np.sqrt(((r - fit) ** 2).mean(axis=(1, 2))))
-    return best
+    """For log gains ``r`` (M, cells) less their mean: the least residual (root mean square)
+    of the three gain fields of :data:`_RESIDUALS`."""
+    cells = r.shape[1]
+    res = (r @ _RESIDUALS).reshape(r.shape[0], 3, cells)
+    out: FloatArray = np.sqrt((res * res).mean(axis=2)).min(axis=1)
+    return out
 
 
 def relit(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
@@ -293,16 +303,15 @@ def relit(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
     own structure is kept under it. At least some of the cells keep their level
     (:data:`_RELIT_KEPT`, :data:`_RELIT_SHARE_KEPT`) and the others change one way
     (:data:`_RELIT_ONE_WAY`)."""
-    w, h = THUMB_SIZE
-    g = np.log((b + 8.0) / (a + 8.0)).reshape(-1, h, w)
-    r = g - g.mean(axis=(1, 2), keepdims=True)
-    spread = np.sqrt((r * r).mean(axis=(1, 2)))
+    g = np.log((np.asarray(b, np.float64) + 8.0) / (np.asarray(a, np.float64) + 8.0))
+    r = g - g.mean(axis=1, keepdims=True)
+    spread = np.sqrt((r * r).mean(axis=1))
     moved = np.abs(g) >= _RELIT_KEPT
-    kept = 1.0 - moved.mean(axis=(1, 2))
-    darker = np.where(moved & (g < 0), -g, 0.0).sum(axis=(1, 2))
-    brighter = np.where(moved & (g > 0), g, 0.0).sum(axis=(1, 2))
+    kept = 1.0 - moved.mean(axis=1)
+    darker = np.where(moved & (g < 0), -g, 0.0).sum(axis=1)
+    brighter = np.where(moved & (g > 0), g, 0.0).sum(axis=1)
     one_way = np.maximum(darker, brighter) >= _RELIT_ONE_WAY * np.maximum(darker + brighter, 1e-9)
-    out: npt.NDArray[np.bool_] = (kept >= _RELIT_SHARE_KEPT) & one_way & moved.any(axis=(1, 2))
+    out: npt.NDArray[np.bool_] = (kept >= _RELIT_SHARE_KEPT) & one_way & moved.any(axis=1)
     if out.any():
         out[out] = _unexplained_gain(r[out]) < _RELIT * np.maximum(spread[out], 1e-6)
     return out

@@ -155,10 +155,16 @@ def _change_order(t: FloatArray, a: IntArray, b: IntArray, w: int) -> tuple[Floa
     size = np.maximum(np.abs(d), 1.0)
     sign = np.where(d >= 0, 1.0, -1.0)
     late = np.zeros_like(t)
-    k = np.arange(n)
+    # frame k + j for every k at once: a view of the thumbnails padded with their end rows
+    padded = np.concatenate([np.repeat(t[:1], w, axis=0), t, np.repeat(t[-1:], w, axis=0)])
+    step = np.empty_like(t)
     for j in range(-w + 1, w):
-        m = t[np.clip(k + j, 0, n - 1)]
-        late += 1.0 - np.clip((m - ta) * sign / size, 0.0, 1.0)
+        np.subtract(padded[w + j : w + j + n], ta, out=step)
+        step *= sign
+        step /= size
+        np.clip(step, 0.0, 1.0, out=step)
+        np.subtract(1.0, step, out=step)
+        late += step
     late /= 2 * w - 1
     weight = np.maximum(np.abs(d) - 2.0, 0.0)
     total = np.maximum(weight.sum(axis=1, keepdims=True), 1e-6)
@@ -228,9 +234,11 @@ def window_features(features: npt.ArrayLike) -> FloatArray:
         mc_side = np.maximum(mean_over(cm, aa, a), mean_over(cm, b, bb))
         excess = np.zeros(n)
         dab = np.maximum(tx, 1e-3)
+        ta, tb = t[a], t[b]
+        padded = np.concatenate([np.repeat(t[:1], w, axis=0), t, np.repeat(t[-1:], w, axis=0)])
         for j in range(-w + 1, w):
-            m = np.clip(k + j, 0, n - 1)
-            da, db = np.abs(t[m] - t[a]).mean(axis=1), np.abs(t[m] - t[b]).mean(axis=1)
+            m = padded[w + j : w + j + n]  # frame k + j (the end frames past the ends)
+            da, db = np.abs(m - ta).mean(axis=1), np.abs(m - tb).mean(axis=1)
             excess += (da + db - tx) / dab
         excess /= 2 * w - 1
         cols += [
