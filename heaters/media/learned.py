@@ -143,6 +143,14 @@ _DIRECTIONS = np.stack([_CELL_U, _CELL_V, _CELL_U + _CELL_V, _CELL_U - _CELL_V])
 heights): left-right, top-bottom and the two diagonals; (4, cells)."""
 
 
+def _padded(t: FloatArray, w: int) -> FloatArray:
+    """``t`` (N, C) with its first and last rows repeated ``w`` times before and after: row
+    ``k + j`` of every ``k`` at once is the view ``padded[w + j : w + j + N]`` (|j| <= w), the
+    end rows standing in past the video's ends."""
+    out: FloatArray = np.concatenate([np.repeat(t[:1], w, axis=0), t, np.repeat(t[-1:], w, axis=0)])
+    return out
+
+
 def _change_order(t: FloatArray, a: IntArray, b: IntArray, w: int) -> tuple[FloatArray, FloatArray]:
     """For each frame, when each thumbnail cell changes inside ``[a, b]`` (a step at the
     ``i``-th inside frame counts ``i``), weighted by how far the cell goes from ``t[a]`` to
@@ -155,8 +163,7 @@ def _change_order(t: FloatArray, a: IntArray, b: IntArray, w: int) -> tuple[Floa
     size = np.maximum(np.abs(d), 1.0)
     sign = np.where(d >= 0, 1.0, -1.0)
     late = np.zeros_like(t)
-    # frame k + j for every k at once: a view of the thumbnails padded with their end rows
-    padded = np.concatenate([np.repeat(t[:1], w, axis=0), t, np.repeat(t[-1:], w, axis=0)])
+    padded = _padded(t, w)
     step = np.empty_like(t)
     for j in range(-w + 1, w):
         np.subtract(padded[w + j : w + j + n], ta, out=step)
@@ -235,7 +242,7 @@ def window_features(features: npt.ArrayLike) -> FloatArray:
         excess = np.zeros(n)
         dab = np.maximum(tx, 1e-3)
         ta, tb = t[a], t[b]
-        padded = np.concatenate([np.repeat(t[:1], w, axis=0), t, np.repeat(t[-1:], w, axis=0)])
+        padded = _padded(t, w)
         for j in range(-w + 1, w):
             m = padded[w + j : w + j + n]  # frame k + j (the end frames past the ends)
             da, db = np.abs(m - ta).mean(axis=1), np.abs(m - tb).mean(axis=1)
@@ -486,9 +493,10 @@ doubted (see :func:`doubted_spans`)."""
 DOUBT_RATIO = 8.0
 """... when its structure changes less than this many times as much across it as beside it.
 Chosen by cross-validation over the training draws (each draw scored by a model fitted on
-the others; ``bench/devset/learn_spans.py`` prints the sweep): at 6 (the rules' own
-:data:`heaters.media.structure.STRUCT_RATIO`) the doubt takes 4 false spans and no true one;
-at 8 to 20, 6 false spans and no true one."""
+the others; ``bench/devset/learn_spans.py`` prints the sweep): over the first six draws, at
+6 (the rules' own :data:`heaters.media.structure.STRUCT_RATIO`) the doubt takes 4 false spans
+and no true one, at 8 to 20, 6 and none; over the shipped model's ten, 4 at 6, 6 at 8 to 12,
+7 at 15 and 20, never a true one. The smallest ratio that takes the six is kept."""
 
 
 def doubted_spans(
