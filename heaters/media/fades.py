@@ -13,7 +13,7 @@ from heaters.media.boundaries import Transition
 from heaters.media.detector_params import DetectorParams, FloatArray
 from heaters.media.scores import COL
 
-__all__ = ["Fades", "find_fades", "scan_fades"]
+__all__ = ["Fades", "dark_fades", "find_fades", "scan_fades"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,7 @@ def _fading(std: FloatArray, mean: FloatArray, c: float, k: int, j: int) -> bool
     )
 
 
-def _cut_into(
-    std: FloatArray, corr1: FloatArray, k: int, j: int, params: DetectorParams
-) -> bool:
+def _cut_into(std: FloatArray, corr1: FloatArray, k: int, j: int, params: DetectorParams) -> bool:
     """Frames ``k`` (nearer the flat run) and its neighbour ``j`` are two pictures, and ``k``
     has lost most of ``j``'s contrast at once (``std[j] > 2 std[k] + flat_std``): a hard cut
     into or out of a dark, near-flat shot. A fade scales one picture, so however fast it is
@@ -223,3 +221,68 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
         ):
             out.insert(0, Transition(0, e, "fade_in", _fade_confidence(std, 0, e, params.flat_std)))
     return Fades(out, allowed)
+
+
+DARK_MEAN = 3.0
+"""Mean luma (0–255) under which a frame of little contrast (luma std under
+:data:`DARK_STD` × ``flat_std``) is nearly black: a night shot under a dark grade that a
+fade or a dissolve runs into (mean 0.7, std 4.5 in the development set's dark look)."""
+
+DARK_STD = 2.0
+"""See :data:`DARK_MEAN`."""
+
+DARK_SHOT = 12
+"""Fewest nearly black frames in a row, none of them flat, that make a dark shot (shorter
+runs are the bottoms of dips, :func:`scan_fades`' to judge)."""
+
+
+def dark_fades(
+    f: FloatArray, params: DetectorParams, taken: npt.NDArray[np.bool_]
+) -> list[Transition]:
+    """Fades into and out of a nearly black shot, where nothing else found a boundary.
+
+    A fade (or a dissolve) into a night shot that is nearly black but not flat (a few lit
+    points on black: :data:`DARK_MEAN`, :data:`DARK_STD`) ends on no flat frame, so
+    :func:`scan_fades` never sees it, and the dissolve tests find no structure in the dark
+    side. Here a run of at least :data:`DARK_SHOT` such frames with no flat one is a dark
+    shot; the frames before it that fade toward it (each nearer its level and contrast than
+    the one before, at least ``min_fade`` of them, reaching it smoothly) are a ``fade_out``
+    ending at the shot's first frame, and the frames after it that gain contrast a
+    ``fade_in`` from its last; each only where no frame of it, nor the frame beside it, is in
+    ``taken`` (N,: the boundaries found so far). Confidence 0.5.
+    """
+    n = f.shape[0]
+    std = f[:, COL["luma_std"]]
+    mean = f[:, COL["luma_mean"]]
+    corr1 = f[:, COL["corr_lag1"]]
+    dark = (mean < DARK_MEAN) & (std < DARK_STD * params.flat_std) & (std >= params.flat_std)
+    out: list[Transition] = []
+    edges = np.diff(np.concatenate([[0], dark.astype(np.int8), [0]]))
+    for f0, f1 in zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(),
+                      strict=True):  # fmt: skip
+        if f1 - f0 < DARK_SHOT:
+            continue
+        c = float(np.median(mean[f0:f1]))
+        s = f0
+        while s - 2 >= 0 and _fading(std, mean, c, s - 1, s - 2):
+            if _cut_into(std, corr1, s - 1, s - 2, params):
+                break
+            s -= 1
+        if (
+            f0 - s >= params.min_fade
+            and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
+            and not taken[max(0, s - 1) : f0 + 1].any()
+        ):
+            out.append(Transition(s, f0 + 1, "fade_out", 0.5))
+        e = f1
+        while e + 1 < n and _fading(std, mean, c, e, e + 1):
+            if _cut_into(std, corr1, e, e + 1, params):
+                break
+            e += 1
+        if (
+            e - f1 >= params.min_fade
+            and _continuous(std[e], std[f1], e - f1, params)
+            and not taken[f1 - 1 : e + 1].any()
+        ):
+            out.append(Transition(f1 - 1, e, "fade_in", 0.5))
+    return out

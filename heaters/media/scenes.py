@@ -50,7 +50,7 @@ from heaters.media import scores
 from heaters.media.bars import find_active_box
 from heaters.media.boundaries import SceneResult, Suggestion, Transition
 from heaters.media.detector_params import DetectorParams, FloatArray
-from heaters.media.fades import _NEW_PICTURE, find_fades, scan_fades
+from heaters.media.fades import _NEW_PICTURE, dark_fades, find_fades, scan_fades
 from heaters.media.frames import ANALYSIS_SIZE, read_small_frames_raw
 from heaters.media.gradual import (
     GradualCache,
@@ -174,6 +174,12 @@ def result_from_features(
     for k in more_cuts:
         cuts[k] = 0.5
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
+    # fades into and out of a nearly black shot, where nothing above found a boundary
+    taken = np.zeros(n, bool)
+    taken[list(cuts)] = True
+    for t in [*transitions, *moved]:
+        taken[t.start_frame : t.end_frame] = True
+    transitions = sorted([*transitions, *dark_fades(f, params, taken)], key=lambda t: t.start_frame)
     model = load_model() if learned is True else (learned or None)
     if model is not None:
         if cache is not None:  # re-fitting thresholds: the probabilities do not change
