@@ -233,9 +233,9 @@ DARK_STD = 2.0
 
 DARK_FROM = 4.0
 """A fade into a dark shot starts from a picture with contrast: luma std at least this many
-times ``flat_std`` (the dev set's: 20–24). Inside a near-black shot the noise makes short
-runs of frames that drift toward black as a fade would (a 60-frame snippet of the dark
-look, ``tests/media/test_colour_cuts.py``, gave a false 8-frame fade from std 5)."""
+times ``flat_std`` (the development set's: 20–32). A precaution, not a measured fix: a few
+noisy frames of a near-black shot that drift toward black must not make a fade (none did on
+the development set)."""
 
 DARK_SHOT = 12
 """Fewest nearly black frames in a row, none of them flat, that make a dark shot (shorter
