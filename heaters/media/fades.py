@@ -78,6 +78,40 @@ _NEW_PICTURE = 0.4
 correlation test; a brightness change keeps it under 0.17)."""
 
 
+def _fade_start(
+    std: FloatArray,
+    mean: FloatArray,
+    corr1: FloatArray,
+    c: float,
+    f0: int,
+    floor: int,
+    params: DetectorParams,
+) -> int:
+    """First frame of the fade out toward colour ``c`` that ends at frame ``f0``: walks back
+    while each frame is nearer ``c`` than the one before it (:func:`_fading`), not past
+    ``floor`` (frame ``s - 1`` stays after it) nor across a cut (:func:`_cut_into`)."""
+    s = f0
+    while s - 1 > floor and _fading(std, mean, c, s - 1, s - 2):
+        if _cut_into(std, corr1, s - 1, s - 2, params):
+            break
+        s -= 1
+    return s
+
+
+def _fade_end(
+    std: FloatArray, mean: FloatArray, corr1: FloatArray, c: float, f1: int, params: DetectorParams
+) -> int:
+    """End (exclusive) of the fade in from colour ``c`` that starts at frame ``f1``: walks on
+    while each frame is nearer ``c`` than the one after it, up to a cut."""
+    n = std.shape[0]
+    e = f1
+    while e + 1 < n and _fading(std, mean, c, e, e + 1):
+        if _cut_into(std, corr1, e, e + 1, params):
+            break
+        e += 1
+    return e
+
+
 def _continuous(full: float, near: float, frames: int, params: DetectorParams) -> bool:
     """A fade reaches the flat frame smoothly: the fading frame next to it keeps at most two
     average steps of contrast, or a quarter of the contrast it started from, above
@@ -163,11 +197,7 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
         c = float(np.median(mean[f0:f1]))
         hold_end = _hold_end(mean, f0, f1)
         # fade out: frames s..f0-1 each nearer the flat frame than the one before
-        s = f0
-        while s - 1 > last_end and _fading(std, mean, c, s - 1, s - 2):
-            if _cut_into(std, corr1, s - 1, s - 2, params):
-                break
-            s -= 1
+        s = _fade_start(std, mean, corr1, c, f0, last_end, params)
         cut_out = s - 1 > last_end and _cut_into(std, corr1, s - 1, s - 2, params)
         has_out = f0 - s >= params.min_fade and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
         if cut_out:
@@ -175,11 +205,7 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
             has_out = has_out and std[s] - std[f0 - 1] >= params.flat_std
             allowed.add(s)
         # fade in: frames f1..e-1 each nearer the flat frame than the one after
-        e = f1
-        while e + 1 < n and _fading(std, mean, c, e, e + 1):
-            if _cut_into(std, corr1, e, e + 1, params):
-                break
-            e += 1
+        e = _fade_end(std, mean, corr1, c, f1, params)
         cut_in = e + 1 < n and _cut_into(std, corr1, e, e + 1, params)
         has_in = (e - f1 >= params.min_fade or (f0 == 0 and e > f1)) and _continuous(
             std[e], std[f1], e - f1, params
@@ -258,7 +284,6 @@ def dark_fades(
     ``fade_in`` from its last; each only where no frame of it, nor the frame beside it, is in
     ``taken`` (N,: the boundaries found so far). Confidence 0.5.
     """
-    n = f.shape[0]
     std = f[:, COL["luma_std"]]
     mean = f[:, COL["luma_mean"]]
     corr1 = f[:, COL["corr_lag1"]]
@@ -270,11 +295,7 @@ def dark_fades(
         if f1 - f0 < DARK_SHOT:
             continue
         c = float(np.median(mean[f0:f1]))
-        s = f0
-        while s - 2 >= 0 and _fading(std, mean, c, s - 1, s - 2):
-            if _cut_into(std, corr1, s - 1, s - 2, params):
-                break
-            s -= 1
+        s = _fade_start(std, mean, corr1, c, f0, 0, params)
         if (
             f0 - s >= params.min_fade
             and std[s - 1] >= DARK_FROM * params.flat_std
@@ -282,11 +303,7 @@ def dark_fades(
             and not taken[max(0, s - 1) : f0 + 1].any()
         ):
             out.append(Transition(s, f0 + 1, "fade_out", 0.5))
-        e = f1
-        while e + 1 < n and _fading(std, mean, c, e, e + 1):
-            if _cut_into(std, corr1, e, e + 1, params):
-                break
-            e += 1
+        e = _fade_end(std, mean, corr1, c, f1, params)
         if (
             e - f1 >= params.min_fade
             and std[e] >= DARK_FROM * params.flat_std

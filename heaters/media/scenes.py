@@ -38,7 +38,7 @@ a transition.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -175,11 +175,8 @@ def result_from_features(
         cuts[k] = 0.5
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
     # fades into and out of a nearly black shot, where nothing above found a boundary
-    taken = np.zeros(n, bool)
-    taken[list(cuts)] = True
-    for t in [*transitions, *moved]:
-        taken[t.start_frame : t.end_frame] = True
-    transitions = sorted([*transitions, *dark_fades(f, params, taken)], key=lambda t: t.start_frame)
+    dark = dark_fades(f, params, _taken(n, cuts, [*transitions, *moved]))
+    transitions = sorted([*transitions, *dark], key=lambda t: t.start_frame)
     model = load_model() if learned is True else (learned or None)
     if model is not None:
         if cache is not None:  # re-fitting thresholds: the probabilities do not change
@@ -192,10 +189,7 @@ def result_from_features(
         doubted = doubted_spans(f, transitions, proba)
         transitions = [t for t in transitions if t not in doubted]
         moved += doubted
-        taken = np.zeros(n, bool)
-        taken[list(cuts)] = True
-        for t in [*transitions, *moved]:
-            taken[t.start_frame : t.end_frame] = True
+        taken = _taken(n, cuts, [*transitions, *moved])
         flashed = flashes.edges | flashes.strong
         second = learned_spans(f, taken, flashed, proba, model.threshold_proba)
         transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
@@ -317,6 +311,15 @@ def _motion_limit(noise: FloatArray, lo: int, hi: int) -> float:
     after = noise[hi + 1 : hi + 1 + _SIDE_FRAMES]
     sides = [float(np.median(x)) for x in (before, after) if x.size]
     return max(_FALLBACK_MAX_MOTION, _MOTION_SIDE_RATIO * max(sides, default=0.0))
+
+
+def _taken(n: int, cuts: Iterable[int], spans: Iterable[Transition]) -> npt.NDArray[np.bool_]:
+    """Frames (N,) that are a boundary already: the cut frames and the frames of ``spans``."""
+    taken = np.zeros(n, bool)
+    taken[list(cuts)] = True
+    for t in spans:
+        taken[t.start_frame : t.end_frame] = True
+    return taken
 
 
 def _largest_step(f: FloatArray, s: int, e: int) -> int:
