@@ -121,7 +121,7 @@ class SceneResult:
     ----------
     detector : str
         Name and version of the detector that made the result (and ``features``), e.g.
-        ``"heaters-fast/5"`` or ``"transnetv2/1.0.5"``. Stored beside the features so that a
+        ``"heaters-fast/6"`` or ``"transnetv2/1.0.5"``. Stored beside the features so that a
         change of detector never reuses old features.
     frame_count : int
         Frames decoded.

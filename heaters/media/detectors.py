@@ -46,7 +46,7 @@ class Detector(Protocol):
     """What the pipeline and the CLI need of a shot-boundary detector.
 
     ``key``: what users choose it by (``fast``, ``transnetv2``). ``name``: its versioned
-    name, stored with its features and results (``heaters-fast/5``): it changes whenever its
+    name, stored with its features and results (``heaters-fast/6``): it changes whenever its
     features would, so old ones are never mixed with new.
     """
 

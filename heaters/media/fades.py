@@ -159,21 +159,37 @@ a level; a fade in from black moves 2–8 levels a frame while its contrast is s
 ``flat_std``. On the development split any value from 1 to 5 gave the same spans."""
 
 
-def _hold_end(mean: FloatArray, f0: int, f1: int) -> int:
+_HOLD_STD = (0.1, 0.1)
+"""(levels, share) of luma std within which a flat frame still holds at the dip's turning
+point: 0.1 + 10 % of the turning frame's std. A fade in from black under a night grade stays
+within 2 levels of luma for its first 10–12 frames while its contrast grows from 0 to 2.6;
+the held frames of a dip keep theirs. Held-out draws 3009–3011 had two such dips split 20
+frames late (``fade_out`` 62–90 for 62–70). On the development draws any value from 0.03 to
+0.6 levels gave the same spans."""
+
+
+def _hold_end(mean: FloatArray, std: FloatArray, f0: int, f1: int) -> int:
     """Where the fade out of a dip through the flat run ``[f0, f1)`` ends and its fade in
-    begins: after the last flat frame that holds (within :data:`_HOLD` levels of luma) at the
-    turning point, the flat frame farthest from the frames just outside the run (the darkest
-    of a dip through black, the brightest of one through white). The flat frames after it
-    already move back toward the next picture: a fade in from black keeps its contrast under
-    ``flat_std`` for its first frames, and they were the fade out's (a development dip through
-    black labelled ``fade_out`` 323–329, ``fade_in`` 329–351 was split at 337). Returns
-    ``f1`` for a run at either end of the video."""
+    begins: in the middle of the flat frames that hold at the turning point (the flat frame
+    farthest from the frames just outside the run: the darkest of a dip through black, the
+    brightest of one through white), within :data:`_HOLD` levels of its luma and
+    :data:`_HOLD_STD` of its contrast. The flat frames after them already move back toward
+    the next picture: a fade in from black keeps its contrast under ``flat_std`` for its first
+    frames, and they were the fade out's (a development dip through black labelled
+    ``fade_out`` 323–329, ``fade_in`` 329–351 was split at 337). A night grade crushes the
+    first frames of a fade in to black as well, so where the hold ends is not seen; its middle
+    errs by at most half the hold either way. Returns ``f1`` for a run at either end of the
+    video."""
     if f0 == 0 or f1 >= mean.shape[0]:
         return f1
     run = mean[f0:f1]
-    turn = float(run[int(np.argmax(np.abs(run - 0.5 * (mean[f0 - 1] + mean[f1]))))])
-    held = np.nonzero(np.abs(run - turn) <= _HOLD)[0]
-    return f0 + int(held.max()) + 1
+    i = int(np.argmax(np.abs(run - 0.5 * (mean[f0 - 1] + mean[f1]))))
+    contrast = std[f0:f1]
+    held = np.nonzero(
+        (np.abs(run - run[i]) <= _HOLD)
+        & (np.abs(contrast - contrast[i]) <= _HOLD_STD[0] + _HOLD_STD[1] * contrast[i])
+    )[0]
+    return f0 + (int(held.min()) + int(held.max()) + 2) // 2
 
 
 def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
@@ -195,7 +211,7 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
             k += 1
         f1 = k
         c = float(np.median(mean[f0:f1]))
-        hold_end = _hold_end(mean, f0, f1)
+        hold_end = _hold_end(mean, std, f0, f1)
         # fade out: frames s..f0-1 each nearer the flat frame than the one before
         s = _fade_start(std, mean, corr1, c, f0, last_end, params)
         cut_out = s - 1 > last_end and _cut_into(std, corr1, s - 1, s - 2, params)

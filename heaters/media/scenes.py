@@ -68,6 +68,7 @@ from heaters.media.learned import (
 )
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 from heaters.media.structure import motion_inside_shot, search_structural
+from heaters.media.wipes import accepted_tracks, edge_wipes, wipe_extents
 
 __all__ = [
     "ANALYSIS_SIZE",
@@ -85,7 +86,7 @@ __all__ = [
     "result_from_features",
 ]
 
-DETECTOR_NAME = "heaters-fast/5"
+DETECTOR_NAME = "heaters-fast/6"
 """Names the feature definition (:data:`heaters.media.scores.FEATURES`) and the analysis size
 (:data:`heaters.media.frames.ANALYSIS_SIZE`) of stored features: change it whenever the
 features would change, so old ones are never mixed with new."""
@@ -108,9 +109,13 @@ def result_from_features(
     flashes (:func:`find_gradual`), then hard cuts outside all of these (:func:`find_cuts`;
     a hard cut into or out of the flat frames next to a one-sided fade is kept, at the
     transition's edge), then the fallback for spans with no boundary yet (:func:`_fallback`),
-    then the learned second look (:mod:`heaters.media.learned`): dissolves and wipes it
-    doubts become ``weak`` suggestions, and transitions it finds where nothing else did are
-    added with confidence 0.5.
+    then fades into a nearly black shot (:func:`dark_fades`), then wipes seen as an edge
+    crossing the picture (:mod:`heaters.media.wipes`: a wipe found as its faster part takes
+    the edge's extent, a fallback cut inside an edge gives way to it, and an edge where
+    nothing found a boundary is a ``wipe``, confidence 0.5), then the learned second look
+    (:mod:`heaters.media.learned`): dissolves and wipes it doubts (not an edge's) become
+    ``weak`` suggestions, and transitions it finds where nothing else did are added with
+    confidence 0.5.
 
     Parameters
     ----------
@@ -177,6 +182,16 @@ def result_from_features(
     # fades into and out of a nearly black shot, where nothing above found a boundary
     dark = dark_fades(f, params, _taken(n, cuts, [*transitions, *moved]))
     transitions = sorted([*transitions, *dark], key=lambda t: t.start_frame)
+    # a wipe's moving edge: the extent of a wipe found as its faster part, and wipes where
+    # nothing above found a boundary (kept from the learned doubt below: the edge is the
+    # evidence the model's window features do not have)
+    tracks = accepted_tracks(f)
+    for k in more_cuts:  # a fallback cut inside a moving edge is that wipe's largest step
+        if any(t.start < k < t.end - 1 for t in tracks):
+            cuts.pop(k, None)
+    transitions = wipe_extents(transitions, tracks)
+    edges = edge_wipes(tracks, _taken(n, cuts, [*transitions, *moved]))
+    transitions = sorted([*transitions, *edges], key=lambda t: t.start_frame)
     model = load_model() if learned is True else (learned or None)
     if model is not None:
         if cache is not None:  # re-fitting thresholds: the probabilities do not change
@@ -186,7 +201,7 @@ def result_from_features(
         else:
             proba = model.predict_proba(window_features(f))
         # spans the model and the structure both call motion: as motion inside a shot
-        doubted = doubted_spans(f, transitions, proba)
+        doubted = doubted_spans(f, [t for t in transitions if t not in edges], proba)
         transitions = [t for t in transitions if t not in doubted]
         moved += doubted
         taken = _taken(n, cuts, [*transitions, *moved])

@@ -42,6 +42,7 @@ from heaters.media.frames import (
 )
 
 __all__ = [
+    "EDGE_BINS",
     "FEATURES",
     "LAGS",
     "THUMB_SIZE",
@@ -60,6 +61,17 @@ THUMB_SIZE = (8, 4)
 cells of 8×9 pixels at 64×36). Gradual transitions are found by comparing thumbnails many
 frames apart (up to 60), which the per-frame differences cannot do; 32 values per frame keep
 a 2-hour film's features under 30 MB."""
+
+EDGE_BINS = (16, 9)
+"""(columns, rows) of the difference profiles kept per frame (``diff_col_*``, ``diff_row_*``):
+the mean absolute luma difference from frame ``k - 1`` down each column (across each row) of
+the active picture, the largest in each of 16 (9) groups of neighbouring columns (rows), so a
+moving edge one or two pixels wide keeps its full height in its group. A wipe is an edge that
+crosses the picture at a steady speed (:mod:`heaters.media.wipes`); between two framings of one
+scene the 8×4 thumbnails barely change while the edge stands out ~5× over the rest of the
+picture's difference. 25 values per frame. (The same after motion compensation, as
+``mc_diff``, kept 11–19 of 92 development wipes' edges instead of 46: the sub-pixel shift's
+interpolation and the margin it leaves blur the band.)"""
 
 HIST_LUMA_BINS = 8
 """Luma bins of the colour histogram kept per frame (``hist_y_*``: 32 levels each)."""
@@ -84,6 +96,8 @@ FEATURES: tuple[str, ...] = (
     "mc_corr",
     *(f"hist_y_{i}" for i in range(HIST_LUMA_BINS)),
     *(f"hist_c_{i}" for i in range(HIST_CHROMA_BINS**2)),
+    *(f"diff_col_{i}" for i in range(EDGE_BINS[0])),
+    *(f"diff_row_{i}" for i in range(EDGE_BINS[1])),
 )
 """Names of the feature columns, in order:
 
@@ -120,6 +134,11 @@ FEATURES: tuple[str, ...] = (
     :data:`HIST_LUMA_BINS` (``I * 32 <= Y < (I + 1) * 32``); the row sums to 1.
 ``hist_c_I``
     Share of its pixels in chroma cell ``I = 4 * (Cr // 64) + Cb // 64``; sums to 1.
+``diff_col_I``, ``diff_row_J``
+    The difference profiles (:data:`EDGE_BINS`): for group ``I`` of the active picture's
+    columns (``J`` of its rows, top to bottom), the largest mean absolute luma difference
+    (0–255) between frame ``k`` and ``k - 1`` down one of its columns (across one of its
+    rows); 0 for frame 0.
 """
 
 COL = {name: i for i, name in enumerate(FEATURES)}
@@ -224,6 +243,7 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     out[:, first : first + tw * th] = np.stack(thumbs).reshape(n, -1)
     out[:, _HIST] = _histograms(ycc[m:])
     lum = y.reshape(total, h, w).astype(np.float32)
+    out[:, _EDGES] = _edge_profiles(lum, rows)
     for i, k in enumerate(rows.tolist()):
         if k >= 1:
             out[i, _MOTION] = _motion_compensated(lum[k - 1], lum[k])
@@ -234,6 +254,24 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
 
 _MOTION = [COL["luma_diff"], COL["mc_diff"], COL["mc_corr"]]
 _HIST = [COL[name] for name in FEATURES if name.startswith("hist_")]
+_EDGES = [COL[name] for name in FEATURES if name.startswith("diff_")]
+
+
+def _edge_profiles(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
+    """``diff_col_*`` and ``diff_row_*`` (:data:`EDGE_BINS`) of frames ``rows`` of ``lum``
+    (T, H, W) float32 luma: float32 (len(rows), 16 + 9); zeros for frame 0."""
+    cols, nrows = EDGE_BINS
+    out = np.zeros((rows.size, cols + nrows), np.float32)
+    has = rows >= 1
+    if not has.any():
+        return out
+    _, h, w = lum.shape
+    d = np.abs(lum[rows[has]] - lum[rows[has] - 1])
+    cstart = np.minimum(np.linspace(0, w, cols + 1).astype(np.int64)[:-1], w - 1)
+    rstart = np.minimum(np.linspace(0, h, nrows + 1).astype(np.int64)[:-1], h - 1)
+    out[has, :cols] = np.maximum.reduceat(d.mean(axis=1), cstart, axis=1)  # down each column
+    out[has, cols:] = np.maximum.reduceat(d.mean(axis=2), rstart, axis=1)  # across each row
+    return out
 
 
 def _histograms(ycc: UInt8Array) -> FloatArray:

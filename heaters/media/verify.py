@@ -124,7 +124,7 @@ peak near it, at least the threshold): 0.75–1.0 with the default threshold."""
 
 SUFFIX = "+" + transnet.DETECTOR_NAME
 """Appended to the detector name of a result that went through :func:`second_opinion`
-(``"heaters-fast/5+transnetv2/1.0.5"``), even when nothing was uncertain: the result is no
+(``"heaters-fast/6+transnetv2/1.0.5"``), even when nothing was uncertain: the result is no
 longer what the fast detector's features alone re-derive. The ``features`` stay the fast
 detector's (unchanged); code that reads them by name matches the prefix."""
 

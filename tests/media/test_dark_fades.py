@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
+from heaters.media import scenes
 from heaters.media.detector_params import DetectorParams
 from heaters.media.fades import dark_fades
 from heaters.media.scores import COL, FEATURES
@@ -61,3 +64,22 @@ def test_a_flat_black_hold_or_a_short_dark_dip_is_the_fade_rules() -> None:
     assert dark_fades(flat, PARAMS, np.zeros(len(mean), bool)) == []
     short = _features(mean[:45] + [14.0] * 20, std[:45] + [24.0] * 20)  # 4 dark frames
     assert dark_fades(short, PARAMS, np.zeros(65, bool)) == []
+
+
+def test_a_dip_in_a_night_grade_splits_in_the_middle_of_its_black() -> None:
+    """A dip through black between two night shots (held-out draw 3009): the grade crushes
+    the fade in's first frames to black too, and they stay within 2 levels of luma while
+    their contrast grows from 0 to 2.6. The held frames are the ones that keep the turning
+    frame's contrast (62–66 fade out, 67–78 black, then the fade in): the dip splits in the
+    middle of them, not after the fade in's dim frames (it was split at 90 for a fade out
+    labelled 62–70)."""
+    mean = [2.0] * 62 + [1.4, 0.7, 0.2, 0.01] + [0.0] * 13
+    std = [7.0] * 62 + [5.1, 2.8, 1.1, 0.1] + [0.0] * 13
+    mean += [0.01 * (k + 1) ** 1.5 for k in range(25)] + [2.5] * 30
+    std += [0.2 * (k + 1) for k in range(25)] + [7.0] * 30
+    f = _features(mean, std)
+    result = scenes.result_from_features(f, Fraction(24), learned=False)
+    fades = [(t.start_frame, t.end_frame, t.kind) for t in result.transitions]
+    assert fades[0][2] == "fade_out" and fades[0][0] in (62, 63)
+    assert 71 <= fades[0][1] <= 74
+    assert fades[1][0] == fades[0][1] and fades[1][2] == "fade_in"

@@ -1,0 +1,222 @@
+"""Wipes as a moving edge (:func:`edge_wipes`): the frame difference of a wipe is a thin band
+along its edge, and the band crosses the picture at a steady speed. Between two framings of
+one scene (two shots of one place, one clip cropped twice) the 8×4 thumbnails barely change
+across a wipe, and no dissolve/wipe test of :mod:`heaters.media.gradual` passes; the edge
+still stands out ~5× over the rest of the picture's difference. Pure: per-frame features
+(``diff_col_*``, ``diff_row_*``, :data:`heaters.media.scores.EDGE_BINS`) in, spans out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from heaters.media.boundaries import Transition
+from heaters.media.detector_params import FloatArray
+from heaters.media.scores import COL, EDGE_BINS, THUMB_SIZE, thumbnails
+
+__all__ = [
+    "EdgeTrack",
+    "accepted_tracks",
+    "edge_tracks",
+    "edge_wipes",
+    "swept_change",
+    "wipe_extents",
+]
+
+BASELINE_OFFSETS = (-24, -16, -8, 8, 16, 24)
+"""Frames (relative) whose profiles give each group's own level of difference (their median):
+a lamp that flickers, a fixed pattern of the coding or a moving object that stays in one
+place differ in the same group every frame, while a wipe's edge stays a few frames in each
+(16 groups of 4 pixels: at most ~8 frames for a 60-frame wipe across the width)."""
+
+EDGE_RATIO = 2.5
+"""The edge's group differs at least this many times (its excess over its own level, over
+the frame's median group + 1 level) more than the picture around it."""
+
+EDGE_LEVEL = 3.0
+"""... and by at least this many luma levels (0–255) above its own level."""
+
+MAX_JUMP = 3
+"""Groups the edge may move between two frames of one track (a 10-frame wipe crosses 16
+groups at 1.6 a frame)."""
+
+MIN_FRAMES = 4
+"""Frames a track lasts at least."""
+
+MIN_SWEEP = 0.6
+"""Share of the groups a track crosses at least (a wipe crosses all; its first and last
+frames may lose the edge in a dark or flat corner)."""
+
+MAX_BACK = 0.15
+"""Share of a track's steps that may go against its direction (by one group)."""
+
+EXTEND_RATIO = 1.3
+"""A dissolve or wipe found inside a track this many times its length takes the track's
+extent (:func:`wipe_extents`): the dissolve/wipe tests compare a span's pace with the 8
+frames outside it, and a long wipe (50–58 frames) between moving shots passed them only as
+its faster half (IoU 0.47–0.49 with the labels on four development draws)."""
+
+SWEPT_CHANGE = 0.4
+"""Share of the thumbnail cells the edge swept whose level changed across the track (by 2
+levels and twice what the same cell moves in the 8 frames on the far side of the track) at
+least: a wipe replaces the whole swept part of the picture; a person walking across a still
+shot, a car driving through it, change only the cells they cover at the start and the end."""
+
+
+@dataclass(frozen=True)
+class EdgeTrack:
+    """A moving edge: frames ``[start, end)`` whose difference peaks in a group that moves
+    one way (``axis`` ``col``: left/right, ``row``: up/down), from group ``first`` to
+    ``last``; ``strength``: the median ratio of the edge's excess to the picture's."""
+
+    start: int
+    end: int
+    axis: str
+    first: int
+    last: int
+    strength: float
+
+
+def _peaks(p: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Per frame of profiles ``p`` (N, G): the group of the largest excess over its own level,
+    that excess (levels) and its ratio to the frame's median group + 1."""
+    n = p.shape[0]
+    idx = np.arange(n)
+    base = np.stack([p[np.clip(idx + o, 0, n - 1)] for o in BASELINE_OFFSETS])
+    level = np.median(base, axis=0)
+    excess = p - level
+    g = np.argmax(excess, axis=1)
+    top = excess[idx, g]
+    ratio = top / (np.median(p, axis=1) + 1.0)
+    return g.astype(np.int64), top, ratio
+
+
+def _step(before: int, now: int, groups: int) -> int | None:
+    """The edge's move from group ``before`` (unwrapped: may lie outside ``[0, groups)``) to
+    group ``now``: at most :data:`MAX_JUMP` groups, or, from one border of the picture to the
+    other, on the same way (a slide's seam follows the edge of the picture that left); None
+    when it jumps."""
+    here = before % groups
+    d = now - here
+    if abs(d) <= MAX_JUMP:
+        return d
+    if here <= 1 and now >= groups - 2:  # left (top) border, on at the right (bottom)
+        return d - groups
+    if here >= groups - 2 and now <= 1:
+        return d + groups
+    return None
+
+
+def edge_tracks(features: npt.NDArray[np.float64]) -> list[EdgeTrack]:
+    """Moving edges in ``features`` (N, F) float64 (see :class:`EdgeTrack`): runs of frames
+    whose profile peaks (:data:`EDGE_RATIO`, :data:`EDGE_LEVEL`) in groups that move at most
+    :data:`MAX_JUMP` a frame, one way (:data:`MAX_BACK`), across :data:`MIN_SWEEP` of the
+    picture, for :data:`MIN_FRAMES` frames or more; sorted by start."""
+    f = features
+    n = f.shape[0]
+    out: list[EdgeTrack] = []
+    if n < MIN_FRAMES + 2:
+        return out
+    cols, rows = EDGE_BINS
+    first = COL["diff_col_0"]
+    for axis, lo, groups in (("col", first, cols), ("row", first + cols, rows)):
+        g, top, ratio = _peaks(f[:, lo : lo + groups])
+        strong = (ratio >= EDGE_RATIO) & (top >= EDGE_LEVEL)
+        strong[0] = False
+        k = 1
+        while k < n:
+            if not strong[k]:
+                k += 1
+                continue
+            run, pos = [k], [int(g[k])]
+            k += 1
+            while k < n and strong[k]:
+                step = _step(pos[-1], int(g[k]), groups)
+                if step is None:
+                    break
+                run.append(k)
+                pos.append(pos[-1] + step)
+                k += 1
+            if len(run) < MIN_FRAMES:
+                continue
+            u = np.array(pos, np.int64)
+            steps = np.diff(u)
+            direction = int(np.sign(u[-1] - u[0]))
+            if direction == 0:
+                continue
+            back = np.count_nonzero(steps * direction < 0)
+            if back > MAX_BACK * steps.size or np.any(steps * direction < -1):
+                continue
+            sweep = abs(int(u[-1] - u[0])) + 1
+            if sweep < MIN_SWEEP * groups:
+                continue
+            if u.min() < 0 or u.max() >= groups:  # over the border: the whole picture
+                start, end = (0, groups - 1) if direction > 0 else (groups - 1, 0)
+            else:
+                start, end = int(u[0]), int(u[-1])
+            out.append(
+                EdgeTrack(run[0], run[-1] + 1, axis, start, end, float(np.median(ratio[run])))
+            )
+    return sorted(out, key=lambda t: t.start)
+
+
+def swept_change(features: npt.NDArray[np.float64], t: EdgeTrack) -> float:
+    """Share of the thumbnail cells in the part of the picture ``t`` swept whose level changed
+    from frame ``start - 1`` to frame ``end`` by 2+ levels and 2× their own change over the 8
+    frames before (after) those frames (see :data:`SWEPT_CHANGE`)."""
+    n = features.shape[0]
+    tw, th = THUMB_SIZE
+    cells = thumbnails(features).reshape(n, th, tw)
+    a, b = max(t.start - 1, 0), min(t.end, n - 1)
+    noise = np.maximum(np.abs(cells[a] - cells[max(a - 8, 0)]),
+                       np.abs(cells[b] - cells[min(b + 8, n - 1)]))  # fmt: skip
+    change = np.abs(cells[b] - cells[a]) >= np.maximum(2.0, 2.0 * noise)
+    lo, hi = sorted((t.first, t.last))
+    if t.axis == "col":
+        groups = EDGE_BINS[0]
+        part = change[:, lo * tw // groups : hi * tw // groups + 1]
+    else:
+        groups = EDGE_BINS[1]
+        part = change[lo * th // groups : hi * th // groups + 1, :]
+    return float(part.mean())
+
+
+def accepted_tracks(features: npt.NDArray[np.float64]) -> list[EdgeTrack]:
+    """The moving edges of ``features`` (N, F) float64 (:func:`edge_tracks`) that changed the
+    part of the picture they swept (:func:`swept_change` >= :data:`SWEPT_CHANGE`): wipes."""
+    return [t for t in edge_tracks(features) if swept_change(features, t) >= SWEPT_CHANGE]
+
+
+def edge_wipes(tracks: list[EdgeTrack], taken: npt.NDArray[np.bool_]) -> list[Transition]:
+    """A ``wipe`` span ``[start, end)``, confidence 0.5, for each track of ``tracks``
+    (:func:`accepted_tracks`) that no frame of ``taken`` (N,) bool (a cut, a transition, a
+    span called motion) touches, from one frame before it to one after. No camera test: a
+    pan leaves no edge that stands out of its own difference, and a slide (both pictures
+    moving together) is a camera move to every motion test."""
+    out: list[Transition] = []
+    used = taken.copy()
+    for t in tracks:
+        if used[max(0, t.start - 1) : t.end + 1].any():
+            continue
+        out.append(Transition(t.start, t.end, "wipe", 0.5))
+        used[t.start : t.end] = True
+    return out
+
+
+def wipe_extents(transitions: list[Transition], tracks: list[EdgeTrack]) -> list[Transition]:
+    """``transitions`` with each dissolve or wipe that lies inside a longer track of
+    ``tracks`` (within 2 frames of it, the track at least :data:`EXTEND_RATIO` as long) given
+    the track's extent, as a ``wipe`` of the same confidence."""
+    out: list[Transition] = []
+    for x in transitions:
+        if x.kind in ("dissolve", "wipe"):
+            length = x.end_frame - x.start_frame
+            for t in tracks:
+                inside = t.start - 2 <= x.start_frame and x.end_frame <= t.end + 2
+                if inside and t.end - t.start >= EXTEND_RATIO * length:
+                    x = Transition(t.start, t.end, "wipe", x.confidence)
+                    break
+        out.append(x)
+    return out
