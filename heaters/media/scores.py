@@ -98,6 +98,8 @@ FEATURES: tuple[str, ...] = (
     *(f"hist_c_{i}" for i in range(HIST_CHROMA_BINS**2)),
     *(f"diff_col_{i}" for i in range(EDGE_BINS[0])),
     *(f"diff_row_{i}" for i in range(EDGE_BINS[1])),
+    "zoom_rate",
+    "zoom_fit",
 )
 """Names of the feature columns, in order:
 
@@ -139,6 +141,11 @@ FEATURES: tuple[str, ...] = (
     columns (``J`` of its rows, top to bottom), the largest mean absolute luma difference
     (0–255) between frame ``k`` and ``k - 1`` down one of its columns (across one of its
     rows); 0 for frame 0.
+``zoom_rate``, ``zoom_fit``
+    A camera move with a zoom from frame ``k - 1`` to ``k`` (:func:`_zoom_fit`): the scale
+    change per frame (+0.01: 1 % larger, a zoom in) and the share of the luma change it and a
+    translation explain (0–1; a pan or a zoom 0.4–0.9, a dissolve or a wipe 0.0–0.3); 0 for
+    frame 0.
 """
 
 COL = {name: i for i, name in enumerate(FEATURES)}
@@ -244,6 +251,7 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     out[:, _HIST] = _histograms(ycc[m:])
     lum = y.reshape(total, h, w).astype(np.float32)
     out[:, _EDGES] = _edge_profiles(lum, rows)
+    out[:, _ZOOM] = _zoom_fit(lum, rows)
     for i, k in enumerate(rows.tolist()):
         if k >= 1:
             out[i, _MOTION] = _motion_compensated(lum[k - 1], lum[k])
@@ -255,6 +263,48 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
 _MOTION = [COL["luma_diff"], COL["mc_diff"], COL["mc_corr"]]
 _HIST = [COL[name] for name in FEATURES if name.startswith("hist_")]
 _EDGES = [COL[name] for name in FEATURES if name.startswith("diff_")]
+_ZOOM = [COL["zoom_rate"], COL["zoom_fit"]]
+
+
+def _zoom_fit(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
+    """``zoom_rate`` and ``zoom_fit`` of frames ``rows`` of ``lum`` (T, H, W) float32 luma:
+    float32 (len(rows), 2); zeros for frame 0 and frames under 4 pixels a side.
+
+    Brightness constancy linearised (optical flow): the change ``I_t`` between frames
+    ``k - 1`` and ``k`` equals ``-(I_x u + I_y v)`` for the motion ``(u, v)`` of each pixel;
+    a translation ``(t_x, t_y)`` plus a zoom ``a`` about the picture's centre moves pixel
+    ``(x, y)`` by ``(t_x + a x, t_y + a y)``. The three are fitted by least squares over the
+    inner pixels (gradients by central differences of the two frames' mean); ``zoom_fit`` is
+    ``1 - |residual|^2 / |I_t|^2``. A zoom of 1.5× over 30 frames moves the border of a
+    64-pixel frame ~0.4 pixel a frame, well inside the linearisation. ~20 µs a frame."""
+    out = np.zeros((rows.size, 2), np.float32)
+    has = rows >= 1
+    _, h, w = lum.shape
+    if not has.any() or h < 4 or w < 4:
+        return out
+    now, before = lum[rows[has]], lum[rows[has] - 1]
+    mean = 0.5 * (now + before)
+    m = now.shape[0]
+    it = (now - before)[:, 1:-1, 1:-1].reshape(m, -1)
+    ix = 0.5 * (mean[:, 1:-1, 2:] - mean[:, 1:-1, :-2])
+    iy = 0.5 * (mean[:, 2:, 1:-1] - mean[:, :-2, 1:-1])
+    x = np.arange(1, w - 1, dtype=np.float32) - np.float32((w - 1) / 2.0)
+    y = np.arange(1, h - 1, dtype=np.float32)[:, None] - np.float32((h - 1) / 2.0)
+    basis = (ix.reshape(m, -1), iy.reshape(m, -1), (ix * x + iy * y).reshape(m, -1))
+    # the normal equations and the residual from dot products alone:
+    # |it + A theta|^2 = it.it + 2 theta.(A^T it) + theta^T (A^T A) theta
+    normal = np.empty((m, 3, 3))
+    for i in range(3):
+        for j in range(i, 3):
+            normal[:, i, j] = normal[:, j, i] = np.einsum("np,np->n", basis[i], basis[j])
+    rhs = np.stack([np.einsum("np,np->n", b, it) for b in basis], axis=1).astype(np.float64)
+    energy = np.maximum(np.einsum("np,np->n", it, it).astype(np.float64), 1e-9)
+    theta = np.linalg.solve(normal + 1e-3 * np.eye(3), -rhs[..., None])[..., 0]
+    left = energy + 2.0 * np.einsum("ni,ni->n", theta, rhs)
+    left += np.einsum("ni,nij,nj->n", theta, normal, theta)
+    out[has, 0] = theta[:, 2]
+    out[has, 1] = 1.0 - np.maximum(left, 0.0) / energy
+    return out
 
 
 def _edge_profiles(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
