@@ -215,8 +215,10 @@ def result_from_features(
         taken = _taken(n, cuts, [*transitions, *moved])
         flashed = flashes.edges | flashes.strong
         second = learned_spans(f, taken, flashed, proba, model.threshold_proba)
-        zoomed += [t for t in second if _zoom_only(f, t)]
-        second = [t for t in second if not _zoom_only(f, t)]
+        zoomed_second = [t for t in second if _zoom_only(f, t)]
+        second = [t for t in second if t not in zoomed_second]
+        zoomed += zoomed_second
+        moved += zoomed_second
         transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
@@ -227,7 +229,7 @@ def result_from_features(
             0.3,
             "camera_move" if t in zoomed else "weak",
         )
-        for t in [*moved, *(z for z in zoomed if z not in moved)]
+        for t in moved
     ]
     for x in rejected:  # one per frame, the likeliest; none next to a cut
         if x.frame not in near and x.confidence > getattr(suggested.get(x.frame), "confidence", -1):
