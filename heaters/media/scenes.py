@@ -197,7 +197,7 @@ def result_from_features(
     transitions = sorted([*transitions, *edges], key=lambda t: t.start_frame)
     # an uncertain dissolve or wipe that a camera zoom explains: no transition (a
     # camera_move suggestion at its largest change)
-    zoomed = [t for t in transitions if _zoom_only(f, t) and t not in edges]
+    zoomed = [t for t in transitions if t not in edges and _zoom_only(f, t)]
     transitions = [t for t in transitions if t not in zoomed]
     moved += zoomed
     model = load_model() if learned is True else (learned or None)

@@ -250,8 +250,13 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
     out[:, first : first + tw * th] = np.stack(thumbs).reshape(n, -1)
     out[:, _HIST] = _histograms(ycc[m:])
     lum = y.reshape(total, h, w).astype(np.float32)
-    out[:, _EDGES] = _edge_profiles(lum, rows)
-    out[:, _ZOOM] = _zoom_fit(lum, rows)
+    after = rows[rows >= 1]  # frames with one before them: their change, once for both
+    if after.size:
+        later, earlier = lum[after], lum[after - 1]
+        change = later - earlier
+        at = np.nonzero(rows >= 1)[0][:, None]
+        out[at, _EDGES] = _edge_profiles(change)
+        out[at, _ZOOM] = _zoom_fit(later, earlier, change)
     for i, k in enumerate(rows.tolist()):
         if k >= 1:
             out[i, _MOTION] = _motion_compensated(lum[k - 1], lum[k])
@@ -262,13 +267,13 @@ def _measure(frames: UInt8Array, context: UInt8Array, box: ActiveBox | None = No
 
 _MOTION = [COL["luma_diff"], COL["mc_diff"], COL["mc_corr"]]
 _HIST = [COL[name] for name in FEATURES if name.startswith("hist_")]
-_EDGES = [COL[name] for name in FEATURES if name.startswith("diff_")]
-_ZOOM = [COL["zoom_rate"], COL["zoom_fit"]]
+_EDGES = np.array([COL[name] for name in FEATURES if name.startswith("diff_")])
+_ZOOM = np.array([COL["zoom_rate"], COL["zoom_fit"]])
 
 
-def _zoom_fit(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
-    """``zoom_rate`` and ``zoom_fit`` of frames ``rows`` of ``lum`` (T, H, W) float32 luma:
-    float32 (len(rows), 2); zeros for frame 0 and frames under 4 pixels a side.
+def _zoom_fit(now: FloatArray, before: FloatArray, change: FloatArray) -> FloatArray:
+    """``zoom_rate`` and ``zoom_fit`` of frames ``now`` (M, H, W) float32 luma after frames
+    ``before``, ``change = now - before``: float32 (M, 2); zeros under 4 pixels a side.
 
     Brightness constancy linearised (optical flow): the change ``I_t`` between frames
     ``k - 1`` and ``k`` equals ``-(I_x u + I_y v)`` for the motion ``(u, v)`` of each pixel;
@@ -277,15 +282,12 @@ def _zoom_fit(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
     inner pixels (gradients by central differences of the two frames' mean); ``zoom_fit`` is
     ``1 - |residual|^2 / |I_t|^2``. A zoom of 1.5× over 30 frames moves the border of a
     64-pixel frame ~0.4 pixel a frame, well inside the linearisation. ~20 µs a frame."""
-    out = np.zeros((rows.size, 2), np.float32)
-    has = rows >= 1
-    _, h, w = lum.shape
-    if not has.any() or h < 4 or w < 4:
+    m, h, w = now.shape
+    out = np.zeros((m, 2), np.float32)
+    if h < 4 or w < 4:
         return out
-    now, before = lum[rows[has]], lum[rows[has] - 1]
     mean = 0.5 * (now + before)
-    m = now.shape[0]
-    it = (now - before)[:, 1:-1, 1:-1].reshape(m, -1)
+    it = change[:, 1:-1, 1:-1].reshape(m, -1)
     ix = 0.5 * (mean[:, 1:-1, 2:] - mean[:, 1:-1, :-2])
     iy = 0.5 * (mean[:, 2:, 1:-1] - mean[:, :-2, 1:-1])
     x = np.arange(1, w - 1, dtype=np.float32) - np.float32((w - 1) / 2.0)
@@ -302,26 +304,24 @@ def _zoom_fit(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
     theta = np.linalg.solve(normal + 1e-3 * np.eye(3), -rhs[..., None])[..., 0]
     left = energy + 2.0 * np.einsum("ni,ni->n", theta, rhs)
     left += np.einsum("ni,nij,nj->n", theta, normal, theta)
-    out[has, 0] = theta[:, 2]
-    out[has, 1] = 1.0 - np.maximum(left, 0.0) / energy
+    out[:, 0] = theta[:, 2]
+    out[:, 1] = 1.0 - np.maximum(left, 0.0) / energy
     return out
 
 
-def _edge_profiles(lum: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
-    """``diff_col_*`` and ``diff_row_*`` (:data:`EDGE_BINS`) of frames ``rows`` of ``lum``
-    (T, H, W) float32 luma: float32 (len(rows), 16 + 9); zeros for frame 0."""
-    cols, nrows = EDGE_BINS
-    out = np.zeros((rows.size, cols + nrows), np.float32)
-    has = rows >= 1
-    if not has.any():
-        return out
-    _, h, w = lum.shape
-    d = np.abs(lum[rows[has]] - lum[rows[has] - 1])
+def _edge_profiles(change: FloatArray) -> FloatArray:
+    """``diff_col_*`` and ``diff_row_*`` (:data:`EDGE_BINS`) of frames whose luma changed by
+    ``change`` (M, H, W) float32 from the frame before: float32 (M, 16 + 9)."""
+    cols, rows = EDGE_BINS
+    _, h, w = change.shape
+    d = np.abs(change)
     cstart = np.minimum(np.linspace(0, w, cols + 1).astype(np.int64)[:-1], w - 1)
-    rstart = np.minimum(np.linspace(0, h, nrows + 1).astype(np.int64)[:-1], h - 1)
-    out[has, :cols] = np.maximum.reduceat(d.mean(axis=1), cstart, axis=1)  # down each column
-    out[has, cols:] = np.maximum.reduceat(d.mean(axis=2), rstart, axis=1)  # across each row
-    return out
+    rstart = np.minimum(np.linspace(0, h, rows + 1).astype(np.int64)[:-1], h - 1)
+    return np.concatenate(
+        [np.maximum.reduceat(d.mean(axis=1), cstart, axis=1),  # down each column
+         np.maximum.reduceat(d.mean(axis=2), rstart, axis=1)],  # across each row
+        axis=1,
+    ).astype(np.float32)  # fmt: skip
 
 
 def _histograms(ycc: UInt8Array) -> FloatArray:
