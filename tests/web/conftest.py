@@ -147,12 +147,13 @@ def stack(
 
 @pytest.fixture
 def fresh(stack: Stack) -> Stack:
-    """The stack with every detected clip pending review again, no events, edits, claims, tags
-    or notes."""
+    """The stack with every detected clip pending review again, no events, edits, claims,
+    reservations (a page's next clip), tags or notes."""
     originals = [c["id"] for v in stack.videos for c in v["clips"]]
     stack.sql(
         """
         DELETE FROM review_events;
+        DELETE FROM review_reservations;
         DELETE FROM tags;
         UPDATE clips SET note = NULL WHERE note IS NOT NULL;
         """

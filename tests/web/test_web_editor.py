@@ -266,6 +266,7 @@ def test_stale_page_loads_the_right_clip_by_itself(browser: Any, fresh: Stack) -
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     assert panel_clip(page) == first["id"]
     # Behind the page's back: alice's claim lapses and bob decides the clip.
     fresh.sql(
