@@ -117,9 +117,10 @@ def result_from_features(
     (:mod:`heaters.media.learned`): dissolves and wipes it doubts (not an edge's) become
     ``weak`` suggestions, a fallback span it sees as a transition (:data:`_FALLBACK_AGREE`)
     stays that span (else it is a cut at its largest change, as without the model), and
-    transitions it finds where nothing else did are added with confidence 0.5. An uncertain dissolve or wipe (confidence up to 0.6) that a camera zoom
-    explains (:func:`heaters.media.gradual.camera_zooms`) is none: a ``camera_move``
-    suggestion at its largest change.
+    transitions it finds where nothing else did are added with confidence 0.5. An uncertain
+    dissolve or wipe (confidence up to 0.6) that a camera zoom explains
+    (:func:`heaters.media.gradual.camera_zooms`) is none: a ``camera_move`` suggestion at its
+    largest change.
 
     Parameters
     ----------
