@@ -182,14 +182,11 @@ def result_from_features(
         f, params, inside | flashes.strong, [*transitions, *moved], cuts, search
     )
     model = load_model() if learned is True else (learned or None)
-    if model is not None:  # the fallback's spans, not cuts, where the model agrees (below)
+    if model is None:
+        for k in more_cuts:
+            cuts[k] = 0.5
+    else:  # the fallback's spans, not cuts, where the model agrees (below)
         more_spans += list(more_cuts.values())
-        agreed = set(more_cuts.values())
-        more_cuts = {}
-    else:
-        agreed = set()
-    for k in more_cuts:
-        cuts[k] = 0.5
     transitions = sorted([*transitions, *more_spans], key=lambda t: t.start_frame)
     # fades into and out of a nearly black shot, where nothing above found a boundary
     dark = dark_fades(f, params, _taken(n, cuts, [*transitions, *moved]))
@@ -198,13 +195,11 @@ def result_from_features(
     # nothing above found a boundary (kept from the learned doubt below: the edge is the
     # evidence the model's window features do not have)
     tracks = accepted_tracks(f)
-    for k in more_cuts:  # a fallback cut inside a moving edge is that wipe's largest step
+    for k, span in more_cuts.items():  # a fallback inside a moving edge: that wipe's step
         if any(t.start < k < t.end - 1 for t in tracks):
             cuts.pop(k, None)
-    for span in [x for x in transitions if x in agreed]:  # the same for a fallback span
-        k = _largest_step(f, span.start_frame, span.end_frame)
-        if any(t.start < k < t.end - 1 for t in tracks):
-            transitions.remove(span)
+            if span in transitions:
+                transitions.remove(span)
     transitions = wipe_extents(transitions, tracks)
     edges = edge_wipes(tracks, _taken(n, cuts, [*transitions, *moved]))
     transitions = sorted([*transitions, *edges], key=lambda t: t.start_frame)
@@ -226,10 +221,11 @@ def result_from_features(
         moved += doubted
         # a fallback span the model does not see as a transition: a cut at its largest
         # change, as without the model
-        for span in [x for x in transitions if x in agreed]:
-            if float(proba[span.start_frame : span.end_frame].mean()) < _FALLBACK_AGREE:
+        for k, span in more_cuts.items():
+            agrees = float(proba[span.start_frame : span.end_frame].mean()) >= _FALLBACK_AGREE
+            if span in transitions and not agrees:
                 transitions.remove(span)
-                cuts[_largest_step(f, span.start_frame, span.end_frame)] = 0.5
+                cuts[k] = 0.5
         taken = _taken(n, cuts, [*transitions, *moved])
         flashed = flashes.edges | flashes.strong
         second = learned_spans(f, taken, flashed, proba, model.threshold_proba)
