@@ -281,7 +281,8 @@ def _zoom_fit(now: FloatArray, before: FloatArray, change: FloatArray) -> FloatA
     ``(x, y)`` by ``(t_x + a x, t_y + a y)``. The three are fitted by least squares over the
     inner pixels (gradients by central differences of the two frames' mean); ``zoom_fit`` is
     ``1 - |residual|^2 / |I_t|^2``. A zoom of 1.5× over 30 frames moves the border of a
-    64-pixel frame ~0.4 pixel a frame, well inside the linearisation. ~20 µs a frame."""
+    64-pixel frame ~0.4 pixel a frame, well inside the linearisation. ~25 µs a frame (0.34 s
+    for the 14 160 frames of a 10-minute video, profiled)."""
     m, h, w = now.shape
     out = np.zeros((m, 2), np.float32)
     if h < 4 or w < 4:
