@@ -4,13 +4,18 @@ Two layers, so that a worker killed by SIGKILL (no clean-up code runs) leaves no
 
 1. **Parent-death signal.** On Linux every child Heaters starts itself (each ffmpeg, each
    process of the process pool) asks the kernel, with ``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
-   to be killed the moment its parent dies (:func:`die_with_parent`, used as a
-   ``preexec_fn`` and as the pool's ``initializer``). The signal follows the *thread* that
-   started the child: Heaters starts them from the event loop's thread or from a pool
-   process's main thread, which live as long as the process.
+   to be killed the moment its parent dies: a pool process itself (:func:`die_with_parent`,
+   the pool's ``initializer``), an ffmpeg through util-linux's ``setpriv --pdeathsig KILL``
+   put in front of its command (:func:`with_parent_death`), which sets the signal and then
+   executes it. Not a ``preexec_fn``: Python code run between ``fork`` and ``exec`` in a
+   process with other threads can wait forever on a lock one of them held at the fork (the
+   segmented preprocess hung that way, an ffmpeg for its audio forked while other threads
+   encoded). The signal follows the *thread* that started the child: Heaters starts them
+   from the event loop's thread or from a pool process's main thread, which live as long as
+   the process. Where ``setpriv`` is missing the command runs as it is, and layer 2 remains.
 2. **A mark in the environment.** :func:`mark_worker` puts ``HEATERS_WORKER=<pid>`` into the
    worker's environment, which every descendant inherits, including those started by
-   libraries (yt-dlp's ffmpeg, multiprocessing's resource tracker) where no ``preexec_fn``
+   libraries (yt-dlp's ffmpeg, multiprocessing's resource tracker) where no such wrapper
    can be given. A new worker's start-up kills, with :func:`kill_orphans`, every process
    still marked with a dead worker's PID before that worker's temp folder is removed.
 """
@@ -23,9 +28,11 @@ import ctypes.util
 import functools
 import logging
 import os
+import shutil
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import psutil
 
@@ -37,7 +44,7 @@ __all__ = [
     "kill_orphans",
     "mark_worker",
     "pool_child",
-    "preexec_for_child",
+    "with_parent_death",
 ]
 
 #: Environment variable holding the PID of the worker process a process belongs to.
@@ -92,16 +99,31 @@ def pool_child(parent_pid: int | None = None) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def preexec_for_child() -> Callable[[], None] | None:
-    """A ``preexec_fn`` for ``subprocess``/``asyncio`` children: :func:`die_with_parent`.
+@functools.cache
+def _setpriv() -> tuple[str, ...]:
+    """``setpriv --pdeathsig KILL --`` where util-linux's ``setpriv`` (2.33 or later) is on
+    the ``PATH`` (Linux), else nothing; looked up once."""
+    exe = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if exe is None:
+        return ()
+    try:
+        probe = subprocess.run(
+            [exe, "--help"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if b"--pdeathsig" not in probe.stdout:
+        log.warning("%s has no --pdeathsig: children started now may outlive a killed worker", exe)
+        return ()
+    return (exe, "--pdeathsig", "KILL", "--")
 
-    libc's ``prctl`` is looked up here, in the parent, so the forked child only calls it (no
-    lock is taken between fork and exec). None where there is no ``prctl`` (not Linux).
-    """
-    prctl = _prctl()
-    if prctl is None:
-        return None
-    return functools.partial(_pdeathsig, prctl, os.getpid())
+
+def with_parent_death(cmd: Sequence[str]) -> list[str]:
+    """``cmd`` (program and arguments) run so that the kernel SIGKILLs it when the thread that
+    starts it dies: behind ``setpriv --pdeathsig KILL --``, which sets the signal and then
+    executes ``cmd`` in its own place (same PID, ``cmd``'s command line). ``cmd`` unchanged
+    where there is no such ``setpriv``."""
+    return [*_setpriv(), *cmd]
 
 
 def mark_worker() -> None:

@@ -3,7 +3,7 @@
 Nothing here needs a system ffmpeg: :func:`ffmpeg_exe` returns the path of the binary in the
 ``imageio-ffmpeg`` wheel, and :func:`run_ffmpeg` runs it without blocking the event loop.
 Every ffmpeg started here dies with the process that started it, even one killed by SIGKILL
-(``PR_SET_PDEATHSIG``, see :mod:`heaters.children`).
+(``PR_SET_PDEATHSIG`` through ``setpriv``, see :mod:`heaters.children`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import imageio_ffmpeg
 
-from heaters.children import preexec_for_child
+from heaters.children import with_parent_death
 from heaters.errors import MediaError, PreprocessError
 
 __all__ = ["ffmpeg_exe", "last_error_line", "run_ffmpeg", "run_ffmpeg_sync"]
@@ -101,11 +101,10 @@ async def run_ffmpeg(
     stdout = asyncio.subprocess.PIPE if on_progress is not None else asyncio.subprocess.DEVNULL
     try:
         proc = await asyncio.create_subprocess_exec(
-            *cmd,
+            *with_parent_death(cmd),  # killed with this process, even by SIGKILL
             stdin=asyncio.subprocess.DEVNULL,
             stdout=stdout,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=preexec_for_child(),  # killed with this process, even by SIGKILL
         )
     except OSError as exc:
         raise error(f"cannot start ffmpeg: {exc.strerror or exc}") from exc
@@ -179,13 +178,12 @@ def run_ffmpeg_sync(
     cmd = [ffmpeg_exe(), *BASE_ARGS, *args]
     try:
         done = subprocess.run(
-            cmd,
+            with_parent_death(cmd),  # killed with this process, even by SIGKILL
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=timeout,
             check=False,
-            preexec_fn=preexec_for_child(),  # killed with this process, even by SIGKILL
         )
     except subprocess.TimeoutExpired:
         raise error(f"ffmpeg timed out after {timeout:g} s") from None
