@@ -61,8 +61,14 @@ def _ffmpeg_children(pid: int) -> list[psutil.Process]:
 def test_ffmpeg_dies_with_its_sigkilled_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", _PARENT], cwd=REPO)
     try:
-        _wait_for(lambda: bool(_ffmpeg_children(parent.pid)), "the ffmpeg to run")
-        [child] = _ffmpeg_children(parent.pid)
+        found: list[psutil.Process] = []
+
+        def running() -> bool:  # /proc/PID/cmdline reads empty for an instant around exec
+            found[:] = _ffmpeg_children(parent.pid)
+            return bool(found)
+
+        _wait_for(running, "the ffmpeg to run")
+        [child] = found
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=30)
 
