@@ -93,6 +93,30 @@ def test_doubted_spans_are_dissolves_and_wipes_the_model_and_the_structure_rejec
     assert learned.doubted_spans(f, [dissolve], high) == []
 
 
+def test_a_span_that_looks_like_a_shadow_is_doubted_only_where_the_model_agrees() -> None:
+    """A shadow falling over the left half of a still picture (the thumbnails darken there,
+    the rest keeps its level) is doubted when its frames score low on average (a light or a
+    shadow over part of a shot, issue 19's film's false spans) and kept when they score high;
+    a dissolve to another picture that scores as low is not taken for a light."""
+    w, h = 8, 4
+    n, s, e = 120, 40, 60
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(40, 200, (h, w)), rng.uniform(40, 200, (h, w))
+    first = FEATURES.index("thumb_0")
+    shade = np.ones((h, w))
+    shade[:, : w // 2] = 0.5
+    shadow, dissolve = np.zeros((n, len(FEATURES))), np.zeros((n, len(FEATURES)))
+    for k in range(n):
+        p = np.clip((k - s + 1) / (e - s + 1), 0, 1)
+        shadow[k, first : first + w * h] = (a * (1 - p * (1 - shade))).ravel()
+        dissolve[k, first : first + w * h] = (a * (1 - p) + b * p).ravel()
+    span = Transition(s, e, "dissolve", 0.9)
+    low, high = np.full(n, 0.3), np.full(n, 0.9)
+    assert learned.doubted_spans(shadow, [span], low) == [span]
+    assert learned.doubted_spans(shadow, [span], high) == []
+    assert learned.doubted_spans(dissolve, [span], low) == []
+
+
 def _montage_thumbnails(kind: str, n: int = 120, s: int = 40, e: int = 72) -> np.ndarray:
     """Features (n, F) whose thumbnails go from one random picture to another over [s, e):
     ``wipe`` (columns switch left to right) or ``dissolve`` (every cell blends)."""
