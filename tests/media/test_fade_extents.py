@@ -1,0 +1,53 @@
+"""A fade's extent is the fade's, not the shot's drift beside it, and a fade toward a colour
+near the picture's own mean is found though the mean wobbles (``fades.scan_fades``, issue 19:
+spans reported with their true extent)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from heaters.media.detector_params import DetectorParams
+from heaters.media.fades import scan_fades
+from heaters.media.scores import COL, FEATURES
+
+PARAMS = DetectorParams()
+
+
+def _features(mean: list[float], std: list[float]) -> np.ndarray:
+    f = np.zeros((len(mean), len(FEATURES)))
+    f[:, COL["luma_mean"]] = mean
+    f[:, COL["luma_std"]] = std
+    return f
+
+
+def _spans(mean: list[float], std: list[float]) -> list[tuple[int, int, str]]:
+    fades = scan_fades(_features(mean, std), PARAMS)
+    return [(t.start_frame, t.end_frame, t.kind) for t in fades.transitions]
+
+
+def test_a_fade_in_ends_where_its_steps_do_not_where_the_shot_stops_drifting() -> None:
+    # the video opens on 20 white frames (so the fade in takes them), a 14-frame fade in (mean 255 -> 150, std 0 -> 35), then a shot that
+    # darkens by 0.7 and gains 0.35 of contrast a frame for 45 frames: still "farther from
+    # white" every frame, so the monotone walk alone ran on to its end
+    fade = 14
+    mean = [255.0] * 20 + [255.0 - 105.0 * (k + 1) / fade for k in range(fade)]
+    std = [0.0] * 20 + [35.0 * (k + 1) / fade for k in range(fade)]
+    mean += [150.0 - 0.7 * (k + 1) for k in range(45)] + [118.5] * 20
+    std += [35.0 + 0.35 * (k + 1) for k in range(45)] + [50.75] * 20
+    assert _spans(mean, std) == [(0, 34, "fade_in")]
+    # and the same backwards: a fade out starts where its steps do
+    spans = _spans(mean[::-1], std[::-1])
+    n = len(mean)
+    assert spans == [(n - 34, n, "fade_out")]
+
+
+def test_a_fade_out_to_a_grey_near_the_picture_mean_is_found_though_the_mean_wobbles() -> None:
+    # a picture of mean 42 fades to grey 21 over 10 frames, its mean dipping 1.4 below the
+    # grey on the way (a grade's curve), then holds grey and fades back in
+    mean = [42.0] * 30 + [39.0, 36.0, 33.5, 31.0, 28.5, 26.0, 23.5, 21.7, 19.9, 19.8]
+    std = [24.0] * 30 + [22.0, 19.5, 17.5, 15.5, 13.0, 11.0, 8.7, 6.5, 3.4, 1.6]
+    mean += [21.2] * 8 + [23.0 + 2.0 * k for k in range(10)] + [42.0] * 30
+    std += [0.5] * 8 + [2.6 + 2.4 * k for k in range(10)] + [24.0] * 30
+    spans = _spans(mean, std)
+    assert [kind for _, _, kind in spans] == ["fade_out", "fade_in"]
+    assert spans[0][0] == 30
