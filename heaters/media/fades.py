@@ -261,20 +261,22 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
         while k < n and flat[k]:
             k += 1
         f1 = k
-        c = float(np.median(mean[f0:f1]))
         hold_end = _hold_end(mean, std, f0, f1)
-        # fade out: frames s..f0-1 each nearer the flat frame than the one before
-        s = _fade_start(std, mean, corr1, c, f0, last_end, params)
-        s = _trim_fade_out(std, mean, c, s, f0)
+        # fade out: frames s..f0-1 each nearer the run's first frame than the one before (a
+        # fade scales the picture toward it; the run's middle may hold another level: a
+        # grade's black at 20 for the fade, a held grey at 22 after it)
+        c_out, c_in = float(mean[f0]), float(mean[f1 - 1])
+        s = _fade_start(std, mean, corr1, c_out, f0, last_end, params)
+        s = _trim_fade_out(std, mean, c_out, s, f0)
         cut_out = s - 1 > last_end and _cut_into(std, corr1, s - 1, s - 2, params)
         has_out = f0 - s >= params.min_fade and _continuous(std[s - 1], std[f0 - 1], f0 - s, params)
         if cut_out:
             # a hard cut into a (near-)flat shot: a fade only if that shot fades on its own
             has_out = has_out and std[s] - std[f0 - 1] >= params.flat_std
             allowed.add(s)
-        # fade in: frames f1..e-1 each nearer the flat frame than the one after
-        e = _fade_end(std, mean, corr1, c, f1, params)
-        e = _trim_fade_in(std, mean, c, f1, e)
+        # fade in: frames f1..e-1 each nearer the run's last frame than the one after
+        e = _fade_end(std, mean, corr1, c_in, f1, params)
+        e = _trim_fade_in(std, mean, c_in, f1, e)
         cut_in = e + 1 < n and _cut_into(std, corr1, e, e + 1, params)
         has_in = (e - f1 >= params.min_fade or (f0 == 0 and e > f1)) and _continuous(
             std[e], std[f1], e - f1, params
