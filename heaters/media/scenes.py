@@ -69,7 +69,7 @@ from heaters.media.learned import (
 )
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 from heaters.media.structure import motion_inside_shot, search_structural
-from heaters.media.wipes import accepted_tracks, edge_wipes, wipe_extents
+from heaters.media.wipes import accepted_tracks, edge_wipes, partial_tracks, wipe_extents
 
 __all__ = [
     "ANALYSIS_SIZE",
@@ -234,6 +234,11 @@ def result_from_features(
         zoomed += zoomed_second
         moved += zoomed_second
         transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
+    # the extent of a dissolve or wipe found with an edge that the picture hid for part of
+    # its way (last: it changes no decision above)
+    transitions = wipe_extents(
+        transitions, [*tracks, *partial_tracks(f, tracks)], whole_way=True, cuts=cuts
+    )
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}

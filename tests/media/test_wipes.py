@@ -140,3 +140,28 @@ def test_a_wipe_found_as_its_faster_half_takes_the_edge_extent() -> None:
     assert wipes.wipe_extents([Transition(41, 85, "wipe", 0.8)], [track]) == [
         Transition(41, 85, "wipe", 0.8)
     ]
+
+
+def test_an_edge_lost_half_way_reaches_across_the_picture_at_its_own_pace() -> None:
+    # an edge seen from group 15 to group 8 over frames 244..271 (a dark second half hid the
+    # rest): at its pace it crosses the other 8 groups in ~31 frames more
+    track = wipes.EdgeTrack(244, 272, "col", 15, 8, 5.0)
+    assert wipes.reach(track) == (244, 303)
+    # one seen only from group 6 on: it began before
+    assert wipes.reach(wipes.EdgeTrack(100, 110, "col", 6, 15, 5.0)) == (94, 110)
+    # a whole track reaches no farther
+    assert wipes.reach(wipes.EdgeTrack(40, 90, "col", 0, 15, 8.0)) == (40, 90)
+
+
+def test_the_whole_way_extent_goes_to_a_span_found_as_the_half_but_over_no_cut() -> None:
+    track = wipes.EdgeTrack(244, 272, "col", 15, 8, 5.0)
+    half = Transition(241, 271, "wipe", 0.7)
+    assert wipes.wipe_extents([half], [track], whole_way=True) == [
+        Transition(244, 303, "wipe", 0.7)
+    ]
+    # without whole_way the track is as long as the span: kept as found
+    assert wipes.wipe_extents([half], [track]) == [half]
+    # a cut, or another transition, inside the reach: kept as found
+    assert wipes.wipe_extents([half], [track], whole_way=True, cuts=[290]) == [half]
+    fade = Transition(295, 310, "fade_out", 1.0)
+    assert wipes.wipe_extents([half, fade], [track], whole_way=True) == [half, fade]
