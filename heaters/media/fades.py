@@ -219,6 +219,14 @@ frames late (``fade_out`` 62–90 for 62–70). On the development draws any val
 0.6 levels gave the same spans."""
 
 
+_MOVED_ON = 8.0
+"""Luma levels (0–255) that the last frame of a flat run must lie from its held frames for a
+fade out with no fade in found to end where the hold does, not at the run's end: the frames
+after the hold are then a fade in too flat to be seen as one (a development fade through
+black into a bright sky of contrast 2.5: the run went on from 3.7 to 53 while its contrast
+stayed under ``flat_std``). A pan into a flat sky drifts under a level."""
+
+
 def _hold_end(mean: FloatArray, std: FloatArray, f0: int, f1: int) -> int:
     """Where the fade out of a dip through the flat run ``[f0, f1)`` ends and its fade in
     begins: in the middle of the flat frames that hold at the turning point (the flat frame
@@ -233,6 +241,13 @@ def _hold_end(mean: FloatArray, std: FloatArray, f0: int, f1: int) -> int:
     video."""
     if f0 == 0 or f1 >= mean.shape[0]:
         return f1
+    lo, hi = _held(mean, std, f0, f1)
+    return (lo + hi + 1) // 2
+
+
+def _held(mean: FloatArray, std: FloatArray, f0: int, f1: int) -> tuple[int, int]:
+    """The frames ``[lo, hi)`` of the flat run ``[f0, f1)`` (not at either end of the video)
+    that hold at its turning point (see :func:`_hold_end`)."""
     run = mean[f0:f1]
     i = int(np.argmax(np.abs(run - 0.5 * (mean[f0 - 1] + mean[f1]))))
     contrast = std[f0:f1]
@@ -240,7 +255,7 @@ def _hold_end(mean: FloatArray, std: FloatArray, f0: int, f1: int) -> int:
         (np.abs(run - run[i]) <= _HOLD)
         & (np.abs(contrast - contrast[i]) <= _HOLD_STD[0] + _HOLD_STD[1] * contrast[i])
     )[0]
-    return f0 + (int(held.min()) + int(held.max()) + 2) // 2
+    return f0 + int(held.min()), f0 + int(held.max()) + 1
 
 
 def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
@@ -286,7 +301,14 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
             allowed.add(e + 1)
         if has_out:
             conf = _fade_confidence(std, s - 1, f0, params.flat_std)
-            out.append(Transition(s, hold_end if has_in else f1, "fade_out", conf))
+            end = hold_end if has_in else f1
+            if not has_in and f0 > 0 and f1 < n:
+                # the run's frames after the hold move on toward the next shot (a fade in
+                # that stays under flat_std: into a shot of little contrast)
+                held_end = _held(mean, std, f0, f1)[1]
+                if abs(mean[f1 - 1] - mean[held_end - 1]) >= _MOVED_ON:
+                    end = held_end
+            out.append(Transition(s, end, "fade_out", conf))
             if not has_in and f1 < n:
                 allowed.add(f1)  # fade out, then a hard cut into the next shot
         if has_in:

@@ -51,3 +51,15 @@ def test_a_fade_out_to_a_grey_near_the_picture_mean_is_found_though_the_mean_wob
     spans = _spans(mean, std)
     assert [kind for _, _, kind in spans] == ["fade_out", "fade_in"]
     assert spans[0][0] == 30
+
+
+def test_a_fade_out_ends_at_the_hold_when_the_flat_run_then_moves_on() -> None:
+    # a shot fades to black over 10 frames, holds 3 black frames, then fades in to a bright
+    # sky of so little contrast (std 2) that the fade in never leaves flat_std: the flat run
+    # goes on rising 4 levels a frame; the fade out ends with the hold, not with the run
+    mean = [120.0] * 30 + [120.0 - 11.6 * (k + 1) for k in range(10)] + [3.7] * 3
+    std = [60.0] * 30 + [60.0 - 5.9 * (k + 1) for k in range(10)] + [0.6] * 3
+    mean += [3.7 + 4.0 * (k + 1) for k in range(18)] + [80.0] * 30
+    std += [0.6 + 0.1 * (k + 1) for k in range(18)] + [2.7] * 30
+    (fade_out,) = [s for s in _spans(mean, std) if s[2] == "fade_out"]
+    assert fade_out == (30, 43, "fade_out")
