@@ -69,7 +69,13 @@ from heaters.media.learned import (
 )
 from heaters.media.scores import COL, FEATURES, frame_features, thumbnails
 from heaters.media.structure import motion_inside_shot, search_structural
-from heaters.media.wipes import accepted_tracks, edge_wipes, partial_tracks, wipe_extents
+from heaters.media.wipes import (
+    accepted_tracks,
+    edge_wipes,
+    partial_tracks,
+    wipe_extents,
+    wipe_trims,
+)
 
 __all__ = [
     "ANALYSIS_SIZE",
@@ -117,7 +123,9 @@ def result_from_features(
     (:mod:`heaters.media.learned`): dissolves and wipes it doubts (not an edge's) become
     ``weak`` suggestions, a fallback span it sees as a transition (:data:`_FALLBACK_AGREE`)
     stays that span (else it is a cut at its largest change, as without the model), and
-    transitions it finds where nothing else did are added with confidence 0.5. An uncertain
+    transitions it finds where nothing else did are added with confidence 0.5; last, a
+    dissolve or wipe found with a moving edge takes the edge's whole way
+    (:func:`heaters.media.wipes.reach`) where it found less, or more. An uncertain
     dissolve or wipe (confidence up to 0.6) that a camera zoom explains
     (:func:`heaters.media.gradual.camera_zooms`) is none: a ``camera_move`` suggestion at its
     largest change.
@@ -234,11 +242,13 @@ def result_from_features(
         zoomed += zoomed_second
         moved += zoomed_second
         transitions = sorted([*transitions, *second], key=lambda t: t.start_frame)
-    # the extent of a dissolve or wipe found with an edge that the picture hid for part of
-    # its way (last: it changes no decision above)
+    # extents from the edges, last (they change no decision above): a dissolve or wipe found
+    # with an edge that the picture hid for part of its way takes the edge's whole way; one
+    # that took in moving frames beside an edge's whole way is cut to it
     transitions = wipe_extents(
         transitions, [*tracks, *partial_tracks(f, tracks)], whole_way=True, cuts=cuts
     )
+    transitions = wipe_trims(transitions, tracks)
     frames = sorted(cuts)
     near = {k + d for k in frames for d in (-1, 0, 1)}
     suggested: dict[int, Suggestion] = {}

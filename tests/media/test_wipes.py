@@ -165,3 +165,13 @@ def test_the_whole_way_extent_goes_to_a_span_found_as_the_half_but_over_no_cut()
     assert wipes.wipe_extents([half], [track], whole_way=True, cuts=[290]) == [half]
     fade = Transition(295, 310, "fade_out", 1.0)
     assert wipes.wipe_extents([half, fade], [track], whole_way=True) == [half, fade]
+
+
+def test_a_span_much_longer_than_the_edge_it_holds_is_cut_to_the_edge() -> None:
+    track = wipes.EdgeTrack(52, 71, "col", 15, 0, 16.0)
+    long = Transition(39, 97, "wipe", 0.54)
+    fade = Transition(30, 100, "fade_in", 1.0)
+    assert wipes.wipe_trims([long, fade], [track]) == [Transition(52, 71, "wipe", 0.54), fade]
+    # about as long as the edge: kept as found
+    near = Transition(50, 74, "dissolve", 0.9)
+    assert wipes.wipe_trims([near], [track]) == [near]
