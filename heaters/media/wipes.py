@@ -132,13 +132,16 @@ def _step(before: int, now: int, groups: int) -> int | None:
 
 
 def edge_tracks(
-    features: npt.NDArray[np.float64], min_sweep: float = MIN_SWEEP
+    features: npt.NDArray[np.float64], min_sweep: float = MIN_SWEEP, *, trim: bool = False
 ) -> list[EdgeTrack]:
     """Moving edges in ``features`` (N, F) float64 (see :class:`EdgeTrack`): runs of frames
     whose profile peaks (:data:`EDGE_RATIO`, :data:`EDGE_LEVEL`) in groups that move at most
     :data:`MAX_JUMP` a frame, one way (:data:`MAX_BACK`), across ``min_sweep``
     (:data:`MIN_SWEEP`) of the picture, for :data:`MIN_FRAMES` frames or more; sorted by
-    start."""
+    start. With ``trim``, a run that is no track may give its longest part that is one (a
+    noisy tail where a dark part of the picture hid the edge broke a 28-frame track that way;
+    for extents only: as boundaries, trimmed tracks found one more dev transition and one
+    false span)."""
     f = features
     n = f.shape[0]
     out: list[EdgeTrack] = []
@@ -166,25 +169,49 @@ def edge_tracks(
                 k += 1
             if len(run) < MIN_FRAMES:
                 continue
-            u = np.array(pos, np.int64)
-            steps = np.diff(u)
-            direction = int(np.sign(u[-1] - u[0]))
-            if direction == 0:
-                continue
-            back = np.count_nonzero(steps * direction < 0)
-            if back > MAX_BACK * steps.size or np.any(steps * direction < -1):
-                continue
-            sweep = abs(int(u[-1] - u[0])) + 1
-            if sweep < min_sweep * groups:
-                continue
-            if u.min() < 0 or u.max() >= groups:  # over the border: the whole picture
-                start, end = (0, groups - 1) if direction > 0 else (groups - 1, 0)
-            else:
-                start, end = int(u[0]), int(u[-1])
-            out.append(
-                EdgeTrack(run[0], run[-1] + 1, axis, start, end, float(np.median(ratio[run])))
-            )
+            track = _one_way(run, pos, groups, min_sweep)
+            if track is None and trim:
+                # a noisy head or tail (the edge lost over a dark part, a peak elsewhere)
+                # can break a run that holds a track: the longest part that is one
+                for m in range(len(run) - 1, MIN_FRAMES - 1, -1):
+                    parts = (
+                        _one_way(run[a : a + m], pos[a : a + m], groups, min_sweep)
+                        for a in range(len(run) - m + 1)
+                    )
+                    track = next((t for t in parts if t is not None), None)
+                    if track is not None:
+                        break
+            if track is not None:
+                first_g, last_g, frames = track
+                out.append(
+                    EdgeTrack(frames[0], frames[-1] + 1, axis, first_g, last_g,
+                              float(np.median(ratio[frames])))
+                )  # fmt: skip
     return sorted(out, key=lambda t: t.start)
+
+
+def _one_way(
+    run: list[int], pos: list[int], groups: int, min_sweep: float
+) -> tuple[int, int, list[int]] | None:
+    """(first group, last group, frames) of the track that the frames ``run`` with the edge
+    at (unwrapped) groups ``pos`` make, or None where they move no one way
+    (:data:`MAX_BACK`) across ``min_sweep`` of the ``groups``."""
+    u = np.array(pos, np.int64)
+    steps = np.diff(u)
+    direction = int(np.sign(u[-1] - u[0]))
+    if direction == 0:
+        return None
+    back = np.count_nonzero(steps * direction < 0)
+    if back > MAX_BACK * steps.size or np.any(steps * direction < -1):
+        return None
+    sweep = abs(int(u[-1] - u[0])) + 1
+    if sweep < min_sweep * groups:
+        return None
+    if u.min() < 0 or u.max() >= groups:  # over the border: the whole picture
+        first, last = (0, groups - 1) if direction > 0 else (groups - 1, 0)
+    else:
+        first, last = int(u[0]), int(u[-1])
+    return first, last, run
 
 
 def swept_change(features: npt.NDArray[np.float64], t: EdgeTrack) -> float:
@@ -209,7 +236,7 @@ def swept_change(features: npt.NDArray[np.float64], t: EdgeTrack) -> float:
 
 
 def accepted_tracks(
-    features: npt.NDArray[np.float64], min_sweep: float = MIN_SWEEP
+    features: npt.NDArray[np.float64], min_sweep: float = MIN_SWEEP, *, trim: bool = False
 ) -> list[EdgeTrack]:
     """The moving edges of ``features`` (N, F) float64 (:func:`edge_tracks`, across
     ``min_sweep`` of the picture) that changed the part of the picture they swept
@@ -217,7 +244,7 @@ def accepted_tracks(
     the parts of wipes whose edge was seen."""
     return [
         t
-        for t in edge_tracks(features, min_sweep)
+        for t in edge_tracks(features, min_sweep, trim=trim)
         if swept_change(features, t) >= SWEPT_CHANGE
     ]
 
@@ -303,7 +330,7 @@ def partial_tracks(
     (the whole ones) overlaps: for :func:`wipe_extents` only."""
     return [
         t
-        for t in accepted_tracks(features, PARTIAL_SWEEP)
+        for t in accepted_tracks(features, PARTIAL_SWEEP, trim=True)
         if not any(u.axis == t.axis and u.start < t.end and t.start < u.end for u in tracks)
     ]
 

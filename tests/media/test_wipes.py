@@ -175,3 +175,15 @@ def test_a_span_much_longer_than_the_edge_it_holds_is_cut_to_the_edge() -> None:
     # about as long as the edge: kept as found
     near = Transition(50, 74, "dissolve", 0.9)
     assert wipes.wipe_trims([near], [track]) == [near]
+
+
+def test_a_noisy_tail_breaks_a_run_that_trimming_keeps_as_its_track() -> None:
+    """An edge seen from group 15 to 8 over 26 frames, then a tail where it wanders back two
+    groups (a dark half of the picture hid it): the whole run moves no one way; its longest
+    part that does is the track, for extents only."""
+    f = _profiles()
+    head = [15 - k * 7 // 25 for k in range(26)]
+    _edge(f, 40, [*head, 7, 5, 3, 5])
+    assert wipes.edge_tracks(f, wipes.PARTIAL_SWEEP) == []
+    (track,) = wipes.edge_tracks(f, wipes.PARTIAL_SWEEP, trim=True)
+    assert (track.start, track.first) == (40, 15) and track.end - track.start >= 26
