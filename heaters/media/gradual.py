@@ -321,12 +321,15 @@ def _unexplained_gain(r: FloatArray) -> FloatArray:
     return out
 
 
-def _relit_measures(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _relit_measures(
+    a: FloatArray, b: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """For the rows of thumbnails ``a`` → ``b`` (M, cells, 0–255), each cell's gain being
     ``(b + 8) / (a + 8)``: the share of cells that keep their level (:data:`_RELIT_KEPT`), the
     share of the others' change that goes the commoner way (darker or brighter; 0 when no cell
-    changes), and the gain field's unexplained share (the least residual of
-    :func:`_unexplained_gain` over the log gains' spread about their mean). Each (M,)."""
+    changes), the log gains less their mean (M, cells) and their spread about it (the root
+    mean square; :func:`_unexplained_gain` of the first over the second is the gain field's
+    unexplained share)."""
     g = np.log((np.asarray(b, np.float64) + 8.0) / (np.asarray(a, np.float64) + 8.0))
     r = g - g.mean(axis=1, keepdims=True)
     spread = np.sqrt((r * r).mean(axis=1))
@@ -336,11 +339,7 @@ def _relit_measures(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArra
     brighter = np.where(moved & (g > 0), g, 0.0).sum(axis=1)
     total = darker + brighter
     one_way = np.where(total > 0, np.maximum(darker, brighter) / np.maximum(total, 1e-9), 0.0)
-    unexplained = np.full(g.shape[0], np.inf)
-    some = moved.any(axis=1)
-    if some.any():
-        unexplained[some] = _unexplained_gain(r[some]) / np.maximum(spread[some], 1e-6)
-    return kept, one_way, unexplained
+    return kept, one_way, r, spread
 
 
 def relit(
@@ -360,8 +359,10 @@ def relit(
     (:data:`_RELIT_SHARE_KEPT`) of the cells keep their level (:data:`_RELIT_KEPT`) and the
     others change one way (``one_way``: :data:`_RELIT_ONE_WAY`). The looser levels of
     :data:`RELIT_LOOSE` ask only that the change look like one."""
-    kept, way, unexplained = _relit_measures(a, b)
-    out: npt.NDArray[np.bool_] = (kept >= share_kept) & (way >= one_way) & (unexplained < fit)
+    kept, way, r, spread = _relit_measures(a, b)
+    out: npt.NDArray[np.bool_] = (kept >= share_kept) & (way >= one_way) & (spread > 0)
+    if out.any():  # the fit only where the cheap tests pass (most candidates fail them)
+        out[out] = _unexplained_gain(r[out]) < fit * np.maximum(spread[out], 1e-6)
     return out
 
 

@@ -138,7 +138,7 @@ def edge_tracks(
     whose profile peaks (:data:`EDGE_RATIO`, :data:`EDGE_LEVEL`) in groups that move at most
     :data:`MAX_JUMP` a frame, one way (:data:`MAX_BACK`), across ``min_sweep``
     (:data:`MIN_SWEEP`) of the picture, for :data:`MIN_FRAMES` frames or more; sorted by
-    start. With ``trim``, a run that is no track may give its longest part that is one (a
+    start. With ``trim``, a run that is no track may give its longest head or tail that is one (a
     noisy tail where a dark part of the picture hid the edge broke a 28-frame track that way;
     for extents only: as boundaries, trimmed tracks found one more dev transition and one
     false span)."""
@@ -170,15 +170,13 @@ def edge_tracks(
             if len(run) < MIN_FRAMES:
                 continue
             track = _one_way(run, pos, groups, min_sweep)
-            if track is None and trim:
+            if track is None and trim and len(run) <= _TRIM_MAX:
                 # a noisy head or tail (the edge lost over a dark part, a peak elsewhere)
-                # can break a run that holds a track: the longest part that is one
+                # can break a run that holds a track: the longest head or tail that is one
                 for m in range(len(run) - 1, MIN_FRAMES - 1, -1):
-                    parts = (
-                        _one_way(run[a : a + m], pos[a : a + m], groups, min_sweep)
-                        for a in range(len(run) - m + 1)
+                    track = _one_way(run[:m], pos[:m], groups, min_sweep) or _one_way(
+                        run[-m:], pos[-m:], groups, min_sweep
                     )
-                    track = next((t for t in parts if t is not None), None)
                     if track is not None:
                         break
             if track is not None:
@@ -188,6 +186,11 @@ def edge_tracks(
                               float(np.median(ratio[frames])))
                 )  # fmt: skip
     return sorted(out, key=lambda t: t.start)
+
+
+_TRIM_MAX = 120
+"""Longest run (frames) whose head or tail :func:`edge_tracks` tries as a track (twice the
+longest dissolve or wipe; a lamp that flickers in one place for minutes is a long run)."""
 
 
 def _one_way(

@@ -180,7 +180,7 @@ def test_a_span_much_longer_than_the_edge_it_holds_is_cut_to_the_edge() -> None:
 def test_a_noisy_tail_breaks_a_run_that_trimming_keeps_as_its_track() -> None:
     """An edge seen from group 15 to 8 over 26 frames, then a tail where it wanders back two
     groups (a dark half of the picture hid it): the whole run moves no one way; its longest
-    part that does is the track, for extents only."""
+    tail or head that does is the track, for extents only."""
     f = _profiles()
     head = [15 - k * 7 // 25 for k in range(26)]
     _edge(f, 40, [*head, 7, 5, 3, 5])
