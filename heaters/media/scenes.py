@@ -246,7 +246,11 @@ def result_from_features(
     # with an edge that the picture hid for part of its way takes the edge's whole way; one
     # that took in moving frames beside an edge's whole way is cut to it
     transitions = wipe_extents(
-        transitions, [*tracks, *partial_tracks(f, tracks)], whole_way=True, cuts=cuts
+        transitions,
+        [*tracks, *partial_tracks(f, tracks)],
+        whole_way=True,
+        cuts=cuts,
+        frame_count=n,
     )
     transitions = wipe_trims(transitions, tracks)
     frames = sorted(cuts)

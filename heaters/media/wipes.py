@@ -291,14 +291,15 @@ def wipe_extents(
     *,
     whole_way: bool = False,
     cuts: Iterable[int] = (),
+    frame_count: int | None = None,
 ) -> list[Transition]:
     """``transitions`` with each dissolve or wipe that lies inside a longer track of
     ``tracks`` (within 2 frames of it, the track at least :data:`EXTEND_RATIO` as long) given
     the track's extent, as a ``wipe`` of the same confidence.
 
-    With ``whole_way``, the track's extent is its :func:`reach`, at least
-    :data:`EXTEND_SHARE` of the span must lie in it, and a span is not extended over one of
-    ``cuts`` (frame indices) or another of ``transitions``."""
+    With ``whole_way``, the track's extent is its :func:`reach` (within the video's
+    ``frame_count`` frames), at least :data:`EXTEND_SHARE` of the span must lie in it, and a
+    span is not extended over one of ``cuts`` (frame indices) or another transition."""
     cut_frames = sorted(cuts)
     out: list[Transition] = []
     for x in transitions:
@@ -308,13 +309,14 @@ def wipe_extents(
                 if whole_way:
                     lo, hi = reach(t)
                     lo = max(lo, 0)
+                    hi = hi if frame_count is None else min(hi, frame_count)
                     overlap = min(hi, x.end_frame) - max(lo, x.start_frame)
                     inside = overlap >= EXTEND_SHARE * length and not any(
                         lo <= k < hi for k in cut_frames
                     )
                     inside &= not any(
                         o is not x and o.start_frame < hi and lo < o.end_frame
-                        for o in transitions
+                        for o in [*out, *transitions[len(out) + 1 :]]
                     )
                 else:
                     lo, hi = t.start, t.end

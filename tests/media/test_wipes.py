@@ -187,3 +187,11 @@ def test_a_noisy_tail_breaks_a_run_that_trimming_keeps_as_its_track() -> None:
     assert wipes.edge_tracks(f, wipes.PARTIAL_SWEEP) == []
     (track,) = wipes.edge_tracks(f, wipes.PARTIAL_SWEEP, trim=True)
     assert (track.start, track.first) == (40, 15) and track.end - track.start >= 26
+
+
+def test_the_whole_way_stops_at_the_video_end() -> None:
+    # the edge leaves the picture after the last frame: the extent ends with the video
+    track = wipes.EdgeTrack(90, 100, "col", 0, 7, 5.0)
+    half = Transition(90, 96, "wipe", 0.7)
+    [x] = wipes.wipe_extents([half], [track], whole_way=True, frame_count=101)
+    assert (x.start_frame, x.end_frame) == (90, 101)
