@@ -146,7 +146,7 @@ def _fade_steps(std: FloatArray, mean: FloatArray, c: float, a: int, b: int) -> 
 def _trim_fade_in(std: FloatArray, mean: FloatArray, c: float, f1: int, e: int) -> int:
     """The end (exclusive) of the fade in over frames ``f1..e-1`` without its tail of steps
     under :data:`_RATE_TAIL` of its largest."""
-    if e - f1 < 3 or f1 == 0:
+    if e - f1 < 3:
         return e
     steps = _fade_steps(std, mean, c, f1, e)
     big = np.nonzero(steps >= _RATE_TAIL * float(np.sort(steps)[-2]))[0]
