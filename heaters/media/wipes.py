@@ -7,6 +7,7 @@ still stands out ~5× over the rest of the picture's difference. Pure: per-frame
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -302,7 +303,7 @@ def wipe_extents(
     span is not extended over one of ``cuts`` (frame indices) or another transition."""
     cut_frames = sorted(cuts)
     out: list[Transition] = []
-    for x in transitions:
+    for i, x in enumerate(transitions):
         if x.kind in ("dissolve", "wipe"):
             length = x.end_frame - x.start_frame
             for t in tracks:
@@ -311,19 +312,22 @@ def wipe_extents(
                     lo = max(lo, 0)
                     hi = hi if frame_count is None else min(hi, frame_count)
                     overlap = min(hi, x.end_frame) - max(lo, x.start_frame)
-                    inside = overlap >= EXTEND_SHARE * length and not any(
-                        lo <= k < hi for k in cut_frames
-                    )
-                    inside &= not any(
-                        o is not x and o.start_frame < hi and lo < o.end_frame
-                        for o in [*out, *transitions[len(out) + 1 :]]
-                    )
+                    inside = overlap >= EXTEND_SHARE * length
                 else:
                     lo, hi = t.start, t.end
                     inside = lo - 2 <= x.start_frame and x.end_frame <= hi + 2
-                if inside and hi - lo >= EXTEND_RATIO * length:
-                    x = Transition(lo, hi, "wipe", x.confidence)
-                    break
+                if not inside or hi - lo < EXTEND_RATIO * length:
+                    continue
+                if whole_way and (
+                    bisect.bisect_left(cut_frames, lo) < bisect.bisect_left(cut_frames, hi)
+                    or any(
+                        o.start_frame < hi and lo < o.end_frame
+                        for o in [*out, *transitions[i + 1 :]]
+                    )
+                ):
+                    continue
+                x = Transition(lo, hi, "wipe", x.confidence)
+                break
         out.append(x)
     return out
 

@@ -141,3 +141,16 @@ def test_a_wipe_changes_the_cells_in_order_and_a_dissolve_all_together() -> None
     dissolve = learned.window_features(_montage_thumbnails("dissolve"))[56]
     assert wipe[col("order_16")] > 0.9 and wipe[col("spread_16")] > 0.2
     assert dissolve[col("spread_16")] < 0.05
+
+
+def test_window_features_in_blocks_equal_one_pass() -> None:
+    """A long video's window features are computed in blocks (memory: ~5 kB a frame at
+    once otherwise); every window is local, so the blocks give one pass's values."""
+    rng = np.random.default_rng(11)
+    n = 2 * learned._BLOCK + 1000
+    f = rng.uniform(0, 255, (n, len(FEATURES)))
+    whole = learned._window_features(f)
+    blocks = learned.window_features(f)
+    assert blocks.shape == whole.shape
+    assert np.array_equal(np.isnan(blocks), np.isnan(whole))
+    assert np.nanmax(np.abs(blocks - whole)) < 1e-9
