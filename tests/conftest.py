@@ -278,6 +278,18 @@ async def wait_until(
         await asyncio.sleep(0.05)
 
 
+def wait_for(pred: Callable[[], bool], what: str, timeout: float = 300.0) -> None:
+    """Poll ``pred`` every 50 ms until it holds; fail naming ``what`` after ``timeout``
+    seconds (a bound for a hung test, not a measurement)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def torch_one_thread() -> Iterator[Any]:
     """torch (skip without the neural extra), on one thread for the module (TransNetV2 tests)."""

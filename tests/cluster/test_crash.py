@@ -8,15 +8,13 @@ import os
 import re
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters
+from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters, wait_for
 
 
 def _state(url: str) -> str | None:
@@ -38,15 +36,6 @@ def _named(url: str, video_id: int) -> list[str]:
     assert re.fullmatch(r"original-[0-9a-f]{12}\.mp4", names[0]), names
     assert re.fullmatch(r"proxy-[0-9a-f]{12}\.mp4", names[1]), names
     return names
-
-
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _start_worker(env: dict[str, str], log: Path, **extra: str) -> subprocess.Popen[bytes]:
@@ -80,9 +69,9 @@ def test_sigkill_mid_stage_then_restart_finishes(
         sub = run_heaters(heaters_env, "ingest", str(small_video), "--json")
         assert sub.returncode == 0, sub.stderr
         (video,) = json_lines(sub.stdout)
-        _wait_for(lambda: _state(url) == running, f"state {running}")
+        wait_for(lambda: _state(url) == running, f"state {running}")
         if pause:
-            _wait_for(lambda: "pausing before commit" in log.read_text(), "the pause point")
+            wait_for(lambda: "pausing before commit" in log.read_text(), "the pause point")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         assert _state(url) == running, "the kill left the video mid-stage"
@@ -92,7 +81,7 @@ def test_sigkill_mid_stage_then_restart_finishes(
 
     second = _start_worker(heaters_env, log)
     try:
-        _wait_for(lambda: _state(url) == "detected", "the video to finish after restart")
+        wait_for(lambda: _state(url) == "detected", "the video to finish after restart")
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)

@@ -18,8 +18,8 @@ from heaters.domain import states
 from heaters.pipeline import runner, video_stages
 from heaters.pipeline.runtime import open_runtime
 from heaters.pipeline.submit import submit
-from tests.cluster.test_crash import _start_worker, _state, _wait_for
-from tests.conftest import json_lines, run_heaters
+from tests.cluster.test_crash import _start_worker, _state
+from tests.conftest import json_lines, run_heaters, wait_for
 
 REASON = (
     "the worker died 3 times on this item (HEATERS_MAX_CRASHES=3): given up, 'heaters retry' "
@@ -45,7 +45,7 @@ def test_a_worker_killed_three_times_on_one_item_fails_it(
     for death in range(1, 4):  # the poison: every worker that takes the item dies on it
         worker = _start_worker(heaters_env, log, HEATERS_TEST_PAUSE_BEFORE_COMMIT="download")
         try:
-            _wait_for(
+            wait_for(
                 lambda n=death: log.read_text().count("pausing before commit") == n,  # type: ignore[misc]
                 f"worker {death} to reach the item",
             )
@@ -59,7 +59,7 @@ def test_a_worker_killed_three_times_on_one_item_fails_it(
     try:
         # the runner records the run (stage_runs) just after the failure commits: wait for
         # both before stopping the worker, or a stop in between leaves the record unwritten
-        _wait_for(
+        wait_for(
             lambda: _state(url) == "download_failed" and _download_runs(url) != [],
             "the item to be given up and its run recorded",
         )

@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.cluster.test_crash import _start_worker, _wait_for
-from tests.conftest import json_lines, run_heaters
+from tests.cluster.test_crash import _start_worker
+from tests.conftest import json_lines, run_heaters, wait_for
 
 
 def _clip_state(url: str, clip_id: int) -> str:
@@ -53,8 +53,8 @@ def test_sigkill_mid_clip_stage_then_restart_finishes(
     log = tmp_path / "worker.log"
     first = _start_worker(heaters_env, log, HEATERS_TEST_PAUSE_BEFORE_COMMIT=stage)
     try:
-        _wait_for(lambda: _clip_state(url, clip) == running, f"clip state {running}")
-        _wait_for(lambda: "pausing before commit" in log.read_text(), "the pause point")
+        wait_for(lambda: _clip_state(url, clip) == running, f"clip state {running}")
+        wait_for(lambda: "pausing before commit" in log.read_text(), "the pause point")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
         assert _clip_state(url, clip) == running
@@ -63,7 +63,7 @@ def test_sigkill_mid_clip_stage_then_restart_finishes(
             first.kill()
     second = _start_worker(heaters_env, log)
     try:
-        _wait_for(lambda: _clip_state(url, clip) == final, f"clip state {final}", timeout=180)
+        wait_for(lambda: _clip_state(url, clip) == final, f"clip state {final}", timeout=180)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)

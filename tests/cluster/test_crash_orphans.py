@@ -6,25 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import psycopg
 import pytest
 
-from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters
-
-
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
+from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters, wait_for
 
 PROXY_GOP = "keyint=1:min-keyint=1:scenecut=0"
 """Only the preprocess ffmpeg encodes this (the all-I-frame review proxy)."""
@@ -82,7 +70,7 @@ def test_sigkill_mid_encode_leaves_no_process_and_one_encode_after(
             kids = me.children(recursive=True)
             return any(p in kids for p in _encodes(home))
 
-        _wait_for(encoding, "the worker's ffmpeg to encode")
+        wait_for(encoding, "the worker's ffmpeg to encode")
         family = me.children(recursive=True)
         names = {p.name() for p in family}
         assert "ffmpeg" in " ".join(names), names
@@ -94,7 +82,7 @@ def test_sigkill_mid_encode_leaves_no_process_and_one_encode_after(
             first.kill()
 
     # Nothing of the dead worker runs on: the kernel killed its children with it.
-    _wait_for(lambda: not _alive(family), "every child of the killed worker to die", timeout=15)
+    wait_for(lambda: not _alive(family), "every child of the killed worker to die", timeout=15)
     assert not _encodes(home), "no ffmpeg of the killed worker is left"
 
     second = subprocess.Popen(
@@ -114,7 +102,7 @@ def test_sigkill_mid_encode_leaves_no_process_and_one_encode_after(
             return row.fetchone()[0] == "detected"
 
     try:
-        _wait_for(done, "the video to be detected after the restart")
+        wait_for(done, "the video to be detected after the restart")
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
@@ -149,7 +137,7 @@ def test_start_up_kills_processes_left_by_a_dead_worker_then_removes_its_folder(
         env={**os.environ, "HEATERS_WORKER": str(os.getpid())},
     )
     try:
-        _wait_for(lambda: "HEATERS_WORKER" in psutil.Process(orphan.pid).environ(), "start")
+        wait_for(lambda: "HEATERS_WORKER" in psutil.Process(orphan.pid).environ(), "start")
         removed = TempRoot(tmp_path).clean_dead()
         assert not psutil.pid_exists(orphan.pid), "the dead worker's process was killed"
         assert removed == [folder] and not folder.exists()

@@ -7,23 +7,13 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import REPO, heaters_cmd
-
-
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.conftest import REPO, heaters_cmd, wait_for
 
 
 def _postmaster(pgdata: Path) -> int | None:
@@ -87,17 +77,17 @@ def test_sigterm_stops_the_embedded_postgres(bare_home: Path, command: str) -> N
     )
     try:
         pgdata = bare_home / "pgdata"
-        _wait_for(lambda: _postmaster(pgdata) is not None, "the embedded postgres to start")
+        wait_for(lambda: _postmaster(pgdata) is not None, "the embedded postgres to start")
         pid = _postmaster(pgdata)
         assert pid is not None
         postmaster = psutil.Process(pid)
         if command == "worker":
-            _wait_for(lambda: _worker_registered(pgdata), "the worker to run")
+            wait_for(lambda: _worker_registered(pgdata), "the worker to run")
         else:
-            _wait_for(lambda: _answers(port), "the web server to listen")
+            wait_for(lambda: _answers(port), "the web server to listen")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) is not None
-        _wait_for(lambda: not postmaster.is_running(), "the postmaster to exit", timeout=30)
+        wait_for(lambda: not postmaster.is_running(), "the postmaster to exit", timeout=30)
 
         def watchers() -> list[int]:
             return [
@@ -105,7 +95,7 @@ def test_sigterm_stops_the_embedded_postgres(bare_home: Path, command: str) -> N
                 if "heaters.pg_watch" in (p.info["cmdline"] or []) and str(pgdata) in (p.info["cmdline"] or [])
             ]  # fmt: skip
 
-        _wait_for(lambda: not watchers(), "the watcher to exit", timeout=30)
+        wait_for(lambda: not watchers(), "the watcher to exit", timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -9,15 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
 
 from heaters.children import with_parent_death
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for
 
 pytestmark = pytest.mark.skipif(
     not with_parent_death(["x"])[:-1], reason="no setpriv --pdeathsig on this machine"
@@ -36,15 +34,6 @@ for _ in range(4):
 asyncio.run(run_ffmpeg(["-f", "lavfi", "-i", "testsrc=s=320x240:r=30", "-t", "600",
                         "-f", "null", "-"]))
 """
-
-
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _ffmpeg_children(pid: int) -> list[psutil.Process]:
@@ -67,7 +56,7 @@ def test_ffmpeg_dies_with_its_sigkilled_parent() -> None:
             found[:] = _ffmpeg_children(parent.pid)
             return bool(found)
 
-        _wait_for(running, "the ffmpeg to run")
+        wait_for(running, "the ffmpeg to run")
         [child] = found
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=30)
@@ -78,7 +67,7 @@ def test_ffmpeg_dies_with_its_sigkilled_parent() -> None:
             except psutil.NoSuchProcess:
                 return True
 
-        _wait_for(gone, "the ffmpeg to die with its parent")
+        wait_for(gone, "the ffmpeg to die with its parent")
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -9,8 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters
+from tests.conftest import REPO, SAMPLE, ffmpeg, heaters_cmd, json_lines, run_heaters, wait_for
 
 SEGMENT_SECONDS = "1.5"
 
@@ -146,15 +144,6 @@ async def test_segmented_preprocess_equals_one_pass(
     assert not (home / "storage" / "videos" / str(vid) / "segments").exists()
 
 
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _query(url: str, sql: str) -> list[Any]:
     with psycopg.connect(url) as conn:
         return conn.execute(sql).fetchall()
@@ -185,13 +174,13 @@ def test_two_workers_share_segments_and_a_killed_segment_job_resumes(
         sub = run_heaters(heaters_env, "ingest", str(keyed_video), "--json")
         assert sub.returncode == 0, sub.stderr
         (video,) = json_lines(sub.stdout)
-        _wait_for(lambda: "pausing before commit" in log_a.read_text(), "A's pause point")
+        wait_for(lambda: "pausing before commit" in log_a.read_text(), "A's pause point")
         assert _query(url, "SELECT index, state FROM video_segments ORDER BY index")[:2] == [
             (0, "encoded"),
             (1, "encoding"),
         ]
         b = _worker(heaters_env, log_b)
-        _wait_for(
+        wait_for(
             lambda: (
                 _query(url, "SELECT count(*) FROM video_segments WHERE state = 'encoded'")[0][0]
                 == 3
@@ -201,7 +190,7 @@ def test_two_workers_share_segments_and_a_killed_segment_job_resumes(
         os.kill(a.pid, signal.SIGKILL)
         a.wait(10)
         assert _query(url, "SELECT state FROM video_segments WHERE index = 1") == [("encoding",)]
-        _wait_for(
+        wait_for(
             lambda: _query(url, "SELECT state FROM source_videos") == [("detected",)],
             "the video to finish after the kill",
         )

@@ -8,8 +8,6 @@ import importlib.util
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +15,11 @@ import psycopg
 import pytest
 
 from heaters import review
-from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters
+from tests.conftest import REPO, heaters_cmd, json_lines, run_heaters, wait_for
 
 #: Makes ``import torch`` fail in every process that starts with this folder on PYTHONPATH:
 #: the package is absent for that interpreter (and the pool processes it spawns).
 NO_TORCH = "import sys\nsys.modules['torch'] = None\n"
-
-
-def _wait_for(pred: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_available_says_no_without_torch_and_how_to_turn_it_on(tmp_path: Path) -> None:
@@ -80,7 +69,7 @@ async def test_without_torch_clips_end_keyframed_and_the_worker_says_so_once(
         assert sub.returncode == 0, sub.stderr
         (video,) = json_lines(sub.stdout)
         await asyncio.to_thread(
-            _wait_for,
+            wait_for,
             lambda: query("SELECT state FROM source_videos")[0][0] == "detected",
             "the video to be detected",
         )
@@ -102,7 +91,7 @@ async def test_without_torch_clips_end_keyframed_and_the_worker_says_so_once(
                 rows[0][1],
             ))  # fmt: skip
 
-        await asyncio.to_thread(_wait_for, settled, "the clips to settle at keyframed")
+        await asyncio.to_thread(wait_for, settled, "the clips to settle at keyframed")
     finally:
         worker.send_signal(signal.SIGTERM)
         await asyncio.to_thread(worker.wait, 30)
