@@ -1,5 +1,6 @@
 """Cut decisions on features from held-out draws: two candidates closer than ``min_scene_len``
-(the likelier one stays) and a lower third over a dim picture (no cut).
+(the likelier one stays), a lower third over a dim or dark picture (no cut) and a cut inside a
+shaking dark shot.
 
 The features are 120 frames of the held-out ``shake_pan`` look of development-set draw 3007
 (``bench/devset/make.py --subset heldout --seed 3007``: a fast pan over moving fine texture,
@@ -43,3 +44,28 @@ def test_a_lower_third_over_a_dim_picture_is_a_local_change() -> None:
     result = scenes.result_from_features(f, Fraction(25))
     assert result.cuts == ()
     assert [(s.frame, s.reason) for s in result.suggestions] == [(16, "local")]
+
+
+def test_a_lower_third_over_a_dark_globe_is_a_local_change() -> None:
+    """40 frames of held-out draw 3019's ``subtitles`` look (a night-side globe on black, 12
+    of the 32 thumbnail cells lit; ``tests/media/data/dark_lower_third.npz``): a lower third
+    goes at row 20. It changes 5 of the lit cells; the coding noise of the others lifted the
+    change's spread to 0.25, over the ``local`` veto's 0.15, and made a cut. 7 of the 12 lit
+    cells keep their level within a level: a ``local`` suggestion (``hard_cuts._KEPT``)."""
+    f = np.load(Path(__file__).parent / "data" / "dark_lower_third.npz")["features"]
+    result = scenes.result_from_features(f, Fraction(24))
+    assert result.cuts == ()
+    assert [(s.frame, s.reason) for s in result.suggestions] == [(20, "local")]
+
+
+def test_a_cut_inside_a_shaking_dark_shot_is_found_once_aligned() -> None:
+    """60 frames of held-out draw 3009's ``dark`` look (a shaking night-graded shot of an
+    animated film, then a cut at row 30 to another framing of the same scene;
+    ``tests/media/data/dark_shake_cut.npz``). The shake's jumps hide the cut's HSV spike
+    from the adaptive rule (a ``weak`` suggestion before); once aligned the frames
+    decorrelate 0.27 against ~0.02 around (``hard_cuts._MOVED_CORR``): a cut. The shake's
+    own jumps stay ``flash`` suggestions."""
+    f = np.load(Path(__file__).parent / "data" / "dark_shake_cut.npz")["features"]
+    result = scenes.result_from_features(f, Fraction(24))
+    assert result.cuts == (30,)
+    assert all(s.reason == "flash" for s in result.suggestions)
