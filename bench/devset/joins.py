@@ -36,8 +36,19 @@ Key = tuple[str, str, int]  # (split, video name, transition start frame)
 def joins(folder: Path) -> dict[Key, tuple[str, str]]:
     """(split, name, start frame) -> (outgoing source, incoming source) for every labelled
     transition of the manifest in ``folder``. A fade in at the video's start joins its first
-    shot to itself."""
+    shot to itself.
+
+    A manifest written since ``make.py`` records the joins (``joins`` per video) is read as
+    it is. An older one is replayed from the generator's plan, which only holds while the
+    generator draws as it did then: a video whose replayed sources are not the manifest's
+    (``make.py`` changed since) has its transitions left out, with a warning on stderr."""
     manifest = json.loads((folder / "manifest.json").read_text())
+    if all("joins" in v for v in manifest["videos"]):
+        return {
+            (v["split"], v["name"], int(s)): (a, b)
+            for v in manifest["videos"]
+            for s, a, b in v["joins"]
+        }
     for split, seed in manifest["seeds"].items():
         make.SEEDS[split] = seed
     looks = {v["look"] for v in manifest["videos"]}
@@ -47,8 +58,12 @@ def joins(folder: Path) -> dict[Key, tuple[str, str]]:
     available = {name for name in fetch.SOURCES if fetch.path(name).exists()}
     recipes = {r.name: r for r in make.recipes(manifest.get("subset", "all"), available)}
     out: dict[Key, tuple[str, str]] = {}
+    stale = 0
     for v in manifest["videos"]:
-        r = recipes[v["name"]]
+        r = recipes.get(v["name"])
+        if r is None or _sources(r) != sorted(v["sources"]):
+            stale += 1
+            continue
         _, starts = make._graph(r, ["null"] * len(r.segments), True)
         for t in v["transitions"]:
             j = make._join_at(starts, t["start_frame"], t["end_frame"])
@@ -56,7 +71,18 @@ def joins(folder: Path) -> dict[Key, tuple[str, str]]:
                 r.segments[max(j - 1, 0)].src,
                 r.segments[j].src,
             )
+    if stale:
+        print(
+            f"{folder.name}: {stale} of {len(manifest['videos'])} videos no longer replay as "
+            "they were made (make.py changed since); their transitions are left out",
+            file=sys.stderr,
+        )
     return out
+
+
+def _sources(r: make.Recipe) -> list[str]:
+    """The sources of recipe ``r`` as the manifest lists them."""
+    return sorted({s.src.split(":")[0] if s.src.startswith("pil:") else s.src for s in r.segments})
 
 
 def join_class(kind: str, a: str, b: str) -> str:
@@ -91,7 +117,10 @@ def main() -> None:
                 found = any(s - 1 <= c <= e + 1 for c in r.cuts) or any(
                     q.start_frame <= e + 1 and q.end_frame - 1 >= s - 1 for q in r.transitions
                 )
-                a, b = pairs[(v.split, v.name.split("/")[-1], s)]
+                pair = pairs.get((v.split, v.name.split("/")[-1], s))
+                if pair is None:
+                    continue
+                a, b = pair
                 kind = t["kind"] if t["kind"] in ("dissolve", "wipe") else "fade"
                 key = (join_class(t["kind"], a, b), kind)
                 total[key] += 1

@@ -1101,6 +1101,12 @@ def label(r: Recipe, cache: Path, work: Path, mp4: Path, ci: bool = False) -> di
         "cuts": cuts,
         "transitions": transitions,
         "events": events,
+        # what each transition joins: [start_frame, outgoing source, incoming source]
+        "joins": [
+            [t["start_frame"], r.segments[max(j - 1, 0)].src, r.segments[j].src]
+            for t in transitions
+            for j in [_join_at(starts, t["start_frame"], t["end_frame"])]
+        ],
     }
 
 
