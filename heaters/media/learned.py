@@ -553,7 +553,8 @@ def doubted_spans(
       change across it looks like a light or a shadow over part of the picture
       (:func:`heaters.media.gradual.relit_span` at its loose levels).
 
-    Fades, and spans too near the video's ends to measure their sides, are never doubted.
+    Fades are never doubted, nor, as motion, spans too near the video's ends to measure their
+    sides.
 
     Returns the doubted spans (a subset of ``spans``)."""
     f = np.asarray(features, np.float64)
@@ -565,13 +566,15 @@ def doubted_spans(
         if t.kind in ("fade_in", "fade_out"):
             continue
         s, e = t.start_frame, t.end_frame
-        w = min(max(e - s, 8), 24)
-        if s - 1 - w < 0 or e + w > n - 1:
-            continue
+        # a light or a shadow needs only the frames just outside the span
+        # (relit_span leaves out the reaches that fall outside the video)
         if float(proba[s:e].mean()) < relit_doubt and bool(
             relit_span(thumbs, np.array([s]), np.array([e]), loose=True)[0]
         ):
             out.append(t)
+            continue
+        w = min(max(e - s, 8), 24)
+        if s - 1 - w < 0 or e + w > n - 1:
             continue
         if float(proba[s:e].max()) >= doubt:
             continue
