@@ -124,7 +124,7 @@ def structure_vectors(f: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Unit structure vectors (N, C) of features ``f`` (N, F): each luma thumbnail minus its
     mean, divided by its norm, so that the dot product of two rows is the Pearson correlation
     of the two thumbnails; and the thumbnails' standard deviations (N,), grey levels."""
-    t = thumbnails(f).astype(np.float64)
+    t = np.asarray(thumbnails(f), np.float64)  # a view of float64 features: no copy
     sd = t.std(axis=1)
     z: FloatArray = (t - t.mean(axis=1, keepdims=True)) / np.maximum(sd, 1e-6)[:, None]
     z /= np.sqrt(t.shape[1])
@@ -155,7 +155,7 @@ def search_structural(
     if n < STRUCT_MIN_LEN + 2 * 8 + 4:  # no span with sides fits
         return []
     z, sd = structure_vectors(f)
-    t = thumbnails(f).astype(np.float64)
+    t = np.asarray(thumbnails(f), np.float64)
     colour = colour_vectors(f)
     zstep = np.zeros(n)  # structural distance of each frame from the one before
     zstep[1:] = 1.0 - (z[1:] * z[:-1]).sum(axis=1)
@@ -182,8 +182,10 @@ def search_structural(
             side_z[w] = np.zeros(n)
             side_z[w][w:] = 1.0 - (z[:-w] * z[w:]).sum(axis=1)  # [k]: frames k - w and k
             side_colour[w] = np.zeros(n)
-            side_colour[w][w:] = np.abs(colour[:-w] - colour[w:]).sum(axis=1)
-        across = 1.0 - (z[s - 1] * z[e]).sum(axis=1)
+            step = colour[:-w] - colour[w:]
+            side_colour[w][w:] = np.abs(step, out=step).sum(axis=1)
+        # s runs over consecutive frames: slices, not gathered copies (a film's z is ~40 MB)
+        across = 1.0 - (z[s[0] - 1 : s[-1]] * z[e[0] : e[-1] + 1]).sum(axis=1)
         side = np.maximum(side_z[w][s - 1], side_z[w][e + w])
         # the tests on one number per span first (the least change asked for is the lower
         # one until the colours are known); the colours then only for the spans left

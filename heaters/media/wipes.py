@@ -102,13 +102,21 @@ class EdgeTrack:
     strength: float
 
 
+_PEAK_BLOCK = 16384
+"""Frames whose profiles' own levels :func:`_peaks` takes at once (the same numbers as all
+at once)."""
+
+
 def _peaks(p: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Per frame of profiles ``p`` (N, G): the group of the largest excess over its own level,
     that excess (levels) and its ratio to the frame's median group + 1."""
     n = p.shape[0]
     idx = np.arange(n)
-    base = np.stack([p[np.clip(idx + o, 0, n - 1)] for o in BASELINE_OFFSETS])
-    level = np.median(base, axis=0)
+    level = np.empty(p.shape)
+    for lo in range(0, n, _PEAK_BLOCK):  # in blocks: 6 shifted copies of a film's profiles
+        at = idx[lo : lo + _PEAK_BLOCK]  # are ~130 MB, and the median copies them again
+        base = np.stack([p[np.clip(at + o, 0, n - 1)] for o in BASELINE_OFFSETS])
+        level[lo : lo + _PEAK_BLOCK] = np.median(base, axis=0)
     excess = p - level
     g = np.argmax(excess, axis=1)
     top = excess[idx, g]

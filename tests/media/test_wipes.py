@@ -195,3 +195,15 @@ def test_the_whole_way_stops_at_the_video_end() -> None:
     half = Transition(90, 96, "wipe", 0.7)
     [x] = wipes.wipe_extents([half], [track], whole_way=True, frame_count=101)
     assert (x.start_frame, x.end_frame) == (90, 101)
+
+
+def test_the_profiles_own_levels_in_blocks_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A film's profiles are leveled in blocks (memory); each frame's level reads frames up
+    to 24 away, across a block's edge as well: the same numbers as one pass."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 30, (1000, COLS))
+    whole = wipes._peaks(p)
+    monkeypatch.setattr(wipes, "_PEAK_BLOCK", 37)
+    blocks = wipes._peaks(p)
+    for a, b in zip(whole, blocks, strict=True):
+        assert np.array_equal(a, b)
