@@ -61,7 +61,7 @@ def joins(folder: Path) -> dict[Key, tuple[str, str]]:
     stale = 0
     for v in manifest["videos"]:
         r = recipes.get(v["name"])
-        if r is None or _sources(r) != sorted(v["sources"]):
+        if r is None or make.recipe_sources(r) != sorted(v["sources"]):
             stale += 1
             continue
         _, starts = make._graph(r, ["null"] * len(r.segments), True)
@@ -78,11 +78,6 @@ def joins(folder: Path) -> dict[Key, tuple[str, str]]:
             file=sys.stderr,
         )
     return out
-
-
-def _sources(r: make.Recipe) -> list[str]:
-    """The sources of recipe ``r`` as the manifest lists them."""
-    return sorted({s.src.split(":")[0] if s.src.startswith("pil:") else s.src for s in r.segments})
 
 
 def join_class(kind: str, a: str, b: str) -> str:

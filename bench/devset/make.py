@@ -1092,9 +1092,7 @@ def label(r: Recipe, cache: Path, work: Path, mp4: Path, ci: bool = False) -> di
         "path": f"{r.split}/{r.name}.mp4",
         "look": r.look,
         "split": r.split,
-        "sources": sorted(
-            {s.src.split(":")[0] if s.src.startswith("pil:") else s.src for s in r.segments}
-        ),
+        "sources": recipe_sources(r),
         "frame_count": n,
         "fps": r.fps,
         "size": list(r.size),
@@ -1108,6 +1106,12 @@ def label(r: Recipe, cache: Path, work: Path, mp4: Path, ci: bool = False) -> di
             for j in [_join_at(starts, t["start_frame"], t["end_frame"])]
         ],
     }
+
+
+def recipe_sources(r: Recipe) -> list[str]:
+    """The sources of recipe ``r``, sorted, as the manifest lists them (``pil:`` frames by
+    their kind alone)."""
+    return sorted({s.src.split(":")[0] if s.src.startswith("pil:") else s.src for s in r.segments})
 
 
 def _count_frames(mp4: Path) -> int:

@@ -361,17 +361,15 @@ def relit(
     others change one way (``one_way``: :data:`_RELIT_ONE_WAY`). The looser levels of
     :data:`RELIT_LOOSE` ask only that the change look like one. ``motion`` (M,), log gain
     (root mean square), is what the shot's own motion may add to the fit's residual on top
-    (:data:`RELIT_MOTION`); the gain field must then still explain :data:`RELIT_MOST` of
+    (:data:`RELIT_MOTION`); the gain field must in any case explain :data:`RELIT_MOST` of
     the spread."""
     kept, way, r, spread = _relit_measures(a, b)
     out: npt.NDArray[np.bool_] = (kept >= share_kept) & (way >= one_way) & (spread > 0)
     if out.any():  # the fit only where the cheap tests pass (most candidates fail them)
         left = _unexplained_gain(r[out])
         scale = np.maximum(spread[out], 1e-6)
-        if motion is None:
-            out[out] = left < fit * scale
-        else:
-            out[out] = (left < fit * scale + motion[out]) & (left < RELIT_MOST * scale)
+        allowed = fit * scale + (0.0 if motion is None else motion[out])
+        out[out] = (left < allowed) & (left < RELIT_MOST * scale)
     return out
 
 
