@@ -63,3 +63,23 @@ def test_a_fade_out_ends_at_the_hold_when_the_flat_run_then_moves_on() -> None:
     std += [0.6 + 0.1 * (k + 1) for k in range(18)] + [2.7] * 30
     (fade_out,) = [s for s in _spans(mean, std) if s[2] == "fade_out"]
     assert fade_out == (30, 43, "fade_out")
+
+
+def test_a_dip_whose_fade_out_is_one_frame_is_a_fade_out_and_a_fade_in() -> None:
+    # a picture (std 56) dips to white in one frame (std 21, then a flat white frame) and
+    # fades back in over six: the one frame is the dip's fade out, not a cut to white
+    mean = [154.0] * 30 + [216.0, 249.0] + [238.6, 221.6, 199.6, 175.7, 156.9, 141.3]
+    std = [56.0] * 30 + [21.0, 1.7] + [6.0, 12.5, 20.9, 29.9, 37.6, 43.1] + [48.7] * 30
+    mean += [127.8] * 30
+    assert _spans(mean, std) == [(30, 32, "fade_out"), (32, 38, "fade_in")]
+
+
+def test_one_frame_of_a_night_shots_noise_beside_a_flat_run_is_no_fade() -> None:
+    # near-black noise (std 2-4 around flat_std 2.5; a held-out night shot, frames 400-417)
+    # makes short flat runs and "fades" of noise into them; a single frame of it after one
+    # is no fade in (the picture it reaches has no contrast)
+    mean = [0.72, 0.9, 0.79, 0.56, 0.96, 0.87, 0.55, 0.81, 0.8, 0.75, 0.61, 0.82, 0.88]
+    std = [3.09, 3.54, 3.4, 2.09, 3.94, 3.5, 2.19, 3.3, 3.16, 3.05, 2.41, 3.22, 4.03]
+    mean += [0.45, 0.67, 0.87, 0.54, 0.61]
+    std += [1.95, 3.12, 3.84, 2.55, 2.82]
+    assert [s for s in _spans(mean, std) if s[1] - s[0] == 1] == []
