@@ -42,7 +42,9 @@ class DetectorParams:
         suggestion). Hard cuts of the labelled sample and suite have ``1 - r`` of 0.44–1.3;
         brightened frames 0.14 at most; but cuts between two windows of a screen recording
         (similar layouts) measure 0.20–0.22 (a second draw of the development split), so 0.17,
-        between the two (0.25 before ``heaters-fast/4``).
+        between the two (0.25 before ``heaters-fast/4``). Below it, a frame that is new once
+        aligned with the one before (``mc_corr``, the fourth cut route) is still a cut: two
+        windows of one layout over a scrolling page measured 0.16 (held-out draw 3031).
     flash_return : float
         A 1–3 frame change is a flash when the frame after it correlates with the frame
         before it (``1 - r``) at most this, and at most half the jump into the flash. Frames

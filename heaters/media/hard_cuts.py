@@ -185,12 +185,17 @@ def scan_cuts(
             conf = 0.5 * moved[k] / _CAMERA_CORR
             rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "camera_move"))
             continue
-        only_moved = bool(fourth[k]) and k not in ratio_of and not second[k] and not third[k]
-        if corr1[k] <= params.same_picture and not only_moved:
+        # a new picture once the frames are aligned is no brightness change, however well
+        # they correlate unaligned (a cut between two windows of one layout in a screen
+        # recording that scrolls on both sides: 1 - r 0.16, 1 - r aligned 0.6-0.9)
+        same = corr1[k] <= params.same_picture
+        if same and not fourth[k]:
             conf = 0.5 * max(0.0, corr1[k]) / max(params.same_picture, 1e-9)
             rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "brightness_only"))
             continue
-        if k in ratio_of:
+        if same or (fourth[k] and k not in ratio_of and not second[k] and not third[k]):
+            margin = min(mratio[k] / _MOVED_RATIO, moved[k] / _MOVED_CORR)
+        elif k in ratio_of:
             margin = min(ratio_of[k] / params.threshold, hsv[k] / max(params.min_content, 1e-9),
                          corr1[k] / max(params.same_picture, 1e-9))  # fmt: skip
         elif second[k]:
@@ -199,8 +204,6 @@ def scan_cuts(
         elif third[k]:
             margin = min(sratio[k] / _LAYOUT_RATIO, tstep[k] / _LAYOUT_STEP,
                          corr1[k] / _LAYOUT_CORR)  # fmt: skip
-        elif fourth[k]:
-            margin = min(mratio[k] / _MOVED_RATIO, moved[k] / _MOVED_CORR)
         elif sixth[k]:
             margin = min(cstep[k] / _COLOUR_STEP, cratio_col[k] / _COLOUR_RATIO)
         else:

@@ -1,6 +1,6 @@
 """Cut decisions on features from held-out draws: two candidates closer than ``min_scene_len``
-(the likelier one stays), a lower third over a dim or dark picture (no cut) and a cut inside a
-shaking dark shot.
+(the likelier one stays), a lower third over a dim or dark picture (no cut), a cut inside a
+shaking dark shot and a cut between two windows of one layout.
 
 The features are 120 frames of the held-out ``shake_pan`` look of development-set draw 3007
 (``bench/devset/make.py --subset heldout --seed 3007``: a fast pan over moving fine texture,
@@ -69,3 +69,15 @@ def test_a_cut_inside_a_shaking_dark_shot_is_found_once_aligned() -> None:
     result = scenes.result_from_features(f, Fraction(24))
     assert result.cuts == (30,)
     assert all(s.reason == "flash" for s in result.suggestions)
+
+
+def test_a_cut_between_two_windows_of_one_layout_is_a_cut() -> None:
+    """60 frames of held-out draw 3031's ``screen`` look (a screen recording that scrolls a
+    page in one window, then cuts at row 30 to the same window over another background and
+    page; ``tests/media/data/screen_same_layout.npz``). Unaligned, the two frames correlate
+    as one picture at another brightness (``1 - r`` 0.16, under ``same_picture``); aligned,
+    not at all (0.92, 34× the scroll's): a cut, not a ``brightness_only`` suggestion."""
+    f = np.load(Path(__file__).parent / "data" / "screen_same_layout.npz")["features"]
+    result = scenes.result_from_features(f, Fraction(24))
+    assert result.cuts == (30,)
+    assert result.suggestions == ()
