@@ -338,7 +338,7 @@ def scan_fades(f: FloatArray, params: DetectorParams) -> Fades:
         has_in = (in_frames >= least_in or (f0 == 0 and e > f1)) and _continuous(
             std[e], std[f1], e - f1, params
         )
-        has_in = has_in and not _camera_moves(f, f1, min(e + 1, n))
+        has_in = has_in and not _camera_moves(f, f1, e + 1)
         if cut_in:
             has_in = has_in and std[e - 1] - std[f1] >= params.flat_std
             allowed.add(e + 1)

@@ -388,7 +388,7 @@ RELIT_MOTION = 0.5
 the shot's own unexplained change over as many frames (:func:`relit_span`: the same
 residual between frames as far apart just before the span, or just after it, whichever is
 less). A light over live action that moves while the light ramps: on three fresh dev draws of
-the ``shadow_zoom`` look (2050–2052, made this session), 4 false spans were lights with
+the ``shadow_zoom`` look (2050–2052), 4 false spans were lights with
 unexplained shares 0.34–0.51, over the loose 0.28, while the rest of the picture moved. On
 those and the ten dev draws every share from 0.25 to 0.75 gives the same (false spans 9 → 6,
 no transition lost; at 1.0 a dev transition is lost)."""

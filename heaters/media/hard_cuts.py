@@ -194,8 +194,9 @@ def scan_cuts(
             conf = 0.5 * max(0.0, corr1[k]) / max(params.same_picture, 1e-9)
             rejected.append(Suggestion(int(k), round(min(conf, 0.49), 4), "brightness_only"))
             continue
-        if same or (fourth[k] and k not in ratio_of and not second[k] and not third[k]):
-            margin = min(mratio[k] / _MOVED_RATIO, moved[k] / _MOVED_CORR)
+        aligned = min(mratio[k] / _MOVED_RATIO, moved[k] / _MOVED_CORR)
+        if same:  # new only once aligned
+            margin = aligned
         elif k in ratio_of:
             margin = min(ratio_of[k] / params.threshold, hsv[k] / max(params.min_content, 1e-9),
                          corr1[k] / max(params.same_picture, 1e-9))  # fmt: skip
@@ -205,6 +206,8 @@ def scan_cuts(
         elif third[k]:
             margin = min(sratio[k] / _LAYOUT_RATIO, tstep[k] / _LAYOUT_STEP,
                          corr1[k] / _LAYOUT_CORR)  # fmt: skip
+        elif fourth[k]:
+            margin = aligned
         elif sixth[k]:
             margin = min(cstep[k] / _COLOUR_STEP, cratio_col[k] / _COLOUR_RATIO)
         else:
